@@ -1,0 +1,40 @@
+/** A venue execution. Its trade ID is unique at the venue: applying it twice must change nothing. */
+import { InvalidInput, type FieldProblem } from './errors';
+import { validateClientOrderId } from './ids';
+import type { Side } from './market';
+import { MICROS, type Money, type Price, type Quantity } from './money';
+
+export interface Fill {
+  tradeId: string;
+  clientOrderId: string;
+  marketId: string;
+  side: Side;
+  quantity: Quantity;
+  price: Price;
+  fee: Money;
+  /** Epoch milliseconds reported by the venue. */
+  ts: number;
+}
+
+const TRADE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/** Checks a fill from outside (venue response, data file) and reports every bad field at once. */
+export function validateFill(f: Fill): Fill {
+  const problems: FieldProblem[] = [];
+  if (typeof f.tradeId !== 'string' || !TRADE_ID_RE.test(f.tradeId)) {
+    problems.push({ field: 'tradeId', value: f.tradeId, problem: 'must be 1-128 letters, digits, "_", ".", ":" or "-"' });
+  }
+  try {
+    validateClientOrderId(f.clientOrderId);
+  } catch {
+    problems.push({ field: 'clientOrderId', value: f.clientOrderId, problem: 'must be 1-64 letters, digits, "_", "." or "-"' });
+  }
+  if (typeof f.marketId !== 'string' || f.marketId.length === 0) problems.push({ field: 'marketId', value: f.marketId, problem: 'must be a market ID' });
+  if (f.side !== 'BUY' && f.side !== 'SELL') problems.push({ field: 'side', value: f.side, problem: 'must be BUY or SELL' });
+  if (!Number.isSafeInteger(f.quantity) || f.quantity <= 0) problems.push({ field: 'quantity', value: f.quantity, problem: 'must be a positive whole number of contracts' });
+  if (!Number.isSafeInteger(f.price) || f.price <= 0 || f.price >= MICROS) problems.push({ field: 'price', value: f.price, problem: 'must be micros inside (0, 1)' });
+  if (!Number.isSafeInteger(f.fee) || f.fee < 0) problems.push({ field: 'fee', value: f.fee, problem: 'must be non-negative micros' });
+  if (!Number.isSafeInteger(f.ts) || f.ts < 0) problems.push({ field: 'ts', value: f.ts, problem: 'must be epoch milliseconds' });
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return f;
+}
