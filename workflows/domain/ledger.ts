@@ -1,0 +1,343 @@
+/**
+ * Positions and P&L (ch. 19.7), exact in integer micros.
+ *
+ * A position keeps its signed quantity and its signed cost basis: the sum of what the
+ * contracts still held cost (negative for a short, which was entered by selling). Then
+ *
+ *   unrealized = quantity * mark - costBasis
+ *
+ * which is (mark - avgEntry) * q for a long and (avgEntry - mark) * |q| for a short, with the
+ * average kept as the exact ratio costBasis / quantity rather than a rounded price. Reducing
+ * q of Q held contracts removes mulDiv(costBasis, q, Q) of the basis, and closing the last
+ * contract removes whatever is left, so rounding never accumulates. With these rules
+ *
+ *   realizedPnl - costBasis == sum of sell notionals - sum of buy notionals (+ resolution payouts)
+ *
+ * holds exactly after every step, hence realized + unrealized - fees equals the cash flow
+ * plus the position valued at the mark, to the micro (test/unit/ledger.property.test.ts).
+ *
+ * Realized P&L here is gross; fees are kept beside it, and total = realized + unrealized - fees.
+ */
+import { ArithmeticOverflow, InvalidInput, UnknownMarket, type FieldProblem } from './errors';
+import { validateFill, type Fill } from './fill';
+import { markPrice, validateMarketId, type MarketSnapshot, type Outcome, type Side } from './market';
+import { MICROS, ZERO, mulDiv, type Money, type Price, type Quantity } from './money';
+
+export interface Position {
+  marketId: string;
+  /** Signed whole contracts: positive long, negative short. */
+  quantity: number;
+  /** Signed cost of the contracts still held: quantity * average entry, exact integer micros. */
+  costBasis: Money;
+  /** Gross of fees. */
+  realizedPnl: Money;
+  /** Cumulative fees paid on this market. */
+  fees: Money;
+}
+
+/** The part of a fill that moves a position. */
+export interface PositionFill {
+  side: Side;
+  quantity: Quantity;
+  price: Price;
+  fee: Money;
+}
+
+/**
+ * Everything the trading core knows about what it holds. A plain JSON-serialisable object:
+ * it lives in workflow state and in the backtester.
+ *
+ * Trade-ID memory: `appliedTradeIds` grows by one key per fill. `pruneTradeIds` moves it to
+ * `previousTradeIds` and starts an empty window, so a duplicate is still recognised for one
+ * more window and the memory stays bounded by two windows (call it at each trading day start
+ * or every N fills). A fill replayed later than that is not recognised here; the unique
+ * trade-ID constraint in the database and the order's own fill accounting catch it upstream.
+ */
+export interface Ledger {
+  positions: Record<string, Position>;
+  /** Trade IDs applied in the current window. */
+  appliedTradeIds: Record<string, true>;
+  /** Trade IDs applied in the window before the last `pruneTradeIds`. */
+  previousTradeIds: Record<string, true>;
+  /** Realized P&L since `startTradingDay`, gross of fees, including resolutions. */
+  dailyRealizedPnl: Money;
+  /** Fees since `startTradingDay`. */
+  dailyFees: Money;
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+function safe(what: string, value: number): number {
+  if (!Number.isSafeInteger(value)) throw new ArithmeticOverflow(what, value);
+  return value;
+}
+
+export function emptyPosition(marketId: string): Position {
+  return { marketId: validateMarketId(marketId), quantity: 0, costBasis: ZERO, realizedPnl: ZERO, fees: ZERO };
+}
+
+export function emptyLedger(): Ledger {
+  return { positions: {}, appliedTradeIds: {}, previousTradeIds: {}, dailyRealizedPnl: ZERO, dailyFees: ZERO };
+}
+
+function checkPositionFill(fill: PositionFill): void {
+  const problems: FieldProblem[] = [];
+  if (fill.side !== 'BUY' && fill.side !== 'SELL') problems.push({ field: 'side', value: fill.side, problem: 'must be BUY or SELL' });
+  if (!Number.isSafeInteger(fill.quantity) || fill.quantity <= 0) {
+    problems.push({ field: 'quantity', value: fill.quantity, problem: 'must be a positive whole number of contracts' });
+  }
+  if (!Number.isSafeInteger(fill.price) || fill.price <= 0 || fill.price >= MICROS) {
+    problems.push({ field: 'price', value: fill.price, problem: 'must be integer micros inside (0, 1)' });
+  }
+  if (!Number.isSafeInteger(fill.fee) || fill.fee < 0) problems.push({ field: 'fee', value: fill.fee, problem: 'must be non-negative integer micros' });
+  if (problems.length > 0) throw new InvalidInput(problems);
+}
+
+function checkMark(mark: Price | null, field: string): void {
+  if (mark !== null && (!Number.isSafeInteger(mark) || mark <= 0 || mark >= MICROS)) {
+    throw InvalidInput.of(field, mark, 'must be integer micros inside (0, 1) or null');
+  }
+}
+
+/**
+ * Applies one execution and returns the new position. Adding opens at the fill price;
+ * reducing realizes (exit - entry) * q on a long or (entry - exit) * q on a short; a fill
+ * larger than the holding closes it and opens the rest on the other side at the fill price.
+ */
+export function applyFillToPosition(position: Position, fill: PositionFill): Position {
+  checkPositionFill(fill);
+  const held = position.quantity;
+  const signed = fill.side === 'BUY' ? fill.quantity : -fill.quantity;
+  const fees = safe('fees', position.fees + fill.fee) as Money;
+
+  if (held === 0 || (held > 0) === (signed > 0)) {
+    return {
+      marketId: position.marketId,
+      quantity: safe('quantity', held + signed),
+      costBasis: safe('cost basis', position.costBasis + signed * fill.price) as Money,
+      realizedPnl: position.realizedPnl,
+      fees,
+    };
+  }
+
+  const heldAbs = Math.abs(held);
+  const closed = Math.min(fill.quantity, heldAbs);
+  const removed = closed === heldAbs ? position.costBasis : mulDiv(position.costBasis, closed, heldAbs);
+  // What the closed contracts fetch: + proceeds when selling a long, - cost when covering a short.
+  const exitValue = (held > 0 ? closed : -closed) * fill.price;
+  const realizedPnl = safe('realized P&L', position.realizedPnl + (exitValue - removed)) as Money;
+  const opened = fill.quantity - closed;
+  const quantity = held + signed;
+  const costBasis = opened > 0 ? quantity * fill.price : closed === heldAbs ? 0 : position.costBasis - removed;
+  return { marketId: position.marketId, quantity, costBasis: safe('cost basis', costBasis) as Money, realizedPnl, fees };
+}
+
+/** Average entry price of the open contracts, rounded half away from zero; null when flat. */
+export function averageEntryPrice(position: Position): Price | null {
+  if (position.quantity === 0) return null;
+  return mulDiv(Math.abs(position.costBasis), 1, Math.abs(position.quantity)) as Price;
+}
+
+/** quantity * mark - costBasis (ch. 19.7.2, both long and short); 0 when flat or without a mark. */
+export function unrealizedPnl(position: Position, mark: Price | null): Money {
+  checkMark(mark, 'mark');
+  if (position.quantity === 0 || mark === null) return ZERO;
+  return safe('unrealized P&L', position.quantity * mark - position.costBasis) as Money;
+}
+
+/** realized + unrealized - fees for one market. */
+export function positionTotalPnl(position: Position, mark: Price | null): Money {
+  return safe('total P&L', position.realizedPnl + unrealizedPnl(position, mark) - position.fees) as Money;
+}
+
+function checkOutcome(outcome: Outcome): void {
+  if (outcome !== 'YES' && outcome !== 'NO') throw InvalidInput.of('outcome', outcome, 'must be YES or NO');
+}
+
+/**
+ * Resolution (ch. 19.7.2): each contract is worth 1 if the market resolves YES and 0 if NO.
+ * The position is realized at that value and flattened; fees are unchanged.
+ */
+export function settlePosition(position: Position, outcome: Outcome): Position {
+  checkOutcome(outcome);
+  if (position.quantity === 0) return position;
+  const payout = outcome === 'YES' ? position.quantity * MICROS : 0;
+  return {
+    marketId: position.marketId,
+    quantity: 0,
+    costBasis: ZERO,
+    realizedPnl: safe('realized P&L', position.realizedPnl + payout - position.costBasis) as Money,
+    fees: position.fees,
+  };
+}
+
+export function hasApplied(ledger: Ledger, tradeId: string): boolean {
+  return hasOwn.call(ledger.appliedTradeIds, tradeId) || hasOwn.call(ledger.previousTradeIds, tradeId);
+}
+
+export function positionOf(ledger: Ledger, marketId: string): Position | null {
+  return hasOwn.call(ledger.positions, marketId) ? (ledger.positions[marketId] as Position) : null;
+}
+
+/** Signed contracts held in a market; 0 when never traded. */
+export function quantityOf(ledger: Ledger, marketId: string): number {
+  return positionOf(ledger, marketId)?.quantity ?? 0;
+}
+
+function applyValidFill(ledger: Ledger, fill: Fill): void {
+  const before = positionOf(ledger, fill.marketId) ?? emptyPosition(fill.marketId);
+  const after = applyFillToPosition(before, fill);
+  ledger.positions[fill.marketId] = after;
+  ledger.appliedTradeIds[fill.tradeId] = true;
+  ledger.dailyRealizedPnl = safe('daily realized P&L', ledger.dailyRealizedPnl + (after.realizedPnl - before.realizedPnl)) as Money;
+  ledger.dailyFees = safe('daily fees', ledger.dailyFees + fill.fee) as Money;
+}
+
+/**
+ * Applies a venue fill once: a trade ID already applied (in this or the previous window)
+ * leaves the ledger unchanged and reports applied = false. Pure: the input ledger is not
+ * touched. Cost: the touched position is rebuilt, and the positions record and the current
+ * trade-ID window are copied shallowly (O(markets + trade IDs in the window)); see
+ * `applyFillInPlace` for the owner of a private ledger in a hot loop.
+ */
+export function applyFill(ledger: Ledger, fill: Fill): { ledger: Ledger; applied: boolean } {
+  validateFill(fill);
+  if (hasApplied(ledger, fill.tradeId)) return { ledger, applied: false };
+  const next: Ledger = { ...ledger, positions: { ...ledger.positions }, appliedTradeIds: { ...ledger.appliedTradeIds } };
+  applyValidFill(next, fill);
+  return { ledger: next, applied: true };
+}
+
+/**
+ * Same rules as `applyFill`, O(1), but updates `ledger` itself. Position objects are replaced,
+ * never mutated, so a Position read earlier keeps its value. Only for a ledger nobody else holds
+ * (the backtester's, or a workflow's own state object).
+ */
+export function applyFillInPlace(ledger: Ledger, fill: Fill): boolean {
+  validateFill(fill);
+  if (hasApplied(ledger, fill.tradeId)) return false;
+  applyValidFill(ledger, fill);
+  return true;
+}
+
+/** Starts a new trading day: zeroes the daily counters and nothing else. */
+export function startTradingDay(ledger: Ledger): Ledger {
+  return { ...ledger, dailyRealizedPnl: ZERO, dailyFees: ZERO };
+}
+
+/** Starts a new trade-ID window; IDs from the window before the previous one are forgotten. */
+export function pruneTradeIds(ledger: Ledger): Ledger {
+  return { ...ledger, appliedTradeIds: {}, previousTradeIds: ledger.appliedTradeIds };
+}
+
+export function rememberedTradeIdCount(ledger: Ledger): number {
+  return Object.keys(ledger.appliedTradeIds).length + Object.keys(ledger.previousTradeIds).length;
+}
+
+/** Realizes a resolved market (also counted in the daily realized P&L). */
+export function settleMarket(ledger: Ledger, marketId: string, outcome: Outcome): Ledger {
+  checkOutcome(outcome);
+  const before = positionOf(ledger, marketId);
+  if (before === null) throw new UnknownMarket(marketId);
+  const after = settlePosition(before, outcome);
+  if (after === before) return ledger;
+  return {
+    ...ledger,
+    positions: { ...ledger.positions, [marketId]: after },
+    dailyRealizedPnl: safe('daily realized P&L', ledger.dailyRealizedPnl + (after.realizedPnl - before.realizedPnl)) as Money,
+  };
+}
+
+/**
+ * Net cash the ledger's trading has moved: sell proceeds - buy costs - fees + resolution payouts.
+ * Local cash for reconciliation is the starting balance plus this. Exact by the invariant above.
+ */
+export function netCashFlow(ledger: Ledger): Money {
+  let total = 0;
+  for (const p of Object.values(ledger.positions)) total += p.realizedPnl - p.costBasis - p.fees;
+  return safe('net cash flow', total) as Money;
+}
+
+/** Mark per market from its snapshot: mid, else last, else null (market.ts `markPrice`). */
+export function marksFromSnapshots(snapshots: Iterable<Pick<MarketSnapshot, 'marketId' | 'bid' | 'ask' | 'last'>>): Record<string, Price | null> {
+  const marks = new Map<string, Price | null>();
+  for (const s of snapshots) marks.set(s.marketId, markPrice(s));
+  return Object.fromEntries(marks);
+}
+
+export interface PortfolioSummary {
+  /** Markets with a non-zero quantity. */
+  openPositions: number;
+  /** Sum of each open position's exposure (see `positionExposure`). */
+  exposure: Money;
+  exposureByCategory: Record<string, Money>;
+  realizedPnl: Money;
+  unrealizedPnl: Money;
+  fees: Money;
+  /** realized + unrealized - fees. */
+  totalPnl: Money;
+  largestPosition: { marketId: string; exposure: Money } | null;
+  dailyRealizedPnl: Money;
+  dailyFees: Money;
+}
+
+/**
+ * Market value of an open position, as in ch. 19.7.3: |q| * mark, or |costBasis| (what was paid
+ * or received for it) when there is no mark. For a short this is the value of the contracts owed,
+ * not the worst-case loss |q| * (1 - price); the risk checks decide which they need.
+ */
+export function positionExposure(position: Position, mark: Price | null): Money {
+  checkMark(mark, 'mark');
+  if (position.quantity === 0) return ZERO;
+  return (mark === null ? Math.abs(position.costBasis) : safe('exposure', Math.abs(position.quantity) * mark)) as Money;
+}
+
+/**
+ * Portfolio figures at the given marks. A market missing from `marks` counts as having no mark
+ * (no unrealized P&L, exposure at cost); an open position whose market is missing from
+ * `markets` is an UnknownMarket error, because its category cannot be guessed.
+ */
+export function portfolioSummary(
+  ledger: Ledger,
+  marks: Record<string, Price | null>,
+  markets: Record<string, { category: string }>,
+): PortfolioSummary {
+  let openPositions = 0;
+  let exposure = 0;
+  let realized = 0;
+  let unrealized = 0;
+  let fees = 0;
+  const byCategory = new Map<string, number>();
+  let largest: { marketId: string; exposure: Money } | null = null;
+
+  for (const p of Object.values(ledger.positions)) {
+    realized += p.realizedPnl;
+    fees += p.fees;
+    if (p.quantity === 0) continue;
+    const mark = hasOwn.call(marks, p.marketId) ? (marks[p.marketId] ?? null) : null;
+    checkMark(mark, `marks.${p.marketId}`);
+    if (!hasOwn.call(markets, p.marketId)) throw new UnknownMarket(p.marketId);
+    const category = (markets[p.marketId] as { category: string }).category;
+    const e = positionExposure(p, mark);
+    openPositions += 1;
+    exposure += e;
+    unrealized += unrealizedPnl(p, mark);
+    byCategory.set(category, safe('category exposure', (byCategory.get(category) ?? 0) + e));
+    if (largest === null || e > largest.exposure || (e === largest.exposure && p.marketId < largest.marketId)) {
+      largest = { marketId: p.marketId, exposure: e };
+    }
+  }
+
+  return {
+    openPositions,
+    exposure: safe('exposure', exposure) as Money,
+    exposureByCategory: Object.fromEntries(byCategory) as Record<string, Money>,
+    realizedPnl: safe('realized P&L', realized) as Money,
+    unrealizedPnl: safe('unrealized P&L', unrealized) as Money,
+    fees: safe('fees', fees) as Money,
+    totalPnl: safe('total P&L', realized + unrealized - fees) as Money,
+    largestPosition: largest,
+    dailyRealizedPnl: ledger.dailyRealizedPnl,
+    dailyFees: ledger.dailyFees,
+  };
+}
