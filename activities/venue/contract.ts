@@ -60,6 +60,8 @@ export interface FillPage {
   fills: Fill[];
   /** Pass back to get the fills after these; opaque to the caller. */
   cursor: string;
+  /** True when the venue holds more fills after `cursor` than this page carried; absent when unknown. */
+  hasMore?: boolean;
 }
 
 export type OrderRef = { clientOrderId: string } | { venueOrderId: string };
