@@ -1,0 +1,268 @@
+/**
+ * Paper exchange configuration: market specs, fault settings, rate limits. Every validator
+ * reports all bad fields at once (STYLE.md: config validates itself).
+ */
+import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
+import { CASE_STUDY_FILL_MODEL, type FillModelParams, validateFillModelParams } from '../workflows/domain/fill-model';
+import { MICROS } from '../workflows/domain/money';
+import { validateMarket } from '../workflows/domain/market';
+import { seededRandom } from '../workflows/domain/random';
+
+export const DAY_MS = 86_400_000;
+
+/** Parameters of one synthetic market and its price process (rates are per day, in logit units). */
+export interface MarketSpec {
+  marketId: string;
+  title: string;
+  category: string;
+  /** Tick size in micros; must divide 1.000000. */
+  tickSize: number;
+  resolvesAt: number | null;
+  /** Starting mid price in micros. */
+  initialPrice: number;
+  /** Nominal average daily volume in contracts. */
+  averageDailyVolume: number;
+  /** Ornstein-Uhlenbeck mean-reversion speed of the logit mid toward fair value, per day. */
+  meanReversionPerDay: number;
+  /** Diffusion of the logit mid, per square-root day. */
+  volatilityPerSqrtDay: number;
+  /** Random-walk drift of the logit fair value, per square-root day. */
+  fairDriftPerSqrtDay: number;
+  /** Expected news jumps per day, and their standard deviation in logit units. */
+  jumpsPerDay: number;
+  jumpStd: number;
+  /** Quoted spread in ticks (>= 1). */
+  spreadTicks: number;
+  /** Displayed size at the touch; deeper levels show more. */
+  depthBaseQuantity: number;
+}
+
+export interface FaultConfig {
+  seed: number;
+  errorRate: number;
+  rateLimitStormRate: number;
+  rateLimitStormRetryAfterSeconds: number;
+  latencySpikeProbability: number;
+  latencySpikeMs: number;
+  hangProbability: number;
+  hangMaxMs: number;
+  dropAfterAcceptProbability: number;
+  staleQuotes: boolean;
+  missingFieldProbability: number;
+}
+
+export const NO_FAULTS: FaultConfig = {
+  seed: 1,
+  errorRate: 0,
+  rateLimitStormRate: 0,
+  rateLimitStormRetryAfterSeconds: 1,
+  latencySpikeProbability: 0,
+  latencySpikeMs: 0,
+  hangProbability: 0,
+  hangMaxMs: 30_000,
+  dropAfterAcceptProbability: 0,
+  staleQuotes: false,
+  missingFieldProbability: 0,
+};
+
+export interface RateLimitConfig {
+  capacity: number;
+  refillPerSecond: number;
+  orderWeight: number;
+  readWeight: number;
+}
+
+export const DEFAULT_RATE_LIMIT: RateLimitConfig = { capacity: 200, refillPerSecond: 100, orderWeight: 2, readWeight: 1 };
+
+export interface EngineConfig {
+  seed: number;
+  /** Engine step length: prices move and working orders are matched once per step. */
+  stepMs: number;
+  /** A market order still unfilled this long after placement expires. */
+  marketOrderTtlMs: number;
+  /** When the exchange was offline longer than this many steps, the gap is crossed in one jump. */
+  maxCatchUpSteps: number;
+  fillModel: FillModelParams;
+  /** Cash of a new account, in micros. */
+  startingCash: number;
+  markets: MarketSpec[];
+}
+
+const FAULT_UNIT_FIELDS = [
+  'errorRate',
+  'rateLimitStormRate',
+  'latencySpikeProbability',
+  'hangProbability',
+  'dropAfterAcceptProbability',
+  'missingFieldProbability',
+] as const;
+const FAULT_MS_FIELDS = ['latencySpikeMs', 'hangMaxMs'] as const;
+
+/**
+ * Merges a partial fault setting (from config or the admin endpoint) into `base`, rejecting
+ * unknown fields and bad values, all reported at once with the `faults.` prefix.
+ */
+export function mergeFaults(base: FaultConfig, patch: unknown, prefix = 'faults'): FaultConfig {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) {
+    throw InvalidInput.of(prefix, patch, 'must be an object');
+  }
+  const problems: FieldProblem[] = [];
+  const out: FaultConfig = { ...base };
+  for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
+    const field = `${prefix}.${key}`;
+    if ((FAULT_UNIT_FIELDS as readonly string[]).includes(key)) {
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+        problems.push({ field, value, problem: 'must be a probability between 0 and 1' });
+      } else (out as unknown as Record<string, number>)[key] = value;
+    } else if ((FAULT_MS_FIELDS as readonly string[]).includes(key)) {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > 600_000) {
+        problems.push({ field, value, problem: 'must be an integer number of milliseconds between 0 and 600000' });
+      } else (out as unknown as Record<string, number>)[key] = value;
+    } else if (key === 'rateLimitStormRetryAfterSeconds') {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > 3600) {
+        problems.push({ field, value, problem: 'must be an integer number of seconds between 1 and 3600' });
+      } else out.rateLimitStormRetryAfterSeconds = value;
+    } else if (key === 'seed') {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) problems.push({ field, value, problem: 'must be an integer' });
+      else out.seed = value;
+    } else if (key === 'staleQuotes') {
+      if (typeof value !== 'boolean') problems.push({ field, value, problem: 'must be true or false' });
+      else out.staleQuotes = value;
+    } else {
+      problems.push({ field, value, problem: 'is not a fault setting' });
+    }
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return out;
+}
+
+export function validateRateLimit(r: RateLimitConfig): RateLimitConfig {
+  const problems: FieldProblem[] = [];
+  for (const key of ['capacity', 'refillPerSecond', 'orderWeight', 'readWeight'] as const) {
+    const v = r[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) problems.push({ field: `rateLimit.${key}`, value: v, problem: 'must be a positive number' });
+  }
+  if (problems.length === 0 && (r.orderWeight > r.capacity || r.readWeight > r.capacity)) {
+    problems.push({ field: 'rateLimit.capacity', value: r.capacity, problem: 'must be at least every endpoint weight' });
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return r;
+}
+
+export function validateMarketSpec(s: MarketSpec, index: number): FieldProblem[] {
+  const prefix = `markets[${index}]`;
+  const problems: FieldProblem[] = [];
+  try {
+    validateMarket({ marketId: s.marketId, category: s.category, tickSize: s.tickSize, resolvesAt: s.resolvesAt, outcome: null });
+  } catch (e) {
+    if (e instanceof InvalidInput) problems.push(...e.problems.map((p) => ({ ...p, field: `${prefix}.${p.field}` })));
+    else throw e;
+  }
+  if (typeof s.title !== 'string' || s.title.length === 0 || s.title.length > 200) {
+    problems.push({ field: `${prefix}.title`, value: s.title, problem: 'must be 1-200 characters' });
+  }
+  if (!Number.isSafeInteger(s.initialPrice) || s.initialPrice <= 0 || s.initialPrice >= MICROS) {
+    problems.push({ field: `${prefix}.initialPrice`, value: s.initialPrice, problem: 'must be micros inside (0, 1)' });
+  }
+  const nonNegative = ['meanReversionPerDay', 'volatilityPerSqrtDay', 'fairDriftPerSqrtDay', 'jumpsPerDay', 'jumpStd'] as const;
+  for (const key of nonNegative) {
+    const v = s[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) problems.push({ field: `${prefix}.${key}`, value: v, problem: 'must be a non-negative number' });
+  }
+  const positiveInts = ['averageDailyVolume', 'spreadTicks', 'depthBaseQuantity'] as const;
+  for (const key of positiveInts) {
+    const v = s[key];
+    if (!Number.isSafeInteger(v) || v <= 0) problems.push({ field: `${prefix}.${key}`, value: v, problem: 'must be a positive integer' });
+  }
+  return problems;
+}
+
+export function validateEngineConfig(c: EngineConfig): EngineConfig {
+  const problems: FieldProblem[] = [];
+  if (!Number.isSafeInteger(c.seed)) problems.push({ field: 'seed', value: c.seed, problem: 'must be an integer' });
+  if (!Number.isSafeInteger(c.stepMs) || c.stepMs < 10 || c.stepMs > 3_600_000) {
+    problems.push({ field: 'stepMs', value: c.stepMs, problem: 'must be an integer between 10 and 3600000' });
+  }
+  if (!Number.isSafeInteger(c.marketOrderTtlMs) || c.marketOrderTtlMs < 0) {
+    problems.push({ field: 'marketOrderTtlMs', value: c.marketOrderTtlMs, problem: 'must be a non-negative integer' });
+  }
+  if (!Number.isSafeInteger(c.maxCatchUpSteps) || c.maxCatchUpSteps < 1) {
+    problems.push({ field: 'maxCatchUpSteps', value: c.maxCatchUpSteps, problem: 'must be a positive integer' });
+  }
+  if (!Number.isSafeInteger(c.startingCash) || c.startingCash < 0) {
+    problems.push({ field: 'startingCash', value: c.startingCash, problem: 'must be non-negative integer micros' });
+  }
+  try {
+    validateFillModelParams(c.fillModel);
+  } catch (e) {
+    if (e instanceof InvalidInput) problems.push(...e.problems.map((p) => ({ ...p, field: `fillModel.${p.field}` })));
+    else throw e;
+  }
+  if (!Array.isArray(c.markets) || c.markets.length === 0) {
+    problems.push({ field: 'markets', value: c.markets, problem: 'must list at least one market' });
+  } else {
+    const seen = new Set<string>();
+    c.markets.forEach((m, i) => {
+      problems.push(...validateMarketSpec(m, i));
+      if (seen.has(m.marketId)) problems.push({ field: `markets[${i}].marketId`, value: m.marketId, problem: 'is listed twice' });
+      seen.add(m.marketId);
+    });
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return c;
+}
+
+const CATEGORIES = ['politics', 'economics', 'sports', 'weather', 'crypto', 'science'] as const;
+
+/**
+ * A default set of synthetic markets, deterministic from the seed: one per category,
+ * resolving between one and seven days after `startAt`, one that never resolves.
+ */
+export function defaultMarkets(seed: number, startAt: number): MarketSpec[] {
+  const rng = seededRandom(seed ^ 0x5eed);
+  return CATEGORIES.map((category, i) => {
+    const initial = Math.round((0.15 + 0.7 * rng.next()) * 100) * 10_000;
+    return {
+      marketId: `PX-${category.slice(0, 3).toUpperCase()}-${i + 1}`,
+      title: `Synthetic ${category} event ${i + 1}`,
+      category,
+      tickSize: category === 'crypto' ? 1_000 : 10_000,
+      resolvesAt: i === CATEGORIES.length - 1 ? null : startAt + (i + 1) * DAY_MS,
+      initialPrice: initial,
+      averageDailyVolume: 1_000_000,
+      meanReversionPerDay: 24,
+      volatilityPerSqrtDay: 1.0,
+      fairDriftPerSqrtDay: 0.3,
+      jumpsPerDay: 2,
+      jumpStd: 0.5,
+      spreadTicks: 2,
+      depthBaseQuantity: 200,
+    };
+  });
+}
+
+export function defaultEngineConfig(seed: number, startAt: number): EngineConfig {
+  return {
+    seed,
+    stepMs: 1_000,
+    marketOrderTtlMs: 5_000,
+    maxCatchUpSteps: 3_600,
+    fillModel: CASE_STUDY_FILL_MODEL,
+    startingCash: 10_000 * MICROS,
+    markets: defaultMarkets(seed, startAt),
+  };
+}
+
+/** A hand-driven clock for tests and drills. */
+export class ManualClock {
+  constructor(private t: number) {}
+  readonly now = (): number => this.t;
+  advance(ms: number): number {
+    if (!Number.isFinite(ms) || ms < 0) throw InvalidInput.of('ms', ms, 'must be a non-negative number');
+    this.t += ms;
+    return this.t;
+  }
+  set(t: number): void {
+    this.t = t;
+  }
+}
