@@ -1,0 +1,59 @@
+/**
+ * The one place that turns ledger state into the `RiskContext` a pre-trade check needs. The
+ * backtester calls it now and the session workflow will call it live, so both judge an order
+ * from the same figures:
+ *
+ * - exposure (portfolio and this market's category) and unrealized P&L come from
+ *   `portfolioSummary` at the given marks (|position| × mark, at cost without a mark);
+ * - `dailyRealizedPnl` is the ledger's realized P&L since the trading day began *net of the
+ *   day's fees*, so the daily-loss rule sees what the account actually lost;
+ * - `ordersInLastMinute` counts order times in the trailing 60 s window (now - 60 s, now].
+ */
+import type { Ledger } from './ledger';
+import { portfolioSummary, quantityOf } from './ledger';
+import type { Market, MarketSnapshot } from './market';
+import type { Money, Price } from './money';
+import type { RiskContext } from './risk';
+
+export const ORDER_RATE_WINDOW_MS = 60_000;
+
+export interface TradingContextInput {
+  ledger: Ledger;
+  /** Every market the ledger may hold, by ID (for categories). */
+  markets: Record<string, Pick<Market, 'category'>>;
+  /** Latest mark per market (mid, else last), null when unknown. */
+  marks: Record<string, Price | null>;
+  /** The market and quote the order is priced against. */
+  market: Market;
+  snapshot: MarketSnapshot;
+  /** Epoch ms of the decision, passed in. */
+  now: number;
+  halted: { reason: string } | null;
+  /** Epoch ms at which earlier orders were sent (any order, ascending or not). */
+  recentOrderTimes: readonly number[];
+}
+
+/** Orders sent in (now - windowMs, now]. */
+export function countOrdersInWindow(times: readonly number[], now: number, windowMs = ORDER_RATE_WINDOW_MS): number {
+  let n = 0;
+  for (const t of times) if (t > now - windowMs && t <= now) n += 1;
+  return n;
+}
+
+export function buildRiskContext(input: TradingContextInput): RiskContext {
+  const { ledger, market } = input;
+  const summary = portfolioSummary(ledger, input.marks, input.markets);
+  return {
+    halted: input.halted,
+    market,
+    snapshot: input.snapshot,
+    now: input.now,
+    currentPosition: quantityOf(ledger, market.marketId),
+    openPositionCount: summary.openPositions,
+    portfolioExposure: summary.exposure,
+    categoryExposure: (summary.exposureByCategory[market.category] ?? 0) as Money,
+    dailyRealizedPnl: (ledger.dailyRealizedPnl - ledger.dailyFees) as Money,
+    unrealizedPnl: summary.unrealizedPnl,
+    ordersInLastMinute: countOrdersInWindow(input.recentOrderTimes, input.now),
+  };
+}
