@@ -96,7 +96,8 @@ export class FaultInjector {
     const keys = Object.keys(target);
     if (keys.length === 0) return null;
     const key = keys[Math.floor(this.rng.next() * keys.length)]!;
-    if (this.rng.next() < 0.5) delete target[key];
+    // Nulling a field that is already null would change nothing: delete it instead.
+    if (this.rng.next() < 0.5 || target[key] === null) delete target[key];
     else target[key] = null;
     return key;
   }
