@@ -22,7 +22,7 @@
  *   only below the limit), so it follows the same "exactly at the limit passes" rule.
  */
 import { InvalidInput, type FieldProblem } from './errors';
-import type { Market, MarketSnapshot, Side } from './market';
+import { markPrice, type Market, type MarketSnapshot, type Side } from './market';
 import { MICROS, formatDecimal, type Money, type Price, type Quantity } from './money';
 import type { RiskLimits } from './risk-limits';
 
@@ -212,7 +212,8 @@ export function checkOrder(order: OrderRequest, ctx: RiskContext, limits: RiskLi
   const twoSided = bid !== null && ask !== null;
   const orderPrice: number | null = order.limitPrice !== null ? order.limitPrice : buy ? ask : bid;
   const valuePrice = orderPrice !== null ? orderPrice : MICROS;
-  const refPrice: number | null = twoSided ? Math.round((bid + ask) / 2) : snap.last;
+  // The mark of ch. 19.7: mid rounded to the micro, else last.
+  const refPrice: number | null = markPrice(snap);
 
   const positionValue = absNext * valuePrice;
   const addedExposure = addedContracts * valuePrice;
