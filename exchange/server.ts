@@ -461,7 +461,8 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
 
       engine.advanceTo(clock());
       const reply = routeV1(keyId, method, url, body);
-      if (reply.mutated) await durable();
+      // A duplicate placement may return an order whose creating write is still in flight.
+      if (reply.mutated || method !== 'GET') await durable();
       if (reply.createdOrder && faults.dropAfterAccept()) {
         status = -2;
         req.socket.destroy();
