@@ -75,7 +75,7 @@ export function generateSampleData(options: SampleOptions): SampleData {
     // settlement); market 1 resolves a day after the end; the rest well after.
     const resolvesAt = i === 0 ? end - 2 * DAY : i === 1 ? end + DAY : end + 30 * DAY;
     markets.push({ marketId: name, category: CATEGORIES[i % CATEGORIES.length] as string, tickSize: TICK, resolvesAt, outcome: null });
-    state.push({ fair: 0.3 + 0.4 * rng.next(), dev: 0, adv: 5_000 + Math.floor(rng.next() * 20_000) });
+    state.push({ fair: 0.3 + 0.4 * rng.next(), dev: 0, adv: 40_000 + Math.floor(rng.next() * 120_000) });
   }
 
   const snapshots: MarketSnapshot[] = [];
