@@ -210,6 +210,9 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
   for (const k of keys) engine.ensureAccount(k.keyId);
   engine.advanceTo(clock());
 
+  /** Order and settlement times: the market clock itself, never behind the latest step. */
+  const marketNow = () => Math.max(clock(), engine.now);
+
   const faults = new FaultInjector(options.faults ?? {}, options.latencyMeanMs ?? 0);
   const buckets = new TokenBuckets(rateLimit);
   let frozen: Map<string, SnapshotView> | null = null;
@@ -273,7 +276,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
         rejectUnknownQuery(q, []);
         const req = parsePlaceOrder(parseJsonObject(body), (id) => engine.tickSize(id));
         try {
-          const { order, created } = engine.placeOrder(keyId, req, engine.now);
+          const { order, created } = engine.placeOrder(keyId, req, marketNow());
           return { status: created ? 201 : 200, body: { order: orderJson(order) }, mutated: created, createdOrder: created };
         } catch (e) {
           if (e instanceof ExchangeError && e.code === 'DUPLICATE_CLIENT_ORDER_ID') {
@@ -300,7 +303,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
       const ref = parts.length === 3 ? orderRef('by-client-id', b!) : orderRef('venue', a!);
       if (method === 'DELETE') {
         const before = engine.findOrder(keyId, ref)?.status;
-        const order = engine.cancelOrder(keyId, ref, engine.now);
+        const order = engine.cancelOrder(keyId, ref, marketNow());
         return { status: 200, body: { order: orderJson(order) }, mutated: before !== order.status };
       }
       const order = engine.findOrder(keyId, ref);
@@ -388,7 +391,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
       rejectUnknownFields(b, ['outcome']);
       const outcome = requireField(b, 'outcome');
       if (outcome !== 'YES' && outcome !== 'NO') throw ExchangeError.invalid('outcome', outcome, 'must be YES or NO');
-      return { status: 200, body: { market: marketJson(engine.resolveMarket(marketId, outcome, engine.now)) }, mutated: true };
+      return { status: 200, body: { market: marketJson(engine.resolveMarket(marketId, outcome, marketNow())) }, mutated: true };
     }
     throw new ExchangeError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`);
   }
@@ -423,7 +426,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
       }
       if (url.pathname === '/health') {
         status = 200;
-        return send(res, 200, { ok: true, now: engine.now });
+        return send(res, 200, { ok: true, now: marketNow() });
       }
       if (url.pathname.startsWith('/admin/')) {
         verifyAdmin(adminToken, req.headers.authorization);
@@ -517,7 +520,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
     },
     adjustPosition: (k, m, d) => engine.adjustPosition(k, m, d),
     adjustCash: (k, d) => void engine.adjustCash(k, d),
-    resolveMarket: (m, o) => void engine.resolveMarket(m, o, engine.now),
+    resolveMarket: (m, o) => void engine.resolveMarket(m, o, marketNow()),
     advance: () => engine.advanceTo(clock()),
     flush: async () => {
       if (store) await store.flush();

@@ -16,6 +16,11 @@ describe('paper exchange signing', () => {
     expect(signRequest('s3cret', '1700000000000', 'POST', '/v1/orders', '{"a":1}')).toBe('55607a3c2a2aeddbec6ef8978c8167d10cffecac9ad780f3f8a01cc2833a1bc9');
   });
 
+  it('binds 127.0.0.1 on a free port by default', () => {
+    expect(ex.url).toBe(`http://127.0.0.1:${ex.port}`);
+    expect(ex.port).toBeGreaterThan(0);
+  });
+
   it('accepts a good signature', async () => {
     const a = await call(ex, 'GET', '/v1/balance');
     expect(a.status).toBe(200);
