@@ -32,6 +32,8 @@ export interface SampleOptions {
   newsPerDay?: number;
   /** Overreaction as a share of the news move. */
   overreaction?: number;
+  /** Standard deviation of independent per-quote noise (bid-ask bounce), probability points. */
+  quoteNoise?: number;
 }
 
 export interface ModelEstimate {
@@ -60,6 +62,7 @@ export function generateSampleData(options: SampleOptions): SampleData {
   const devSd = options.deviationSd ?? 0.02;
   const newsRate = (options.newsPerDay ?? 0.7) / DAY; // per ms
   const overreaction = options.overreaction ?? 0.6;
+  const quoteNoise = options.quoteNoise ?? 0.004;
   const dt = options.stepMs;
   const decay = Math.exp(-theta * dt);
   const shockSd = devSd * Math.sqrt(1 - decay * decay);
@@ -95,7 +98,7 @@ export function generateSampleData(options: SampleOptions): SampleData {
         }
         s.fair = Math.min(0.9, Math.max(0.1, s.fair));
       }
-      const mid = Math.min(0.97, Math.max(0.03, s.fair + s.dev + 0.002 * normal(rng)));
+      const mid = Math.min(0.97, Math.max(0.03, s.fair + s.dev + quoteNoise * normal(rng)));
       const u = rng.next();
       const spreadTicks = u < 0.85 ? 1 : u < 0.97 ? 2 : 3;
       const bidTicks = Math.round(mid * 100 - spreadTicks / 2);
