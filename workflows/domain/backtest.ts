@@ -25,7 +25,7 @@
  * Equity (realized + unrealized − fees) is kept incrementally in integer micros as
  * cash + Σ position × mark, so the drawdown is tracked at every snapshot in O(1).
  */
-import { UnknownMarket } from './errors';
+import { InvalidInput, UnknownMarket, type FieldProblem } from './errors';
 import type { FillModelParams } from './fill-model';
 import { simulateFill, validateFillModelParams } from './fill-model';
 import type { Fill } from './fill';
@@ -40,7 +40,6 @@ import type { RiskLimits } from './risk-limits';
 import { sizeSignal, type SizingMethod } from './sizing';
 import { DAY_MS, type Strategy, type StrategyContext } from './strategy';
 import { buildRiskContext, ORDER_RATE_WINDOW_MS } from './trading-context';
-import { InvalidInput, type FieldProblem } from './errors';
 
 export interface BacktestConfig {
   strategy: Strategy<unknown>;
