@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { workflowSandboxRestrictions } from './test/sandbox-rules.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'db/migrations/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'db/migrations/**', '.tmp/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {
