@@ -200,7 +200,7 @@ export class PaperVenue implements Venue {
   private order(r: ResponseReader, value: unknown, path: string): VenueOrder {
     const o = r.object(value, path);
     const limitPrice: Price | null = r.nullablePrice(o, 'limitPrice', path);
-    return {
+    const order: VenueOrder = {
       venueOrderId: r.string(o, 'venueOrderId', path),
       clientOrderId: r.string(o, 'clientOrderId', path),
       marketId: r.string(o, 'marketId', path),
@@ -214,6 +214,12 @@ export class PaperVenue implements Venue {
       createdAt: r.timestamp(o, 'createdAt', path),
       updatedAt: r.timestamp(o, 'updatedAt', path),
     };
+    // Cross-field checks catch a nulled nullable field that the per-field reads must accept.
+    if (order.filledQuantity > order.quantity) throw r.fail(`${path}.filledQuantity`, order.filledQuantity, `must not exceed quantity ${order.quantity}`);
+    if (order.filledQuantity > 0 && order.averageFillPrice === null) throw r.fail(`${path}.averageFillPrice`, null, 'must be a price once something filled');
+    if (order.status === 'FILLED' && order.filledQuantity !== order.quantity) throw r.fail(`${path}.filledQuantity`, order.filledQuantity, 'must equal quantity when FILLED');
+    if (order.status === 'REJECTED' && order.rejectReason === null) throw r.fail(`${path}.rejectReason`, null, 'must name the reason when REJECTED');
+    return order;
   }
 
   private fill(r: ResponseReader, value: unknown, path: string): Fill {

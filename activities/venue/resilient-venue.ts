@@ -83,6 +83,13 @@ export class ResilientVenue implements Venue {
     return this.http?.stats() ?? null;
   }
 
+  /** Calls admitted by the shared rate limiter and the total time callers waited for it. */
+  limiterStats(): { acquired: number; waitedMs: number } | null {
+    if (!this.http) return null;
+    const { acquired, waitedMs } = this.http.limiter.stats();
+    return { acquired, waitedMs };
+  }
+
   submissionStats(): SubmissionStats {
     return { ...this.counts };
   }

@@ -48,6 +48,12 @@ export interface KalshiDouble {
   mutateNext(fn: (body: Obj) => void, pathPrefix?: string): void;
   /** Method and path of every request received, including rejected ones. */
   requests: { method: string; path: string; status: number }[];
+  /**
+   * Random faults on every request: 5xx before processing, or processing then dropping the
+   * connection. With `dedupe: false` the double creates a new order for a repeated
+   * client_order_id, so only the client's lookup-before-resubmit protocol prevents duplicates.
+   */
+  setChaos(chaos: { errorRate: number; dropAfterProcessingRate: number; random: () => number; dedupe: boolean }): void;
   /** Orders created per client_order_id (the duplicate check). */
   ordersPerClientId(): Map<string, number>;
   close(): Promise<void>;
@@ -76,6 +82,7 @@ export async function startKalshiDouble(opts: { keyId: string; publicKey: KeyObj
   const mutations: { fn: (b: Obj) => void; pathPrefix?: string }[] = [];
   const requests: KalshiDouble['requests'] = [];
   const window = opts.timestampWindowMs ?? 30_000;
+  let chaos = { errorRate: 0, dropAfterProcessingRate: 0, random: Math.random, dedupe: true };
 
   const errorBody = (status: number, message?: string): Obj => {
     const base = (errors[String(status)] ?? errors['500']) as { error: Obj };
@@ -156,7 +163,7 @@ export async function startKalshiDouble(opts: { keyId: string; publicKey: KeyObj
       if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) return { status: 400, body: errorBody(400) };
       if (type !== 'limit' && type !== 'market') return { status: 400, body: errorBody(400, 'type must be limit or market') };
       if (type === 'limit' && (typeof yesPrice !== 'number' || !Number.isInteger(yesPrice) || yesPrice < 1 || yesPrice > 99)) return { status: 400, body: errorBody(400, 'yes_price must be 1-99') };
-      if (typeof cid === 'string' && orders.some((o) => o.client_order_id === cid)) return { status: 409, body: errorBody(409) };
+      if (chaos.dedupe && typeof cid === 'string' && orders.some((o) => o.client_order_id === cid)) return { status: 409, body: errorBody(409) };
       const now = new Date().toISOString();
       const price = type === 'limit' ? (yesPrice as number) : action === 'buy' ? 99 : 1;
       const o: Obj = {
@@ -275,6 +282,7 @@ export async function startKalshiDouble(opts: { keyId: string; publicKey: KeyObj
       const headers: Record<string, string> = fault.fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.fault.retryAfterSeconds) };
       return send(fault.fault.status, fault.fault.body ?? errorBody(fault.fault.status), headers);
     }
+    if (chaos.errorRate > 0 && chaos.random() < chaos.errorRate) return send(503, errorBody(503));
     let body: Obj | null = null;
     if (text !== '') {
       try {
@@ -285,7 +293,7 @@ export async function startKalshiDouble(opts: { keyId: string; publicKey: KeyObj
       }
     }
     const out = route(method, path, url, body);
-    if (fault?.fault.afterProcessing) {
+    if (fault?.fault.afterProcessing || (method === 'POST' && chaos.dropAfterProcessingRate > 0 && chaos.random() < chaos.dropAfterProcessingRate)) {
       requests.push({ method, path: url.pathname, status: 0 });
       req.socket.destroy();
       return;
@@ -316,6 +324,9 @@ export async function startKalshiDouble(opts: { keyId: string; publicKey: KeyObj
     keyId: opts.keyId,
     inject: (fault, times = 1) => void faults.push({ fault, left: times }),
     mutateNext: (fn, pathPrefix) => void mutations.push({ fn, pathPrefix }),
+    setChaos: (c) => {
+      chaos = c;
+    },
     requests,
     ordersPerClientId: () => new Map(created),
     close: () =>
