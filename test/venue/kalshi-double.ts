@@ -34,6 +34,8 @@ export interface InjectedFault {
   retryAfterSeconds?: number;
   /** Only requests whose path (under the base path) starts with this. */
   pathPrefix?: string;
+  /** Only requests with this method. */
+  method?: string;
   /** Destroy the socket instead of answering (after processing when `afterProcessing`). */
   drop?: boolean;
   afterProcessing?: boolean;
@@ -267,7 +269,9 @@ export async function startKalshiDouble(opts: { keyId: string; publicKey: KeyObj
     const path = url.pathname.slice(BASE_PATH.length);
     const authProblem = authenticate(req, url.pathname);
     if (authProblem) return send(401, errorBody(401, authProblem));
-    const faultIdx = faults.findIndex((f) => f.left > 0 && (f.fault.pathPrefix === undefined || path.startsWith(f.fault.pathPrefix)));
+    const faultIdx = faults.findIndex(
+      (f) => f.left > 0 && (f.fault.pathPrefix === undefined || path.startsWith(f.fault.pathPrefix)) && (f.fault.method === undefined || f.fault.method === method),
+    );
     const fault = faultIdx >= 0 ? faults[faultIdx] : undefined;
     if (fault) {
       fault.left -= 1;

@@ -81,7 +81,8 @@ export function createOrderBody(r: PlaceOrderRequest, venue: string): Json {
 
 /** A YES/NO price from "<key>_dollars" (exact string) or "<key>" integer cents, whichever is present. */
 export function kalshiPrice(r: ResponseReader, o: Json, centsKey: string, dollarsKeys: readonly string[], path: string): Price {
-  for (const dk of dollarsKeys) if (typeof o[dk] === 'string') return r.price(o, dk, path);
+  // A present dollars field wins and must be a decimal string; a wrong type is not skipped over.
+  for (const dk of dollarsKeys) if (o[dk] !== undefined && o[dk] !== null) return r.price(o, dk, path);
   const cents = r.integer(o, centsKey, path);
   if (cents < 1 || cents > 99) throw r.fail(`${path}.${centsKey}`, cents, 'must be a price in cents inside (0, 100)');
   return (cents * CENT) as Price;
