@@ -174,7 +174,12 @@ export class VenueHttpClient {
   }
 
   private async attempt(operation: string, req: VenueRequest, attempt: number): Promise<unknown> {
-    this.breaker.admit(operation);
+    try {
+      this.breaker.admit(operation);
+    } catch (e) {
+      this.counters.failures.CIRCUIT_OPEN = (this.counters.failures.CIRCUIT_OPEN ?? 0) + 1;
+      throw e;
+    }
     await this.limiter.acquire(operation);
     this.counters.attempts[operation] = (this.counters.attempts[operation] ?? 0) + 1;
     const started = this.clock.now();
@@ -219,6 +224,7 @@ export class VenueHttpClient {
         this.options.signer({ method: req.method, path: url.pathname, pathWithQuery: url.pathname + url.search, body: bodyText, timestampMs: this.clock.now() }),
       );
     }
+    // The deadline runs on the real timer even with an injected clock: it bounds a real socket.
     const controller = new AbortController();
     const timeoutMs = this.options.timeoutMs ?? 10_000;
     const timer = setTimeout(() => controller.abort(), timeoutMs);

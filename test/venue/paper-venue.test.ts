@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Secret } from '../../activities/venue/credentials';
+import type { VenueLogEntry } from '../../activities/venue/http';
+import { paperSigner } from '../../activities/venue/paper-venue';
+import { signRequest } from '../../exchange/auth';
+import type { PaperExchange } from '../../exchange/server';
+import type { Price, Quantity } from '../../workflows/domain/money';
+import { paperClient, PAPER_SECRET, startPaper } from './harness';
+
+describe('paper venue adapter', () => {
+  let exchange: PaperExchange;
+  let marketId: string;
+
+  beforeAll(async () => {
+    exchange = await startPaper();
+    marketId = (await paperClient(exchange).listMarkets()).find((m) => m.tickSize === 10_000 && m.resolvesAt !== null)!.marketId;
+  });
+  afterAll(async () => {
+    await exchange?.close();
+  });
+
+  it('signs exactly as the exchange verifies (API.md pre-image)', () => {
+    const headers = paperSigner('dev', new Secret('s3cret'))({
+      method: 'GET',
+      path: '/v1/orders',
+      pathWithQuery: '/v1/orders?status=open&marketId=PRES-2028',
+      body: '',
+      timestampMs: 1_700_000_000_000,
+    });
+    expect(headers).toEqual({
+      'X-Paper-Key': 'dev',
+      'X-Paper-Timestamp': '1700000000000',
+      'X-Paper-Signature': signRequest('s3cret', '1700000000000', 'GET', '/v1/orders?status=open&marketId=PRES-2028', ''),
+    });
+  });
+
+  it('a submit that times out is ambiguous: the lookup decides, and a hung lookup leaves it unresolved', async () => {
+    const venue = paperClient(exchange, {
+      timeoutMs: 150,
+      retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 10 },
+      resilience: { maxSubmissions: 2, resubmitBackoff: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 10 } },
+    });
+    const request = { clientOrderId: 'hang-0001', marketId, side: 'BUY' as const, quantity: 1 as Quantity, limitPrice: 10_000 as Price };
+    exchange.admin.setFaults({ hangProbability: 1, hangMaxMs: 400 });
+    await expect(venue.placeOrder(request)).rejects.toMatchObject({ kind: 'AMBIGUOUS_SUBMIT', clientOrderId: 'hang-0001' });
+    exchange.admin.resetFaults();
+    expect(venue.unresolvedSubmissions().map((u) => u.clientOrderId)).toEqual(['hang-0001']);
+    expect(venue.httpStats()?.failures.TIMEOUT).toBeGreaterThanOrEqual(3);
+    const placed = await venue.placeOrder(request);
+    expect(placed.clientOrderId).toBe('hang-0001');
+    expect(venue.unresolvedSubmissions()).toEqual([]);
+  });
+
+  it('logs failures and retries without the secret or signature', async () => {
+    const logs: VenueLogEntry[] = [];
+    const venue = paperClient(exchange, { logger: (e) => logs.push(e), retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 5, maxRetryAfterMs: 10 } });
+    exchange.admin.setFaults({ seed: 2, errorRate: 0.5 });
+    for (let i = 0; i < 10; i++) await venue.getBalance().catch(() => undefined);
+    exchange.admin.resetFaults();
+    const bad = paperClient(exchange, { logger: (e) => logs.push(e) }, 'the-wrong-secret-for-this-key-000');
+    await bad.getBalance().catch(() => undefined);
+    expect(logs.some((l) => l.event === 'retry')).toBe(true);
+    expect(logs.some((l) => l.kind === 'AUTH')).toBe(true);
+    const text = JSON.stringify(logs);
+    expect(text).not.toContain(PAPER_SECRET);
+    expect(text).not.toContain('the-wrong-secret-for-this-key-000');
+    expect(text).not.toMatch(/[0-9a-f]{64}/);
+  });
+});
