@@ -1,0 +1,166 @@
+/**
+ * What the workflows may ask of the outside world. Workflows import these types only
+ * (`import type`), so the sandbox never loads activity code; `createActivities` in
+ * activities/index.ts must satisfy them. Every payload is plain JSON: money in integer micros,
+ * times in epoch milliseconds taken from the activity's clock, never from the workflow.
+ */
+import type { BreakerMetrics, BreakerTrip } from '../workflows/domain/breakers';
+import type { Fill } from '../workflows/domain/fill';
+import type { Side } from '../workflows/domain/market';
+import type { Money, Price, Quantity } from '../workflows/domain/money';
+import type { Order } from '../workflows/domain/order';
+import type { RiskViolation } from '../workflows/domain/risk';
+import type { ExecutionRecord } from '../workflows/domain/execution-quality';
+import type { VenueOrderStatus } from './venue/contract';
+
+export type AlertLevel = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW';
+
+export interface AlertRequest {
+  level: AlertLevel;
+  /** Stable kind, e.g. TRADING_HALTED, RECONCILIATION_MISMATCH; cooldowns are per level and type. */
+  type: string;
+  /** Made in the workflow from business keys, so a retried activity sends at most one alert. */
+  dedupeKey: string;
+  title: string;
+  body: string;
+}
+
+export interface AlertOutcome {
+  /** False when the dedupe key was already recorded or the cooldown suppressed it. */
+  sent: boolean;
+  reason: 'SENT' | 'RECORDED' | 'DUPLICATE' | 'COOLDOWN';
+}
+
+/** Who the order belongs to and why it exists: recorded with the order. */
+export interface OrderContext {
+  strategy: string;
+  sessionWorkflowId: string | null;
+  tradingDay: string;
+  signal: { price: Price; confidence: number; at: number; metadata: Record<string, string | number> };
+}
+
+export interface OrderIntent {
+  clientOrderId: string;
+  marketId: string;
+  side: Side;
+  quantity: Quantity;
+  limitPrice: Price | null;
+}
+
+export interface AssessOrderInput {
+  order: OrderIntent;
+  context: OrderContext;
+  /** Halt reason known to the session when it started the order, or null. */
+  halted: string | null;
+  ordersInLastMinute: number;
+}
+
+export interface AssessOrderResult {
+  approved: boolean;
+  violations: RiskViolation[];
+  at: number;
+}
+
+export type SubmitResult =
+  | { outcome: 'ACCEPTED'; venueOrderId: string; status: VenueOrderStatus; at: number }
+  | { outcome: 'REJECTED'; reason: string; at: number };
+
+export type LookupResult =
+  | { found: true; venueOrderId: string; status: VenueOrderStatus; at: number }
+  | { found: false; at: number };
+
+export interface OrderProgress {
+  /** Null when the venue does not know the order. */
+  venueOrderId: string | null;
+  status: VenueOrderStatus | null;
+  rejectReason: string | null;
+  /** Every fill of this order recorded in the ledger so far (already persisted, exactly once). */
+  fills: Fill[];
+  at: number;
+}
+
+export interface OrderActivities {
+  /** Pre-trade risk with the recorded portfolio and a fresh quote; the decision is recorded. */
+  assessOrder(input: AssessOrderInput): Promise<AssessOrderResult>;
+  /** Inserts the order (idempotent by client order ID) or advances its recorded state. */
+  recordOrder(order: Order, context: OrderContext): Promise<void>;
+  submitOrder(order: OrderIntent): Promise<SubmitResult>;
+  lookupOrder(clientOrderId: string): Promise<LookupResult>;
+  /** Syncs venue fills into the ledger (idempotent by trade ID) and reports this order's progress. */
+  pollOrder(clientOrderId: string): Promise<OrderProgress>;
+  cancelOrder(clientOrderId: string): Promise<{ status: VenueOrderStatus | null; at: number }>;
+  recordExecution(record: ExecutionRecord): Promise<void>;
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}
+
+export interface OperatorAction {
+  action: 'HALT' | 'RESUME' | 'KILL_SWITCH' | 'DAILY_RESET' | 'RECONCILIATION_DECISION' | 'SIGNAL_REJECTED';
+  operator: string;
+  reason: string;
+  /** The workflow that received it and the sequence of the action there: the idempotency key. */
+  workflowId: string;
+  sequence: number;
+  details: Record<string, string | number | boolean | null>;
+}
+
+export interface PreflightCheck {
+  name: 'VENUE_REACHABLE' | 'MARKET_DATA_FRESH' | 'RISK_CONFIG_VALID' | 'RECONCILIATION_CLEAN' | 'ALERTING_REACHABLE';
+  ok: boolean;
+  detail: string;
+}
+
+export interface WatchInput {
+  strategy: string;
+  strategyName: string;
+  strategyParams: Record<string, unknown>;
+  /** Per-market compact strategy state, carried between calls (and across continue-as-new). */
+  strategyState: Record<string, unknown>;
+  marketIds: string[];
+  /** Return at this time (activity clock) if no signal came first. */
+  untilMs: number;
+  pollIntervalMs: number;
+}
+
+export interface WatchSignal {
+  marketId: string;
+  side: Side;
+  price: Price;
+  confidence: number;
+  intent: 'ENTER' | 'EXIT';
+  /** Contracts after sizing against the recorded position; 0 means nothing to send. */
+  quantity: Quantity;
+  metadata: Record<string, string | number>;
+}
+
+export interface WatchResult {
+  strategyState: Record<string, unknown>;
+  signal: WatchSignal | null;
+  at: number;
+  /** Newest quote time per market, for the freshness view. */
+  quoteTimes: Record<string, number>;
+}
+
+export interface SessionSnapshot {
+  at: number;
+  metrics: BreakerMetrics;
+  realizedPnl: Money;
+  unrealizedPnl: Money;
+  fees: Money;
+  exposure: Money;
+  openPositions: number;
+  openOrders: { clientOrderId: string; marketId: string; side: Side; state: string }[];
+}
+
+export interface SessionActivities {
+  preflight(input: { strategy: string; marketIds: string[] }): Promise<PreflightCheck[]>;
+  watchForSignal(input: WatchInput): Promise<WatchResult>;
+  sessionSnapshot(input: { strategy: string; tradingDay: string }): Promise<SessionSnapshot>;
+  /** Active trips recorded for this strategy (manual halts, drawdown, unreset daily loss): halts outlive sessions. */
+  loadActiveTrips(strategy: string): Promise<BreakerTrip[]>;
+  recordBreakerChange(input: { strategy: string; tradingDay: string; change: 'TRIPPED' | 'LIFTED'; trips: BreakerTrip[]; at: number }): Promise<void>;
+  recordOperatorAction(action: OperatorAction): Promise<void>;
+  /** Cancels every open order of the strategy (kill switch, end of day); optionally flattens positions. */
+  cancelAllOpenOrders(input: { strategy: string; flatten: boolean; reason: string }): Promise<{ canceled: string[]; flattenOrders: string[] }>;
+  writeDailySummary(input: { strategy: string; tradingDay: string }): Promise<void>;
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}

@@ -1,0 +1,249 @@
+/**
+ * The order lifecycle's control flow, driven without a Temporal server: virtual time, scripted
+ * venue behaviour and recording activities. The same object runs inside orderWorkflow.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AlertRequest, OrderActivities, OrderProgress, SubmitResult } from '../../activities/types';
+import type { VenueOrderStatus } from '../../activities/venue/contract';
+import type { OrderWorkflowInput } from '../../workflows/api';
+import type { Fill } from '../../workflows/domain/fill';
+import { px, type Quantity } from '../../workflows/domain/money';
+import type { Order } from '../../workflows/domain/order';
+import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle } from '../../workflows/order-lifecycle';
+
+const COID = 'ema-20261121-000001';
+
+class VirtualTime {
+  now = 1_700_000_000_000;
+  private timers: { at: number; fn: () => void }[] = [];
+  startTimer = (ms: number, fn: () => void) => void this.timers.push({ at: this.now + ms, fn });
+  /** Advances time to the next timer or `ms`, firing timers, until `until()` holds. */
+  private readonly limit = this.now + 86_400_000;
+  waitFor = async (until: () => boolean, ms: number): Promise<boolean> => {
+    const end = this.now + ms;
+    if (end > this.limit) throw new Error('virtual day exhausted: the lifecycle never finished');
+    for (;;) {
+      if (until()) return true;
+      this.timers.sort((a, b) => a.at - b.at);
+      const next = this.timers[0];
+      if (!next || next.at > end) {
+        this.now = end;
+        return until();
+      }
+      this.timers.shift();
+      this.now = next.at;
+      next.fn();
+    }
+  };
+  /** Schedules something to happen at a virtual time (an operator's signal, a venue event). */
+  at(ms: number, fn: () => void) {
+    this.timers.push({ at: this.now + ms, fn });
+  }
+}
+
+class Failure extends Error {
+  constructor(readonly type: string) {
+    super(`${type} failure`);
+  }
+}
+
+interface VenueScript {
+  /** What each submit call does, in order; the last entry repeats. */
+  submits: ('accept' | 'reject' | 'ambiguous-accepted' | 'ambiguous-lost' | 'auth')[];
+  /** Fills the venue reports, each released at a virtual time offset from acceptance. */
+  fills?: { afterMs: number; quantity: number; price: number }[];
+  /** The venue cancels when asked (default) or never answers the cancel. */
+  honoursCancel?: boolean;
+}
+
+function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {}) {
+  const time = new VirtualTime();
+  const venueOrders = new Map<string, { status: VenueOrderStatus; acceptedAt: number }>();
+  const calls: string[] = [];
+  const alerts: AlertRequest[] = [];
+  const recorded: Order[] = [];
+  let submitCalls = 0;
+  let tradeSeq = 0;
+  const released: Fill[] = [];
+  const input: OrderWorkflowInput = {
+    order: { clientOrderId: COID, marketId: 'PRES-2028', side: 'BUY', quantity: 20 as Quantity, limitPrice: px(0.43) },
+    context: { strategy: 'ema', sessionWorkflowId: null, tradingDay: '2026-11-21', signal: { price: px(0.43), confidence: 0.6, at: time.now, metadata: {} } },
+    ttlMs: 600_000,
+    halted: null,
+    ordersInLastMinute: 0,
+    searchAttributes: false,
+    ...overrides,
+  };
+
+  const accept = () => {
+    if (!venueOrders.has(COID)) venueOrders.set(COID, { status: 'OPEN', acceptedAt: time.now });
+    return venueOrders.get(COID)!;
+  };
+
+  const acts: OrderActivities = {
+    assessOrder: async (i) => {
+      calls.push('assessOrder');
+      return i.halted ? { approved: false, violations: [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${i.halted}` }], at: time.now } : { approved: true, violations: [], at: time.now };
+    },
+    recordOrder: async (o) => {
+      recorded.push(o);
+    },
+    submitOrder: async (): Promise<SubmitResult> => {
+      calls.push('submitOrder');
+      const step = script.submits[Math.min(submitCalls++, script.submits.length - 1)];
+      switch (step) {
+        case 'accept':
+          accept();
+          return { outcome: 'ACCEPTED', venueOrderId: `V-${COID}`, status: 'OPEN', at: time.now };
+        case 'reject':
+          return { outcome: 'REJECTED', reason: 'insufficient balance', at: time.now };
+        case 'ambiguous-accepted':
+          accept();
+          throw new Failure('AMBIGUOUS_SUBMIT');
+        case 'ambiguous-lost':
+          throw new Failure('TIMEOUT');
+        default:
+          throw new Failure('AUTH');
+      }
+    },
+    lookupOrder: async (id) => {
+      calls.push('lookupOrder');
+      const o = venueOrders.get(id);
+      return o ? { found: true, venueOrderId: `V-${id}`, status: o.status, at: time.now } : { found: false, at: time.now };
+    },
+    pollOrder: async (id): Promise<OrderProgress> => {
+      calls.push('pollOrder');
+      const o = venueOrders.get(id);
+      if (!o) return { venueOrderId: null, status: null, rejectReason: null, fills: [], at: time.now };
+      for (const f of script.fills ?? []) {
+        const due = o.acceptedAt + f.afterMs <= time.now;
+        const already = released.length > (script.fills ?? []).indexOf(f);
+        if (due && !already && o.status !== 'CANCELED') {
+          released.push({ tradeId: `T-${++tradeSeq}`, clientOrderId: id, marketId: 'PRES-2028', side: 'BUY', quantity: f.quantity as Quantity, price: px(f.price), fee: 0 as never, ts: time.now });
+        }
+      }
+      const filled = released.reduce((s, f) => s + f.quantity, 0);
+      if (filled === 20) o.status = 'FILLED';
+      else if (filled > 0 && o.status === 'OPEN') o.status = 'PARTIALLY_FILLED';
+      // The venue repeats every fill on every poll: the lifecycle must count each once.
+      return { venueOrderId: `V-${id}`, status: o.status, rejectReason: null, fills: [...released], at: time.now };
+    },
+    cancelOrder: async (id) => {
+      calls.push('cancelOrder');
+      const o = venueOrders.get(id)!;
+      if (script.honoursCancel !== false && o.status !== 'FILLED') o.status = 'CANCELED';
+      return { status: o.status, at: time.now };
+    },
+    recordExecution: async () => {
+      calls.push('recordExecution');
+    },
+    raiseAlert: async (a) => {
+      alerts.push(a);
+      return { sent: true, reason: 'SENT' };
+    },
+  };
+  const lifecycle = new OrderLifecycle(input, {
+    acts,
+    waitFor: time.waitFor,
+    startTimer: time.startTimer,
+    failureType: (e) => (e instanceof Failure ? e.type : null),
+  });
+  return { lifecycle, time, calls, alerts, recorded, venueOrders, submits: () => submitCalls };
+}
+
+describe('order lifecycle', () => {
+  it('follows an order from signal to fill, counting repeated fills once', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 3_000, quantity: 5, price: 0.43 }, { afterMs: 20_000, quantity: 15, price: 0.42 }] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    expect(status.filledQuantity).toBe(20);
+    expect(status.fills.map((f) => f.tradeId)).toEqual(['T-1', 'T-2']);
+    expect(status.averageFillPrice).toBe(422_500);
+    expect(h.calls.filter((c) => c === 'submitOrder')).toHaveLength(1);
+    expect(h.calls).toContain('recordExecution');
+    expect(h.recorded.at(-1)!.state).toBe('FILLED');
+    expect(status.timings.firstFillAt).not.toBeNull();
+  });
+
+  it('records a risk rejection with its reasons and never submits', async () => {
+    const h = harness({ submits: ['accept'] }, { halted: 'manual halt by ops' });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toMatch(/TRADING_HALTED/);
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.recorded.at(-1)!.state).toBe('REJECTED');
+  });
+
+  it('an ambiguous submit that the venue did accept resolves by lookup, without a second venue order', async () => {
+    const h = harness({ submits: ['ambiguous-accepted', 'accept'], fills: [{ afterMs: 1_000, quantity: 20, price: 0.43 }] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    expect(h.submits()).toBe(1);
+    expect(h.calls.indexOf('lookupOrder')).toBeGreaterThan(h.calls.indexOf('submitOrder'));
+    expect(h.venueOrders.size).toBe(1);
+  });
+
+  it('an ambiguous submit the venue never saw is looked up, then resubmitted with the same ID', async () => {
+    const h = harness({ submits: ['ambiguous-lost', 'accept'], fills: [{ afterMs: 1_000, quantity: 20, price: 0.43 }] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    expect(h.calls.slice(0, 4)).toEqual(['assessOrder', 'submitOrder', 'lookupOrder', 'submitOrder']);
+    expect(status.submitAttempts).toBe(2);
+  });
+
+  it('gives up after repeated lost submissions with the venue confirming nothing works, and alerts', async () => {
+    const h = harness({ submits: ['ambiguous-lost'] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('EXPIRED');
+    expect(h.submits()).toBe(MAX_SUBMIT_ATTEMPTS);
+    expect(h.calls.filter((c) => c === 'lookupOrder')).toHaveLength(MAX_SUBMIT_ATTEMPTS);
+    expect(h.alerts.map((a) => [a.level, a.type])).toContainEqual(['HIGH', 'ORDER_UNRESOLVED']);
+  });
+
+  it('cancels on its time-to-live after a partial fill, ending CANCELED with the partial kept', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 2_000, quantity: 8, price: 0.43 }] });
+    const started = h.time.now;
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(status.filledQuantity).toBe(8);
+    expect(h.calls).toContain('cancelOrder');
+    expect(h.time.now - started).toBeGreaterThanOrEqual(600_000);
+    expect(h.time.now - started).toBeLessThan(600_000 + 31_000);
+    expect(h.alerts.map((a) => [a.level, a.type])).toContainEqual(['LOW', 'PARTIAL_FILL']);
+  });
+
+  it('cancels on an operator signal, and refuses a signal without a reason', async () => {
+    const h = harness({ submits: ['accept'] });
+    h.time.at(5_000, () => h.lifecycle.requestCancel({ operator: 'alex' }));
+    h.time.at(6_000, () => h.lifecycle.requestCancel({ operator: 'alex', reason: 'market looks wrong' }));
+    const started = h.time.now;
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(status.cancelRequested).toEqual({ operator: 'alex', reason: 'market looks wrong' });
+    expect(h.lifecycle.refusedSignals[0]).toMatch(/cancel\.reason/);
+    expect(h.time.now - started).toBeLessThan(60_000);
+  });
+
+  it('a venue rejection ends the order and raises a MEDIUM alert', async () => {
+    const h = harness({ submits: ['reject'] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toBe('insufficient balance');
+    expect(h.alerts.map((a) => [a.level, a.type, a.dedupeKey])).toEqual([['MEDIUM', 'ORDER_REJECTED', `ORDER_REJECTED:${COID}`]]);
+  });
+
+  it('refused credentials stop the order at once with a CRITICAL alert and no lookup', async () => {
+    const h = harness({ submits: ['auth'] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(h.calls).not.toContain('lookupOrder');
+    expect(h.alerts[0]).toMatchObject({ level: 'CRITICAL', type: 'VENUE_AUTH' });
+  });
+
+  it('keeps polling while a cancel goes unanswered, and still counts late fills', async () => {
+    const h = harness({ submits: ['accept'], honoursCancel: false, fills: [{ afterMs: 700_000, quantity: 20, price: 0.43 }] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    expect(h.calls.filter((c) => c === 'cancelOrder')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,291 @@
+/**
+ * The order lifecycle as one state-holding object (STYLE.md, "Do" 6): the Temporal workflow in
+ * order-workflow.ts wires it to activities, timers and handlers; tests drive it with fakes.
+ *
+ * risk check → record → submit (idempotent by client order ID; after an ambiguous failure,
+ * look the order up before any resubmission) → follow to a terminal state by polling with
+ * backoff → cancel on time-to-live or on request → record execution quality.
+ * Every timestamp comes from an activity result; the workflow never reads a clock.
+ */
+import type { AlertLevel, OrderActivities, OrderProgress } from '../activities/types';
+import type { OperatorRequest, OrderStatus, OrderWorkflowInput } from './api';
+import { DomainError } from './domain/errors';
+import { executionRecordFromOrder } from './domain/execution-quality';
+import {
+  applyOrderEvent,
+  averageFillPrice,
+  canCancel,
+  createOrder,
+  isTerminal,
+  type Order,
+  type OrderEvent,
+} from './domain/order';
+import { describeDecision } from './domain/risk';
+import { validateOperatorRequest } from './validation';
+
+/** Failure types after which a submission is final: the venue refused it, or we may not trade. */
+const SUBMIT_REFUSED = new Set(['BAD_REQUEST', 'AUTH']);
+
+export const POLL_POLICY = { initialMs: 1_000, factor: 2, maxMs: 30_000 } as const;
+/** Resubmissions after a lookup found nothing; the venue dedupes on the client order ID anyway. */
+export const MAX_SUBMIT_ATTEMPTS = 5;
+/** Wait between lookups when the venue cannot answer whether it has the order. */
+export const LOOKUP_RETRY_MS = 60_000;
+
+export interface LifecycleEnv {
+  acts: OrderActivities;
+  /** Durable wait: resolves true as soon as `until()` holds, false after `ms`. */
+  waitFor(until: () => boolean, ms: number): Promise<boolean>;
+  /** Starts a durable timer that calls `onFire` when it expires. */
+  startTimer(ms: number, onFire: () => void): void;
+  /** Stable type of an activity failure (the ApplicationFailure type, 'TIMEOUT', ...), or null. */
+  failureType(error: unknown): string | null;
+  /** Called after every state change (search attributes). */
+  onStateChange?(order: Order): void;
+}
+
+export class OrderLifecycle {
+  order: Order;
+  private cancelRequest: OperatorRequest | null = null;
+  private ttlExpired = false;
+  private cancelSent = false;
+  private submitAttempts = 0;
+  private polls = 0;
+  private riskCheckedAt: number | null = null;
+  /** Signals refused for bad payloads, newest last, bounded. */
+  readonly refusedSignals: string[] = [];
+
+  constructor(
+    readonly input: OrderWorkflowInput,
+    private readonly env: LifecycleEnv,
+  ) {
+    this.order = createOrder({ ...input.order, ts: input.context.signal.at });
+  }
+
+  /** Signal handler: cancel on an operator's request. A bad payload is refused, not applied. */
+  requestCancel(request: unknown): void {
+    try {
+      const valid = validateOperatorRequest(request, 'cancel');
+      if (this.cancelRequest === null) this.cancelRequest = valid;
+    } catch (e) {
+      if (!(e instanceof DomainError)) throw e;
+      this.refusedSignals.push(e.message);
+      if (this.refusedSignals.length > 20) this.refusedSignals.shift();
+    }
+  }
+
+  status(): OrderStatus {
+    const o = this.order;
+    return {
+      clientOrderId: o.clientOrderId,
+      marketId: o.marketId,
+      side: o.side,
+      state: o.state,
+      quantity: o.quantity,
+      filledQuantity: o.filledQuantity,
+      averageFillPrice: averageFillPrice(o),
+      fees: o.fees,
+      venueOrderId: o.venueOrderId,
+      rejectReason: o.rejectReason,
+      cancelRequested: this.cancelRequest,
+      fills: o.fills,
+      timings: {
+        riskCheckedAt: this.riskCheckedAt,
+        submittedAt: o.timestamps.PENDING_SUBMIT ?? null,
+        acknowledgedAt: o.timestamps.SUBMITTED ?? o.timestamps.PARTIALLY_FILLED ?? o.timestamps.FILLED ?? null,
+        firstFillAt: o.fills[0]?.receivedAt ?? null,
+        completedAt: isTerminal(o) ? (o.timestamps[o.state] ?? null) : null,
+      },
+      submitAttempts: this.submitAttempts,
+      polls: this.polls,
+    };
+  }
+
+  async run(): Promise<OrderStatus> {
+    const { acts } = this.env;
+    const { context } = this.input;
+
+    const decision = await acts.assessOrder({
+      order: this.input.order,
+      context,
+      halted: this.input.halted,
+      ordersInLastMinute: this.input.ordersInLastMinute,
+    });
+    this.riskCheckedAt = decision.at;
+    if (!decision.approved) {
+      this.apply({ type: 'OrderRejected', reason: describeDecision({ approved: false, violations: decision.violations }), ts: decision.at });
+      await acts.recordOrder(this.order, context);
+      return this.status();
+    }
+    await acts.recordOrder(this.order, context);
+
+    this.apply({ type: 'OrderSubmitRequested', ts: decision.at });
+    await acts.recordOrder(this.order, context);
+    await this.submit();
+    await acts.recordOrder(this.order, context);
+
+    if (!isTerminal(this.order)) {
+      this.env.startTimer(this.input.ttlMs, () => {
+        this.ttlExpired = true;
+      });
+      await this.follow();
+    }
+    await this.finish();
+    return this.status();
+  }
+
+  private apply(event: OrderEvent): void {
+    this.order = applyOrderEvent(this.order, event);
+    this.env.onStateChange?.(this.order);
+  }
+
+  private alert(level: AlertLevel, type: string, title: string, body: string): Promise<unknown> {
+    const coid = this.order.clientOrderId;
+    return this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}`, title: `${title}: ${coid}`, body });
+  }
+
+  /** Sends the order; never sends again without first asking the venue whether it has it. */
+  private async submit(): Promise<void> {
+    const { acts } = this.env;
+    const coid = this.order.clientOrderId;
+    for (;;) {
+      this.submitAttempts++;
+      try {
+        const r = await acts.submitOrder(this.input.order);
+        if (r.outcome === 'REJECTED') {
+          this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
+          await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
+          return;
+        }
+        this.apply({ type: 'OrderAccepted', venueOrderId: r.venueOrderId, ts: r.at });
+        return;
+      } catch (e) {
+        const type = this.env.failureType(e);
+        if (type !== null && SUBMIT_REFUSED.has(type)) {
+          const reason = `${type}: ${e instanceof Error ? e.message : String(e)}`;
+          this.apply({ type: 'OrderRejected', reason, ts: this.order.timestamps.PENDING_SUBMIT ?? 0 });
+          if (type === 'AUTH') await this.alert('CRITICAL', 'VENUE_AUTH', 'Venue refused our credentials', reason);
+          else await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', reason);
+          return;
+        }
+        const lastTs = this.order.timestamps.PENDING_SUBMIT ?? 0;
+        this.apply({ type: 'OrderSubmitAmbiguous', reason: type ?? 'UNKNOWN', ts: lastTs });
+        await acts.recordOrder(this.order, this.input.context);
+      }
+
+      const lookup = await this.lookupUntilAnswered();
+      if (lookup.found) {
+        this.apply({ type: 'OrderAccepted', venueOrderId: lookup.venueOrderId, ts: lookup.at });
+        return;
+      }
+      this.apply({ type: 'OrderNotFoundAtVenue', ts: lookup.at });
+      if (this.submitAttempts >= MAX_SUBMIT_ATTEMPTS) {
+        this.apply({ type: 'OrderExpired', ts: lookup.at });
+        await this.alert(
+          'HIGH',
+          'ORDER_UNRESOLVED',
+          'Order abandoned after repeated ambiguous submissions',
+          `${this.submitAttempts} submissions of ${coid} failed ambiguously and the venue has no order under that client order ID; nothing is working.`,
+        );
+        return;
+      }
+    }
+  }
+
+  /** The venue must answer before anything is resubmitted; while it cannot, wait and alert once. */
+  private async lookupUntilAnswered() {
+    let alerted = false;
+    for (;;) {
+      try {
+        return await this.env.acts.lookupOrder(this.order.clientOrderId);
+      } catch (e) {
+        if (!alerted) {
+          alerted = true;
+          await this.alert(
+            'CRITICAL',
+            'ORDER_UNRESOLVED',
+            'Cannot tell whether the venue has an order',
+            `Lookup of ${this.order.clientOrderId} after an ambiguous submission failed (${this.env.failureType(e) ?? 'unknown'}); it will not be resubmitted until the venue answers.`,
+          );
+        }
+        await this.env.waitFor(() => false, LOOKUP_RETRY_MS);
+      }
+    }
+  }
+
+  private async follow(): Promise<void> {
+    const { acts } = this.env;
+    let delay: number = POLL_POLICY.initialMs;
+    while (!isTerminal(this.order)) {
+      if ((this.cancelRequest !== null || this.ttlExpired) && !this.cancelSent && canCancel(this.order)) {
+        this.cancelSent = true;
+        this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
+        await acts.recordOrder(this.order, this.input.context);
+        await acts.cancelOrder(this.order.clientOrderId);
+        delay = POLL_POLICY.initialMs;
+      } else {
+        await this.env.waitFor(() => !this.cancelSent && (this.cancelRequest !== null || this.ttlExpired), delay);
+      }
+      const before = this.order;
+      const anomalies = this.absorb(await acts.pollOrder(this.order.clientOrderId));
+      this.polls++;
+      for (const a of anomalies) await this.alert('CRITICAL', 'FILL_ANOMALY', 'A fill does not fit its order', a);
+      if (this.order !== before) {
+        await acts.recordOrder(this.order, this.input.context);
+        delay = POLL_POLICY.initialMs;
+      } else {
+        delay = Math.min(delay * POLL_POLICY.factor, POLL_POLICY.maxMs);
+      }
+    }
+  }
+
+  /**
+   * Applies what the venue reported: new fills (exactly once, by trade ID), then a final status.
+   * Returns the fills that do not fit the order (the ledger has them; a person must look).
+   */
+  private absorb(progress: OrderProgress): string[] {
+    const anomalies: string[] = [];
+    const known = new Set(this.order.fills.map((f) => f.tradeId));
+    for (const fill of progress.fills) {
+      if (known.has(fill.tradeId)) continue;
+      try {
+        this.apply({ type: 'OrderFilled', fill, ts: progress.at });
+      } catch (e) {
+        if (!(e instanceof DomainError)) throw e;
+        anomalies.push(`${fill.tradeId}: ${e.message}`);
+      }
+    }
+    if (isTerminal(this.order)) return anomalies;
+    switch (progress.status) {
+      case 'CANCELED':
+        this.apply({ type: 'OrderCanceled', ts: progress.at });
+        break;
+      case 'EXPIRED':
+        this.apply({ type: 'OrderExpired', ts: progress.at });
+        break;
+      case 'REJECTED':
+        this.apply({ type: 'OrderRejected', reason: progress.rejectReason ?? 'rejected by the venue', ts: progress.at });
+        break;
+      default:
+        // OPEN / PARTIALLY_FILLED / FILLED: fills drive the state; FILLED without all fills waits for them.
+        break;
+    }
+    return anomalies;
+  }
+
+  private lastTs(): number {
+    return Math.max(0, ...Object.values(this.order.timestamps).filter((t): t is number => typeof t === 'number'));
+  }
+
+  private async finish(): Promise<void> {
+    const { acts } = this.env;
+    const o = this.order;
+    await acts.recordOrder(o, this.input.context);
+    if (o.timestamps.PENDING_SUBMIT !== undefined) {
+      await acts.recordExecution(executionRecordFromOrder(o, { intendedPrice: this.input.context.signal.price, signalAt: this.input.context.signal.at }));
+    }
+    if (o.filledQuantity > 0 && o.filledQuantity < o.quantity) {
+      await this.alert('LOW', 'PARTIAL_FILL', 'Order ended partly filled', `${o.filledQuantity} of ${o.quantity} filled; final state ${o.state}.`);
+    }
+  }
+}

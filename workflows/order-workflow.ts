@@ -1,0 +1,90 @@
+/** The order lifecycle workflow: one per order, ID `order-<clientOrderId>`. Thin wiring only. */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  condition,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { OrderActivities } from '../activities/types';
+import { SA_MARKET, SA_ORDER_STATE, SA_SIDE, SA_STRATEGY, cancelOrderSignal, orderStatusQuery, type OrderStatus, type OrderWorkflowInput } from './api';
+import { DomainError } from './domain/errors';
+import { OrderLifecycle } from './order-lifecycle';
+import { validateOrderWorkflowInput } from './validation';
+
+/** Pre-trade risk is short and local to the worker: a local activity saves two server round trips. */
+const risk = proxyLocalActivities<Pick<OrderActivities, 'assessOrder'>>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidInput', 'UnknownMarket'] },
+});
+
+const records = proxyActivities<Pick<OrderActivities, 'recordOrder' | 'recordExecution'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidInput', 'RecordError'] },
+});
+
+/** A few tries, then the workflow treats the outcome as ambiguous and looks the order up. */
+const submission = proxyActivities<Pick<OrderActivities, 'submitOrder'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['AUTH', 'BAD_REQUEST', 'AMBIGUOUS_SUBMIT', 'InvalidInput'] },
+});
+
+const lookup = proxyActivities<Pick<OrderActivities, 'lookupOrder'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['AUTH'] },
+});
+
+/** Polls and cancels retry until the venue answers: a lost answer would mean a lost fill. */
+const venue = proxyActivities<Pick<OrderActivities, 'pollOrder' | 'cancelOrder'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '60 seconds', nonRetryableErrorTypes: ['AUTH', 'InvalidInput'] },
+});
+
+const alerts = proxyActivities<Pick<OrderActivities, 'raiseAlert'>>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '2 seconds', maximumInterval: '60 seconds', maximumAttempts: 10 },
+});
+
+const acts: OrderActivities = { ...risk, ...records, ...submission, ...lookup, ...venue, ...alerts };
+
+export function failureType(error: unknown): string | null {
+  if (error instanceof ActivityFailure) {
+    if (error.cause instanceof ApplicationFailure) return error.cause.type ?? 'UNKNOWN';
+    if (error.cause instanceof TimeoutFailure) return 'TIMEOUT';
+    return 'UNKNOWN';
+  }
+  if (error instanceof ApplicationFailure) return error.type ?? 'UNKNOWN';
+  return null;
+}
+
+export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderStatus> {
+  try {
+    validateOrderWorkflowInput(input);
+    const lifecycle = new OrderLifecycle(input, {
+      acts,
+      waitFor: (until, ms) => condition(until, ms),
+      startTimer: (ms, onFire) => void sleep(ms).then(onFire),
+      failureType,
+      onStateChange: input.searchAttributes ? (o) => upsertSearchAttributes([{ key: SA_ORDER_STATE, value: o.state }]) : undefined,
+    });
+    setHandler(cancelOrderSignal, (request) => lifecycle.requestCancel(request));
+    setHandler(orderStatusQuery, () => lifecycle.status());
+    if (input.searchAttributes) {
+      upsertSearchAttributes([
+        { key: SA_MARKET, value: input.order.marketId },
+        { key: SA_STRATEGY, value: input.context.strategy },
+        { key: SA_SIDE, value: input.order.side },
+        { key: SA_ORDER_STATE, value: lifecycle.order.state },
+      ]);
+    }
+    return await lifecycle.run();
+  } catch (e) {
+    // A business failure must fail the workflow with a typed failure, not retry the task forever.
+    if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
+    throw e;
+  }
+}
