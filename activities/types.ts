@@ -155,8 +155,12 @@ export interface SessionActivities {
   preflight(input: { strategy: string; marketIds: string[] }): Promise<PreflightCheck[]>;
   watchForSignal(input: WatchInput): Promise<WatchResult>;
   sessionSnapshot(input: { strategy: string; tradingDay: string }): Promise<SessionSnapshot>;
-  /** Active trips recorded for this strategy (manual halts, drawdown, unreset daily loss): halts outlive sessions. */
-  loadActiveTrips(strategy: string): Promise<BreakerTrip[]>;
+  /**
+   * What a fresh session must not forget: the trips still active for this strategy (manual halts,
+   * drawdown, an unreset daily loss; halts outlive sessions and restarts) and the last client order
+   * sequence used today, so a restarted session never reuses a client order ID.
+   */
+  loadCarryover(input: { strategy: string; tradingDay: string }): Promise<{ trips: BreakerTrip[]; lastSequence: number }>;
   recordBreakerChange(input: { strategy: string; tradingDay: string; change: 'TRIPPED' | 'LIFTED'; trips: BreakerTrip[]; at: number }): Promise<void>;
   recordOperatorAction(action: OperatorAction): Promise<void>;
   /** Cancels every open order of the strategy (kill switch, end of day); optionally flattens positions. */

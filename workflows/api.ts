@@ -4,7 +4,8 @@
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { OrderContext, OrderIntent } from '../activities/types';
+import type { OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../activities/types';
+import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from './domain/breakers';
 import type { Price, Quantity, Money } from './domain/money';
 import type { OrderState, RecordedFill } from './domain/order';
 
@@ -64,3 +65,67 @@ export interface OrderStatus {
 
 export const cancelOrderSignal = defineSignal<[OperatorRequest]>('cancel');
 export const orderStatusQuery = defineQuery<OrderStatus>('orderStatus');
+
+// ---- trading session ----
+
+export interface SessionWorkflowInput {
+  /** Strategy key used in IDs, e.g. "ema-mr". */
+  strategy: string;
+  strategyName: string;
+  strategyParams: Record<string, unknown>;
+  tradingDay: string;
+  marketIds: string[];
+  /** Epoch ms at which the session stops trading, cancels open orders and writes its summary. */
+  endOfDayAt: number;
+  /** Longest single watch of the market data before the session checks in (bounds history growth). */
+  watchPeriodMs: number;
+  /** Market data polling interval inside the watch (case study: 30 s). */
+  pollIntervalMs: number;
+  orderTtlMs: number;
+  /** Loss of the day at which the daily-loss breaker trips, in micros (also drives the 50% alert). */
+  maxDailyLoss: Money;
+  breakers: BreakerConfig;
+  searchAttributes: boolean;
+  /** State handed over by continue-as-new; absent on a fresh start. */
+  carry?: SessionCarry;
+}
+
+export interface SessionCarry {
+  breakers: BreakerState;
+  strategyState: Record<string, unknown>;
+  sequence: number;
+  actionSequence: number;
+  recentOrderTimes: number[];
+  lastAt: number;
+  alertedHalfLoss: boolean;
+}
+
+export interface KillSwitchRequest extends OperatorRequest {
+  /** Also send orders that bring every position to zero. */
+  flatten?: boolean;
+}
+
+export interface DailyResetRequest {
+  tradingDay: string;
+}
+
+export interface SessionStatus {
+  strategy: string;
+  tradingDay: string;
+  mode: 'PREFLIGHT' | 'TRADING' | 'HALTED' | 'ENDED';
+  breakerStatus: BreakerStatus;
+  haltReason: string | null;
+  trips: BreakerTrip[];
+  preflight: PreflightCheck[] | null;
+  snapshot: SessionSnapshot | null;
+  ordersStarted: number;
+  lastSignalAt: number | null;
+  quoteTimes: Record<string, number>;
+  refusedSignals: string[];
+}
+
+export const haltSignal = defineSignal<[OperatorRequest]>('halt');
+export const resumeSignal = defineSignal<[OperatorRequest]>('resume');
+export const killSwitchSignal = defineSignal<[KillSwitchRequest]>('killSwitch');
+export const dailyResetSignal = defineSignal<[DailyResetRequest]>('dailyReset');
+export const sessionStatusQuery = defineQuery<SessionStatus>('sessionStatus');

@@ -1,2 +1,3 @@
 /** The workflow bundle's entry: every workflow type the worker registers. */
 export { orderWorkflow } from './order-workflow';
+export { sessionWorkflow } from './session-workflow';

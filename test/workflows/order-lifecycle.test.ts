@@ -10,36 +10,9 @@ import type { Fill } from '../../workflows/domain/fill';
 import { px, type Quantity } from '../../workflows/domain/money';
 import type { Order } from '../../workflows/domain/order';
 import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle } from '../../workflows/order-lifecycle';
+import { VirtualTime } from './virtual-time';
 
 const COID = 'ema-20261121-000001';
-
-class VirtualTime {
-  now = 1_700_000_000_000;
-  private timers: { at: number; fn: () => void }[] = [];
-  startTimer = (ms: number, fn: () => void) => void this.timers.push({ at: this.now + ms, fn });
-  /** Advances time to the next timer or `ms`, firing timers, until `until()` holds. */
-  private readonly limit = this.now + 86_400_000;
-  waitFor = async (until: () => boolean, ms: number): Promise<boolean> => {
-    const end = this.now + ms;
-    if (end > this.limit) throw new Error('virtual day exhausted: the lifecycle never finished');
-    for (;;) {
-      if (until()) return true;
-      this.timers.sort((a, b) => a.at - b.at);
-      const next = this.timers[0];
-      if (!next || next.at > end) {
-        this.now = end;
-        return until();
-      }
-      this.timers.shift();
-      this.now = next.at;
-      next.fn();
-    }
-  };
-  /** Schedules something to happen at a virtual time (an operator's signal, a venue event). */
-  at(ms: number, fn: () => void) {
-    this.timers.push({ at: this.now + ms, fn });
-  }
-}
 
 class Failure extends Error {
   constructor(readonly type: string) {
