@@ -11,6 +11,7 @@ import type { Money, Price, Quantity } from '../workflows/domain/money';
 import type { Order } from '../workflows/domain/order';
 import type { RiskViolation } from '../workflows/domain/risk';
 import type { ExecutionRecord } from '../workflows/domain/execution-quality';
+import type { Discrepancy, ReconciliationDecision, ReconciliationPolicy } from '../workflows/domain/reconciliation';
 import type { VenueOrderStatus } from './venue/contract';
 
 export type AlertLevel = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW';
@@ -166,5 +167,33 @@ export interface SessionActivities {
   /** Cancels every open order of the strategy (kill switch, end of day); optionally flattens positions. */
   cancelAllOpenOrders(input: { strategy: string; flatten: boolean; reason: string }): Promise<{ canceled: string[]; flattenOrders: string[] }>;
   writeDailySummary(input: { strategy: string; tradingDay: string }): Promise<void>;
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}
+
+export interface ReconciliationOutcome {
+  /** Idempotency key of the run: the workflow ID of the reconciliation that asked for it. */
+  runId: string;
+  discrepancies: Discrepancy[];
+  decision: ReconciliationDecision;
+  at: number;
+}
+
+export interface OperationsActivities {
+  /** Venue positions, cash and open orders against the records; the run and its discrepancies are recorded. */
+  reconcileAccount(input: { runId: string; policy: ReconciliationPolicy }): Promise<ReconciliationOutcome>;
+  /** Adopts the venue's positions and cash into the records, journaled under the run. */
+  adoptVenueFigures(input: { runId: string; operator: string; reason: string }): Promise<void>;
+  /** Workflow IDs of the sessions currently running (from the trading-sessions records). */
+  listActiveSessions(): Promise<string[]>;
+  /**
+   * Rolls the daily P&L counters to a new trading day and lifts recorded DAILY_LOSS trips (and only
+   * those). Without a day, the new day is today in the configured time zone, by the activity's clock.
+   */
+  resetDailyCounters(input: { tradingDay: string | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number }>;
+  /** Emails the daily report of a finished trading day. */
+  sendDailyReport(input: { tradingDay: string }): Promise<void>;
+  /** Settles positions in markets the venue reports resolved (resolution P&L), once per market. */
+  settleResolvedMarkets(): Promise<{ settled: { marketId: string; outcome: 'YES' | 'NO'; realizedPnl: Money }[] }>;
+  recordOperatorAction(action: OperatorAction): Promise<void>;
   raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
 }

@@ -6,6 +6,7 @@ import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/commo
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../activities/types';
 import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from './domain/breakers';
+import type { ReconciliationPolicy } from './domain/reconciliation';
 import type { Price, Quantity, Money } from './domain/money';
 import type { OrderState, RecordedFill } from './domain/order';
 
@@ -129,3 +130,33 @@ export const resumeSignal = defineSignal<[OperatorRequest]>('resume');
 export const killSwitchSignal = defineSignal<[KillSwitchRequest]>('killSwitch');
 export const dailyResetSignal = defineSignal<[DailyResetRequest]>('dailyReset');
 export const sessionStatusQuery = defineQuery<SessionStatus>('sessionStatus');
+
+// ---- operations: reconciliation, daily reset, market resolution ----
+
+export interface ReconciliationWorkflowInput {
+  policy: ReconciliationPolicy;
+  /** Remind the operators this often while a halting mismatch waits for their decision. */
+  reminderMs: number;
+}
+
+export interface ReconciliationDecisionRequest extends OperatorRequest {
+  decision: 'ADOPT_VENUE' | 'STAY_HALTED';
+}
+
+export interface ReconciliationStatus {
+  runId: string;
+  phase: 'CHECKING' | 'CLEAN' | 'REPORTED' | 'WAITING_FOR_OPERATOR' | 'DECIDED';
+  discrepancies: number;
+  summary: string;
+  haltedSessions: string[];
+  decision: ReconciliationDecisionRequest | null;
+  reminders: number;
+}
+
+export const reconciliationDecisionSignal = defineSignal<[ReconciliationDecisionRequest]>('reconciliationDecision');
+export const reconciliationStatusQuery = defineQuery<ReconciliationStatus>('reconciliationStatus');
+
+export interface DailyResetWorkflowInput {
+  /** The trading day that starts with this reset; null (the schedule's case): today in the configured time zone. */
+  tradingDay: string | null;
+}
