@@ -1,0 +1,327 @@
+/**
+ * Fills and the position changes they cause, committed together. A fill is inserted on its
+ * venue trade ID; only a newly inserted fill moves its position (through the core's
+ * `applyFillToPosition`), appends position history and the audit log, adds to its order's
+ * filled quantity and to the day's P&L. A repeat changes nothing; the same trade ID with other
+ * content is a RecordConflict and the whole batch is rolled back.
+ *
+ * Locks are taken in one global order (trade IDs, then positions, then orders, then daily rows,
+ * each sorted), so concurrent writers queue behind each other instead of deadlocking.
+ */
+import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import type { Executor, Tx } from '../client';
+import { RecordConflict } from '../errors';
+import { dailyPnl, fills, orders, positionHistory, positions } from '../schema';
+import { InvalidInput } from '../../workflows/domain/errors';
+import { validateFill, type Fill } from '../../workflows/domain/fill';
+import { tradingDayOf, validateTradingDay } from '../../workflows/domain/ids';
+import { applyFillToPosition, type Position } from '../../workflows/domain/ledger';
+import type { Side } from '../../workflows/domain/market';
+import { toNumericString, type Money } from '../../workflows/domain/money';
+import { appendAudit, type AuditEntry } from './audit';
+import { ACCOUNT_RE, differingFields, mapErrors, transaction } from './common';
+
+export interface FillInput extends Fill {
+  /** Default 'paper'. */
+  account?: string;
+  /** Default: the UTC date of `ts`. */
+  tradingDay?: string;
+}
+
+export interface StoredFill extends Fill {
+  account: string;
+  tradingDay: string;
+  recordedAt: number;
+}
+
+export interface AccountPosition extends Position {
+  account: string;
+}
+
+export interface FillOutcome {
+  tradeId: string;
+  /** False when this trade ID was already recorded with the same content. */
+  inserted: boolean;
+}
+
+export interface RecordFillsResult {
+  outcomes: FillOutcome[];
+  /** Every position touched by a newly inserted fill, after the batch. */
+  positions: AccountPosition[];
+}
+
+type FillRow = typeof fills.$inferInsert;
+
+const key = (account: string, marketId: string): string => `${account}\u0000${marketId}`;
+
+function normalise(f: FillInput, index: number, many: boolean): FillRow {
+  const prefix = many ? `fills[${index}].` : '';
+  try {
+    validateFill(f);
+  } catch (e) {
+    if (e instanceof InvalidInput && many) throw new InvalidInput(e.problems.map((p) => ({ ...p, field: prefix + p.field })));
+    throw e;
+  }
+  const account = f.account ?? 'paper';
+  if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) throw InvalidInput.of(`${prefix}account`, account, 'must be 1-64 letters, digits, "_", "." or "-"');
+  const tradingDay = f.tradingDay === undefined ? tradingDayOf(f.ts) : validateTradingDay(f.tradingDay, `${prefix}tradingDay`);
+  return {
+    tradeId: f.tradeId,
+    clientOrderId: f.clientOrderId,
+    account,
+    marketId: f.marketId,
+    side: f.side,
+    quantity: f.quantity,
+    price: f.price,
+    fee: f.fee,
+    filledAt: f.ts,
+    tradingDay,
+  };
+}
+
+const CONTENT_FIELDS = ['clientOrderId', 'account', 'marketId', 'side', 'quantity', 'price', 'fee', 'filledAt', 'tradingDay'] as const;
+
+function conflict(stored: FillRow, offered: FillRow): RecordConflict | null {
+  const diff = differingFields(stored, offered, CONTENT_FIELDS);
+  if (diff.length === 0) return null;
+  const f = diff[0] as keyof FillRow;
+  return new RecordConflict('fills', offered.tradeId, diff, stored[f], offered[f]);
+}
+
+/** Records one fill and its position change in one transaction. */
+export async function recordFill(ex: Executor, fill: FillInput): Promise<{ inserted: boolean; position: AccountPosition }> {
+  const result = await recordFills(ex, [fill]);
+  const account = fill.account ?? 'paper';
+  const position = result.positions[0] ?? (await getPosition(ex, account, fill.marketId));
+  return { inserted: result.outcomes[0]!.inserted, position: position ?? { ...emptyAccountPosition(account, fill.marketId) } };
+}
+
+function emptyAccountPosition(account: string, marketId: string): AccountPosition {
+  return { account, marketId, quantity: 0, costBasis: 0 as Money, realizedPnl: 0 as Money, fees: 0 as Money };
+}
+
+/**
+ * Records a batch of fills in one transaction, applied to positions in the order given (the
+ * venue's execution order). Either every new fill and its effects commit, or none does.
+ */
+export async function recordFills(ex: Executor, batch: readonly FillInput[]): Promise<RecordFillsResult> {
+  const many = batch.length > 1;
+  const rows = batch.map((f, i) => normalise(f, i, many));
+  // Repeats inside the batch count once; different content under one ID is refused up front.
+  const unique = new Map<string, FillRow>();
+  for (const r of rows) {
+    const seen = unique.get(r.tradeId);
+    if (seen) {
+      const c = conflict(seen, r);
+      if (c) throw c;
+    } else unique.set(r.tradeId, r);
+  }
+  if (unique.size === 0) return { outcomes: [], positions: [] };
+  return transaction(ex, (tx) => applyBatch(tx, [...unique.values()], rows));
+}
+
+async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Promise<RecordFillsResult> {
+  const sorted = [...uniqueRows].sort((a, b) => (a.tradeId < b.tradeId ? -1 : a.tradeId > b.tradeId ? 1 : 0));
+  const insertedIds = new Set(
+    (await tx.insert(fills).values(sorted).onConflictDoNothing({ target: fills.tradeId }).returning({ tradeId: fills.tradeId })).map((r) => r.tradeId),
+  );
+
+  const repeats = sorted.filter((r) => !insertedIds.has(r.tradeId));
+  if (repeats.length > 0) {
+    const stored = await tx.select().from(fills).where(inArray(fills.tradeId, repeats.map((r) => r.tradeId)));
+    const byId = new Map(stored.map((s) => [s.tradeId, s]));
+    for (const r of repeats) {
+      const s = byId.get(r.tradeId);
+      const c = s ? conflict(s, r) : null;
+      if (c) throw c;
+    }
+  }
+
+  const outcomes: FillOutcome[] = allRows.map((r) => ({ tradeId: r.tradeId, inserted: false }));
+  const fresh = uniqueRows.filter((r) => insertedIds.has(r.tradeId));
+  for (const o of outcomes) if (insertedIds.has(o.tradeId)) o.inserted = true;
+  // A trade ID repeated inside the batch is reported inserted once, at its first appearance.
+  const reported = new Set<string>();
+  for (const o of outcomes) {
+    if (o.inserted && reported.has(o.tradeId)) o.inserted = false;
+    reported.add(o.tradeId);
+  }
+  if (fresh.length === 0) return { outcomes, positions: [] };
+
+  const positionKeys = [...new Map(fresh.map((r) => [key(r.account!, r.marketId), { account: r.account!, marketId: r.marketId }])).values()].sort(
+    (a, b) => (key(a.account, a.marketId) < key(b.account, b.marketId) ? -1 : 1),
+  );
+  await tx.insert(positions).values(positionKeys).onConflictDoNothing();
+  const locked = await tx
+    .select()
+    .from(positions)
+    .where(or(...positionKeys.map((k) => and(eq(positions.account, k.account), eq(positions.marketId, k.marketId)))))
+    .orderBy(asc(positions.account), asc(positions.marketId))
+    .for('update');
+
+  const current = new Map<string, AccountPosition & { fillCount: number; lastTradeId: string | null; changedAt: number }>();
+  for (const p of locked) {
+    current.set(key(p.account, p.marketId), {
+      account: p.account,
+      marketId: p.marketId,
+      quantity: p.quantity,
+      costBasis: p.costBasis,
+      realizedPnl: p.realizedPnl,
+      fees: p.fees,
+      fillCount: p.fillCount,
+      lastTradeId: p.lastTradeId,
+      changedAt: 0,
+    });
+  }
+
+  const history: (typeof positionHistory.$inferInsert)[] = [];
+  const audit: AuditEntry[] = [];
+  const orderDeltas = new Map<string, { quantity: number; notional: number; fees: number }>();
+  const dayDeltas = new Map<string, { account: string; tradingDay: string; realized: number; fees: number; fills: number; contracts: number; notional: number }>();
+
+  for (const r of fresh) {
+    const k = key(r.account!, r.marketId);
+    const before = current.get(k)!;
+    const after = applyFillToPosition(before, { side: r.side as Side, quantity: r.quantity, price: r.price, fee: r.fee });
+    current.set(k, { ...after, account: before.account, fillCount: before.fillCount + 1, lastTradeId: r.tradeId, changedAt: r.filledAt });
+    history.push({
+      account: before.account,
+      marketId: r.marketId,
+      tradeId: r.tradeId,
+      quantity: after.quantity,
+      costBasis: after.costBasis,
+      realizedPnl: after.realizedPnl,
+      fees: after.fees,
+      changedAt: r.filledAt,
+    });
+    const notional = r.quantity * r.price;
+    const od = orderDeltas.get(r.clientOrderId) ?? { quantity: 0, notional: 0, fees: 0 };
+    orderDeltas.set(r.clientOrderId, { quantity: od.quantity + r.quantity, notional: od.notional + notional, fees: od.fees + r.fee });
+    const dk = key(before.account, r.tradingDay);
+    const dd = dayDeltas.get(dk) ?? { account: before.account, tradingDay: r.tradingDay, realized: 0, fees: 0, fills: 0, contracts: 0, notional: 0 };
+    dayDeltas.set(dk, {
+      ...dd,
+      realized: dd.realized + (after.realizedPnl - before.realizedPnl),
+      fees: dd.fees + r.fee,
+      fills: dd.fills + 1,
+      contracts: dd.contracts + r.quantity,
+      notional: dd.notional + notional,
+    });
+    audit.push({
+      eventKey: `FILL:${r.tradeId}`,
+      kind: 'FILL',
+      clientOrderId: r.clientOrderId,
+      marketId: r.marketId,
+      occurredAt: r.filledAt,
+      payload: {
+        tradeId: r.tradeId,
+        account: before.account,
+        side: r.side,
+        quantity: r.quantity,
+        price: r.price,
+        fee: r.fee,
+        positionAfter: { quantity: after.quantity, costBasis: after.costBasis, realizedPnl: after.realizedPnl, fees: after.fees },
+      },
+    });
+  }
+
+  for (const k of positionKeys) {
+    const p = current.get(key(k.account, k.marketId))!;
+    await tx
+      .update(positions)
+      .set({
+        quantity: p.quantity,
+        costBasis: p.costBasis,
+        realizedPnl: p.realizedPnl,
+        fees: p.fees,
+        fillCount: p.fillCount,
+        lastTradeId: p.lastTradeId,
+        updatedAt: sql`now()`,
+      })
+      .where(and(eq(positions.account, k.account), eq(positions.marketId, k.marketId)));
+  }
+  await tx.insert(positionHistory).values(history);
+
+  for (const [clientOrderId, d] of [...orderDeltas].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    await tx
+      .update(orders)
+      .set({
+        filledQuantity: sql`${orders.filledQuantity} + ${d.quantity}`,
+        fillNotional: sql`${orders.fillNotional} + ${toNumericString(d.notional)}::numeric`,
+        fees: sql`${orders.fees} + ${toNumericString(d.fees)}::numeric`,
+      })
+      .where(eq(orders.clientOrderId, clientOrderId));
+  }
+
+  const days = [...dayDeltas.values()].sort((a, b) => (key(a.account, a.tradingDay) < key(b.account, b.tradingDay) ? -1 : 1));
+  await tx
+    .insert(dailyPnl)
+    .values(
+      days.map((d) => ({
+        account: d.account,
+        tradingDay: d.tradingDay,
+        realizedPnl: d.realized as Money,
+        fees: d.fees as Money,
+        fillCount: d.fills,
+        contractsTraded: d.contracts,
+        notionalTraded: d.notional as Money,
+      })),
+    )
+    .onConflictDoUpdate({
+      target: [dailyPnl.account, dailyPnl.tradingDay],
+      set: {
+        realizedPnl: sql`${dailyPnl.realizedPnl} + excluded.realized_pnl`,
+        fees: sql`${dailyPnl.fees} + excluded.fees`,
+        fillCount: sql`${dailyPnl.fillCount} + excluded.fill_count`,
+        contractsTraded: sql`${dailyPnl.contractsTraded} + excluded.contracts_traded`,
+        notionalTraded: sql`${dailyPnl.notionalTraded} + excluded.notional_traded`,
+        updatedAt: sql`now()`,
+      },
+    });
+  await appendAudit(tx, audit);
+
+  const touched = positionKeys.map((k) => {
+    const p = current.get(key(k.account, k.marketId))!;
+    return { account: p.account, marketId: p.marketId, quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl, fees: p.fees };
+  });
+  return { outcomes, positions: touched };
+}
+
+export async function getPosition(ex: Executor, account: string, marketId: string): Promise<AccountPosition | null> {
+  const [p] = await mapErrors(ex.select().from(positions).where(and(eq(positions.account, account), eq(positions.marketId, marketId))));
+  return p ? { account: p.account, marketId: p.marketId, quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl, fees: p.fees } : null;
+}
+
+const toStoredFill = (r: typeof fills.$inferSelect): StoredFill => ({
+  tradeId: r.tradeId,
+  clientOrderId: r.clientOrderId,
+  marketId: r.marketId,
+  side: r.side as Side,
+  quantity: r.quantity,
+  price: r.price,
+  fee: r.fee,
+  ts: r.filledAt,
+  account: r.account,
+  tradingDay: r.tradingDay,
+  recordedAt: r.recordedAt,
+});
+
+export async function listFills(
+  ex: Executor,
+  filter: { clientOrderId?: string; marketId?: string; account?: string; tradingDay?: string; limit?: number } = {},
+): Promise<StoredFill[]> {
+  const where: SQL[] = [];
+  if (filter.clientOrderId !== undefined) where.push(eq(fills.clientOrderId, filter.clientOrderId));
+  if (filter.marketId !== undefined) where.push(eq(fills.marketId, filter.marketId));
+  if (filter.account !== undefined) where.push(eq(fills.account, filter.account));
+  if (filter.tradingDay !== undefined) where.push(eq(fills.tradingDay, validateTradingDay(filter.tradingDay)));
+  const rows = await mapErrors(
+    ex
+      .select()
+      .from(fills)
+      .where(and(...where))
+      .orderBy(asc(fills.filledAt), asc(fills.tradeId))
+      .limit(filter.limit ?? 10_000),
+  );
+  return rows.map(toStoredFill);
+}

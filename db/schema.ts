@@ -1,0 +1,470 @@
+/**
+ * The durable business record (docs/design.md, "What is durable"): every table the traders,
+ * accountants and dashboard read. Money and prices are numeric(20,6) mapped to integer micros,
+ * contracts are bigint, instants are timestamptz mapped to epoch milliseconds. No table names a
+ * schema, so migrations apply into whatever schema leads the search_path (tests use one each).
+ */
+import { sql } from 'drizzle-orm';
+import { bigserial, boolean, check, customType, date, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
+import { InvalidInput } from '../workflows/domain/errors';
+import { parseMicros, toNumericString, type Money, type Price, type Quantity } from '../workflows/domain/money';
+import { ORDER_STATES } from '../workflows/domain/order';
+
+function micros(value: number, column: string): string {
+  if (!Number.isSafeInteger(value)) throw InvalidInput.of(column, value, 'must be an integer number of micros');
+  return toNumericString(value);
+}
+
+function numericText(value: unknown, column: string): string {
+  if (typeof value !== 'string') throw InvalidInput.of(column, value, 'numeric column must arrive from the driver as text');
+  return value;
+}
+
+/** numeric(20,6) carrying signed integer micros; never passes through a binary float. */
+export const moneyColumn = customType<{ data: Money; driverData: string }>({
+  dataType: () => 'numeric(20, 6)',
+  toDriver: (v) => micros(v, 'money'),
+  fromDriver: (v) => parseMicros(numericText(v, 'money'), 'money') as Money,
+});
+
+/** numeric(20,6) carrying a contract price in micros. Range checks live in CHECK constraints. */
+export const priceColumn = customType<{ data: Price; driverData: string }>({
+  dataType: () => 'numeric(20, 6)',
+  toDriver: (v) => micros(v, 'price'),
+  fromDriver: (v) => parseMicros(numericText(v, 'price'), 'price') as Price,
+});
+
+function wholeNumber(value: unknown, column: string): number {
+  const n = typeof value === 'string' ? Number(value) : typeof value === 'bigint' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw InvalidInput.of(column, value, 'must be a safe whole number');
+  return n;
+}
+
+/** bigint of whole contracts (never negative on orders and fills). */
+export const contractsColumn = customType<{ data: Quantity; driverData: string | number }>({
+  dataType: () => 'bigint',
+  toDriver: (v) => wholeNumber(v, 'quantity'),
+  fromDriver: (v) => wholeNumber(v, 'quantity') as Quantity,
+});
+
+/** bigint of signed contracts (a position: negative when short). */
+export const signedContractsColumn = customType<{ data: number; driverData: string | number }>({
+  dataType: () => 'bigint',
+  toDriver: (v) => wholeNumber(v, 'quantity'),
+  fromDriver: (v) => wholeNumber(v, 'quantity'),
+});
+
+/** timestamptz carried as epoch milliseconds, the core's unit of time. */
+export const instantColumn = customType<{ data: number; driverData: string | Date }>({
+  dataType: () => 'timestamp (3) with time zone',
+  toDriver: (v) => {
+    if (!Number.isSafeInteger(v)) throw InvalidInput.of('timestamp', v, 'must be epoch milliseconds');
+    return new Date(v).toISOString();
+  },
+  fromDriver: (v) => {
+    const ms = v instanceof Date ? v.getTime() : Date.parse(v);
+    if (!Number.isFinite(ms)) throw InvalidInput.of('timestamp', v, 'is not a timestamp');
+    return ms;
+  },
+});
+
+const inList = (column: string, values: readonly string[]) => sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
+const price01 = (column: string) => sql.raw(`${column} > 0 and ${column} < 1`);
+const recordedAt = () => instantColumn('recorded_at').notNull().default(sql`now()`);
+
+export const SIDES = ['BUY', 'SELL'] as const;
+export const OUTCOMES = ['YES', 'NO'] as const;
+export const ALERT_LEVELS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
+export const ALERT_DELIVERY = ['PENDING', 'SENT', 'FAILED', 'SUPPRESSED'] as const;
+export const BREAKER_CHANGES = ['TRIPPED', 'LIFTED'] as const;
+export const OPERATOR_ACTIONS = ['HALT', 'RESUME', 'KILL_SWITCH', 'DAILY_RESET', 'RECONCILIATION_DECISION', 'SIGNAL_REJECTED', 'OVERRIDE'] as const;
+export const SESSION_MODES = ['PAPER', 'LIVE', 'SHADOW'] as const;
+export const SESSION_STATUSES = ['RUNNING', 'HALTED', 'STOPPED', 'COMPLETED'] as const;
+export const RECONCILIATION_STATUSES = ['RUNNING', 'CLEAN', 'DISCREPANCIES', 'FAILED'] as const;
+export const AUDIT_KINDS = [
+  'SIGNAL',
+  'ORDER_CREATED',
+  'ORDER_EVENT',
+  'FILL',
+  'RISK_DECISION',
+  'BREAKER',
+  'OPERATOR_ACTION',
+  'RECONCILIATION',
+] as const;
+
+export const venues = pgTable('venues', {
+  venueId: text('venue_id').primaryKey(),
+  name: text('name').notNull(),
+  recordedAt: recordedAt(),
+});
+
+export const markets = pgTable(
+  'markets',
+  {
+    marketId: text('market_id').primaryKey(),
+    venueId: text('venue_id').notNull().default('paper'),
+    title: text('title'),
+    category: text('category').notNull(),
+    tickSize: priceColumn('tick_size').notNull(),
+    resolvesAt: instantColumn('resolves_at'),
+    outcome: text('outcome'),
+    updatedAt: recordedAt(),
+  },
+  (t) => [
+    check('markets_outcome_valid', inList('outcome', OUTCOMES)),
+    check('markets_tick_size_valid', price01('tick_size')),
+    index('markets_venue_idx').on(t.venueId),
+  ],
+);
+
+export const tradingSessions = pgTable(
+  'trading_sessions',
+  {
+    sessionId: text('session_id').primaryKey(),
+    strategy: text('strategy').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    account: text('account').notNull().default('paper'),
+    mode: text('mode').notNull(),
+    status: text('status').notNull(),
+    startedAt: instantColumn('started_at').notNull(),
+    endedAt: instantColumn('ended_at'),
+    summary: jsonb('summary').$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    check('trading_sessions_mode_valid', inList('mode', SESSION_MODES)),
+    check('trading_sessions_status_valid', inList('status', SESSION_STATUSES)),
+    index('trading_sessions_day_idx').on(t.tradingDay, t.strategy),
+  ],
+);
+
+export interface SignalSnapshot {
+  price: Price;
+  confidence: number;
+  at: number;
+  metadata: Record<string, string | number>;
+}
+
+export const orders = pgTable(
+  'orders',
+  {
+    clientOrderId: text('client_order_id').primaryKey(),
+    venueOrderId: text('venue_order_id'),
+    account: text('account').notNull().default('paper'),
+    marketId: text('market_id').notNull(),
+    side: text('side').notNull(),
+    quantity: contractsColumn('quantity').notNull(),
+    limitPrice: priceColumn('limit_price'),
+    strategy: text('strategy').notNull(),
+    sessionId: text('session_id'),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    signal: jsonb('signal').$type<SignalSnapshot>(),
+    state: text('state').notNull(),
+    /** Epoch milliseconds when each state was first reached. */
+    stateTimes: jsonb('state_times').$type<Partial<Record<string, number>>>().notNull(),
+    /** Sequence of the newest order event applied to this row: updates never move it backwards. */
+    lastEventSeq: integer('last_event_seq').notNull().default(0),
+    filledQuantity: contractsColumn('filled_quantity').notNull().default(sql`0`),
+    fillNotional: moneyColumn('fill_notional').notNull().default(sql`0`),
+    fees: moneyColumn('fees').notNull().default(sql`0`),
+    rejectReason: text('reject_reason'),
+    createdAt: instantColumn('created_at').notNull(),
+    updatedAt: instantColumn('updated_at').notNull(),
+  },
+  (t) => [
+    check('orders_side_valid', inList('side', SIDES)),
+    check('orders_state_valid', inList('state', ORDER_STATES)),
+    check('orders_quantity_positive', sql`quantity > 0`),
+    check('orders_limit_price_valid', price01('limit_price')),
+    check('orders_filled_quantity_valid', sql`filled_quantity >= 0`),
+    index('orders_state_idx').on(t.state),
+    index('orders_market_idx').on(t.marketId),
+    index('orders_strategy_day_idx').on(t.strategy, t.tradingDay),
+    index('orders_day_idx').on(t.tradingDay),
+    index('orders_venue_order_idx').on(t.venueOrderId),
+  ],
+);
+
+export const orderEvents = pgTable(
+  'order_events',
+  {
+    clientOrderId: text('client_order_id').notNull(),
+    seq: integer('seq').notNull(),
+    eventType: text('event_type').notNull(),
+    state: text('state').notNull(),
+    occurredAt: instantColumn('occurred_at').notNull(),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    primaryKey({ name: 'order_events_pk', columns: [t.clientOrderId, t.seq] }),
+    check('order_events_state_valid', inList('state', ORDER_STATES)),
+    check('order_events_seq_positive', sql`seq > 0`),
+  ],
+);
+
+export const fills = pgTable(
+  'fills',
+  {
+    tradeId: text('trade_id').primaryKey(),
+    clientOrderId: text('client_order_id').notNull(),
+    account: text('account').notNull().default('paper'),
+    marketId: text('market_id').notNull(),
+    side: text('side').notNull(),
+    quantity: contractsColumn('quantity').notNull(),
+    price: priceColumn('price').notNull(),
+    fee: moneyColumn('fee').notNull(),
+    filledAt: instantColumn('filled_at').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    check('fills_side_valid', inList('side', SIDES)),
+    check('fills_quantity_positive', sql`quantity > 0`),
+    check('fills_price_valid', price01('price')),
+    check('fills_fee_valid', sql`fee >= 0`),
+    index('fills_order_idx').on(t.clientOrderId),
+    index('fills_position_idx').on(t.account, t.marketId),
+    index('fills_day_idx').on(t.tradingDay),
+  ],
+);
+
+export const positions = pgTable(
+  'positions',
+  {
+    account: text('account').notNull(),
+    marketId: text('market_id').notNull(),
+    quantity: signedContractsColumn('quantity').notNull().default(sql`0`),
+    costBasis: moneyColumn('cost_basis').notNull().default(sql`0`),
+    realizedPnl: moneyColumn('realized_pnl').notNull().default(sql`0`),
+    fees: moneyColumn('fees').notNull().default(sql`0`),
+    fillCount: integer('fill_count').notNull().default(0),
+    lastTradeId: text('last_trade_id'),
+    markPrice: priceColumn('mark_price'),
+    markedAt: instantColumn('marked_at'),
+    updatedAt: recordedAt(),
+  },
+  (t) => [
+    primaryKey({ name: 'positions_pk', columns: [t.account, t.marketId] }),
+    check('positions_mark_price_valid', price01('mark_price')),
+    check('positions_fees_valid', sql`fees >= 0`),
+  ],
+);
+
+export const positionHistory = pgTable(
+  'position_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    account: text('account').notNull(),
+    marketId: text('market_id').notNull(),
+    /** The fill that caused the change: at most one history row per fill. */
+    tradeId: text('trade_id').notNull(),
+    quantity: signedContractsColumn('quantity').notNull(),
+    costBasis: moneyColumn('cost_basis').notNull(),
+    realizedPnl: moneyColumn('realized_pnl').notNull(),
+    fees: moneyColumn('fees').notNull(),
+    changedAt: instantColumn('changed_at').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [uniqueIndex('position_history_trade_idx').on(t.tradeId), index('position_history_position_idx').on(t.account, t.marketId, t.id)],
+);
+
+export const dailyPnl = pgTable(
+  'daily_pnl',
+  {
+    account: text('account').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    /** Gross of fees, accumulated from the fills of the day. */
+    realizedPnl: moneyColumn('realized_pnl').notNull().default(sql`0`),
+    fees: moneyColumn('fees').notNull().default(sql`0`),
+    /** Set by the end-of-day (or intraday) mark; null until marked. */
+    unrealizedPnl: moneyColumn('unrealized_pnl'),
+    fillCount: integer('fill_count').notNull().default(0),
+    contractsTraded: signedContractsColumn('contracts_traded').notNull().default(sql`0`),
+    notionalTraded: moneyColumn('notional_traded').notNull().default(sql`0`),
+    markedAt: instantColumn('marked_at'),
+    updatedAt: recordedAt(),
+  },
+  (t) => [primaryKey({ name: 'daily_pnl_pk', columns: [t.account, t.tradingDay] })],
+);
+
+export interface StoredRiskViolation {
+  rule: string;
+  limit: number | null;
+  observed: number | null;
+  message: string;
+}
+
+export const riskDecisions = pgTable(
+  'risk_decisions',
+  {
+    decisionId: text('decision_id').primaryKey(),
+    clientOrderId: text('client_order_id'),
+    account: text('account').notNull().default('paper'),
+    strategy: text('strategy').notNull(),
+    marketId: text('market_id').notNull(),
+    approved: boolean('approved').notNull(),
+    /** Every failing rule; empty exactly when approved. */
+    violations: jsonb('violations').$type<StoredRiskViolation[]>().notNull(),
+    request: jsonb('request').$type<Record<string, unknown>>().notNull(),
+    decidedAt: instantColumn('decided_at').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    check('risk_decisions_violations_match', sql`approved = (jsonb_array_length(violations) = 0)`),
+    index('risk_decisions_order_idx').on(t.clientOrderId),
+    index('risk_decisions_strategy_idx').on(t.strategy, t.decidedAt),
+  ],
+);
+
+export const breakerEvents = pgTable(
+  'breaker_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    eventKey: text('event_key').notNull(),
+    strategy: text('strategy').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    change: text('change').notNull(),
+    kind: text('kind').notNull(),
+    reason: text('reason').notNull(),
+    observed: text('observed'),
+    limitValue: text('limit_value'),
+    since: instantColumn('since').notNull(),
+    operator: text('operator'),
+    occurredAt: instantColumn('occurred_at').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    uniqueIndex('breaker_events_key_idx').on(t.eventKey),
+    check('breaker_events_change_valid', inList('change', BREAKER_CHANGES)),
+    index('breaker_events_strategy_idx').on(t.strategy, t.kind, t.id),
+  ],
+);
+
+export const operatorActions = pgTable(
+  'operator_actions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    workflowId: text('workflow_id').notNull(),
+    sequence: integer('sequence').notNull(),
+    action: text('action').notNull(),
+    operator: text('operator').notNull(),
+    reason: text('reason').notNull(),
+    details: jsonb('details').$type<Record<string, string | number | boolean | null>>().notNull(),
+    occurredAt: instantColumn('occurred_at').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    uniqueIndex('operator_actions_key_idx').on(t.workflowId, t.sequence),
+    check('operator_actions_action_valid', inList('action', OPERATOR_ACTIONS)),
+    check('operator_actions_operator_present', sql`length(operator) > 0`),
+    check('operator_actions_reason_present', sql`length(reason) > 0`),
+    index('operator_actions_time_idx').on(t.occurredAt),
+  ],
+);
+
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    dedupeKey: text('dedupe_key').notNull(),
+    level: text('level').notNull(),
+    type: text('type').notNull(),
+    title: text('title').notNull(),
+    body: text('body').notNull(),
+    raisedAt: instantColumn('raised_at').notNull(),
+    delivery: text('delivery').notNull().default('PENDING'),
+    sentAt: instantColumn('sent_at'),
+    deliveryError: text('delivery_error'),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    uniqueIndex('alerts_dedupe_key_idx').on(t.dedupeKey),
+    check('alerts_level_valid', inList('level', ALERT_LEVELS)),
+    check('alerts_delivery_valid', inList('delivery', ALERT_DELIVERY)),
+    index('alerts_level_type_idx').on(t.level, t.type, t.raisedAt),
+    index('alerts_time_idx').on(t.raisedAt),
+  ],
+);
+
+export const reconciliationRuns = pgTable(
+  'reconciliation_runs',
+  {
+    runId: text('run_id').primaryKey(),
+    account: text('account').notNull().default('paper'),
+    status: text('status').notNull(),
+    policy: text('policy'),
+    startedAt: instantColumn('started_at').notNull(),
+    finishedAt: instantColumn('finished_at'),
+    summary: jsonb('summary').$type<Record<string, unknown>>(),
+  },
+  (t) => [check('reconciliation_runs_status_valid', inList('status', RECONCILIATION_STATUSES)), index('reconciliation_runs_time_idx').on(t.startedAt)],
+);
+
+export const reconciliationDiscrepancies = pgTable(
+  'reconciliation_discrepancies',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: text('run_id').notNull(),
+    /** Stable within a run (e.g. "POSITION:<market>"), so a retried write adds nothing. */
+    discrepancyKey: text('discrepancy_key').notNull(),
+    kind: text('kind').notNull(),
+    marketId: text('market_id'),
+    clientOrderId: text('client_order_id'),
+    local: jsonb('local').$type<unknown>(),
+    venue: jsonb('venue').$type<unknown>(),
+    resolution: text('resolution'),
+    recordedAt: recordedAt(),
+  },
+  (t) => [uniqueIndex('reconciliation_discrepancies_key_idx').on(t.runId, t.discrepancyKey)],
+);
+
+export const executionQuality = pgTable(
+  'execution_quality',
+  {
+    clientOrderId: text('client_order_id').primaryKey(),
+    marketId: text('market_id').notNull(),
+    side: text('side').notNull(),
+    intendedPrice: priceColumn('intended_price').notNull(),
+    orderQuantity: contractsColumn('order_quantity').notNull(),
+    filledQuantity: contractsColumn('filled_quantity').notNull(),
+    averageFillPrice: priceColumn('average_fill_price'),
+    /** Signed micros per contract against the intended price, adverse positive. */
+    slippage: moneyColumn('slippage'),
+    fees: moneyColumn('fees').notNull(),
+    signalAt: instantColumn('signal_at').notNull(),
+    submittedAt: instantColumn('submitted_at'),
+    firstFillAt: instantColumn('first_fill_at'),
+    completedAt: instantColumn('completed_at'),
+    finalState: text('final_state').notNull(),
+    record: jsonb('record').$type<Record<string, unknown>>().notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    check('execution_quality_side_valid', inList('side', SIDES)),
+    check('execution_quality_state_valid', inList('final_state', ORDER_STATES)),
+    index('execution_quality_market_idx').on(t.marketId),
+  ],
+);
+
+/** Append-only (a trigger in the migrations refuses UPDATE and DELETE). */
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    seq: bigserial('seq', { mode: 'number' }).primaryKey(),
+    /** Idempotency key, e.g. "FILL:<tradeId>": a retried write appends nothing. */
+    eventKey: text('event_key').notNull(),
+    kind: text('kind').notNull(),
+    clientOrderId: text('client_order_id'),
+    marketId: text('market_id'),
+    strategy: text('strategy'),
+    occurredAt: instantColumn('occurred_at').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    uniqueIndex('audit_log_event_key_idx').on(t.eventKey),
+    check('audit_log_kind_valid', inList('kind', AUDIT_KINDS)),
+    index('audit_log_order_idx').on(t.clientOrderId, t.occurredAt),
+    index('audit_log_time_idx').on(t.occurredAt),
+  ],
+);
