@@ -25,9 +25,16 @@ export async function mapErrors<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-/** Names of the fields whose values differ (compared as JSON for objects). */
+/** JSON with object keys sorted, so a jsonb round trip (which reorders keys) compares equal. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value ?? null, (_k, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+/** Names of the fields whose values differ (objects compared by content, not key order). */
 export function differingFields<T extends object>(stored: T, offered: T, fields: readonly (keyof T)[]): string[] {
-  return fields.filter((f) => JSON.stringify(stored[f] ?? null) !== JSON.stringify(offered[f] ?? null)).map(String);
+  return fields.filter((f) => canonical(stored[f]) !== canonical(offered[f])).map(String);
 }
 
 export const ACCOUNT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
