@@ -1,0 +1,110 @@
+import { ScheduleAlreadyRunning, ServiceError, type Client, type ScheduleDescription, type ScheduleOptions, type ScheduleUpdateOptions } from '@temporalio/client';
+import { describe, expect, it } from 'vitest';
+import { TASK_QUEUE } from '../../workflows/api';
+import { buildConfig } from '../../worker/config';
+import { SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, schedulesUnsupported } from '../../worker/schedules';
+import { GrpcCode, type WorkerLog } from '../../worker/temporal';
+
+const config = buildConfig({ TRADING_TIME_ZONE: 'America/New_York', DAILY_RESET_CRON: '0 17 * * *', RECONCILIATION_EVERY_MINUTES: '5', RECONCILIATION_REMINDER_MINUTES: '20' });
+
+function grpcError(code: number): Error {
+  return new ServiceError('schedule call failed', { cause: Object.assign(new Error(`${code}`), { code, details: 'x', metadata: {} }) });
+}
+
+function log() {
+  const warnings: string[] = [];
+  const l: WorkerLog = { info: () => undefined, warn: (m) => void warnings.push(m) };
+  return { l, warnings };
+}
+
+/** A schedule client double: `existing` schedules answer create with ScheduleAlreadyRunning. */
+function fakeClient(existing: Record<string, { paused: boolean; note?: string }>, createError?: Error) {
+  const created: ScheduleOptions[] = [];
+  const updated: { id: string; options: ScheduleUpdateOptions }[] = [];
+  const client = {
+    schedule: {
+      create: async (o: ScheduleOptions) => {
+        if (createError) throw createError;
+        if (existing[o.scheduleId]) throw new ScheduleAlreadyRunning('exists', o.scheduleId);
+        created.push(o);
+      },
+      getHandle: (id: string) => ({
+        update: async (fn: (previous: ScheduleDescription) => ScheduleUpdateOptions) => {
+          const previous = { state: existing[id] } as unknown as ScheduleDescription;
+          updated.push({ id, options: fn(previous) });
+        },
+      }),
+    },
+  } as unknown as Client;
+  return { client, created, updated };
+}
+
+describe('schedule specs', () => {
+  const defs = scheduleDefinitions(config);
+  const byId = new Map(defs.map((d) => [d.scheduleId, d]));
+
+  it('always skips overlapping runs and never allows all', () => {
+    expect(defs).toHaveLength(3);
+    for (const d of defs) {
+      expect(d.policies.overlap).toBe('SKIP');
+      expect(d.action.taskQueue).toBe(TASK_QUEUE);
+      expect(d.policies.catchupWindow).toBeTruthy();
+    }
+    expect(JSON.stringify(defs)).not.toContain('ALLOW_ALL');
+  });
+
+  it('runs the daily reset on the configured cron in the configured zone, with a catch-up window', () => {
+    const d = byId.get(SCHEDULE_IDS.dailyReset)!;
+    expect(d.spec).toEqual({ cronExpressions: ['0 17 * * *'], timezone: 'America/New_York' });
+    expect(d.action.workflowType).toBe('dailyResetWorkflow');
+    expect(d.action.args).toEqual([{ tradingDay: null }]);
+    expect(d.policies.catchupWindow).toBe('12 hours');
+  });
+
+  it('reconciles every N minutes under the configured policy, and checks resolutions every 15 minutes', () => {
+    const r = byId.get(SCHEDULE_IDS.reconciliation)!;
+    expect(r.spec).toEqual({ intervals: [{ every: '5 minutes' }] });
+    expect(r.action.workflowType).toBe('reconciliationWorkflow');
+    expect(r.action.args).toEqual([{ policy: 'HALT_AND_ALERT', reminderMs: 20 * 60_000 }]);
+    const m = byId.get(SCHEDULE_IDS.marketResolution)!;
+    expect(m.spec).toEqual({ intervals: [{ every: '15 minutes' }] });
+    expect(m.action.workflowType).toBe('marketResolutionWorkflow');
+  });
+
+  it('classifies missing schedule support by gRPC code', () => {
+    expect(schedulesUnsupported(grpcError(GrpcCode.UNIMPLEMENTED))).toBe(true);
+    expect(schedulesUnsupported(grpcError(GrpcCode.PERMISSION_DENIED))).toBe(true);
+    expect(schedulesUnsupported(grpcError(GrpcCode.UNAVAILABLE))).toBe(false);
+    expect(schedulesUnsupported(new Error('boom'))).toBe(false);
+  });
+});
+
+describe('ensureSchedules', () => {
+  it('creates what is missing and updates what exists, keeping an operator pause', async () => {
+    const { client, created, updated } = fakeClient({ [SCHEDULE_IDS.reconciliation]: { paused: true, note: 'paused by ops' } });
+    const outcomes = await ensureSchedules(client, config, log().l);
+    expect(outcomes).toEqual({
+      [SCHEDULE_IDS.dailyReset]: 'CREATED',
+      [SCHEDULE_IDS.reconciliation]: 'UPDATED',
+      [SCHEDULE_IDS.marketResolution]: 'CREATED',
+    });
+    expect(created.map((c) => c.scheduleId)).toEqual([SCHEDULE_IDS.dailyReset, SCHEDULE_IDS.marketResolution]);
+    expect(updated).toHaveLength(1);
+    expect(updated[0]!.options.state).toEqual({ paused: true, note: 'paused by ops' });
+    expect(updated[0]!.options.spec).toEqual({ intervals: [{ every: '5 minutes' }] });
+    expect(updated[0]!.options.policies?.overlap).toBe('SKIP');
+  });
+
+  it('warns once and carries on when the server has no schedules', async () => {
+    const { client } = fakeClient({}, grpcError(GrpcCode.UNIMPLEMENTED));
+    const { l, warnings } = log();
+    expect(await ensureSchedules(client, config, l)).toBeNull();
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/Schedules are not available/);
+  });
+
+  it('lets any other failure through', async () => {
+    const { client } = fakeClient({}, grpcError(GrpcCode.UNAVAILABLE));
+    await expect(ensureSchedules(client, config, log().l)).rejects.toThrow(ServiceError);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * The Temporal Schedules of the trading jobs, registered idempotently at worker start: created,
+ * or updated to the current spec when they already exist. Overlap is always SKIP: a job still
+ * running (a reconciliation waiting for an operator) makes the next run wait its turn, never
+ * doubles it (STYLE.md, "Avoid": no ALLOW_ALL, no legacy cron workflows).
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { DailyResetWorkflowInput, ReconciliationWorkflowInput } from '../workflows/api';
+import type { WorkerConfig } from './config';
+import { GrpcCode, grpcCode, type WorkerLog } from './temporal';
+
+export const SCHEDULE_IDS = {
+  dailyReset: 'durable-trader-daily-reset',
+  reconciliation: 'durable-trader-reconciliation',
+  marketResolution: 'durable-trader-market-resolution',
+} as const;
+
+export const MARKET_RESOLUTION_EVERY_MINUTES = 15;
+
+/** A missed daily reset still runs if the server comes back within this window (one run: SKIP). */
+export const DAILY_RESET_CATCHUP = '12 hours';
+/** Frequent checks are not worth catching up: the next one comes soon. */
+export const FREQUENT_CATCHUP = '1 minute';
+
+type Definition = ScheduleOptions & { policies: { overlap: typeof ScheduleOverlapPolicy.SKIP; catchupWindow: string } };
+
+/** The three schedules for this config (pure: tested without a server). */
+export function scheduleDefinitions(config: WorkerConfig): Definition[] {
+  const taskQueue = config.temporal.taskQueue;
+  const resetInput: DailyResetWorkflowInput = { tradingDay: null };
+  const reconciliationInput: ReconciliationWorkflowInput = {
+    policy: config.reconciliation.policy,
+    reminderMs: config.reconciliation.reminderMinutes * 60_000,
+  };
+  return [
+    {
+      scheduleId: SCHEDULE_IDS.dailyReset,
+      spec: { cronExpressions: [config.dailyResetCron], timezone: config.timeZone },
+      action: { type: 'startWorkflow', workflowType: 'dailyResetWorkflow', workflowId: 'daily-reset', taskQueue, args: [resetInput] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: DAILY_RESET_CATCHUP },
+    },
+    {
+      scheduleId: SCHEDULE_IDS.reconciliation,
+      spec: { intervals: [{ every: `${config.reconciliation.everyMinutes} minutes` }] },
+      action: { type: 'startWorkflow', workflowType: 'reconciliationWorkflow', workflowId: 'reconciliation', taskQueue, args: [reconciliationInput] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: FREQUENT_CATCHUP },
+    },
+    {
+      scheduleId: SCHEDULE_IDS.marketResolution,
+      spec: { intervals: [{ every: `${MARKET_RESOLUTION_EVERY_MINUTES} minutes` }] },
+      action: { type: 'startWorkflow', workflowType: 'marketResolutionWorkflow', workflowId: 'market-resolution', taskQueue, args: [] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: FREQUENT_CATCHUP },
+    },
+  ];
+}
+
+/**
+ * True when an error means the server offers no schedules here: an old server without the RPC
+ * (UNIMPLEMENTED), schedules disabled for the namespace (PERMISSION_DENIED / FAILED_PRECONDITION).
+ */
+export function schedulesUnsupported(error: unknown): boolean {
+  const code = grpcCode(error);
+  return code === GrpcCode.UNIMPLEMENTED || code === GrpcCode.PERMISSION_DENIED || code === GrpcCode.FAILED_PRECONDITION;
+}
+
+export type ScheduleOutcome = 'CREATED' | 'UPDATED';
+
+/** Creates or updates every schedule. Returns null (after one warning) when the server has no schedules. */
+export async function ensureSchedules(client: Client, config: WorkerConfig, log: WorkerLog): Promise<Record<string, ScheduleOutcome> | null> {
+  const outcomes: Record<string, ScheduleOutcome> = {};
+  for (const def of scheduleDefinitions(config)) {
+    try {
+      try {
+        await client.schedule.create(def);
+        outcomes[def.scheduleId] = 'CREATED';
+      } catch (e) {
+        if (!(e instanceof ScheduleAlreadyRunning)) throw e;
+        // Keep an operator's pause and note; everything else follows the current config.
+        await client.schedule.getHandle(def.scheduleId).update((previous) => ({
+          spec: def.spec,
+          action: def.action,
+          policies: def.policies,
+          state: { paused: previous.state.paused, note: previous.state.note },
+        }));
+        outcomes[def.scheduleId] = 'UPDATED';
+      }
+    } catch (e) {
+      if (!schedulesUnsupported(e)) throw e;
+      log.warn(
+        `Temporal Schedules are not available on this server (${e instanceof Error ? e.message : String(e)}): ` +
+          'the daily reset, reconciliation and market resolution will not run on their own; start them by hand or enable schedules.',
+      );
+      return null;
+    }
+  }
+  log.info(`Schedules: ${Object.entries(outcomes).map(([id, o]) => `${id} ${o.toLowerCase()}`).join(', ')}`);
+  return outcomes;
+}
