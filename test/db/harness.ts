@@ -102,3 +102,10 @@ function postgresContext(url: string): BackendContext {
     },
   };
 }
+
+/** Rows of a raw SQL query; postgres-js returns an array, PGlite an object with `rows`. */
+export async function rawRows(db: Db, query: string): Promise<Record<string, unknown>[]> {
+  const result: unknown = await db.execute(query);
+  if (Array.isArray(result)) return result as Record<string, unknown>[];
+  return (result as { rows: Record<string, unknown>[] }).rows;
+}

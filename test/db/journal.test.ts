@@ -10,7 +10,7 @@ import { listAudit } from '../../db/repositories/audit';
 import { InvalidInput } from '../../workflows/domain/errors';
 import type { ExecutionRecord } from '../../workflows/domain/execution-quality';
 import type { Money, Price, Quantity } from '../../workflows/domain/money';
-import { forEachBackend } from './harness';
+import { forEachBackend, rawRows } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14);
 
@@ -115,7 +115,7 @@ forEachBackend('journal, alerts, risk, reconciliation, execution quality, market
     await recordExecution(ctx.db, r);
     await recordExecution(ctx.db, r);
     expect(await listExecutions(ctx.db)).toEqual([r]);
-    const [row] = await ctx.db.execute(`select average_fill_price::text as avg, slippage::text as slip from execution_quality`).then((x) => ('rows' in x ? (x.rows as unknown[]) : (x as unknown[])));
+    const [row] = await rawRows(ctx.db, `select average_fill_price::text as avg, slippage::text as slip from execution_quality`);
     expect(row).toEqual({ avg: '0.402200', slip: '0.002200' });
   });
 
