@@ -1,0 +1,200 @@
+/**
+ * The Temporal Worker of the trading system, and the thin typed client helpers operators and the
+ * main job use: start the day's session, halt, resume, kill switch, read its status.
+ */
+import { join } from 'node:path';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import {
+  SA_STRATEGY,
+  haltSignal,
+  killSwitchSignal,
+  resumeSignal,
+  sessionStatusQuery,
+  type KillSwitchRequest,
+  type OperatorRequest,
+  type SessionStatus,
+  type SessionWorkflowInput,
+} from '../workflows/api';
+import { InvalidInput } from '../workflows/domain/errors';
+import { sessionWorkflowId, validateTradingDay } from '../workflows/domain/ids';
+import type { sessionWorkflow } from '../workflows/session-workflow';
+import { validateOperatorRequest } from '../workflows/validation';
+import { PROJECT_ROOT, type WorkerConfig } from './config';
+import { consoleLog, type WorkerLog } from './temporal';
+
+export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
+
+/** Bundles workflows/index.ts once (e.g. at build time, or shared by several test workers). */
+export function bundleWorkflows(): Promise<WorkflowBundle> {
+  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH });
+}
+
+export interface RunWorkerOptions {
+  config: WorkerConfig;
+  /** The object from createActivities(deps): OrderActivities & SessionActivities & OperationsActivities. */
+  activities: object;
+  connection: NativeConnection;
+  log?: WorkerLog;
+  /** A pre-built bundle; without it the worker bundles workflows/index.ts at start. */
+  workflowBundle?: WorkflowBundle;
+  /** Stops the worker gracefully when aborted (tests, the main job). */
+  signal?: AbortSignal;
+  /** Process signals that stop the worker gracefully; default SIGINT and SIGTERM. */
+  shutdownSignals?: NodeJS.Signals[];
+  /** How long running activities get to finish after shutdown starts. */
+  shutdownGraceTime?: string;
+}
+
+export async function createWorker(options: RunWorkerOptions): Promise<Worker> {
+  const { config } = options;
+  return Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: options.activities,
+    shutdownGraceTime: options.shutdownGraceTime ?? '30 seconds',
+  });
+}
+
+/**
+ * Runs the worker until SIGINT/SIGTERM or the abort signal, then drains it: no new tasks are
+ * polled, running activities get the grace time, workflow state is already durable on the server.
+ */
+export async function runWorker(options: RunWorkerOptions): Promise<void> {
+  const log = options.log ?? consoleLog;
+  const worker = await createWorker(options);
+  const stop = (why: string) => {
+    if (worker.getState() !== 'RUNNING') return;
+    log.info(`Worker: ${why}; shutting down gracefully`);
+    worker.shutdown();
+  };
+  const onSignal = (s: NodeJS.Signals) => stop(`received ${s}`);
+  const signals = options.shutdownSignals ?? ['SIGINT', 'SIGTERM'];
+  for (const s of signals) process.on(s, onSignal);
+  const onAbort = () => stop('stop requested');
+  options.signal?.addEventListener('abort', onAbort);
+  try {
+    log.info(`Worker: polling task queue ${options.config.temporal.taskQueue} in namespace ${options.config.temporal.namespace}`);
+    const running = worker.run();
+    if (options.signal?.aborted) onAbort();
+    await running;
+    log.info('Worker: stopped');
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+// ---- trading days in the configured zone ----
+
+function zoneParts(epochMs: number, timeZone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  }).formatToParts(new Date(epochMs));
+  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute'), s: get('second') };
+}
+
+/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
+export function tradingDayIn(epochMs: number, timeZone: string): string {
+  const p = zoneParts(epochMs, timeZone);
+  return `${String(p.y).padStart(4, '0')}-${String(p.mo).padStart(2, '0')}-${String(p.d).padStart(2, '0')}`;
+}
+
+/** Offset of the zone's wall clock from UTC at an instant, in ms. */
+function zoneOffsetMs(epochMs: number, timeZone: string): number {
+  const p = zoneParts(epochMs, timeZone);
+  return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s) - Math.floor(epochMs / 1000) * 1000;
+}
+
+/** The instant at which a calendar day starts (00:00 wall clock) in a time zone. */
+export function startOfDayIn(day: string, timeZone: string): number {
+  validateTradingDay(day, 'day');
+  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
+  const wall = Date.UTC(y, m - 1, d);
+  const first = wall - zoneOffsetMs(wall, timeZone);
+  // A second pass settles days whose offset differs from the one at the naive guess (DST).
+  return wall - zoneOffsetMs(first, timeZone);
+}
+
+/** The session of `tradingDay` trades until the next day starts in the configured zone. */
+export function endOfTradingDay(tradingDay: string, timeZone: string): number {
+  validateTradingDay(tradingDay);
+  const [y, m, d] = tradingDay.split('-').map(Number) as [number, number, number];
+  const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
+  return startOfDayIn(next, timeZone);
+}
+
+// ---- client helpers ----
+
+export function sessionInput(config: WorkerConfig, tradingDay: string, searchAttributes: boolean): SessionWorkflowInput {
+  const { session } = config;
+  return {
+    strategy: session.strategy,
+    strategyName: session.strategyName,
+    strategyParams: session.strategyParams,
+    tradingDay: validateTradingDay(tradingDay),
+    marketIds: session.markets,
+    endOfDayAt: endOfTradingDay(tradingDay, config.timeZone),
+    watchPeriodMs: session.watchPeriodMs,
+    pollIntervalMs: session.pollIntervalMs,
+    orderTtlMs: session.orderTtlMs,
+    maxDailyLoss: config.riskLimits.maxDailyLoss,
+    breakers: config.breakers,
+    searchAttributes,
+  };
+}
+
+export type StartSessionResult = { status: 'STARTED'; workflowId: string; runId: string } | { status: 'ALREADY_EXISTS'; workflowId: string };
+
+/**
+ * Starts the session of a trading day (`session-<strategy>-<day>`, reject-duplicate: one session
+ * per strategy and day, ever). A day that has already ended in the configured zone is refused.
+ */
+export async function startSession(client: Client, config: WorkerConfig, tradingDay: string, searchAttributes: boolean, now: number = Date.now()): Promise<StartSessionResult> {
+  const input = sessionInput(config, tradingDay, searchAttributes);
+  if (input.marketIds.length === 0) throw InvalidInput.of('SESSION_MARKETS', '', 'must name at least one market to trade');
+  if (input.endOfDayAt <= now) throw InvalidInput.of('tradingDay', tradingDay, `has already ended in ${config.timeZone}`);
+  const workflowId = sessionWorkflowId(input.strategy, input.tradingDay);
+  try {
+    const handle = await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
+      taskQueue: config.temporal.taskQueue,
+      workflowId,
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      ...(searchAttributes ? { typedSearchAttributes: [{ key: SA_STRATEGY, value: input.strategy }] } : {}),
+    });
+    return { status: 'STARTED', workflowId, runId: handle.firstExecutionRunId };
+  } catch (e) {
+    if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'ALREADY_EXISTS', workflowId };
+    throw e;
+  }
+}
+
+export async function signalHalt(client: Client, workflowId: string, request: OperatorRequest): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(haltSignal, validateOperatorRequest(request, 'halt'));
+}
+
+export async function signalResume(client: Client, workflowId: string, request: OperatorRequest): Promise<void> {
+  await client.workflow.getHandle(workflowId).signal(resumeSignal, validateOperatorRequest(request, 'resume'));
+}
+
+export async function signalKillSwitch(client: Client, workflowId: string, request: KillSwitchRequest): Promise<void> {
+  const valid = validateOperatorRequest(request, 'killSwitch');
+  if (request.flatten !== undefined && typeof request.flatten !== 'boolean') throw InvalidInput.of('killSwitch.flatten', request.flatten, 'must be true or false');
+  await client.workflow.getHandle(workflowId).signal(killSwitchSignal, { ...valid, flatten: request.flatten ?? false });
+}
+
+export async function querySessionStatus(client: Client, workflowId: string): Promise<SessionStatus> {
+  return client.workflow.getHandle(workflowId).query(sessionStatusQuery);
+}
