@@ -21,6 +21,8 @@ export const RecordErrorType = {
   AppendOnly: 'AppendOnly',
   /** Serialization failure or deadlock that survived the retries (40001, 40P01). */
   TransientConflict: 'TransientConflict',
+  /** Any other error reported by the server, with its SQLSTATE and message. */
+  DatabaseError: 'DatabaseError',
 } as const;
 export type RecordErrorType = (typeof RecordErrorType)[keyof typeof RecordErrorType];
 
@@ -163,7 +165,7 @@ export function toRecordError(err: unknown): unknown {
     case '40P01':
       return new RecordError(RecordErrorType.TransientConflict, message, { table, code }, { cause: err });
     default:
-      return err;
+      return new RecordError(RecordErrorType.DatabaseError, `${message} (SQLSTATE ${code})`, { table, field: column, constraint, code }, { cause: err });
   }
 }
 
