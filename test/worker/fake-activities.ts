@@ -1,0 +1,233 @@
+/**
+ * In-memory activities for the server suite: a scripted venue, records and market, satisfying
+ * OrderActivities, SessionActivities and OperationsActivities. Times are the wall clock (a real
+ * server runs real timers). Market signals are never consumed destructively: the session's
+ * strategy state remembers the last signal it saw, so a watch that was cancelled (and whose result
+ * the workflow dropped) cannot swallow a signal.
+ */
+import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
+import type {
+  AlertRequest,
+  OperationsActivities,
+  OperatorAction,
+  OrderActivities,
+  OrderIntent,
+  SessionActivities,
+  SessionSnapshot,
+  WatchSignal,
+} from '../../activities/types';
+import type { VenueOrderStatus } from '../../activities/venue/contract';
+import type { BreakerTrip } from '../../workflows/domain/breakers';
+import type { Fill } from '../../workflows/domain/fill';
+import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import type { Order } from '../../workflows/domain/order';
+import { decideReconciliation, type Discrepancy } from '../../workflows/domain/reconciliation';
+
+export type SubmitBehaviour = 'ACCEPT' | 'AMBIGUOUS';
+
+interface VenueOrderRecord {
+  venueOrderId: string;
+  intent: OrderIntent;
+  status: VenueOrderStatus;
+  fills: Fill[];
+}
+
+export interface MarketSignal {
+  id: number;
+  strategy: string;
+  signal: WatchSignal;
+}
+
+export type AllActivities = OrderActivities & SessionActivities & OperationsActivities;
+
+export class FakeWorld {
+  readonly venue = new Map<string, VenueOrderRecord>();
+  /** Orders the venue created per client order ID: more than one would be a duplicate. */
+  readonly placements = new Map<string, number>();
+  readonly submitBehaviour = new Map<string, SubmitBehaviour>();
+  /** Contracts to fill on each successive poll, per client order ID; absent: fill all at once. */
+  readonly fillPlan = new Map<string, number[]>();
+  readonly recordedOrders = new Map<string, Order>();
+  readonly alerts: AlertRequest[] = [];
+  readonly journal: OperatorAction[] = [];
+  readonly trips = new Map<string, BreakerTrip[]>();
+  readonly signals: MarketSignal[] = [];
+  readonly cancelAllCalls: { strategy: string; reason: string; canceled: string[] }[] = [];
+  readonly dailyResets: { tradingDay: string | null; liftedTrips: number }[] = [];
+  readonly adoptions: string[] = [];
+  dailyPnl = new Map<string, number>();
+  discrepancies: Discrepancy[] = [];
+  activeSessions: string[] = [];
+  private nextVenueId = 1;
+  private nextSignalId = 1;
+
+  pushSignal(strategy: string, marketId = 'PRES-2028', quantity = 10): void {
+    const signal: WatchSignal = {
+      marketId,
+      side: 'BUY',
+      price: (430_000) as Price,
+      confidence: 0.6,
+      intent: 'ENTER',
+      quantity: quantity as Quantity,
+      metadata: { z: -1.6 },
+    };
+    this.signals.push({ id: this.nextSignalId++, strategy, signal });
+  }
+
+  /** Places a working order at the venue directly (orders the kill switch must cancel). */
+  seedOpenOrder(clientOrderId: string, marketId = 'PRES-2028'): void {
+    this.place({ clientOrderId, marketId, side: 'BUY', quantity: 5 as Quantity, limitPrice: (400_000) as Price });
+  }
+
+  openOrdersOf(strategy: string): string[] {
+    return [...this.venue.entries()].filter(([coid, o]) => coid.startsWith(`${strategy}-`) && (o.status === 'OPEN' || o.status === 'PARTIALLY_FILLED')).map(([coid]) => coid);
+  }
+
+  private place(intent: OrderIntent): VenueOrderRecord {
+    const existing = this.venue.get(intent.clientOrderId);
+    if (existing) return existing;
+    const record: VenueOrderRecord = { venueOrderId: `V${this.nextVenueId++}`, intent, status: 'OPEN', fills: [] };
+    this.venue.set(intent.clientOrderId, record);
+    this.placements.set(intent.clientOrderId, (this.placements.get(intent.clientOrderId) ?? 0) + 1);
+    return record;
+  }
+
+  private fillSome(coid: string, record: VenueOrderRecord): void {
+    if (record.status !== 'OPEN' && record.status !== 'PARTIALLY_FILLED') return;
+    const filled = record.fills.reduce((s, f) => s + f.quantity, 0);
+    const plan = this.fillPlan.get(coid);
+    const next = plan === undefined ? record.intent.quantity - filled : (plan.shift() ?? 0);
+    const qty = Math.min(next, record.intent.quantity - filled);
+    if (qty <= 0) return;
+    record.fills.push({
+      tradeId: `T-${record.venueOrderId}-${record.fills.length + 1}`,
+      clientOrderId: coid,
+      marketId: record.intent.marketId,
+      side: record.intent.side,
+      quantity: qty as Quantity,
+      price: (record.intent.limitPrice ?? (430_000 as Price)) as Price,
+      fee: 0 as Money,
+      ts: Date.now(),
+    });
+    record.status = filled + qty === record.intent.quantity ? 'FILLED' : 'PARTIALLY_FILLED';
+  }
+
+  private activeTrips(strategy: string): BreakerTrip[] {
+    return this.trips.get(strategy) ?? [];
+  }
+
+  activities(): AllActivities {
+    const alert = async (a: AlertRequest) => {
+      if (this.alerts.some((x) => x.dedupeKey === a.dedupeKey)) return { sent: false, reason: 'DUPLICATE' as const };
+      this.alerts.push(a);
+      return { sent: true, reason: 'SENT' as const };
+    };
+    const journal = async (a: OperatorAction) => {
+      if (!this.journal.some((j) => j.workflowId === a.workflowId && j.sequence === a.sequence)) this.journal.push(a);
+    };
+    return {
+      // ---- orders ----
+      assessOrder: async (input) => ({
+        approved: input.halted === null,
+        violations: input.halted === null ? [] : [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${input.halted}` }],
+        at: Date.now(),
+      }),
+      recordOrder: async (order) => void this.recordedOrders.set(order.clientOrderId, order),
+      submitOrder: async (intent) => {
+        const record = this.place(intent);
+        if (this.submitBehaviour.get(intent.clientOrderId) === 'AMBIGUOUS') {
+          // The venue took the order but the answer was lost: only a lookup can tell.
+          this.submitBehaviour.delete(intent.clientOrderId);
+          throw ApplicationFailure.nonRetryable('no answer after the request was sent', 'AMBIGUOUS_SUBMIT');
+        }
+        return { outcome: 'ACCEPTED', venueOrderId: record.venueOrderId, status: record.status, at: Date.now() };
+      },
+      lookupOrder: async (coid) => {
+        const record = this.venue.get(coid);
+        return record ? { found: true, venueOrderId: record.venueOrderId, status: record.status, at: Date.now() } : { found: false, at: Date.now() };
+      },
+      pollOrder: async (coid) => {
+        const record = this.venue.get(coid);
+        if (!record) return { venueOrderId: null, status: null, rejectReason: null, fills: [], at: Date.now() };
+        this.fillSome(coid, record);
+        return { venueOrderId: record.venueOrderId, status: record.status, rejectReason: null, fills: [...record.fills], at: Date.now() };
+      },
+      cancelOrder: async (coid) => {
+        const record = this.venue.get(coid);
+        if (record && (record.status === 'OPEN' || record.status === 'PARTIALLY_FILLED')) record.status = 'CANCELED';
+        return { status: record?.status ?? null, at: Date.now() };
+      },
+      recordExecution: async () => undefined,
+      raiseAlert: alert,
+
+      // ---- sessions ----
+      preflight: async () => [
+        { name: 'VENUE_REACHABLE', ok: true, detail: 'ok' },
+        { name: 'MARKET_DATA_FRESH', ok: true, detail: 'ok' },
+      ],
+      watchForSignal: async (input) => {
+        const lastSeen = typeof input.strategyState.lastSignalId === 'number' ? input.strategyState.lastSignalId : 0;
+        for (;;) {
+          heartbeat();
+          const next = this.signals.find((s) => s.strategy === input.strategy && s.id > lastSeen);
+          const now = Date.now();
+          if (next || now >= input.untilMs) {
+            return {
+              strategyState: { lastSignalId: next ? next.id : lastSeen },
+              signal: next ? next.signal : null,
+              at: now,
+              quoteTimes: Object.fromEntries(input.marketIds.map((m) => [m, now])),
+            };
+          }
+          await sleep(100);
+        }
+      },
+      sessionSnapshot: async ({ strategy }): Promise<SessionSnapshot> => {
+        const pnl = this.dailyPnl.get(strategy) ?? 0;
+        return {
+          at: Date.now(),
+          metrics: { equity: (1_000 * MICROS + pnl) as Money, dailyPnl: pnl as Money, ordersInWindow: 0, errorsInWindow: 0, requestsInWindow: 0 },
+          realizedPnl: pnl as Money,
+          unrealizedPnl: 0 as Money,
+          fees: 0 as Money,
+          exposure: 0 as Money,
+          openPositions: 0,
+          openOrders: this.openOrdersOf(strategy).map((coid) => ({ clientOrderId: coid, marketId: 'PRES-2028', side: 'BUY' as const, state: 'SUBMITTED' })),
+        };
+      },
+      loadCarryover: async ({ strategy }) => ({ trips: this.activeTrips(strategy), lastSequence: 0 }),
+      recordBreakerChange: async ({ strategy, change, trips }) => {
+        const kinds = new Set(trips.map((t) => t.kind));
+        const kept = this.activeTrips(strategy).filter((t) => !kinds.has(t.kind));
+        this.trips.set(strategy, change === 'TRIPPED' ? [...kept, ...trips] : kept);
+      },
+      recordOperatorAction: journal,
+      cancelAllOpenOrders: async ({ strategy, reason }) => {
+        const canceled = this.openOrdersOf(strategy);
+        for (const coid of canceled) this.venue.get(coid)!.status = 'CANCELED';
+        this.cancelAllCalls.push({ strategy, reason, canceled });
+        return { canceled, flattenOrders: [] };
+      },
+      writeDailySummary: async () => undefined,
+
+      // ---- operations ----
+      reconcileAccount: async ({ runId, policy }) => ({ runId, discrepancies: this.discrepancies, decision: decideReconciliation(this.discrepancies, policy), at: Date.now() }),
+      adoptVenueFigures: async ({ runId }) => void this.adoptions.push(runId),
+      listActiveSessions: async () => [...this.activeSessions],
+      resetDailyCounters: async ({ tradingDay }) => {
+        let lifted = 0;
+        for (const [strategy, trips] of this.trips) {
+          const kept = trips.filter((t) => t.kind !== 'DAILY_LOSS');
+          lifted += trips.length - kept.length;
+          this.trips.set(strategy, kept);
+        }
+        this.dailyPnl.clear();
+        this.dailyResets.push({ tradingDay, liftedTrips: lifted });
+        const today = tradingDay ?? new Date().toISOString().slice(0, 10);
+        return { tradingDay: today, previousDay: today, liftedTrips: lifted };
+      },
+      sendDailyReport: async () => undefined,
+      settleResolvedMarkets: async () => ({ settled: [] }),
+    };
+  }
+}
