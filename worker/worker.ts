@@ -22,7 +22,8 @@ import { sessionWorkflowId, validateTradingDay } from '../workflows/domain/ids';
 import type { sessionWorkflow } from '../workflows/session-workflow';
 import { validateOperatorRequest } from '../workflows/validation';
 import { PROJECT_ROOT, type WorkerConfig } from './config';
-import { consoleLog, type WorkerLog } from './temporal';
+import { ensureSchedules } from './schedules';
+import { connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from './temporal';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
@@ -45,6 +46,8 @@ export interface RunWorkerOptions {
   shutdownSignals?: NodeJS.Signals[];
   /** How long running activities get to finish after shutdown starts. */
   shutdownGraceTime?: string;
+  /** Called once the worker polls (e.g. to start the day's session); if it fails, the worker stops and the error is thrown. */
+  onRunning?(): Promise<void>;
 }
 
 export async function createWorker(options: RunWorkerOptions): Promise<Worker> {
@@ -80,11 +83,71 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     log.info(`Worker: polling task queue ${options.config.temporal.taskQueue} in namespace ${options.config.temporal.namespace}`);
     const running = worker.run();
     if (options.signal?.aborted) onAbort();
+    let startupError: unknown = null;
+    if (options.onRunning) {
+      try {
+        await options.onRunning();
+      } catch (e) {
+        startupError = e ?? new Error('start-up failed');
+        stop(`start-up failed (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
     await running;
+    if (startupError !== null) throw startupError;
     log.info('Worker: stopped');
   } finally {
     for (const s of signals) process.off(s, onSignal);
     options.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+export interface ServeContext {
+  temporal: TemporalHandle;
+  /** Whether the custom search attributes are registered; pass it into workflow inputs. */
+  searchAttributes: boolean;
+}
+
+export interface ServeOptions {
+  config: WorkerConfig;
+  log?: WorkerLog;
+  /** Builds the activities once Temporal is reachable; `close` releases what they hold (database, HTTP). */
+  makeActivities(context: ServeContext): Promise<{ activities: object; close(): Promise<void> }>;
+  /** Called once the worker polls: start the day's session here. */
+  onReady?(context: ServeContext): Promise<void>;
+  signal?: AbortSignal;
+  workflowBundle?: WorkflowBundle;
+  startLocal?: StartLocalServer;
+}
+
+/**
+ * The whole worker process: reach Temporal (or start the dev server), register the search
+ * attributes and the schedules, build the activities, poll until SIGINT/SIGTERM, then release
+ * everything in reverse order.
+ */
+export async function serveWorker(options: ServeOptions): Promise<void> {
+  const { config } = options;
+  const log = options.log ?? consoleLog;
+  const temporal = await connectTemporal(config, log, options.startLocal);
+  try {
+    const searchAttributes = await registerSearchAttributes(temporal.connection, config.temporal.namespace, log);
+    await ensureSchedules(temporal.client, config, log);
+    const context: ServeContext = { temporal, searchAttributes };
+    const made = await options.makeActivities(context);
+    try {
+      await runWorker({
+        config,
+        activities: made.activities,
+        connection: temporal.nativeConnection,
+        log,
+        workflowBundle: options.workflowBundle,
+        signal: options.signal,
+        onRunning: options.onReady ? () => options.onReady!(context) : undefined,
+      });
+    } finally {
+      await made.close();
+    }
+  } finally {
+    await temporal.close();
   }
 }
 

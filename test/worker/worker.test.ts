@@ -1,10 +1,14 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../workflows/domain/errors';
 import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
 import { buildConfig } from '../../worker/config';
-import { endOfTradingDay, signalHalt, signalKillSwitch, startOfDayIn, startSession, tradingDayIn } from '../../worker/worker';
+import { TemporalUnavailable } from '../../worker/temporal';
+import { endOfTradingDay, serveWorker, signalHalt, signalKillSwitch, startOfDayIn, startSession, tradingDayIn } from '../../worker/worker';
 
 const config = buildConfig({ TRADING_TIME_ZONE: 'America/New_York', SESSION_STRATEGY: 'ema-mr', SESSION_MARKETS: 'PRES-2028' });
 
@@ -109,5 +113,22 @@ describe('control signals', () => {
       { workflowId: 'session-ema-mr-2026-03-09', name: 'halt', payload: { operator: 'ana', reason: 'news' } },
       { workflowId: 'session-ema-mr-2026-03-09', name: 'killSwitch', payload: { operator: 'ana', reason: 'runaway', flatten: false } },
     ]);
+  });
+});
+
+describe('serveWorker', () => {
+  it('stops before building activities when no server can be had', async () => {
+    let built = false;
+    const config = buildConfig({ TEMPORAL_CLI_PATH: '/nonexistent/temporal', DATA_DIR: mkdtempSync(join(tmpdir(), 'sw-')) });
+    const run = serveWorker({
+      config,
+      log: { info: () => undefined, warn: () => undefined },
+      makeActivities: async () => {
+        built = true;
+        return { activities: {}, close: async () => undefined };
+      },
+    });
+    await expect(run).rejects.toBeInstanceOf(TemporalUnavailable);
+    expect(built).toBe(false);
   });
 });
