@@ -251,38 +251,59 @@ export const positions = pgTable(
   ],
 );
 
+export const POSITION_CHANGE_CAUSES = ['FILL', 'SETTLEMENT'] as const;
+
+/**
+ * One row per position change (a fill, or a market's resolution), with the position after it
+ * and what the change itself contributed. Daily realized P&L, fees and volume are sums over these
+ * rows, so concurrent fills append rows instead of queueing on one per-day counter row.
+ */
 export const positionHistory = pgTable(
   'position_history',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
     account: text('account').notNull(),
     marketId: text('market_id').notNull(),
-    /** The fill that caused the change: at most one history row per fill. */
+    /** The fill that caused the change ("SETTLE:<market>:<account>" for a resolution): one row each. */
     tradeId: text('trade_id').notNull(),
+    cause: text('cause').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
     quantity: signedContractsColumn('quantity').notNull(),
     costBasis: moneyColumn('cost_basis').notNull(),
     realizedPnl: moneyColumn('realized_pnl').notNull(),
     fees: moneyColumn('fees').notNull(),
+    realizedDelta: moneyColumn('realized_delta').notNull(),
+    fee: moneyColumn('fee').notNull(),
+    contractsTraded: signedContractsColumn('contracts_traded').notNull(),
+    notionalTraded: moneyColumn('notional_traded').notNull(),
     changedAt: instantColumn('changed_at').notNull(),
     recordedAt: recordedAt(),
   },
-  (t) => [uniqueIndex('position_history_trade_idx').on(t.tradeId), index('position_history_position_idx').on(t.account, t.marketId, t.id)],
+  (t) => [
+    uniqueIndex('position_history_trade_idx').on(t.tradeId),
+    check('position_history_cause_valid', inList('cause', POSITION_CHANGE_CAUSES)),
+    index('position_history_position_idx').on(t.account, t.marketId, t.id),
+    index('position_history_day_idx').on(t.account, t.tradingDay),
+  ],
 );
 
+/**
+ * The day's mark: unrealized P&L of the open positions, and a snapshot of the day's realized
+ * figures taken at the same moment (written by `markDailyPnl`; the live figures are sums over
+ * position_history).
+ */
 export const dailyPnl = pgTable(
   'daily_pnl',
   {
     account: text('account').notNull(),
     tradingDay: date('trading_day', { mode: 'string' }).notNull(),
-    /** Gross of fees, accumulated from the fills of the day. */
-    realizedPnl: moneyColumn('realized_pnl').notNull().default(sql`0`),
-    fees: moneyColumn('fees').notNull().default(sql`0`),
-    /** Set by the end-of-day (or intraday) mark; null until marked. */
-    unrealizedPnl: moneyColumn('unrealized_pnl'),
-    fillCount: integer('fill_count').notNull().default(0),
-    contractsTraded: signedContractsColumn('contracts_traded').notNull().default(sql`0`),
-    notionalTraded: moneyColumn('notional_traded').notNull().default(sql`0`),
-    markedAt: instantColumn('marked_at'),
+    realizedPnl: moneyColumn('realized_pnl').notNull(),
+    fees: moneyColumn('fees').notNull(),
+    unrealizedPnl: moneyColumn('unrealized_pnl').notNull(),
+    fillCount: integer('fill_count').notNull(),
+    contractsTraded: signedContractsColumn('contracts_traded').notNull(),
+    notionalTraded: moneyColumn('notional_traded').notNull(),
+    markedAt: instantColumn('marked_at').notNull(),
     updatedAt: recordedAt(),
   },
   (t) => [primaryKey({ name: 'daily_pnl_pk', columns: [t.account, t.tradingDay] })],

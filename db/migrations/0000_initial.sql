@@ -24,7 +24,7 @@ CREATE TABLE "audit_log" (
 	"occurred_at" timestamp (3) with time zone NOT NULL,
 	"payload" jsonb NOT NULL,
 	"recorded_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
-	CONSTRAINT "audit_log_kind_valid" CHECK (kind in ('SIGNAL', 'ORDER_CREATED', 'ORDER_EVENT', 'FILL', 'RISK_DECISION', 'BREAKER', 'OPERATOR_ACTION', 'RECONCILIATION'))
+	CONSTRAINT "audit_log_kind_valid" CHECK (kind in ('SIGNAL', 'ORDER_CREATED', 'ORDER_EVENT', 'FILL', 'SETTLEMENT', 'RISK_DECISION', 'BREAKER', 'OPERATOR_ACTION', 'RECONCILIATION'))
 );
 --> statement-breakpoint
 CREATE TABLE "breaker_events" (
@@ -47,13 +47,13 @@ CREATE TABLE "breaker_events" (
 CREATE TABLE "daily_pnl" (
 	"account" text NOT NULL,
 	"trading_day" date NOT NULL,
-	"realized_pnl" numeric(20, 6) DEFAULT 0 NOT NULL,
-	"fees" numeric(20, 6) DEFAULT 0 NOT NULL,
-	"unrealized_pnl" numeric(20, 6),
-	"fill_count" integer DEFAULT 0 NOT NULL,
-	"contracts_traded" bigint DEFAULT 0 NOT NULL,
-	"notional_traded" numeric(20, 6) DEFAULT 0 NOT NULL,
-	"marked_at" timestamp (3) with time zone,
+	"realized_pnl" numeric(20, 6) NOT NULL,
+	"fees" numeric(20, 6) NOT NULL,
+	"unrealized_pnl" numeric(20, 6) NOT NULL,
+	"fill_count" integer NOT NULL,
+	"contracts_traded" bigint NOT NULL,
+	"notional_traded" numeric(20, 6) NOT NULL,
+	"marked_at" timestamp (3) with time zone NOT NULL,
 	"recorded_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "daily_pnl_pk" PRIMARY KEY("account","trading_day")
 );
@@ -171,12 +171,19 @@ CREATE TABLE "position_history" (
 	"account" text NOT NULL,
 	"market_id" text NOT NULL,
 	"trade_id" text NOT NULL,
+	"cause" text NOT NULL,
+	"trading_day" date NOT NULL,
 	"quantity" bigint NOT NULL,
 	"cost_basis" numeric(20, 6) NOT NULL,
 	"realized_pnl" numeric(20, 6) NOT NULL,
 	"fees" numeric(20, 6) NOT NULL,
+	"realized_delta" numeric(20, 6) NOT NULL,
+	"fee" numeric(20, 6) NOT NULL,
+	"contracts_traded" bigint NOT NULL,
+	"notional_traded" numeric(20, 6) NOT NULL,
 	"changed_at" timestamp (3) with time zone NOT NULL,
-	"recorded_at" timestamp (3) with time zone DEFAULT now() NOT NULL
+	"recorded_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	CONSTRAINT "position_history_cause_valid" CHECK (cause in ('FILL', 'SETTLEMENT'))
 );
 --> statement-breakpoint
 CREATE TABLE "positions" (
@@ -276,6 +283,7 @@ CREATE INDEX "orders_day_idx" ON "orders" USING btree ("trading_day");--> statem
 CREATE INDEX "orders_venue_order_idx" ON "orders" USING btree ("venue_order_id");--> statement-breakpoint
 CREATE UNIQUE INDEX "position_history_trade_idx" ON "position_history" USING btree ("trade_id");--> statement-breakpoint
 CREATE INDEX "position_history_position_idx" ON "position_history" USING btree ("account","market_id","id");--> statement-breakpoint
+CREATE INDEX "position_history_day_idx" ON "position_history" USING btree ("account","trading_day");--> statement-breakpoint
 CREATE UNIQUE INDEX "reconciliation_discrepancies_key_idx" ON "reconciliation_discrepancies" USING btree ("run_id","discrepancy_key");--> statement-breakpoint
 CREATE INDEX "reconciliation_runs_time_idx" ON "reconciliation_runs" USING btree ("started_at");--> statement-breakpoint
 CREATE INDEX "risk_decisions_order_idx" ON "risk_decisions" USING btree ("client_order_id");--> statement-breakpoint

@@ -2,16 +2,15 @@
  * Fills and the position changes they cause, committed together. A fill is inserted on its
  * venue trade ID; only a newly inserted fill moves its position (through the core's
  * `applyFillToPosition`), appends position history and the audit log, adds to its order's
- * filled quantity and to the day's P&L. A repeat changes nothing; the same trade ID with other
+ * filled quantity. A repeat changes nothing; the same trade ID with other
  * content is a RecordConflict and the whole batch is rolled back.
  *
- * Locks are taken in one global order (trade IDs, then positions, then orders, then daily rows,
- * each sorted), so concurrent writers queue behind each other instead of deadlocking.
+ * Locks are taken in one global order (trade IDs, then positions, then orders, each sorted), so concurrent writers queue behind each other instead of deadlocking.
  */
-import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Executor, Tx } from '../client';
 import { RecordConflict } from '../errors';
-import { dailyPnl, fills, orders, positionHistory, positions } from '../schema';
+import { fills, orders, positionHistory, positions } from '../schema';
 import { InvalidInput } from '../../workflows/domain/errors';
 import { validateFill, type Fill } from '../../workflows/domain/fill';
 import { tradingDayOf, validateTradingDay } from '../../workflows/domain/ids';
@@ -151,13 +150,13 @@ async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Pr
   const positionKeys = [...new Map(fresh.map((r) => [key(r.account!, r.marketId), { account: r.account!, marketId: r.marketId }])).values()].sort(
     (a, b) => (key(a.account, a.marketId) < key(b.account, b.marketId) ? -1 : 1),
   );
-  await tx.insert(positions).values(positionKeys).onConflictDoNothing();
+  // Creates missing rows and locks all of them, in key order, in one statement: an upsert takes
+  // the same row lock as SELECT ... FOR UPDATE, and waits for a concurrent writer's commit.
   const locked = await tx
-    .select()
-    .from(positions)
-    .where(or(...positionKeys.map((k) => and(eq(positions.account, k.account), eq(positions.marketId, k.marketId)))))
-    .orderBy(asc(positions.account), asc(positions.marketId))
-    .for('update');
+    .insert(positions)
+    .values(positionKeys)
+    .onConflictDoUpdate({ target: [positions.account, positions.marketId], set: { account: sql`excluded.account` } })
+    .returning();
 
   const current = new Map<string, AccountPosition & { fillCount: number; lastTradeId: string | null; changedAt: number }>();
   for (const p of locked) {
@@ -177,36 +176,31 @@ async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Pr
   const history: (typeof positionHistory.$inferInsert)[] = [];
   const audit: AuditEntry[] = [];
   const orderDeltas = new Map<string, { quantity: number; notional: number; fees: number }>();
-  const dayDeltas = new Map<string, { account: string; tradingDay: string; realized: number; fees: number; fills: number; contracts: number; notional: number }>();
 
   for (const r of fresh) {
     const k = key(r.account!, r.marketId);
     const before = current.get(k)!;
     const after = applyFillToPosition(before, { side: r.side as Side, quantity: r.quantity, price: r.price, fee: r.fee });
     current.set(k, { ...after, account: before.account, fillCount: before.fillCount + 1, lastTradeId: r.tradeId, changedAt: r.filledAt });
+    const notional = r.quantity * r.price;
     history.push({
       account: before.account,
       marketId: r.marketId,
       tradeId: r.tradeId,
+      cause: 'FILL',
+      tradingDay: r.tradingDay,
       quantity: after.quantity,
       costBasis: after.costBasis,
       realizedPnl: after.realizedPnl,
       fees: after.fees,
+      realizedDelta: (after.realizedPnl - before.realizedPnl) as Money,
+      fee: r.fee,
+      contractsTraded: r.quantity,
+      notionalTraded: notional as Money,
       changedAt: r.filledAt,
     });
-    const notional = r.quantity * r.price;
     const od = orderDeltas.get(r.clientOrderId) ?? { quantity: 0, notional: 0, fees: 0 };
     orderDeltas.set(r.clientOrderId, { quantity: od.quantity + r.quantity, notional: od.notional + notional, fees: od.fees + r.fee });
-    const dk = key(before.account, r.tradingDay);
-    const dd = dayDeltas.get(dk) ?? { account: before.account, tradingDay: r.tradingDay, realized: 0, fees: 0, fills: 0, contracts: 0, notional: 0 };
-    dayDeltas.set(dk, {
-      ...dd,
-      realized: dd.realized + (after.realizedPnl - before.realizedPnl),
-      fees: dd.fees + r.fee,
-      fills: dd.fills + 1,
-      contracts: dd.contracts + r.quantity,
-      notional: dd.notional + notional,
-    });
     audit.push({
       eventKey: `FILL:${r.tradeId}`,
       kind: 'FILL',
@@ -225,60 +219,32 @@ async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Pr
     });
   }
 
-  for (const k of positionKeys) {
+  // Independent writes, sent together: the driver pipelines them on the transaction's connection
+  // and the server runs them in this order, so the lock order above still holds.
+  const writes: Promise<unknown>[] = positionKeys.map((k) => {
     const p = current.get(key(k.account, k.marketId))!;
-    await tx
+    return tx
       .update(positions)
-      .set({
-        quantity: p.quantity,
-        costBasis: p.costBasis,
-        realizedPnl: p.realizedPnl,
-        fees: p.fees,
-        fillCount: p.fillCount,
-        lastTradeId: p.lastTradeId,
-        updatedAt: sql`now()`,
-      })
-      .where(and(eq(positions.account, k.account), eq(positions.marketId, k.marketId)));
-  }
-  await tx.insert(positionHistory).values(history);
-
+      .set({ quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl, fees: p.fees, fillCount: p.fillCount, lastTradeId: p.lastTradeId, updatedAt: sql`now()` })
+      .where(and(eq(positions.account, k.account), eq(positions.marketId, k.marketId)))
+      .execute();
+  });
+  writes.push(tx.insert(positionHistory).values(history).execute());
   for (const [clientOrderId, d] of [...orderDeltas].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    await tx
-      .update(orders)
-      .set({
-        filledQuantity: sql`${orders.filledQuantity} + ${d.quantity}`,
-        fillNotional: sql`${orders.fillNotional} + ${toNumericString(d.notional)}::numeric`,
-        fees: sql`${orders.fees} + ${toNumericString(d.fees)}::numeric`,
-      })
-      .where(eq(orders.clientOrderId, clientOrderId));
+    writes.push(
+      tx
+        .update(orders)
+        .set({
+          filledQuantity: sql`${orders.filledQuantity} + ${d.quantity}`,
+          fillNotional: sql`${orders.fillNotional} + ${toNumericString(d.notional)}::numeric`,
+          fees: sql`${orders.fees} + ${toNumericString(d.fees)}::numeric`,
+        })
+        .where(eq(orders.clientOrderId, clientOrderId))
+        .execute(),
+    );
   }
-
-  const days = [...dayDeltas.values()].sort((a, b) => (key(a.account, a.tradingDay) < key(b.account, b.tradingDay) ? -1 : 1));
-  await tx
-    .insert(dailyPnl)
-    .values(
-      days.map((d) => ({
-        account: d.account,
-        tradingDay: d.tradingDay,
-        realizedPnl: d.realized as Money,
-        fees: d.fees as Money,
-        fillCount: d.fills,
-        contractsTraded: d.contracts,
-        notionalTraded: d.notional as Money,
-      })),
-    )
-    .onConflictDoUpdate({
-      target: [dailyPnl.account, dailyPnl.tradingDay],
-      set: {
-        realizedPnl: sql`${dailyPnl.realizedPnl} + excluded.realized_pnl`,
-        fees: sql`${dailyPnl.fees} + excluded.fees`,
-        fillCount: sql`${dailyPnl.fillCount} + excluded.fill_count`,
-        contractsTraded: sql`${dailyPnl.contractsTraded} + excluded.contracts_traded`,
-        notionalTraded: sql`${dailyPnl.notionalTraded} + excluded.notional_traded`,
-        updatedAt: sql`now()`,
-      },
-    });
-  await appendAudit(tx, audit);
+  writes.push(appendAudit(tx, audit));
+  await Promise.all(writes);
 
   const touched = positionKeys.map((k) => {
     const p = current.get(key(k.account, k.marketId))!;

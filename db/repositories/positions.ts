@@ -2,14 +2,14 @@
  * What is held and what it earned: positions with unrealized P&L at the stored or given marks,
  * position history, daily P&L, and market resolution. The P&L arithmetic is the core ledger's.
  */
-import { and, asc, desc, eq, gte, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { dailyPnl, markets, positionHistory, positions } from '../schema';
 import { InvalidInput } from '../../workflows/domain/errors';
 import { validateTradingDay } from '../../workflows/domain/ids';
 import { averageEntryPrice, settlePosition, unrealizedPnl, type Position } from '../../workflows/domain/ledger';
 import type { Outcome } from '../../workflows/domain/market';
-import { MICROS, type Money, type Price } from '../../workflows/domain/money';
+import { MICROS, parseMicros, type Money, type Price } from '../../workflows/domain/money';
 import { appendAudit } from './audit';
 import { mapErrors, transaction } from './common';
 import type { AccountPosition } from './fills';
@@ -97,8 +97,10 @@ export async function positionHistoryOf(ex: Executor, account: string, marketId:
 export interface DailyPnlView {
   account: string;
   tradingDay: string;
+  /** Gross of fees: fills and resolutions of the day, summed from position history. */
   realizedPnl: Money;
   fees: Money;
+  /** From the day's latest mark (`markDailyPnl`); null until marked. */
   unrealizedPnl: Money | null;
   /** realized + (unrealized or 0) - fees. */
   netPnl: Money;
@@ -108,38 +110,73 @@ export interface DailyPnlView {
   markedAt: number | null;
 }
 
-const dailyView = (r: typeof dailyPnl.$inferSelect): DailyPnlView => ({
-  account: r.account,
-  tradingDay: r.tradingDay,
-  realizedPnl: r.realizedPnl,
-  fees: r.fees,
-  unrealizedPnl: r.unrealizedPnl,
-  netPnl: (r.realizedPnl + (r.unrealizedPnl ?? 0) - r.fees) as Money,
-  fillCount: r.fillCount,
-  contractsTraded: r.contractsTraded,
-  notionalTraded: r.notionalTraded,
-  markedAt: r.markedAt,
-});
+interface DayTotals {
+  account: string;
+  tradingDay: string;
+  realizedPnl: Money;
+  fees: Money;
+  fillCount: number;
+  contractsTraded: number;
+  notionalTraded: Money;
+}
 
-/** Daily P&L history, newest day first. */
-export async function listDailyPnl(ex: Executor, filter: { account?: string; from?: string; to?: string; limit?: number } = {}): Promise<DailyPnlView[]> {
-  const where: SQL[] = [eq(dailyPnl.account, filter.account ?? 'paper')];
-  if (filter.from !== undefined) where.push(gte(dailyPnl.tradingDay, validateTradingDay(filter.from, 'from')));
-  if (filter.to !== undefined) where.push(lte(dailyPnl.tradingDay, validateTradingDay(filter.to, 'to')));
+async function dayTotals(ex: Executor, account: string, from?: string, to?: string): Promise<DayTotals[]> {
+  const where: SQL[] = [eq(positionHistory.account, account)];
+  if (from !== undefined) where.push(gte(positionHistory.tradingDay, from));
+  if (to !== undefined) where.push(lte(positionHistory.tradingDay, to));
   const rows = await mapErrors(
     ex
-      .select()
-      .from(dailyPnl)
+      .select({
+        tradingDay: positionHistory.tradingDay,
+        realized: sql<string>`sum(${positionHistory.realizedDelta})::text`,
+        fees: sql<string>`sum(${positionHistory.fee})::text`,
+        fills: sql<string>`count(*) filter (where ${positionHistory.cause} = 'FILL')::text`,
+        contracts: sql<string>`sum(${positionHistory.contractsTraded})::text`,
+        notional: sql<string>`sum(${positionHistory.notionalTraded})::text`,
+      })
+      .from(positionHistory)
       .where(and(...where))
-      .orderBy(desc(dailyPnl.tradingDay))
-      .limit(filter.limit ?? 366),
+      .groupBy(positionHistory.tradingDay),
   );
-  return rows.map(dailyView);
+  return rows.map((r) => ({
+    account,
+    tradingDay: r.tradingDay,
+    realizedPnl: parseMicros(r.realized, 'realized_pnl') as Money,
+    fees: parseMicros(r.fees, 'fees') as Money,
+    fillCount: Number(r.fills),
+    contractsTraded: Number(r.contracts),
+    notionalTraded: parseMicros(r.notional, 'notional_traded') as Money,
+  }));
+}
+
+/** Daily P&L history, newest day first: live sums over position history beside the day's mark. */
+export async function listDailyPnl(ex: Executor, filter: { account?: string; from?: string; to?: string; limit?: number } = {}): Promise<DailyPnlView[]> {
+  const account = filter.account ?? 'paper';
+  const from = filter.from === undefined ? undefined : validateTradingDay(filter.from, 'from');
+  const to = filter.to === undefined ? undefined : validateTradingDay(filter.to, 'to');
+  const totals = await dayTotals(ex, account, from, to);
+  const where: SQL[] = [eq(dailyPnl.account, account)];
+  if (from !== undefined) where.push(gte(dailyPnl.tradingDay, from));
+  if (to !== undefined) where.push(lte(dailyPnl.tradingDay, to));
+  const marks = new Map((await mapErrors(ex.select().from(dailyPnl).where(and(...where)))).map((m) => [m.tradingDay, m]));
+  const days = new Set([...totals.map((t) => t.tradingDay), ...marks.keys()]);
+  const byDay = new Map(totals.map((t) => [t.tradingDay, t]));
+  return [...days]
+    .sort()
+    .reverse()
+    .slice(0, filter.limit ?? 366)
+    .map((day) => {
+      const t = byDay.get(day) ?? { account, tradingDay: day, realizedPnl: 0 as Money, fees: 0 as Money, fillCount: 0, contractsTraded: 0, notionalTraded: 0 as Money };
+      const m = marks.get(day);
+      const unrealized = m ? m.unrealizedPnl : null;
+      return { ...t, unrealizedPnl: unrealized, netPnl: (t.realizedPnl + (unrealized ?? 0) - t.fees) as Money, markedAt: m ? m.markedAt : null };
+    });
 }
 
 /**
- * Stores the day's unrealized P&L: the open positions at the stored marks (or `marks`).
- * Repeating it replaces the figure, so it is safe to run intraday and again at the close.
+ * Marks the day: unrealized P&L of the open positions at the stored marks (or `marks`), stored
+ * with a snapshot of the day's realized figures. Repeating it replaces the mark, so it is safe
+ * to run intraday and again at the close.
  */
 export async function markDailyPnl(
   ex: Executor,
@@ -150,19 +187,26 @@ export async function markDailyPnl(
   if (!Number.isSafeInteger(input.at)) throw InvalidInput.of('at', input.at, 'must be epoch milliseconds');
   const open = await listPositions(ex, { account, openOnly: true, ...(input.marks ? { marks: input.marks } : {}) });
   const unrealized = open.reduce((s, p) => s + p.unrealizedPnl, 0) as Money;
-  const [row] = await mapErrors(
-    ex
-      .insert(dailyPnl)
-      .values({ account, tradingDay: day, unrealizedPnl: unrealized, markedAt: input.at })
-      .onConflictDoUpdate({ target: [dailyPnl.account, dailyPnl.tradingDay], set: { unrealizedPnl: unrealized, markedAt: input.at } })
-      .returning(),
-  );
-  return dailyView(row!);
+  const [t] = await dayTotals(ex, account, day, day);
+  const row = {
+    account,
+    tradingDay: day,
+    realizedPnl: t?.realizedPnl ?? (0 as Money),
+    fees: t?.fees ?? (0 as Money),
+    unrealizedPnl: unrealized,
+    fillCount: t?.fillCount ?? 0,
+    contractsTraded: t?.contractsTraded ?? 0,
+    notionalTraded: t?.notionalTraded ?? (0 as Money),
+    markedAt: input.at,
+  };
+  const { account: _a, tradingDay: _d, ...update } = row;
+  await mapErrors(ex.insert(dailyPnl).values(row).onConflictDoUpdate({ target: [dailyPnl.account, dailyPnl.tradingDay], set: update }));
+  return { ...row, netPnl: (row.realizedPnl + unrealized - row.fees) as Money };
 }
 
 /**
  * Realizes a resolved market for an account (ch. 19.7.2 via the core's `settlePosition`) and
- * records the outcome on the market. Idempotent: the history row is keyed "SETTLE:<market>".
+ * records the outcome on the market. Idempotent: the history row is keyed "SETTLE:<market>:<account>".
  */
 export async function settleMarketPosition(
   ex: Executor,
@@ -170,7 +214,9 @@ export async function settleMarketPosition(
 ): Promise<{ settled: boolean; position: AccountPosition | null }> {
   const account = input.account ?? 'paper';
   if (input.outcome !== 'YES' && input.outcome !== 'NO') throw InvalidInput.of('outcome', input.outcome, 'must be YES or NO');
+  if (!Number.isSafeInteger(input.at)) throw InvalidInput.of('at', input.at, 'must be epoch milliseconds');
   const day = validateTradingDay(input.tradingDay);
+  const settleKey = `SETTLE:${input.marketId}:${account}`;
   return transaction(ex, async (tx) => {
     await tx.update(markets).set({ outcome: input.outcome }).where(eq(markets.marketId, input.marketId));
     const [row] = await tx
@@ -180,30 +226,31 @@ export async function settleMarketPosition(
       .for('update');
     if (!row) return { settled: false, position: null };
     const before: Position = { marketId: row.marketId, quantity: row.quantity, costBasis: row.costBasis, realizedPnl: row.realizedPnl, fees: row.fees };
-    const current = { account, ...before };
-    const eventKey = `SETTLE:${input.marketId}`;
-    const [history] = await tx
-      .insert(positionHistory)
-      .values({ account, marketId: input.marketId, tradeId: `${eventKey}:${account}`, quantity: 0, costBasis: 0 as Money, realizedPnl: before.realizedPnl, fees: before.fees, changedAt: input.at })
-      .onConflictDoNothing()
-      .returning({ id: positionHistory.id });
-    if (!history || before.quantity === 0) return { settled: false, position: current };
+    const [done] = await tx.select({ id: positionHistory.id }).from(positionHistory).where(eq(positionHistory.tradeId, settleKey));
+    if (done || before.quantity === 0) return { settled: false, position: { account, ...before } };
     const after = settlePosition(before, input.outcome);
-    await tx
-      .update(positionHistory)
-      .set({ realizedPnl: after.realizedPnl })
-      .where(eq(positionHistory.id, history.id));
+    await tx.insert(positionHistory).values({
+      account,
+      marketId: input.marketId,
+      tradeId: settleKey,
+      cause: 'SETTLEMENT',
+      tradingDay: day,
+      quantity: after.quantity,
+      costBasis: after.costBasis,
+      realizedPnl: after.realizedPnl,
+      fees: after.fees,
+      realizedDelta: (after.realizedPnl - before.realizedPnl) as Money,
+      fee: 0 as Money,
+      contractsTraded: 0,
+      notionalTraded: 0 as Money,
+      changedAt: input.at,
+    });
     await tx
       .update(positions)
-      .set({ quantity: 0, costBasis: 0 as Money, realizedPnl: after.realizedPnl })
+      .set({ quantity: after.quantity, costBasis: after.costBasis, realizedPnl: after.realizedPnl, updatedAt: sql`now()` })
       .where(and(eq(positions.account, account), eq(positions.marketId, input.marketId)));
-    const delta = (after.realizedPnl - before.realizedPnl) as Money;
-    await tx
-      .insert(dailyPnl)
-      .values({ account, tradingDay: day, realizedPnl: delta })
-      .onConflictDoUpdate({ target: [dailyPnl.account, dailyPnl.tradingDay], set: { realizedPnl: sql`${dailyPnl.realizedPnl} + excluded.realized_pnl` } });
     await appendAudit(tx, [
-      { eventKey: `${eventKey}:${account}`, kind: 'SETTLEMENT', marketId: input.marketId, occurredAt: input.at, payload: { settlement: input.outcome, account, before, after } },
+      { eventKey: settleKey, kind: 'SETTLEMENT', marketId: input.marketId, occurredAt: input.at, payload: { outcome: input.outcome, account, before, after } },
     ]);
     return { settled: true, position: { account, ...after } };
   });

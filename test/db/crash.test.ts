@@ -20,7 +20,7 @@ async function counts(db: Parameters<typeof rawRows>[0]) {
   const [row] = await rawRows(
     db,
     `select (select count(*) from fills)::int as fills, (select count(*) from positions)::int as positions,
-            (select count(*) from position_history)::int as history, (select count(*) from daily_pnl)::int as days,
+            (select count(*) from position_history)::int as history,
             (select count(*) from audit_log where kind = 'FILL')::int as audit,
             (select filled_quantity::int from orders where client_order_id = 'mr-20260115-000001') as filled`,
   );
@@ -35,12 +35,12 @@ forEachBackend('crash between writes', (ctx) => {
       begin if new.kind = 'FILL' then raise exception 'simulated crash before the audit write'; end if; return new; end $$`);
     await ctx.db.execute(`create trigger fail_fill_audit before insert on audit_log for each row execute function fail_fill_audit()`);
     await expect(recordFill(ctx.db, fill)).rejects.toThrow(/simulated crash/);
-    expect(await counts(ctx.db)).toEqual({ fills: 0, positions: 0, history: 0, days: 0, audit: 0, filled: 0 });
+    expect(await counts(ctx.db)).toEqual({ fills: 0, positions: 0, history: 0, audit: 0, filled: 0 });
 
     await ctx.db.execute(`drop trigger fail_fill_audit on audit_log`);
     expect((await recordFill(ctx.db, fill)).inserted).toBe(true);
     expect((await recordFill(ctx.db, fill)).inserted).toBe(false);
-    expect(await counts(ctx.db)).toEqual({ fills: 1, positions: 1, history: 1, days: 1, audit: 1, filled: 5 });
+    expect(await counts(ctx.db)).toEqual({ fills: 1, positions: 1, history: 1, audit: 1, filled: 5 });
     expect((await listPositions(ctx.db))[0]).toMatchObject({ quantity: 5, costBasis: 2_000_000 });
     expect((await listDailyPnl(ctx.db))[0]).toMatchObject({ fillCount: 1, fees: 1_000 });
   });
@@ -81,7 +81,7 @@ forEachBackend('crash between writes', (ctx) => {
       if (child.exitCode === null) child.kill('SIGKILL');
       await admin.end({ timeout: 5 });
     }
-    expect(await counts(ctx.db)).toEqual({ fills: 0, positions: 0, history: 0, days: 0, audit: 0, filled: null });
+    expect(await counts(ctx.db)).toEqual({ fills: 0, positions: 0, history: 0, audit: 0, filled: null });
     expect((await recordFill(ctx.db, fill)).inserted).toBe(true);
   });
 });

@@ -1,2 +1,0 @@
-ALTER TABLE "audit_log" DROP CONSTRAINT "audit_log_kind_valid";--> statement-breakpoint
-ALTER TABLE "audit_log" ADD CONSTRAINT "audit_log_kind_valid" CHECK (kind in ('SIGNAL', 'ORDER_CREATED', 'ORDER_EVENT', 'FILL', 'SETTLEMENT', 'RISK_DECISION', 'BREAKER', 'OPERATOR_ACTION', 'RECONCILIATION'));
