@@ -49,7 +49,17 @@ const alerts = proxyActivities<Pick<OrderActivities, 'raiseAlert'>>({
   retry: { initialInterval: '2 seconds', maximumInterval: '60 seconds', maximumAttempts: 10 },
 });
 
-const acts: OrderActivities = { ...risk, ...records, ...submission, ...lookup, ...venue, ...alerts };
+// proxyActivities returns a Proxy with no own keys: it cannot be spread, so name each activity.
+const acts: OrderActivities = {
+  assessOrder: risk.assessOrder,
+  recordOrder: records.recordOrder,
+  recordExecution: records.recordExecution,
+  submitOrder: submission.submitOrder,
+  lookupOrder: lookup.lookupOrder,
+  pollOrder: venue.pollOrder,
+  cancelOrder: venue.cancelOrder,
+  raiseAlert: alerts.raiseAlert,
+};
 
 export function failureType(error: unknown): string | null {
   if (error instanceof ActivityFailure) {

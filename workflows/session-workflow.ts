@@ -57,7 +57,18 @@ const alerts = proxyActivities<Pick<SessionActivities, 'raiseAlert'>>({
   retry: { initialInterval: '2 seconds', maximumInterval: '60 seconds', maximumAttempts: 10 },
 });
 
-const acts: SessionActivities = { ...records, ...checks, ...market, ...venue, ...alerts };
+// proxyActivities returns a Proxy with no own keys: it cannot be spread, so name each activity.
+const acts: SessionActivities = {
+  loadCarryover: records.loadCarryover,
+  sessionSnapshot: records.sessionSnapshot,
+  recordBreakerChange: records.recordBreakerChange,
+  recordOperatorAction: records.recordOperatorAction,
+  writeDailySummary: records.writeDailySummary,
+  preflight: checks.preflight,
+  watchForSignal: market.watchForSignal,
+  cancelAllOpenOrders: venue.cancelAllOpenOrders,
+  raiseAlert: alerts.raiseAlert,
+};
 
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionStatus> {
   try {

@@ -85,12 +85,8 @@ describe('replay self-check on hand-built histories (no server)', () => {
     expect(results.map((r) => r.error)).toEqual([undefined, undefined]);
   }, 60_000);
 
-  // KNOWN BUG (workflows/session-workflow.ts, and order-workflow.ts the same way): the activity
-  // proxies are merged with object spread (`{ ...records, ...checks }`), but proxyActivities
-  // returns a Proxy with no own keys, so the merged object is empty and the first activity call
-  // throws "acts.loadCarryover is not a function". Remove `.fails` once the proxies are used
-  // directly (or merged by name); this test then passes and guards the fix.
-  it.fails('replays a session whose first task scheduled loadCarryover', async () => {
+  // Guards against merging activity proxies with object spread: a Proxy has no own keys.
+  it('replays a session whose first task scheduled loadCarryover', async () => {
     const input: SessionWorkflowInput = {
       strategy: 'ema',
       strategyName: 'ema-mean-reversion',
