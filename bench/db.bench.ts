@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { openDatabase, type Database, type DatabaseConfig } from '../db/client';
 import { recordFill, recordFills, type FillInput } from '../db/repositories/fills';
+import { createFillWriter } from '../db/repositories/fill-writer';
 import { insertOrder } from '../db/repositories/orders';
 import { fills } from '../db/schema';
 import type { Money, Price, Quantity } from '../workflows/domain/money';
@@ -87,6 +88,21 @@ async function measure(label: string, config: DatabaseConfig, concurrent: boolea
       { name: `${label}: fill + position, one transaction each`, figure: single, unit: 'fills/s', baselineName, baselineFigure: baseline, target: TARGET },
       { name: `${label}: fill + position, 100 per transaction`, figure: batched, unit: 'fills/s', baselineName, baselineFigure: baseline, target: TARGET },
     ];
+    const callers = 32;
+    const writer = createFillWriter(d.db);
+    const grouped = await fillsPerSecond(async () => {
+      await Promise.all(Array.from({ length: callers }, (_, m) => writer.record(nextFill(m % MARKETS))));
+      return callers;
+    });
+    results.push({
+      name: `${label}: fill + position, ${callers} concurrent callers, group commit`,
+      figure: grouped,
+      unit: 'fills/s',
+      baselineName,
+      baselineFigure: baseline,
+      target: TARGET,
+      notes: 'createFillWriter: fills arriving during a commit share the next transaction',
+    });
     if (concurrent) {
       const writers = MARKETS;
       const parallel = await fillsPerSecond(async () => {

@@ -71,6 +71,7 @@ export const instantColumn = customType<{ data: number; driverData: string | Dat
 const inList = (column: string, values: readonly string[]) => sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
 const price01 = (column: string) => sql.raw(`${column} > 0 and ${column} < 1`);
 const recordedAt = () => instantColumn('recorded_at').notNull().default(sql`now()`);
+const updatedAt = () => instantColumn('updated_at').notNull().default(sql`now()`);
 
 export const SIDES = ['BUY', 'SELL'] as const;
 export const OUTCOMES = ['YES', 'NO'] as const;
@@ -109,7 +110,7 @@ export const markets = pgTable(
     tickSize: priceColumn('tick_size').notNull(),
     resolvesAt: instantColumn('resolves_at'),
     outcome: text('outcome'),
-    updatedAt: recordedAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [
     check('markets_outcome_valid', inList('outcome', OUTCOMES)),
@@ -242,7 +243,7 @@ export const positions = pgTable(
     lastTradeId: text('last_trade_id'),
     markPrice: priceColumn('mark_price'),
     markedAt: instantColumn('marked_at'),
-    updatedAt: recordedAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [
     primaryKey({ name: 'positions_pk', columns: [t.account, t.marketId] }),
@@ -304,7 +305,7 @@ export const dailyPnl = pgTable(
     contractsTraded: signedContractsColumn('contracts_traded').notNull(),
     notionalTraded: moneyColumn('notional_traded').notNull(),
     markedAt: instantColumn('marked_at').notNull(),
-    updatedAt: recordedAt(),
+    updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ name: 'daily_pnl_pk', columns: [t.account, t.tradingDay] })],
 );

@@ -54,7 +54,7 @@ CREATE TABLE "daily_pnl" (
 	"contracts_traded" bigint NOT NULL,
 	"notional_traded" numeric(20, 6) NOT NULL,
 	"marked_at" timestamp (3) with time zone NOT NULL,
-	"recorded_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "daily_pnl_pk" PRIMARY KEY("account","trading_day")
 );
 --> statement-breakpoint
@@ -105,7 +105,7 @@ CREATE TABLE "markets" (
 	"tick_size" numeric(20, 6) NOT NULL,
 	"resolves_at" timestamp (3) with time zone,
 	"outcome" text,
-	"recorded_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "markets_outcome_valid" CHECK (outcome in ('YES', 'NO')),
 	CONSTRAINT "markets_tick_size_valid" CHECK (tick_size > 0 and tick_size < 1)
 );
@@ -197,7 +197,7 @@ CREATE TABLE "positions" (
 	"last_trade_id" text,
 	"mark_price" numeric(20, 6),
 	"marked_at" timestamp (3) with time zone,
-	"recorded_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "positions_pk" PRIMARY KEY("account","market_id"),
 	CONSTRAINT "positions_mark_price_valid" CHECK (mark_price > 0 and mark_price < 1),
 	CONSTRAINT "positions_fees_valid" CHECK (fees >= 0)

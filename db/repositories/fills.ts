@@ -221,28 +221,32 @@ async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Pr
 
   // Independent writes, sent together: the driver pipelines them on the transaction's connection
   // and the server runs them in this order, so the lock order above still holds.
-  const writes: Promise<unknown>[] = positionKeys.map((k) => {
+  const writes: Promise<unknown>[] = [];
+  // One UPDATE ... FROM (VALUES ...) per table however many rows: the position rows are already
+  // locked above, and an order's fills all belong to the position whose lock we hold.
+  const positionValues = positionKeys.map((k) => {
     const p = current.get(key(k.account, k.marketId))!;
-    return tx
-      .update(positions)
-      .set({ quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl, fees: p.fees, fillCount: p.fillCount, lastTradeId: p.lastTradeId, updatedAt: sql`now()` })
-      .where(and(eq(positions.account, k.account), eq(positions.marketId, k.marketId)))
-      .execute();
+    return sql`(${p.account}, ${p.marketId}, ${String(p.quantity)}, ${toNumericString(p.costBasis)}, ${toNumericString(p.realizedPnl)}, ${toNumericString(p.fees)}, ${String(p.fillCount)}, ${p.lastTradeId})`;
   });
+  writes.push(
+    tx.execute(sql`update ${positions} set
+        quantity = v.quantity::bigint, cost_basis = v.cost_basis::numeric, realized_pnl = v.realized_pnl::numeric,
+        fees = v.fees::numeric, fill_count = v.fill_count::integer, last_trade_id = v.last_trade_id, updated_at = now()
+      from (values ${sql.join(positionValues, sql`, `)}) as v(account, market_id, quantity, cost_basis, realized_pnl, fees, fill_count, last_trade_id)
+      where ${positions}.account = v.account and ${positions}.market_id = v.market_id`),
+  );
   writes.push(tx.insert(positionHistory).values(history).execute());
-  for (const [clientOrderId, d] of [...orderDeltas].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
-    writes.push(
-      tx
-        .update(orders)
-        .set({
-          filledQuantity: sql`${orders.filledQuantity} + ${d.quantity}`,
-          fillNotional: sql`${orders.fillNotional} + ${toNumericString(d.notional)}::numeric`,
-          fees: sql`${orders.fees} + ${toNumericString(d.fees)}::numeric`,
-        })
-        .where(eq(orders.clientOrderId, clientOrderId))
-        .execute(),
-    );
-  }
+  const orderValues = [...orderDeltas]
+    .sort((a, b) => (a[0] < b[0] ? -1 : 1))
+    .map(([id, d]) => sql`(${id}, ${String(d.quantity)}, ${toNumericString(d.notional)}, ${toNumericString(d.fees)})`);
+  writes.push(
+    tx.execute(sql`update ${orders} set
+        filled_quantity = ${orders}.filled_quantity + v.quantity::bigint,
+        fill_notional = ${orders}.fill_notional + v.notional::numeric,
+        fees = ${orders}.fees + v.fees::numeric
+      from (values ${sql.join(orderValues, sql`, `)}) as v(client_order_id, quantity, notional, fees)
+      where ${orders}.client_order_id = v.client_order_id`),
+  );
   writes.push(appendAudit(tx, audit));
   await Promise.all(writes);
 
