@@ -85,7 +85,7 @@ async function measure(label: string, config: DatabaseConfig, concurrent: boolea
       return batch.length;
     });
     const results: BenchResult[] = [
-      { name: `${label}: fill + position, one transaction each`, figure: single, unit: 'fills/s', baselineName, baselineFigure: baseline, target: TARGET },
+      { name: `${label}: fill + position, one transaction each`, figure: single, unit: 'fills/s', baselineName, baselineFigure: baseline, target: TARGET, notes: 'one caller, one fill at a time: 5 round trips each' },
       { name: `${label}: fill + position, 100 per transaction`, figure: batched, unit: 'fills/s', baselineName, baselineFigure: baseline, target: TARGET },
     ];
     const callers = 32;

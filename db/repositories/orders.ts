@@ -167,24 +167,34 @@ export async function insertOrder(ex: Executor, input: NewOrderRecord): Promise<
   });
 }
 
+/** The core's order events, plus a whole-order snapshot written by `saveOrderSnapshot`. */
+export type RecordedEventType = OrderEventType | 'OrderSnapshot';
+const RECORDED_EVENT_TYPES: readonly string[] = [...ORDER_EVENT_TYPES, 'OrderSnapshot'];
+
 export interface OrderEventRecord {
   clientOrderId: string;
   /** The workflow's event sequence for this order, from 1: the idempotency and ordering key. */
   seq: number;
-  eventType: OrderEventType;
+  eventType: RecordedEventType;
   /** The state the order reached with this event. */
   state: OrderState;
   at: number;
   venueOrderId?: string | null;
   reason?: string | null;
   detail?: Record<string, unknown>;
+  /** First-reached time per state (the core Order's `timestamps`); merged, earliest kept. */
+  stateTimes?: Partial<Record<OrderState, number>>;
 }
 
 function validateEvent(e: OrderEventRecord): void {
   const problems: FieldProblem[] = [];
   collect(problems, () => validateClientOrderId(e.clientOrderId));
   if (!Number.isSafeInteger(e.seq) || e.seq < 1 || e.seq > 2_147_483_647) problems.push({ field: 'seq', value: e.seq, problem: 'must be a positive 32-bit integer' });
-  if (!(ORDER_EVENT_TYPES as readonly string[]).includes(e.eventType)) problems.push({ field: 'eventType', value: e.eventType, problem: `must be one of ${ORDER_EVENT_TYPES.join(', ')}` });
+  if (!RECORDED_EVENT_TYPES.includes(e.eventType)) problems.push({ field: 'eventType', value: e.eventType, problem: `must be one of ${RECORDED_EVENT_TYPES.join(', ')}` });
+  for (const [state, at] of Object.entries(e.stateTimes ?? {})) {
+    if (!(ORDER_STATES as readonly string[]).includes(state)) problems.push({ field: `stateTimes.${state}`, value: state, problem: 'is not an order state' });
+    else if (!isTime(at)) problems.push({ field: `stateTimes.${state}`, value: at, problem: 'must be epoch milliseconds' });
+  }
   if (!(ORDER_STATES as readonly string[]).includes(e.state)) problems.push({ field: 'state', value: e.state, problem: `must be one of ${ORDER_STATES.join(', ')}` });
   if (!isTime(e.at)) problems.push({ field: 'at', value: e.at, problem: 'must be epoch milliseconds' });
   if (e.venueOrderId != null && !nonEmpty(e.venueOrderId)) problems.push({ field: 'venueOrderId', value: e.venueOrderId, problem: 'must be null or a non-empty ID' });
@@ -220,7 +230,10 @@ export async function recordOrderEvent(ex: Executor, e: OrderEventRecord): Promi
     }
 
     const stateTimes = { ...current.stateTimes };
-    if (stateTimes[e.state] === undefined) stateTimes[e.state] = e.at;
+    for (const [state, at] of Object.entries({ ...(e.stateTimes ?? {}), [e.state]: e.stateTimes?.[e.state] ?? e.at })) {
+      const known = stateTimes[state];
+      if (at !== undefined && (known === undefined || at < known)) stateTimes[state] = at;
+    }
     const newest = e.seq > current.lastEventSeq;
     const [updated] = await tx
       .update(orders)
@@ -317,3 +330,59 @@ export async function listOrderEvents(ex: Executor, clientOrderId: string) {
   return mapErrors(ex.select().from(orderEvents).where(eq(orderEvents.clientOrderId, clientOrderId)).orderBy(asc(orderEvents.seq)));
 }
 
+
+/** The parts of the core's `Order` (workflows/domain/order.ts) a snapshot records. */
+export interface OrderSnapshot {
+  clientOrderId: string;
+  marketId: string;
+  side: Side;
+  quantity: Quantity;
+  limitPrice: Price | null;
+  venueOrderId: string | null;
+  state: OrderState;
+  timestamps: Readonly<Partial<Record<OrderState, number>>>;
+  rejectReason: string | null;
+}
+
+/**
+ * Records a whole order as the workflow holds it (the activity's `recordOrder`): inserts it if
+ * new, then stores the snapshot as event `seq` of type OrderSnapshot, which advances the row
+ * unless a newer event is already applied. `seq` must grow with every change the workflow
+ * makes to the order (e.g. the count of events it has applied). Fill totals on the row come
+ * from the fills table, never from the snapshot.
+ */
+export async function saveOrderSnapshot(
+  ex: Executor,
+  order: OrderSnapshot,
+  context: { strategy: string; tradingDay: string; sessionWorkflowId: string | null; signal: SignalSnapshot | null; account?: string },
+  seq: number,
+): Promise<{ inserted: boolean; applied: boolean; order: OrderRecord }> {
+  const createdAt = order.timestamps.CREATED;
+  if (!isTime(createdAt)) throw InvalidInput.of('timestamps.CREATED', createdAt, 'must be epoch milliseconds');
+  const created = await insertOrder(ex, {
+    clientOrderId: order.clientOrderId,
+    marketId: order.marketId,
+    side: order.side,
+    quantity: order.quantity,
+    limitPrice: order.limitPrice,
+    strategy: context.strategy,
+    tradingDay: context.tradingDay,
+    sessionId: context.sessionWorkflowId,
+    signal: context.signal,
+    createdAt: createdAt!,
+    ...(context.account ? { account: context.account } : {}),
+  });
+  if (order.state === 'CREATED' && seq === 0) return { inserted: created.inserted, applied: false, order: created.order };
+  const at = Math.max(...Object.values(order.timestamps).filter((t): t is number => t !== undefined));
+  const result = await recordOrderEvent(ex, {
+    clientOrderId: order.clientOrderId,
+    seq,
+    eventType: 'OrderSnapshot',
+    state: order.state,
+    at,
+    venueOrderId: order.venueOrderId,
+    reason: order.rejectReason,
+    stateTimes: { ...order.timestamps },
+  });
+  return { inserted: created.inserted, ...result };
+}

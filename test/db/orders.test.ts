@@ -1,10 +1,11 @@
 import { expect, it } from 'vitest';
 import { RecordConflict, RecordError, RecordNotFound } from '../../db/errors';
-import { insertOrder, getOrder, listOpenOrders, listOrderEvents, listOrders, recordOrderEvent, type NewOrderRecord } from '../../db/repositories/orders';
+import { insertOrder, getOrder, saveOrderSnapshot, listOpenOrders, listOrderEvents, listOrders, recordOrderEvent, type NewOrderRecord } from '../../db/repositories/orders';
 import { orderAuditTrail } from '../../db/repositories/audit';
 import { recordRiskDecision } from '../../db/repositories/risk';
 import { recordFill } from '../../db/repositories/fills';
 import { InvalidInput } from '../../workflows/domain/errors';
+import { applyOrderEvent, createOrder } from '../../workflows/domain/order';
 import type { Money, Price, Quantity } from '../../workflows/domain/money';
 import { forEachBackend } from './harness';
 
@@ -117,6 +118,20 @@ forEachBackend('orders', (ctx) => {
     expect(trail.map((e) => e.kind)).toEqual(['SIGNAL', 'RISK_DECISION', 'ORDER_CREATED', 'ORDER_EVENT', 'ORDER_EVENT', 'FILL', 'ORDER_EVENT']);
     expect(trail.at(-1)!.payload).toMatchObject({ state: 'FILLED' });
     expect(await getOrder(ctx.db, o.clientOrderId)).toMatchObject({ state: 'FILLED', filledQuantity: 25, venueOrderId: 'V-1' });
+  });
+
+  it('saves the core Order as the workflow holds it, never moving backwards', async () => {
+    const context = { strategy: 'mr', tradingDay: '2026-01-15', sessionWorkflowId: 'session-mr-2026-01-15', signal: null };
+    const created = createOrder({ clientOrderId: 'mr-20260115-000009', marketId: 'M1', side: 'SELL', quantity: 5, limitPrice: 600_000, ts: T0 });
+    const pending = applyOrderEvent(created, { type: 'OrderSubmitRequested', ts: T0 + 1 });
+    const accepted = applyOrderEvent(pending, { type: 'OrderAccepted', ts: T0 + 2, venueOrderId: 'V-9' });
+    expect((await saveOrderSnapshot(ctx.db, created, context, 0)).inserted).toBe(true);
+    await saveOrderSnapshot(ctx.db, pending, context, 1);
+    const latest = await saveOrderSnapshot(ctx.db, accepted, context, 2);
+    expect(latest.order).toMatchObject({ state: 'SUBMITTED', venueOrderId: 'V-9', stateTimes: { CREATED: T0, PENDING_SUBMIT: T0 + 1, SUBMITTED: T0 + 2 } });
+    const retried = await saveOrderSnapshot(ctx.db, pending, context, 1);
+    expect(retried).toMatchObject({ inserted: false, applied: false });
+    expect((await getOrder(ctx.db, created.clientOrderId))!.state).toBe('SUBMITTED');
   });
 
   it('keeps the audit log append-only', async () => {
