@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { recordFill, recordFills, getPosition, listFills } from '../../db/repositories/fills';
 import { insertOrder, getOrder } from '../../db/repositories/orders';
 import { RecordConflict, RecordError } from '../../db/errors';
@@ -105,8 +105,4 @@ forEachBackend('fills and positions', (ctx) => {
     expect((mapped as RecordError).type).toBe('ConstraintViolation');
     expect((mapped as RecordError).field).toBe('side');
   });
-});
-
-describe('harness', () => {
-  it('is exercised by the suites above', () => expect(true).toBe(true));
 });
