@@ -10,7 +10,11 @@ import type { ResilientVenue } from './venue/resilient-venue';
 
 /** Sends one email; nodemailer's transport in production, a capturing fake or a local SMTP server in tests. */
 export interface Mailer {
-  send(message: { subject: string; text: string }): Promise<{ messageId: string }>;
+  /**
+   * `messageId` (optional) sets the Message-ID header: alerts derive it from the dedupe key, so a
+   * resend after an SMTP reply was lost carries the same ID and mail clients can fold the copies.
+   */
+  send(message: { subject: string; text: string; messageId?: string }): Promise<{ messageId: string }>;
   /** Checks the SMTP server answers (pre-flight "alerting reachable"). */
   verify(): Promise<void>;
 }
