@@ -1,0 +1,212 @@
+/**
+ * Alerts (ch. 19.8.2): recorded under their dedupe key before anything is sent, emailed when the
+ * level calls for it, throttled per (level, type).
+ *
+ * Who is emailed: CRITICAL and HIGH; MEDIUM and LOW are only recorded. Reports (type
+ * DAILY_REPORT) are emailed at any level and never throttled: they are asked for, once a day.
+ * Cooldown: an emailable alert whose (level, type) was emailed, or is being emailed, within
+ * `config.alertCooldownMs` (reference: 5 minutes) is recorded as SUPPRESSED and not emailed.
+ *
+ * Delivery protocol. The `delivery` column of the alert row is the state:
+ *
+ *   (no row) --decide--> SUPPRESSED                      not emailed (level, cooldown, no mailer)
+ *   (no row) --decide--> PENDING --send ok-----> SENT
+ *                                --send failed-> FAILED --retry claims--> PENDING ...
+ *
+ * - Deciding and recording happen in one transaction (serialised per level and type by an
+ *   advisory lock, so two alerts of the same kind cannot both slip past the cooldown). A
+ *   SUPPRESSED row is final when it appears; the reason is in `delivery_error`
+ *   (RECORDED_ONLY / NO_MAILER / COOLDOWN).
+ * - PENDING means "claimed for sending; the email may already have left". The row commits
+ *   before the SMTP conversation starts. A retry that finds PENDING sends nothing and answers
+ *   DUPLICATE: a worker that died after the send but before writing SENT must not send twice.
+ *   The price is at-most-once: a crash in the instant between the commit and the SMTP
+ *   connection leaves the alert recorded (PENDING, visible on the dashboard) but unsent.
+ * - FAILED means the SMTP server refused or could not be reached: nothing was accepted, so the
+ *   activity throws a retryable ALERT_DELIVERY_FAILED and Temporal's retry claims the row back
+ *   (FAILED -> PENDING, a compare-and-set, so one retry wins) and sends again. The row shows
+ *   the last error meanwhile. The one SMTP window this cannot close, a server that accepted
+ *   the message but whose reply was lost, can produce a second copy; both carry the same
+ *   Message-ID (derived from the dedupe key), which mail clients fold into one.
+ * - SENT and SUPPRESSED are final: the same key again answers DUPLICATE.
+ *
+ * The message ID is not a column of its own: it is `alertMessageId(dedupeKey)`, the same for
+ * every attempt, and the server's answer is not needed to find the message.
+ */
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { and, desc, eq, gte, or, sql } from 'drizzle-orm';
+import { markAlertDelivery, recordAlert, type StoredAlert } from '../db';
+import type { Executor } from '../db';
+import { mapErrors, transaction } from '../db/repositories/common';
+import { alerts } from '../db/schema';
+import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
+import type { ActivityDeps } from './deps';
+import { runActivity } from './errors';
+import type { AlertLevel, AlertOutcome, AlertRequest } from './types';
+
+export const AlertFailureType = {
+  /** The SMTP server refused the message or could not be reached; retried. */
+  ALERT_DELIVERY_FAILED: 'ALERT_DELIVERY_FAILED',
+} as const;
+
+export const ALERT_LEVELS: readonly AlertLevel[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
+const EMAILED_LEVELS: ReadonlySet<AlertLevel> = new Set<AlertLevel>(['CRITICAL', 'HIGH']);
+/** Types that are emailed at any level and never throttled. */
+export const REPORT_ALERT_TYPES: ReadonlySet<string> = new Set(['DAILY_REPORT']);
+
+/** Why an alert was recorded but not emailed (kept in `delivery_error` of a SUPPRESSED row). */
+export const SuppressionReason = {
+  RECORDED_ONLY: 'RECORDED_ONLY',
+  NO_MAILER: 'NO_MAILER',
+  COOLDOWN: 'COOLDOWN',
+} as const;
+
+export function deliveryPolicy(alert: Pick<AlertRequest, 'level' | 'type'>): { email: boolean; cooldown: boolean } {
+  if (REPORT_ALERT_TYPES.has(alert.type)) return { email: true, cooldown: false };
+  return { email: EMAILED_LEVELS.has(alert.level), cooldown: true };
+}
+
+/** The Message-ID header of an alert's email: the same for every attempt at the same alert. */
+export function alertMessageId(dedupeKey: string): string {
+  return `<alert.${createHash('sha256').update(dedupeKey, 'utf8').digest('hex').slice(0, 40)}@durable-trader.invalid>`;
+}
+
+export function formatAlertEmail(alert: AlertRequest, raisedAt: number): { subject: string; text: string } {
+  const title = alert.title.replace(/[\r\n]+/g, ' ').trim();
+  const text = [`Level: ${alert.level}`, `Type: ${alert.type}`, `Raised: ${new Date(raisedAt).toISOString()}`, `Alert key: ${alert.dedupeKey}`, '', alert.body, ''].join('\n');
+  return { subject: `[Trading Alert - ${alert.level}] ${title}`, text };
+}
+
+const within = (v: unknown, max: number): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+
+/** The same limits the alerts table keeps, checked before anything is read or written. */
+export function validateAlertRequest(a: AlertRequest): AlertRequest {
+  const problems: FieldProblem[] = [];
+  if (typeof a !== 'object' || a === null) throw InvalidInput.of('alert', a, 'must be an object');
+  if (!ALERT_LEVELS.includes(a.level)) problems.push({ field: 'level', value: a.level, problem: `must be one of ${ALERT_LEVELS.join(', ')}` });
+  if (!within(a.type, 64) || !/^[A-Z0-9_]+$/.test(a.type)) problems.push({ field: 'type', value: a.type, problem: 'must be 1-64 characters of A-Z, 0-9 and _' });
+  if (!within(a.dedupeKey, 256)) problems.push({ field: 'dedupeKey', value: a.dedupeKey, problem: 'must be 1-256 characters' });
+  if (!within(a.title, 300)) problems.push({ field: 'title', value: a.title, problem: 'must be 1-300 characters' });
+  if (typeof a.body !== 'string' || a.body.length > 10_000) problems.push({ field: 'body', value: a.body, problem: 'must be text of at most 10000 characters' });
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return a;
+}
+
+async function findAlert(ex: Executor, dedupeKey: string): Promise<StoredAlert | null> {
+  const [row] = await mapErrors(ex.select().from(alerts).where(eq(alerts.dedupeKey, dedupeKey)));
+  return row ?? null;
+}
+
+/** The newest alert of this level and type emailed (or being emailed) since `since`. */
+async function recentlyEmailed(ex: Executor, level: AlertLevel, type: string, since: number): Promise<StoredAlert | null> {
+  const [row] = await ex
+    .select()
+    .from(alerts)
+    .where(
+      and(
+        eq(alerts.level, level),
+        eq(alerts.type, type),
+        or(and(eq(alerts.delivery, 'SENT'), gte(alerts.sentAt, since)), and(eq(alerts.delivery, 'PENDING'), gte(alerts.raisedAt, since))),
+      ),
+    )
+    .orderBy(desc(alerts.raisedAt))
+    .limit(1);
+  return row ?? null;
+}
+
+/** FAILED -> PENDING, for exactly one retry. */
+async function claimFailed(ex: Executor, dedupeKey: string): Promise<boolean> {
+  const rows = await mapErrors(
+    ex
+      .update(alerts)
+      .set({ delivery: 'PENDING', deliveryError: null })
+      .where(and(eq(alerts.dedupeKey, dedupeKey), eq(alerts.delivery, 'FAILED')))
+      .returning({ id: alerts.id }),
+  );
+  return rows.length === 1;
+}
+
+type Decision = { kind: 'SEND' } | { kind: 'SUPPRESS'; outcome: AlertOutcome; note: string } | { kind: 'EXISTS'; row: StoredAlert };
+
+export interface AlertActivities {
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}
+
+export function createAlertActivities(deps: ActivityDeps): AlertActivities {
+  const { db, mailer, config, clock } = deps;
+  let warnedNoMailer = false;
+  const warnNoMailer = () => {
+    if (warnedNoMailer) return;
+    warnedNoMailer = true;
+    console.warn('alerts: SMTP is not configured; CRITICAL and HIGH alerts are recorded but not emailed');
+  };
+
+  async function deliver(alert: AlertRequest, raisedAt: number): Promise<AlertOutcome> {
+    if (mailer === null) {
+      warnNoMailer();
+      await markAlertDelivery(db, alert.dedupeKey, { delivery: 'SUPPRESSED', at: clock(), error: `${SuppressionReason.NO_MAILER}: SMTP is not configured` });
+      return { sent: false, reason: 'RECORDED' };
+    }
+    const email = formatAlertEmail(alert, raisedAt);
+    try {
+      await mailer.send({ ...email, messageId: alertMessageId(alert.dedupeKey) });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      await markAlertDelivery(db, alert.dedupeKey, { delivery: 'FAILED', at: clock(), error: message.slice(0, 2000) });
+      throw ApplicationFailure.create({
+        type: AlertFailureType.ALERT_DELIVERY_FAILED,
+        message: `alert ${alert.dedupeKey} was not delivered: ${message}`,
+        nonRetryable: false,
+      });
+    }
+    await markAlertDelivery(db, alert.dedupeKey, { delivery: 'SENT', at: clock() });
+    return { sent: true, reason: 'SENT' };
+  }
+
+  async function onExisting(row: StoredAlert, alert: AlertRequest): Promise<AlertOutcome> {
+    if (row.delivery === 'FAILED' && (await claimFailed(db, row.dedupeKey))) {
+      return deliver({ ...alert, level: row.level as AlertLevel, type: row.type, title: row.title, body: row.body }, row.raisedAt);
+    }
+    return { sent: false, reason: 'DUPLICATE' };
+  }
+
+  async function raiseAlert(input: AlertRequest): Promise<AlertOutcome> {
+    const alert = validateAlertRequest(input);
+    const existing = await findAlert(db, alert.dedupeKey);
+    if (existing) return onExisting(existing, alert);
+    const raisedAt = clock();
+    const policy = deliveryPolicy(alert);
+    const decision = await transaction(db, async (tx): Promise<Decision> => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`alert:${alert.level}:${alert.type}`}))`);
+      let suppress: { outcome: AlertOutcome; note: string } | null = null;
+      if (!policy.email) {
+        suppress = { outcome: { sent: false, reason: 'RECORDED' }, note: `${SuppressionReason.RECORDED_ONLY}: ${alert.level} alerts are recorded, not emailed` };
+      } else if (mailer === null) {
+        suppress = { outcome: { sent: false, reason: 'RECORDED' }, note: `${SuppressionReason.NO_MAILER}: SMTP is not configured` };
+      } else if (policy.cooldown) {
+        const recent = await recentlyEmailed(tx, alert.level, alert.type, raisedAt - config.alertCooldownMs);
+        if (recent) {
+          const when = new Date(recent.sentAt ?? recent.raisedAt).toISOString();
+          suppress = {
+            outcome: { sent: false, reason: 'COOLDOWN' },
+            note: `${SuppressionReason.COOLDOWN}: ${alert.level} ${alert.type} was emailed at ${when} (alert ${recent.dedupeKey}); cooldown ${config.alertCooldownMs} ms`,
+          };
+        }
+      }
+      const { inserted, alert: row } = await recordAlert(tx, { ...alert, raisedAt });
+      if (!inserted) return { kind: 'EXISTS', row };
+      if (suppress === null) return { kind: 'SEND' };
+      await markAlertDelivery(tx, alert.dedupeKey, { delivery: 'SUPPRESSED', at: raisedAt, error: suppress.note });
+      return { kind: 'SUPPRESS', ...suppress };
+    });
+    if (decision.kind === 'EXISTS') return onExisting(decision.row, alert);
+    if (decision.kind === 'SUPPRESS') {
+      if (decision.note.startsWith(SuppressionReason.NO_MAILER)) warnNoMailer();
+      return decision.outcome;
+    }
+    return deliver(alert, raisedAt);
+  }
+
+  return { raiseAlert: (alert) => runActivity(() => raiseAlert(alert)) };
+}
