@@ -491,3 +491,15 @@ export const auditLog = pgTable(
     index('audit_log_time_idx').on(t.occurredAt),
   ],
 );
+
+/**
+ * Where the fill sync stands per account: the venue's opaque fill cursor. Written only after the
+ * fills before it are committed, so a crash between the two re-reads fills (recorded once each by
+ * trade ID) and never skips one.
+ */
+export const venueCursors = pgTable('venue_cursors', {
+  account: text('account').primaryKey(),
+  venue: text('venue').notNull(),
+  fillCursor: text('fill_cursor').notNull(),
+  updatedAt: updatedAt(),
+});

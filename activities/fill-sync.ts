@@ -1,0 +1,78 @@
+/**
+ * Venue fills into the ledger. The venue hands out an account's fills after an opaque cursor;
+ * each page is recorded with `recordFills` (fill, position, history and order totals in one
+ * transaction, idempotent by trade ID) and only then is the cursor stored. A crash between the
+ * two reads the page again and records nothing twice; nothing is ever skipped.
+ *
+ * Within a worker, concurrent callers coalesce: a caller arriving while a sync runs waits for
+ * the next one (which starts after the running one, so it sees every fill the venue had when
+ * the caller asked). Across workers the cursor write is a compare-and-set.
+ */
+import { recordFills, type Db } from '../db';
+import { advanceFillCursor, getFillCursor } from '../db/repositories/venue-cursors';
+import { tradingDayIn } from './portfolio';
+import type { ResilientVenue } from './venue/resilient-venue';
+
+/** Pages read by one sync at most; the next sync carries on from the stored cursor. */
+const MAX_PAGES_PER_SYNC = 50;
+
+export interface FillSyncResult {
+  pages: number;
+  fillsSeen: number;
+  fillsInserted: number;
+}
+
+export class FillSync {
+  private running: Promise<FillSyncResult> | null = null;
+  private queued: Promise<FillSyncResult> | null = null;
+
+  constructor(
+    private readonly db: Db,
+    private readonly venue: ResilientVenue,
+    private readonly account: string,
+    private readonly timeZone: string,
+  ) {}
+
+  /** Resolves once every fill the venue held when this was called is in the ledger. */
+  sync(): Promise<FillSyncResult> {
+    if (this.queued) return this.queued;
+    if (this.running) {
+      const next = this.running.catch(() => undefined).then(() => this.start());
+      this.queued = next;
+      return next;
+    }
+    return this.start();
+  }
+
+  private start(): Promise<FillSyncResult> {
+    this.queued = null;
+    const run = this.run().finally(() => {
+      if (this.running === run) this.running = null;
+    });
+    this.running = run;
+    return run;
+  }
+
+  private async run(): Promise<FillSyncResult> {
+    const result: FillSyncResult = { pages: 0, fillsSeen: 0, fillsInserted: 0 };
+    while (result.pages < MAX_PAGES_PER_SYNC) {
+      const stored = await getFillCursor(this.db, this.account);
+      const from = stored?.cursor ?? null;
+      const page = await this.venue.getFillsSince(from);
+      result.pages += 1;
+      result.fillsSeen += page.fills.length;
+      if (page.fills.length > 0) {
+        const recorded = await recordFills(
+          this.db,
+          page.fills.map((f) => ({ ...f, account: this.account, tradingDay: tradingDayIn(f.ts, this.timeZone) })),
+        );
+        result.fillsInserted += recorded.outcomes.filter((o) => o.inserted).length;
+      }
+      // A lost compare-and-set means another sync stored its own cursor; the next read starts
+      // there, and whatever it reads again is recorded once by trade ID.
+      await advanceFillCursor(this.db, { account: this.account, venue: this.venue.name, expected: from, next: page.cursor });
+      if (!page.hasMore) break;
+    }
+    return result;
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The activities the order lifecycle workflow calls (OrderActivities, except raiseAlert, which
+ * alerts.ts provides). Every time returned comes from `deps.clock`; every failure leaves as a
+ * typed ApplicationFailure (errors.ts).
+ */
+import {
+  listFills,
+  listRiskDecisions,
+  recordExecution as recordExecutionRow,
+  recordRiskDecision,
+  saveOrderSnapshot,
+} from '../db';
+import { InvalidInput } from '../workflows/domain/errors';
+import type { ExecutionRecord } from '../workflows/domain/execution-quality';
+import type { Fill } from '../workflows/domain/fill';
+import { validateClientOrderId } from '../workflows/domain/ids';
+import { ORDER_STATES, type Order } from '../workflows/domain/order';
+import { checkOrder, type RiskViolation } from '../workflows/domain/risk';
+import { buildRiskContext } from '../workflows/domain/trading-context';
+import { currentAttempt } from './context';
+import type { ActivityDeps } from './deps';
+import { runActivity, submitFailure } from './errors';
+import { coreSnapshot, loadAccount, marksOf } from './portfolio';
+import { servicesFor } from './services';
+import type { AssessOrderInput, AssessOrderResult, LookupResult, OrderActivities, OrderContext, OrderIntent, OrderProgress, SubmitResult } from './types';
+import { isVenueError } from './venue/errors';
+import type { VenueOrder } from './venue/contract';
+
+export type OrderActivitiesWithoutAlerts = Omit<OrderActivities, 'raiseAlert'>;
+
+/** Slots per count of progress steps in a snapshot sequence: one per order state (see `snapshotSeq`). */
+const STATE_SLOTS = 16;
+
+/**
+ * The record sequence of a workflow's order: rises with every state first reached and every fill
+ * applied, so a newer order always has a larger number and a retried or replayed call with the
+ * same order repeats the same number and content (a no-op). Within one count the state's index
+ * breaks the tie: when the order goes back to a state it was in before (PENDING_SUBMIT after an
+ * ambiguous submit the venue never saw) the count does not rise, and the snapshot is stored as an
+ * older event under a sequence of its own instead of colliding with the one already stored.
+ */
+export function snapshotSeq(order: Pick<Order, 'state' | 'timestamps' | 'fills'>): number {
+  if (order.state === 'CREATED' && order.fills.length === 0) return 0;
+  const progress = Object.keys(order.timestamps).length + order.fills.length;
+  return progress * STATE_SLOTS + ORDER_STATES.indexOf(order.state);
+}
+
+const toFill = (f: Fill): Fill => ({
+  tradeId: f.tradeId,
+  clientOrderId: f.clientOrderId,
+  marketId: f.marketId,
+  side: f.side,
+  quantity: f.quantity,
+  price: f.price,
+  fee: f.fee,
+  ts: f.ts,
+});
+
+function checkIntent(o: OrderIntent): void {
+  validateClientOrderId(o?.clientOrderId, 'order.clientOrderId');
+}
+
+const isNotFound = (e: unknown): boolean => isVenueError(e) && e.status === 404;
+
+export function createOrderActivities(deps: ActivityDeps): OrderActivitiesWithoutAlerts {
+  const { db, venue, config, clock } = deps;
+  const services = servicesFor(deps);
+
+  function submitted(order: VenueOrder, at: number): SubmitResult {
+    if (order.status === 'REJECTED') return { outcome: 'REJECTED', reason: order.rejectReason ?? 'rejected by the venue', at };
+    return { outcome: 'ACCEPTED', venueOrderId: order.venueOrderId, status: order.status, at };
+  }
+
+  return {
+    /**
+     * Pre-trade risk (a local activity: a few indexed reads and one quote). The decision is
+     * recorded under the client order ID; a retry returns the recorded decision instead of
+     * judging again on a newer quote.
+     */
+    assessOrder: (input: AssessOrderInput): Promise<AssessOrderResult> =>
+      runActivity(async () => {
+        const { order, context } = input;
+        checkIntent(order);
+        const [earlier] = await listRiskDecisions(db, { clientOrderId: order.clientOrderId, limit: 1 });
+        if (earlier) return { approved: earlier.approved, violations: earlier.violations as RiskViolation[], at: earlier.decidedAt };
+
+        const [quote, account] = await Promise.all([venue.getMarketSnapshot(order.marketId), loadAccount(db, config.account, context.tradingDay)]);
+        const snapshot = coreSnapshot(quote);
+        const open = account.positions.filter((p) => p.quantity !== 0).map((p) => p.marketId);
+        const markets = await services.markets.require([order.marketId, ...open]);
+        const now = clock();
+        const ctx = {
+          ...buildRiskContext({
+            ledger: account.ledger,
+            markets,
+            marks: marksOf(account.positions, [snapshot]),
+            market: markets[order.marketId]!,
+            snapshot,
+            now,
+            halted: input.halted === null ? null : { reason: input.halted },
+            recentOrderTimes: [],
+          }),
+          ordersInLastMinute: input.ordersInLastMinute,
+        };
+        const decision = checkOrder(order, ctx, config.limits);
+        const violations = decision.approved ? [] : decision.violations;
+        await recordRiskDecision(db, {
+          decisionId: order.clientOrderId,
+          clientOrderId: order.clientOrderId,
+          account: config.account,
+          strategy: context.strategy,
+          marketId: order.marketId,
+          approved: decision.approved,
+          violations,
+          request: {
+            order: { ...order },
+            halted: input.halted,
+            ordersInLastMinute: input.ordersInLastMinute,
+            snapshot: { ...snapshot },
+            position: ctx.currentPosition,
+            openPositions: ctx.openPositionCount,
+            portfolioExposure: ctx.portfolioExposure,
+            categoryExposure: ctx.categoryExposure,
+            dailyRealizedPnl: ctx.dailyRealizedPnl,
+            unrealizedPnl: ctx.unrealizedPnl,
+          },
+          decidedAt: now,
+        });
+        return { approved: decision.approved, violations, at: now };
+      }),
+
+    /** Inserts the order on first sight (with its signal in the audit log) and advances it; never moves it back. */
+    recordOrder: (order: Order, context: OrderContext): Promise<void> =>
+      runActivity(async () => {
+        await saveOrderSnapshot(
+          db,
+          order,
+          { strategy: context.strategy, tradingDay: context.tradingDay, sessionWorkflowId: context.sessionWorkflowId, signal: context.signal, account: config.account },
+          snapshotSeq(order),
+        );
+      }),
+
+    /**
+     * Sends the order. On a retry (attempt > 1) the venue is asked first whether it already has
+     * the client order ID: the previous attempt may have sent it and died before hearing back.
+     */
+    submitOrder: (order: OrderIntent): Promise<SubmitResult> =>
+      runActivity(async () => {
+        checkIntent(order);
+        if (currentAttempt() > 1) {
+          const existing = await venue.getOrderByClientId(order.clientOrderId);
+          if (existing) return submitted(existing, clock());
+        }
+        const placed = await venue.placeOrder({
+          clientOrderId: order.clientOrderId,
+          marketId: order.marketId,
+          side: order.side,
+          quantity: order.quantity,
+          limitPrice: order.limitPrice,
+        });
+        return submitted(placed, clock());
+      }, submitFailure),
+
+    lookupOrder: (clientOrderId: string): Promise<LookupResult> =>
+      runActivity(async () => {
+        validateClientOrderId(clientOrderId);
+        const found = await venue.getOrderByClientId(clientOrderId);
+        const at = clock();
+        return found ? { found: true, venueOrderId: found.venueOrderId, status: found.status, at } : { found: false, at };
+      }),
+
+    /**
+     * The order's status at the venue, then the account's new fills into the ledger (status first,
+     * so a FILLED status is never reported without the fills that preceded it), then every fill
+     * of this order from the records: a retried poll returns the same fills again.
+     */
+    pollOrder: (clientOrderId: string): Promise<OrderProgress> =>
+      runActivity(async () => {
+        validateClientOrderId(clientOrderId);
+        const order = await venue.getOrderByClientId(clientOrderId);
+        await services.fills.sync();
+        const fills = await listFills(db, { clientOrderId });
+        return {
+          venueOrderId: order?.venueOrderId ?? null,
+          status: order?.status ?? null,
+          rejectReason: order?.rejectReason ?? null,
+          fills: fills.map(toFill),
+          at: clock(),
+        };
+      }),
+
+    /** Cancels at the venue; an order the venue does not know answers status null. */
+    cancelOrder: (clientOrderId: string) =>
+      runActivity(async () => {
+        validateClientOrderId(clientOrderId);
+        try {
+          const order = await venue.cancelOrder({ clientOrderId });
+          return { status: order.status, at: clock() };
+        } catch (e) {
+          if (isNotFound(e)) return { status: null, at: clock() };
+          throw e;
+        }
+      }),
+
+    recordExecution: (record: ExecutionRecord): Promise<void> =>
+      runActivity(async () => {
+        if (typeof record !== 'object' || record === null) throw InvalidInput.of('record', record, 'must be an execution record');
+        await recordExecutionRow(db, record);
+      }),
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * In-memory helpers the activity factories share, one set per ActivityDeps: the market cache,
+ * the account's fill sync (so concurrent polls of different orders coalesce into one sync) and
+ * the venue request counter behind the error-rate breaker.
+ */
+import type { ActivityDeps } from './deps';
+import { FillSync } from './fill-sync';
+import { MarketBook } from './portfolio';
+import type { HttpStats } from './venue/http';
+import type { ResilientVenue } from './venue/resilient-venue';
+
+/** Failure kinds that say the venue is failing us; a 4xx answer (BAD_REQUEST) is the venue working. */
+const ERROR_KINDS = ['AUTH', 'RATE_LIMITED', 'UNAVAILABLE', 'NETWORK', 'TIMEOUT', 'MALFORMED_RESPONSE'] as const;
+
+interface RequestSample {
+  at: number;
+  requests: number;
+  errors: number;
+}
+
+function totals(stats: HttpStats | null): { requests: number; errors: number } {
+  if (!stats) return { requests: 0, errors: 0 };
+  const requests = Object.values(stats.attempts).reduce((s, n) => s + n, 0);
+  const errors = ERROR_KINDS.reduce((s, k) => s + (stats.failures[k] ?? 0), 0);
+  return { requests, errors };
+}
+
+/**
+ * Venue requests and errors in a trailing window, from the HTTP client's running totals. The
+ * totals are sampled at each call; the count in the window is the growth since the newest sample
+ * at least a window old (or since the worker started, when it is younger than the window).
+ * A worker restart starts counting afresh: the breaker sees this worker's traffic only.
+ */
+export class RequestWindow {
+  private readonly samples: RequestSample[] = [];
+
+  constructor(
+    private readonly venue: ResilientVenue,
+    startedAt: number,
+  ) {
+    this.samples.push({ at: startedAt, ...totals(venue.httpStats()) });
+  }
+
+  count(now: number, windowMs: number): { requests: number; errors: number } {
+    const current = { at: now, ...totals(this.venue.httpStats()) };
+    const edge = now - windowMs;
+    let base: RequestSample = { at: edge, requests: 0, errors: 0 };
+    for (const s of this.samples) if (s.at <= edge) base = s;
+    // Keep one sample at or before the edge (the base of the next call) and everything after.
+    while (this.samples.length > 1 && this.samples[1]!.at <= edge) this.samples.shift();
+    this.samples.push(current);
+    if (this.samples.length > 10_000) this.samples.splice(1, this.samples.length - 5_000);
+    return { requests: Math.max(0, current.requests - base.requests), errors: Math.max(0, current.errors - base.errors) };
+  }
+}
+
+export interface ActivityServices {
+  markets: MarketBook;
+  fills: FillSync;
+  requests: RequestWindow;
+}
+
+const byDeps = new WeakMap<ActivityDeps, ActivityServices>();
+
+export function servicesFor(deps: ActivityDeps): ActivityServices {
+  let s = byDeps.get(deps);
+  if (!s) {
+    s = {
+      markets: new MarketBook(deps.db, deps.venue, deps.config.venueName),
+      fills: new FillSync(deps.db, deps.venue, deps.config.account, deps.config.timeZone),
+      requests: new RequestWindow(deps.venue, deps.clock()),
+    };
+    byDeps.set(deps, s);
+  }
+  return s;
+}
