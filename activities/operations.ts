@@ -3,6 +3,10 @@
  * daily reset and report, and settling resolved markets. Each is idempotent on a business key
  * (the run ID, the trading day, the market), so Temporal may retry any of them freely.
  *
+ * Before comparing, reconcileAccount records the venue fills the ledger has not seen yet (the
+ * shared fill sync) and settles markets the venue reports resolved: both are lag, not
+ * differences, and would otherwise halt trading until the next order poll or resolution run.
+ *
  * Local cash. The records keep fills, positions and settlements, not a cash balance. By the
  * ledger's identity (ledger.ts) the cash that trading moved is, summed over every position,
  *   net cash flow = realizedPnl - costBasis - fees
@@ -58,6 +62,7 @@ import type { AlertActivities } from './alerts';
 import { formatDailyReport, type MarketDayLine } from './daily-report';
 import type { ActivityDeps } from './deps';
 import { runActivity } from './errors';
+import { servicesFor } from './services';
 import type { OperationsActivities, OperatorAction, ReconciliationOutcome } from './types';
 import type { VenueOrder } from './venue/contract';
 
@@ -123,6 +128,8 @@ interface RunSummary {
   outcome?: ReconciliationOutcome;
   cash?: CashAnchor & { local: Money; venue: Money; netCashFlow: Money; derivation: string };
   adoption?: Adoption;
+  /** Venue fills recorded by the sync that preceded the comparison. */
+  fillsSynced?: number;
 }
 
 const CASH_DERIVATION = 'local cash = baseline + sum over positions of (realized P&L - cost basis - fees); baseline fixed at the first run, moved by adoptions';
@@ -228,7 +235,9 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     if (prior && prior.status !== 'RUNNING' && recorded) return recorded;
 
     await startReconciliationRun(db, { runId, account, policy, startedAt: clock() });
-    // Resolutions the venue has paid out are not differences: bring the records up to date first.
+    // Fills the venue reported and resolutions it paid out are lag, not differences: bring the
+    // records up to date with both first (each idempotent), then compare.
+    const synced = await servicesFor(deps).fills.sync();
     await settleResolved();
 
     const venuePositions = await venue.getPositions();
@@ -297,7 +306,7 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
       })),
       now,
     );
-    const summary: RunSummary = { outcome, cash };
+    const summary: RunSummary = { outcome, cash, fillsSynced: synced.fillsInserted };
     await finishReconciliationRun(db, runId, { status: decision.clean ? 'CLEAN' : 'DISCREPANCIES', finishedAt: now, summary: summary as Record<string, unknown> });
     return outcome;
   }

@@ -117,6 +117,19 @@ forEachBackend('operations activities', (backend) => {
       expect((await listReconciliationRuns(backend.db)).find((r) => r.runId === 'recon-b')!.status).toBe('DISCREPANCIES');
     });
 
+    it('records venue fills the ledger had not seen before comparing, so they are not differences', async () => {
+      const ops = build();
+      await buyAndRecord(backend.db, 5);
+      await inActivity(() => ops.reconcileAccount({ runId: 'sync-1', policy: 'HALT_AND_ALERT' }));
+      const clientOrderId = 'ops-test-unsynced';
+      await x.venue.placeOrder({ clientOrderId, marketId: x.market.marketId, side: 'BUY', quantity: contracts(3), limitPrice: await x.crossingBuy() });
+      for (let i = 0; i < 100 && (await x.venue.getOrderByClientId(clientOrderId))?.status !== 'FILLED'; i++) await new Promise((r) => setTimeout(r, 30));
+      const outcome = await inActivity(() => ops.reconcileAccount({ runId: 'sync-2', policy: 'HALT_AND_ALERT' }));
+      expect(outcome.discrepancies).toEqual([]);
+      expect((await getPosition(backend.db, 'paper', x.market.marketId))!.quantity).toBe(8);
+      expect((await listFills(backend.db, {})).some((f) => f.clientOrderId === clientOrderId)).toBe(true);
+    });
+
     it('finds cash the venue moved that the records do not explain', async () => {
       const ops = build();
       await buyAndRecord(backend.db, 2);
