@@ -16,7 +16,7 @@ import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import type { Market } from '../../workflows/domain/market';
 import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
 import { CASE_STUDY_LIMITS, type RiskLimits } from '../../workflows/domain/risk-limits';
-import { paperClient, startPaper } from '../venue/harness';
+import { EAGER_FILLS, paperClient, startPaper } from '../venue/harness';
 
 export { forEachBackend, rawRows, type BackendContext } from '../db/harness';
 export { ADMIN_TOKEN, PAPER_KEY_ID, EAGER_FILLS } from '../venue/harness';
@@ -70,9 +70,10 @@ export interface TestExchange {
 
 export type VenueClientOptions = PaperVenueOptions & { resilience?: ResilientVenueOptions };
 
-/** A fresh exchange (fills certain and immediate) and a client with short timeouts for tests. */
+/** A fresh exchange (fills certain and immediate, with fees) and a client with short timeouts for tests. */
 export async function startTestExchange(options: PaperExchangeOptions = {}, client: VenueClientOptions = {}): Promise<TestExchange> {
-  const exchange = await startPaper(options);
+  // Fees on (7% of qty x p x (1 - p), the prediction-market convention) so P&L tests see them.
+  const exchange = await startPaper({ ...options, engine: { fillModel: { ...EAGER_FILLS, feeCoefficientPpm: 70_000 }, ...options.engine } });
   const venue = paperClient(exchange, {
     timeoutMs: 1_000,
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 200 },
@@ -81,6 +82,7 @@ export async function startTestExchange(options: PaperExchangeOptions = {}, clie
   });
   const markets = await venue.listMarkets();
   const market = markets.find((m) => m.tickSize === 10_000 && m.resolvesAt !== null) ?? markets[0]!;
+  let closed: Promise<void> | null = null;
   return {
     exchange,
     venue,
@@ -91,7 +93,7 @@ export async function startTestExchange(options: PaperExchangeOptions = {}, clie
       return Math.min(MICROS - tick, (s.ask ?? 500_000) + 2 * tick) as Price;
     },
     restingBuy: () => market.tickSize as Price,
-    close: () => exchange.close(),
+    close: () => (closed ??= exchange.close()),
   };
 }
 
