@@ -80,17 +80,23 @@ export function formatAlertEmail(alert: AlertRequest, raisedAt: number): { subje
 
 const within = (v: unknown, max: number): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
 
-/** The same limits the alerts table keeps, checked before anything is read or written. */
+/** Checked before anything is read or written; title and body are cut to the alerts table's limits. */
 export function validateAlertRequest(a: AlertRequest): AlertRequest {
   const problems: FieldProblem[] = [];
   if (typeof a !== 'object' || a === null) throw InvalidInput.of('alert', a, 'must be an object');
   if (!ALERT_LEVELS.includes(a.level)) problems.push({ field: 'level', value: a.level, problem: `must be one of ${ALERT_LEVELS.join(', ')}` });
   if (!within(a.type, 64) || !/^[A-Z0-9_]+$/.test(a.type)) problems.push({ field: 'type', value: a.type, problem: 'must be 1-64 characters of A-Z, 0-9 and _' });
   if (!within(a.dedupeKey, 256)) problems.push({ field: 'dedupeKey', value: a.dedupeKey, problem: 'must be 1-256 characters' });
-  if (!within(a.title, 300)) problems.push({ field: 'title', value: a.title, problem: 'must be 1-300 characters' });
-  if (typeof a.body !== 'string' || a.body.length > 10_000) problems.push({ field: 'body', value: a.body, problem: 'must be text of at most 10000 characters' });
+  if (typeof a.title !== 'string' || a.title.trim().length === 0) problems.push({ field: 'title', value: a.title, problem: 'must be a non-empty title' });
+  if (typeof a.body !== 'string') problems.push({ field: 'body', value: a.body, problem: 'must be text' });
   if (problems.length > 0) throw new InvalidInput(problems);
-  return a;
+  // An over-long title or body (a venue's error text, say) is cut, visibly, rather than losing the alert.
+  return { ...a, title: clip(a.title, 300), body: clip(a.body, 10_000) };
+}
+
+function clip(text: string, max: number): string {
+  const mark = ' [truncated]';
+  return text.length <= max ? text : `${text.slice(0, max - mark.length)}${mark}`;
 }
 
 async function findAlert(ex: Executor, dedupeKey: string): Promise<StoredAlert | null> {

@@ -221,6 +221,16 @@ forEachBackend('alerts', (ctx) => {
     }
   });
 
+  it('cuts an over-long title and body visibly instead of losing the alert', async () => {
+    const acts = createAlertActivities(deps(captureMailer(smtp.port)));
+    await expect(acts.raiseAlert(alert({ dedupeKey: 'long', title: 'T'.repeat(400), body: 'B'.repeat(20_000) }))).resolves.toEqual({ sent: true, reason: 'SENT' });
+    const [row] = await listAlerts(ctx.db);
+    expect(row!.title).toHaveLength(300);
+    expect(row!.body).toHaveLength(10_000);
+    expect(row!.body.endsWith('[truncated]')).toBe(true);
+    expect(smtp.messages[0]!.text).toContain('[truncated]');
+  });
+
   it('refuses a malformed alert naming every bad field, before recording anything', async () => {
     const acts = createAlertActivities(deps(captureMailer(smtp.port)));
     const err = await acts.raiseAlert({ level: 'URGENT' as never, type: '', dedupeKey: 'k', title: '', body: 'x' }).then(
