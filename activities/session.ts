@@ -56,6 +56,8 @@ export const EXTERNAL_EVENT_SEQ = 1_000_000_000;
 const externalSeq = (state: OrderState): number => EXTERNAL_EVENT_SEQ + ORDER_STATES.indexOf(state);
 
 const CLIENT_ORDER_ID_MAX = 64;
+/** Orders open in the records but not at the venue that pre-flight looks up one by one, at most. */
+const PREFLIGHT_ORDER_LOOKUPS = 50;
 const FLATTEN_HASH_CHARS = 8;
 
 const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
@@ -230,8 +232,9 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
 
   /**
    * Venue positions and open orders against the records, after bringing the ledger up to date.
-   * The records keep no cash account, so cash is taken as agreeing (reconciliation proper is
-   * the operations workflow's). Fails when the configured policy would halt on what it found.
+   * Cash is taken as agreeing: the records keep no cash balance, and the cash comparison (with
+   * its recorded baseline) is the reconciliation workflow's. Fails when the configured policy
+   * would halt on what it found.
    */
   async function reconciliationClean(): Promise<{ ok: boolean; detail: string }> {
     await services.fills.sync();
@@ -247,10 +250,18 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
       cash: balance.cash,
       openOrders: Object.fromEntries(localOpen.map((o) => [o.clientOrderId, { marketId: o.marketId, state: o.state, filledQuantity: o.filledQuantity }])),
     };
+    const remoteOrders: VenueAccountView['openOrders'] = Object.fromEntries(
+      venueOpen.map((o) => [o.clientOrderId, { marketId: o.marketId, status: o.status, filledQuantity: o.filledQuantity }]),
+    );
+    // Open here, no longer open there (filled or canceled while no workflow polled): ask the venue.
+    const unknown = localOpen.filter((o) => !remoteOrders[o.clientOrderId]).slice(0, PREFLIGHT_ORDER_LOOKUPS);
+    for (const found of await Promise.all(unknown.map((o) => venue.getOrderByClientId(o.clientOrderId)))) {
+      if (found) remoteOrders[found.clientOrderId] = { marketId: found.marketId, status: found.status, filledQuantity: found.filledQuantity };
+    }
     const remote: VenueAccountView = {
       positions: Object.fromEntries(venuePositions.map((p) => [p.marketId, p.quantity])),
       cash: balance.cash,
-      openOrders: Object.fromEntries(venueOpen.map((o) => [o.clientOrderId, { marketId: o.marketId, status: o.status, filledQuantity: o.filledQuantity }])),
+      openOrders: remoteOrders,
     };
     const found = reconcile(local, remote, { cash: config.reconciliation.cashTolerance as Money });
     if (found.length === 0) return { ok: true, detail: 'positions and open orders agree with the venue (cash is not kept in the records)' };
