@@ -84,7 +84,9 @@ export function createOrderActivities(deps: ActivityDeps): OrderActivitiesWithou
         const [earlier] = await listRiskDecisions(db, { clientOrderId: order.clientOrderId, limit: 1 });
         if (earlier) return { approved: earlier.approved, violations: earlier.violations as RiskViolation[], at: earlier.decidedAt };
 
-        const [quote, account] = await Promise.all([venue.getMarketSnapshot(order.marketId), loadAccount(db, config.account, context.tradingDay)]);
+        // Fills the venue reported since the last poll count against the limits: sync them first.
+        const [quote] = await Promise.all([venue.getMarketSnapshot(order.marketId), services.fills.sync()]);
+        const account = await loadAccount(db, config.account, context.tradingDay);
         const snapshot = coreSnapshot(quote);
         const open = account.positions.filter((p) => p.quantity !== 0).map((p) => p.marketId);
         const markets = await services.markets.require([order.marketId, ...open]);

@@ -13,7 +13,7 @@ import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import { getOrder, getPosition, listFills, listOrderEvents, listRiskDecisions, orderAuditTrail, positionHistoryOf } from '../../db';
 import { applyOrderEvent, createOrder, type Order, type OrderEvent } from '../../workflows/domain/order';
 import type { Money, Price } from '../../workflows/domain/money';
-import { contracts, forEachBackend, inActivity, makeDeps, PAPER_KEY_ID, startTestExchange, type TestExchange } from './harness';
+import { contracts, forEachBackend, inActivity, makeDeps, PAPER_KEY_ID, startTestExchange, TEST_LIMITS, type TestExchange } from './harness';
 
 const DAY = '2026-11-21';
 
@@ -82,6 +82,17 @@ forEachBackend('order activities', (backend) => {
     expect(stored!.approved).toBe(false);
     expect(stored!.violations.map((v) => v.rule)).toEqual(rules);
     expect(stored!.violations.find((v) => v.rule === 'TRADING_HALTED')!.message).toContain('DAILY_LOSS: limit spent');
+  });
+
+  it('assessOrder judges against the recorded position, bringing in fills no poll has recorded yet', async () => {
+    const a = createOrderActivities(makeDeps({ db: backend.db, venue: x.venue, config: { limits: { ...TEST_LIMITS, maxOrderSize: 5, maxPositionSize: 10 } } }));
+    const first = await x.venue.placeOrder(intent('mr-20261121-000004', x.market.marketId, await x.crossingBuy(), 8));
+    for (let i = 0; i < 200 && (await x.venue.getOrderByClientId(first.clientOrderId))!.status !== 'FILLED'; i++) await new Promise((r) => setTimeout(r, 25));
+    const order = intent('mr-20261121-000005', x.market.marketId, await x.crossingBuy(), 5);
+    const r = await inActivity(() => a.assessOrder({ order, context: context(), halted: null, ordersInLastMinute: 0 }));
+    expect(r.violations.map((v) => v.rule)).toEqual(['POSITION_SIZE']);
+    expect(r.violations[0]).toMatchObject({ limit: 10, observed: 13 });
+    expect((await getPosition(backend.db, 'paper', x.market.marketId))?.quantity).toBe(8);
   });
 
   it('assessOrder on a market the venue does not list fails BAD_REQUEST, not retried', async () => {

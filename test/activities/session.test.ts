@@ -242,6 +242,19 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     expect(offline.RISK_CONFIG_VALID!.ok).toBe(true);
   });
 
+  it('preflight reconciliation asks the venue about orders the records hold open, and follows the configured policy', async () => {
+    const { order } = await working(`mr-${compact(day)}-000005`, x.restingBuy());
+    await x.venue.cancelOrder({ clientOrderId: order.clientOrderId }); // canceled at the venue behind the workflow's back
+    const reconciliation = async (policy: 'HALT_AND_ALERT' | 'WARN_ONLY') => {
+      const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue, config: { reconciliation: { policy, cashTolerance: 10_000 } } }));
+      return (await inActivity(() => acts.preflight({ strategy: 'mr', marketIds: [] }))).find((c) => c.name === 'RECONCILIATION_CLEAN')!;
+    };
+    const strict = await reconciliation('HALT_AND_ALERT');
+    expect(strict).toMatchObject({ ok: false, detail: expect.stringMatching(new RegExp(`WARNING .*${order.clientOrderId}`)) });
+    expect(strict.detail).toContain('CANCELED');
+    expect(await reconciliation('WARN_ONLY')).toMatchObject({ ok: true, detail: expect.stringContaining(order.clientOrderId) });
+  });
+
   it('cancelAllOpenOrders cancels the strategy\'s orders at the venue and in the records, and nobody else\'s', async () => {
     const a = await working(`mr-${compact(day)}-000001`, x.restingBuy());
     await working(`mr-${compact(day)}-000002`, x.restingBuy());
