@@ -55,6 +55,7 @@ export type SessionActivitiesWithoutAlerts = Omit<SessionActivities, 'raiseAlert
 export const EXTERNAL_EVENT_SEQ = 1_000_000_000;
 const externalSeq = (state: OrderState): number => EXTERNAL_EVENT_SEQ + ORDER_STATES.indexOf(state);
 
+const DAY_MS = 86_400_000;
 const CLIENT_ORDER_ID_MAX = 64;
 /** Orders open in the records but not at the venue that pre-flight looks up one by one, at most. */
 const PREFLIGHT_ORDER_LOOKUPS = 50;
@@ -455,7 +456,8 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
         const [trips, orders, decisions] = await Promise.all([
           loadActiveTrips(db, strategy),
           listOrders(db, { strategy, tradingDay: day, limit: 100_000 }),
-          listRiskDecisions(db, { strategy, limit: 100_000 }),
+          // A decision on today's orders was made within the last two days in any time zone.
+          listRiskDecisions(db, { strategy, since: clock() - 3 * DAY_MS, limit: 100_000 }),
         ]);
         const ids = [...orders.map((o) => o.clientOrderId), ...decisions.map((d) => d.clientOrderId).filter((c): c is string => c !== null)];
         const lastSequence = Math.max(0, ...orderSequencesOf(strategy, day, ids));
