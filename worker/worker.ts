@@ -3,6 +3,7 @@
  * main job use: start the day's session, halt, resume, kill switch, read its status.
  */
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
@@ -21,9 +22,13 @@ import { InvalidInput } from '../workflows/domain/errors';
 import { sessionWorkflowId, validateTradingDay } from '../workflows/domain/ids';
 import type { sessionWorkflow } from '../workflows/session-workflow';
 import { validateOperatorRequest } from '../workflows/validation';
-import { PROJECT_ROOT, type WorkerConfig } from './config';
+import { createActivities, type ActivityDeps } from '../activities/index';
+import { createSmtpMailer, smtpSettingsFrom } from '../activities/mailer';
+import { createPaperVenue } from '../activities/venue/paper-venue';
+import { openDatabase } from '../db';
+import { ENV, PROJECT_ROOT, loadConfig, type Env, type WorkerConfig } from './config';
 import { ensureSchedules } from './schedules';
-import { connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from './temporal';
+import { TemporalUnavailable, connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from './temporal';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
 
@@ -260,4 +265,92 @@ export async function signalKillSwitch(client: Client, workflowId: string, reque
 
 export async function querySessionStatus(client: Client, workflowId: string): Promise<SessionStatus> {
   return client.workflow.getHandle(workflowId).query(sessionStatusQuery);
+}
+
+// ---- the worker process (npm run worker) ----
+
+/** Alert cooldown per level and type (reference: 5 minutes). */
+export const ALERT_COOLDOWN_MS = 5 * 60_000;
+/** Cash differences up to one cent are rounding, not a mismatch. */
+export const CASH_TOLERANCE_MICROS = 10_000;
+
+/** Opens what the activities need: the records (PostgreSQL, or PGlite under dataDir), the paper venue, SMTP. */
+export async function openActivityDeps(config: WorkerConfig): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
+  const paper = config.paperExchange;
+  if (paper === null) {
+    throw InvalidInput.of(ENV.paperUrl, null, `is required to trade: set ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} (npm run exchange starts a paper exchange)`);
+  }
+  const database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') });
+  const deps: ActivityDeps = {
+    db: database.db,
+    venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }),
+    mailer: config.smtp === null ? null : createSmtpMailer(smtpSettingsFrom(config.smtp)),
+    config: {
+      account: 'paper',
+      venueName: 'paper',
+      limits: config.riskLimits,
+      breakers: config.breakers,
+      timeZone: config.timeZone,
+      alertCooldownMs: ALERT_COOLDOWN_MS,
+      maxQuoteAgeMs: config.riskLimits.maxQuoteAgeMs,
+      reconciliation: { policy: config.reconciliation.policy, cashTolerance: CASH_TOLERANCE_MICROS },
+    },
+    clock: () => Date.now(),
+  };
+  return { deps, close: () => database.close() };
+}
+
+/**
+ * Runs the worker; when SESSION_MARKETS names markets, also starts today's session (an existing
+ * one is left alone). Exit codes: 0 stopped, 1 no Temporal server, 2 bad configuration.
+ */
+export async function main(env: Env, log: WorkerLog = consoleLog): Promise<number> {
+  let config: WorkerConfig;
+  try {
+    config = loadConfig(env);
+  } catch (e) {
+    if (!(e instanceof InvalidInput)) throw e;
+    console.error(`Configuration: ${e.message}`);
+    return 2;
+  }
+  if (config.paperExchange === null) {
+    console.error(`Configuration: ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} must be set: the worker trades on the paper exchange (npm run exchange starts one)`);
+    return 2;
+  }
+  try {
+    await serveWorker({
+      config,
+      log,
+      makeActivities: async () => {
+        const opened = await openActivityDeps(config);
+        return { activities: createActivities(opened.deps), close: opened.close };
+      },
+      onReady: async ({ temporal, searchAttributes }) => {
+        if (config.session.markets.length === 0) {
+          log.info(`No session started: ${ENV.sessionMarkets} is empty`);
+          return;
+        }
+        const day = tradingDayIn(Date.now(), config.timeZone);
+        const started = await startSession(temporal.client, config, day, searchAttributes);
+        log.info(started.status === 'STARTED' ? `Session ${started.workflowId} started` : `Session ${started.workflowId} already exists`);
+      },
+    });
+    return 0;
+  } catch (e) {
+    if (e instanceof TemporalUnavailable || e instanceof InvalidInput) {
+      console.error(e.message);
+      return e instanceof InvalidInput ? 2 : 1;
+    }
+    throw e;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.env).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
 }

@@ -8,7 +8,8 @@ import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
 import { buildConfig } from '../../worker/config';
 import { TemporalUnavailable } from '../../worker/temporal';
-import { endOfTradingDay, serveWorker, signalHalt, signalKillSwitch, startOfDayIn, startSession, tradingDayIn } from '../../worker/worker';
+import { createActivities } from '../../activities/index';
+import { endOfTradingDay, openActivityDeps, serveWorker, signalHalt, signalKillSwitch, startOfDayIn, startSession, tradingDayIn } from '../../worker/worker';
 
 const config = buildConfig({ TRADING_TIME_ZONE: 'America/New_York', SESSION_STRATEGY: 'ema-mr', SESSION_MARKETS: 'PRES-2028' });
 
@@ -131,4 +132,26 @@ describe('serveWorker', () => {
     await expect(run).rejects.toBeInstanceOf(TemporalUnavailable);
     expect(built).toBe(false);
   });
+});
+
+describe('openActivityDeps', () => {
+  it('needs the paper exchange settings', async () => {
+    await expect(openActivityDeps(buildConfig({}))).rejects.toThrow(/PAPER_EXCHANGE_URL/);
+  });
+
+  it('opens the records under dataDir and yields deps from which every activity is built', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'deps-'));
+    const cfg = buildConfig({ DATA_DIR: dataDir, PAPER_EXCHANGE_URL: 'http://127.0.0.1:1', PAPER_EXCHANGE_KEY_ID: 'k', PAPER_EXCHANGE_SECRET: 's', TRADING_TIME_ZONE: 'America/New_York' });
+    const { deps, close } = await openActivityDeps(cfg);
+    try {
+      expect(deps.mailer).toBeNull();
+      expect(deps.config).toMatchObject({ account: 'paper', timeZone: 'America/New_York', limits: CASE_STUDY_LIMITS, reconciliation: { policy: 'HALT_AND_ALERT' } });
+      const activities = createActivities(deps);
+      for (const name of ['assessOrder', 'submitOrder', 'pollOrder', 'watchForSignal', 'loadCarryover', 'reconcileAccount', 'resetDailyCounters', 'raiseAlert']) {
+        expect(typeof (activities as Record<string, unknown>)[name]).toBe('function');
+      }
+    } finally {
+      await close();
+    }
+  }, 60_000);
 });
