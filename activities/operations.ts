@@ -53,6 +53,7 @@ import { mapErrors, transaction } from '../db/repositories/common';
 import { breakerEvents, operatorActions, positionHistory, positions, reconciliationRuns, tradingSessions } from '../db/schema';
 import { BreakerKind } from '../workflows/domain/breakers';
 import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
+import { addDays, startOfDayIn, tradingDayIn } from '../workflows/domain/calendar';
 import { validateTradingDay } from '../workflows/domain/ids';
 import { averageEntryPrice, type Position } from '../workflows/domain/ledger';
 import { markPrice, type Outcome } from '../workflows/domain/market';
@@ -68,42 +69,8 @@ import type { VenueOrder } from './venue/contract';
 
 // ---- trading days in a time zone (Intl) ----
 
-function zoneParts(epochMs: number, timeZone: string): number[] {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(epochMs));
-  return ['year', 'month', 'day', 'hour', 'minute', 'second'].map((t) => Number(parts.find((p) => p.type === t)?.value));
-}
+export { addDays, startOfDayIn, tradingDayIn };
 
-/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
-export function tradingDayIn(epochMs: number, timeZone: string): string {
-  const [y, m, d] = zoneParts(epochMs, timeZone) as [number, number, number];
-  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`;
-}
-
-export function addDays(day: string, n: number): string {
-  const [y, m, d] = validateTradingDay(day).split('-').map(Number) as [number, number, number];
-  return new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
-}
-
-/** The instant a calendar day starts (00:00 on the wall clock) in a time zone. */
-export function startOfDayIn(day: string, timeZone: string): number {
-  const [y, m, d] = validateTradingDay(day).split('-').map(Number) as [number, number, number];
-  const wall = Date.UTC(y, m - 1, d);
-  const offset = (at: number) => {
-    const [py, pm, pd, ph, pmi, ps] = zoneParts(at, timeZone) as [number, number, number, number, number, number];
-    return Date.UTC(py, pm - 1, pd, ph, pmi, ps) - Math.floor(at / 1000) * 1000;
-  };
-  // A second pass settles days whose offset differs from the one at the first guess (DST).
-  return wall - offset(wall - offset(wall));
-}
 
 // ---- reconciliation ----
 

@@ -12,18 +12,7 @@ import type { Money, Price } from '../workflows/domain/money';
 import type { ResilientVenue } from './venue/resilient-venue';
 import type { VenueMarketSnapshot } from './venue/contract';
 
-const dayFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** YYYY-MM-DD of an epoch-milliseconds instant in an IANA time zone (the trading day). */
-export function tradingDayIn(epochMs: number, timeZone: string): string {
-  let f = dayFormats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' });
-    dayFormats.set(timeZone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(new Date(epochMs)).map((p) => [p.type, p.value]));
-  return `${parts.year}-${parts.month}-${parts.day}`;
-}
+export { tradingDayIn } from '../workflows/domain/calendar';
 
 /** The quote fields the core reads; depth and 24 h volume stay in the activity. */
 export function coreSnapshot(s: VenueMarketSnapshot): MarketSnapshot {

@@ -11,3 +11,4 @@ export * from './repositories/alerts';
 export * from './repositories/reconciliation';
 export * from './repositories/execution';
 export * from './repositories/markets';
+export * from './repositories/venue-cursors';

@@ -1,10 +1,75 @@
 /**
  * `npm start`: the main job on embedded defaults.
  *
- * Until the Temporal worker and the paper session exist (issue 5), the main job is an honest
- * backtest of the bundled sample data through the live system's own strategy, sizing, risk,
- * fill-model and ledger code. Arguments are passed through to the backtest CLI.
+ * 1. The paper exchange, as its own process (unless PAPER_EXCHANGE_URL names one), with its state
+ *    and a generated dev key under <data>/exchange.
+ * 2. The worker (worker/worker.ts): records in PostgreSQL when DATABASE_URL is set, otherwise PGlite
+ *    under <data>/pglite; Temporal at TEMPORAL_ADDRESS, otherwise a local dev server with its Web UI;
+ *    the schedules; and today's trading session on the exchange's open markets (unless
+ *    SESSION_MARKETS names them).
+ *
+ * Stops on Ctrl-C, stopping the exchange it started. `npm run backtest` replays data offline.
  */
-import { runBacktestCli } from './backtest-cli';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { loadOrCreateSecret } from '../exchange/cli';
+import { loadPaperCredentials } from '../activities/venue/credentials';
+import { createPaperVenue } from '../activities/venue/paper-venue';
+import { ENV, PROJECT_ROOT } from './config';
+import { main as runWorkerProcess } from './worker';
 
-process.exitCode = await runBacktestCli(process.argv.slice(2));
+const DEFAULT_EXCHANGE_PORT = '8787';
+const MAX_SESSION_MARKETS = 4;
+
+/** Starts `exchange/main.ts` as a child process and resolves with its URL once it listens. */
+function startExchange(env: NodeJS.ProcessEnv, dataDir: string, secret: string): Promise<{ child: ChildProcess; url: string }> {
+  const port = env.PAPER_EXCHANGE_PORT ?? DEFAULT_EXCHANGE_PORT;
+  const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT_ROOT, 'exchange', 'main.ts'), '--port', port, '--data-dir', dataDir], {
+    cwd: PROJECT_ROOT,
+    env: { ...env, [ENV.paperSecret]: secret },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the paper exchange did not start within 60 s')), 60_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the paper exchange exited with code ${code} (is port ${port} taken? set PAPER_EXCHANGE_PORT or PAPER_EXCHANGE_URL)`));
+    });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      console.log(`[exchange] ${line}`);
+      const m = /listening on (http:\/\/\S+)/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, url: m[1]! });
+      }
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  let exchange: ChildProcess | null = null;
+  try {
+    if (!env[ENV.paperUrl]) {
+      const dataDir = join(env[ENV.dataDir] ?? join(PROJECT_ROOT, 'data'), 'exchange');
+      const { secret } = loadOrCreateSecret(env[ENV.paperSecret], dataDir, 'dev-key.secret');
+      const started = await startExchange(env, dataDir, secret);
+      exchange = started.child;
+      env[ENV.paperUrl] = started.url;
+      env[ENV.paperKeyId] = 'dev';
+      env[ENV.paperSecret] = secret;
+    }
+    if (!env[ENV.sessionMarkets]) {
+      const venue = createPaperVenue(loadPaperCredentials(env));
+      const open = (await venue.listMarkets()).filter((m) => m.outcome === null).map((m) => m.marketId);
+      env[ENV.sessionMarkets] = open.slice(0, MAX_SESSION_MARKETS).join(',');
+      console.log(`Trading session markets: ${env[ENV.sessionMarkets] || '(none open)'}`);
+    }
+    return await runWorkerProcess(env);
+  } finally {
+    exchange?.kill('SIGTERM');
+  }
+}
+
+process.exitCode = await main();

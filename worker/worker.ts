@@ -28,6 +28,7 @@ import { createPaperVenue } from '../activities/venue/paper-venue';
 import { openDatabase } from '../db';
 import { ENV, PROJECT_ROOT, loadConfig, type Env, type WorkerConfig } from './config';
 import { ensureSchedules } from './schedules';
+import { endOfTradingDay, startOfDayIn, tradingDayIn } from '../workflows/domain/calendar';
 import { TemporalUnavailable, connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from './temporal';
 
 export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
@@ -156,52 +157,7 @@ export async function serveWorker(options: ServeOptions): Promise<void> {
   }
 }
 
-// ---- trading days in the configured zone ----
-
-function zoneParts(epochMs: number, timeZone: string): { y: number; mo: number; d: number; h: number; mi: number; s: number } {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(epochMs));
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-  return { y: get('year'), mo: get('month'), d: get('day'), h: get('hour'), mi: get('minute'), s: get('second') };
-}
-
-/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
-export function tradingDayIn(epochMs: number, timeZone: string): string {
-  const p = zoneParts(epochMs, timeZone);
-  return `${String(p.y).padStart(4, '0')}-${String(p.mo).padStart(2, '0')}-${String(p.d).padStart(2, '0')}`;
-}
-
-/** Offset of the zone's wall clock from UTC at an instant, in ms. */
-function zoneOffsetMs(epochMs: number, timeZone: string): number {
-  const p = zoneParts(epochMs, timeZone);
-  return Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s) - Math.floor(epochMs / 1000) * 1000;
-}
-
-/** The instant at which a calendar day starts (00:00 wall clock) in a time zone. */
-export function startOfDayIn(day: string, timeZone: string): number {
-  validateTradingDay(day, 'day');
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  const wall = Date.UTC(y, m - 1, d);
-  const first = wall - zoneOffsetMs(wall, timeZone);
-  // A second pass settles days whose offset differs from the one at the naive guess (DST).
-  return wall - zoneOffsetMs(first, timeZone);
-}
-
-/** The session of `tradingDay` trades until the next day starts in the configured zone. */
-export function endOfTradingDay(tradingDay: string, timeZone: string): number {
-  validateTradingDay(tradingDay);
-  const [y, m, d] = tradingDay.split('-').map(Number) as [number, number, number];
-  const next = new Date(Date.UTC(y, m - 1, d + 1)).toISOString().slice(0, 10);
-  return startOfDayIn(next, timeZone);
-}
+export { endOfTradingDay, startOfDayIn, tradingDayIn };
 
 // ---- client helpers ----
 
