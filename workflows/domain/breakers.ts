@@ -18,7 +18,7 @@
  * Limits are maxima as in risk-limits.ts: a value exactly at its limit does not trip.
  */
 import { ErrorType, InvalidInput, type FieldProblem } from './errors';
-import { MICROS, formatDecimal, microsFromNumber, parseMicros, type Money } from './money';
+import { MICROS, collectMicros, formatDecimal, type Money } from './money';
 
 export const BreakerKind = {
   DRAWDOWN: 'DRAWDOWN',
@@ -308,20 +308,6 @@ const CONFIG_FIELDS = [
   'rateTripCooldownMs',
 ] as const satisfies readonly (keyof BreakerConfig)[];
 
-function readDecimalMicros(field: string, value: unknown, problems: FieldProblem[]): number | undefined {
-  try {
-    if (typeof value === 'string') return parseMicros(value, field);
-    if (typeof value === 'number') return microsFromNumber(value, field);
-  } catch (e) {
-    if (e instanceof InvalidInput) {
-      problems.push(...e.problems);
-      return undefined;
-    }
-    throw e;
-  }
-  problems.push({ field, value, problem: 'must be a decimal string or a number with at most 6 decimals' });
-  return undefined;
-}
 
 function readWhole(field: string, value: unknown, problems: FieldProblem[], min: number): number | undefined {
   const n = typeof value === 'string' && /^\d{1,15}$/.test(value.trim()) ? Number(value) : value;
@@ -333,7 +319,7 @@ function readWhole(field: string, value: unknown, problems: FieldProblem[], min:
 }
 
 function readFraction(field: string, value: unknown, problems: FieldProblem[], allowOne: boolean): number | undefined {
-  const micros = readDecimalMicros(field, value, problems);
+  const micros = collectMicros(field, value, problems);
   if (micros === undefined) return undefined;
   if (micros <= 0 || micros > MICROS || (!allowOne && micros === MICROS)) {
     problems.push({ field, value, problem: allowOne ? 'must be in (0, 1]' : 'must be in (0, 1)' });
@@ -371,7 +357,7 @@ export function parseBreakerConfig(input: unknown): BreakerConfig {
     rateTripCooldownMs: undefined as number | null | undefined,
   };
   if (has('maxDailyLoss')) {
-    const loss = readDecimalMicros('maxDailyLoss', raw.maxDailyLoss, problems);
+    const loss = collectMicros('maxDailyLoss', raw.maxDailyLoss, problems);
     if (loss !== undefined && loss <= 0) problems.push({ field: 'maxDailyLoss', value: raw.maxDailyLoss, problem: 'must be greater than zero' });
     else out.maxDailyLoss = loss;
   }

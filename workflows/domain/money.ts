@@ -6,7 +6,7 @@
  * Prediction-market prices are micros per contract in the open interval (0, 1_000_000):
  * a contract pays 1.000000 if it resolves YES. Quantities are whole contracts.
  */
-import { ArithmeticOverflow, InvalidInput } from './errors';
+import { ArithmeticOverflow, InvalidInput, type FieldProblem } from './errors';
 
 export const MICROS = 1_000_000;
 const DECIMALS = 6;
@@ -88,6 +88,25 @@ export function microsFromNumber(value: number, field: string): number {
   }
   if (!Number.isSafeInteger(micros)) throw InvalidInput.of(field, value, 'is too large');
   return micros;
+}
+
+/**
+ * Reads a decimal (a string like "200.00", or a number with at most 6 decimals) into micros,
+ * recording a problem instead of throwing: for validators that report every bad field at once.
+ */
+export function collectMicros(field: string, value: unknown, problems: FieldProblem[]): number | undefined {
+  try {
+    if (typeof value === 'string') return parseMicros(value, field);
+    if (typeof value === 'number') return microsFromNumber(value, field);
+  } catch (e) {
+    if (e instanceof InvalidInput) {
+      problems.push(...e.problems);
+      return undefined;
+    }
+    throw e;
+  }
+  problems.push({ field, value, problem: 'must be a decimal string like "200.00" or a number with at most 6 decimals' });
+  return undefined;
 }
 
 export const usd = (value: number, field = 'money'): Money => microsFromNumber(value, field) as Money;

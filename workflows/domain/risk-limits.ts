@@ -4,7 +4,7 @@
  * value exactly at the limit passes, one above it fails, so a smaller number is always tighter.
  */
 import { ErrorType, InvalidInput, type FieldProblem } from './errors';
-import { MICROS, microsFromNumber, parseMicros, type Money } from './money';
+import { MICROS, collectMicros, type Money } from './money';
 
 export interface RiskLimits {
   /** Contracts in one order. */
@@ -84,21 +84,6 @@ export const RISK_LIMIT_FIELDS = Object.keys(FIELD_KINDS) as readonly (keyof Ris
 
 const INTEGER_RE = /^\d{1,15}$/;
 
-/** Reads a decimal (string or number) into micros, recording a problem instead of throwing. */
-function readMicros(field: string, value: unknown, problems: FieldProblem[]): number | undefined {
-  try {
-    if (typeof value === 'string') return parseMicros(value, field);
-    if (typeof value === 'number') return microsFromNumber(value, field);
-  } catch (e) {
-    if (e instanceof InvalidInput) {
-      problems.push(...e.problems);
-      return undefined;
-    }
-    throw e;
-  }
-  problems.push({ field, value, problem: 'must be a decimal string like "200.00" or a number with at most 6 decimals' });
-  return undefined;
-}
 
 function readField(field: keyof RiskLimits, value: unknown, problems: FieldProblem[]): number | undefined {
   const kind = FIELD_KINDS[field];
@@ -114,7 +99,7 @@ function readField(field: keyof RiskLimits, value: unknown, problems: FieldProbl
     }
     return n;
   }
-  const micros = readMicros(field, value, problems);
+  const micros = collectMicros(field, value, problems);
   if (micros === undefined) return undefined;
   if (micros <= 0) {
     problems.push({ field, value, problem: 'must be greater than zero' });
