@@ -16,6 +16,8 @@ import { validateKey } from '../workflows/domain/ids';
 import { validateMarketId } from '../workflows/domain/market';
 import { RECONCILIATION_POLICIES, type ReconciliationPolicy } from '../workflows/domain/reconciliation';
 import { CASE_STUDY_LIMITS, parseRiskLimits, type RiskLimits } from '../workflows/domain/risk-limits';
+import { parseMoney, type Money } from '../workflows/domain/money';
+import { STAGES, type Stage } from '../workflows/domain/stages';
 import { STRATEGY_NAMES, createStrategy, type StrategyName } from '../workflows/domain/strategies';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -53,7 +55,31 @@ export const ENV = {
   sessionWatchPeriodMs: 'SESSION_WATCH_PERIOD_MS',
   sessionPollIntervalMs: 'SESSION_POLL_INTERVAL_MS',
   sessionOrderTtlMs: 'SESSION_ORDER_TTL_MS',
+  stage: 'TRADING_STAGE',
+  liveConfirm: 'LIVE_CONFIRM',
+  liveCapitalCap: 'LIVE_CAPITAL_CAP',
+  metricsHost: 'METRICS_HOST',
+  metricsPort: 'METRICS_PORT',
+  logLevel: 'LOG_LEVEL',
 } as const;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What a LIVE start needs besides passing pre-flight (worker/stages.ts checks them and prints the go/no-go table). */
+export interface LiveGuardConfig {
+  /** LIVE_CONFIRM=true, from the environment only: an explicit, per-start decision, never left in a file. */
+  confirmed: boolean;
+  /** Most capital the live run may put at risk, integer micros; null when not set (LIVE then refuses). */
+  capitalCap: Money | null;
+}
+
+export interface MetricsConfig {
+  /** Interface the /metrics server binds; loopback unless an operator opens it on purpose. */
+  host: string;
+  /** Null: no metrics server (METRICS_PORT=0). */
+  port: number | null;
+}
 
 export interface TemporalConfig {
   /** host:port of a running server; null: start a local dev server. */
@@ -111,6 +137,11 @@ export interface WorkerConfig {
   session: SessionConfig;
   riskLimits: RiskLimits;
   breakers: BreakerConfig;
+  /** Deployment stage (reference 004): BACKTEST, PAPER, SHADOW or LIVE. */
+  stage: Stage;
+  live: LiveGuardConfig;
+  metrics: MetricsConfig;
+  logLevel: LogLevel;
 }
 
 export const DEFAULTS = {
@@ -131,6 +162,11 @@ export const DEFAULTS = {
   /** Case study: unfilled orders are cancelled after 10 minutes. */
   orderTtlMs: 10 * 60_000,
   smtpPort: 587,
+  stage: 'PAPER' as Stage,
+  metricsHost: '127.0.0.1',
+  /** The port Prometheus exporters of Node services commonly use. */
+  metricsPort: 9464,
+  logLevel: 'info' as LogLevel,
 } as const;
 
 export const REDACTED = '***';
@@ -147,6 +183,10 @@ const FILE_SHAPE: Record<string, readonly string[] | null> = {
   session: ['strategy', 'strategyName', 'strategyParams', 'markets', 'watchPeriodMs', 'pollIntervalMs', 'orderTtlMs'],
   riskLimits: null,
   breakers: null,
+  stage: null,
+  live: ['capitalCap'],
+  metrics: ['host', 'port'],
+  logLevel: null,
 };
 
 /** Secrets found in a file are refused, naming the variable that must carry them. */
@@ -155,6 +195,11 @@ const FILE_SECRETS: Record<string, string> = {
   'database': ENV.databaseUrl,
   'paperExchange.secret': ENV.paperSecret,
   'smtp.pass': ENV.smtpPass,
+};
+
+/** Settings that must come from the environment although they are not secret. */
+const ENV_ONLY: Record<string, string> = {
+  'live.confirm': ENV.liveConfirm,
 };
 
 /** One setting's raw value and where it came from (for messages). */
@@ -330,6 +375,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     for (const [sub, subValue] of Object.entries(value as Record<string, unknown>)) {
       const path = `${key}.${sub}`;
       if (path in FILE_SECRETS) r.problems.push({ field: `${fileLabel} ${path}`, value: REDACTED, problem: `secrets come from the environment only: set ${FILE_SECRETS[path]}` });
+      else if (path in ENV_ONLY) r.problems.push({ field: `${fileLabel} ${path}`, value: subValue, problem: `is a per-start decision, taken from the environment only: set ${ENV_ONLY[path]}` });
       else if (!allowed.includes(sub)) r.problems.push({ field: `${fileLabel} ${path}`, value: subValue, problem: `is not a known setting (known: ${allowed.join(', ')})` });
     }
   }
@@ -445,6 +491,32 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const breakersRaw = r.raw(null, 'breakers');
   const breakers = (breakersRaw ? r.check(breakersRaw, parseBreakerConfig) : CASE_STUDY_BREAKERS) ?? CASE_STUDY_BREAKERS;
 
+  // ---- deployment stage, live guard, metrics, logs ----
+  const stageRaw = r.raw(ENV.stage, 'stage');
+  let stage = (r.text(stageRaw)?.toUpperCase() ?? DEFAULTS.stage) as Stage;
+  if (stageRaw && !STAGES.includes(stage)) stage = r.bad(stageRaw, `must be one of ${STAGES.join(', ')}`) ?? DEFAULTS.stage;
+  const confirmed = r.bool(r.raw(ENV.liveConfirm, null)) ?? false;
+  const capRaw = r.raw(ENV.liveCapitalCap, 'live.capitalCap');
+  let capitalCap: Money | null = null;
+  if (capRaw) {
+    const text = typeof capRaw.value === 'number' ? String(capRaw.value) : capRaw.value;
+    const cap = r.check({ ...capRaw, value: text }, (v) => parseMoney(v as string, capRaw.source));
+    if (cap !== undefined && cap <= 0) r.bad(capRaw, 'must be a positive amount of money such as "500.00"');
+    else if (cap !== undefined) capitalCap = cap;
+  }
+  const metricsHostRaw = r.raw(ENV.metricsHost, 'metrics.host');
+  let metricsHost = r.text(metricsHostRaw) ?? DEFAULTS.metricsHost;
+  if (metricsHostRaw && !/^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:]+\]?$/.test(metricsHost)) metricsHost = r.bad(metricsHostRaw, 'must be a host name or an IP address, e.g. 127.0.0.1') ?? DEFAULTS.metricsHost;
+  const metricsPortRaw = r.raw(ENV.metricsPort, 'metrics.port');
+  const metricsPortValue = r.integer(metricsPortRaw, 0, 65_535, ' (0 turns the metrics server off)');
+  const metricsPort = metricsPortValue === null ? DEFAULTS.metricsPort : metricsPortValue === 0 ? null : metricsPortValue;
+  if (metricsPort !== null && (metricsPort === uiPort || metricsPort === localPort)) {
+    r.report(ENV.metricsPort, `must differ from the Temporal dev server ports (${localPort}, ${uiPort}); got ${metricsPort}`);
+  }
+  const logLevelRaw = r.raw(ENV.logLevel, 'logLevel');
+  let logLevel = (r.text(logLevelRaw)?.toLowerCase() ?? DEFAULTS.logLevel) as LogLevel;
+  if (logLevelRaw && !LOG_LEVELS.includes(logLevel)) logLevel = r.bad(logLevelRaw, `must be one of ${LOG_LEVELS.join(', ')}`) ?? DEFAULTS.logLevel;
+
   if (r.problems.length > 0) throw new InvalidInput(r.problems, ErrorType.InvalidConfig);
   return {
     temporal: { address, namespace, taskQueue: TASK_QUEUE, cliPath, uiPort, localPort },
@@ -458,6 +530,10 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     session: { strategy, strategyName, strategyParams, markets, watchPeriodMs, pollIntervalMs, orderTtlMs },
     riskLimits,
     breakers,
+    stage,
+    live: { confirmed, capitalCap },
+    metrics: { host: metricsHost, port: metricsPort },
+    logLevel,
   };
 }
 
@@ -477,6 +553,25 @@ export function redactUrl(url: string): string {
   } catch {
     return REDACTED;
   }
+}
+
+/**
+ * The secret values the config holds (paper secret, SMTP password, the database password),
+ * for the log scrubber: they must never appear in a log line, whatever field carries them.
+ */
+export function secretsOf(config: WorkerConfig): string[] {
+  const out: string[] = [];
+  if (config.paperExchange) out.push(config.paperExchange.secret.reveal());
+  if (config.smtp?.pass) out.push(config.smtp.pass.reveal());
+  if (config.database.url !== null) {
+    try {
+      const password = new URL(config.database.url).password;
+      if (password) out.push(password, decodeURIComponent(password));
+    } catch {
+      out.push(config.database.url);
+    }
+  }
+  return [...new Set(out.filter((s) => s.length > 0))];
 }
 
 /** The config as loggable JSON: secrets and database passwords replaced by "***". */

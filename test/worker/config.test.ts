@@ -6,7 +6,7 @@ import { TASK_QUEUE } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { InvalidInput } from '../../workflows/domain/errors';
 import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import { buildConfig, cronProblem, describeConfig, loadConfig, PROJECT_ROOT, type Env } from '../../worker/config';
+import { buildConfig, cronProblem, describeConfig, loadConfig, PROJECT_ROOT, secretsOf, type Env } from '../../worker/config';
 
 function problemsOf(fn: () => unknown): { field: string; value: unknown; problem: string }[] {
   try {
@@ -32,6 +32,54 @@ describe('worker config', () => {
     expect(c.session).toMatchObject({ pollIntervalMs: 30_000, orderTtlMs: 600_000, markets: [] });
     expect(c.riskLimits).toBe(CASE_STUDY_LIMITS);
     expect(c.breakers).toBe(CASE_STUDY_BREAKERS);
+    expect(c.stage).toBe('PAPER');
+    expect(c.live).toEqual({ confirmed: false, capitalCap: null });
+    expect(c.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(c.logLevel).toBe('info');
+  });
+
+  it('reads the stage, the live guard, metrics and log level; the cap may come from the file', () => {
+    const c = buildConfig({ TRADING_STAGE: 'live', LIVE_CONFIRM: 'true', LIVE_CAPITAL_CAP: '500.00', METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0', LOG_LEVEL: 'DEBUG' });
+    expect(c.stage).toBe('LIVE');
+    expect(c.live).toEqual({ confirmed: true, capitalCap: 500_000_000 });
+    expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(c.logLevel).toBe('debug');
+    expect(buildConfig({ METRICS_PORT: '0' }).metrics.port).toBeNull();
+    const fromFile = buildConfig({}, { stage: 'SHADOW', live: { capitalCap: 750 }, metrics: { port: 9200 }, logLevel: 'warn' });
+    expect(fromFile).toMatchObject({ stage: 'SHADOW', live: { confirmed: false, capitalCap: 750_000_000 }, metrics: { port: 9200 }, logLevel: 'warn' });
+  });
+
+  it('reports every bad stage, guard, metrics and log field at once; the confirmation is never taken from a file', () => {
+    const problems = problemsOf(() =>
+      buildConfig(
+        { TRADING_STAGE: 'production', LIVE_CONFIRM: 'yes', LIVE_CAPITAL_CAP: '-5', METRICS_PORT: '7233', METRICS_HOST: 'not a host!', LOG_LEVEL: 'loud' },
+        { live: { confirm: true } },
+        'cfg.json',
+      ),
+    );
+    const byField = new Map(problems.map((p) => [p.field, p]));
+    expect([...byField.keys()].sort()).toEqual(['LIVE_CAPITAL_CAP', 'LIVE_CONFIRM', 'LOG_LEVEL', 'METRICS_HOST', 'METRICS_PORT', 'TRADING_STAGE', 'cfg.json live.confirm'].sort());
+    expect(byField.get('TRADING_STAGE')).toMatchObject({ value: 'production', problem: expect.stringMatching(/BACKTEST, PAPER, SHADOW, LIVE/) });
+    expect(byField.get('LIVE_CAPITAL_CAP')).toMatchObject({ value: '-5', problem: expect.stringMatching(/positive amount/) });
+    expect(byField.get('METRICS_PORT')?.problem).toMatch(/must differ from the Temporal dev server ports/);
+    expect(byField.get('cfg.json live.confirm')?.problem).toMatch(/environment only: set LIVE_CONFIRM/);
+    expect(problemsOf(() => buildConfig({ LIVE_CAPITAL_CAP: '12.3456789' })).map((p) => p.field)).toEqual(['LIVE_CAPITAL_CAP']);
+  });
+
+  it('lists the secret values the config holds, for the log scrubber', () => {
+    const c = buildConfig({
+      DATABASE_URL: 'postgres://trader:p%40ss@db:5432/trader',
+      PAPER_EXCHANGE_URL: 'http://127.0.0.1:8080',
+      PAPER_EXCHANGE_KEY_ID: 'key-1',
+      PAPER_EXCHANGE_SECRET: 's3cret',
+      SMTP_HOST: 'smtp.example.com',
+      SMTP_USER: 'bot',
+      SMTP_PASS: 'mailpass',
+      ALERT_EMAIL_FROM: 'bot@example.com',
+      ALERT_EMAIL_TO: 'a@example.com',
+    });
+    expect(secretsOf(c).sort()).toEqual(['mailpass', 'p%40ss', 'p@ss', 's3cret'].sort());
+    expect(secretsOf(buildConfig({}))).toEqual([]);
   });
 
   it('reads every setting from the environment', () => {

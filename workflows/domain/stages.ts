@@ -1,0 +1,588 @@
+/**
+ * Deployment stages (reference 004, "Deployment Pipeline"; reference 003, "Recommended
+ * Progression"): backtest -> paper -> shadow -> live, each a mode of the same code with its own
+ * guard, and a stage report that says whether a run justifies the next stage.
+ *
+ *   BACKTEST  historical data, simulated fills (the paper fill model)
+ *   PAPER     live data, the paper venue
+ *   SHADOW    live data, live signals recorded beside simulated fills
+ *   LIVE      the real venue, under a capital cap (reference 004's "small capital" stage; raising
+ *             the cap step by step is its "full production")
+ *
+ * Pure: figures come in as arguments (money in integer micros, ratios as floats).
+ */
+import { InvalidInput, type FieldProblem } from './errors';
+import { simulateFill, validateFillModelParams, type FillModelParams } from './fill-model';
+import { slippageMicros } from './execution-quality';
+import type { Market, MarketSnapshot, Side } from './market';
+import { formatDecimal, type Money, type Price, type Quantity } from './money';
+import { seededRandom } from './random';
+import { sizeSignal, type SizingMethod } from './sizing';
+import type { Strategy } from './strategy';
+
+export const STAGES = ['BACKTEST', 'PAPER', 'SHADOW', 'LIVE'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface StageDescription {
+  data: 'historical' | 'live';
+  execution: string;
+  /** Reference 004's shortest duration for the stage, in days. */
+  minDays: number;
+}
+
+export const STAGE_DESCRIPTIONS: Readonly<Record<Stage, StageDescription>> = {
+  BACKTEST: { data: 'historical', execution: 'simulated fills (paper fill model)', minDays: 7 },
+  PAPER: { data: 'live', execution: 'paper venue', minDays: 14 },
+  SHADOW: { data: 'live', execution: 'live signals recorded beside simulated fills', minDays: 7 },
+  LIVE: { data: 'live', execution: 'real venue under a capital cap', minDays: 28 },
+};
+
+export function parseStage(value: unknown, field = 'stage'): Stage {
+  const v = typeof value === 'string' ? value.trim().toUpperCase() : value;
+  if (!(STAGES as readonly unknown[]).includes(v)) throw InvalidInput.of(field, value, `must be one of ${STAGES.join(', ')}`);
+  return v as Stage;
+}
+
+export function nextStage(stage: Stage): Stage | null {
+  return STAGES[STAGES.indexOf(stage) + 1] ?? null;
+}
+
+export function previousStage(stage: Stage): Stage | null {
+  const i = STAGES.indexOf(stage);
+  return i > 0 ? STAGES[i - 1]! : null;
+}
+
+// ---- go / no-go ----
+
+export interface PreflightOutcome {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface GoNoGoInput {
+  stage: Stage;
+  /** The explicit confirmation flag (LIVE_CONFIRM). */
+  confirmed: boolean;
+  capitalCap: Money | null;
+  /** The risk limit on total exposure: it must fit under the capital cap. */
+  maxPortfolioExposure: Money;
+  /** Null when pre-flight could not run at all. */
+  preflight: readonly PreflightOutcome[] | null;
+  /** Whether CRITICAL and HIGH alerts would be emailed (SMTP configured). */
+  alertsEmailed: boolean;
+}
+
+export interface GoNoGoRow {
+  check: string;
+  /** A required row that fails makes the whole table NO-GO. */
+  required: boolean;
+  ok: boolean;
+  detail: string;
+}
+
+export interface GoNoGo {
+  stage: Stage;
+  go: boolean;
+  rows: GoNoGoRow[];
+  /** One sentence per failed required row, for the refusal message. */
+  refusals: string[];
+}
+
+/**
+ * The go/no-go table of a start in `stage`. LIVE requires the confirmation flag, a capital cap
+ * at least the exposure limit, alert email, and every pre-flight check passing. PAPER and SHADOW
+ * require pre-flight; BACKTEST needs nothing live. Rows that do not apply are shown as not required.
+ */
+export function evaluateGoNoGo(input: GoNoGoInput): GoNoGo {
+  const live = input.stage === 'LIVE';
+  const rows: GoNoGoRow[] = [];
+  rows.push({
+    check: 'LIVE_CONFIRMED',
+    required: live,
+    ok: input.confirmed,
+    detail: input.confirmed ? 'LIVE_CONFIRM=true' : 'LIVE_CONFIRM is not true: a live start must be confirmed explicitly',
+  });
+  const cap = input.capitalCap;
+  rows.push({
+    check: 'CAPITAL_CAP_SET',
+    required: live,
+    ok: cap !== null && cap > 0,
+    detail: cap !== null && cap > 0 ? `capital cap ${formatDecimal(cap)}` : 'LIVE_CAPITAL_CAP is not set: a live start needs a cap on the capital at risk',
+  });
+  const fits = cap !== null && input.maxPortfolioExposure <= cap;
+  rows.push({
+    check: 'EXPOSURE_WITHIN_CAP',
+    required: live,
+    ok: fits,
+    detail:
+      cap === null
+        ? 'no capital cap to compare the exposure limit with'
+        : fits
+          ? `max portfolio exposure ${formatDecimal(input.maxPortfolioExposure)} fits the cap ${formatDecimal(cap)}`
+          : `max portfolio exposure ${formatDecimal(input.maxPortfolioExposure)} exceeds the capital cap ${formatDecimal(cap)}: lower riskLimits.maxPortfolioExposure or raise the cap`,
+  });
+  rows.push({
+    check: 'ALERTS_EMAILED',
+    required: live,
+    ok: input.alertsEmailed,
+    detail: input.alertsEmailed ? 'CRITICAL and HIGH alerts are emailed' : 'SMTP is not configured: alerts would be recorded but nobody emailed',
+  });
+  const needsPreflight = input.stage !== 'BACKTEST';
+  if (input.preflight === null || input.preflight.length === 0) {
+    rows.push({ check: 'PREFLIGHT', required: needsPreflight, ok: false, detail: 'pre-flight checks did not run' });
+  } else {
+    for (const c of input.preflight) rows.push({ check: `PREFLIGHT ${c.name}`, required: needsPreflight, ok: c.ok, detail: c.detail });
+  }
+  const failed = rows.filter((r) => r.required && !r.ok);
+  return { stage: input.stage, go: failed.length === 0, rows, refusals: failed.map((r) => `${r.check}: ${r.detail}`) };
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** The table as fixed-width text: one line per check, then the verdict. */
+export function formatGoNoGo(g: GoNoGo): string {
+  const width = Math.max(5, ...g.rows.map((r) => r.check.length));
+  const lines = [`Go/no-go for ${g.stage}`, `${pad('CHECK', width)}  RESULT    DETAIL`];
+  for (const r of g.rows) {
+    const result = r.ok ? 'PASS' : r.required ? 'FAIL' : 'n/a';
+    lines.push(`${pad(r.check, width)}  ${pad(result, 8)}  ${r.detail}${r.required ? '' : ' (not required)'}`);
+  }
+  lines.push(g.go ? `GO: ${g.stage} may start` : `NO-GO: ${g.stage} refused (${g.refusals.length} failed check${g.refusals.length === 1 ? '' : 's'})`);
+  return lines.join('\n');
+}
+
+// ---- stage report ----
+
+/** The figures of one run, as the case study tabulates them (reference 001). */
+export interface RunStats {
+  stage: Stage;
+  days: number;
+  totalTrades: number;
+  /** Wins / trades, in [0, 1]; null with no trades. */
+  winRate: number | null;
+  totalPnl: Money;
+  /** Largest fall of equity from a peak, as a positive amount. */
+  maxDrawdown: Money;
+  /** Orders with a fill / orders placed, in [0, 1]; null with no orders. */
+  fillRate: number | null;
+  /** Mean slippage per contract (positive is worse); null with no fills. */
+  averageSlippage: Money | null;
+  /** Crashes and unhandled errors; the reference wants none. */
+  systemErrors: number;
+  sharpe?: number | null;
+  profitFactor?: number | null;
+  /** Capital behind the run, for drawdown as a share of it (backtest criterion). */
+  capital?: Money | null;
+  /** Shadow runs: share of live signals the replay also produced. */
+  signalAlignment?: number | null;
+}
+
+export interface StageCriteria {
+  /** "Matches backtest within 10%" (reference 004, paper stage). */
+  pnlTolerance: number;
+  winRateTolerance: number;
+  drawdownTolerance: number;
+  /** Reference 004 monitoring: alert if the fill rate falls under 80%. */
+  minFillRate: number;
+  /** Reference 003: shadow execution quality above 90%. */
+  minShadowFillRate: number;
+  /** Reference 003: shadow signal alignment above 95%. */
+  minSignalAlignment: number;
+  /** Reference 004 monitoring: alert if slippage is over 2x expected. */
+  maxSlippageRatio: number;
+  /** Slippage up to this much per contract passes whatever the ratio (a zero-slippage backtest). */
+  slippageFloor: Money;
+  /** Reference 004, backtest: Sharpe > 1, max drawdown < 15%, profit factor > 1.3. */
+  minSharpe: number;
+  maxDrawdownShare: number;
+  minProfitFactor: number;
+}
+
+export const REFERENCE_CRITERIA: StageCriteria = Object.freeze({
+  pnlTolerance: 0.1,
+  winRateTolerance: 0.1,
+  drawdownTolerance: 0.1,
+  minFillRate: 0.8,
+  minShadowFillRate: 0.9,
+  minSignalAlignment: 0.95,
+  maxSlippageRatio: 2,
+  slippageFloor: 10_000 as Money,
+  minSharpe: 1,
+  maxDrawdownShare: 0.15,
+  minProfitFactor: 1.3,
+});
+
+export type CriterionStatus = 'PASS' | 'FAIL' | 'NOT_MEASURED';
+
+export interface CriterionResult {
+  criterion: string;
+  status: CriterionStatus;
+  current: string;
+  reference: string;
+  detail: string;
+}
+
+export interface StageReport {
+  stage: Stage;
+  comparedWith: Stage | null;
+  /** The stage the verdict is about; for LIVE, a larger capital cap. */
+  next: string;
+  criteria: CriterionResult[];
+  justified: boolean;
+  reasons: string[];
+}
+
+const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+const usdText = (m: number): string => `${m < 0 ? '-' : '+'}$${formatDecimal(Math.abs(m))}`;
+
+function validateRunStats(s: RunStats, prefix: string, problems: FieldProblem[]): void {
+  const bad = (field: string, value: unknown, problem: string): void => {
+    problems.push({ field: `${prefix}.${field}`, value, problem });
+  };
+  if (typeof s !== 'object' || s === null) return bad('(run)', s, 'must be an object of run figures');
+  if (!(STAGES as readonly unknown[]).includes(s.stage)) bad('stage', s.stage, `must be one of ${STAGES.join(', ')}`);
+  if (typeof s.days !== 'number' || !Number.isFinite(s.days) || s.days < 0) bad('days', s.days, 'must be a non-negative number of days');
+  if (!Number.isSafeInteger(s.totalTrades) || s.totalTrades < 0) bad('totalTrades', s.totalTrades, 'must be a whole number');
+  for (const k of ['winRate', 'fillRate', 'signalAlignment'] as const) {
+    const v = s[k];
+    if (v !== null && v !== undefined && (typeof v !== 'number' || !(v >= 0 && v <= 1))) bad(k, v, 'must be a fraction from 0 to 1, or null');
+  }
+  if (!Number.isSafeInteger(s.totalPnl)) bad('totalPnl', s.totalPnl, 'must be integer micros');
+  if (!Number.isSafeInteger(s.maxDrawdown) || s.maxDrawdown < 0) bad('maxDrawdown', s.maxDrawdown, 'must be non-negative integer micros');
+  if (s.averageSlippage !== null && !Number.isSafeInteger(s.averageSlippage)) bad('averageSlippage', s.averageSlippage, 'must be integer micros or null');
+  if (!Number.isSafeInteger(s.systemErrors) || s.systemErrors < 0) bad('systemErrors', s.systemErrors, 'must be a whole number');
+}
+
+function criterion(criterion: string, status: CriterionStatus, current: string, reference: string, detail: string): CriterionResult {
+  return { criterion, status, current, reference, detail };
+}
+
+function minDays(s: RunStats): CriterionResult {
+  const need = STAGE_DESCRIPTIONS[s.stage].minDays;
+  return criterion('DURATION', s.days >= need ? 'PASS' : 'FAIL', `${s.days} days`, `>= ${need} days`, `reference 004: a ${s.stage} run lasts at least ${need} days`);
+}
+
+function noErrors(s: RunStats): CriterionResult {
+  return criterion('NO_SYSTEM_ERRORS', s.systemErrors === 0 ? 'PASS' : 'FAIL', String(s.systemErrors), '0', 'reference 004: no system errors');
+}
+
+/** |current - previous| / |previous| within the tolerance, both ways ("matches within 10%"). */
+function pnlMatches(cur: RunStats, prev: RunStats, c: StageCriteria): CriterionResult {
+  const ref = `${usdText(prev.totalPnl)} within ${pct(c.pnlTolerance)}`;
+  if (prev.totalPnl === 0) {
+    return criterion('PNL_WITHIN_TOLERANCE', 'NOT_MEASURED', usdText(cur.totalPnl), ref, `the ${prev.stage} P&L is zero: no relative difference`);
+  }
+  const diff = (cur.totalPnl - prev.totalPnl) / Math.abs(prev.totalPnl);
+  const ok = Math.abs(diff) <= c.pnlTolerance;
+  return criterion(
+    'PNL_WITHIN_TOLERANCE',
+    ok ? 'PASS' : 'FAIL',
+    usdText(cur.totalPnl),
+    ref,
+    `${cur.stage} P&L is ${pct(Math.abs(diff))} ${diff < 0 ? 'below' : 'above'} ${prev.stage} (allowed ${pct(c.pnlTolerance)})`,
+  );
+}
+
+function pnlPositive(cur: RunStats): CriterionResult {
+  return criterion('PNL_POSITIVE', cur.totalPnl > 0 ? 'PASS' : 'FAIL', usdText(cur.totalPnl), '> $0', 'reference 001 go/no-go: the run made money');
+}
+
+/** Win rate no more than the tolerance (relative) below the predecessor's. */
+function winRateHolds(cur: RunStats, prev: RunStats, c: StageCriteria): CriterionResult {
+  const ref = prev.winRate === null ? 'n/a' : `>= ${pct(prev.winRate * (1 - c.winRateTolerance))}`;
+  if (cur.winRate === null || prev.winRate === null || prev.winRate === 0) {
+    return criterion('WIN_RATE', 'NOT_MEASURED', cur.winRate === null ? 'n/a' : pct(cur.winRate), ref, 'a win rate is missing');
+  }
+  const drop = (prev.winRate - cur.winRate) / prev.winRate;
+  const ok = drop <= c.winRateTolerance;
+  return criterion('WIN_RATE', ok ? 'PASS' : 'FAIL', pct(cur.winRate), ref, `${pct(cur.winRate)} vs ${pct(prev.winRate)} in ${prev.stage} (${drop > 0 ? `${pct(drop)} lower` : 'not lower'}, allowed ${pct(c.winRateTolerance)})`);
+}
+
+/** Drawdown no more than the tolerance (relative) above the predecessor's. */
+function drawdownHolds(cur: RunStats, prev: RunStats, c: StageCriteria): CriterionResult {
+  const limit = Math.floor(prev.maxDrawdown * (1 + c.drawdownTolerance));
+  const ok = cur.maxDrawdown <= limit;
+  const rise = prev.maxDrawdown === 0 ? null : (cur.maxDrawdown - prev.maxDrawdown) / prev.maxDrawdown;
+  return criterion(
+    'MAX_DRAWDOWN',
+    ok ? 'PASS' : 'FAIL',
+    `$${formatDecimal(cur.maxDrawdown)}`,
+    `<= $${formatDecimal(limit)}`,
+    `$${formatDecimal(cur.maxDrawdown)} vs $${formatDecimal(prev.maxDrawdown)} in ${prev.stage}${rise === null ? '' : rise > 0 ? ` (${pct(rise)} deeper, allowed ${pct(c.drawdownTolerance)})` : ' (not deeper)'}`,
+  );
+}
+
+function fillRateAtLeast(cur: RunStats, min: number, source: string): CriterionResult {
+  if (cur.fillRate === null) return criterion('FILL_RATE', 'NOT_MEASURED', 'n/a', `>= ${pct(min)}`, 'no orders were placed');
+  return criterion('FILL_RATE', cur.fillRate >= min ? 'PASS' : 'FAIL', pct(cur.fillRate), `>= ${pct(min)}`, `${source}: fill rate at least ${pct(min)}`);
+}
+
+/** Slippage at most `maxSlippageRatio` times the predecessor's, or under the floor. */
+function slippageHolds(cur: RunStats, prev: RunStats, c: StageCriteria): CriterionResult {
+  if (cur.averageSlippage === null) return criterion('SLIPPAGE', 'NOT_MEASURED', 'n/a', 'n/a', 'no fills to measure slippage on');
+  const expected = prev.averageSlippage ?? 0;
+  const limit = Math.max(c.maxSlippageRatio * expected, c.slippageFloor);
+  const ok = cur.averageSlippage <= limit;
+  return criterion(
+    'SLIPPAGE',
+    ok ? 'PASS' : 'FAIL',
+    `$${formatDecimal(cur.averageSlippage, 3)}`,
+    `<= $${formatDecimal(limit, 3)}`,
+    `reference 004: at most ${c.maxSlippageRatio}x the ${prev.stage} slippage ($${formatDecimal(expected, 3)}), or $${formatDecimal(c.slippageFloor, 3)} per contract`,
+  );
+}
+
+function backtestCriteria(cur: RunStats, c: StageCriteria): CriterionResult[] {
+  const out: CriterionResult[] = [];
+  const sharpe = cur.sharpe ?? null;
+  out.push(sharpe === null ? criterion('SHARPE', 'NOT_MEASURED', 'n/a', `> ${c.minSharpe}`, 'no Sharpe ratio given') : criterion('SHARPE', sharpe > c.minSharpe ? 'PASS' : 'FAIL', sharpe.toFixed(2), `> ${c.minSharpe}`, 'reference 004, backtest'));
+  const pf = cur.profitFactor ?? null;
+  out.push(pf === null ? criterion('PROFIT_FACTOR', 'NOT_MEASURED', 'n/a', `> ${c.minProfitFactor}`, 'no profit factor given') : criterion('PROFIT_FACTOR', pf > c.minProfitFactor ? 'PASS' : 'FAIL', pf.toFixed(2), `> ${c.minProfitFactor}`, 'reference 004, backtest'));
+  const capital = cur.capital ?? null;
+  if (capital === null || capital <= 0) {
+    out.push(criterion('MAX_DRAWDOWN', 'NOT_MEASURED', `$${formatDecimal(cur.maxDrawdown)}`, `< ${pct(c.maxDrawdownShare)} of capital`, 'no capital given to measure the drawdown against'));
+  } else {
+    const share = cur.maxDrawdown / capital;
+    out.push(criterion('MAX_DRAWDOWN', share < c.maxDrawdownShare ? 'PASS' : 'FAIL', pct(share), `< ${pct(c.maxDrawdownShare)}`, `$${formatDecimal(cur.maxDrawdown)} of $${formatDecimal(capital)} capital`));
+  }
+  return out;
+}
+
+/**
+ * Whether `current` justifies the stage after it, judged on the reference criteria against
+ * `previous` (the run of the stage before; null only for a backtest):
+ *
+ * - BACKTEST: Sharpe > 1, max drawdown < 15% of capital, profit factor > 1.3, duration.
+ * - PAPER vs BACKTEST: total P&L within 10% of the backtest either way ("matches backtest within
+ *   10%"), positive P&L, win rate and drawdown no more than 10% worse, fill rate >= 80%,
+ *   slippage <= 2x the backtest's (or a cent), no system errors, at least 14 days.
+ * - SHADOW vs PAPER: signal alignment >= 95%, fill rate >= 90%, slippage <= 2x the modelled
+ *   one, no system errors, at least 7 days.
+ * - LIVE vs its predecessor: P&L positive and within 10%, win rate, drawdown, fill rate >= 80%,
+ *   slippage, no errors, at least 28 days: the case for a larger capital cap.
+ *
+ * A criterion that cannot be measured (a missing figure) counts against the verdict: the next
+ * stage is justified only when every criterion passes.
+ */
+export function compareStages(current: RunStats, previous: RunStats | null, c: StageCriteria = REFERENCE_CRITERIA): StageReport {
+  const problems: FieldProblem[] = [];
+  validateRunStats(current, 'current', problems);
+  if (previous !== null) validateRunStats(previous, 'previous', problems);
+  if (problems.length > 0) throw new InvalidInput(problems);
+
+  const criteria: CriterionResult[] = [];
+  const expected = previousStage(current.stage);
+  if (current.stage !== 'BACKTEST') {
+    if (previous === null) {
+      criteria.push(criterion('PREDECESSOR', 'NOT_MEASURED', 'none', expected ?? 'none', `a ${current.stage} run is judged against a ${expected} run; none was given`));
+    } else if (STAGES.indexOf(previous.stage) >= STAGES.indexOf(current.stage)) {
+      criteria.push(criterion('PREDECESSOR', 'FAIL', previous.stage, `an earlier stage (${expected})`, `${previous.stage} does not come before ${current.stage}`));
+    } else if (previous.stage !== expected) {
+      criteria.push(criterion('PREDECESSOR', 'FAIL', previous.stage, expected ?? 'none', `${current.stage} follows ${expected}; comparing with ${previous.stage} skips a stage`));
+    }
+  }
+
+  criteria.push(minDays(current));
+  if (current.stage === 'BACKTEST') {
+    criteria.push(...backtestCriteria(current, c));
+  } else if (previous !== null) {
+    if (current.stage === 'SHADOW') {
+      const a = current.signalAlignment ?? null;
+      criteria.push(
+        a === null
+          ? criterion('SIGNAL_ALIGNMENT', 'NOT_MEASURED', 'n/a', `>= ${pct(c.minSignalAlignment)}`, 'no signal alignment measured')
+          : criterion('SIGNAL_ALIGNMENT', a >= c.minSignalAlignment ? 'PASS' : 'FAIL', pct(a), `>= ${pct(c.minSignalAlignment)}`, 'reference 003: live and replayed signals agree'),
+      );
+      criteria.push(fillRateAtLeast(current, c.minShadowFillRate, 'reference 003 (execution quality)'));
+      criteria.push(slippageHolds(current, previous, c));
+    } else {
+      criteria.push(pnlMatches(current, previous, c));
+      criteria.push(pnlPositive(current));
+      criteria.push(winRateHolds(current, previous, c));
+      criteria.push(drawdownHolds(current, previous, c));
+      criteria.push(fillRateAtLeast(current, c.minFillRate, 'reference 004 monitoring'));
+      criteria.push(slippageHolds(current, previous, c));
+    }
+  }
+  criteria.push(noErrors(current));
+
+  const failing = criteria.filter((r) => r.status !== 'PASS');
+  const next = nextStage(current.stage) ?? 'LIVE with a larger capital cap';
+  const justified = failing.length === 0;
+  const reasons = justified
+    ? [`every criterion passed: ${next} is justified`]
+    : failing.map((r) => `${r.criterion} ${r.status === 'FAIL' ? 'failed' : 'not measured'}: ${r.detail}`);
+  return { stage: current.stage, comparedWith: previous?.stage ?? null, next, criteria, justified, reasons };
+}
+
+export function formatStageReport(r: StageReport): string {
+  const w = Math.max(9, ...r.criteria.map((c) => c.criterion.length));
+  const cw = Math.max(7, ...r.criteria.map((c) => c.current.length));
+  const lines = [
+    `Stage report: ${r.stage}${r.comparedWith ? ` compared with ${r.comparedWith}` : ''}`,
+    `${pad('CRITERION', w)}  ${pad('RESULT', 12)}  ${pad('CURRENT', cw)}  REFERENCE`,
+  ];
+  for (const c of r.criteria) lines.push(`${pad(c.criterion, w)}  ${pad(c.status, 12)}  ${pad(c.current, cw)}  ${c.reference}  (${c.detail})`);
+  lines.push(r.justified ? `Verdict: ${r.next} is justified.` : `Verdict: ${r.next} is NOT justified:`);
+  if (!r.justified) for (const reason of r.reasons) lines.push(`  - ${reason}`);
+  return lines.join('\n');
+}
+
+// ---- shadow: live signals beside a replay, modelled versus observed slippage ----
+
+export interface ShadowSignal {
+  marketId: string;
+  side: Side;
+  /** Epoch milliseconds of the quote the signal came from. */
+  at: number;
+}
+
+export interface SignalAlignment {
+  matched: number;
+  liveOnly: ShadowSignal[];
+  replayOnly: ShadowSignal[];
+  /** matched / (matched + liveOnly + replayOnly); null when neither side signalled. */
+  alignment: number | null;
+}
+
+/**
+ * Pairs each live signal with a replayed one of the same market and side within `toleranceMs`
+ * (nearest first, each used once). What is left on either side is a misalignment.
+ */
+export function alignSignals(live: readonly ShadowSignal[], replayed: readonly ShadowSignal[], toleranceMs: number): SignalAlignment {
+  if (!Number.isFinite(toleranceMs) || toleranceMs < 0) throw InvalidInput.of('toleranceMs', toleranceMs, 'must be non-negative milliseconds');
+  const used = new Set<number>();
+  const liveOnly: ShadowSignal[] = [];
+  let matched = 0;
+  for (const s of [...live].sort((a, b) => a.at - b.at)) {
+    let best = -1;
+    let bestGap = Infinity;
+    replayed.forEach((r, i) => {
+      if (used.has(i) || r.marketId !== s.marketId || r.side !== s.side) return;
+      const gap = Math.abs(r.at - s.at);
+      if (gap <= toleranceMs && gap < bestGap) {
+        best = i;
+        bestGap = gap;
+      }
+    });
+    if (best >= 0) {
+      used.add(best);
+      matched += 1;
+    } else liveOnly.push(s);
+  }
+  const replayOnly = replayed.filter((_, i) => !used.has(i));
+  const total = matched + liveOnly.length + replayOnly.length;
+  return { matched, liveOnly, replayOnly, alignment: total === 0 ? null : matched / total };
+}
+
+/**
+ * The signals a strategy gives on a quote stream, as a backtest running beside the live
+ * session would. Positions follow the replayed signals as if each filled in full at once (the
+ * replay has no venue); an exit therefore closes what the replay itself opened.
+ */
+export function replaySignals(strategy: Strategy<unknown>, markets: readonly Market[], snapshots: Iterable<MarketSnapshot>, sizing: SizingMethod): ShadowSignal[] {
+  const byId = new Map(markets.map((m) => [m.marketId, m]));
+  const state = new Map<string, unknown>();
+  const position = new Map<string, number>();
+  const out: ShadowSignal[] = [];
+  for (const s of snapshots) {
+    const market = byId.get(s.marketId);
+    if (!market) continue;
+    const held = position.get(s.marketId) ?? 0;
+    const step = strategy.onSnapshot(state.has(s.marketId) ? state.get(s.marketId) : strategy.initialState(), s, { market, position: held, modelProbability: null });
+    state.set(s.marketId, step.state);
+    if (step.signal === null) continue;
+    const qty = sizeSignal(step.signal, held, sizing);
+    if (qty <= 0) continue;
+    out.push({ marketId: s.marketId, side: step.signal.side, at: s.ts });
+    position.set(s.marketId, held + (step.signal.side === 'BUY' ? qty : -qty));
+  }
+  return out;
+}
+
+/** One live order: the quote it was decided on and what the venue actually filled. */
+export interface ShadowExecution {
+  clientOrderId: string;
+  marketId: string;
+  side: Side;
+  quantity: Quantity;
+  limitPrice: Price | null;
+  /** The touch when the order was decided: slippage is measured from it, modelled and observed alike. */
+  bid: Price | null;
+  ask: Price | null;
+  intervalVolume: Quantity;
+  tickSize: number;
+  observedFills: readonly { quantity: Quantity; price: Price }[];
+}
+
+export interface ShadowSlippage {
+  orders: number;
+  /** Expected fill rate and slippage under the paper fill model (Monte Carlo over `draws`). */
+  modelledFillRate: number | null;
+  modelledSlippage: number | null;
+  observedFillRate: number | null;
+  /** Contract-weighted mean slippage per contract of the real fills, micros; positive is worse. */
+  observedSlippage: number | null;
+  /** observed / modelled; null when the model expects no slippage. */
+  ratio: number | null;
+  /** Observed within maxSlippageRatio x modelled, or within the floor. */
+  modelledAccurately: boolean | null;
+}
+
+/**
+ * Modelled versus observed slippage of live orders. The model side runs the paper fill model
+ * (`simulateFill`, the backtester's and the paper exchange's) `draws` times per order on the
+ * quote the order was decided on, seeded, so the same records give the same report.
+ */
+export function compareSlippage(
+  executions: readonly ShadowExecution[],
+  params: FillModelParams,
+  options: { seed: number; draws?: number; criteria?: StageCriteria },
+): ShadowSlippage {
+  validateFillModelParams(params);
+  const draws = options.draws ?? 200;
+  const c = options.criteria ?? REFERENCE_CRITERIA;
+  const rng = seededRandom(options.seed);
+  let modelFilledOrders = 0;
+  let modelSlip = 0;
+  let modelContracts = 0;
+  let obsFilledOrders = 0;
+  let obsSlip = 0;
+  let obsContracts = 0;
+  for (const e of executions) {
+    const touch = (e.side === 'BUY' ? e.ask : e.bid) ?? e.limitPrice;
+    for (let i = 0; i < draws; i++) {
+      const f = simulateFill({ side: e.side, limitPrice: e.limitPrice, remaining: e.quantity }, { bid: e.bid, ask: e.ask, intervalVolume: e.intervalVolume }, params, e.tickSize, rng);
+      if (f === null) continue;
+      modelFilledOrders += 1;
+      if (touch !== null) {
+        modelSlip += slippageMicros(e.side, touch, f.price) * f.quantity;
+        modelContracts += f.quantity;
+      }
+    }
+    if (e.observedFills.length > 0) obsFilledOrders += 1;
+    for (const f of e.observedFills) {
+      if (touch === null) continue;
+      obsSlip += slippageMicros(e.side, touch, f.price) * f.quantity;
+      obsContracts += f.quantity;
+    }
+  }
+  const n = executions.length;
+  const modelledSlippage = modelContracts === 0 ? null : modelSlip / modelContracts;
+  const observedSlippage = obsContracts === 0 ? null : obsSlip / obsContracts;
+  const ratio = modelledSlippage === null || observedSlippage === null || modelledSlippage <= 0 ? null : observedSlippage / modelledSlippage;
+  const modelledAccurately =
+    modelledSlippage === null || observedSlippage === null ? null : observedSlippage <= Math.max(c.maxSlippageRatio * modelledSlippage, modelledSlippage + c.slippageFloor);
+  return {
+    orders: n,
+    modelledFillRate: n === 0 ? null : modelFilledOrders / (n * draws),
+    modelledSlippage,
+    observedFillRate: n === 0 ? null : obsFilledOrders / n,
+    observedSlippage,
+    ratio,
+    modelledAccurately,
+  };
+}
