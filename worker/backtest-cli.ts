@@ -22,6 +22,7 @@ import { ORDER_TTL_MS, runBacktest, type BacktestConfig } from '../workflows/dom
 import { computeBacktestStats, formatStatsTable } from '../workflows/domain/backtest-stats';
 import { InvalidInput } from '../workflows/domain/errors';
 import { CASE_STUDY_FILL_MODEL } from '../workflows/domain/fill-model';
+import type { MarketSnapshot } from '../workflows/domain/market';
 import { MICROS, type Money } from '../workflows/domain/money';
 import { CASE_STUDY_LIMITS } from '../workflows/domain/risk-limits';
 import type { SizingMethod } from '../workflows/domain/sizing';
@@ -147,13 +148,30 @@ export interface CliOutput {
   stderr(text: string): void;
 }
 
+/** Told how far the replay is (the operator CLI draws a bar with it). */
+export interface BacktestProgress {
+  start(total: number): void;
+  update(done: number): void;
+  stop(): void;
+}
+
+/** Passes the quotes through, reporting about 200 times over the run. */
+function* reportingProgress(snapshots: readonly MarketSnapshot[], progress: BacktestProgress): Generator<MarketSnapshot> {
+  const step = Math.max(1, Math.floor(snapshots.length / 200));
+  for (let i = 0; i < snapshots.length; i++) {
+    if (i % step === 0) progress.update(i);
+    yield snapshots[i] as MarketSnapshot;
+  }
+  progress.update(snapshots.length);
+}
+
 const processOutput: CliOutput = {
   stdout: (t) => void process.stdout.write(t),
   stderr: (t) => void process.stderr.write(t),
 };
 
 /** Runs the CLI; returns the exit code (0 done, 1 bad data, 2 bad arguments). */
-export async function runBacktestCli(argv: string[], out: CliOutput = processOutput): Promise<number> {
+export async function runBacktestCli(argv: string[], out: CliOutput = processOutput, progress: BacktestProgress | null = null): Promise<number> {
   let args: BacktestCliArgs;
   let files: DataFiles;
   try {
@@ -187,7 +205,17 @@ export async function runBacktestCli(argv: string[], out: CliOutput = processOut
       ...(model !== null ? { modelProbability: (id: string, ts: number) => (model as ModelProbabilities).at(id, ts) } : {}),
     };
     const started = performance.now();
-    const result = runBacktest(snapshots, config);
+    let result;
+    if (progress === null) {
+      result = runBacktest(snapshots, config);
+    } else {
+      progress.start(snapshots.length);
+      try {
+        result = runBacktest(reportingProgress(snapshots, progress), config);
+      } finally {
+        progress.stop();
+      }
+    }
     const elapsedMs = performance.now() - started;
     const stats = computeBacktestStats(result);
 
