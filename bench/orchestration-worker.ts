@@ -12,7 +12,8 @@ import postgres from 'postgres';
 import { createActivities, type ActivityDeps } from '../activities/index';
 import { Secret } from '../activities/venue/credentials';
 import { createPaperVenue } from '../activities/venue/paper-venue';
-import { openDatabase, type Database } from '../db';
+import type { ResilientVenue } from '../activities/venue/resilient-venue';
+import { openDatabase, type Database, type Db } from '../db';
 import { buildConfig } from '../worker/config';
 import { ALERT_COOLDOWN_MS, CASH_TOLERANCE_MICROS, createWorker } from '../worker/worker';
 import { CASE_STUDY_BREAKERS } from '../workflows/domain/breakers';
@@ -68,6 +69,26 @@ export type FromWorker =
 
 export const benchActivities: BareActivities = { benchStamp: async () => Date.now() };
 
+/** What the production activities receive in the bench: as in openActivityDeps, with BENCH_LIMITS and no mail. */
+export function benchActivityDeps(db: Db, venue: ResilientVenue): ActivityDeps {
+  return {
+    db,
+    venue,
+    mailer: null,
+    config: {
+      account: 'paper',
+      venueName: 'paper',
+      limits: BENCH_LIMITS,
+      breakers: CASE_STUDY_BREAKERS,
+      timeZone: 'UTC',
+      alertCooldownMs: ALERT_COOLDOWN_MS,
+      maxQuoteAgeMs: BENCH_LIMITS.maxQuoteAgeMs,
+      reconciliation: { policy: 'HALT_AND_ALERT', cashTolerance: CASH_TOLERANCE_MICROS },
+    },
+    clock: () => Date.now(),
+  };
+}
+
 function send(message: FromWorker): Promise<void> {
   return new Promise((resolve) => {
     if (!process.send || !process.connected) return resolve();
@@ -104,22 +125,7 @@ async function start(init: WorkerInit): Promise<{ worker: Worker; running: Promi
   const database = await openRecords(init);
   const recordsRss = process.memoryUsage().rss - rssBeforeRecords;
   const connection = await NativeConnection.connect({ address: init.address });
-  const deps: ActivityDeps = {
-    db: database.db,
-    venue: createPaperVenue({ baseUrl: init.exchangeUrl, keyId: init.keyId, secret: new Secret(init.secret) }),
-    mailer: null,
-    config: {
-      account: 'paper',
-      venueName: 'paper',
-      limits: BENCH_LIMITS,
-      breakers: CASE_STUDY_BREAKERS,
-      timeZone: 'UTC',
-      alertCooldownMs: ALERT_COOLDOWN_MS,
-      maxQuoteAgeMs: BENCH_LIMITS.maxQuoteAgeMs,
-      reconciliation: { policy: 'HALT_AND_ALERT', cashTolerance: CASH_TOLERANCE_MICROS },
-    },
-    clock: () => Date.now(),
-  };
+  const deps = benchActivityDeps(database.db, createPaperVenue({ baseUrl: init.exchangeUrl, keyId: init.keyId, secret: new Secret(init.secret) }));
   const worker = await createWorker({
     config,
     activities: { ...createActivities(deps), ...benchActivities },

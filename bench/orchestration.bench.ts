@@ -245,6 +245,39 @@ class WorkerChild {
   }
 }
 
+// ---- the exchange ----
+
+/** The paper exchange of the bench: fills certain and immediate at the limit, no fees, no faults, no rate limit. */
+export function startBenchExchange(key: { keyId: string; secret: string }): Promise<PaperExchange> {
+  return startPaperExchange({
+    keys: [key],
+    dataDir: null,
+    rateLimit: { capacity: 1_000_000, refillPerSecond: 1_000_000, orderWeight: 1, readWeight: 1 },
+    engine: {
+      stepMs: 100,
+      startingCash: 1_000_000 * MICROS,
+      fillModel: { ...CASE_STUDY_FILL_MODEL, fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0 },
+    },
+  });
+}
+
+/** An open cent-grid market that resolves in the future: the one every bench order trades. */
+export function benchMarket(exchange: PaperExchange): { marketId: string; tickSize: number } {
+  const markets = exchange.engine.listMarkets();
+  const market = markets.find((m) => m.tickSize === 10_000 && m.resolvesAt !== null && m.status === 'OPEN') ?? markets.find((m) => m.status === 'OPEN');
+  if (!market) throw new Error('the paper exchange lists no open market');
+  return { marketId: market.marketId, tickSize: market.tickSize };
+}
+
+/** A buy limit two ticks through the ask: fills at the next engine step. */
+export function crossingPrice(exchange: PaperExchange, marketId: string, tickSize: number): Price {
+  const s = exchange.engine.snapshot(marketId, 1);
+  return Math.min(MICROS - tickSize, (s.ask ?? 500_000) + 2 * tickSize) as Price;
+}
+
+/** A buy limit of one tick: far below any market the exchange makes, so it rests unfilled. */
+export const restingPrice = (tickSize: number): Price => tickSize as Price;
+
 // ---- the run ----
 
 interface Run {
@@ -263,13 +296,13 @@ interface Run {
 }
 
 function crossingBuy(run: Run): Price {
-  const s = run.exchange.engine.snapshot(run.marketId, 1);
-  return Math.min(MICROS - run.tickSize, (s.ask ?? 500_000) + 2 * run.tickSize) as Price;
+  return crossingPrice(run.exchange, run.marketId, run.tickSize);
 }
 
-function orderInput(run: Run, clientOrderId: string, limitPrice: Price, ttlMs: number, signalAt: number): OrderWorkflowInput {
+/** The order workflow's input for a one-contract buy; the signal is the moment of the start. */
+export function benchOrderInput(marketId: string, clientOrderId: string, limitPrice: Price, ttlMs: number, signalAt: number): OrderWorkflowInput {
   return {
-    order: { clientOrderId, marketId: run.marketId, side: 'BUY', quantity: 1 as Quantity, limitPrice },
+    order: { clientOrderId, marketId, side: 'BUY', quantity: 1 as Quantity, limitPrice },
     context: { strategy: 'bench', sessionWorkflowId: null, tradingDay: tradingDayOf(signalAt), signal: { price: limitPrice, confidence: 1, at: signalAt, metadata: {} } },
     ttlMs,
     halted: null,
@@ -285,7 +318,7 @@ async function startOrder(run: Run, phase: string, limitPrice: Price, ttlMs: num
   const handle = await run.client.workflow.start<typeof orderWorkflow>('orderWorkflow', {
     taskQueue: run.taskQueue,
     workflowId,
-    args: [orderInput(run, clientOrderId, limitPrice, ttlMs, signalAt)],
+    args: [benchOrderInput(run.marketId, clientOrderId, limitPrice, ttlMs, signalAt)],
   });
   run.open.add(workflowId);
   return { handle, signalAt };
@@ -439,13 +472,12 @@ async function measure(run: Run, sizes: OrchestrationSizes): Promise<BenchResult
 
   // ---- 3. memory with open orders ----
   const idleRss = await sampleRss(run.worker, 5, 200);
-  const restingPrice = run.tickSize as Price;
   const openBefore = run.exchange.engine.openOrders(BENCH_KEY.keyId).length;
   const resting = await withTimeout(
     mapLimited(
       Array.from({ length: sizes.openOrders }, (_, i) => i),
       START_CONCURRENCY,
-      async () => (await startOrder(run, 'm', restingPrice, RESTING_TTL_MS)).handle,
+      async () => (await startOrder(run, 'm', restingPrice(run.tickSize), RESTING_TTL_MS)).handle,
     ),
     PHASE_TIMEOUT_MS,
     'starting the open orders',
@@ -526,18 +558,8 @@ export async function runWith(env: Env, sizes: OrchestrationSizes = SIZES): Prom
   let run: Run | null = null;
   try {
     temporalHandle = await withTimeout(connectTemporal(config, quietLog), 90_000, 'reaching the Temporal server');
-    exchange = await startPaperExchange({
-      keys: [BENCH_KEY],
-      dataDir: null,
-      rateLimit: { capacity: 1_000_000, refillPerSecond: 1_000_000, orderWeight: 1, readWeight: 1 },
-      engine: {
-        stepMs: 100,
-        startingCash: 1_000_000 * MICROS,
-        fillModel: { ...CASE_STUDY_FILL_MODEL, fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0 },
-      },
-    });
-    const market = exchange.engine.listMarkets().find((m) => m.tickSize === 10_000 && m.resolvesAt !== null && m.status === 'OPEN') ?? exchange.engine.listMarkets()[0];
-    if (!market) throw new Error('the paper exchange lists no market');
+    exchange = await startBenchExchange(BENCH_KEY);
+    const market = benchMarket(exchange);
     const tag = `ob${Date.now().toString(36)}`;
     const bundlePath = join(dataDir, 'workflow-bundle.js');
     writeFileSync(bundlePath, (await bundleWorkflowCode({ workflowsPath: BENCH_WORKFLOWS_PATH, logger: new DefaultLogger('WARN') })).code);

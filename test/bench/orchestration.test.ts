@@ -5,11 +5,37 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../activities/index';
+import type { OrderActivities } from '../../activities/types';
+import { Secret } from '../../activities/venue/credentials';
+import { createPaperVenue } from '../../activities/venue/paper-venue';
 import { formatResults, type BenchResult } from '../../bench/harness';
-import { BENCH_WORKFLOWS_PATH, ROWS, SKIP_REASON, benchGate, lifecycleShape, percentile, run, runWith, type HistoryEventLike } from '../../bench/orchestration.bench';
+import {
+  BENCH_WORKFLOWS_PATH,
+  ROWS,
+  SKIP_REASON,
+  benchGate,
+  benchMarket,
+  benchOrderInput,
+  crossingPrice,
+  lifecycleShape,
+  percentile,
+  restingPrice,
+  run,
+  runWith,
+  startBenchExchange,
+  type HistoryEventLike,
+} from '../../bench/orchestration.bench';
+import { benchActivityDeps } from '../../bench/orchestration-worker';
+import { openDatabase, type Database } from '../../db';
+import type { PaperExchange } from '../../exchange/server';
 import { TemporalUnavailable } from '../../worker/temporal';
+import type { Price } from '../../workflows/domain/money';
+import { OrderLifecycle } from '../../workflows/order-lifecycle';
+import { inActivity } from '../activities/harness';
 
 const root = join(import.meta.dirname, '..', '..');
 const quiet = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };
@@ -94,4 +120,85 @@ describe('orchestration bench: workflows', () => {
     // The production worker never registers them.
     expect(readFileSync(join(root, 'workflows', 'index.ts'), 'utf8')).not.toMatch(/bare/i);
   }, 120_000);
+});
+
+/**
+ * The bench's orders through the production activities on the bench's exchange and limits, with
+ * the lifecycle driven directly (no server): what the bench measures must fill, rest and cancel.
+ */
+describe('orchestration bench: its orders on the bench exchange, without a server', () => {
+  const key = { keyId: 'bench', secret: 'bench-test-secret-0123456789abcdef' };
+  let exchange: PaperExchange;
+  let database: Database;
+  let acts: OrderActivities;
+  const timers: NodeJS.Timeout[] = [];
+
+  beforeAll(async () => {
+    exchange = await startBenchExchange(key);
+    database = await openDatabase({ kind: 'pglite', dataDir: null });
+    const all = createActivities(benchActivityDeps(database.db, createPaperVenue({ baseUrl: exchange.url, keyId: key.keyId, secret: new Secret(key.secret) })));
+    const wrap =
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      (...args: A) =>
+        inActivity(() => fn(...args));
+    acts = {
+      assessOrder: wrap(all.assessOrder),
+      recordOrder: wrap(all.recordOrder),
+      submitOrder: wrap(all.submitOrder),
+      lookupOrder: wrap(all.lookupOrder),
+      pollOrder: wrap(all.pollOrder),
+      cancelOrder: wrap(all.cancelOrder),
+      recordExecution: wrap(all.recordExecution),
+      raiseAlert: wrap(all.raiseAlert),
+    };
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const t of timers) clearTimeout(t);
+    await database?.close();
+    await exchange?.close();
+  });
+
+  function lifecycle(clientOrderId: string, price: (m: { marketId: string; tickSize: number }) => number, ttlMs: number): OrderLifecycle {
+    const market = benchMarket(exchange);
+    const input = benchOrderInput(market.marketId, clientOrderId, price(market) as Price, ttlMs, Date.now());
+    return new OrderLifecycle(input, {
+      acts,
+      waitFor: async (until, ms) => {
+        const end = Date.now() + ms;
+        while (Date.now() < end) {
+          if (until()) return true;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        return until();
+      },
+      startTimer: (ms, onFire) => void timers.push(setTimeout(onFire, ms)),
+      failureType: (e) => (e instanceof ApplicationFailure ? (e.type ?? 'UNKNOWN') : null),
+    });
+  }
+
+  it('fills a crossing order, acknowledged after its signal', async () => {
+    const l = lifecycle('bench-test-cross-1', (m) => crossingPrice(exchange, m.marketId, m.tickSize), 600_000);
+    const status = await l.run();
+    expect(status.rejectReason).toBeNull();
+    expect(status.state).toBe('FILLED');
+    expect(status.timings.acknowledgedAt).not.toBeNull();
+    expect(status.timings.acknowledgedAt!).toBeGreaterThanOrEqual(l.input.context.signal.at);
+  }, 30_000);
+
+  it('rests an order at one tick until it is cancelled', async () => {
+    const before = exchange.engine.openOrders(key.keyId).length;
+    const l = lifecycle('bench-test-rest-1', (m) => restingPrice(m.tickSize), 1_800_000);
+    const done = l.run();
+    const until = Date.now() + 10_000;
+    while (exchange.engine.openOrders(key.keyId).length === before && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(exchange.engine.openOrders(key.keyId).length).toBe(before + 1);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(l.order.state).toBe('SUBMITTED');
+    l.requestCancel({ operator: 'bench', reason: 'orchestration bench cleanup' });
+    const status = await done;
+    expect(status.state).toBe('CANCELED');
+    expect(status.filledQuantity).toBe(0);
+    expect(exchange.engine.openOrders(key.keyId).length).toBe(before);
+  }, 30_000);
 });
