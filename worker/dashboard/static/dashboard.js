@@ -80,7 +80,7 @@
     drawChart(document.getElementById('pnl-chart'), pnl.points);
     var t = positions.totals;
     fillTable('pnl-totals', ['#Realized', '#Unrealized', '#Fees', '#Total', '#Open positions'], [
-      { cells: [money(t.realizedPnl), money(t.unrealizedPnl), money(t.fees), money(t.totalPnl), num(t.openPositions)] },
+      { cells: [money(t.realizedPnl), money(t.unrealizedPnl), { text: t.fees, num: true }, money(t.totalPnl), num(t.openPositions)] },
     ], '');
   }
 
@@ -107,12 +107,16 @@
     svg.appendChild(svgEl('line', { class: 'axis', x1: left, y1: top, x2: left, y2: H - bottom }));
     svg.appendChild(svgEl('line', { class: 'axis', x1: left, y1: H - bottom, x2: W - right, y2: H - bottom }));
     svg.appendChild(svgEl('line', { class: 'zero', x1: left, y1: y(0), x2: W - right, y2: y(0) }));
+    // Labels at zero, the high and the low, each the API's own string; one too close to another is left out.
+    var labelled = [y(0)];
     svg.appendChild(svgEl('text', { x: left - 6, y: y(0) + 4, 'text-anchor': 'end', text: '0.00' }));
     var iMax = values.indexOf(Math.max.apply(null, values));
     var iMin = values.indexOf(Math.min.apply(null, values));
     [iMax, iMin].forEach(function (i) {
-      if (values[i] === 0) return;
-      svg.appendChild(svgEl('text', { x: left - 6, y: y(values[i]) + 4, 'text-anchor': 'end', text: points[i].pnl }));
+      var at = y(values[i]);
+      if (labelled.some(function (other) { return Math.abs(other - at) < 14; })) return;
+      labelled.push(at);
+      svg.appendChild(svgEl('text', { x: left - 6, y: at + 4, 'text-anchor': 'end', text: points[i].pnl }));
     });
     svg.appendChild(svgEl('text', { x: left, y: H - 8, 'text-anchor': 'start', text: dateTime(points[0].t) }));
     svg.appendChild(svgEl('text', { x: W - right, y: H - 8, 'text-anchor': 'end', text: dateTime(points[points.length - 1].t) }));
@@ -137,7 +141,7 @@
       p.positions.map(function (r) {
         return {
           attrs: { 'data-market': r.marketId },
-          cells: [r.marketId, num(r.quantity), { text: r.averageEntryPrice, num: true }, { text: r.mark, num: true }, money(r.unrealizedPnl), money(r.realizedPnl), money(r.fees), money(r.totalPnl), time(r.markedAt)],
+          cells: [r.marketId, num(r.quantity), { text: r.averageEntryPrice, num: true }, { text: r.mark, num: true }, money(r.unrealizedPnl), money(r.realizedPnl), { text: r.fees, num: true }, money(r.totalPnl), time(r.markedAt)],
         };
       }), 'No positions');
   }
@@ -197,7 +201,8 @@
       return { cells: [{ text: s.sessionId, href: s.workflowUrl }, s.mode, { text: s.halted ? 'HALTED' : s.status, tag: s.halted ? 'HALT' : s.status }, dateTime(s.startedAt)] };
     }), 'No sessions recorded');
     fillTable('journal-table', ['Time', 'Action', 'Operator', 'Reason', 'Where'], h.journal.map(function (a) {
-      return { attrs: { 'data-action': a.action }, cells: [time(a.at), { text: a.action, tag: a.action }, a.operator, { text: a.reason, wrap: true }, a.workflowId] };
+      var where = a.workflowId.indexOf('dashboard-') === 0 ? 'dashboard' : a.workflowId;
+      return { attrs: { 'data-action': a.action, title: a.workflowId }, cells: [time(a.at), { text: a.action, tag: a.action }, a.operator, { text: a.reason, wrap: true }, where] };
     }), 'No operator actions');
   }
 
