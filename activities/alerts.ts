@@ -41,7 +41,7 @@ import type { Executor } from '../db';
 import { mapErrors, transaction } from '../db/repositories/common';
 import { alerts } from '../db/schema';
 import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
-import type { ActivityDeps } from './deps';
+import { logEvent, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import type { AlertLevel, AlertOutcome, AlertRequest } from './types';
 
@@ -160,6 +160,8 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       await markAlertDelivery(db, alert.dedupeKey, { delivery: 'FAILED', at: clock(), error: message.slice(0, 2000) });
+      deps.metrics?.error('alerts', AlertFailureType.ALERT_DELIVERY_FAILED);
+      logEvent(deps, 'alert', {}, { alertLevel: alert.level, type: alert.type, dedupeKey: alert.dedupeKey, outcome: 'FAILED', error: message.slice(0, 500) }, `alert ${alert.dedupeKey} not delivered`, 'error');
       throw ApplicationFailure.create({
         type: AlertFailureType.ALERT_DELIVERY_FAILED,
         message: `alert ${alert.dedupeKey} was not delivered: ${message}`,
@@ -214,5 +216,20 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
     return deliver(alert, raisedAt);
   }
 
-  return { raiseAlert: (alert) => runActivity(() => raiseAlert(alert)) };
+  /** One line and one count per alert raised, with what became of it. */
+  async function raiseAndReport(input: AlertRequest): Promise<AlertOutcome> {
+    const outcome = await raiseAlert(input);
+    deps.metrics?.alert(input.level, outcome.reason);
+    logEvent(
+      deps,
+      'alert',
+      {},
+      { alertLevel: input.level, type: input.type, dedupeKey: input.dedupeKey, title: input.title, outcome: outcome.reason, sent: outcome.sent },
+      `${input.level} alert ${input.type}: ${outcome.reason}`,
+      input.level === 'CRITICAL' || input.level === 'HIGH' ? 'warn' : 'info',
+    );
+    return outcome;
+  }
+
+  return { raiseAlert: (alert) => runActivity(() => raiseAndReport(alert)) };
 }

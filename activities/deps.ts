@@ -2,10 +2,14 @@
  * What every activity factory receives (STYLE.md: activities come from a factory that receives
  * its dependencies). Built once in worker/, passed down; activities never read the environment.
  */
+import type { Logger } from 'pino';
 import type { Db } from '../db';
+import type { Fill } from '../workflows/domain/fill';
+import type { Money } from '../workflows/domain/money';
 import type { BreakerConfig } from '../workflows/domain/breakers';
 import type { ReconciliationPolicy } from '../workflows/domain/reconciliation';
 import type { RiskLimits } from '../workflows/domain/risk-limits';
+import { currentContext } from './context';
 import type { ResilientVenue } from './venue/resilient-venue';
 
 /** Sends one email; nodemailer's transport in production, a capturing fake or a local SMTP server in tests. */
@@ -42,4 +46,61 @@ export interface ActivityDeps {
   config: ActivityConfig;
   /** Epoch milliseconds; injectable for tests. */
   clock: () => number;
+  /** Structured JSON logs (worker/logging.ts); absent: the activities log nothing of their own. */
+  log?: Logger;
+  /** Prometheus metrics (worker/metrics.ts); absent: nothing is counted. */
+  metrics?: ActivityMetrics;
+}
+
+/** The account's figures after a session snapshot, for the P&L, exposure and limit gauges. */
+export interface SessionFigures {
+  account: string;
+  strategy: string;
+  realizedPnl: Money;
+  unrealizedPnl: Money;
+  fees: Money;
+  dailyPnl: Money;
+  equity: Money;
+  exposure: Money;
+  openPositions: number;
+  limits: RiskLimits;
+}
+
+/** What the activities report to the metrics registry (worker/metrics.ts implements it). */
+export interface ActivityMetrics {
+  signal(s: { marketId: string; side: string; intent: string }): void;
+  /** An order snapshot recorded in `state`; a repeat of the order's current state counts nothing. */
+  orderState(clientOrderId: string, state: string): void;
+  fill(f: Fill): void;
+  riskDecision(approved: boolean, rules: readonly string[]): void;
+  operatorAction(action: string): void;
+  alert(level: string, outcome: string): void;
+  /** The newest quote of a market (for the data-age gauge). */
+  quote(marketId: string, ts: number): void;
+  session(figures: SessionFigures): void;
+  error(component: string, kind: string): void;
+}
+
+/** The IDs a log line is found by. */
+export interface EventIds {
+  clientOrderId?: string | null;
+  sessionId?: string | null;
+}
+
+/**
+ * Writes one structured line of kind `event` (worker/logging.ts LOG_EVENTS) when a logger is
+ * configured, with the IDs given and, inside an activity, its workflow ID, type and attempt.
+ */
+export function logEvent(deps: Pick<ActivityDeps, 'log'>, event: string, ids: EventIds, fields: Record<string, unknown>, message: string, level: 'info' | 'warn' | 'error' = 'info'): void {
+  if (!deps.log) return;
+  const info = currentContext()?.info;
+  const line: Record<string, unknown> = { event };
+  if (ids.clientOrderId) line.clientOrderId = ids.clientOrderId;
+  if (ids.sessionId) line.sessionId = ids.sessionId;
+  if (info) {
+    if (info.workflowExecution) line.workflowId = info.workflowExecution.workflowId;
+    line.activity = info.activityType;
+    line.attempt = info.attempt;
+  }
+  deps.log[level]({ ...line, ...fields }, message);
 }

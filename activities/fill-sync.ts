@@ -9,6 +9,7 @@
  * the caller asked). Across workers the cursor write is a compare-and-set.
  */
 import { recordFills, type Db } from '../db';
+import type { Fill } from '../workflows/domain/fill';
 import { advanceFillCursor, getFillCursor } from '../db/repositories/venue-cursors';
 import { tradingDayIn } from './portfolio';
 import type { ResilientVenue } from './venue/resilient-venue';
@@ -31,6 +32,8 @@ export class FillSync {
     private readonly venue: ResilientVenue,
     private readonly account: string,
     private readonly timeZone: string,
+    /** Told of the fills each page recorded for the first time (logs and metrics), after they commit. */
+    private readonly onRecorded?: (fills: Fill[]) => void,
   ) {}
 
   /** Resolves once every fill the venue held when this was called is in the ledger. */
@@ -66,7 +69,9 @@ export class FillSync {
           this.db,
           page.fills.map((f) => ({ ...f, account: this.account, tradingDay: tradingDayIn(f.ts, this.timeZone) })),
         );
-        result.fillsInserted += recorded.outcomes.filter((o) => o.inserted).length;
+        const inserted = new Set(recorded.outcomes.filter((o) => o.inserted).map((o) => o.tradeId));
+        result.fillsInserted += inserted.size;
+        if (this.onRecorded && inserted.size > 0) this.onRecorded(page.fills.filter((f) => inserted.delete(f.tradeId)));
       }
       // A lost compare-and-set means another sync stored its own cursor; the next read starts
       // there, and whatever it reads again is recorded once by trade ID.

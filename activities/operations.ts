@@ -61,7 +61,7 @@ import { MICROS, mulDiv, parseMicros, type Money, type Price } from '../workflow
 import { decideReconciliation, reconcile, RECONCILIATION_POLICIES, type Discrepancy, type LocalOrderView, type VenueOrderView } from '../workflows/domain/reconciliation';
 import type { AlertActivities } from './alerts';
 import { formatDailyReport, type MarketDayLine } from './daily-report';
-import type { ActivityDeps } from './deps';
+import { logEvent, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { servicesFor } from './services';
 import type { OperationsActivities, OperatorAction, ReconciliationOutcome } from './types';
@@ -316,7 +316,9 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     }
 
     const at = clock();
+    let journaled: Record<string, unknown> | null = null;
     await transaction(db, async (tx) => {
+      journaled = null;
       const locked = await getRun(tx, runId, true);
       if (!locked || (locked.summary as RunSummary | null)?.adoption) return;
       const adoption: Adoption = { at, operator, reason, adopted: [], skipped: [], cashAdopted: false, cash: { baseline: 0 as Money, at, source: 'ADOPTED' } };
@@ -389,12 +391,20 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
         },
         at,
       });
+      journaled = {
+        kind: 'ADOPT_VENUE_FIGURES',
+        runId,
+        adoptedMarkets: adoption.adopted.map((a) => `${a.marketId}:${a.before}->${a.after}`).join(',') || null,
+        cashAdopted: adoption.cashAdopted,
+      };
       const summary: RunSummary = { ...((locked.summary as RunSummary | null) ?? {}), adoption };
       await tx
         .update(reconciliationRuns)
         .set({ summary: summary as Record<string, unknown> })
         .where(eq(reconciliationRuns.runId, runId));
     });
+    const details = journaled as Record<string, unknown> | null;
+    if (details) operatorActionDone({ action: 'OVERRIDE', operator, reason, workflowId: runId, sequence: 0, details });
   }
 
   async function listActiveSessions(): Promise<string[]> {
@@ -414,7 +424,9 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     const previousDay = addDays(day, -1);
     const journalKey = `daily-reset:${account}:${day}`;
     const dayStart = startOfDayIn(day, config.timeZone);
-    return transaction(db, async (tx) => {
+    let performed: { liftedTrips: number; strategies: string | null } | null = null;
+    const result = await transaction(db, async (tx) => {
+      performed = null;
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${journalKey}))`);
       const [done] = await tx
         .select()
@@ -444,8 +456,14 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
         details: { account, tradingDay: day, previousDay, liftedTrips: lifted, strategies: liftedFor.join(',') || null },
         at: now,
       });
+      performed = { liftedTrips: lifted, strategies: liftedFor.join(',') || null };
       return { tradingDay: day, previousDay, liftedTrips: lifted };
     });
+    const done = performed as { liftedTrips: number; strategies: string | null } | null;
+    if (done) {
+      operatorActionDone({ action: 'DAILY_RESET', operator: 'daily-reset', reason: `trading day ${day} starts in ${config.timeZone}`, workflowId: journalKey, sequence: 0, details: { account, tradingDay: day, previousDay, ...done } });
+    }
+    return result;
   }
 
   async function sendDailyReport(input: { tradingDay: string }): Promise<void> {
@@ -533,8 +551,20 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     await alerts.raiseAlert({ level: 'LOW', type: 'DAILY_REPORT', dedupeKey: `DAILY_REPORT:${account}:${day}`, title: report.title, body: report.body });
   }
 
+  function operatorActionDone(action: Omit<OperatorAction, 'action' | 'details'> & { action: string; details: Record<string, unknown> }): void {
+    deps.metrics?.operatorAction(action.action);
+    logEvent(
+      deps,
+      'operator_action',
+      { sessionId: action.workflowId.startsWith('session-') ? action.workflowId : null },
+      { action: action.action, operator: action.operator, reason: action.reason, targetWorkflowId: action.workflowId, sequence: action.sequence, details: action.details },
+      `${action.action} by ${action.operator}: ${action.reason}`,
+    );
+  }
+
   async function recordAction(action: OperatorAction): Promise<void> {
     await recordOperatorAction(db, { ...action, at: clock() });
+    operatorActionDone(action);
   }
 
   return {

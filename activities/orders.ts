@@ -18,7 +18,8 @@ import { ORDER_STATES, type Order } from '../workflows/domain/order';
 import { checkOrder, type RiskViolation } from '../workflows/domain/risk';
 import { buildRiskContext } from '../workflows/domain/trading-context';
 import { currentAttempt } from './context';
-import type { ActivityDeps } from './deps';
+import { logEvent, type ActivityDeps } from './deps';
+import { formatDecimal } from '../workflows/domain/money';
 import { runActivity, submitFailure } from './errors';
 import { coreSnapshot, loadAccount, marksOf } from './portfolio';
 import { servicesFor } from './services';
@@ -67,8 +68,19 @@ export function createOrderActivities(deps: ActivityDeps): OrderActivitiesWithou
   const services = servicesFor(deps);
 
   function submitted(order: VenueOrder, at: number): SubmitResult {
-    if (order.status === 'REJECTED') return { outcome: 'REJECTED', reason: order.rejectReason ?? 'rejected by the venue', at };
-    return { outcome: 'ACCEPTED', venueOrderId: order.venueOrderId, status: order.status, at };
+    const result: SubmitResult =
+      order.status === 'REJECTED'
+        ? { outcome: 'REJECTED', reason: order.rejectReason ?? 'rejected by the venue', at }
+        : { outcome: 'ACCEPTED', venueOrderId: order.venueOrderId, status: order.status, at };
+    logEvent(
+      deps,
+      'order',
+      { clientOrderId: order.clientOrderId },
+      { action: 'submit', outcome: result.outcome, venueOrderId: order.venueOrderId, venueStatus: order.status, reason: order.rejectReason, marketId: order.marketId, limitPrice: order.limitPrice === null ? null : formatDecimal(order.limitPrice) },
+      `order ${result.outcome === 'REJECTED' ? `rejected by ${venue.name}` : `accepted by ${venue.name}`}`,
+      result.outcome === 'REJECTED' ? 'warn' : 'info',
+    );
+    return result;
   }
 
   return {
@@ -128,6 +140,15 @@ export function createOrderActivities(deps: ActivityDeps): OrderActivitiesWithou
           },
           decidedAt: now,
         });
+        deps.metrics?.riskDecision(decision.approved, violations.map((v) => v.rule));
+        logEvent(
+          deps,
+          'risk_decision',
+          { clientOrderId: order.clientOrderId, sessionId: context.sessionWorkflowId },
+          { strategy: context.strategy, marketId: order.marketId, side: order.side, quantity: order.quantity, approved: decision.approved, violations: violations.map((v) => ({ rule: v.rule, message: v.message })) },
+          decision.approved ? 'order approved by risk' : `order rejected by risk: ${violations.map((v) => v.rule).join(', ')}`,
+          decision.approved ? 'info' : 'warn',
+        );
         return { approved: decision.approved, violations, at: now };
       }),
 
@@ -139,6 +160,14 @@ export function createOrderActivities(deps: ActivityDeps): OrderActivitiesWithou
           order,
           { strategy: context.strategy, tradingDay: context.tradingDay, sessionWorkflowId: context.sessionWorkflowId, signal: context.signal, account: config.account },
           snapshotSeq(order),
+        );
+        deps.metrics?.orderState(order.clientOrderId, order.state);
+        logEvent(
+          deps,
+          'order',
+          { clientOrderId: order.clientOrderId, sessionId: context.sessionWorkflowId },
+          { action: 'snapshot', state: order.state, seq: snapshotSeq(order), strategy: context.strategy, marketId: order.marketId, side: order.side, quantity: order.quantity, fills: order.fills.length },
+          `order ${order.state}`,
         );
       }),
 
@@ -197,9 +226,13 @@ export function createOrderActivities(deps: ActivityDeps): OrderActivitiesWithou
         validateClientOrderId(clientOrderId);
         try {
           const order = await venue.cancelOrder({ clientOrderId });
+          logEvent(deps, 'order', { clientOrderId }, { action: 'cancel', venueStatus: order.status }, `cancel answered ${order.status}`);
           return { status: order.status, at: clock() };
         } catch (e) {
-          if (isNotFound(e)) return { status: null, at: clock() };
+          if (isNotFound(e)) {
+            logEvent(deps, 'order', { clientOrderId }, { action: 'cancel', venueStatus: null }, `cancel: ${venue.name} does not know the order`);
+            return { status: null, at: clock() };
+          }
           throw e;
         }
       }),

@@ -3,7 +3,9 @@
  * the account's fill sync (so concurrent polls of different orders coalesce into one sync) and
  * the venue request counter behind the error-rate breaker.
  */
-import type { ActivityDeps } from './deps';
+import { formatDecimal } from '../workflows/domain/money';
+import type { Fill } from '../workflows/domain/fill';
+import { logEvent, type ActivityDeps } from './deps';
 import { FillSync } from './fill-sync';
 import { MarketBook } from './portfolio';
 import type { HttpStats } from './venue/http';
@@ -62,12 +64,26 @@ export interface ActivityServices {
 
 const byDeps = new WeakMap<ActivityDeps, ActivityServices>();
 
+/** One log line and one count per fill the ledger recorded for the first time. */
+function fillsRecorded(deps: ActivityDeps, fills: readonly Fill[]): void {
+  for (const f of fills) {
+    deps.metrics?.fill(f);
+    logEvent(
+      deps,
+      'fill',
+      { clientOrderId: f.clientOrderId },
+      { tradeId: f.tradeId, marketId: f.marketId, side: f.side, quantity: f.quantity, price: formatDecimal(f.price, 2), fee: formatDecimal(f.fee, 2), ts: f.ts, account: deps.config.account },
+      'fill recorded',
+    );
+  }
+}
+
 export function servicesFor(deps: ActivityDeps): ActivityServices {
   let s = byDeps.get(deps);
   if (!s) {
     s = {
       markets: new MarketBook(deps.db, deps.venue, deps.config.venueName),
-      fills: new FillSync(deps.db, deps.venue, deps.config.account, deps.config.timeZone),
+      fills: new FillSync(deps.db, deps.venue, deps.config.account, deps.config.timeZone, deps.log || deps.metrics ? (fills) => fillsRecorded(deps, fills) : undefined),
       requests: new RequestWindow(deps.venue, deps.clock()),
     };
     byDeps.set(deps, s);

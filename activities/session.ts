@@ -36,7 +36,7 @@ import { parseRiskLimits, type RiskLimits } from '../workflows/domain/risk-limit
 import { sizeSignal } from '../workflows/domain/sizing';
 import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../workflows/domain/strategies';
 import { currentContext, heartbeat, lastHeartbeat, sleepUnlessCancelled, throwIfCancelled } from './context';
-import type { ActivityDeps } from './deps';
+import { logEvent, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { coreSnapshot, tradingDayIn } from './portfolio';
 import { servicesFor } from './services';
@@ -299,6 +299,8 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
       reason: order.status === 'REJECTED' ? (order.rejectReason ?? reason) : null,
       detail: { reason, venueStatus: order.status },
     });
+    deps.metrics?.orderState(order.clientOrderId, state);
+    logEvent(deps, 'order', { clientOrderId: order.clientOrderId }, { action: 'venue_outcome', state, venueStatus: order.status, marketId: order.marketId, reason }, `order ${state} at the venue (${reason})`);
   }
 
   async function flattenPositions(strategy: string, reason: string, day: string): Promise<string[]> {
@@ -379,6 +381,7 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
             const step = strategy.onSnapshot(state, snapshot, { market: markets[snapshot.marketId]!, position, modelProbability: null });
             progress.strategyState[snapshot.marketId] = step.state;
             progress.quoteTimes[snapshot.marketId] = snapshot.ts;
+            deps.metrics?.quote(snapshot.marketId, snapshot.ts);
             if (signal === null && step.signal !== null) {
               const quantity = sizeSignal(step.signal, position, sizing);
               if (quantity > 0) signal = { ...step.signal, quantity };
@@ -387,6 +390,16 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
           progress.polls += 1;
           heartbeat(progress);
           const now = clock();
+          if (signal !== null) {
+            deps.metrics?.signal(signal);
+            logEvent(
+              deps,
+              'signal',
+              { sessionId: currentContext()?.info.workflowExecution?.workflowId ?? null },
+              { strategy: input.strategy, marketId: signal.marketId, side: signal.side, intent: signal.intent, price: formatDecimal(signal.price), confidence: signal.confidence, quantity: signal.quantity, metadata: signal.metadata },
+              `${signal.intent} ${signal.side} signal on ${signal.marketId}`,
+            );
+          }
           if (signal !== null || now >= input.untilMs) {
             return { strategyState: progress.strategyState, signal, at: now, quoteTimes: progress.quoteTimes };
           }
@@ -429,6 +442,18 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
         const fees = daily?.fees ?? 0;
         const window = services.requests.count(now, config.breakers.errorWindowMs);
         const open = await recordedOpenOrders(input.strategy);
+        deps.metrics?.session({
+          account,
+          strategy: input.strategy,
+          realizedPnl: realized as Money,
+          unrealizedPnl: unrealized as Money,
+          fees: fees as Money,
+          dailyPnl: (realized - fees + unrealized) as Money,
+          equity: equity as Money,
+          exposure: exposure as Money,
+          openPositions,
+          limits: config.limits,
+        });
         return {
           at: now,
           metrics: {
@@ -472,6 +497,15 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
     recordOperatorAction: (action: OperatorAction) =>
       runActivity(async () => {
         await recordOperatorRow(db, { ...action, at: clock() });
+        deps.metrics?.operatorAction(action.action);
+        logEvent(
+          deps,
+          'operator_action',
+          { sessionId: action.workflowId.startsWith('session-') ? action.workflowId : null },
+          { action: action.action, operator: action.operator, reason: action.reason, targetWorkflowId: action.workflowId, sequence: action.sequence, details: action.details },
+          `${action.action} by ${action.operator}: ${action.reason}`,
+          action.action === 'KILL_SWITCH' ? 'warn' : 'info',
+        );
       }),
 
     /**
