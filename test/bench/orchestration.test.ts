@@ -27,6 +27,7 @@ import {
   run,
   runWith,
   startBenchExchange,
+  sustainedRate,
   type HistoryEventLike,
 } from '../../bench/orchestration.bench';
 import { benchActivityDeps } from '../../bench/orchestration-worker';
@@ -77,6 +78,17 @@ describe('orchestration bench: helpers', () => {
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([1, 2, 3], 0)).toBe(1);
     expect(percentile([], 50)).toBeNaN();
+  });
+
+  it('rates completions over their middle 80%, leaving out the ramp and the tail', () => {
+    const steady = Array.from({ length: 100 }, (_, i) => 1_000 + i * 10);
+    expect(sustainedRate(steady)).toBeCloseTo(100, 6);
+    // A slow ramp (first 10) and a straggler (last) do not move the figure.
+    const ramped = [...Array.from({ length: 10 }, (_, i) => i * 100), ...Array.from({ length: 89 }, (_, i) => 2_000 + i * 10), 60_000];
+    expect(sustainedRate(ramped)).toBeCloseTo(100, 0);
+    expect(sustainedRate([...steady].reverse())).toBeCloseTo(100, 6);
+    expect(sustainedRate(steady.slice(0, 9))).toBeNull();
+    expect(sustainedRate(Array.from({ length: 20 }, () => 5))).toBeNull();
   });
 
   it('counts an order history: activities, local-activity markers (not patches), awaited and idle timers', () => {
