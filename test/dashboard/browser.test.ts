@@ -20,7 +20,7 @@ import { PAPER_SESSION_LIMITS, startPaperSession, type RunningPaperSession } fro
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-test-token-0123456789';
 const UI = 'http://127.0.0.1:8233';
-export const SCREENSHOT = join(PROJECT_ROOT, 'data', 'screenshots', 'dashboard.png');
+const SCREENSHOT = join(PROJECT_ROOT, 'data', 'screenshots', 'dashboard.png');
 const haveChromium = existsSync(CHROMIUM);
 
 if (!haveChromium) console.warn(`Skipping the dashboard browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
