@@ -384,6 +384,20 @@ describe('acting commands without a Temporal server', () => {
     expect((JSON.parse(journal.stdout) as { reason: string }[]).map((a) => a.reason)).toEqual(['news event']);
   });
 
+  it('a halt still goes out when the worker holds the PGlite records (with a warning); a resume does not', async () => {
+    const dir = join(root, 'held-by-worker');
+    mkdirSync(join(dir, 'pglite'), { recursive: true });
+    writeFileSync(join(dir, 'pglite', 'postmaster.pid'), '-42\n');
+    const halt = await cli(['halt', '--reason', 'halt while the worker runs'], env(dir));
+    expect(halt.stderr).toMatch(/warning: the journal entry could not be written .*sending the HALT anyway/);
+    expect(halt.code).toBe(1);
+    expect(halt.stderr).toContain('TEMPORAL_ADDRESS');
+    const resume = await cli(['resume'], env(dir));
+    expect(resume.code).toBe(1);
+    expect(resume.stderr).toMatch(/open in another process/);
+    expect(resume.stderr).not.toContain('TEMPORAL_ADDRESS');
+  });
+
   it('status still answers from the records when the server is unreachable', async () => {
     const r = await cli(['status', '--day', DAY], env(seeded));
     expect(r.code).toBe(0);

@@ -155,7 +155,7 @@ async function liveStatus(ctx: CliContext, workflowId: string): Promise<Live> {
   try {
     const { client, connection } = await ctx.temporal();
     const { querySessionStatus } = await import('../../worker');
-    const deadline = ctx.io.now() + Math.max(ctx.io.connectTimeoutMs ?? 5_000, 5_000);
+    const deadline = Date.now() + Math.max(ctx.io.connectTimeoutMs ?? 5_000, 5_000);
     return { available: true, status: await connection.withDeadline(deadline, () => querySessionStatus(client, workflowId)) };
   } catch (e) {
     return { available: false, reason: e instanceof Error ? e.message : String(e) };
