@@ -25,7 +25,11 @@ const haveChromium = existsSync(CHROMIUM);
 
 if (!haveChromium) console.warn(`Skipping the dashboard browser test: ${CHROMIUM} is missing (apt-get install -y chromium)`);
 
-describe.skipIf(!haveChromium)('dashboard in headless Chromium over a live paper session', () => {
+const TITLE = haveChromium
+  ? 'dashboard in headless Chromium over a live paper session'
+  : `dashboard in headless Chromium: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`;
+
+describe.skipIf(!haveChromium)(TITLE, () => {
   let database: Database;
   let exchange: TestExchange;
   let session: RunningPaperSession;
