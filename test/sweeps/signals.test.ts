@@ -1,0 +1,227 @@
+/**
+ * Bad-input sweep of the payloads that reach workflows from outside: the session's halt, resume,
+ * kill-switch and daily-reset signals, an order's cancel request, the reconciliation decision,
+ * and the order workflow's input. Payloads are anything JSON can carry (Temporal decodes signal
+ * arguments from JSON): wrong types, missing fields, oversized and hostile text, deep nesting.
+ * A handler never throws; a bad payload is refused with a message naming the field, and the
+ * workflow's state (its records until it flushes them) is exactly as before; a good one is taken.
+ */
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { OrderActivities, SessionActivities } from '../../activities/types';
+import type { OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
+import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
+import { InvalidInput } from '../../workflows/domain/errors';
+import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import { OrderLifecycle } from '../../workflows/order-lifecycle';
+import { ReconciliationRun } from '../../workflows/reconciliation';
+import { TradingSession } from '../../workflows/session';
+import { validateOrderWorkflowInput } from '../../workflows/validation';
+import { SweepCounter, anyJson, hostileString, runs, wrongTyped } from './support';
+
+const counter = new SweepCounter('signals');
+afterAll(() => counter.report());
+
+const unused = new Proxy({}, { get: (_t, name) => () => Promise.reject(new Error(`activity ${String(name)} must not run from a signal handler`)) });
+const never = () => Promise.reject(new Error('not used by signal handlers'));
+
+const SESSION_INPUT: SessionWorkflowInput = {
+  strategy: 'ema',
+  strategyName: 'ema',
+  strategyParams: {},
+  tradingDay: '2026-11-21',
+  marketIds: ['PRES-2028'],
+  endOfDayAt: Date.UTC(2026, 10, 21, 23),
+  watchPeriodMs: 15 * 60_000,
+  pollIntervalMs: 30_000,
+  orderTtlMs: 600_000,
+  maxDailyLoss: (200 * MICROS) as Money,
+  breakers: CASE_STUDY_BREAKERS,
+  searchAttributes: false,
+};
+
+const ORDER_INPUT: OrderWorkflowInput = {
+  order: { clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', side: 'BUY', quantity: 10 as Quantity, limitPrice: 430_000 as Price },
+  context: { strategy: 'ema', sessionWorkflowId: 'session-ema-2026-11-21', tradingDay: '2026-11-21', signal: { price: 420_000 as Price, confidence: 0.7, at: 1_000, metadata: {} } },
+  ttlMs: 600_000,
+  halted: null,
+  ordersInLastMinute: 0,
+  searchAttributes: false,
+};
+
+function newSession(): TradingSession {
+  return new TradingSession(SESSION_INPUT, {
+    acts: unused as SessionActivities,
+    waitFor: never,
+    watch: never,
+    startOrder: never,
+    continueAsNewSuggested: () => false,
+    continueAsNew: never,
+  });
+}
+
+/** What validateOperatorRequest accepts: an object with non-empty operator (<= 100) and reason (<= 1000). */
+function isValidRequest(p: unknown): boolean {
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return false;
+  const r = p as Record<string, unknown>;
+  const ok = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+  return ok(r.operator, 100) && ok(r.reason, 1_000);
+}
+
+/** Operator requests: right shape with hostile or wrong-typed fields, or not an object at all. */
+const operatorPayload: fc.Arbitrary<unknown> = fc.oneof(
+  anyJson,
+  fc.record({ operator: fc.oneof(hostileString, wrongTyped), reason: fc.oneof(hostileString, wrongTyped) }, { requiredKeys: [] }),
+  fc.record({ operator: fc.constant('ann'), reason: fc.oneof(hostileString, wrongTyped) }),
+  fc.record({ operator: fc.oneof(hostileString, wrongTyped), reason: fc.constant('news pending') }),
+  fc.record({ operator: fc.constant('ann'), reason: fc.constant('news pending'), flatten: wrongTyped }),
+);
+
+/** The part of a session's status that signals may change. */
+const sessionState = (s: TradingSession) => {
+  const { refusedSignals: _refused, ...rest } = s.status();
+  return JSON.stringify(rest);
+};
+
+describe('session signals', () => {
+  const handlers = [
+    ['halt', (s: TradingSession, p: unknown) => s.onHalt(p)],
+    ['resume', (s: TradingSession, p: unknown) => s.onResume(p)],
+    ['killSwitch', (s: TradingSession, p: unknown) => s.onKillSwitch(p)],
+  ] as const;
+
+  it('halt, resume and kill switch: a bad payload is refused naming the field and changes nothing; a good one is taken', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...handlers), operatorPayload, ([signal, handle], payload) => {
+        counter.tried(`session: ${signal}`);
+        const session = newSession();
+        // Halted first, so that a resume has something to lift.
+        if (signal === 'resume') session.onHalt({ operator: 'setup', reason: 'halted before the sweep' });
+        const before = sessionState(session);
+        const refusedBefore = session.refusedSignals.length;
+        expect(() => handle(session, payload)).not.toThrow();
+        const flatten = isValidRequest(payload) ? (payload as { flatten?: unknown }).flatten : undefined;
+        const flattenOk = signal !== 'killSwitch' || flatten === undefined || typeof flatten === 'boolean';
+        if (isValidRequest(payload) && flattenOk) {
+          expect(session.refusedSignals.length).toBe(refusedBefore);
+          expect(sessionState(session)).not.toBe(before);
+          expect(session.status().haltReason === null).toBe(signal === 'resume');
+        } else {
+          expect(session.refusedSignals.length).toBe(refusedBefore + 1);
+          expect(session.refusedSignals.at(-1)).toContain(signal);
+          expect(sessionState(session)).toBe(before);
+        }
+      }),
+      { numRuns: runs(600) },
+    );
+  });
+
+  it('daily reset: a payload without a real trading day is refused naming dailyReset.tradingDay', () => {
+    const payload = fc.oneof(
+      anyJson,
+      fc.record({ tradingDay: fc.oneof(hostileString, wrongTyped) }),
+      fc.record({ tradingDay: fc.constantFrom('2026-02-30', '2026-13-01', '0000-00-00', '2026-1-1', '20261121', '2026-11-21T00:00:00Z', ' 2026-11-21') }),
+    );
+    fc.assert(
+      fc.property(payload, (p) => {
+        counter.tried('session: dailyReset');
+        const session = newSession();
+        session.onHalt({ operator: 'setup', reason: 'halted before the sweep' });
+        const before = sessionState(session);
+        expect(() => session.onDailyReset(p)).not.toThrow();
+        expect(session.refusedSignals.at(-1)).toContain('dailyReset.tradingDay');
+        expect(sessionState(session)).toBe(before);
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+});
+
+describe('order cancel request', () => {
+  it('a bad cancel payload is refused naming the field; the order and its cancel request are untouched', () => {
+    fc.assert(
+      fc.property(operatorPayload, (payload) => {
+        counter.tried('order: cancel');
+        const lifecycle = new OrderLifecycle(ORDER_INPUT, { acts: unused as OrderActivities, waitFor: never, startTimer: () => {}, failureType: () => null });
+        const before = JSON.stringify(lifecycle.order);
+        expect(() => lifecycle.requestCancel(payload)).not.toThrow();
+        if (isValidRequest(payload)) {
+          expect(lifecycle.status().cancelRequested).not.toBeNull();
+        } else {
+          expect(lifecycle.status().cancelRequested).toBeNull();
+          expect(lifecycle.refusedSignals.at(-1)).toMatch(/cancel/);
+        }
+        expect(JSON.stringify(lifecycle.order)).toBe(before);
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+
+  it('a flood of bad cancel payloads keeps only the newest 20 refusals', () => {
+    counter.tried('order: cancel flood', 1_000);
+    const lifecycle = new OrderLifecycle(ORDER_INPUT, { acts: unused as OrderActivities, waitFor: never, startTimer: () => {}, failureType: () => null });
+    for (let i = 0; i < 1_000; i++) lifecycle.requestCancel({ operator: '', reason: 'x'.repeat(10_000) });
+    expect(lifecycle.refusedSignals).toHaveLength(20);
+    expect(lifecycle.status().cancelRequested).toBeNull();
+  });
+});
+
+describe('reconciliation decision', () => {
+  it('a bad decision is refused naming the field and never becomes the decision', () => {
+    const payload = fc.oneof(
+      operatorPayload,
+      fc.record({ operator: fc.constant('ann'), reason: fc.constant('checked the venue'), decision: fc.oneof(hostileString, wrongTyped, fc.constantFrom('adopt_venue', 'ADOPT', 'STAY_HALTED ', '')) }),
+    );
+    fc.assert(
+      fc.property(payload, (p) => {
+        counter.tried('reconciliation: decision');
+        const run = new ReconciliationRun('reconcile-1', { policy: 'HALT_AND_ALERT', reminderMs: 3_600_000 }, { acts: unused as never, waitFor: never, haltSession: never });
+        const before = JSON.stringify(run.status());
+        expect(() => run.onDecision(p)).not.toThrow();
+        expect(run.refusedSignals).toHaveLength(1);
+        expect(run.refusedSignals[0]).toMatch(/reconciliationDecision/);
+        expect(JSON.stringify(run.status())).toBe(before);
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+});
+
+describe('order workflow input', () => {
+  const paths = ['ttlMs', 'halted', 'ordersInLastMinute', 'searchAttributes', 'context', 'context.strategy', 'context.tradingDay', 'context.signal', 'context.signal.price', 'context.signal.confidence', 'context.signal.at'] as const;
+
+  function withValue(path: string, value: unknown): unknown {
+    const copy = structuredClone(ORDER_INPUT) as unknown as Record<string, unknown>;
+    const keys = path.split('.');
+    let o = copy;
+    for (const k of keys.slice(0, -1)) o = o[k] as Record<string, unknown>;
+    o[keys.at(-1)!] = value;
+    return copy;
+  }
+
+  it('a wrong-typed field is refused naming it; nothing but InvalidInput escapes', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...paths), wrongTyped, (path, value) => {
+        counter.tried('order input: wrong-typed field');
+        try {
+          validateOrderWorkflowInput(withValue(path, value) as OrderWorkflowInput);
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidInput);
+          const fields = (e as InvalidInput).problems.map((p) => p.field);
+          expect(fields.some((f) => f === path || f.startsWith(`${path}.`) || path.startsWith(`${f}.`))).toBe(true);
+        }
+      }),
+      { numRuns: runs(400) },
+    );
+  });
+
+  it('an input that is not an object at all is refused', () => {
+    fc.assert(
+      fc.property(fc.oneof(hostileString, fc.constant(null), fc.integer(), fc.boolean()), (value) => {
+        counter.tried('order input: not an object');
+        expect(() => validateOrderWorkflowInput(value as unknown as OrderWorkflowInput)).toThrow(InvalidInput);
+      }),
+      { numRuns: runs(50) },
+    );
+  });
+});
