@@ -178,6 +178,15 @@ function decodeSegment(raw: string, field: string): string {
   }
 }
 
+/** The request target as a URL; null when it is not one (e.g. "//"), which a client must hear as a 400, not a crash. */
+function parseTarget(target: string): URL | null {
+  try {
+    return new URL(target, 'http://exchange.invalid');
+  } catch {
+    return null;
+  }
+}
+
 export async function startPaperExchange(options: PaperExchangeOptions = {}): Promise<PaperExchange> {
   validateOptions(options);
   const clock = options.clock ?? Date.now;
@@ -413,7 +422,8 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
     let keyId = '-';
     const rlHeaders: Record<string, string> = {};
     try {
-      const url = new URL(target, 'http://exchange.invalid');
+      const url = parseTarget(target);
+      if (url === null) throw new ExchangeError(400, 'INVALID_INPUT', 'the request target is not a valid path', 'path', target);
       let body: string;
       try {
         body = await readBody(req, maxBody);
@@ -489,7 +499,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
       send(res, err.status, err.body(), headers);
     } finally {
       const outcome = status === -1 ? 'hung' : status === -2 ? 'dropped' : String(status);
-      log(`${method} ${new URL(target, 'http://x').pathname} ${outcome} key=${keyId} ${(performance.now() - started).toFixed(1)}ms`);
+      log(`${method} ${parseTarget(target)?.pathname ?? '(invalid target)'} ${outcome} key=${keyId} ${(performance.now() - started).toFixed(1)}ms`);
     }
   }
 

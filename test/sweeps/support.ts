@@ -119,6 +119,11 @@ export const malformedJsonText: fc.Arbitrary<string> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }).map((v) => JSON.stringify(v)).filter((t) => t.length > 2).map((t) => t.slice(0, -1)),
 );
 
+/** Percent-encodes every byte but the unreserved ones (lone surrogates become U+FFFD), so no client re-encodes it. */
+export function pct(text: string): string {
+  return Array.from(Buffer.from(text, 'utf8'), (b) => (/[A-Za-z0-9_.~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
+}
+
 /** Counts the inputs each check tried, by category, for one boundary. */
 export class SweepCounter {
   private readonly counts = new Map<string, number>();
