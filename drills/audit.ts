@@ -151,7 +151,16 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
 
   const alerts = await rows(db, `select dedupe_key, title, body from alerts`);
   const alerted = (coid: string) => alerts.some((a) => String(a.dedupe_key).includes(coid) || String(a.title).includes(coid) || String(a.body).includes(coid));
-  const unresolvedIds = new Set<string>(input.runsUnfinished ?? []);
+  const unresolvedIds = new Set<string>();
+  // A run that died is unresolved if it left something behind: an order the venue has that the
+  // records lack or that is still working. One that failed before sending or recording anything
+  // left no order at all (a failed intent, reported as a finding).
+  const recordedIds = new Set(recordedOrders.map((r) => String(r.client_order_id)));
+  for (const coid of input.runsUnfinished ?? []) {
+    const atVenue = account?.orders.find((o) => o.clientOrderId === coid);
+    if (atVenue && (!recordedIds.has(coid) || atVenue.status === 'OPEN' || atVenue.status === 'PARTIALLY_FILLED')) unresolvedIds.add(coid);
+    else if (!atVenue && !recordedIds.has(coid)) problems.push(`${coid}: its run failed before anything was recorded or sent`);
+  }
   for (const r of recordedOrders) {
     const coid = String(r.client_order_id);
     if (inScope(coid) && !(TERMINAL_STATES as readonly string[]).includes(String(r.state))) unresolvedIds.add(coid);

@@ -3,9 +3,9 @@
  * without a Temporal server, on the real activities. What stands in for the server:
  * - each activity call runs in a MockActivityEnvironment whose attempt number rises on a retry
  *   (submitOrder looks the order up first on attempt 2, as it does in a worker);
- * - retries follow the workflows' own policies (attempt caps and non-retryable types copied from
- *   workflows/order-workflow.ts and operations-workflows.ts), with the intervals scaled down
- *   from seconds to tens of milliseconds, and stop at the trial's deadline;
+ * - retries follow the workflows' own policies (attempt caps, non-retryable types and intervals
+ *   copied from workflows/order-workflow.ts and operations-workflows.ts), the intervals run
+ *   TIME_SCALE times as long, and no attempt starts after the trial's deadline;
  * - durable waits and timers are ordinary timers, every wait capped at `maxWaitMs`.
  */
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,22 +20,28 @@ export interface RetryRule {
   /** null: retry until the deadline (Temporal's default of unlimited attempts). */
   maxAttempts: number | null;
   nonRetryable: readonly string[];
+  /** The workflow's initial and maximum retry intervals, ms (scaled by TIME_SCALE when run). */
+  initialMs: number;
+  maxMs: number;
 }
 
-/** workflows/order-workflow.ts's activity options, attempt caps and non-retryable types. */
+/** Retry intervals and durable waits run this many times faster than in production. */
+export const TIME_SCALE = 0.1;
+
+/** workflows/order-workflow.ts's activity options: attempt caps, non-retryable types, intervals. */
 export const ORDER_RETRY_RULES: Record<keyof OrderActivities, RetryRule> = {
-  assessOrder: { maxAttempts: 10, nonRetryable: ['InvalidInput', 'UnknownMarket'] },
-  recordOrder: { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError'] },
-  recordExecution: { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError'] },
-  submitOrder: { maxAttempts: 3, nonRetryable: ['AUTH', 'BAD_REQUEST', 'AMBIGUOUS_SUBMIT', 'InvalidInput'] },
-  lookupOrder: { maxAttempts: 10, nonRetryable: ['AUTH'] },
-  pollOrder: { maxAttempts: null, nonRetryable: ['AUTH', 'InvalidInput'] },
-  cancelOrder: { maxAttempts: null, nonRetryable: ['AUTH', 'InvalidInput'] },
-  raiseAlert: { maxAttempts: 10, nonRetryable: [] },
+  assessOrder: { maxAttempts: 10, nonRetryable: ['InvalidInput', 'UnknownMarket'], initialMs: 200, maxMs: 5_000 },
+  recordOrder: { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError'], initialMs: 1_000, maxMs: 30_000 },
+  recordExecution: { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError'], initialMs: 1_000, maxMs: 30_000 },
+  submitOrder: { maxAttempts: 3, nonRetryable: ['AUTH', 'BAD_REQUEST', 'AMBIGUOUS_SUBMIT', 'InvalidInput'], initialMs: 1_000, maxMs: 10_000 },
+  lookupOrder: { maxAttempts: 10, nonRetryable: ['AUTH'], initialMs: 1_000, maxMs: 30_000 },
+  pollOrder: { maxAttempts: null, nonRetryable: ['AUTH', 'InvalidInput'], initialMs: 1_000, maxMs: 60_000 },
+  cancelOrder: { maxAttempts: null, nonRetryable: ['AUTH', 'InvalidInput'], initialMs: 1_000, maxMs: 60_000 },
+  raiseAlert: { maxAttempts: 10, nonRetryable: [], initialMs: 2_000, maxMs: 60_000 },
 };
 
 /** workflows/operations-workflows.ts: one policy for every operations activity. */
-export const OPERATIONS_RETRY_RULE: RetryRule = { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError', 'AUTH'] };
+export const OPERATIONS_RETRY_RULE: RetryRule = { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError', 'AUTH'], initialMs: 1_000, maxMs: 60_000 };
 
 /** A run that passed its trial's deadline: the drill counts its order as unresolved. */
 export class DrillDeadline extends Error {
@@ -55,8 +61,6 @@ export function failureType(error: unknown): string | null {
 export interface RetryOptions {
   /** Epoch ms after which no new attempt starts. */
   deadline: number;
-  initialIntervalMs?: number;
-  maxIntervalMs?: number;
   /** Told of every failed attempt (for the drill's log). */
   onFailure?: (activity: string, attempt: number, error: unknown) => void;
 }
@@ -68,7 +72,7 @@ export function withRetryPolicies<T extends object>(acts: T, rules: (name: strin
     if (typeof fn !== 'function') continue;
     const rule = rules(name);
     out[name] = async (...args: unknown[]) => {
-      let interval = options.initialIntervalMs ?? 20;
+      let interval = rule.initialMs * TIME_SCALE;
       for (let attempt = 1; ; attempt++) {
         if (Date.now() > options.deadline) throw new DrillDeadline(name);
         try {
@@ -80,7 +84,7 @@ export function withRetryPolicies<T extends object>(acts: T, rules: (name: strin
           const final = !(e instanceof ApplicationFailure) || e.nonRetryable || (type !== null && rule.nonRetryable.includes(type));
           if (final || (rule.maxAttempts !== null && attempt >= rule.maxAttempts)) throw e;
           await sleep(interval);
-          interval = Math.min(interval * 2, options.maxIntervalMs ?? 400);
+          interval = Math.min(interval * 2, rule.maxMs * TIME_SCALE);
         }
       }
     };
@@ -88,7 +92,7 @@ export function withRetryPolicies<T extends object>(acts: T, rules: (name: strin
   return out as T;
 }
 
-export const orderRules = (name: string): RetryRule => ORDER_RETRY_RULES[name as keyof OrderActivities] ?? { maxAttempts: null, nonRetryable: [] };
+export const orderRules = (name: string): RetryRule => ORDER_RETRY_RULES[name as keyof OrderActivities] ?? OPERATIONS_RETRY_RULE;
 
 /** Durable wait stand-in: polls `until` every 10 ms for at most min(ms, maxWaitMs). */
 export function cappedWaitFor(maxWaitMs: number): (until: () => boolean, ms: number) => Promise<boolean> {

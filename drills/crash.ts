@@ -138,7 +138,7 @@ export const crashDrill: Drill = {
         }
         log(`  trial ${i + 1}/${trials} ${coid} ${point}: ${what}; restart ${end ?? 'no answer'}`);
       }
-      const result = await audit({ db: world.db, venue: world.venue, exchange: world.exchange, keyId: PAPER_KEY_ID, clientOrderIds: coids, runsUnfinished: unfinished });
+      const result = await audit({ db: world.db, venue: world.freshVenue(), exchange: world.exchange, keyId: PAPER_KEY_ID, clientOrderIds: coids, runsUnfinished: unfinished });
       for (const p of result.problems) notes.push(`finding: ${p}`);
       const submitted = world.exchange.engine.toState().accounts.find((a) => a.keyId === PAPER_KEY_ID)?.orders.length ?? 0;
       if (submitted !== coids.length) checksFailed.push(`${coids.length} orders run, ${submitted} at the venue (expected exactly one each)`);

@@ -31,8 +31,12 @@ export const DRILL_LIMITS: RiskLimits = Object.freeze({
   maxVolumeFraction: 1,
 });
 
-/** The client's timeouts and retries as the activity tests set them (startTestExchange). */
+/**
+ * The client's timeouts and retries as the activity tests set them (startTestExchange), with the
+ * circuit breaker's open time scaled down like the retry intervals (controllers.ts TIME_SCALE).
+ */
 export const CLIENT_OPTIONS = {
+  circuitBreaker: { failureThreshold: 5, openMs: 3_000, halfOpenTrials: 1 },
   timeoutMs: 1_000,
   retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 200 },
   resilience: { resubmitBackoff: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 200 } },
@@ -83,6 +87,11 @@ export class DrillWorld {
 
   get db() {
     return this.backend.db;
+  }
+
+  /** A new client (its own retry and circuit-breaker state) for the drill's end-of-trial checks. */
+  freshVenue(): ResilientVenue {
+    return venueAt(this.exchange.url);
   }
 
   activities() {
