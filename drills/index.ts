@@ -1,11 +1,12 @@
 /** Every failure drill, in the order, and one function that runs them. */
 import { crashDrill } from './crash';
+import { reconciliationDrill } from './reconciliation';
 import { restartsDrill } from './restarts';
 import { venueFaultsDrill } from './venue-faults';
 import { formatReport } from './table';
 import type { Drill, DrillOptions, DrillResult } from './types';
 
-export const DRILLS: readonly Drill[] = [crashDrill, venueFaultsDrill, restartsDrill];
+export const DRILLS: readonly Drill[] = [crashDrill, venueFaultsDrill, restartsDrill, reconciliationDrill];
 
 export async function runDrills(options: DrillOptions & { only?: readonly string[] } = {}): Promise<DrillResult[]> {
   const log = options.log ?? (() => {});
