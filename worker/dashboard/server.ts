@@ -260,7 +260,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://dashboard.invalid');
+    } catch {
+      // A target such as "//" is the client's mistake: a 400, not a failure to read the records.
+      return sendJson(res, 400, { error: 'BadRequest', message: `the request target ${describeValue(req.url)} is not a valid path` });
+    }
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (path in ACTIONS) {
