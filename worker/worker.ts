@@ -28,6 +28,10 @@ import { createPaperVenue } from '../activities/venue/paper-venue';
 import { openDatabase } from '../db';
 import { ENV, PROJECT_ROOT, loadConfig, type Env, type WorkerConfig } from './config';
 import { ensureSchedules } from './schedules';
+import { loadDashboardSettings, type DashboardSettings } from './dashboard/config';
+import { startDashboard, type RunningDashboard } from './dashboard/server';
+import { instrumentActivities } from './metrics';
+import { guardStart, observe, preflightWith, StageRefused, startObservability, type Observability } from './stages';
 import { endOfTradingDay, startOfDayIn, tradingDayIn } from '../workflows/domain/calendar';
 import { TemporalUnavailable, connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from './temporal';
 
@@ -231,15 +235,16 @@ export const ALERT_COOLDOWN_MS = 5 * 60_000;
 export const CASH_TOLERANCE_MICROS = 10_000;
 
 /** Opens what the activities need: the records (PostgreSQL, or PGlite under dataDir), the paper venue, SMTP. */
-export async function openActivityDeps(config: WorkerConfig): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
+export async function openActivityDeps(config: WorkerConfig, observability?: Pick<Observability, 'log' | 'metrics'>): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
   const paper = config.paperExchange;
   if (paper === null) {
     throw InvalidInput.of(ENV.paperUrl, null, `is required to trade: set ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} (npm run exchange starts a paper exchange)`);
   }
   const database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') });
+  const venueLogger = observability ? observability.metrics.venueLogger(observability.log) : undefined;
   const deps: ActivityDeps = {
     db: database.db,
-    venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }),
+    venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, venueLogger ? { logger: venueLogger } : {}),
     mailer: config.smtp === null ? null : createSmtpMailer(smtpSettingsFrom(config.smtp)),
     config: {
       account: 'paper',
@@ -253,17 +258,21 @@ export async function openActivityDeps(config: WorkerConfig): Promise<{ deps: Ac
     },
     clock: () => Date.now(),
   };
-  return { deps, close: () => database.close() };
+  return { deps: observability ? observe(deps, observability) : deps, close: () => database.close() };
 }
 
 /**
- * Runs the worker; when SESSION_MARKETS names markets, also starts today's session (an existing
- * one is left alone). Exit codes: 0 stopped, 1 no Temporal server, 2 bad configuration.
+ * `npm run worker` (and the second half of `npm start`): logs and metrics, the records and the
+ * venue, the stage's go/no-go guard, the dashboard on the same records (PGlite admits one
+ * process), then Temporal, the schedules, the worker and today's session.
+ * Exit codes: 0 stopped, 1 could not run (no Temporal server), 2 bad configuration, 3 refused by the stage guard.
  */
 export async function main(env: Env, log: WorkerLog = consoleLog): Promise<number> {
   let config: WorkerConfig;
+  let dashboardSettings: DashboardSettings;
   try {
     config = loadConfig(env);
+    dashboardSettings = loadDashboardSettings(env);
   } catch (e) {
     if (!(e instanceof InvalidInput)) throw e;
     console.error(`Configuration: ${e.message}`);
@@ -273,13 +282,35 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     console.error(`Configuration: ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} must be set: the worker trades on the paper exchange (npm run exchange starts one)`);
     return 2;
   }
+  const observability = await startObservability(config);
+  const opened = await openActivityDeps(config, observability);
+  let dashboard: RunningDashboard | null = null;
   try {
+    await guardStart(config, preflightWith(opened.deps, config));
+    // Halt and resume from the page reach the sessions once the Temporal client exists.
+    let client: Client | null = null;
+    dashboard = await startDashboard({
+      db: opened.deps.db,
+      limits: config.riskLimits,
+      temporal: {
+        signalHalt: (id, req) => (client ? signalHalt(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
+        signalResume: (id, req) => (client ? signalResume(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
+      },
+      token: dashboardSettings.token,
+      temporalUiUrl: dashboardSettings.temporalUiUrl,
+      namespace: config.temporal.namespace,
+      timeZone: config.timeZone,
+      quotes: async (ids) => (await Promise.allSettled(ids.map((id) => opened.deps.venue.getMarketSnapshot(id)))).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+      host: dashboardSettings.host,
+      port: dashboardSettings.port,
+    });
+    log.info(`Dashboard at ${dashboard.url}${dashboardSettings.token ? '' : ' (read-only: set DASHBOARD_TOKEN to allow halt and resume)'}`);
     await serveWorker({
       config,
       log,
-      makeActivities: async () => {
-        const opened = await openActivityDeps(config);
-        return { activities: createActivities(opened.deps), close: opened.close };
+      makeActivities: async ({ temporal }) => {
+        client = temporal.client;
+        return { activities: instrumentActivities(createActivities(opened.deps), observability.metrics, observability.log), close: async () => undefined };
       },
       onReady: async ({ temporal, searchAttributes }) => {
         if (config.session.markets.length === 0) {
@@ -293,11 +324,19 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     });
     return 0;
   } catch (e) {
+    if (e instanceof StageRefused) {
+      console.error(e.message);
+      return 3;
+    }
     if (e instanceof TemporalUnavailable || e instanceof InvalidInput) {
       console.error(e.message);
       return e instanceof InvalidInput ? 2 : 1;
     }
     throw e;
+  } finally {
+    await dashboard?.close();
+    await opened.close();
+    await observability.close();
   }
 }
 
