@@ -368,11 +368,15 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
         const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
         for (;;) {
           throwIfCancelled();
-          const [quotes, positions] = await Promise.all([
+          const [quotes, positions, working] = await Promise.all([
             Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))),
             listPositions(db, { account }),
+            listOpenOrders(db, { strategy: input.strategy }),
           ]);
           const held = new Map(positions.map((p) => [p.marketId, p.quantity]));
+          // One working order per market: a strategy that keeps signalling while its order works
+          // (an exit in the blackout, say) must not stack orders on top of it.
+          const busy = new Set(working.map((o) => o.marketId));
           let signal: WatchSignal | null = null;
           for (const quote of quotes) {
             const snapshot: MarketSnapshot = coreSnapshot(quote);
@@ -382,7 +386,7 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
             progress.strategyState[snapshot.marketId] = step.state;
             progress.quoteTimes[snapshot.marketId] = snapshot.ts;
             deps.metrics?.quote(snapshot.marketId, snapshot.ts);
-            if (signal === null && step.signal !== null) {
+            if (signal === null && step.signal !== null && !busy.has(snapshot.marketId)) {
               const quantity = sizeSignal(step.signal, position, sizing);
               if (quantity > 0) signal = { ...step.signal, quantity };
             }

@@ -114,6 +114,23 @@ forEachBackend('watchForSignal', (backend) => {
     expect(r.quoteTimes['PRES-2028']).toBeGreaterThan(0);
   });
 
+  it('no new signal for a market where the strategy already has an order working', async () => {
+    const { acts } = session([400_000, 400_000, 400_000, 430_000]);
+    await insertOrder(backend.db, {
+      clientOrderId: `mc-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-000001`,
+      marketId: WATCH_MARKET.marketId,
+      side: 'BUY',
+      quantity: 1 as Quantity,
+      limitPrice: 400_000 as Price,
+      strategy: 'mc',
+      tradingDay: new Date().toISOString().slice(0, 10),
+      createdAt: Date.now(),
+    });
+    const r = await inActivity(() => acts.watchForSignal(watchInput({ untilMs: Date.now() + 300 })));
+    expect(r.signal).toBeNull();
+    expect((r.strategyState['PRES-2028'] as { n: number }).n).toBeGreaterThanOrEqual(4);
+  });
+
   it('a signal that sizes to nothing is no signal; the watch ends at untilMs', async () => {
     // The strategy signals (gap above a 1-micro band) with a confidence that floors to 0 contracts.
     const { acts, scripted } = session([400_000, 400_000, 401_000]);
