@@ -24,15 +24,16 @@ interface ControlOptions {
 }
 
 /**
- * Journals the request. A halt or kill switch still goes out when the journal cannot be written
- * (stopping trading never waits on the records; the session journals it itself once applied);
- * every other command stops there.
+ * Journals the request. A session control signal (halt, resume, kill switch) still goes out when
+ * the CLI cannot write the journal, typically because the worker holds the embedded records: the
+ * session journals every control signal itself, with who and why, when it applies it. Stopping
+ * trading never waits on the records, and an operator can resume what they halted.
  */
-async function journalFirst(ctx: CliContext, entry: JournalEntry, stopsTrading: boolean): Promise<{ key: string | null; problem: string | null }> {
+async function journalFirst(ctx: CliContext, entry: JournalEntry, sessionJournalsIt: boolean): Promise<{ key: string | null; problem: string | null }> {
   try {
     return { key: await ctx.journal(entry), problem: null };
   } catch (e) {
-    if (!stopsTrading) throw e;
+    if (!sessionJournalsIt) throw e;
     const problem = e instanceof Error ? e.message : String(e);
     ctx.note(`warning: the journal entry could not be written (${problem}); sending the ${entry.action} anyway: the session journals it when it applies it`);
     return { key: null, problem };
@@ -55,7 +56,7 @@ async function control(ctx: CliContext, kind: 'HALT' | 'RESUME' | 'KILL_SWITCH',
   const journal = await journalFirst(
     ctx,
     { action: kind, operator, reason: reason!, details: { command: kind === 'KILL_SWITCH' ? 'kill' : kind.toLowerCase(), workflowId, ...(kind === 'KILL_SWITCH' ? { flatten } : {}) } },
-    kind !== 'RESUME',
+    true,
   );
   const { client } = await ctx.temporal();
   const { signalHalt, signalKillSwitch, signalResume } = await import('../../worker');
