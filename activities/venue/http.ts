@@ -195,7 +195,9 @@ export class VenueHttpClient {
       if (err.kind === 'NETWORK' || err.kind === 'TIMEOUT' || err.kind === 'UNAVAILABLE') this.breaker.failure();
       else this.breaker.neutral();
       this.health.recordFailure(err.kind);
-      if (err.kind === 'RATE_LIMITED') this.limiter.pause(err.retryAfterMs ?? 0);
+      // Capped at the longest Retry-After the policy honours: a venue asking for days would
+      // otherwise stall every later call of this client, cancels included, before it is sent.
+      if (err.kind === 'RATE_LIMITED') this.limiter.pause(Math.min(err.retryAfterMs ?? 0, this.retry.maxRetryAfterMs));
       this.log({
         level: err.isFatal ? 'error' : 'warn',
         event: 'failure',
