@@ -54,7 +54,7 @@ function withHistory(acts: OrderActivities, spec: OrderChildSpec): OrderActiviti
       const past = recorded.find((e) => e.seq === n);
       if (past) {
         if (past.activity !== name) throw new Error(`nondeterminism: history has ${past.activity} at ${n}, the lifecycle called ${name}`);
-        if ('failure' in past) throw ApplicationFailure.create({ message: past.failure.message, type: past.failure.type, nonRetryable: past.failure.nonRetryable });
+        if ('failure' in past) throw ApplicationFailure.create({ message: past.failure.message, type: past.failure.type ?? undefined, nonRetryable: past.failure.nonRetryable });
         return past.result;
       }
       let event: HistoryEvent;
@@ -64,7 +64,7 @@ function withHistory(acts: OrderActivities, spec: OrderChildSpec): OrderActiviti
         event = { seq: n, activity: name, result: value ?? null };
         outcome = { ok: true, value };
       } catch (e) {
-        const failure = e instanceof ApplicationFailure ? { type: e.type ?? null, message: e.message, nonRetryable: e.nonRetryable } : null;
+        const failure = e instanceof ApplicationFailure ? { type: e.type ?? null, message: e.message, nonRetryable: e.nonRetryable === true } : null;
         if (failure === null) throw e;
         event = { seq: n, activity: name, failure };
         outcome = { ok: false, error: e };
