@@ -8,6 +8,11 @@
  *   restarted; instead every server connection of this drill is ended with pg_terminate_backend
  *   (what a restart does to them), and the pool reconnects. On PGlite the instance is closed and
  *   opened again on its files.
+ * Ending connections mid-query can make postgres.js 3.4.9 throw an uncaught TypeError from a
+ * deferred write on its closed socket (connection.js nextWrite), which would end a worker
+ * process. While the drill runs it takes over uncaught exceptions: that driver error is counted
+ * and reported as a finding (a worker would crash and be restarted, drill 1's case) and the
+ * session carries on; any other uncaught error is a failed check.
  * Breakers on errors are widened so the outages do not halt the session and the scripted
  * orders still trade (a halt would only get them rejected, proving less).
  */
@@ -50,6 +55,14 @@ export const restartsDrill: Drill = {
     const unfinished: string[] = [];
     const coids: string[] = [];
     let terminated = 0;
+    let driverCrashes = 0;
+    const previous = process.listeners('uncaughtException');
+    process.removeAllListeners('uncaughtException');
+    const onUncaught = (e: Error) => {
+      if (e instanceof TypeError && (e.stack ?? '').includes('postgres/src/connection.js')) driverCrashes += 1;
+      else checksFailed.push(`uncaught error: ${e.stack ?? e.message}`);
+    };
+    process.on('uncaughtException', onUncaught);
     const states: Record<string, number> = {};
     try {
       for (let i = 0; i < trials; i++) {
@@ -100,11 +113,14 @@ export const restartsDrill: Drill = {
       const result = await audit({ db: world.db, venue: world.freshVenue(), exchange: world.exchange, keyId: PAPER_KEY_ID, runsUnfinished: unfinished });
       notes.push(`scripted orders ended: ${Object.entries(states).map(([s, n]) => `${s} x${n}`).join(', ')}`);
       notes.push(`${terminated} server connections ended over ${trials} simulated PostgreSQL restarts`);
+      if (driverCrashes > 0) notes.push(`finding: postgres.js threw ${driverCrashes} uncaught TypeError(s) (nextWrite on a closed socket) after its connections were ended; each would have crashed a worker process`);
       notes.push(`${result.venueOrders} venue orders for ${coids.length} client order IDs; ${result.venueFills} venue fills, ${result.recordedFills} in the ledger`);
       for (const p of result.problems) notes.push(`finding: ${p}`);
       return { id: this.id, title: this.title, counts: addCounts(zeroCounts(), { trials, ...result.counts }), checksFailed, notes, elapsedMs: Date.now() - started };
     } finally {
       await world.close();
+      process.off('uncaughtException', onUncaught);
+      for (const l of previous) process.on('uncaughtException', l);
       rmSync(dataDir, { recursive: true, force: true });
     }
   },
