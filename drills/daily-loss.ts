@@ -60,9 +60,10 @@ export const dailyLossDrill: Drill = {
   quickTrials: 1,
   async run({ trials, log }): Promise<DrillResult> {
     const started = Date.now();
-    const world = await DrillWorld.open('loss');
+    let world = await DrillWorld.open('loss');
     const notes = [
       `records: ${world.backend.describe}`,
+      'each trial on fresh records and a fresh exchange: the daily loss is the account\'s, and one trial\'s loss must not halt the next before it trades',
       'no Temporal server: the halted session is a child process killed with SIGKILL; the restart and the new-day session load their halts from the records (loadCarryover)',
       `breaker daily loss ${BREAKER_LOSS / MICROS} USD; the new trading day is simulated by moving the activities' clock past midnight UTC`,
     ];
@@ -81,8 +82,13 @@ export const dailyLossDrill: Drill = {
     };
     const venueOrders = () => world.exchange.engine.toState().accounts.find((a) => a.keyId === PAPER_KEY_ID)?.orders.length ?? 0;
     try {
+      const totals = addCounts(zeroCounts(), { trials });
       for (let i = 0; i < trials; i++) {
         const trial = i + 1;
+        if (i > 0) {
+          await world.close();
+          world = await DrillWorld.open('loss');
+        }
         const fail = (what: string) => checksFailed.push(`trial ${trial}: ${what}`);
         const strategy = `loss-${trial}`;
 
@@ -125,10 +131,10 @@ export const dailyLossDrill: Drill = {
         await restarted.end();
 
         // 3. The next trading day: a fresh session is still halted until the reset.
-        const newDay = addDays(day, trial);
+        const newDay = addDays(day, 1);
         let offset = startOfDayIn(newDay, 'UTC') + 60_000 - Date.now();
         const clock = () => Date.now() + offset;
-        const deps = makeDeps({ db: world.db, venue: world.venue, mailer: new CapturingMailer(), config: dayConfig(3 * DAY_MS * trial), clock });
+        const deps = makeDeps({ db: world.db, venue: world.venue, mailer: new CapturingMailer(), config: dayConfig(3 * DAY_MS), clock });
         const raw = createActivities(deps);
         const acts = withRetryPolicies(raw, () => OPERATIONS_RETRY_RULE, { deadline: Date.now() + 5 * 60_000 });
         const input: SessionWorkflowInput = {
@@ -185,11 +191,12 @@ export const dailyLossDrill: Drill = {
         offset += 11 * 60_000;
         const ended = await Promise.race([running.then(() => true), sleep(20_000).then(() => false)]);
         if (!ended) fail('the new-day session did not end');
+        const result = await audit({ db: world.db, venue: world.freshVenue(), exchange: world.exchange, keyId: PAPER_KEY_ID });
+        Object.assign(totals, addCounts(totals, result.counts));
+        notes.push(`trial ${trial}: ${result.venueOrders} venue orders; ${result.venueFills} venue fills, ${result.recordedFills} in the ledger`);
+        for (const p of result.problems) notes.push(`finding: ${p}`);
       }
-      const result = await audit({ db: world.db, venue: world.freshVenue(), exchange: world.exchange, keyId: PAPER_KEY_ID });
-      notes.push(`${result.venueOrders} venue orders; ${result.venueFills} venue fills, ${result.recordedFills} in the ledger`);
-      for (const p of result.problems) notes.push(`finding: ${p}`);
-      return { id: this.id, title: this.title, counts: addCounts(zeroCounts(), { trials, ...result.counts }), checksFailed, notes, elapsedMs: Date.now() - started };
+      return { id: this.id, title: this.title, counts: totals, checksFailed, notes, elapsedMs: Date.now() - started };
     } finally {
       await world.close();
     }
