@@ -105,12 +105,25 @@ export class OrderLifecycle {
     const { acts } = this.env;
     const { context } = this.input;
 
-    const decision = await acts.assessOrder({
-      order: this.input.order,
-      context,
-      halted: this.input.halted,
-      ordersInLastMinute: this.input.ordersInLastMinute,
-    });
+    let decision;
+    try {
+      decision = await acts.assessOrder({
+        order: this.input.order,
+        context,
+        halted: this.input.halted,
+        ordersInLastMinute: this.input.ordersInLastMinute,
+      });
+    } catch (e) {
+      // The risk check could not run (venue or records unavailable past every retry): nothing was
+      // sent, so the order ends rejected and recorded instead of failing without a trace.
+      const type = this.env.failureType(e);
+      if (type === null) throw e;
+      const reason = `risk check could not run (${type}); nothing was sent`;
+      this.apply({ type: 'OrderRejected', reason, ts: context.signal.at });
+      await acts.recordOrder(this.order, context);
+      await this.alert('MEDIUM', 'RISK_CHECK_FAILED', 'Order not sent: the risk check could not run', reason);
+      return this.status();
+    }
     this.riskCheckedAt = decision.at;
     if (!decision.approved) {
       this.apply({ type: 'OrderRejected', reason: describeDecision({ approved: false, violations: decision.violations }), ts: decision.at });

@@ -27,6 +27,8 @@ interface VenueScript {
   fills?: { afterMs: number; quantity: number; price: number }[];
   /** The venue cancels when asked (default) or never answers the cancel. */
   honoursCancel?: boolean;
+  /** The risk check fails past its retries (venue down while the breaker is open). */
+  riskUnavailable?: boolean;
 }
 
 function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {}) {
@@ -56,6 +58,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   const acts: OrderActivities = {
     assessOrder: async (i) => {
       calls.push('assessOrder');
+      if (script.riskUnavailable) throw new Failure('UNAVAILABLE');
       return i.halted ? { approved: false, violations: [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${i.halted}` }], at: time.now } : { approved: true, violations: [], at: time.now };
     },
     recordOrder: async (o) => {
@@ -145,6 +148,16 @@ describe('order lifecycle', () => {
     expect(status.rejectReason).toMatch(/TRADING_HALTED/);
     expect(h.calls).not.toContain('submitOrder');
     expect(h.recorded.at(-1)!.state).toBe('REJECTED');
+  });
+
+  it('a risk check that cannot run ends the order rejected and recorded, nothing sent, with an alert', async () => {
+    const h = harness({ submits: ['accept'], riskUnavailable: true });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toMatch(/risk check could not run \(UNAVAILABLE\)/);
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.recorded.at(-1)!.state).toBe('REJECTED');
+    expect(h.alerts.map((a) => [a.level, a.type])).toEqual([['MEDIUM', 'RISK_CHECK_FAILED']]);
   });
 
   it('an ambiguous submit that the venue did accept resolves by lookup, without a second venue order', async () => {
