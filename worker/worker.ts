@@ -28,6 +28,7 @@ import { createPaperVenue } from '../activities/venue/paper-venue';
 import { openDatabase } from '../db';
 import { ENV, PROJECT_ROOT, loadConfig, type Env, type WorkerConfig } from './config';
 import { ensureSchedules } from './schedules';
+import { installDriverCrashGuard } from './process-guards';
 import { loadDashboardSettings, type DashboardSettings } from './dashboard/config';
 import { startDashboard, type RunningDashboard } from './dashboard/server';
 import { instrumentActivities } from './metrics';
@@ -283,6 +284,10 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     return 2;
   }
   const observability = await startObservability(config);
+  const releaseGuard = installDriverCrashGuard(
+    (message) => observability.log.error({ event: 'process' }, message),
+    () => observability.metrics.error('database', 'CLOSED_SOCKET_WRITE'),
+  );
   const opened = await openActivityDeps(config, observability);
   let dashboard: RunningDashboard | null = null;
   try {
@@ -337,6 +342,7 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     await dashboard?.close();
     await opened.close();
     await observability.close();
+    releaseGuard();
   }
 }
 
