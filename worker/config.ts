@@ -172,7 +172,7 @@ export const DEFAULTS = {
 export const REDACTED = '***';
 
 /** Fields a config file may hold; secrets are absent on purpose. */
-const FILE_SHAPE: Record<string, readonly string[] | null> = {
+export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   temporal: ['address', 'namespace', 'cliPath', 'uiPort', 'localPort'],
   dataDir: null,
   paperExchange: ['url', 'keyId'],

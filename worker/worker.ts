@@ -30,6 +30,7 @@ import { ENV, PROJECT_ROOT, loadConfig, type Env, type WorkerConfig } from './co
 import { ensureSchedules } from './schedules';
 import { installDriverCrashGuard } from './process-guards';
 import { loadDashboardSettings, type DashboardSettings } from './dashboard/config';
+import { venueQuotes } from './dashboard/api';
 import { startDashboard, type RunningDashboard } from './dashboard/server';
 import { instrumentActivities } from './metrics';
 import { guardStart, observe, preflightWith, StageRefused, startObservability, type Observability } from './stages';
@@ -305,7 +306,7 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
       temporalUiUrl: dashboardSettings.temporalUiUrl,
       namespace: config.temporal.namespace,
       timeZone: config.timeZone,
-      quotes: async (ids) => (await Promise.allSettled(ids.map((id) => opened.deps.venue.getMarketSnapshot(id)))).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])),
+      quotes: venueQuotes(opened.deps.venue),
       host: dashboardSettings.host,
       port: dashboardSettings.port,
     });

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, type CliIo } from '../../worker/cli/main';
-import { ENV, buildConfig, loadConfig, type Env } from '../../worker/config';
+import { ENV, FILE_SHAPE, buildConfig, loadConfig, type Env } from '../../worker/config';
 import { ErrorType, InvalidInput } from '../../workflows/domain/errors';
 import { INJECTIONS, SweepCounter, deeplyNestedJson, hostileString, malformedJsonText, runs, wrongTyped } from './support';
 
@@ -125,22 +125,7 @@ describe('environment variables', () => {
 });
 
 describe('config file', () => {
-  const SHAPE: Record<string, readonly string[] | null> = {
-    temporal: ['address', 'namespace', 'cliPath', 'uiPort', 'localPort'],
-    dataDir: null,
-    paperExchange: ['url', 'keyId'],
-    smtp: ['host', 'port', 'secure', 'user', 'from', 'to'],
-    timeZone: null,
-    dailyResetCron: null,
-    reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
-    session: ['strategy', 'strategyName', 'strategyParams', 'markets', 'watchPeriodMs', 'pollIntervalMs', 'orderTtlMs'],
-    riskLimits: null,
-    breakers: null,
-    stage: null,
-    live: ['capitalCap'],
-    metrics: ['host', 'port'],
-    logLevel: null,
-  };
+  const SHAPE = FILE_SHAPE;
   const fieldPaths = Object.entries(SHAPE).flatMap(([k, subs]) => (subs === null ? [[k]] : [[k], ...subs.map((s) => [k, s])]));
 
   it('a wrong-typed value in any field is taken or refused naming the file field', () => {

@@ -39,6 +39,11 @@ export interface Quote {
 /** Live quotes for the freshness panel and marks; a market it cannot quote is left out. */
 export type QuoteSource = (marketIds: readonly string[]) => Promise<Quote[]>;
 
+/** Live quotes from a venue; a market whose quote fails is left out (its freshness shows it). */
+export function venueQuotes(venue: { getMarketSnapshot(marketId: string): Promise<Quote> }): QuoteSource {
+  return async (ids) => (await Promise.allSettled(ids.map((id) => venue.getMarketSnapshot(id)))).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+}
+
 export interface DashboardData {
   db: Db;
   limits: RiskLimits;

@@ -17,7 +17,7 @@ import { loadConfig, type Env } from '../config';
 import { signalHalt, signalResume } from '../worker';
 import { loadDashboardSettings } from './config';
 import { startDashboard, type DashboardTemporal } from './server';
-import type { QuoteSource } from './api';
+import { venueQuotes, type QuoteSource } from './api';
 
 export async function main(env: Env): Promise<number> {
   let config;
@@ -44,7 +44,7 @@ export async function main(env: Env): Promise<number> {
     if (config.paperExchange !== null) {
       const paper = config.paperExchange;
       const venue = createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, { timeoutMs: 2_000 });
-      quotes = async (ids) => (await Promise.allSettled(ids.map((id) => venue.getMarketSnapshot(id)))).flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      quotes = venueQuotes(venue);
     }
     const dashboard = await startDashboard({
       db: database.db,
