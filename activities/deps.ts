@@ -104,3 +104,19 @@ export function logEvent(deps: Pick<ActivityDeps, 'log'>, event: string, ids: Ev
   }
   deps.log[level]({ ...line, ...fields }, message);
 }
+
+/** An operator action the records now hold: one metric and one log line, wherever it was recorded. */
+export function reportOperatorAction(
+  deps: Pick<ActivityDeps, 'log' | 'metrics'>,
+  action: { action: string; operator: string; reason: string; workflowId: string; sequence: number; details: Record<string, unknown> },
+): void {
+  deps.metrics?.operatorAction(action.action);
+  logEvent(
+    deps,
+    'operator_action',
+    { sessionId: action.workflowId.startsWith('session-') ? action.workflowId : null },
+    { action: action.action, operator: action.operator, reason: action.reason, targetWorkflowId: action.workflowId, sequence: action.sequence, details: action.details },
+    `${action.action} by ${action.operator}: ${action.reason}`,
+    action.action === 'KILL_SWITCH' ? 'warn' : 'info',
+  );
+}

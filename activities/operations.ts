@@ -61,7 +61,7 @@ import { MICROS, mulDiv, parseMicros, type Money, type Price } from '../workflow
 import { decideReconciliation, reconcile, RECONCILIATION_POLICIES, type Discrepancy, type LocalOrderView, type VenueOrderView } from '../workflows/domain/reconciliation';
 import type { AlertActivities } from './alerts';
 import { formatDailyReport, type MarketDayLine } from './daily-report';
-import { logEvent, type ActivityDeps } from './deps';
+import { reportOperatorAction, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { servicesFor } from './services';
 import type { OperationsActivities, OperatorAction, ReconciliationOutcome } from './types';
@@ -404,7 +404,7 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
         .where(eq(reconciliationRuns.runId, runId));
     });
     const details = journaled as Record<string, unknown> | null;
-    if (details) operatorActionDone({ action: 'OVERRIDE', operator, reason, workflowId: runId, sequence: 0, details });
+    if (details) reportOperatorAction(deps, { action: 'OVERRIDE', operator, reason, workflowId: runId, sequence: 0, details });
   }
 
   async function listActiveSessions(): Promise<string[]> {
@@ -461,7 +461,7 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     });
     const done = performed as { liftedTrips: number; strategies: string | null } | null;
     if (done) {
-      operatorActionDone({ action: 'DAILY_RESET', operator: 'daily-reset', reason: `trading day ${day} starts in ${config.timeZone}`, workflowId: journalKey, sequence: 0, details: { account, tradingDay: day, previousDay, ...done } });
+      reportOperatorAction(deps, { action: 'DAILY_RESET', operator: 'daily-reset', reason: `trading day ${day} starts in ${config.timeZone}`, workflowId: journalKey, sequence: 0, details: { account, tradingDay: day, previousDay, ...done } });
     }
     return result;
   }
@@ -551,20 +551,9 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     await alerts.raiseAlert({ level: 'LOW', type: 'DAILY_REPORT', dedupeKey: `DAILY_REPORT:${account}:${day}`, title: report.title, body: report.body });
   }
 
-  function operatorActionDone(action: Omit<OperatorAction, 'action' | 'details'> & { action: string; details: Record<string, unknown> }): void {
-    deps.metrics?.operatorAction(action.action);
-    logEvent(
-      deps,
-      'operator_action',
-      { sessionId: action.workflowId.startsWith('session-') ? action.workflowId : null },
-      { action: action.action, operator: action.operator, reason: action.reason, targetWorkflowId: action.workflowId, sequence: action.sequence, details: action.details },
-      `${action.action} by ${action.operator}: ${action.reason}`,
-    );
-  }
-
   async function recordAction(action: OperatorAction): Promise<void> {
     await recordOperatorAction(db, { ...action, at: clock() });
-    operatorActionDone(action);
+    reportOperatorAction(deps, action);
   }
 
   return {

@@ -36,7 +36,7 @@ import { parseRiskLimits, type RiskLimits } from '../workflows/domain/risk-limit
 import { sizeSignal } from '../workflows/domain/sizing';
 import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../workflows/domain/strategies';
 import { currentContext, heartbeat, lastHeartbeat, sleepUnlessCancelled, throwIfCancelled } from './context';
-import { logEvent, type ActivityDeps } from './deps';
+import { logEvent, reportOperatorAction, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { coreSnapshot, tradingDayIn } from './portfolio';
 import { servicesFor } from './services';
@@ -501,15 +501,7 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
     recordOperatorAction: (action: OperatorAction) =>
       runActivity(async () => {
         await recordOperatorRow(db, { ...action, at: clock() });
-        deps.metrics?.operatorAction(action.action);
-        logEvent(
-          deps,
-          'operator_action',
-          { sessionId: action.workflowId.startsWith('session-') ? action.workflowId : null },
-          { action: action.action, operator: action.operator, reason: action.reason, targetWorkflowId: action.workflowId, sequence: action.sequence, details: action.details },
-          `${action.action} by ${action.operator}: ${action.reason}`,
-          action.action === 'KILL_SWITCH' ? 'warn' : 'info',
-        );
+        reportOperatorAction(deps, action);
       }),
 
     /**
