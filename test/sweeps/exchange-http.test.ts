@@ -40,8 +40,12 @@ async function send(method: string, pathWithQuery: string, body: string | undefi
   return { status: res.status, body: parsed, text };
 }
 
-const signed = (method: string, pathWithQuery: string, body = ''): Promise<Answer> =>
-  send(method, pathWithQuery, method === 'GET' || method === 'HEAD' ? undefined : body, signedHeaders(KEY, method, pathWithQuery, body, Date.now()));
+/** Signs what fetch actually sends: it resolves dot segments ("/v1/orders/." goes out as "/v1/orders/"). */
+const signed = (method: string, pathWithQuery: string, body = ''): Promise<Answer> => {
+  const sent = new URL(ex.url + pathWithQuery);
+  const target = sent.pathname + sent.search;
+  return send(method, target, method === 'GET' || method === 'HEAD' ? undefined : body, signedHeaders(KEY, method, target, body, Date.now()));
+};
 
 const admin = (method: string, path: string, body?: string): Promise<Answer> => send(method, path, body, { authorization: `Bearer ${ADMIN}` });
 
