@@ -56,6 +56,9 @@ export interface VenueMarketSnapshot extends MarketSnapshot {
   volume24h: Quantity;
 }
 
+/** Longest fill cursor a venue may hand back: the records store it (venue_cursors). */
+export const MAX_CURSOR_LENGTH = 1000;
+
 export interface FillPage {
   fills: Fill[];
   /** Pass back to get the fills after these; opaque to the caller. */

@@ -194,7 +194,9 @@ describe.skipIf(!haveChromium)(TITLE, () => {
 
     // The session takes the signal, records its MANUAL trip, and the page shows the halt with its reason.
     await session.until('the session records the halt', async () => (await listOperatorActions(database.db, { action: 'HALT' })).length === 2);
-    await page.waitForFunction("document.getElementById('trading-state').textContent === 'HALTED'", undefined, { timeout: 10_000 });
+    // A locator wait, not waitForFunction: a string predicate is evaluated with eval, which the page's CSP refuses.
+    await page.locator('#trading-state', { hasText: 'HALTED' }).waitFor({ timeout: 10_000 });
+    expect(await page.locator('#trading-state').textContent()).toBe('HALTED');
     expect(await page.locator('#halt-state').textContent()).toContain('browser drill: venue behaving oddly');
     expect(await page.locator('#journal-table tr[data-action="HALT"]').count()).toBe(2);
     expect(pageErrors).toEqual([]);
