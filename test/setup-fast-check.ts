@@ -1,0 +1,11 @@
+/**
+ * Property tests explore new random inputs on every local run (set FC_SEED to replay one). In CI
+ * they run from a fixed seed, so a red build means a change broke something, not that the dice
+ * found an old edge case; new findings come from local and soak runs (SWEEP_SCALE), and get fixed.
+ */
+import fc from 'fast-check';
+
+const fromEnv = process.env.FC_SEED;
+if (fromEnv !== undefined && !/^-?\d+$/.test(fromEnv)) throw new Error(`FC_SEED must be an integer (got ${JSON.stringify(fromEnv)})`);
+const seed = fromEnv !== undefined ? Number(fromEnv) : process.env.CI === 'true' ? 20261121 : undefined;
+if (seed !== undefined) fc.configureGlobal({ ...fc.readConfigureGlobal(), seed });
