@@ -12,6 +12,7 @@ import { TestWorkflowEnvironment, type LocalTestWorkflowEnvironmentOptions } fro
 import { NativeConnection } from '@temporalio/worker';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/api';
 import { ENV, type WorkerConfig } from './config';
+import { buildCli, findCachedCli, findGo } from './temporal-cli';
 
 export interface WorkerLog {
   info(message: string, meta?: Record<string, unknown>): void;
@@ -30,8 +31,8 @@ export class TemporalUnavailable extends Error {
   constructor(detail: string, options?: { cause?: unknown }) {
     super(
       `No Temporal server: ${detail}. Either set ${ENV.temporalAddress} to the host:port of a running Temporal Server ` +
-        `(1.19 or newer), or set ${ENV.temporalCliPath} to the path of a Temporal CLI binary ` +
-        `(https://github.com/temporalio/cli/releases) so that a local dev server is started, with its data under <dataDir>/temporal.`,
+        `(1.29 or newer, or Temporal Cloud), or set ${ENV.temporalCliPath} to the path of a Temporal CLI binary ` +
+        `(npx tsx worker/temporal-cli.ts ensure builds the pinned one where Go is installed) so that a local dev server is started, with its data under <dataDir>/temporal.`,
       options,
     );
     this.name = 'TemporalUnavailable';
@@ -72,11 +73,14 @@ export function cliPathProblem(path: string): string | null {
   }
 }
 
-export function localServerOptions(config: WorkerConfig): LocalTestWorkflowEnvironmentOptions {
+/** Options for a local dev server; `cliPath` (when given) overrides the configured one. */
+export function localServerOptions(config: WorkerConfig, cliPath: string | null = config.temporal.cliPath): LocalTestWorkflowEnvironmentOptions {
   const { temporal } = config;
   return {
     server: {
-      executable: temporal.cliPath !== null ? { type: 'existing-path', path: temporal.cliPath } : { type: 'cached-download' },
+      executable: cliPath !== null ? { type: 'existing-path', path: cliPath } : { type: 'cached-download' },
+      // Registered by the dev server as it starts: orders can be filtered in the Web UI at once.
+      searchAttributes: [...ORDER_SEARCH_ATTRIBUTES],
       dbFilename: join(config.dataDir, 'temporal', 'temporal.sqlite'),
       namespace: temporal.namespace,
       ip: '127.0.0.1',
@@ -127,12 +131,31 @@ async function connectRemote(config: WorkerConfig, address: string, log: WorkerL
   };
 }
 
+/** Where a local dev server's CLI comes from when TEMPORAL_CLI_PATH is not set (test seams). */
+export interface CliSources {
+  /** The pinned CLI already built into the cache, or null. */
+  cached(): string | null;
+  /** Builds the pinned CLI into the cache (needs Go), or null when this machine has no Go. */
+  build: (() => Promise<string>) | null;
+}
+
+const defaultCliSources = (log: WorkerLog): CliSources => ({
+  cached: () => findCachedCli(),
+  build: findGo() === null ? null : () => buildCli(process.env, (line) => log.info(line)),
+});
+
 /**
- * TEMPORAL_ADDRESS set: connect to it. Otherwise start a local dev server, with the CLI at
- * TEMPORAL_CLI_PATH when set (checked first, so a wrong path fails at once without any download)
- * or else the SDK's cached download. Throws TemporalUnavailable naming both variables.
+ * TEMPORAL_ADDRESS set: connect to it. Otherwise start a local dev server from, in order: the CLI
+ * at TEMPORAL_CLI_PATH (checked first, so a wrong path fails at once without any download); the
+ * pinned CLI in the cache; the SDK's download; the pinned CLI built with Go into the cache.
+ * Throws TemporalUnavailable naming both variables.
  */
-export async function connectTemporal(config: WorkerConfig, log: WorkerLog, startLocal: StartLocalServer = (o) => TestWorkflowEnvironment.createLocal(o)): Promise<TemporalHandle> {
+export async function connectTemporal(
+  config: WorkerConfig,
+  log: WorkerLog,
+  startLocal: StartLocalServer = (o) => TestWorkflowEnvironment.createLocal(o),
+  sources: CliSources = defaultCliSources(log),
+): Promise<TemporalHandle> {
   const { temporal } = config;
   if (temporal.address !== null) return connectRemote(config, temporal.address, log);
 
@@ -140,20 +163,51 @@ export async function connectTemporal(config: WorkerConfig, log: WorkerLog, star
     const problem = cliPathProblem(temporal.cliPath);
     if (problem !== null) throw new TemporalUnavailable(`${ENV.temporalAddress} is not set and ${ENV.temporalCliPath}=${temporal.cliPath} ${problem}`);
   }
-  const options = localServerOptions(config);
   mkdirSync(join(config.dataDir, 'temporal'), { recursive: true });
+  const portHint = `If another worker already runs a dev server on 127.0.0.1:${temporal.localPort}, set ${ENV.temporalAddress}=127.0.0.1:${temporal.localPort}`;
   let env: TestWorkflowEnvironment;
-  try {
-    env = await startLocal(options);
-  } catch (e) {
-    const how =
-      temporal.cliPath !== null
-        ? `the local dev server at ${ENV.temporalCliPath}=${temporal.cliPath} did not start (${errorText(e)})`
-        : `${ENV.temporalCliPath} is not set and the Temporal CLI could not be downloaded (${errorText(e)})`;
-    throw new TemporalUnavailable(
-      `${ENV.temporalAddress} is not set; ${how}. If another worker already runs a dev server on 127.0.0.1:${temporal.localPort}, set ${ENV.temporalAddress}=127.0.0.1:${temporal.localPort}`,
-      { cause: e },
-    );
+  if (temporal.cliPath !== null) {
+    try {
+      env = await startLocal(localServerOptions(config));
+    } catch (e) {
+      throw new TemporalUnavailable(`${ENV.temporalAddress} is not set; the local dev server at ${ENV.temporalCliPath}=${temporal.cliPath} did not start (${errorText(e)}). ${portHint}`, { cause: e });
+    }
+  } else {
+    const cached = sources.cached();
+    if (cached !== null) {
+      log.info(`Temporal: starting a local dev server from the cached CLI ${cached}`);
+      try {
+        env = await startLocal(localServerOptions(config, cached));
+      } catch (e) {
+        throw new TemporalUnavailable(`${ENV.temporalAddress} is not set; the local dev server from the cached CLI ${cached} did not start (${errorText(e)}). ${portHint}`, { cause: e });
+      }
+    } else {
+      try {
+        env = await startLocal(localServerOptions(config, null));
+      } catch (downloadError) {
+        if (sources.build === null) {
+          throw new TemporalUnavailable(
+            `${ENV.temporalCliPath} is not set, no CLI is cached, the Temporal CLI could not be downloaded (${errorText(downloadError)}) and there is no Go to build it. ${portHint}`,
+            { cause: downloadError },
+          );
+        }
+        log.info(`Temporal: the CLI could not be downloaded (${errorText(downloadError)}); building the pinned CLI with Go instead`);
+        let built: string;
+        try {
+          built = await sources.build();
+        } catch (e) {
+          throw new TemporalUnavailable(
+            `${ENV.temporalCliPath} is not set, the Temporal CLI could not be downloaded (${errorText(downloadError)}) nor built (${errorText(e)})`,
+            { cause: e },
+          );
+        }
+        try {
+          env = await startLocal(localServerOptions(config, built));
+        } catch (e) {
+          throw new TemporalUnavailable(`${ENV.temporalAddress} is not set; the local dev server from the CLI built at ${built} did not start (${errorText(e)}). ${portHint}`, { cause: e });
+        }
+      }
+    }
   }
   const webUiUrl = `http://127.0.0.1:${temporal.uiPort}`;
   log.info(`Temporal: local dev server on ${env.address}, namespace ${temporal.namespace}; Web UI at ${webUiUrl}`);

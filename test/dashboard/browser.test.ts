@@ -8,7 +8,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeWhere } from '../support/requirements';
 import { getOrder, listOpenOrders, listOperatorActions, listPositions, openDatabase, type Database } from '../../db';
 import { PROJECT_ROOT } from '../../db/client';
 import type { OperatorRequest } from '../../workflows/api';
@@ -29,7 +30,7 @@ const TITLE = haveChromium
   ? 'dashboard in headless Chromium over a live paper session'
   : `dashboard in headless Chromium: skipped, ${CHROMIUM} is missing (apt-get install -y chromium)`;
 
-describe.skipIf(!haveChromium)(TITLE, () => {
+describeWhere(haveChromium ? null : `${CHROMIUM} is missing (apt-get install -y chromium)`, TITLE, () => {
   let database: Database;
   let exchange: TestExchange;
   let session: RunningPaperSession;

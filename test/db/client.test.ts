@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterEach, describe, expect, it } from 'vitest';
+import { describeWhere } from '../support/requirements';
 import { DEFAULT_PGLITE_DIR, databaseConfigFromEnv, openDatabase, redactUrl } from '../../db/client';
 import { MIGRATIONS_FOLDER } from '../../db/migrate';
 import { RecordError, toRecordError } from '../../db/errors';
@@ -75,7 +76,7 @@ describe('PGlite data directory', () => {
   });
 });
 
-describe.skipIf(!SERVER_URL)('PostgreSQL server (TEST_DATABASE_URL or DATABASE_URL)', () => {
+describeWhere(SERVER_URL ? null : 'set TEST_DATABASE_URL or DATABASE_URL to a PostgreSQL server', 'PostgreSQL server (TEST_DATABASE_URL or DATABASE_URL)', () => {
   it('migrates into a fresh schema on open, and a second open is a no-op', async () => {
     const schema = uniqueSchema('c');
     try {

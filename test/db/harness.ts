@@ -9,6 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, beforeEach, describe } from 'vitest';
+import { describeWhere } from '../support/requirements';
 import { openDatabase, type Database, type Db } from '../../db/client';
 import { migratePglite } from '../../db/migrate';
 
@@ -29,11 +30,9 @@ export const uniqueSchema = (prefix = 't'): string => `${prefix}_${Date.now().to
 
 export function forEachBackend(name: string, fn: (ctx: BackendContext) => void): void {
   describe(`${name} [pglite]`, () => fn(pgliteContext()));
-  if (SERVER_URL) {
-    describe(`${name} [postgres ${SERVER_VARIABLE}]`, () => fn(postgresContext(SERVER_URL)));
-  } else {
-    describe.skip(`${name} [postgres: skipped, set TEST_DATABASE_URL or DATABASE_URL to a server]`, () => fn(postgresContext('')));
-  }
+  describeWhere(SERVER_URL ? null : 'set TEST_DATABASE_URL or DATABASE_URL to a PostgreSQL server', `${name} [postgres ${SERVER_URL ? SERVER_VARIABLE : ''}]`, () =>
+    fn(postgresContext(SERVER_URL)),
+  );
 }
 
 function pgliteContext(): BackendContext {

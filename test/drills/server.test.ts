@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { runAllDrills } from '../../drills/index';
 import { runServerDrills, serverGate, SERVER_DRILLS, SKIPPED_REASON } from '../../drills/temporal/index';
 import { targetsMet } from '../../drills/types';
+import { describeWhere } from '../support/requirements';
 
 const gate = serverGate(process.env);
 
@@ -33,9 +34,7 @@ describe('server-form gate', () => {
   });
 });
 
-const serverDescribe = gate.configured ? describe : describe.skip;
-
-serverDescribe(gate.configured ? `server-form drills (${gate.describe})` : `server-form drills: ${SKIPPED_REASON}`, () => {
+describeWhere(gate.configured ? null : SKIPPED_REASON, gate.configured ? `server-form drills (${gate.describe})` : 'server-form drills', () => {
   it('every server-form drill meets its targets (quick)', { timeout: 15 * 60_000 }, async () => {
     const run = await runServerDrills({ quick: true, env: process.env });
     expect(run.error).toBeNull();

@@ -160,15 +160,40 @@ describe('connectTemporal without a server', () => {
     await expect(connectTemporal(config, recordingLog().log, noStart)).rejects.toThrow(/is not executable/);
   });
 
-  it('names both variables when the CLI cannot be downloaded', async () => {
+  it('names both variables when the CLI is not cached, cannot be downloaded and Go is missing', async () => {
     const config = buildConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tw-')) });
     const offline = async (): Promise<never> => {
       throw new Error('failed to download ephemeral server executable: error sending request');
     };
-    const error = (await connectTemporal(config, recordingLog().log, offline).catch((e: unknown) => e)) as Error;
+    const error = (await connectTemporal(config, recordingLog().log, offline, { cached: () => null, build: null }).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(TemporalUnavailable);
-    expect(error.message).toMatch(/TEMPORAL_ADDRESS is not set; TEMPORAL_CLI_PATH is not set and the Temporal CLI could not be downloaded/);
+    expect(error.message).toMatch(/TEMPORAL_CLI_PATH is not set, no CLI is cached, the Temporal CLI could not be downloaded \(failed to download/);
     expect(error.message).toMatch(/Either set TEMPORAL_ADDRESS .* or set TEMPORAL_CLI_PATH/);
+  });
+
+  it('takes the cached CLI first, then the download, then a Go build, saying which', async () => {
+    const config = buildConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tw-')) });
+    const tried: unknown[] = [];
+    const refuse = async (o: { server?: { executable?: unknown } }): Promise<never> => {
+      tried.push(o.server?.executable);
+      throw new Error('stop here');
+    };
+    // 1. cached: the only thing tried, and no build.
+    let builds = 0;
+    const build = async () => {
+      builds++;
+      return '/cache/built/temporal';
+    };
+    await expect(connectTemporal(config, recordingLog().log, refuse as never, { cached: () => '/cache/temporal', build })).rejects.toThrow(/cached CLI \/cache\/temporal did not start/);
+    expect(tried).toEqual([{ type: 'existing-path', path: '/cache/temporal' }]);
+    expect(builds).toBe(0);
+    // 2. not cached: the download, then (refused) the build, then the built binary.
+    tried.length = 0;
+    const { log, infos } = recordingLog();
+    await expect(connectTemporal(config, log, refuse as never, { cached: () => null, build })).rejects.toThrow(/CLI built at \/cache\/built\/temporal did not start/);
+    expect(tried).toEqual([{ type: 'cached-download' }, { type: 'existing-path', path: '/cache/built/temporal' }]);
+    expect(builds).toBe(1);
+    expect(infos.join('\n')).toMatch(/could not be downloaded \(stop here\); building the pinned CLI with Go/);
   });
 
   it('starts the dev server on 127.0.0.1 with the Web UI and its database under <dataDir>/temporal', () => {
@@ -183,5 +208,8 @@ describe('connectTemporal without a server', () => {
       namespace: 'default',
     });
     expect(localServerOptions(buildConfig({})).server?.executable).toEqual({ type: 'cached-download' });
+    // The dev server registers the order search attributes itself as it starts.
+    const attributes = (localServerOptions(config).server as { searchAttributes?: { name: string }[] }).searchAttributes?.map((k) => k.name);
+    expect(attributes).toEqual(['TradingMarket', 'TradingStrategy', 'TradingSide', 'TradingOrderState']);
   });
 });

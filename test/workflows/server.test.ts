@@ -30,6 +30,8 @@ import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../wor
 import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
 import type { dailyResetWorkflow, orderWorkflow, reconciliationWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
+import { exportHistories } from '../../worker/histories';
+import { describeWhere } from '../support/requirements';
 
 const root = join(import.meta.dirname, '..', '..');
 const START_TIMEOUT_MS = 60_000;
@@ -77,15 +79,15 @@ if (gate.run) {
   }
 }
 
-if (testEnv === null && gate.run && process.env.TEMPORAL_ADDRESS?.trim()) {
-  // A named server that cannot be reached is a failure, not a reason to skip.
+if (testEnv === null && gate.run) {
+  // A named server that cannot be reached or started is a failure, not a reason to skip.
   describe('workflows on a Temporal server', () => {
-    it('reaches the server named by TEMPORAL_ADDRESS', () => {
-      throw new Error(`cannot reach ${startProblem}`);
+    it('reaches or starts the server it was given', () => {
+      throw new Error(`cannot reach or start ${startProblem}`);
     });
   });
 } else if (testEnv === null) {
-  describe.skip(`workflows on a Temporal server: skipped, ${startProblem ?? 'no server'}. Set TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH to run it`, () => {
+  describeWhere(`${startProblem ?? 'no server'}. Set TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH to run it`, 'workflows on a Temporal server', () => {
     it('needs a server', () => undefined);
   });
 } else {
@@ -99,8 +101,11 @@ if (testEnv === null && gate.run && process.env.TEMPORAL_ADDRESS?.trim()) {
   }, 120_000);
 
   afterAll(async () => {
+    // RECORD_HISTORIES=<dir>: keep what this run did as replay fixtures (test/fixtures/histories/).
+    const dir = process.env.RECORD_HISTORIES?.trim();
+    if (dir) await exportHistories(env.client, dir, null, { info: (m) => console.log(m), warn: (m) => console.warn(m) });
     await env.teardown();
-  });
+  }, 120_000);
 
   const client: Client = env.client;
   const today = new Date().toISOString().slice(0, 10);
