@@ -14,10 +14,11 @@ import { DomainError, InvalidInput } from './domain/errors';
 import { validateTradingDay } from './domain/ids';
 import { RECONCILIATION_POLICIES } from './domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
+import { RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
 
 const acts = proxyActivities<OperationsActivities>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'RecordError', 'AUTH'] },
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, VenueFailure.AUTH] },
 });
 
 function typed<T>(fn: () => Promise<T>): Promise<T> {

@@ -15,6 +15,7 @@ import { SA_MARKET, SA_ORDER_STATE, SA_SIDE, SA_STRATEGY, cancelOrderSignal, ord
 import { DomainError } from './domain/errors';
 import { OrderLifecycle } from './order-lifecycle';
 import { validateOrderWorkflowInput } from './validation';
+import { RECORD_WRITE_NON_RETRYABLE } from './failure-types';
 
 /** Pre-trade risk is short and local to the worker: a local activity saves two server round trips. */
 const risk = proxyLocalActivities<Pick<OrderActivities, 'assessOrder'>>({
@@ -24,7 +25,7 @@ const risk = proxyLocalActivities<Pick<OrderActivities, 'assessOrder'>>({
 
 const records = proxyActivities<Pick<OrderActivities, 'recordOrder' | 'recordExecution'>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidInput', 'RecordError'] },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: RECORD_WRITE_NON_RETRYABLE },
 });
 
 /** A few tries, then the workflow treats the outcome as ambiguous and looks the order up. */

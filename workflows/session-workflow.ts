@@ -26,13 +26,14 @@ import {
 import { DomainError } from './domain/errors';
 import { orderWorkflow } from './order-workflow';
 import { TradingSession } from './session';
+import { RECORD_WRITE_NON_RETRYABLE } from './failure-types';
 
 /** History length at which the session hands over to a fresh run even if the server has not suggested it (Server 1.19 may not). */
 const CONTINUE_AS_NEW_AT = 8_000;
 
 const records = proxyActivities<Pick<SessionActivities, 'loadCarryover' | 'sessionSnapshot' | 'recordBreakerChange' | 'recordOperatorAction' | 'writeDailySummary'>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidInput', 'RecordError'] },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: RECORD_WRITE_NON_RETRYABLE },
 });
 
 const checks = proxyActivities<Pick<SessionActivities, 'preflight'>>({

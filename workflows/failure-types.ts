@@ -1,0 +1,33 @@
+/**
+ * The failure type names workflows act on, in one place. An activity fails with an
+ * ApplicationFailure whose `type` is a venue error kind, a record error type, a domain error type
+ * or one of the activity layer's own (activities/errors.ts). Sandbox-safe: plain strings only;
+ * test/workflows/failure-types.test.ts checks each against the enumeration it names.
+ */
+
+/** Venue error kinds (activities/venue/errors.ts) that workflows name. */
+export const VenueFailure = {
+  AUTH: 'AUTH',
+  BAD_REQUEST: 'BAD_REQUEST',
+} as const;
+
+/** The activity layer's own types (activities/errors.ts). */
+export const ActivityFailure = {
+  AMBIGUOUS_SUBMIT: 'AMBIGUOUS_SUBMIT',
+} as const;
+
+/** Domain error types (workflows/domain/errors.ts) that workflows name. */
+export const DomainFailure = {
+  InvalidInput: 'InvalidInput',
+  InvalidConfig: 'InvalidConfig',
+  UnknownMarket: 'UnknownMarket',
+} as const;
+
+/**
+ * Record error types (db/errors.ts) that no retry can fix: the data itself is refused. The others
+ * (TransientConflict, DatabaseError) are worth another attempt once the database recovers.
+ */
+export const PERMANENT_RECORD_FAILURES = ['DuplicateRecord', 'ConstraintViolation', 'InvalidValue', 'RecordConflict', 'RecordNotFound', 'AppendOnly'] as const;
+
+/** Non-retryable types for activities that write the records. */
+export const RECORD_WRITE_NON_RETRYABLE: string[] = [DomainFailure.InvalidInput, ...PERMANENT_RECORD_FAILURES];
