@@ -2,16 +2,12 @@
  * The workflows against a real Temporal server, with in-memory activities. Runs when
  * TEMPORAL_ADDRESS names a server, or when TEMPORAL_CLI_PATH names a Temporal CLI from which a
  * local dev server starts within a minute; never downloads anything. Otherwise the suite is
- * skipped with a message saying which variables to set.
+ * skipped with a message saying which variables to set (with CI=true it fails instead).
  *
  * The dev server has no time skipping, so time-to-live and waits use short real durations.
  */
-import { accessSync, constants } from 'node:fs';
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { expect, it } from 'vitest';
 import {
   dailyResetSignal,
   haltSignal,
@@ -30,124 +26,16 @@ import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../wor
 import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
 import type { dailyResetWorkflow, orderWorkflow, reconciliationWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
-import { exportHistories } from '../../worker/histories';
-import { describeWhere } from '../support/requirements';
+import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
 
-const root = join(import.meta.dirname, '..', '..');
-const START_TIMEOUT_MS = 60_000;
+const found = await temporalServerForFile();
 
-type Gate = { run: true; how: string; start: () => Promise<TestWorkflowEnvironment> } | { run: false; reason: string };
-
-/** Decides, from the environment alone, whether and how to reach a server. */
-function serverGate(env: NodeJS.ProcessEnv): Gate {
-  const address = env.TEMPORAL_ADDRESS?.trim();
-  if (address) {
-    return { run: true, how: `TEMPORAL_ADDRESS=${address}`, start: () => TestWorkflowEnvironment.createFromExistingServer({ address, namespace: env.TEMPORAL_NAMESPACE?.trim() || 'default' }) };
-  }
-  const cli = env.TEMPORAL_CLI_PATH?.trim();
-  if (!cli) return { run: false, reason: 'neither TEMPORAL_ADDRESS (a running server) nor TEMPORAL_CLI_PATH (a Temporal CLI binary for a local dev server) is set; downloads are never attempted' };
-  try {
-    accessSync(cli, constants.X_OK);
-  } catch {
-    return { run: false, reason: `TEMPORAL_ADDRESS is not set and TEMPORAL_CLI_PATH=${cli} is not an executable file` };
-  }
-  return { run: true, how: `local dev server from TEMPORAL_CLI_PATH=${cli}`, start: () => TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1' } }) };
-}
-
-async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const gate = serverGate(process.env);
-let testEnv: TestWorkflowEnvironment | null = null;
-let startProblem: string | null = gate.run ? null : gate.reason;
-if (gate.run) {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // already installed in this process
-  }
-  try {
-    testEnv = await withTimeout(gate.start(), START_TIMEOUT_MS, `starting or reaching the server (${gate.how})`);
-  } catch (e) {
-    startProblem = `${gate.how}: ${e instanceof Error ? e.message : String(e)}`;
-  }
-}
-
-if (testEnv === null && gate.run) {
-  // A named server that cannot be reached or started is a failure, not a reason to skip.
-  describe('workflows on a Temporal server', () => {
-    it('reaches or starts the server it was given', () => {
-      throw new Error(`cannot reach or start ${startProblem}`);
-    });
-  });
-} else if (testEnv === null) {
-  describeWhere(`${startProblem ?? 'no server'}. Set TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH to run it`, 'workflows on a Temporal server', () => {
-    it('needs a server', () => undefined);
-  });
-} else {
-  const env = testEnv;
-  const runTag = Date.now().toString(36);
-  let bundle: WorkflowBundle;
-  let counter = 0;
-
-  beforeAll(async () => {
-    bundle = await bundleWorkflowCode({ workflowsPath: join(root, 'workflows', 'index.ts'), logger: new DefaultLogger('WARN') });
-  }, 120_000);
-
-  afterAll(async () => {
-    // RECORD_HISTORIES=<dir>: keep what this run did as replay fixtures (test/fixtures/histories/).
-    const dir = process.env.RECORD_HISTORIES?.trim();
-    if (dir) await exportHistories(env.client, dir, null, { info: (m) => console.log(m), warn: (m) => console.warn(m) });
-    await env.teardown();
-  }, 120_000);
-
-  const client: Client = env.client;
+describeOnServer(found, 'workflows on a Temporal server', (server: TestServer) => {
+  const client = server.client;
   const today = new Date().toISOString().slice(0, 10);
-  const unique = (prefix: string) => `${prefix}-${runTag}-${++counter}`;
+  const unique = server.unique;
 
-  /** A worker on its own task queue; stop() drains it. */
-  async function startWorker(world: FakeWorld, taskQueue: string) {
-    const worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      workflowBundle: bundle,
-      activities: world.activities(),
-      stickyQueueScheduleToStartTimeout: '1 second',
-      maxHeartbeatThrottleInterval: '1 second',
-      defaultHeartbeatThrottleInterval: '1 second',
-      shutdownGraceTime: '2 seconds',
-    });
-    const running = worker.run();
-    return {
-      stop: async () => {
-        if (worker.getState() === 'RUNNING') worker.shutdown();
-        await running;
-      },
-    };
-  }
-
-  async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-    const until = Date.now() + timeoutMs;
-    let last: T | undefined;
-    let lastError: unknown;
-    while (Date.now() < until) {
-      try {
-        last = await read();
-        if (ok(last)) return last;
-      } catch (e) {
-        lastError = e;
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out waiting for ${what}; last value ${JSON.stringify(last)}${lastError ? `, last error ${String(lastError)}` : ''}`);
-  }
+  const startWorker = (world: FakeWorld, taskQueue: string) => server.startWorker(world.activities(), taskQueue);
 
   function sessionInput(strategy: string): SessionWorkflowInput {
     return {
@@ -192,7 +80,7 @@ if (testEnv === null && gate.run) {
 
   const operator = { operator: 'test-operator', reason: 'server suite' };
 
-  describe(`workflows on a Temporal server (${gate.run ? gate.how : ''})`, () => {
+  {
     it('takes an order from a market signal to a fill', async () => {
       const world = new FakeWorld();
       const taskQueue = unique('tq');
@@ -364,5 +252,5 @@ if (testEnv === null && gate.run) {
         await w.stop();
       }
     }, 120_000);
-  });
-}
+  }
+});
