@@ -64,8 +64,19 @@ export interface OrderStatus {
   polls: number;
 }
 
+/** Cancel this order: before submission it is never sent; during submission it is cancelled as soon as the venue acknowledges it. */
 export const cancelOrderSignal = defineSignal<[OperatorRequest]>('cancel');
+/** Trading halted (from the session): an order not yet submitted is never sent; a working order keeps working. */
+export const haltOrderSignal = defineSignal<[OperatorRequest]>('halt');
 export const orderStatusQuery = defineQuery<OrderStatus>('orderStatus');
+
+/** Sent by an order workflow to its session when it ends, so the session releases the market. */
+export interface OrderFinished {
+  clientOrderId: string;
+  marketId: string;
+  state: OrderState;
+}
+export const orderFinishedSignal = defineSignal<[OrderFinished]>('orderFinished');
 
 // ---- trading session ----
 
