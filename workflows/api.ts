@@ -3,7 +3,7 @@
  * queries and search attributes. Sandbox-safe: clients import it too (STYLE.md, Temporal samples).
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../activities/types';
 import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from './domain/breakers';
 import type { ReconciliationPolicy } from './domain/reconciliation';
@@ -160,11 +160,26 @@ export interface ReconciliationStatus {
   discrepancies: number;
   summary: string;
   haltedSessions: string[];
+  /** The operator's decision: kept from whenever it came, applied once the run waits for it. */
   decision: ReconciliationDecisionRequest | null;
   reminders: number;
+  /** Alerts that could not be delivered after their retries (the run carried on without them). */
+  undeliveredAlerts: string[];
 }
 
+/** The answer to a decision sent as an update. */
+export interface ReconciliationDecisionAnswer {
+  accepted: true;
+  runId: string;
+  decision: ReconciliationDecisionRequest['decision'];
+  /** The run's phase when the decision arrived: before WAITING_FOR_OPERATOR it is kept and applied if the run halts. */
+  phase: ReconciliationStatus['phase'];
+}
+
+/** Kept for compatibility: a refused signal is only noted in the run (use the update to get an answer). */
 export const reconciliationDecisionSignal = defineSignal<[ReconciliationDecisionRequest]>('reconciliationDecision');
+/** The decision with an answer: refused (with the reason) when invalid or when the run already has one. */
+export const reconciliationDecisionUpdate = defineUpdate<ReconciliationDecisionAnswer, [ReconciliationDecisionRequest]>('decideReconciliation');
 export const reconciliationStatusQuery = defineQuery<ReconciliationStatus>('reconciliationStatus');
 
 export interface DailyResetWorkflowInput {

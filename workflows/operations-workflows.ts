@@ -1,10 +1,11 @@
 /** Reconciliation, daily reset and market resolution: run by Temporal Schedules. Thin wiring only. */
-import { ApplicationFailure, condition, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { OperationsActivities } from '../activities/types';
 import {
   dailyResetSignal,
   haltSignal,
   reconciliationDecisionSignal,
+  reconciliationDecisionUpdate,
   reconciliationStatusQuery,
   type DailyResetWorkflowInput,
   type ReconciliationStatus,
@@ -16,9 +17,18 @@ import { RECONCILIATION_POLICIES } from './domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
 import { RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
 
-const acts = proxyActivities<OperationsActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, VenueFailure.AUTH] },
+const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, VenueFailure.AUTH] };
+
+const acts = proxyActivities<OperationsActivities>({ startToCloseTimeout: '2 minutes', retry });
+
+/** A comparison that cannot finish in 10 minutes gives way: the next scheduled run comes 5 minutes later. */
+const comparison = proxyActivities<Pick<OperationsActivities, 'reconcileAccount'>>({ startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: '10 minutes', retry });
+
+/** Mail: a few minutes of retries, then the caller carries on and notes it (the alert row keeps the failure). */
+const mail = proxyActivities<Pick<OperationsActivities, 'raiseAlert'>>({
+  startToCloseTimeout: '1 minute',
+  scheduleToCloseTimeout: '3 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
 });
 
 function typed<T>(fn: () => Promise<T>): Promise<T> {
@@ -26,6 +36,11 @@ function typed<T>(fn: () => Promise<T>): Promise<T> {
     if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
     throw e;
   });
+}
+
+/** Why an activity gave up (its last failure), for a status or a result. */
+function failureText(e: ActivityFailure): string {
+  return [e.message, e.cause?.message].filter((m) => m).join(': ');
 }
 
 /** Signals a session if it still runs; a finished session needs no halt. */
@@ -43,14 +58,47 @@ export async function reconciliationWorkflow(input: ReconciliationWorkflowInput)
     if (!RECONCILIATION_POLICIES.includes(input.policy)) throw InvalidInput.of('policy', input.policy, `must be one of ${RECONCILIATION_POLICIES.join(', ')}`);
     if (!Number.isSafeInteger(input.reminderMs) || input.reminderMs < 60_000) throw InvalidInput.of('reminderMs', input.reminderMs, 'must be at least 60000');
     const run = new ReconciliationRun(workflowInfo().workflowId, input, {
-      acts,
+      acts: { ...pick(acts), reconcileAccount: (i) => comparison.reconcileAccount(i) },
       waitFor: (until, ms) => condition(until, ms),
       haltSession: (id, request) => signalSession(id, (h) => h.signal(haltSignal, request)),
+      alert: (a) =>
+        mail.raiseAlert(a).then(
+          () => null,
+          (e: unknown) => {
+            if (e instanceof ActivityFailure) return failureText(e);
+            throw e;
+          },
+        ),
+      patched,
     });
     setHandler(reconciliationDecisionSignal, (p) => run.onDecision(p));
+    setHandler(reconciliationDecisionUpdate, (p) => run.acceptDecision(p), {
+      validator: (p) => {
+        try {
+          run.checkDecision(p);
+        } catch (e) {
+          if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
+          throw e;
+        }
+      },
+    });
     setHandler(reconciliationStatusQuery, () => run.status());
     return run.run();
   });
+}
+
+/** The activity proxy's functions by name (a Proxy has no own keys to spread). */
+function pick(p: OperationsActivities): OperationsActivities {
+  return {
+    reconcileAccount: (i) => p.reconcileAccount(i),
+    adoptVenueFigures: (i) => p.adoptVenueFigures(i),
+    listActiveSessions: () => p.listActiveSessions(),
+    resetDailyCounters: (i) => p.resetDailyCounters(i),
+    sendDailyReport: (i) => p.sendDailyReport(i),
+    settleResolvedMarkets: () => p.settleResolvedMarkets(),
+    recordOperatorAction: (a) => p.recordOperatorAction(a),
+    raiseAlert: (a) => p.raiseAlert(a),
+  };
 }
 
 /** Starts a trading day: counters reset, daily-loss trips lifted (only those), sessions told, report emailed. */

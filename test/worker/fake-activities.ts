@@ -55,9 +55,15 @@ export class FakeWorld {
   readonly cancelAllCalls: { strategy: string; reason: string; canceled: string[] }[] = [];
   readonly dailyResets: { tradingDay: string | null; liftedTrips: number }[] = [];
   readonly adoptions: string[] = [];
+  /** Alert attempts refused while SMTP was down. */
+  readonly failedAlerts: AlertRequest[] = [];
   dailyPnl = new Map<string, number>();
   discrepancies: Discrepancy[] = [];
   activeSessions: string[] = [];
+  /** SMTP down: raiseAlert fails with the retryable ALERT_DELIVERY_FAILED. */
+  smtpDown = false;
+  /** While true, reconcileAccount keeps comparing (heartbeating) and does not answer. */
+  holdReconcile = false;
   private nextVenueId = 1;
   private nextSignalId = 1;
 
@@ -117,7 +123,12 @@ export class FakeWorld {
   }
 
   activities(): AllActivities {
+    const smtpRefuses = (what: string) => ApplicationFailure.retryable(`SMTP server unreachable: ${what} not delivered`, 'ALERT_DELIVERY_FAILED');
     const alert = async (a: AlertRequest) => {
+      if (this.smtpDown) {
+        this.failedAlerts.push(a);
+        throw smtpRefuses(a.dedupeKey);
+      }
       if (this.alerts.some((x) => x.dedupeKey === a.dedupeKey)) return { sent: false, reason: 'DUPLICATE' as const };
       this.alerts.push(a);
       return { sent: true, reason: 'SENT' as const };
@@ -211,7 +222,13 @@ export class FakeWorld {
       writeDailySummary: async () => undefined,
 
       // ---- operations ----
-      reconcileAccount: async ({ runId, policy }) => ({ runId, discrepancies: this.discrepancies, decision: decideReconciliation(this.discrepancies, policy), at: Date.now() }),
+      reconcileAccount: async ({ runId, policy }) => {
+        while (this.holdReconcile) {
+          heartbeat();
+          await sleep(100);
+        }
+        return { runId, discrepancies: this.discrepancies, decision: decideReconciliation(this.discrepancies, policy), at: Date.now() };
+      },
       adoptVenueFigures: async ({ runId }) => void this.adoptions.push(runId),
       listActiveSessions: async () => [...this.activeSessions],
       resetDailyCounters: async ({ tradingDay }) => {
