@@ -418,9 +418,14 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     return rows.map((r) => r.id);
   }
 
-  async function resetDailyCounters(input: { tradingDay: string | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number }> {
+  async function resetDailyCounters(input: { tradingDay: string | null; scheduledAt?: number | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number }> {
     const now = clock();
-    const day = input?.tradingDay == null ? tradingDayIn(now, config.timeZone) : validateTradingDay(input.tradingDay);
+    const scheduledAt = input?.scheduledAt ?? null;
+    if (scheduledAt !== null && (!Number.isSafeInteger(scheduledAt) || scheduledAt <= 0)) {
+      throw InvalidInput.of('scheduledAt', scheduledAt, 'must be epoch milliseconds (the time the schedule meant) or null');
+    }
+    // The schedule's time, not this activity's clock: a run picked up after midnight (worker down) still resets the day it was meant for.
+    const day = input?.tradingDay == null ? tradingDayIn(scheduledAt ?? now, config.timeZone) : validateTradingDay(input.tradingDay);
     const previousDay = addDays(day, -1);
     const journalKey = `daily-reset:${account}:${day}`;
     const dayStart = startOfDayIn(day, config.timeZone);

@@ -187,9 +187,10 @@ export interface OperationsActivities {
   listActiveSessions(): Promise<string[]>;
   /**
    * Rolls the daily P&L counters to a new trading day and lifts recorded DAILY_LOSS trips (and only
-   * those). Without a day, the new day is today in the configured time zone, by the activity's clock.
+   * those). Without a day, the new day is the day of `scheduledAt` (the time the schedule meant,
+   * epoch ms) in the configured time zone; without either, today by the activity's clock.
    */
-  resetDailyCounters(input: { tradingDay: string | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number }>;
+  resetDailyCounters(input: { tradingDay: string | null; scheduledAt?: number | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number }>;
   /** Emails the daily report of a finished trading day. */
   sendDailyReport(input: { tradingDay: string }): Promise<void>;
   /** Settles positions in markets the venue reports resolved (resolution P&L), once per market. */

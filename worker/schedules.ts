@@ -2,7 +2,9 @@
  * The Temporal Schedules of the trading jobs, registered idempotently at worker start: created,
  * or updated to the current spec when they already exist. Overlap is always SKIP: a job still
  * running (a reconciliation waiting for an operator) makes the next run wait its turn, never
- * doubles it (STYLE.md, "Avoid": no ALLOW_ALL, no legacy cron workflows).
+ * doubles it (STYLE.md, "Avoid": no ALLOW_ALL, no legacy cron workflows). Because SKIP drops a run
+ * while the previous one lives, every action carries a workflowExecutionTimeout sized to its job
+ * (see RUN_TIMEOUTS), and the activities inside are bounded (workflows/operations-workflows.ts).
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { DailyResetWorkflowInput, ReconciliationWorkflowInput } from '../workflows/api';
@@ -22,7 +24,29 @@ export const DAILY_RESET_CATCHUP = '12 hours';
 /** Frequent checks are not worth catching up: the next one comes soon. */
 export const FREQUENT_CATCHUP = '1 minute';
 
-type Definition = ScheduleOptions & { policies: { overlap: typeof ScheduleOverlapPolicy.SKIP; catchupWindow: string } };
+/**
+ * How long one scheduled run may live, counted from when the schedule started it (time spent
+ * waiting for a worker included). Each is shorter than the gap to the next run it could block:
+ *
+ * - dailyReset, 12 hours: covers a worker down across midnight for hours (the run waits and then
+ *   resets the day the schedule meant) and the report's bounded retries; a reset that has not
+ *   happened in 12 hours is an incident, and tomorrow's reset is never skipped because of it.
+ * - reconciliation, 24 hours: the operator's decision may take a night; after a day the run gives
+ *   way to a fresh comparison (the halts it made stick in the sessions, and the next run halts and
+ *   alerts again if the mismatch remains). It never blocks the reset: separate schedules.
+ * - marketResolution, 14 minutes: ends before the next run is due (every 15 minutes), so a stuck
+ *   run never drops one; settling is idempotent per market.
+ */
+export const RUN_TIMEOUTS = {
+  dailyReset: '12 hours',
+  reconciliation: '24 hours',
+  marketResolution: `${MARKET_RESOLUTION_EVERY_MINUTES - 1} minutes`,
+} as const;
+
+type Definition = ScheduleOptions & {
+  action: { workflowExecutionTimeout: string };
+  policies: { overlap: typeof ScheduleOverlapPolicy.SKIP; catchupWindow: string };
+};
 
 /** The three schedules for this config (pure: tested without a server). */
 export function scheduleDefinitions(config: WorkerConfig): Definition[] {
@@ -36,19 +60,19 @@ export function scheduleDefinitions(config: WorkerConfig): Definition[] {
     {
       scheduleId: SCHEDULE_IDS.dailyReset,
       spec: { cronExpressions: [config.dailyResetCron], timezone: config.timeZone },
-      action: { type: 'startWorkflow', workflowType: 'dailyResetWorkflow', workflowId: 'daily-reset', taskQueue, args: [resetInput] },
+      action: { type: 'startWorkflow', workflowType: 'dailyResetWorkflow', workflowId: 'daily-reset', taskQueue, args: [resetInput], workflowExecutionTimeout: RUN_TIMEOUTS.dailyReset },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: DAILY_RESET_CATCHUP },
     },
     {
       scheduleId: SCHEDULE_IDS.reconciliation,
       spec: { intervals: [{ every: `${config.reconciliation.everyMinutes} minutes` }] },
-      action: { type: 'startWorkflow', workflowType: 'reconciliationWorkflow', workflowId: 'reconciliation', taskQueue, args: [reconciliationInput] },
+      action: { type: 'startWorkflow', workflowType: 'reconciliationWorkflow', workflowId: 'reconciliation', taskQueue, args: [reconciliationInput], workflowExecutionTimeout: RUN_TIMEOUTS.reconciliation },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: FREQUENT_CATCHUP },
     },
     {
       scheduleId: SCHEDULE_IDS.marketResolution,
       spec: { intervals: [{ every: `${MARKET_RESOLUTION_EVERY_MINUTES} minutes` }] },
-      action: { type: 'startWorkflow', workflowType: 'marketResolutionWorkflow', workflowId: 'market-resolution', taskQueue, args: [] },
+      action: { type: 'startWorkflow', workflowType: 'marketResolutionWorkflow', workflowId: 'market-resolution', taskQueue, args: [], workflowExecutionTimeout: RUN_TIMEOUTS.marketResolution },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: FREQUENT_CATCHUP },
     },
   ];

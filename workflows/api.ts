@@ -144,6 +144,12 @@ export const sessionStatusQuery = defineQuery<SessionStatus>('sessionStatus');
 
 // ---- operations: reconciliation, daily reset, market resolution ----
 
+/**
+ * Set by the server on every workflow a Schedule starts: the time the schedule meant (a run that
+ * waited for a worker across midnight still belongs to the day it was scheduled for).
+ */
+export const SA_SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
+
 export interface ReconciliationWorkflowInput {
   policy: ReconciliationPolicy;
   /** Remind the operators this often while a halting mismatch waits for their decision. */
@@ -183,6 +189,18 @@ export const reconciliationDecisionUpdate = defineUpdate<ReconciliationDecisionA
 export const reconciliationStatusQuery = defineQuery<ReconciliationStatus>('reconciliationStatus');
 
 export interface DailyResetWorkflowInput {
-  /** The trading day that starts with this reset; null (the schedule's case): today in the configured time zone. */
+  /**
+   * The trading day that starts with this reset; null (the schedule's case): the day, in the
+   * configured time zone, of the time the schedule meant (else the workflow's start time).
+   */
   tradingDay: string | null;
+}
+
+export interface DailyResetResult {
+  tradingDay: string;
+  liftedTrips: number;
+  sessionsSignalled: number;
+  /** False when the report could not be emailed after its retries (the reset itself is done). */
+  reportSent: boolean;
+  reportProblem: string | null;
 }

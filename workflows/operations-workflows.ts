@@ -1,12 +1,26 @@
-/** Reconciliation, daily reset and market resolution: run by Temporal Schedules. Thin wiring only. */
-import { ActivityFailure, ApplicationFailure, condition, getExternalWorkflowHandle, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+/**
+ * Reconciliation, daily reset and market resolution: run by Temporal Schedules
+ * (worker/schedules.ts, which also bounds each run). Thin wiring only.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  getExternalWorkflowHandle,
+  patched,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { OperationsActivities } from '../activities/types';
 import {
+  SA_SCHEDULED_START_TIME,
   dailyResetSignal,
   haltSignal,
   reconciliationDecisionSignal,
   reconciliationDecisionUpdate,
   reconciliationStatusQuery,
+  type DailyResetResult,
   type DailyResetWorkflowInput,
   type ReconciliationStatus,
   type ReconciliationWorkflowInput,
@@ -19,16 +33,27 @@ import { RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, VenueFailure.AUTH] };
 
+/** Records: retried until they succeed, within the run's own timeout (set by its schedule). */
 const acts = proxyActivities<OperationsActivities>({ startToCloseTimeout: '2 minutes', retry });
 
 /** A comparison that cannot finish in 10 minutes gives way: the next scheduled run comes 5 minutes later. */
 const comparison = proxyActivities<Pick<OperationsActivities, 'reconcileAccount'>>({ startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: '10 minutes', retry });
+
+/** Settling is idempotent per market; a stuck attempt gives way to the next scheduled run. */
+const settlement = proxyActivities<Pick<OperationsActivities, 'settleResolvedMarkets'>>({ startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: '10 minutes', retry });
 
 /** Mail: a few minutes of retries, then the caller carries on and notes it (the alert row keeps the failure). */
 const mail = proxyActivities<Pick<OperationsActivities, 'raiseAlert'>>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
+});
+
+/** The daily report: half an hour of retries; a report that cannot go out never holds the reset. */
+const report = proxyActivities<Pick<OperationsActivities, 'sendDailyReport'>>({
+  startToCloseTimeout: '2 minutes',
+  scheduleToCloseTimeout: '30 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE] },
 });
 
 function typed<T>(fn: () => Promise<T>): Promise<T> {
@@ -51,6 +76,17 @@ async function signalSession(workflowId: string, send: (h: ReturnType<typeof get
   } catch {
     return false;
   }
+}
+
+/** The time the schedule meant for this run (TemporalScheduledStartTime); else when the workflow started. */
+function scheduledTime(): number {
+  const info = workflowInfo();
+  const typed = info.typedSearchAttributes.get(SA_SCHEDULED_START_TIME);
+  if (typed instanceof Date && Number.isFinite(typed.getTime())) return typed.getTime();
+  // Servers that send the attribute without its type only fill the untyped map.
+  const untyped = info.searchAttributes?.TemporalScheduledStartTime?.[0];
+  const at = untyped instanceof Date ? untyped.getTime() : typeof untyped === 'string' ? Date.parse(untyped) : NaN;
+  return Number.isFinite(at) ? at : info.startTime.getTime();
 }
 
 export async function reconciliationWorkflow(input: ReconciliationWorkflowInput): Promise<ReconciliationStatus> {
@@ -101,24 +137,34 @@ function pick(p: OperationsActivities): OperationsActivities {
   };
 }
 
-/** Starts a trading day: counters reset, daily-loss trips lifted (only those), sessions told, report emailed. */
-export async function dailyResetWorkflow(input: DailyResetWorkflowInput): Promise<{ tradingDay: string; liftedTrips: number; sessionsSignalled: number }> {
+/**
+ * Starts a trading day: counters reset, daily-loss trips lifted (only those), sessions told, report
+ * emailed. The day is the one the schedule meant (its scheduled time in the configured zone),
+ * even when the worker picks the run up after midnight.
+ */
+export async function dailyResetWorkflow(input: DailyResetWorkflowInput): Promise<DailyResetResult> {
   return typed(async () => {
     if (input.tradingDay !== null) validateTradingDay(input.tradingDay);
-    const reset = await acts.resetDailyCounters({ tradingDay: input.tradingDay });
+    const reset = await acts.resetDailyCounters({ tradingDay: input.tradingDay, scheduledAt: scheduledTime() });
     let sessionsSignalled = 0;
     for (const session of await acts.listActiveSessions()) {
       if (await signalSession(session, (h) => h.signal(dailyResetSignal, { tradingDay: reset.tradingDay }))) sessionsSignalled++;
     }
-    await acts.sendDailyReport({ tradingDay: reset.previousDay });
-    return { tradingDay: reset.tradingDay, liftedTrips: reset.liftedTrips, sessionsSignalled };
+    let reportProblem: string | null = null;
+    try {
+      await report.sendDailyReport({ tradingDay: reset.previousDay });
+    } catch (e) {
+      if (!(e instanceof ActivityFailure)) throw e;
+      reportProblem = failureText(e);
+    }
+    return { tradingDay: reset.tradingDay, liftedTrips: reset.liftedTrips, sessionsSignalled, reportSent: reportProblem === null, reportProblem };
   });
 }
 
 /** Settles positions in markets that have resolved (YES at 1, NO at 0), each exactly once. */
 export async function marketResolutionWorkflow(): Promise<{ settled: number }> {
   return typed(async () => {
-    const { settled } = await acts.settleResolvedMarkets();
+    const { settled } = await settlement.settleResolvedMarkets();
     return { settled: settled.length };
   });
 }

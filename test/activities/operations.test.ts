@@ -263,6 +263,28 @@ forEachBackend('operations activities', (backend) => {
       const ops = build({ timeZone: zone, clock: () => at });
       await expect(inActivity(() => ops.resetDailyCounters({ tradingDay: null }))).resolves.toMatchObject({ tradingDay: '2026-01-05', previousDay: '2026-01-04', liftedTrips: 0 });
     });
+
+    it("resets the day the schedule meant, not the activity's day (worker down across midnight)", async () => {
+      // Meant for 00:00 on Jan 6 in New York; the worker picks it up at 01:30 on Jan 7.
+      const scheduledAt = dayStart;
+      const now = startOfDayIn('2026-01-07', zone) + 90 * 60_000;
+      const yesterday = dayStart - 3_600_000;
+      await recordBreakerChange(backend.db, { strategy: 'ema', tradingDay: '2026-01-05', change: 'TRIPPED', trips: [trip('DAILY_LOSS', yesterday), trip('MANUAL', yesterday)], at: yesterday });
+      // Tripped during Jan 6, the day this reset opens: that day's loss stays until Jan 7's reset.
+      await recordBreakerChange(backend.db, { strategy: 'late', tradingDay: day, change: 'TRIPPED', trips: [trip('DAILY_LOSS', dayStart + 3_600_000)], at: dayStart + 3_600_000 });
+      const ops = build({ timeZone: zone, clock: () => now });
+      await expect(inActivity(() => ops.resetDailyCounters({ tradingDay: null, scheduledAt }))).resolves.toEqual({ tradingDay: day, previousDay: '2026-01-05', liftedTrips: 1 });
+      expect((await loadActiveTrips(backend.db, 'ema')).map((t) => t.kind)).toEqual(['MANUAL']);
+      expect((await loadActiveTrips(backend.db, 'late')).map((t) => t.kind)).toEqual(['DAILY_LOSS']);
+      expect((await listOperatorActions(backend.db, { action: 'DAILY_RESET' })).map((a) => a.details.tradingDay)).toEqual([day]);
+      // Jan 7's own reset, later, is a separate day and lifts the late trip.
+      await expect(inActivity(() => ops.resetDailyCounters({ tradingDay: null, scheduledAt: startOfDayIn('2026-01-07', zone) }))).resolves.toMatchObject({ tradingDay: '2026-01-07', liftedTrips: 1 });
+    });
+
+    it('refuses a scheduled time that is not epoch milliseconds, naming it', async () => {
+      const ops = build({ timeZone: zone });
+      await expect(inActivity(() => ops.resetDailyCounters({ tradingDay: null, scheduledAt: 1.5 }))).rejects.toThrow(/scheduledAt.*1\.5/);
+    });
   });
 
   it('settles a resolved market once, at 1 for YES', async () => {

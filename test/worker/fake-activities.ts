@@ -53,14 +53,16 @@ export class FakeWorld {
   readonly trips = new Map<string, BreakerTrip[]>();
   readonly signals: MarketSignal[] = [];
   readonly cancelAllCalls: { strategy: string; reason: string; canceled: string[] }[] = [];
-  readonly dailyResets: { tradingDay: string | null; liftedTrips: number }[] = [];
+  readonly dailyResets: { tradingDay: string | null; liftedTrips: number; scheduledAt?: number | null }[] = [];
   readonly adoptions: string[] = [];
+  /** Daily reports emailed, by trading day (the report is mail: it fails while SMTP is down). */
+  readonly reports: string[] = [];
   /** Alert attempts refused while SMTP was down. */
   readonly failedAlerts: AlertRequest[] = [];
   dailyPnl = new Map<string, number>();
   discrepancies: Discrepancy[] = [];
   activeSessions: string[] = [];
-  /** SMTP down: raiseAlert fails with the retryable ALERT_DELIVERY_FAILED. */
+  /** SMTP down: raiseAlert and sendDailyReport fail with the retryable ALERT_DELIVERY_FAILED. */
   smtpDown = false;
   /** While true, reconcileAccount keeps comparing (heartbeating) and does not answer. */
   holdReconcile = false;
@@ -231,7 +233,7 @@ export class FakeWorld {
       },
       adoptVenueFigures: async ({ runId }) => void this.adoptions.push(runId),
       listActiveSessions: async () => [...this.activeSessions],
-      resetDailyCounters: async ({ tradingDay }) => {
+      resetDailyCounters: async ({ tradingDay, scheduledAt }) => {
         let lifted = 0;
         for (const [strategy, trips] of this.trips) {
           const kept = trips.filter((t) => t.kind !== 'DAILY_LOSS');
@@ -239,11 +241,14 @@ export class FakeWorld {
           this.trips.set(strategy, kept);
         }
         this.dailyPnl.clear();
-        this.dailyResets.push({ tradingDay, liftedTrips: lifted });
-        const today = tradingDay ?? new Date().toISOString().slice(0, 10);
+        this.dailyResets.push({ tradingDay, liftedTrips: lifted, scheduledAt });
+        const today = tradingDay ?? new Date(scheduledAt ?? Date.now()).toISOString().slice(0, 10);
         return { tradingDay: today, previousDay: today, liftedTrips: lifted };
       },
-      sendDailyReport: async () => undefined,
+      sendDailyReport: async ({ tradingDay }) => {
+        if (this.smtpDown) throw smtpRefuses(`DAILY_REPORT:${tradingDay}`);
+        if (!this.reports.includes(tradingDay)) this.reports.push(tradingDay);
+      },
       settleResolvedMarkets: async () => ({ settled: [] }),
     };
   }

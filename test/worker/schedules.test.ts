@@ -2,10 +2,23 @@ import { ScheduleAlreadyRunning, ServiceError, type Client, type ScheduleDescrip
 import { describe, expect, it } from 'vitest';
 import { TASK_QUEUE } from '../../workflows/api';
 import { buildConfig } from '../../worker/config';
-import { SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, schedulesUnsupported } from '../../worker/schedules';
+import { RUN_TIMEOUTS, SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, schedulesUnsupported } from '../../worker/schedules';
 import { GrpcCode, type WorkerLog } from '../../worker/temporal';
 
-const config = buildConfig({ TRADING_TIME_ZONE: 'America/New_York', DAILY_RESET_CRON: '0 17 * * *', RECONCILIATION_EVERY_MINUTES: '5', RECONCILIATION_REMINDER_MINUTES: '20' });
+const config = buildConfig({
+  TRADING_TIME_ZONE: 'America/New_York',
+  DAILY_RESET_CRON: '0 17 * * *',
+  RECONCILIATION_EVERY_MINUTES: '5',
+  RECONCILIATION_REMINDER_MINUTES: '20',
+});
+
+const HOUR = 3_600_000;
+/** A duration string of the schedules ('12 hours', '14 minutes') in ms. */
+function ms(duration: string): number {
+  const m = /^(\d+) (minutes|hours)$/.exec(duration);
+  if (!m) throw new Error(`unexpected duration ${duration}`);
+  return Number(m[1]) * (m[2] === 'hours' ? HOUR : 60_000);
+}
 
 function grpcError(code: number): Error {
   return new ServiceError('schedule call failed', { cause: Object.assign(new Error(`${code}`), { code, details: 'x', metadata: {} }) });
@@ -71,6 +84,21 @@ describe('schedule specs', () => {
     expect(m.action.workflowType).toBe('marketResolutionWorkflow');
   });
 
+  it('bounds every run below the gap to the run it could make the schedule skip', () => {
+    const every: Record<string, number> = {
+      [SCHEDULE_IDS.dailyReset]: 24 * HOUR,
+      [SCHEDULE_IDS.marketResolution]: 15 * 60_000,
+    };
+    for (const d of defs) {
+      const timeout = ms(d.action.workflowExecutionTimeout);
+      expect(timeout, d.scheduleId).toBeGreaterThan(0);
+      if (every[d.scheduleId] !== undefined) expect(timeout, d.scheduleId).toBeLessThan(every[d.scheduleId]!);
+    }
+    // A reconciliation may wait a night for its operator, then gives way to a fresh comparison.
+    expect(ms(byId.get(SCHEDULE_IDS.reconciliation)!.action.workflowExecutionTimeout)).toBe(24 * HOUR);
+    expect(byId.get(SCHEDULE_IDS.dailyReset)!.action.workflowExecutionTimeout).toBe(RUN_TIMEOUTS.dailyReset);
+  });
+
   it('classifies missing schedule support by gRPC code', () => {
     expect(schedulesUnsupported(grpcError(GrpcCode.UNIMPLEMENTED))).toBe(true);
     expect(schedulesUnsupported(grpcError(GrpcCode.PERMISSION_DENIED))).toBe(true);
@@ -93,6 +121,7 @@ describe('ensureSchedules', () => {
     expect(updated[0]!.options.state).toEqual({ paused: true, note: 'paused by ops' });
     expect(updated[0]!.options.spec).toEqual({ intervals: [{ every: '5 minutes' }] });
     expect(updated[0]!.options.policies?.overlap).toBe('SKIP');
+    expect(updated[0]!.options.action).toMatchObject({ workflowType: 'reconciliationWorkflow', workflowExecutionTimeout: RUN_TIMEOUTS.reconciliation });
   });
 
   it('warns once and carries on when the server has no schedules', async () => {

@@ -1,20 +1,31 @@
 /**
  * The operations workflows against a real Temporal server (issue 10): reconciliation halts before
- * it alerts and keeps an early decision. In-memory activities (FakeWorld).
+ * it alerts and keeps an early decision, the schedules carry timeouts, the daily reset applies to
+ * the day the schedule meant, and market resolution settles once. In-memory activities
+ * (FakeWorld) except market resolution, which runs the real operations activities on PGlite and
+ * the paper exchange.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { expect, it } from 'vitest';
+import { createAlertActivities } from '../../activities/alerts';
+import { createOperationsActivities } from '../../activities/operations';
+import { openDatabase, positionHistoryOf, recordFills } from '../../db';
 import {
+  haltSignal,
   reconciliationDecisionSignal,
   reconciliationDecisionUpdate,
   reconciliationStatusQuery,
   sessionStatusQuery,
+  type SessionStatus,
   type SessionWorkflowInput,
 } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Money } from '../../workflows/domain/money';
-import type { reconciliationWorkflow, sessionWorkflow } from '../../workflows';
+import { MICROS, type Money, type Quantity } from '../../workflows/domain/money';
+import type { marketResolutionWorkflow, reconciliationWorkflow, sessionWorkflow } from '../../workflows';
+import { buildConfig, type WorkerConfig } from '../../worker/config';
+import { SCHEDULE_IDS, ensureSchedules, scheduleDefinitions } from '../../worker/schedules';
+import { makeDeps, startTestExchange } from '../activities/harness';
 import { FakeWorld } from '../worker/fake-activities';
 import { describeOnServer, eventually, temporalServerForFile, withTimeout, type TestServer } from '../support/temporal-server';
 
@@ -49,11 +60,25 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
   const startSession = (taskQueue: string, strategy: string): Promise<WorkflowHandle<typeof sessionWorkflow>> =>
     client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', { taskQueue, workflowId: sessionWorkflowId(strategy, today), args: [sessionInput(strategy)] });
   const status = (h: WorkflowHandle) => h.query(sessionStatusQuery);
+  const trippedKinds = (s: SessionStatus) => s.trips.map((t) => t.kind).sort();
 
   async function stop(h: WorkflowHandle): Promise<void> {
     await h.terminate('test finished').catch((e: unknown) => {
       if (!(e instanceof WorkflowNotFoundError)) throw e;
     });
+  }
+
+  /** The worker's config with this test's task queue (and any environment overrides). */
+  function configFor(taskQueue: string, env: Record<string, string> = {}): WorkerConfig {
+    const c = buildConfig({ TRADING_TIME_ZONE: 'UTC', ...env });
+    return { ...c, temporal: { ...c.temporal, taskQueue } };
+  }
+
+  /** One schedule of scheduleDefinitions, created under an ID of this run. */
+  async function createSchedule(config: WorkerConfig, id: string) {
+    const def = scheduleDefinitions(config).find((d) => d.scheduleId === id);
+    expect(def, `a schedule definition ${id}`).toBeDefined();
+    return client.schedule.create({ ...def!, scheduleId: unique(id) });
   }
 
   it('scenario 7: halts the sessions first while SMTP is down, then waits for the operator', async () => {
@@ -143,6 +168,97 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
       expect(world.adoptions).toEqual([]);
     } finally {
       await w.stop();
+    }
+  }, 120_000);
+
+  it('creates every schedule with a timeout on its workflow (describe shows it)', async () => {
+    const config = configFor(unique('tq-idle'));
+    const outcomes = await ensureSchedules(client, config, { info: () => undefined, warn: () => undefined });
+    expect(Object.keys(outcomes ?? {}).sort()).toEqual(Object.values(SCHEDULE_IDS).sort());
+    try {
+      for (const def of scheduleDefinitions(config)) {
+        const d = await client.schedule.getHandle(def.scheduleId).describe();
+        expect(d.action.type).toBe('startWorkflow');
+        if (d.action.type !== 'startWorkflow') continue;
+        expect(d.action.workflowExecutionTimeout, def.scheduleId).toBeGreaterThan(0);
+        expect(d.action.workflowExecutionTimeout, def.scheduleId).toBeLessThan(24 * 3_600_000 + 1);
+        expect(d.policies.overlap).toBe('SKIP');
+      }
+      // Updating keeps them (the second start of a worker).
+      expect(Object.values((await ensureSchedules(client, config, { info: () => undefined, warn: () => undefined })) ?? {})).toEqual(Object.values(SCHEDULE_IDS).map(() => 'UPDATED'));
+      const reset = await client.schedule.getHandle(SCHEDULE_IDS.dailyReset).describe();
+      expect(reset.action.type === 'startWorkflow' && reset.action.workflowExecutionTimeout).toBe(12 * 3_600_000);
+    } finally {
+      for (const id of Object.values(SCHEDULE_IDS)) await client.schedule.getHandle(id).delete().catch(() => undefined);
+    }
+  }, 60_000);
+
+  it('scenario 6: the daily reset schedule lifts a daily-loss trip and never a manual halt, for the day it meant, and emails the report', async () => {
+    const world = new FakeWorld();
+    const taskQueue = unique('tq');
+    const strategy = unique('reset');
+    world.dailyPnl.set(strategy, -250 * MICROS);
+    const w = await server.startWorker(world.activities(), taskQueue);
+    const session = await startSession(taskQueue, strategy);
+    const schedule = await createSchedule(configFor(taskQueue), SCHEDULE_IDS.dailyReset);
+    try {
+      await eventually(() => status(session), (s) => trippedKinds(s).includes('DAILY_LOSS'), 'the daily-loss breaker');
+      await session.signal(haltSignal, operator);
+      await eventually(() => status(session), (s) => trippedKinds(s).join() === 'DAILY_LOSS,MANUAL', 'both trips');
+      world.activeSessions = [session.workflowId];
+
+      const triggeredAt = Date.now();
+      await schedule.trigger();
+      const [reset] = await eventually(async () => world.dailyResets, (r) => r.length === 1, 'the scheduled reset');
+      expect(reset!.tradingDay).toBeNull();
+      // The schedule's intended time reaches the activity (the day is computed from it, not from the activity's clock).
+      expect(reset!.scheduledAt).toBeGreaterThanOrEqual(triggeredAt - 5_000);
+      expect(reset!.scheduledAt).toBeLessThanOrEqual(Date.now());
+      const after = await eventually(() => status(session), (s) => !trippedKinds(s).includes('DAILY_LOSS'), 'the daily-loss trip to lift');
+      expect(trippedKinds(after)).toEqual(['MANUAL']);
+      expect(after.mode).toBe('HALTED');
+      await eventually(async () => world.reports, (r) => r.length === 1, 'the daily report email');
+      const action = await eventually(() => schedule.describe(), (d) => d.info.recentActions.length === 1, 'the schedule to record its action');
+      // The schedule's own time as TemporalScheduledStartTime carries it (whole seconds), not the workflow's start.
+      expect(reset!.scheduledAt).toBe(Math.floor(action.info.recentActions[0]!.scheduledAt.getTime() / 1000) * 1000);
+      const { workflowId, firstExecutionRunId } = action.info.recentActions[0]!.action.workflow;
+      const run = client.workflow.getHandle(workflowId, firstExecutionRunId);
+      expect(await withTimeout(run.result(), 30_000, 'the reset to end')).toMatchObject({ liftedTrips: 1, sessionsSignalled: 1, reportSent: true });
+    } finally {
+      await schedule.delete();
+      await stop(session);
+      await w.stop();
+    }
+  }, 120_000);
+
+  it('scenario 8: market resolution settles a position exactly once, run twice at once and once more (real activities on PGlite)', async () => {
+    const x = await startTestExchange();
+    const database = await openDatabase({ kind: 'pglite', dataDir: null });
+    try {
+      const deps = makeDeps({ db: database.db, venue: x.venue });
+      const activities = createOperationsActivities(deps, createAlertActivities(deps));
+      const marketId = x.market.marketId;
+      const clientOrderId = unique('resolve');
+      await x.venue.placeOrder({ clientOrderId, marketId, side: 'BUY', quantity: 5 as Quantity, limitPrice: await x.crossingBuy() });
+      await eventually(() => x.venue.getOrderByClientId(clientOrderId), (o) => o?.status === 'FILLED', 'the buy to fill');
+      await recordFills(database.db, (await x.venue.getFillsSince(null)).fills);
+      x.exchange.admin.resolveMarket(marketId, 'YES');
+
+      const taskQueue = unique('tq');
+      const w = await server.startWorker(activities, taskQueue);
+      try {
+        const run = () => client.workflow.execute<typeof marketResolutionWorkflow>('marketResolutionWorkflow', { taskQueue, workflowId: unique('market-resolution'), args: [] });
+        const together = await Promise.all([run(), run()]);
+        const later = await run();
+        expect([...together, later].map((r) => r.settled).sort()).toEqual([0, 0, 1]);
+        const history = await positionHistoryOf(database.db, 'paper', marketId);
+        expect(history.filter((h) => h.cause === 'SETTLEMENT')).toHaveLength(1);
+      } finally {
+        await w.stop();
+      }
+    } finally {
+      await database.close();
+      await x.close();
     }
   }, 120_000);
 });
