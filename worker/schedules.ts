@@ -7,7 +7,7 @@
  * (see RUN_TIMEOUTS), and the activities inside are bounded (workflows/operations-workflows.ts).
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
-import type { DailyResetWorkflowInput, ReconciliationWorkflowInput } from '../workflows/api';
+import type { DailyResetWorkflowInput, ReconciliationWorkflowInput, SessionTemplate, StartDaySessionInput } from '../workflows/api';
 import type { WorkerConfig } from './config';
 import { GrpcCode, grpcCode, type WorkerLog } from './temporal';
 
@@ -15,11 +15,12 @@ export const SCHEDULE_IDS = {
   dailyReset: 'durable-trader-daily-reset',
   reconciliation: 'durable-trader-reconciliation',
   marketResolution: 'durable-trader-market-resolution',
+  sessionStart: 'durable-trader-session-start',
 } as const;
 
 export const MARKET_RESOLUTION_EVERY_MINUTES = 15;
 
-/** A missed daily reset still runs if the server comes back within this window (one run: SKIP). */
+/** A missed daily job (reset, session start) still runs if the server comes back within this window (one run: SKIP). */
 export const DAILY_RESET_CATCHUP = '12 hours';
 /** Frequent checks are not worth catching up: the next one comes soon. */
 export const FREQUENT_CATCHUP = '1 minute';
@@ -31,6 +32,8 @@ export const FREQUENT_CATCHUP = '1 minute';
  * - dailyReset, 12 hours: covers a worker down across midnight for hours (the run waits and then
  *   resets the day the schedule meant) and the report's bounded retries; a reset that has not
  *   happened in 12 hours is an incident, and tomorrow's reset is never skipped because of it.
+ * - sessionStart, 12 hours: the same wait for a worker; the session it starts still has at least
+ *   half its day ahead (the worker's own start covers a longer outage).
  * - reconciliation, 24 hours: the operator's decision may take a night; after a day the run gives
  *   way to a fresh comparison (the halts it made stick in the sessions, and the next run halts and
  *   alerts again if the mismatch remains). It never blocks the reset: separate schedules.
@@ -39,6 +42,7 @@ export const FREQUENT_CATCHUP = '1 minute';
  */
 export const RUN_TIMEOUTS = {
   dailyReset: '12 hours',
+  sessionStart: '12 hours',
   reconciliation: '24 hours',
   marketResolution: `${MARKET_RESOLUTION_EVERY_MINUTES - 1} minutes`,
 } as const;
@@ -48,14 +52,37 @@ type Definition = ScheduleOptions & {
   policies: { overlap: typeof ScheduleOverlapPolicy.SKIP; catchupWindow: string };
 };
 
-/** The three schedules for this config (pure: tested without a server). */
-export function scheduleDefinitions(config: WorkerConfig): Definition[] {
+/** The session input without its day, from the config: the schedule carries it, the workflow adds the day. */
+export function sessionTemplate(config: WorkerConfig, searchAttributes: boolean): SessionTemplate {
+  const { session } = config;
+  return {
+    strategy: session.strategy,
+    strategyName: session.strategyName,
+    strategyParams: session.strategyParams,
+    marketIds: session.markets,
+    watchPeriodMs: session.watchPeriodMs,
+    pollIntervalMs: session.pollIntervalMs,
+    orderTtlMs: session.orderTtlMs,
+    maxDailyLoss: config.riskLimits.maxDailyLoss,
+    breakers: config.breakers,
+    searchAttributes,
+  };
+}
+
+export interface ScheduleOptionsForWorker {
+  /** The server accepted the custom search attributes (sessions are then tagged with their strategy). */
+  searchAttributes?: boolean;
+}
+
+/** The four schedules for this config (pure: tested without a server). */
+export function scheduleDefinitions(config: WorkerConfig, options: ScheduleOptionsForWorker = {}): Definition[] {
   const taskQueue = config.temporal.taskQueue;
   const resetInput: DailyResetWorkflowInput = { tradingDay: null };
   const reconciliationInput: ReconciliationWorkflowInput = {
     policy: config.reconciliation.policy,
     reminderMs: config.reconciliation.reminderMinutes * 60_000,
   };
+  const sessionInput: StartDaySessionInput = { template: sessionTemplate(config, options.searchAttributes ?? false), timeZone: config.timeZone };
   return [
     {
       scheduleId: SCHEDULE_IDS.dailyReset,
@@ -75,6 +102,13 @@ export function scheduleDefinitions(config: WorkerConfig): Definition[] {
       action: { type: 'startWorkflow', workflowType: 'marketResolutionWorkflow', workflowId: 'market-resolution', taskQueue, args: [], workflowExecutionTimeout: RUN_TIMEOUTS.marketResolution },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: FREQUENT_CATCHUP },
     },
+    {
+      // 00:00 on the zone's wall clock: the start of the trading day (workflows/domain/calendar.ts).
+      scheduleId: SCHEDULE_IDS.sessionStart,
+      spec: { cronExpressions: ['0 0 * * *'], timezone: config.timeZone },
+      action: { type: 'startWorkflow', workflowType: 'startDaySessionWorkflow', workflowId: 'session-start', taskQueue, args: [sessionInput], workflowExecutionTimeout: RUN_TIMEOUTS.sessionStart },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: DAILY_RESET_CATCHUP },
+    },
   ];
 }
 
@@ -90,9 +124,9 @@ export function schedulesUnsupported(error: unknown): boolean {
 export type ScheduleOutcome = 'CREATED' | 'UPDATED';
 
 /** Creates or updates every schedule. Returns null (after one warning) when the server has no schedules. */
-export async function ensureSchedules(client: Client, config: WorkerConfig, log: WorkerLog): Promise<Record<string, ScheduleOutcome> | null> {
+export async function ensureSchedules(client: Client, config: WorkerConfig, log: WorkerLog, options: ScheduleOptionsForWorker = {}): Promise<Record<string, ScheduleOutcome> | null> {
   const outcomes: Record<string, ScheduleOutcome> = {};
-  for (const def of scheduleDefinitions(config)) {
+  for (const def of scheduleDefinitions(config, options)) {
     try {
       try {
         await client.schedule.create(def);
@@ -112,7 +146,7 @@ export async function ensureSchedules(client: Client, config: WorkerConfig, log:
       if (!schedulesUnsupported(e)) throw e;
       log.warn(
         `Temporal Schedules are not available on this server (${e instanceof Error ? e.message : String(e)}): ` +
-          'the daily reset, reconciliation and market resolution will not run on their own; start them by hand or enable schedules.',
+          'the daily reset, reconciliation, market resolution and the next days\' sessions will not start on their own; start them by hand or enable schedules.',
       );
       return null;
     }

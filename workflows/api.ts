@@ -142,7 +142,7 @@ export const killSwitchSignal = defineSignal<[KillSwitchRequest]>('killSwitch');
 export const dailyResetSignal = defineSignal<[DailyResetRequest]>('dailyReset');
 export const sessionStatusQuery = defineQuery<SessionStatus>('sessionStatus');
 
-// ---- operations: reconciliation, daily reset, market resolution ----
+// ---- operations: reconciliation, daily reset, market resolution, the day's session ----
 
 /**
  * Set by the server on every workflow a Schedule starts: the time the schedule meant (a run that
@@ -204,3 +204,16 @@ export interface DailyResetResult {
   reportSent: boolean;
   reportProblem: string | null;
 }
+
+/** A session input without its day: what the session-start schedule carries (built from the config). */
+export type SessionTemplate = Omit<SessionWorkflowInput, 'tradingDay' | 'endOfDayAt' | 'carry'>;
+
+export interface StartDaySessionInput {
+  template: SessionTemplate;
+  /** IANA zone of the trading day (the config's). */
+  timeZone: string;
+}
+
+export type StartDaySessionResult =
+  | { status: 'STARTED' | 'ALREADY_STARTED'; workflowId: string; tradingDay: string }
+  | { status: 'NO_MARKETS'; workflowId: null; tradingDay: string };

@@ -1,4 +1,4 @@
 /** The workflow bundle's entry: every workflow type the worker registers. */
 export { orderWorkflow } from './order-workflow';
 export { sessionWorkflow } from './session-workflow';
-export { dailyResetWorkflow, marketResolutionWorkflow, reconciliationWorkflow } from './operations-workflows';
+export { dailyResetWorkflow, marketResolutionWorkflow, reconciliationWorkflow, startDaySessionWorkflow } from './operations-workflows';

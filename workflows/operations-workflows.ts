@@ -1,20 +1,24 @@
 /**
- * Reconciliation, daily reset and market resolution: run by Temporal Schedules
- * (worker/schedules.ts, which also bounds each run). Thin wiring only.
+ * Reconciliation, daily reset, market resolution and the day's session start: run by Temporal
+ * Schedules (worker/schedules.ts, which also bounds each run). Thin wiring only.
  */
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
+  ParentClosePolicy,
   condition,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
   setHandler,
+  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { OperationsActivities } from '../activities/types';
 import {
   SA_SCHEDULED_START_TIME,
+  SA_STRATEGY,
   dailyResetSignal,
   haltSignal,
   reconciliationDecisionSignal,
@@ -24,12 +28,17 @@ import {
   type DailyResetWorkflowInput,
   type ReconciliationStatus,
   type ReconciliationWorkflowInput,
+  type SessionWorkflowInput,
+  type StartDaySessionInput,
+  type StartDaySessionResult,
 } from './api';
-import { DomainError, InvalidInput } from './domain/errors';
-import { validateTradingDay } from './domain/ids';
+import { endOfTradingDay, tradingDayIn } from './domain/calendar';
+import { DomainError, InvalidInput, type FieldProblem } from './domain/errors';
+import { sessionWorkflowId, validateKey, validateTradingDay } from './domain/ids';
 import { RECONCILIATION_POLICIES } from './domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
 import { RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
+import { sessionWorkflow } from './session-workflow';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, VenueFailure.AUTH] };
 
@@ -166,5 +175,59 @@ export async function marketResolutionWorkflow(): Promise<{ settled: number }> {
   return typed(async () => {
     const { settled } = await settlement.settleResolvedMarkets();
     return { settled: settled.length };
+  });
+}
+
+function validateStartDaySession(input: StartDaySessionInput): StartDaySessionInput {
+  if (typeof input !== 'object' || input === null) throw InvalidInput.of('input', input, 'must be an object with template and timeZone');
+  const problems: FieldProblem[] = [];
+  const t = input.template as Partial<StartDaySessionInput['template']> | undefined;
+  if (typeof t !== 'object' || t === null) problems.push({ field: 'template', value: t, problem: 'must be the session template (the session input without its day)' });
+  else {
+    try {
+      validateKey(t.strategy, 'template.strategy');
+    } catch (e) {
+      if (!(e instanceof InvalidInput)) throw e;
+      problems.push(...e.problems);
+    }
+    if (!Array.isArray(t.marketIds) || t.marketIds.some((m) => typeof m !== 'string')) problems.push({ field: 'template.marketIds', value: t.marketIds, problem: 'must be a list of market IDs' });
+    if (typeof t.searchAttributes !== 'boolean') problems.push({ field: 'template.searchAttributes', value: t.searchAttributes, problem: 'must be true or false' });
+  }
+  try {
+    if (typeof input.timeZone !== 'string') throw new RangeError('not text');
+    tradingDayIn(0, input.timeZone);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    problems.push({ field: 'timeZone', value: input.timeZone, problem: 'must be an IANA time zone such as "America/New_York" or "UTC"' });
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return input;
+}
+
+/**
+ * Starts the session of the day the schedule meant (`session-<strategy>-<day>`), abandoned by
+ * this short workflow so it trades on. Idempotent: a session of that day that runs or completed
+ * stays the only one; one that failed, was terminated or timed out is started afresh.
+ */
+export async function startDaySessionWorkflow(input: StartDaySessionInput): Promise<StartDaySessionResult> {
+  return typed(async () => {
+    const { template, timeZone } = validateStartDaySession(input);
+    const tradingDay = tradingDayIn(scheduledTime(), timeZone);
+    if (template.marketIds.length === 0) return { status: 'NO_MARKETS', workflowId: null, tradingDay };
+    const workflowId = sessionWorkflowId(template.strategy, tradingDay);
+    const session: SessionWorkflowInput = { ...template, tradingDay, endOfDayAt: endOfTradingDay(tradingDay, timeZone) };
+    try {
+      await startChild(sessionWorkflow, {
+        workflowId,
+        args: [session],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        ...(template.searchAttributes ? { typedSearchAttributes: [{ key: SA_STRATEGY, value: template.strategy }] } : {}),
+      });
+      return { status: 'STARTED', workflowId, tradingDay };
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'ALREADY_STARTED', workflowId, tradingDay };
+      throw e;
+    }
   });
 }

@@ -2,7 +2,7 @@ import { ScheduleAlreadyRunning, ServiceError, type Client, type ScheduleDescrip
 import { describe, expect, it } from 'vitest';
 import { TASK_QUEUE } from '../../workflows/api';
 import { buildConfig } from '../../worker/config';
-import { RUN_TIMEOUTS, SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, schedulesUnsupported } from '../../worker/schedules';
+import { RUN_TIMEOUTS, SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, schedulesUnsupported, sessionTemplate } from '../../worker/schedules';
 import { GrpcCode, type WorkerLog } from '../../worker/temporal';
 
 const config = buildConfig({
@@ -10,6 +10,8 @@ const config = buildConfig({
   DAILY_RESET_CRON: '0 17 * * *',
   RECONCILIATION_EVERY_MINUTES: '5',
   RECONCILIATION_REMINDER_MINUTES: '20',
+  SESSION_STRATEGY: 'ema-mr',
+  SESSION_MARKETS: 'PRES-2028,FED-CUT',
 });
 
 const HOUR = 3_600_000;
@@ -57,7 +59,7 @@ describe('schedule specs', () => {
   const byId = new Map(defs.map((d) => [d.scheduleId, d]));
 
   it('always skips overlapping runs and never allows all', () => {
-    expect(defs).toHaveLength(3);
+    expect(defs).toHaveLength(4);
     for (const d of defs) {
       expect(d.policies.overlap).toBe('SKIP');
       expect(d.action.taskQueue).toBe(TASK_QUEUE);
@@ -87,6 +89,7 @@ describe('schedule specs', () => {
   it('bounds every run below the gap to the run it could make the schedule skip', () => {
     const every: Record<string, number> = {
       [SCHEDULE_IDS.dailyReset]: 24 * HOUR,
+      [SCHEDULE_IDS.sessionStart]: 24 * HOUR,
       [SCHEDULE_IDS.marketResolution]: 15 * 60_000,
     };
     for (const d of defs) {
@@ -97,6 +100,19 @@ describe('schedule specs', () => {
     // A reconciliation may wait a night for its operator, then gives way to a fresh comparison.
     expect(ms(byId.get(SCHEDULE_IDS.reconciliation)!.action.workflowExecutionTimeout)).toBe(24 * HOUR);
     expect(byId.get(SCHEDULE_IDS.dailyReset)!.action.workflowExecutionTimeout).toBe(RUN_TIMEOUTS.dailyReset);
+  });
+
+  it("starts each day's session at 00:00 in the configured zone, from the config's session template (no day in it)", () => {
+    const d = byId.get(SCHEDULE_IDS.sessionStart)!;
+    expect(d.spec).toEqual({ cronExpressions: ['0 0 * * *'], timezone: 'America/New_York' });
+    expect(d.action.workflowType).toBe('startDaySessionWorkflow');
+    expect(d.action.args).toEqual([{ template: sessionTemplate(config, false), timeZone: 'America/New_York' }]);
+    const template = sessionTemplate(config, true);
+    expect(template).toMatchObject({ strategy: 'ema-mr', marketIds: ['PRES-2028', 'FED-CUT'], maxDailyLoss: config.riskLimits.maxDailyLoss, breakers: config.breakers, searchAttributes: true });
+    expect(template).not.toHaveProperty('tradingDay');
+    expect(template).not.toHaveProperty('endOfDayAt');
+    expect(scheduleDefinitions(config, { searchAttributes: true }).find((x) => x.scheduleId === SCHEDULE_IDS.sessionStart)!.action.args).toEqual([{ template, timeZone: 'America/New_York' }]);
+    expect(d.policies.catchupWindow).toBe('12 hours');
   });
 
   it('classifies missing schedule support by gRPC code', () => {
@@ -115,8 +131,9 @@ describe('ensureSchedules', () => {
       [SCHEDULE_IDS.dailyReset]: 'CREATED',
       [SCHEDULE_IDS.reconciliation]: 'UPDATED',
       [SCHEDULE_IDS.marketResolution]: 'CREATED',
+      [SCHEDULE_IDS.sessionStart]: 'CREATED',
     });
-    expect(created.map((c) => c.scheduleId)).toEqual([SCHEDULE_IDS.dailyReset, SCHEDULE_IDS.marketResolution]);
+    expect(created.map((c) => c.scheduleId)).toEqual([SCHEDULE_IDS.dailyReset, SCHEDULE_IDS.marketResolution, SCHEDULE_IDS.sessionStart]);
     expect(updated).toHaveLength(1);
     expect(updated[0]!.options.state).toEqual({ paused: true, note: 'paused by ops' });
     expect(updated[0]!.options.spec).toEqual({ intervals: [{ every: '5 minutes' }] });

@@ -1,9 +1,9 @@
 /**
  * The operations workflows against a real Temporal server (issue 10): reconciliation halts before
  * it alerts and keeps an early decision, the schedules carry timeouts, the daily reset applies to
- * the day the schedule meant, and market resolution settles once. In-memory activities
- * (FakeWorld) except market resolution, which runs the real operations activities on PGlite and
- * the paper exchange.
+ * the day the schedule meant, market resolution settles once, and a schedule starts each day's
+ * session. In-memory activities (FakeWorld) except market resolution, which runs the real
+ * operations activities on PGlite and the paper exchange.
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { expect, it } from 'vitest';
@@ -22,9 +22,10 @@ import {
 import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { sessionWorkflowId } from '../../workflows/domain/ids';
 import { MICROS, type Money, type Quantity } from '../../workflows/domain/money';
-import type { marketResolutionWorkflow, reconciliationWorkflow, sessionWorkflow } from '../../workflows';
+import type { marketResolutionWorkflow, reconciliationWorkflow, sessionWorkflow, startDaySessionWorkflow } from '../../workflows';
+import { tradingDayIn } from '../../workflows/domain/calendar';
 import { buildConfig, type WorkerConfig } from '../../worker/config';
-import { SCHEDULE_IDS, ensureSchedules, scheduleDefinitions } from '../../worker/schedules';
+import { SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, sessionTemplate } from '../../worker/schedules';
 import { makeDeps, startTestExchange } from '../activities/harness';
 import { FakeWorld } from '../worker/fake-activities';
 import { describeOnServer, eventually, temporalServerForFile, withTimeout, type TestServer } from '../support/temporal-server';
@@ -172,7 +173,7 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
   }, 120_000);
 
   it('creates every schedule with a timeout on its workflow (describe shows it)', async () => {
-    const config = configFor(unique('tq-idle'));
+    const config = configFor(unique('tq-idle'), { SESSION_MARKETS: 'PRES-2028' });
     const outcomes = await ensureSchedules(client, config, { info: () => undefined, warn: () => undefined });
     expect(Object.keys(outcomes ?? {}).sort()).toEqual(Object.values(SCHEDULE_IDS).sort());
     try {
@@ -259,6 +260,65 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
     } finally {
       await database.close();
       await x.close();
+    }
+  }, 120_000);
+
+  it("starts the day's session for the day in the configured zone, refuses bad input naming the field, and starts nothing without markets", async () => {
+    const world = new FakeWorld();
+    const taskQueue = unique('tq');
+    const strategy = unique('zone');
+    const w = await server.startWorker(world.activities(), taskQueue);
+    const zone = 'Pacific/Kiritimati'; // UTC+14: its day is often not the UTC day
+    const template = sessionTemplate(configFor(taskQueue, { SESSION_STRATEGY: strategy, SESSION_MARKETS: 'PRES-2028' }), false);
+    const start = (input: unknown) => client.workflow.execute<typeof startDaySessionWorkflow>('startDaySessionWorkflow', { taskQueue, workflowId: unique('session-start'), args: [input as never] });
+    const day = tradingDayIn(Date.now(), zone);
+    const session = client.workflow.getHandle(sessionWorkflowId(strategy, day));
+    try {
+      const started = await start({ template, timeZone: zone });
+      expect(started).toEqual({ status: 'STARTED', workflowId: session.workflowId, tradingDay: day });
+      const s = await eventually(() => status(session), (x) => x.mode === 'TRADING', 'the session to trade');
+      expect(s.tradingDay).toBe(day);
+      await expect(start({ template, timeZone: 'Mars/Olympus' })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/timeZone.*Mars\/Olympus/) } });
+      await expect(start({ template: { ...template, strategy: 'no spaces' }, timeZone: zone })).rejects.toMatchObject({ cause: { message: expect.stringMatching(/template\.strategy/) } });
+      expect(await start({ template: { ...template, marketIds: [] }, timeZone: zone })).toMatchObject({ status: 'NO_MARKETS', workflowId: null });
+    } finally {
+      await stop(session);
+      await w.stop();
+    }
+  }, 120_000);
+
+  it("scenario 9: the session-start schedule starts the day's session, once however often it fires", async () => {
+    const world = new FakeWorld();
+    const taskQueue = unique('tq');
+    const strategy = unique('day');
+    const w = await server.startWorker(world.activities(), taskQueue);
+    const config = configFor(taskQueue, { SESSION_STRATEGY: strategy, SESSION_MARKETS: 'PRES-2028' });
+    const schedule = await createSchedule(config, SCHEDULE_IDS.sessionStart);
+    const session = client.workflow.getHandle(sessionWorkflowId(strategy, today));
+    try {
+      await schedule.trigger();
+      await eventually(() => status(session), (s) => s.mode === 'TRADING' && s.tradingDay === today, "the day's session to trade");
+      const firstRun = (await session.describe()).runId;
+      await schedule.trigger();
+      await eventually(() => schedule.describe(), (d) => d.info.recentActions.length === 2, 'the second action');
+      const starts = await eventually(
+        async () => {
+          const actions = (await schedule.describe()).info.recentActions;
+          // By run: two triggers within a second share the schedule's workflow ID.
+          return Promise.all(actions.map((a) => client.workflow.getHandle(a.action.workflow.workflowId, a.action.workflow.firstExecutionRunId).result()));
+        },
+        () => true,
+        'both schedule runs to end',
+      );
+      expect(starts.map((s) => (s as { status: string }).status)).toEqual(['STARTED', 'ALREADY_STARTED']);
+      const runs: string[] = [];
+      for await (const e of client.workflow.list({ query: `WorkflowId = '${session.workflowId}'` })) runs.push(e.runId);
+      expect(runs).toEqual([firstRun]);
+      expect((await session.describe()).status.name).toBe('RUNNING');
+    } finally {
+      await schedule.delete();
+      await stop(session);
+      await w.stop();
     }
   }, 120_000);
 });
