@@ -142,7 +142,7 @@ export async function serveWorker(options: ServeOptions): Promise<void> {
   const temporal = await connectTemporal(config, log, options.startLocal);
   try {
     const searchAttributes = await registerSearchAttributes(temporal.connection, config.temporal.namespace, log);
-    await ensureSchedules(temporal.client, config, log);
+    await ensureSchedules(temporal.client, config, log, { searchAttributes });
     const context: ServeContext = { temporal, searchAttributes };
     const made = await options.makeActivities(context);
     try {
