@@ -58,10 +58,13 @@ export interface OrderStatus {
   venueOrderId: string | null;
   rejectReason: string | null;
   cancelRequested: OperatorRequest | null;
+  haltRequested: OperatorRequest | null;
   fills: readonly RecordedFill[];
   timings: OrderTimings;
   submitAttempts: number;
   polls: number;
+  /** Signals refused for bad payloads, newest last. */
+  refusedSignals: string[];
 }
 
 /** Cancel this order: before submission it is never sent; during submission it is cancelled as soon as the venue acknowledges it. */

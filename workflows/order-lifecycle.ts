@@ -6,6 +6,9 @@
  * look the order up before any resubmission) → follow to a terminal state by polling with
  * backoff → cancel on time-to-live or on request → record execution quality.
  * Every timestamp comes from an activity result; the workflow never reads a clock.
+ *
+ * A halt or cancel that arrives before the order is sent keeps it from being sent; a cancel that
+ * arrives during the submit is sent as soon as the submit returns.
  */
 import type { AlertLevel, OrderActivities, OrderProgress } from '../activities/types';
 import type { OperatorRequest, OrderStatus, OrderWorkflowInput } from './api';
@@ -32,6 +35,17 @@ export const MAX_SUBMIT_ATTEMPTS = 5;
 /** Wait between lookups when the venue cannot answer whether it has the order. */
 export const LOOKUP_RETRY_MS = 60_000;
 
+/**
+ * Behaviour added after order histories were recorded, by patched() id. The workflow answers
+ * patched(id) where the commands would first differ, so a history recorded before the change
+ * replays the old way; without a workflow (tests, drills) every change applies.
+ */
+export const ORDER_PATCHES = {
+  /** A halt or cancel before the order is sent stops it; a cancel during the submit goes out as soon as it returns. */
+  stopUnsent: 'order-stop-unsent',
+} as const;
+export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
+
 export interface LifecycleEnv {
   acts: OrderActivities;
   /** Durable wait: resolves true as soon as `until()` holds, false after `ms`. */
@@ -42,11 +56,14 @@ export interface LifecycleEnv {
   failureType(error: unknown): string | null;
   /** Called after every state change (search attributes). */
   onStateChange?(order: Order): void;
+  /** Whether this run takes a change (patched() in the workflow); absent: every change applies. */
+  patched?(id: OrderPatch): boolean;
 }
 
 export class OrderLifecycle {
   order: Order;
   private cancelRequest: OperatorRequest | null = null;
+  private haltRequest: OperatorRequest | null = null;
   private ttlExpired = false;
   private cancelSent = false;
   private submitAttempts = 0;
@@ -64,13 +81,24 @@ export class OrderLifecycle {
 
   /** Signal handler: cancel on an operator's request. A bad payload is refused, not applied. */
   requestCancel(request: unknown): void {
+    const valid = this.validRequest(request, 'cancel');
+    if (valid !== null && this.cancelRequest === null) this.cancelRequest = valid;
+  }
+
+  /** Signal handler: trading halted. An order not yet sent is never sent; a working one keeps working. */
+  requestHalt(request: unknown): void {
+    const valid = this.validRequest(request, 'halt');
+    if (valid !== null && this.haltRequest === null) this.haltRequest = valid;
+  }
+
+  private validRequest(request: unknown, signal: string): OperatorRequest | null {
     try {
-      const valid = validateOperatorRequest(request, 'cancel');
-      if (this.cancelRequest === null) this.cancelRequest = valid;
+      return validateOperatorRequest(request, signal);
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       this.refusedSignals.push(e.message);
       if (this.refusedSignals.length > 20) this.refusedSignals.shift();
+      return null;
     }
   }
 
@@ -88,6 +116,7 @@ export class OrderLifecycle {
       venueOrderId: o.venueOrderId,
       rejectReason: o.rejectReason,
       cancelRequested: this.cancelRequest,
+      haltRequested: this.haltRequest,
       fills: o.fills,
       timings: {
         riskCheckedAt: this.riskCheckedAt,
@@ -98,10 +127,24 @@ export class OrderLifecycle {
       },
       submitAttempts: this.submitAttempts,
       polls: this.polls,
+      refusedSignals: [...this.refusedSignals],
     };
   }
 
   async run(): Promise<OrderStatus> {
+    if (!(await this.send())) return this.status();
+    if (!isTerminal(this.order)) {
+      this.env.startTimer(this.input.ttlMs, () => {
+        this.ttlExpired = true;
+      });
+      await this.follow();
+    }
+    await this.finish();
+    return this.status();
+  }
+
+  /** Risk check, record, submit. False when the order ended before the venue stage (nothing to finish). */
+  private async send(): Promise<boolean> {
     const { acts } = this.env;
     const { context } = this.input;
 
@@ -122,29 +165,27 @@ export class OrderLifecycle {
       this.apply({ type: 'OrderRejected', reason, ts: context.signal.at });
       await acts.recordOrder(this.order, context);
       await this.alert('MEDIUM', 'RISK_CHECK_FAILED', 'Order not sent: the risk check could not run', reason);
-      return this.status();
+      return false;
     }
     this.riskCheckedAt = decision.at;
     if (!decision.approved) {
       this.apply({ type: 'OrderRejected', reason: describeDecision({ approved: false, violations: decision.violations }), ts: decision.at });
       await acts.recordOrder(this.order, context);
-      return this.status();
+      return false;
     }
     await acts.recordOrder(this.order, context);
 
     this.apply({ type: 'OrderSubmitRequested', ts: decision.at });
     await acts.recordOrder(this.order, context);
     await this.submit();
-    await acts.recordOrder(this.order, context);
-
-    if (!isTerminal(this.order)) {
-      this.env.startTimer(this.input.ttlMs, () => {
-        this.ttlExpired = true;
-      });
-      await this.follow();
+    if (this.cancelRequest !== null && canCancel(this.order) && this.patched(ORDER_PATCHES.stopUnsent)) {
+      // Cancelled while the submit was in flight: the cancel goes out before anything else.
+      this.cancelSent = true;
+      this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
+      await acts.cancelOrder(this.order.clientOrderId);
     }
-    await this.finish();
-    return this.status();
+    await acts.recordOrder(this.order, context);
+    return true;
   }
 
   private apply(event: OrderEvent): void {
@@ -152,9 +193,25 @@ export class OrderLifecycle {
     this.env.onStateChange?.(this.order);
   }
 
+  private patched(id: OrderPatch): boolean {
+    return this.env.patched?.(id) ?? true;
+  }
+
   private alert(level: AlertLevel, type: string, title: string, body: string): Promise<unknown> {
     const coid = this.order.clientOrderId;
     return this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}`, title: `${title}: ${coid}`, body });
+  }
+
+  /**
+   * A halt or cancel that arrived before the order left keeps it from leaving: the order ends
+   * REJECTED with the reason (the state machine has no CANCELED before the venue saw it).
+   */
+  private stoppedBeforeSending(): boolean {
+    const stop = this.cancelRequest ?? this.haltRequest;
+    if (stop === null || !this.patched(ORDER_PATCHES.stopUnsent)) return false;
+    const what = this.cancelRequest !== null ? 'canceled' : 'trading halted';
+    this.apply({ type: 'OrderRejected', reason: `${what} before the order was sent: ${stop.reason} (${stop.operator})`, ts: this.lastTs() });
+    return true;
   }
 
   /** Sends the order; never sends again without first asking the venue whether it has it. */
@@ -162,6 +219,7 @@ export class OrderLifecycle {
     const { acts } = this.env;
     const coid = this.order.clientOrderId;
     for (;;) {
+      if (this.stoppedBeforeSending()) return;
       this.submitAttempts++;
       try {
         const r = await acts.submitOrder(this.input.order);

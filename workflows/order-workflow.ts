@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   TimeoutFailure,
   condition,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -11,7 +12,17 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/types';
-import { SA_MARKET, SA_ORDER_STATE, SA_SIDE, SA_STRATEGY, cancelOrderSignal, orderStatusQuery, type OrderStatus, type OrderWorkflowInput } from './api';
+import {
+  SA_MARKET,
+  SA_ORDER_STATE,
+  SA_SIDE,
+  SA_STRATEGY,
+  cancelOrderSignal,
+  haltOrderSignal,
+  orderStatusQuery,
+  type OrderStatus,
+  type OrderWorkflowInput,
+} from './api';
 import { DomainError } from './domain/errors';
 import { OrderLifecycle } from './order-lifecycle';
 import { validateOrderWorkflowInput } from './validation';
@@ -81,8 +92,10 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       startTimer: (ms, onFire) => void sleep(ms).then(onFire),
       failureType,
       onStateChange: input.searchAttributes ? (o) => upsertSearchAttributes([{ key: SA_ORDER_STATE, value: o.state }]) : undefined,
+      patched,
     });
     setHandler(cancelOrderSignal, (request) => lifecycle.requestCancel(request));
+    setHandler(haltOrderSignal, (request) => lifecycle.requestHalt(request));
     setHandler(orderStatusQuery, () => lifecycle.status());
     if (input.searchAttributes) {
       upsertSearchAttributes([

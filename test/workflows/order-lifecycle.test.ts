@@ -9,7 +9,7 @@ import type { OrderWorkflowInput } from '../../workflows/api';
 import type { Fill } from '../../workflows/domain/fill';
 import { px, type Quantity } from '../../workflows/domain/money';
 import type { Order } from '../../workflows/domain/order';
-import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle } from '../../workflows/order-lifecycle';
+import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle, type LifecycleEnv, type OrderPatch } from '../../workflows/order-lifecycle';
 import { VirtualTime } from './virtual-time';
 
 const COID = 'ema-20261121-000001';
@@ -29,9 +29,12 @@ interface VenueScript {
   honoursCancel?: boolean;
   /** The risk check fails past its retries (venue down while the breaker is open). */
   riskUnavailable?: boolean;
+  /** Called while the risk check runs / while the submit request is in flight (signals arrive). */
+  duringRisk?: (lifecycle: OrderLifecycle) => void;
+  duringSubmit?: (lifecycle: OrderLifecycle) => void;
 }
 
-function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {}) {
+function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {}, envOverrides: Partial<LifecycleEnv> = {}) {
   const time = new VirtualTime();
   const venueOrders = new Map<string, { status: VenueOrderStatus; acceptedAt: number }>();
   const calls: string[] = [];
@@ -58,14 +61,17 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   const acts: OrderActivities = {
     assessOrder: async (i) => {
       calls.push('assessOrder');
+      script.duringRisk?.(lifecycle);
       if (script.riskUnavailable) throw new Failure('UNAVAILABLE');
       return i.halted ? { approved: false, violations: [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${i.halted}` }], at: time.now } : { approved: true, violations: [], at: time.now };
     },
     recordOrder: async (o) => {
+      calls.push(`recordOrder:${o.state}`);
       recorded.push(o);
     },
     submitOrder: async (): Promise<SubmitResult> => {
       calls.push('submitOrder');
+      script.duringSubmit?.(lifecycle);
       const step = script.submits[Math.min(submitCalls++, script.submits.length - 1)];
       switch (step) {
         case 'accept':
@@ -114,18 +120,26 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
       calls.push('recordExecution');
     },
     raiseAlert: async (a) => {
+      calls.push(`raiseAlert:${a.type}`);
       alerts.push(a);
       return { sent: true, reason: 'SENT' };
     },
   };
-  const lifecycle = new OrderLifecycle(input, {
+  const env: LifecycleEnv = {
     acts,
     waitFor: time.waitFor,
     startTimer: time.startTimer,
     failureType: (e) => (e instanceof Failure ? e.type : null),
-  });
-  return { lifecycle, time, calls, alerts, recorded, venueOrders, submits: () => submitCalls };
+    ...envOverrides,
+  };
+  // The script's hooks reach it through their closures, once run() has started.
+  const lifecycle = new OrderLifecycle(input, env);
+  return { lifecycle, input, env, time, calls, alerts, recorded, venueOrders, submits: () => submitCalls };
 }
+
+/** A history recorded before these changes: patched() answers false for each of them. */
+const before = (...ids: OrderPatch[]): Partial<LifecycleEnv> => ({ patched: (id) => !ids.includes(id) });
+const ops = { operator: 'alex', reason: 'market looks wrong' };
 
 describe('order lifecycle', () => {
   it('follows an order from signal to fill, counting repeated fills once', async () => {
@@ -173,7 +187,7 @@ describe('order lifecycle', () => {
     const h = harness({ submits: ['ambiguous-lost', 'accept'], fills: [{ afterMs: 1_000, quantity: 20, price: 0.43 }] });
     const status = await h.lifecycle.run();
     expect(status.state).toBe('FILLED');
-    expect(h.calls.slice(0, 4)).toEqual(['assessOrder', 'submitOrder', 'lookupOrder', 'submitOrder']);
+    expect(h.calls.filter((c) => !c.startsWith('recordOrder')).slice(0, 4)).toEqual(['assessOrder', 'submitOrder', 'lookupOrder', 'submitOrder']);
     expect(status.submitAttempts).toBe(2);
   });
 
@@ -231,5 +245,71 @@ describe('order lifecycle', () => {
     const status = await h.lifecycle.run();
     expect(status.state).toBe('FILLED');
     expect(h.calls.filter((c) => c === 'cancelOrder')).toHaveLength(1);
+  });
+});
+
+describe('halt and cancel reach an order on its way', () => {
+  const halt = { operator: 'session', reason: 'daily loss limit' };
+
+  it('a halt during the risk check: never sent, REJECTED with the halt reason, recorded', async () => {
+    const h = harness({ submits: ['accept'], duringRisk: (lc) => lc.requestHalt(halt) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toBe('trading halted before the order was sent: daily loss limit (session)');
+    expect(status.haltRequested).toEqual(halt);
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.recorded.at(-1)).toMatchObject({ state: 'REJECTED', rejectReason: status.rejectReason });
+  });
+
+  it('a cancel before the submit: never sent, REJECTED naming the cancel', async () => {
+    const h = harness({ submits: ['accept'] });
+    h.lifecycle.requestCancel(ops);
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toBe('canceled before the order was sent: market looks wrong (alex)');
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.recorded.at(-1)?.state).toBe('REJECTED');
+  });
+
+  it('a cancel during the submit: the cancel is the very next call, and the order ends CANCELED', async () => {
+    const h = harness({ submits: ['accept'], duringSubmit: (lc) => lc.requestCancel(ops) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(h.calls.slice(h.calls.indexOf('submitOrder'), h.calls.indexOf('submitOrder') + 3)).toEqual(['submitOrder', 'cancelOrder', 'recordOrder:PENDING_CANCEL']);
+    expect(h.calls.filter((c) => c === 'cancelOrder')).toHaveLength(1);
+  });
+
+  it('a halt during the submit leaves the working order working', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 5_000, quantity: 20, price: 0.43 }], duringSubmit: (lc) => lc.requestHalt(halt) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    expect(status.haltRequested).toEqual(halt);
+    expect(h.calls).not.toContain('cancelOrder');
+  });
+
+  it('a halt during an ambiguous submit the venue never saw: looked up, and not sent again', async () => {
+    const h = harness({ submits: ['ambiguous-lost', 'accept'], duringSubmit: (lc) => lc.requestHalt(halt) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toMatch(/^trading halted before the order was sent/);
+    expect(h.submits()).toBe(1);
+    expect(h.calls).toContain('lookupOrder');
+  });
+
+  it('refuses a halt without a reason, naming the field, and takes the next good one', () => {
+    const h = harness({ submits: ['accept'] });
+    h.lifecycle.requestHalt({ operator: 'session' });
+    expect(h.lifecycle.status().haltRequested).toBeNull();
+    expect(h.lifecycle.status().refusedSignals.at(-1)).toMatch(/halt\.reason/);
+    h.lifecycle.requestHalt(halt);
+    expect(h.lifecycle.status().haltRequested).toEqual(halt);
+  });
+
+  it('in a history recorded before the change, a cancel before the submit still sends, then cancels', async () => {
+    const h = harness({ submits: ['accept'] }, {}, before('order-stop-unsent'));
+    h.lifecycle.requestCancel(ops);
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(h.calls.slice(h.calls.indexOf('submitOrder'), h.calls.indexOf('submitOrder') + 2)).toEqual(['submitOrder', 'recordOrder:SUBMITTED']);
   });
 });

@@ -1,0 +1,127 @@
+/**
+ * The order workflow's guarantees against a real Temporal server, with in-memory activities
+ * (test/worker/fake-activities.ts): a halt or cancel reaches an order already on its way. Runs
+ * like server.test.ts (TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH); the dev server has no time
+ * skipping, so the durations are short and real.
+ */
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { expect, it } from 'vitest';
+import {
+  cancelOrderSignal,
+  haltOrderSignal,
+  orderStatusQuery,
+  type OrderWorkflowInput,
+} from '../../workflows/api';
+import { orderWorkflowId } from '../../workflows/domain/ids';
+import type { Price, Quantity } from '../../workflows/domain/money';
+import type { orderWorkflow } from '../../workflows';
+import { FakeWorld } from '../worker/fake-activities';
+import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
+
+const found = await temporalServerForFile();
+
+describeOnServer(found, 'order workflow on a Temporal server', (server: TestServer) => {
+  const client = server.client;
+  const today = new Date().toISOString().slice(0, 10);
+  const operator = { operator: 'test-operator', reason: 'server-orders suite' };
+
+  function orderInput(clientOrderId: string, quantity: number, ttlMs: number, extra: Partial<OrderWorkflowInput> = {}): OrderWorkflowInput {
+    return {
+      order: { clientOrderId, marketId: 'PRES-2028', side: 'BUY', quantity: quantity as Quantity, limitPrice: (430_000) as Price },
+      context: { strategy: 'srv', sessionWorkflowId: null, tradingDay: today, signal: { price: (430_000) as Price, confidence: 0.6, at: Date.now(), metadata: {} } },
+      ttlMs,
+      halted: null,
+      ordersInLastMinute: 0,
+      searchAttributes: false,
+      ...extra,
+    };
+  }
+
+  async function withWorker<T>(world: FakeWorld, run: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = server.unique('tq');
+    const w = await server.startWorker(world.activities(), taskQueue);
+    try {
+      return await run(taskQueue);
+    } finally {
+      await w.stop();
+    }
+  }
+
+  const start = (taskQueue: string, input: OrderWorkflowInput): Promise<WorkflowHandleWithFirstExecutionRunId<typeof orderWorkflow>> =>
+    client.workflow.start<typeof orderWorkflow>('orderWorkflow', { taskQueue, workflowId: orderWorkflowId(input.order.clientOrderId), args: [input] });
+
+  const calls = (world: FakeWorld, coid: string) => world.orderCalls.get(coid) ?? [];
+  const began = (world: FakeWorld, coid: string, activity: string) => eventually(async () => calls(world, coid), (c) => c.includes(activity), `${activity} of ${coid} to start`);
+
+  describeHaltAndCancel();
+
+  function describeHaltAndCancel(): void {
+    it('halt during a slow risk check: the venue never sees the order, which ends REJECTED with the halt reason', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('halt');
+      world.riskDelayMs.set(coid, 3_000);
+      const result = await withWorker(world, async (tq) => {
+        const h = await start(tq, orderInput(coid, 10, 60_000));
+        await began(world, coid, 'assessOrder');
+        await h.signal(haltOrderSignal, { operator: 'session', reason: 'daily loss limit' });
+        return h.result();
+      });
+      expect(world.placements.get(coid)).toBeUndefined();
+      expect(calls(world, coid)).not.toContain('submitOrder');
+      expect(result.state).toBe('REJECTED');
+      expect(result.rejectReason).toMatch(/halt.*daily loss limit/);
+      expect(result.haltRequested).toEqual({ operator: 'session', reason: 'daily loss limit' });
+      expect(world.recordedOrders.get(coid)?.state).toBe('REJECTED');
+    }, 60_000);
+
+    it('cancel during a slow risk check: never sent, ends REJECTED naming the cancel', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('cxl-risk');
+      world.riskDelayMs.set(coid, 3_000);
+      const result = await withWorker(world, async (tq) => {
+        const h = await start(tq, orderInput(coid, 10, 60_000));
+        await began(world, coid, 'assessOrder');
+        await h.signal(cancelOrderSignal, operator);
+        return h.result();
+      });
+      expect(world.placements.get(coid)).toBeUndefined();
+      expect(result.state).toBe('REJECTED');
+      expect(result.rejectReason).toMatch(/cancel.*server-orders suite/);
+      expect(world.recordedOrders.get(coid)?.rejectReason).toBe(result.rejectReason);
+    }, 60_000);
+
+    it('cancel while the submit is in flight: cancelled at the venue as soon as the submit returns, before anything else', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('cxl-submit');
+      world.submitDelayMs.set(coid, 3_000);
+      const result = await withWorker(world, async (tq) => {
+        const h = await start(tq, orderInput(coid, 10, 60_000));
+        await began(world, coid, 'submitOrder');
+        await h.signal(cancelOrderSignal, operator);
+        return h.result();
+      });
+      expect(world.placements.get(coid)).toBe(1);
+      expect(world.venue.get(coid)?.status).toBe('CANCELED');
+      expect(result.state).toBe('CANCELED');
+      const c = calls(world, coid);
+      expect(c[c.indexOf('submitOrder') + 1]).toBe('cancelOrder');
+    }, 60_000);
+
+    it('refuses a halt without a reason, and a halt does not cancel a working order', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('halt-working');
+      world.fillPlan.set(coid, [4, 0, 0, 6]);
+      const result = await withWorker(world, async (tq) => {
+        const h = await start(tq, orderInput(coid, 10, 60_000));
+        await eventually(() => h.query(orderStatusQuery), (s) => s.state === 'PARTIALLY_FILLED', 'a partial fill');
+        await h.signal(haltOrderSignal, { operator: 'session' } as never);
+        await h.signal(haltOrderSignal, { operator: 'session', reason: 'manual halt' });
+        const s = await eventually(() => h.query(orderStatusQuery), (x) => x.haltRequested !== null, 'the halt');
+        expect(s.refusedSignals.at(-1)).toMatch(/halt\.reason/);
+        return h.result();
+      });
+      expect(result.state).toBe('FILLED');
+      expect(calls(world, coid)).not.toContain('cancelOrder');
+    }, 120_000);
+  }
+});
