@@ -63,6 +63,8 @@ export interface OrderStatus {
   timings: OrderTimings;
   submitAttempts: number;
   polls: number;
+  /** Alerts that could not be sent after their retries (logged; the order went on). */
+  alertFailures: number;
   /** Signals refused for bad payloads, newest last. */
   refusedSignals: string[];
 }

@@ -7,10 +7,12 @@
  * backoff → cancel on time-to-live or on request → record execution quality.
  * Every timestamp comes from an activity result; the workflow never reads a clock.
  *
- * A halt or cancel that arrives before the order is sent keeps it from being sent; a cancel that
- * arrives during the submit is sent as soon as the submit returns.
+ * Guarantees (docs/design.md, "The order workflow"): a halt or cancel that arrives before the
+ * order is sent keeps it from being sent; a cancel that arrives during the submit is sent as soon
+ * as the submit returns; an alert never fails the order; any other failure after the submit
+ * cancels at the venue before the workflow fails.
  */
-import type { AlertLevel, OrderActivities, OrderProgress } from '../activities/types';
+import type { AlertLevel, OrderActivities, OrderProgress, SubmitResult } from '../activities/types';
 import type { OperatorRequest, OrderStatus, OrderWorkflowInput } from './api';
 import { DomainError } from './domain/errors';
 import { executionRecordFromOrder } from './domain/execution-quality';
@@ -43,6 +45,10 @@ export const LOOKUP_RETRY_MS = 60_000;
 export const ORDER_PATCHES = {
   /** A halt or cancel before the order is sent stops it; a cancel during the submit goes out as soon as it returns. */
   stopUnsent: 'order-stop-unsent',
+  /** An alert that cannot be sent is logged and counted; the order goes on. */
+  alertFailureContinues: 'order-alert-failure-continues',
+  /** A failure after the submit cancels at the venue (best effort) before the workflow fails. */
+  cancelOnFailure: 'order-cancel-on-failure',
 } as const;
 export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
 
@@ -58,6 +64,12 @@ export interface LifecycleEnv {
   onStateChange?(order: Order): void;
   /** Whether this run takes a change (patched() in the workflow); absent: every change applies. */
   patched?(id: OrderPatch): boolean;
+  /** Runs `fn` even when the workflow is being cancelled; absent: runs it plainly. */
+  nonCancellable?<T>(fn: () => Promise<T>): Promise<T>;
+  /** The error is the workflow's own cancellation (never swallowed). */
+  isCancellation?(error: unknown): boolean;
+  /** Operational log (the workflow logger). */
+  log?(message: string, attributes: Record<string, unknown>): void;
 }
 
 export class OrderLifecycle {
@@ -66,8 +78,11 @@ export class OrderLifecycle {
   private haltRequest: OperatorRequest | null = null;
   private ttlExpired = false;
   private cancelSent = false;
+  /** The submit request may have left: from here on a failure must cancel at the venue. */
+  private submitSent = false;
   private submitAttempts = 0;
   private polls = 0;
+  private alertFailures = 0;
   private riskCheckedAt: number | null = null;
   /** Signals refused for bad payloads, newest last, bounded. */
   readonly refusedSignals: string[] = [];
@@ -127,20 +142,30 @@ export class OrderLifecycle {
       },
       submitAttempts: this.submitAttempts,
       polls: this.polls,
+      alertFailures: this.alertFailures,
       refusedSignals: [...this.refusedSignals],
     };
   }
 
+  /**
+   * Runs the order to its end. A failure after the submit request left first cancels at the
+   * venue, so no live order outlives its workflow unmanaged.
+   */
   async run(): Promise<OrderStatus> {
-    if (!(await this.send())) return this.status();
-    if (!isTerminal(this.order)) {
-      this.env.startTimer(this.input.ttlMs, () => {
-        this.ttlExpired = true;
-      });
-      await this.follow();
+    try {
+      if (!(await this.send())) return this.status();
+      if (!isTerminal(this.order)) {
+        this.env.startTimer(this.input.ttlMs, () => {
+          this.ttlExpired = true;
+        });
+        await this.follow();
+      }
+      await this.finish();
+      return this.status();
+    } catch (e) {
+      if (this.submitSent && !isTerminal(this.order) && this.patched(ORDER_PATCHES.cancelOnFailure)) await this.cancelAfterFailure(e);
+      throw e;
     }
-    await this.finish();
-    return this.status();
   }
 
   /** Risk check, record, submit. False when the order ended before the venue stage (nothing to finish). */
@@ -197,9 +222,17 @@ export class OrderLifecycle {
     return this.env.patched?.(id) ?? true;
   }
 
-  private alert(level: AlertLevel, type: string, title: string, body: string): Promise<unknown> {
+  /** Raises an alert. One that cannot be sent after its retries is logged and counted: it never fails the order. */
+  private async alert(level: AlertLevel, type: string, title: string, body: string): Promise<void> {
     const coid = this.order.clientOrderId;
-    return this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}`, title: `${title}: ${coid}`, body });
+    try {
+      await this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}`, title: `${title}: ${coid}`, body });
+    } catch (e) {
+      const failure = this.env.failureType(e);
+      if (failure === null || this.env.isCancellation?.(e) || !this.patched(ORDER_PATCHES.alertFailureContinues)) throw e;
+      this.alertFailures++;
+      this.env.log?.('alert could not be sent; the order goes on', { clientOrderId: coid, level, alertType: type, failure, alertFailures: this.alertFailures });
+    }
   }
 
   /**
@@ -221,15 +254,10 @@ export class OrderLifecycle {
     for (;;) {
       if (this.stoppedBeforeSending()) return;
       this.submitAttempts++;
+      this.submitSent = true;
+      let r: SubmitResult | null = null;
       try {
-        const r = await acts.submitOrder(this.input.order);
-        if (r.outcome === 'REJECTED') {
-          this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
-          await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
-          return;
-        }
-        this.apply({ type: 'OrderAccepted', venueOrderId: r.venueOrderId, ts: r.at });
-        return;
+        r = await acts.submitOrder(this.input.order);
       } catch (e) {
         const type = this.env.failureType(e);
         if (type !== null && SUBMIT_REFUSED.has(type)) {
@@ -242,6 +270,16 @@ export class OrderLifecycle {
         const lastTs = this.order.timestamps.PENDING_SUBMIT ?? 0;
         this.apply({ type: 'OrderSubmitAmbiguous', reason: type ?? 'UNKNOWN', ts: lastTs });
         await acts.recordOrder(this.order, this.input.context);
+      }
+      // Outside the try: a failure after the answer (an alert) is not an ambiguous submission.
+      if (r !== null) {
+        if (r.outcome === 'REJECTED') {
+          this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
+          await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
+          return;
+        }
+        this.apply({ type: 'OrderAccepted', venueOrderId: r.venueOrderId, ts: r.at });
+        return;
       }
 
       const lookup = await this.lookupUntilAnswered();
@@ -308,6 +346,45 @@ export class OrderLifecycle {
         delay = Math.min(delay * POLL_POLICY.factor, POLL_POLICY.maxMs);
       }
     }
+  }
+
+  /**
+   * After an unexpected failure with the order possibly live: cancel at the venue, record what is
+   * known and raise a CRITICAL alert, each step on its own, even while the workflow is being
+   * cancelled. The workflow then fails with the original error.
+   */
+  private async cancelAfterFailure(cause: unknown): Promise<void> {
+    const { acts } = this.env;
+    const coid = this.order.clientOrderId;
+    const why = this.env.failureType(cause) ?? (cause instanceof Error ? cause.name : 'unknown');
+    const problems: string[] = [];
+    const step = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (e) {
+        problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+        this.env.log?.(`order failure handling: ${name} failed`, { clientOrderId: coid, error: String(e) });
+      }
+    };
+    let answer = 'no answer';
+    const run = async () => {
+      await step('cancel', async () => {
+        if (canCancel(this.order)) this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
+        const r = await acts.cancelOrder(coid);
+        answer = r.status ?? 'unknown to the venue';
+      });
+      await step('record', () => acts.recordOrder(this.order, this.input.context));
+      await step('alert', async () => {
+        await acts.raiseAlert({
+          level: 'CRITICAL',
+          type: 'ORDER_WORKFLOW_FAILED',
+          dedupeKey: `ORDER_WORKFLOW_FAILED:${coid}`,
+          title: `Order workflow failed; cancel sent to the venue: ${coid}`,
+          body: `The workflow of ${coid} failed (${why}: ${cause instanceof Error ? cause.message : String(cause)}) while the order was ${this.order.state}. A cancel was sent; the venue answered ${answer}. Fills after the last poll may be missing from the order record: reconcile.${problems.length > 0 ? ` Also failed: ${problems.join('; ')}` : ''}`,
+        });
+      });
+    };
+    await (this.env.nonCancellable ? this.env.nonCancellable(run) : run());
   }
 
   /**

@@ -2,8 +2,11 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   TimeoutFailure,
   condition,
+  isCancellation,
+  log,
   patched,
   proxyActivities,
   proxyLocalActivities,
@@ -89,10 +92,14 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     const lifecycle = new OrderLifecycle(input, {
       acts,
       waitFor: (until, ms) => condition(until, ms),
-      startTimer: (ms, onFire) => void sleep(ms).then(onFire),
+      // A timer fails only when cancelled with its workflow; the lifecycle handles that cancellation.
+      startTimer: (ms, onFire) => void sleep(ms).then(onFire, () => undefined),
       failureType,
       onStateChange: input.searchAttributes ? (o) => upsertSearchAttributes([{ key: SA_ORDER_STATE, value: o.state }]) : undefined,
       patched,
+      nonCancellable: (fn) => CancellationScope.nonCancellable(fn),
+      isCancellation,
+      log: (message, attributes) => log.warn(message, attributes),
     });
     setHandler(cancelOrderSignal, (request) => lifecycle.requestCancel(request));
     setHandler(haltOrderSignal, (request) => lifecycle.requestHalt(request));

@@ -29,6 +29,12 @@ interface VenueScript {
   honoursCancel?: boolean;
   /** The risk check fails past its retries (venue down while the breaker is open). */
   riskUnavailable?: boolean;
+  /** SMTP outage: every alert fails past its retries. */
+  alertsFail?: boolean;
+  /** The records refuse, permanently, the snapshots this picks. */
+  recordRefuses?: (o: Order) => boolean;
+  /** The venue also reports, on every poll, a fill larger than the order (a FILL_ANOMALY). */
+  strayFill?: boolean;
   /** Called while the risk check runs / while the submit request is in flight (signals arrive). */
   duringRisk?: (lifecycle: OrderLifecycle) => void;
   duringSubmit?: (lifecycle: OrderLifecycle) => void;
@@ -39,6 +45,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   const venueOrders = new Map<string, { status: VenueOrderStatus; acceptedAt: number }>();
   const calls: string[] = [];
   const alerts: AlertRequest[] = [];
+  const logged: string[] = [];
   const recorded: Order[] = [];
   let submitCalls = 0;
   let tradeSeq = 0;
@@ -67,6 +74,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     },
     recordOrder: async (o) => {
       calls.push(`recordOrder:${o.state}`);
+      if (script.recordRefuses?.(o)) throw new Failure('RecordConflict');
       recorded.push(o);
     },
     submitOrder: async (): Promise<SubmitResult> => {
@@ -108,7 +116,8 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
       if (filled === 20) o.status = 'FILLED';
       else if (filled > 0 && o.status === 'OPEN') o.status = 'PARTIALLY_FILLED';
       // The venue repeats every fill on every poll: the lifecycle must count each once.
-      return { venueOrderId: `V-${id}`, status: o.status, rejectReason: null, fills: [...released], at: time.now };
+      const stray: Fill[] = script.strayFill ? [{ tradeId: 'T-stray', clientOrderId: id, marketId: 'PRES-2028', side: 'BUY', quantity: 999 as Quantity, price: px(0.43), fee: 0 as never, ts: time.now }] : [];
+      return { venueOrderId: `V-${id}`, status: o.status, rejectReason: null, fills: [...released, ...stray], at: time.now };
     },
     cancelOrder: async (id) => {
       calls.push('cancelOrder');
@@ -121,6 +130,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     },
     raiseAlert: async (a) => {
       calls.push(`raiseAlert:${a.type}`);
+      if (script.alertsFail) throw new Failure('ALERT_DELIVERY_FAILED');
       alerts.push(a);
       return { sent: true, reason: 'SENT' };
     },
@@ -130,11 +140,12 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     waitFor: time.waitFor,
     startTimer: time.startTimer,
     failureType: (e) => (e instanceof Failure ? e.type : null),
+    log: (message) => void logged.push(message),
     ...envOverrides,
   };
   // The script's hooks reach it through their closures, once run() has started.
   const lifecycle = new OrderLifecycle(input, env);
-  return { lifecycle, input, env, time, calls, alerts, recorded, venueOrders, submits: () => submitCalls };
+  return { lifecycle, input, env, time, calls, alerts, logged, recorded, venueOrders, submits: () => submitCalls };
 }
 
 /** A history recorded before these changes: patched() answers false for each of them. */
@@ -311,5 +322,52 @@ describe('halt and cancel reach an order on its way', () => {
     const status = await h.lifecycle.run();
     expect(status.state).toBe('CANCELED');
     expect(h.calls.slice(h.calls.indexOf('submitOrder'), h.calls.indexOf('submitOrder') + 2)).toEqual(['submitOrder', 'recordOrder:SUBMITTED']);
+  });
+});
+
+describe('no failure leaves a live venue order unmanaged', () => {
+  it('an SMTP outage: alerts that cannot be sent are logged and counted, and the TTL cancel still comes', async () => {
+    const h = harness({ submits: ['accept'], strayFill: true, alertsFail: true, fills: [{ afterMs: 2_000, quantity: 8, price: 0.43 }] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(status.filledQuantity).toBe(8);
+    expect(h.calls).toContain('raiseAlert:FILL_ANOMALY');
+    expect(status.alertFailures).toBe(h.calls.filter((c) => c.startsWith('raiseAlert')).length);
+    expect(h.logged).toHaveLength(status.alertFailures);
+  });
+
+  it('in a history recorded before the change, an alert that cannot be sent fails the order', async () => {
+    const h = harness({ submits: ['accept'], strayFill: true, alertsFail: true }, {}, before('order-alert-failure-continues'));
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'ALERT_DELIVERY_FAILED' });
+    expect(h.calls.filter((c) => c.startsWith('raiseAlert'))).toEqual(['raiseAlert:FILL_ANOMALY', 'raiseAlert:ORDER_WORKFLOW_FAILED']);
+  });
+
+  it('a permanent records failure after a fill: cancelled at the venue, out of reach of cancellation, with a CRITICAL alert; then the failure', async () => {
+    let shielded = 0;
+    const h = harness({ submits: ['accept'], recordRefuses: (o) => o.fills.length > 0, fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, {}, {
+      nonCancellable: (fn) => {
+        shielded++;
+        return fn();
+      },
+    });
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
+    expect(shielded).toBe(1);
+    expect(h.venueOrders.get(COID)?.status).toBe('CANCELED');
+    expect(h.calls.slice(-3)).toEqual(['cancelOrder', 'recordOrder:PENDING_CANCEL', 'raiseAlert:ORDER_WORKFLOW_FAILED']);
+    expect(h.alerts.at(-1)).toMatchObject({ level: 'CRITICAL', type: 'ORDER_WORKFLOW_FAILED' });
+    expect(h.alerts.at(-1)?.body).toMatch(/RecordConflict.*venue answered CANCELED.*record: RecordConflict failure/s);
+  });
+
+  it('a failure before anything was sent cancels nothing', async () => {
+    const h = harness({ submits: ['accept'], recordRefuses: (o) => o.state === 'PENDING_SUBMIT' });
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.calls).not.toContain('cancelOrder');
+  });
+
+  it('in a history recorded before the change, the failure leaves without a cancel', async () => {
+    const h = harness({ submits: ['accept'], recordRefuses: (o) => o.fills.length > 0, fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, {}, before('order-cancel-on-failure'));
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
+    expect(h.calls).not.toContain('cancelOrder');
   });
 });

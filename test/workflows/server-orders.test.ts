@@ -1,10 +1,10 @@
 /**
  * The order workflow's guarantees against a real Temporal server, with in-memory activities
- * (test/worker/fake-activities.ts): a halt or cancel reaches an order already on its way. Runs
- * like server.test.ts (TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH); the dev server has no time
- * skipping, so the durations are short and real.
+ * (test/worker/fake-activities.ts): a halt or cancel reaches an order already on its way; no
+ * failure leaves a live venue order unmanaged. Runs like server.test.ts (TEMPORAL_ADDRESS or
+ * TEMPORAL_CLI_PATH); the dev server has no time skipping, so the durations are short and real.
  */
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { expect, it } from 'vitest';
 import {
   cancelOrderSignal,
@@ -54,6 +54,7 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
   const began = (world: FakeWorld, coid: string, activity: string) => eventually(async () => calls(world, coid), (c) => c.includes(activity), `${activity} of ${coid} to start`);
 
   describeHaltAndCancel();
+  describeFailures();
 
   function describeHaltAndCancel(): void {
     it('halt during a slow risk check: the venue never sees the order, which ends REJECTED with the halt reason', async () => {
@@ -123,5 +124,41 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
       expect(result.state).toBe('FILLED');
       expect(calls(world, coid)).not.toContain('cancelOrder');
     }, 120_000);
+  }
+
+  function describeFailures(): void {
+    it('an SMTP outage does not fail the order: alerts that cannot go out are counted, and the TTL cancel still happens', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('smtp');
+      world.alertOutage = 'exhausted';
+      world.fillPlan.set(coid, [4]);
+      world.strayFills.add(coid);
+      const result = await withWorker(world, async (tq) => (await start(tq, orderInput(coid, 10, 3_000))).result());
+      expect(result.state).toBe('CANCELED');
+      expect(result.filledQuantity).toBe(4);
+      expect(world.venue.get(coid)?.status).toBe('CANCELED');
+      expect(world.alertCalls.map((a) => a.type)).toContain('FILL_ANOMALY');
+      expect(result.alertFailures).toBe(world.alertCalls.length);
+      expect(result.alertFailures).toBeGreaterThan(0);
+    }, 60_000);
+
+    it('a permanent records conflict after submission cancels the venue order before the workflow fails', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('conflict');
+      world.fillPlan.set(coid, [4]);
+      world.recordConflictOnFill.add(coid);
+      const failure = await withWorker(world, async (tq) => {
+        const h = await start(tq, orderInput(coid, 10, 60_000));
+        return h.result().then(
+          () => null,
+          (e: unknown) => e,
+        );
+      });
+      expect(world.venue.get(coid)?.status).toBe('CANCELED');
+      expect(world.venue.get(coid)?.fills.length).toBe(1);
+      expect(failure).toBeInstanceOf(WorkflowFailedError);
+      expect((failure as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'RecordConflict' });
+      expect(world.alerts.map((a) => [a.level, a.type])).toContainEqual(['CRITICAL', 'ORDER_WORKFLOW_FAILED']);
+    }, 60_000);
   }
 });
