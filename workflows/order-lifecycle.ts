@@ -10,10 +10,10 @@
  * Guarantees (docs/design.md, "The order workflow"): a halt or cancel that arrives before the
  * order is sent keeps it from being sent; a cancel that arrives during the submit is sent as soon
  * as the submit returns; an alert never fails the order; any other failure after the submit
- * cancels at the venue before the workflow fails.
+ * cancels at the venue before the workflow fails; a long follow continues as new.
  */
 import type { AlertLevel, OrderActivities, OrderProgress, SubmitResult } from '../activities/types';
-import type { OperatorRequest, OrderStatus, OrderWorkflowInput } from './api';
+import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
 import { DomainError } from './domain/errors';
 import { executionRecordFromOrder } from './domain/execution-quality';
 import {
@@ -38,6 +38,18 @@ export const MAX_SUBMIT_ATTEMPTS = 5;
 export const LOOKUP_RETRY_MS = 60_000;
 
 /**
+ * Defaults of OrderFollowLimits. 10 000 events is a fifth of Temporal's hard limit; at the
+ * 30-second poll cap an order reaches it after about seven hours. A venue that confirms a cancel
+ * takes seconds: five minutes without it is worth a person's attention.
+ */
+export const FOLLOW_LIMITS: Required<OrderFollowLimits> = {
+  historyEvents: 10_000,
+  pollMaxMs: POLL_POLICY.maxMs,
+  unresolvedAfterMs: 5 * 60_000,
+  unresolvedPollMaxMs: 5 * 60_000,
+};
+
+/**
  * Behaviour added after order histories were recorded, by patched() id. The workflow answers
  * patched(id) where the commands would first differ, so a history recorded before the change
  * replays the old way; without a workflow (tests, drills) every change applies.
@@ -49,6 +61,10 @@ export const ORDER_PATCHES = {
   alertFailureContinues: 'order-alert-failure-continues',
   /** A failure after the submit cancels at the venue (best effort) before the workflow fails. */
   cancelOnFailure: 'order-cancel-on-failure',
+  /** The history of a long follow is bounded by continue-as-new. */
+  continueAsNew: 'order-continue-as-new',
+  /** A cancel the venue leaves unanswered raises one HIGH alert, then polls slow down. */
+  unresolvedCancel: 'order-unresolved-cancel',
 } as const;
 export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
 
@@ -68,6 +84,8 @@ export interface LifecycleEnv {
   nonCancellable?<T>(fn: () => Promise<T>): Promise<T>;
   /** The error is the workflow's own cancellation (never swallowed). */
   isCancellation?(error: unknown): boolean;
+  /** Whether the history is due to continue as new (server's suggestion, or `events` reached); absent: never. */
+  continueAsNewSuggested?(events: number): boolean;
   /** Operational log (the workflow logger). */
   log?(message: string, attributes: Record<string, unknown>): void;
 }
@@ -77,13 +95,21 @@ export class OrderLifecycle {
   private cancelRequest: OperatorRequest | null = null;
   private haltRequest: OperatorRequest | null = null;
   private ttlExpired = false;
+  private ttlDeadline: number | null = null;
   private cancelSent = false;
+  private cancelSentAt: number | null = null;
+  private unresolvedAlerted = false;
   /** The submit request may have left: from here on a failure must cancel at the venue. */
   private submitSent = false;
   private submitAttempts = 0;
   private polls = 0;
   private alertFailures = 0;
+  private continuedRuns = 0;
+  private lastSeenAt: number;
   private riskCheckedAt: number | null = null;
+  private readonly limits: Required<OrderFollowLimits>;
+  /** Set when run() stopped to continue as new: the workflow hands carry() to the next run. */
+  continuing = false;
   /** Signals refused for bad payloads, newest last, bounded. */
   readonly refusedSignals: string[] = [];
 
@@ -91,7 +117,28 @@ export class OrderLifecycle {
     readonly input: OrderWorkflowInput,
     private readonly env: LifecycleEnv,
   ) {
-    this.order = createOrder({ ...input.order, ts: input.context.signal.at });
+    this.limits = { ...FOLLOW_LIMITS, ...input.limits };
+    const carry = input.carry;
+    if (carry === undefined) {
+      this.order = createOrder({ ...input.order, ts: input.context.signal.at });
+      this.lastSeenAt = input.context.signal.at;
+      return;
+    }
+    this.order = carry.order;
+    this.cancelRequest = carry.cancelRequest;
+    this.haltRequest = carry.haltRequest;
+    this.ttlExpired = carry.ttlExpired;
+    this.ttlDeadline = carry.ttlDeadline;
+    this.cancelSentAt = carry.cancelSentAt;
+    this.cancelSent = carry.cancelSentAt !== null;
+    this.unresolvedAlerted = carry.unresolvedAlerted;
+    this.submitSent = true;
+    this.lastSeenAt = carry.lastSeenAt;
+    this.riskCheckedAt = carry.riskCheckedAt;
+    this.submitAttempts = carry.submitAttempts;
+    this.polls = carry.polls;
+    this.alertFailures = carry.alertFailures;
+    this.continuedRuns = carry.continuedRuns;
   }
 
   /** Signal handler: cancel on an operator's request. A bad payload is refused, not applied. */
@@ -143,22 +190,44 @@ export class OrderLifecycle {
       submitAttempts: this.submitAttempts,
       polls: this.polls,
       alertFailures: this.alertFailures,
+      continuedRuns: this.continuedRuns,
       refusedSignals: [...this.refusedSignals],
     };
   }
 
+  /** The state the next run starts from (after run() returned with `continuing` set). */
+  carry(): OrderCarry {
+    return {
+      order: this.order,
+      cancelRequest: this.cancelRequest,
+      haltRequest: this.haltRequest,
+      ttlExpired: this.ttlExpired,
+      ttlDeadline: this.ttlDeadline,
+      cancelSentAt: this.cancelSentAt,
+      unresolvedAlerted: this.unresolvedAlerted,
+      lastSeenAt: this.lastSeenAt,
+      riskCheckedAt: this.riskCheckedAt,
+      submitAttempts: this.submitAttempts,
+      polls: this.polls,
+      alertFailures: this.alertFailures,
+      continuedRuns: this.continuedRuns + 1,
+    };
+  }
+
   /**
-   * Runs the order to its end. A failure after the submit request left first cancels at the
-   * venue, so no live order outlives its workflow unmanaged.
+   * Runs the order to its end (or to a continue-as-new: `continuing`). A failure after the submit
+   * request left first cancels at the venue, so no live order outlives its workflow unmanaged.
    */
   async run(): Promise<OrderStatus> {
     try {
-      if (!(await this.send())) return this.status();
+      const sent = this.input.carry === undefined ? await this.send() : true;
+      if (!sent) return this.status();
       if (!isTerminal(this.order)) {
-        this.env.startTimer(this.input.ttlMs, () => {
-          this.ttlExpired = true;
-        });
-        await this.follow();
+        this.startTtl();
+        if ((await this.follow()) === 'CONTINUE') {
+          this.continuing = true;
+          return this.status();
+        }
       }
       await this.finish();
       return this.status();
@@ -193,6 +262,7 @@ export class OrderLifecycle {
       return false;
     }
     this.riskCheckedAt = decision.at;
+    this.lastSeenAt = decision.at;
     if (!decision.approved) {
       this.apply({ type: 'OrderRejected', reason: describeDecision({ approved: false, violations: decision.violations }), ts: decision.at });
       await acts.recordOrder(this.order, context);
@@ -207,10 +277,27 @@ export class OrderLifecycle {
       // Cancelled while the submit was in flight: the cancel goes out before anything else.
       this.cancelSent = true;
       this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
-      await acts.cancelOrder(this.order.clientOrderId);
+      this.cancelSentAt = (await acts.cancelOrder(this.order.clientOrderId)).at;
     }
     await acts.recordOrder(this.order, context);
     return true;
+  }
+
+  private startTtl(): void {
+    if (this.input.carry === undefined) {
+      this.ttlDeadline = this.lastTs() + this.input.ttlMs;
+      this.env.startTimer(this.input.ttlMs, () => {
+        this.ttlExpired = true;
+      });
+      return;
+    }
+    if (this.ttlExpired || this.ttlDeadline === null) return;
+    const remaining = this.ttlDeadline - this.lastSeenAt;
+    if (remaining <= 0) this.ttlExpired = true;
+    else
+      this.env.startTimer(remaining, () => {
+        this.ttlExpired = true;
+      });
   }
 
   private apply(event: OrderEvent): void {
@@ -223,10 +310,10 @@ export class OrderLifecycle {
   }
 
   /** Raises an alert. One that cannot be sent after its retries is logged and counted: it never fails the order. */
-  private async alert(level: AlertLevel, type: string, title: string, body: string): Promise<void> {
+  private async alert(level: AlertLevel, type: string, title: string, body: string, dedupeSuffix = ''): Promise<void> {
     const coid = this.order.clientOrderId;
     try {
-      await this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}`, title: `${title}: ${coid}`, body });
+      await this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}${dedupeSuffix}`, title: `${title}: ${coid}`, body });
     } catch (e) {
       const failure = this.env.failureType(e);
       if (failure === null || this.env.isCancellation?.(e) || !this.patched(ORDER_PATCHES.alertFailureContinues)) throw e;
@@ -273,6 +360,7 @@ export class OrderLifecycle {
       }
       // Outside the try: a failure after the answer (an alert) is not an ambiguous submission.
       if (r !== null) {
+        this.lastSeenAt = r.at;
         if (r.outcome === 'REJECTED') {
           this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
           await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
@@ -283,6 +371,7 @@ export class OrderLifecycle {
       }
 
       const lookup = await this.lookupUntilAnswered();
+      this.lastSeenAt = lookup.at;
       if (lookup.found) {
         this.apply({ type: 'OrderAccepted', venueOrderId: lookup.venueOrderId, ts: lookup.at });
         return;
@@ -322,7 +411,8 @@ export class OrderLifecycle {
     }
   }
 
-  private async follow(): Promise<void> {
+  /** Polls to a terminal state, cancelling on request or time-to-live; 'CONTINUE' when the history is due to continue as new. */
+  private async follow(): Promise<'ENDED' | 'CONTINUE'> {
     const { acts } = this.env;
     let delay: number = POLL_POLICY.initialMs;
     while (!isTerminal(this.order)) {
@@ -330,22 +420,43 @@ export class OrderLifecycle {
         this.cancelSent = true;
         this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
         await acts.recordOrder(this.order, this.input.context);
-        await acts.cancelOrder(this.order.clientOrderId);
+        this.cancelSentAt = (await acts.cancelOrder(this.order.clientOrderId)).at;
         delay = POLL_POLICY.initialMs;
       } else {
         await this.env.waitFor(() => !this.cancelSent && (this.cancelRequest !== null || this.ttlExpired), delay);
       }
       const before = this.order;
-      const anomalies = this.absorb(await acts.pollOrder(this.order.clientOrderId));
+      const progress = await acts.pollOrder(this.order.clientOrderId);
+      this.lastSeenAt = progress.at;
+      const anomalies = this.absorb(progress);
       this.polls++;
       for (const a of anomalies) await this.alert('CRITICAL', 'FILL_ANOMALY', 'A fill does not fit its order', a);
       if (this.order !== before) {
         await acts.recordOrder(this.order, this.input.context);
         delay = POLL_POLICY.initialMs;
       } else {
-        delay = Math.min(delay * POLL_POLICY.factor, POLL_POLICY.maxMs);
+        delay = Math.min(delay * POLL_POLICY.factor, this.unresolvedAlerted ? this.limits.unresolvedPollMaxMs : this.limits.pollMaxMs);
       }
+      if (isTerminal(this.order)) break;
+      await this.alertIfCancelUnanswered(progress);
+      if (this.env.continueAsNewSuggested?.(this.limits.historyEvents) && this.patched(ORDER_PATCHES.continueAsNew)) return 'CONTINUE';
     }
+    return 'ENDED';
+  }
+
+  /** Our cancel went out long ago and the venue still reports the order live: a person must look, once. */
+  private async alertIfCancelUnanswered(progress: OrderProgress): Promise<void> {
+    const at = progress.at;
+    if (this.unresolvedAlerted || this.cancelSentAt === null || at - this.cancelSentAt < this.limits.unresolvedAfterMs) return;
+    if (!this.patched(ORDER_PATCHES.unresolvedCancel)) return;
+    this.unresolvedAlerted = true;
+    await this.alert(
+      'HIGH',
+      'ORDER_UNRESOLVED',
+      'The venue has not confirmed a cancel',
+      `The venue reports ${this.order.clientOrderId} as ${progress.status ?? 'unknown'} ${Math.round((at - this.cancelSentAt) / 1000)} s after our cancel (${this.order.filledQuantity} of ${this.order.quantity} filled); polling goes on every ${Math.round(this.limits.unresolvedPollMaxMs / 1000)} s at most. Check the order at the venue.`,
+      ':cancel',
+    );
   }
 
   /**

@@ -4,7 +4,9 @@ import {
   ApplicationFailure,
   CancellationScope,
   TimeoutFailure,
+  allHandlersFinished,
   condition,
+  continueAsNew,
   isCancellation,
   log,
   patched,
@@ -13,6 +15,7 @@ import {
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/types';
 import {
@@ -87,9 +90,11 @@ export function failureType(error: unknown): string | null {
 }
 
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderStatus> {
+  let lifecycle: OrderLifecycle | null = null;
+  let status: OrderStatus;
   try {
     validateOrderWorkflowInput(input);
-    const lifecycle = new OrderLifecycle(input, {
+    lifecycle = new OrderLifecycle(input, {
       acts,
       waitFor: (until, ms) => condition(until, ms),
       // A timer fails only when cancelled with its workflow; the lifecycle handles that cancellation.
@@ -99,11 +104,13 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       patched,
       nonCancellable: (fn) => CancellationScope.nonCancellable(fn),
       isCancellation,
+      continueAsNewSuggested: (events) => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= events,
       log: (message, attributes) => log.warn(message, attributes),
     });
-    setHandler(cancelOrderSignal, (request) => lifecycle.requestCancel(request));
-    setHandler(haltOrderSignal, (request) => lifecycle.requestHalt(request));
-    setHandler(orderStatusQuery, () => lifecycle.status());
+    const order = lifecycle;
+    setHandler(cancelOrderSignal, (request) => order.requestCancel(request));
+    setHandler(haltOrderSignal, (request) => order.requestHalt(request));
+    setHandler(orderStatusQuery, () => order.status());
     if (input.searchAttributes) {
       upsertSearchAttributes([
         { key: SA_MARKET, value: input.order.marketId },
@@ -112,10 +119,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         { key: SA_ORDER_STATE, value: lifecycle.order.state },
       ]);
     }
-    return await lifecycle.run();
+    status = await lifecycle.run();
   } catch (e) {
     // A business failure must fail the workflow with a typed failure, not retry the task forever.
     if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
     throw e;
   }
+  if (lifecycle.continuing) {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof orderWorkflow>({ ...input, carry: lifecycle.carry() });
+  }
+  return status;
 }

@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRequest, OrderActivities, OrderProgress, SubmitResult } from '../../activities/types';
 import type { VenueOrderStatus } from '../../activities/venue/contract';
-import type { OrderWorkflowInput } from '../../workflows/api';
+import type { OrderCarry, OrderWorkflowInput } from '../../workflows/api';
 import type { Fill } from '../../workflows/domain/fill';
 import { px, type Quantity } from '../../workflows/domain/money';
 import type { Order } from '../../workflows/domain/order';
 import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle, type LifecycleEnv, type OrderPatch } from '../../workflows/order-lifecycle';
+import { validateOrderWorkflowInput } from '../../workflows/validation';
 import { VirtualTime } from './virtual-time';
 
 const COID = 'ema-20261121-000001';
@@ -44,6 +45,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   const time = new VirtualTime();
   const venueOrders = new Map<string, { status: VenueOrderStatus; acceptedAt: number }>();
   const calls: string[] = [];
+  const pollTimes: number[] = [];
   const alerts: AlertRequest[] = [];
   const logged: string[] = [];
   const recorded: Order[] = [];
@@ -103,6 +105,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     },
     pollOrder: async (id): Promise<OrderProgress> => {
       calls.push('pollOrder');
+      pollTimes.push(time.now);
       const o = venueOrders.get(id);
       if (!o) return { venueOrderId: null, status: null, rejectReason: null, fills: [], at: time.now };
       for (const f of script.fills ?? []) {
@@ -145,7 +148,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   };
   // The script's hooks reach it through their closures, once run() has started.
   const lifecycle = new OrderLifecycle(input, env);
-  return { lifecycle, input, env, time, calls, alerts, logged, recorded, venueOrders, submits: () => submitCalls };
+  return { lifecycle, input, env, time, calls, pollTimes, alerts, logged, recorded, venueOrders, submits: () => submitCalls };
 }
 
 /** A history recorded before these changes: patched() answers false for each of them. */
@@ -369,5 +372,119 @@ describe('no failure leaves a live venue order unmanaged', () => {
     const h = harness({ submits: ['accept'], recordRefuses: (o) => o.fills.length > 0, fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, {}, before('order-cancel-on-failure'));
     await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
     expect(h.calls).not.toContain('cancelOrder');
+  });
+});
+
+describe('an order the venue is slow to finish', () => {
+  it('continues as new when the history is due, and the next run goes on from the carried state without resending', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, { ttlMs: 60_000 }, { continueAsNewSuggested: (events) => events === 10_000 });
+    const acceptedAt = h.time.now;
+    const first = await h.lifecycle.run();
+    expect(h.lifecycle.continuing).toBe(true);
+    expect(first).toMatchObject({ state: 'PARTIALLY_FILLED', filledQuantity: 8, polls: 1 });
+    expect(h.calls).not.toContain('recordExecution');
+    const carry = h.lifecycle.carry();
+    expect(carry).toMatchObject({ ttlExpired: false, ttlDeadline: acceptedAt + 60_000, cancelSentAt: null, submitAttempts: 1, polls: 1, continuedRuns: 1 });
+    const next = { ...h.input, carry: JSON.parse(JSON.stringify(carry)) as OrderCarry };
+    expect(validateOrderWorkflowInput(next)).toBe(next);
+
+    const callsBefore = h.calls.length;
+    const second = new OrderLifecycle(next, { ...h.env, continueAsNewSuggested: undefined });
+    const status = await second.run();
+    expect(status).toMatchObject({ state: 'CANCELED', filledQuantity: 8, continuedRuns: 1, submitAttempts: 1 });
+    expect(status.polls).toBeGreaterThan(1);
+    expect(status.fills.map((f) => f.tradeId)).toEqual(['T-1']);
+    const secondCalls = h.calls.slice(callsBefore);
+    expect(secondCalls).not.toContain('assessOrder');
+    expect(secondCalls).not.toContain('submitOrder');
+    // The time-to-live ran from the acceptance, not from the hand-over.
+    expect(h.time.now - acceptedAt).toBeGreaterThanOrEqual(60_000);
+    expect(h.time.now - acceptedAt).toBeLessThan(60_000 + 31_000);
+  });
+
+  it('a time-to-live that ran out before the hand-over cancels at once in the next run', async () => {
+    const h = harness({ submits: ['accept'] }, { ttlMs: 60_000 });
+    const order = { ...h.lifecycle.order, state: 'SUBMITTED' as const, venueOrderId: `V-${COID}`, timestamps: { CREATED: h.time.now, PENDING_SUBMIT: h.time.now, SUBMITTED: h.time.now } };
+    h.venueOrders.set(COID, { status: 'OPEN', acceptedAt: h.time.now });
+    const carry: OrderCarry = { order, cancelRequest: null, haltRequest: null, ttlExpired: false, ttlDeadline: h.time.now + 60_000, cancelSentAt: null, unresolvedAlerted: false, lastSeenAt: h.time.now + 61_000, riskCheckedAt: h.time.now, submitAttempts: 1, polls: 40, alertFailures: 0, continuedRuns: 1 };
+    const started = h.time.now;
+    const status = await new OrderLifecycle({ ...h.input, carry }, h.env).run();
+    expect(status.state).toBe('CANCELED');
+    expect(h.calls.slice(0, 2)).toEqual(['recordOrder:PENDING_CANCEL', 'cancelOrder']);
+    expect(h.time.now - started).toBeLessThan(5_000);
+  });
+
+  it('a cancel the venue leaves unanswered raises one HIGH ORDER_UNRESOLVED alert, then polls at the slower cap', async () => {
+    const h = harness({ submits: ['accept'], honoursCancel: false, fills: [{ afterMs: 7_200_000, quantity: 20, price: 0.43 }] }, { ttlMs: 60_000 });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    const unresolved = h.alerts.filter((a) => a.type === 'ORDER_UNRESOLVED');
+    expect(unresolved.map((a) => [a.level, a.dedupeKey])).toEqual([['HIGH', `ORDER_UNRESOLVED:${COID}:cancel`]]);
+    const gaps = h.pollTimes.slice(1).map((t, i) => t - h.pollTimes[i]!);
+    expect(Math.max(...gaps)).toBe(300_000);
+    // Thirty-second polls would have taken about 240 in two hours.
+    expect(h.pollTimes.length).toBeLessThan(60);
+  });
+
+  it('raises that alert once across a continue-as-new', async () => {
+    let handOver = false;
+    const h = harness({ submits: ['accept'], honoursCancel: false, fills: [{ afterMs: 3_600_000, quantity: 20, price: 0.43 }] }, { ttlMs: 60_000 }, { continueAsNewSuggested: () => handOver });
+    const lc = h.lifecycle;
+    h.time.at(400_000, () => (handOver = true));
+    await lc.run();
+    expect(lc.continuing).toBe(true);
+    expect(lc.carry().unresolvedAlerted).toBe(true);
+    const status = await new OrderLifecycle({ ...h.input, carry: lc.carry() }, { ...h.env, continueAsNewSuggested: undefined }).run();
+    expect(status.state).toBe('FILLED');
+    expect(h.calls.filter((c) => c === 'raiseAlert:ORDER_UNRESOLVED')).toHaveLength(1);
+    expect(h.calls.filter((c) => c === 'cancelOrder')).toHaveLength(1);
+  });
+
+  it('limits lower the thresholds: alert after 2 s, continue as new at the given history size', async () => {
+    const asked: number[] = [];
+    const h = harness({ submits: ['accept'], honoursCancel: false, fills: [{ afterMs: 30_000, quantity: 20, price: 0.43 }] }, { ttlMs: 5_000, limits: { historyEvents: 60, unresolvedAfterMs: 2_000, unresolvedPollMaxMs: 1_000, pollMaxMs: 1_000 } }, {
+      continueAsNewSuggested: (events) => {
+        asked.push(events);
+        return false;
+      },
+    });
+    await h.lifecycle.run();
+    expect(new Set(asked)).toEqual(new Set([60]));
+    expect(h.calls.filter((c) => c === 'raiseAlert:ORDER_UNRESOLVED')).toHaveLength(1);
+    const gaps = h.pollTimes.slice(1).map((t, i) => t - h.pollTimes[i]!);
+    expect(Math.max(...gaps)).toBe(1_000);
+  });
+});
+
+describe('order workflow input: limits and carry', () => {
+  const h = harness({ submits: ['accept'] });
+  const order = { ...h.lifecycle.order, state: 'PARTIALLY_FILLED' as const };
+  const good: OrderCarry = { order, cancelRequest: null, haltRequest: null, ttlExpired: false, ttlDeadline: 1, cancelSentAt: null, unresolvedAlerted: false, lastSeenAt: 1, riskCheckedAt: null, submitAttempts: 1, polls: 0, alertFailures: 0, continuedRuns: 1 };
+
+  it('takes a well-formed carry', () => {
+    expect(() => validateOrderWorkflowInput({ ...h.input, carry: { ...good, order: { ...order, state: 'SUBMITTED' } } })).not.toThrow();
+  });
+
+  it('refuses a carry for another order, a final or unsent order, fills that do not add up, or bad counters, naming every field', () => {
+    const bad = {
+      ...good,
+      order: { ...order, clientOrderId: 'other-20261121-000001', state: 'FILLED', filledQuantity: 5 },
+      cancelRequest: { operator: 'alex' },
+      polls: -1,
+      ttlDeadline: 'soon',
+    } as unknown as OrderCarry;
+    let message = '';
+    try {
+      validateOrderWorkflowInput({ ...h.input, carry: bad });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    for (const field of ['carry.order.clientOrderId', 'carry.order.state', 'carry.order.fills', 'carry.cancelRequest.reason', 'carry.polls', 'carry.ttlDeadline']) expect(message).toContain(field);
+    expect(() => validateOrderWorkflowInput({ ...h.input, carry: { ...good, order: { ...order, state: 'CREATED' } } })).toThrow(/carry\.order\.state/);
+  });
+
+  it('refuses limits out of range or unknown, naming them', () => {
+    expect(() => validateOrderWorkflowInput({ ...h.input, limits: { historyEvents: 5, pollMaxMs: 0.5, unresolvedAfterMs: 1_000 } })).toThrow(/limits\.historyEvents.*limits\.pollMaxMs/);
+    expect(() => validateOrderWorkflowInput({ ...h.input, limits: { historyEvent: 100 } as never })).toThrow(/limits\.historyEvent: is not a limit/);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * The order workflow's guarantees against a real Temporal server, with in-memory activities
  * (test/worker/fake-activities.ts): a halt or cancel reaches an order already on its way; no
- * failure leaves a live venue order unmanaged. Runs like server.test.ts (TEMPORAL_ADDRESS or
- * TEMPORAL_CLI_PATH); the dev server has no time skipping, so the durations are short and real.
+ * failure leaves a live venue order unmanaged; an order the venue never finalises keeps a
+ * bounded history. Runs like server.test.ts (TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH); the dev
+ * server has no time skipping, so the durations are short and real.
  */
 import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { expect, it } from 'vitest';
@@ -55,6 +56,7 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
 
   describeHaltAndCancel();
   describeFailures();
+  describeBoundedHistory();
 
   function describeHaltAndCancel(): void {
     it('halt during a slow risk check: the venue never sees the order, which ends REJECTED with the halt reason', async () => {
@@ -160,5 +162,36 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
       expect((failure as WorkflowFailedError).cause?.cause).toMatchObject({ type: 'RecordConflict' });
       expect(world.alerts.map((a) => [a.level, a.type])).toContainEqual(['CRITICAL', 'ORDER_WORKFLOW_FAILED']);
     }, 60_000);
+  }
+
+  function describeBoundedHistory(): void {
+    it('an order the venue never finalises continues as new with its state, alerts once, and ends when the venue answers', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('never');
+      world.fillPlan.set(coid, [4]);
+      world.neverFinal.add(coid);
+      const limits = { historyEvents: 60, pollMaxMs: 1_000, unresolvedAfterMs: 2_000, unresolvedPollMaxMs: 1_000 };
+      const result = await withWorker(world, async (tq) => {
+        const h = await start(tq, orderInput(coid, 10, 2_000, { limits }));
+        const firstRun = h.firstExecutionRunId;
+        await eventually(() => h.describe(), (d) => d.runId !== firstRun, 'a continue-as-new', 60_000);
+        const after = await eventually(() => h.query(orderStatusQuery), (s) => s.polls > 0, 'a status from the new run');
+        expect(after.state).toBe('PENDING_CANCEL');
+        expect(after.filledQuantity).toBe(4);
+        expect(after.fills).toHaveLength(1);
+        expect(after.cancelRequested).toBeNull();
+        await eventually(async () => world.alertCalls.filter((a) => a.type === 'ORDER_UNRESOLVED').length, (n) => n > 0, 'the unresolved alert');
+        // A second continue-as-new still does not alert again.
+        const secondRun = (await h.describe()).runId;
+        await eventually(() => h.describe(), (d) => d.runId !== secondRun, 'another continue-as-new', 60_000);
+        world.neverFinal.delete(coid);
+        world.venue.get(coid)!.status = 'CANCELED';
+        return h.result();
+      });
+      expect(result.state).toBe('CANCELED');
+      expect(result.filledQuantity).toBe(4);
+      expect(calls(world, coid).filter((c) => c === 'cancelOrder')).toHaveLength(1);
+      expect(world.alertCalls.filter((a) => a.type === 'ORDER_UNRESOLVED').map((a) => a.level)).toEqual(['HIGH']);
+    }, 150_000);
   }
 });
