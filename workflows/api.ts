@@ -113,7 +113,10 @@ export const cancelOrderSignal = defineSignal<[OperatorRequest]>('cancel');
 export const haltOrderSignal = defineSignal<[OperatorRequest]>('halt');
 export const orderStatusQuery = defineQuery<OrderStatus>('orderStatus');
 
-/** Sent by an order workflow to its session when it ends, so the session releases the market. */
+/**
+ * Sent by an order workflow to its session when it ends, so the session releases the market.
+ * `state` is final unless the workflow failed (then it is the last known state).
+ */
 export interface OrderFinished {
   clientOrderId: string;
   marketId: string;

@@ -65,6 +65,8 @@ export const ORDER_PATCHES = {
   continueAsNew: 'order-continue-as-new',
   /** A cancel the venue leaves unanswered raises one HIGH alert, then polls slow down. */
   unresolvedCancel: 'order-unresolved-cancel',
+  /** The session hears when its order ends (order-workflow.ts). */
+  finishedSignal: 'order-finished-signal',
 } as const;
 export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
 

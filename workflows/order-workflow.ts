@@ -3,10 +3,12 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  TemporalFailure,
   TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
   patched,
@@ -25,12 +27,14 @@ import {
   SA_STRATEGY,
   cancelOrderSignal,
   haltOrderSignal,
+  orderFinishedSignal,
   orderStatusQuery,
   type OrderStatus,
   type OrderWorkflowInput,
 } from './api';
 import { DomainError } from './domain/errors';
-import { OrderLifecycle } from './order-lifecycle';
+import type { Order } from './domain/order';
+import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
 import { validateOrderWorkflowInput } from './validation';
 import { RECORD_WRITE_NON_RETRYABLE } from './failure-types';
 
@@ -89,6 +93,19 @@ export function failureType(error: unknown): string | null {
   return null;
 }
 
+/** Tells the session that started the order that it ended; a session that is gone changes nothing. */
+async function tellSession(input: OrderWorkflowInput, order: Order): Promise<void> {
+  const sessionId = input.context.sessionWorkflowId;
+  if (!sessionId || !patched(ORDER_PATCHES.finishedSignal)) return;
+  try {
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(sessionId).signal(orderFinishedSignal, { clientOrderId: order.clientOrderId, marketId: order.marketId, state: order.state }),
+    );
+  } catch (e) {
+    log.warn('could not tell the session that the order ended', { sessionWorkflowId: sessionId, clientOrderId: order.clientOrderId, error: String(e) });
+  }
+}
+
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderStatus> {
   let lifecycle: OrderLifecycle | null = null;
   let status: OrderStatus;
@@ -122,12 +139,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     status = await lifecycle.run();
   } catch (e) {
     // A business failure must fail the workflow with a typed failure, not retry the task forever.
-    if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
-    throw e;
+    const failure = e instanceof DomainError ? ApplicationFailure.nonRetryable(e.message, e.type) : e;
+    // The workflow ends here (a task failure would be retried instead): the session must know.
+    if (lifecycle !== null && failure instanceof TemporalFailure) await tellSession(input, lifecycle.order);
+    throw failure;
   }
   if (lifecycle.continuing) {
     await condition(allHandlersFinished);
     return continueAsNew<typeof orderWorkflow>({ ...input, carry: lifecycle.carry() });
   }
+  await tellSession(input, lifecycle.order);
   return status;
 }

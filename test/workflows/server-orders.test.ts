@@ -1,9 +1,9 @@
 /**
  * The order workflow's guarantees against a real Temporal server, with in-memory activities
  * (test/worker/fake-activities.ts): a halt or cancel reaches an order already on its way; no
- * failure leaves a live venue order unmanaged; an order the venue never finalises keeps a
- * bounded history. Runs like server.test.ts (TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH); the dev
- * server has no time skipping, so the durations are short and real.
+ * failure leaves a live venue order unmanaged; an order the venue never finalises keeps a bounded
+ * history; the session hears when its order ends. Runs like server.test.ts (TEMPORAL_ADDRESS or
+ * TEMPORAL_CLI_PATH); the dev server has no time skipping, so the durations are short and real.
  */
 import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { expect, it } from 'vitest';
@@ -11,11 +11,14 @@ import {
   cancelOrderSignal,
   haltOrderSignal,
   orderStatusQuery,
+  type OrderFinished,
   type OrderWorkflowInput,
+  type SessionWorkflowInput,
 } from '../../workflows/api';
-import { orderWorkflowId } from '../../workflows/domain/ids';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import type { orderWorkflow } from '../../workflows';
+import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
+import { orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
+import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import type { orderWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
 import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
 
@@ -54,9 +57,19 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
   const calls = (world: FakeWorld, coid: string) => world.orderCalls.get(coid) ?? [];
   const began = (world: FakeWorld, coid: string, activity: string) => eventually(async () => calls(world, coid), (c) => c.includes(activity), `${activity} of ${coid} to start`);
 
+  /** The orderFinished signals a workflow received, from its history. */
+  async function finishedSignals(workflowId: string): Promise<OrderFinished[]> {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    return (history.events ?? [])
+      .map((e) => e.workflowExecutionSignaledEventAttributes)
+      .filter((a) => a?.signalName === 'orderFinished')
+      .map((a) => JSON.parse(new TextDecoder().decode(a!.input!.payloads![0]!.data!)) as OrderFinished);
+  }
+
   describeHaltAndCancel();
   describeFailures();
   describeBoundedHistory();
+  describeSessionNotice();
 
   function describeHaltAndCancel(): void {
     it('halt during a slow risk check: the venue never sees the order, which ends REJECTED with the halt reason', async () => {
@@ -193,5 +206,58 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
       expect(calls(world, coid).filter((c) => c === 'cancelOrder')).toHaveLength(1);
       expect(world.alertCalls.filter((a) => a.type === 'ORDER_UNRESOLVED').map((a) => a.level)).toEqual(['HIGH']);
     }, 150_000);
+  }
+
+  function describeSessionNotice(): void {
+    function sessionInput(strategy: string): SessionWorkflowInput {
+      return {
+        strategy,
+        strategyName: 'ema-mean-reversion',
+        strategyParams: {},
+        tradingDay: today,
+        marketIds: ['PRES-2028'],
+        endOfDayAt: Date.now() + 3_600_000,
+        watchPeriodMs: 60_000,
+        pollIntervalMs: 1_000,
+        orderTtlMs: 60_000,
+        maxDailyLoss: (200 * MICROS) as Money,
+        breakers: CASE_STUDY_BREAKERS,
+        searchAttributes: false,
+      };
+    }
+
+    it('tells its session when it ends, filled, rejected or failed; a session that is gone does not fail the order', async () => {
+      const world = new FakeWorld();
+      const strategy = server.unique('notice');
+      const sessionId = sessionWorkflowId(strategy, today);
+      const filled = server.unique('notice-fill');
+      const rejected = server.unique('notice-rej');
+      const orphan = server.unique('notice-orphan');
+      const failed = server.unique('notice-failed');
+      world.fillPlan.set(failed, [4]);
+      world.recordConflictOnFill.add(failed);
+      const results = await withWorker(world, async (tq) => {
+        const session = await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', { taskQueue: tq, workflowId: sessionId, args: [sessionInput(strategy)] });
+        try {
+          const ctx = (coid: string, sid: string) => ({ ...orderInput(coid, 10, 60_000).context, sessionWorkflowId: sid });
+          const a = await (await start(tq, { ...orderInput(filled, 10, 60_000), context: ctx(filled, sessionId) })).result();
+          const b = await (await start(tq, { ...orderInput(rejected, 10, 60_000), context: ctx(rejected, sessionId), halted: 'manual halt' })).result();
+          const c = await (await start(tq, { ...orderInput(orphan, 10, 60_000), context: ctx(orphan, 'session-gone-2000-01-01') })).result();
+          const d = await (await start(tq, { ...orderInput(failed, 10, 60_000), context: ctx(failed, sessionId) })).result().catch((e: unknown) => e);
+          const signals = await eventually(() => finishedSignals(sessionId), (s) => s.length >= 3, 'the orderFinished signals');
+          return { a, b, c, d, signals };
+        } finally {
+          await session.terminate('test finished');
+        }
+      });
+      expect([results.a.state, results.b.state, results.c.state]).toEqual(['FILLED', 'REJECTED', 'FILLED']);
+      expect(results.d).toBeInstanceOf(WorkflowFailedError);
+      expect(results.signals).toEqual([
+        { clientOrderId: filled, marketId: 'PRES-2028', state: 'FILLED' },
+        { clientOrderId: rejected, marketId: 'PRES-2028', state: 'REJECTED' },
+        // Failed after its cancel went out: the last state it knew.
+        { clientOrderId: failed, marketId: 'PRES-2028', state: 'PENDING_CANCEL' },
+      ]);
+    }, 120_000);
   }
 });
