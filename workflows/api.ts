@@ -8,7 +8,7 @@ import type { OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from 
 import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from './domain/breakers';
 import type { ReconciliationPolicy } from './domain/reconciliation';
 import type { Price, Quantity, Money } from './domain/money';
-import type { OrderState, RecordedFill } from './domain/order';
+import type { Order, OrderState, RecordedFill } from './domain/order';
 
 export const TASK_QUEUE = 'durable-trader';
 
@@ -36,6 +36,42 @@ export interface OrderWorkflowInput {
   ordersInLastMinute: number;
   /** Set by the starter when the server accepted the custom search attributes. */
   searchAttributes: boolean;
+  /** Overrides of the following limits (defaults: FOLLOW_LIMITS in order-lifecycle.ts). */
+  limits?: OrderFollowLimits;
+  /** The lifecycle handed over by continue-as-new; absent on a fresh start. */
+  carry?: OrderCarry;
+}
+
+/** Bounds on following an order the venue is slow to finish (all optional; tests lower them). */
+export interface OrderFollowLimits {
+  /** Continue as new once the run's history holds this many events (or the server suggests it). */
+  historyEvents?: number;
+  /** Longest wait between two polls of a working order. */
+  pollMaxMs?: number;
+  /** How long after our cancel the venue may still report the order live before a HIGH ORDER_UNRESOLVED alert. */
+  unresolvedAfterMs?: number;
+  /** Longest wait between two polls once that alert went out. */
+  unresolvedPollMaxMs?: number;
+}
+
+/** Everything the next run needs to go on following a sent order. Times are activity-clock epoch ms. */
+export interface OrderCarry {
+  order: Order;
+  cancelRequest: OperatorRequest | null;
+  haltRequest: OperatorRequest | null;
+  ttlExpired: boolean;
+  /** When the time-to-live runs out; null when it was never started. */
+  ttlDeadline: number | null;
+  /** When our cancel was answered; null when none was sent. */
+  cancelSentAt: number | null;
+  unresolvedAlerted: boolean;
+  /** The latest time an activity reported: the next run measures the time-to-live from it. */
+  lastSeenAt: number;
+  riskCheckedAt: number | null;
+  submitAttempts: number;
+  polls: number;
+  alertFailures: number;
+  continuedRuns: number;
 }
 
 export interface OrderTimings {
@@ -58,10 +94,17 @@ export interface OrderStatus {
   venueOrderId: string | null;
   rejectReason: string | null;
   cancelRequested: OperatorRequest | null;
+  haltRequested: OperatorRequest | null;
   fills: readonly RecordedFill[];
   timings: OrderTimings;
   submitAttempts: number;
   polls: number;
+  /** Alerts that could not be sent after their retries (logged; the order went on). */
+  alertFailures: number;
+  /** Times this order's workflow continued as new. */
+  continuedRuns: number;
+  /** Signals refused for bad payloads, newest last. */
+  refusedSignals: string[];
 }
 
 /** Cancel this order: before submission it is never sent; during submission it is cancelled as soon as the venue acknowledges it. */
@@ -70,7 +113,10 @@ export const cancelOrderSignal = defineSignal<[OperatorRequest]>('cancel');
 export const haltOrderSignal = defineSignal<[OperatorRequest]>('halt');
 export const orderStatusQuery = defineQuery<OrderStatus>('orderStatus');
 
-/** Sent by an order workflow to its session when it ends, so the session releases the market. */
+/**
+ * Sent by an order workflow to its session when it ends, so the session releases the market.
+ * `state` is final unless the workflow failed (then it is the last known state).
+ */
 export interface OrderFinished {
   clientOrderId: string;
   marketId: string;

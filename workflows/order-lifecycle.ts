@@ -6,9 +6,14 @@
  * look the order up before any resubmission) → follow to a terminal state by polling with
  * backoff → cancel on time-to-live or on request → record execution quality.
  * Every timestamp comes from an activity result; the workflow never reads a clock.
+ *
+ * Guarantees (docs/design.md, "The order workflow"): a halt or cancel that arrives before the
+ * order is sent keeps it from being sent; a cancel that arrives during the submit is sent as soon
+ * as the submit returns; an alert never fails the order; any other failure after the submit
+ * cancels at the venue before the workflow fails; a long follow continues as new.
  */
-import type { AlertLevel, OrderActivities, OrderProgress } from '../activities/types';
-import type { OperatorRequest, OrderStatus, OrderWorkflowInput } from './api';
+import type { AlertLevel, OrderActivities, OrderProgress, SubmitResult } from '../activities/types';
+import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
 import { DomainError } from './domain/errors';
 import { executionRecordFromOrder } from './domain/execution-quality';
 import {
@@ -32,6 +37,39 @@ export const MAX_SUBMIT_ATTEMPTS = 5;
 /** Wait between lookups when the venue cannot answer whether it has the order. */
 export const LOOKUP_RETRY_MS = 60_000;
 
+/**
+ * Defaults of OrderFollowLimits. 10 000 events is a fifth of Temporal's hard limit; at the
+ * 30-second poll cap an order reaches it after about seven hours. A venue that confirms a cancel
+ * takes seconds: five minutes without it is worth a person's attention.
+ */
+export const FOLLOW_LIMITS: Required<OrderFollowLimits> = {
+  historyEvents: 10_000,
+  pollMaxMs: POLL_POLICY.maxMs,
+  unresolvedAfterMs: 5 * 60_000,
+  unresolvedPollMaxMs: 5 * 60_000,
+};
+
+/**
+ * Behaviour added after order histories were recorded, by patched() id. The workflow answers
+ * patched(id) where the commands would first differ, so a history recorded before the change
+ * replays the old way; without a workflow (tests, drills) every change applies.
+ */
+export const ORDER_PATCHES = {
+  /** A halt or cancel before the order is sent stops it; a cancel during the submit goes out as soon as it returns. */
+  stopUnsent: 'order-stop-unsent',
+  /** An alert that cannot be sent is logged and counted; the order goes on. */
+  alertFailureContinues: 'order-alert-failure-continues',
+  /** A failure after the submit cancels at the venue (best effort) before the workflow fails. */
+  cancelOnFailure: 'order-cancel-on-failure',
+  /** The history of a long follow is bounded by continue-as-new. */
+  continueAsNew: 'order-continue-as-new',
+  /** A cancel the venue leaves unanswered raises one HIGH alert, then polls slow down. */
+  unresolvedCancel: 'order-unresolved-cancel',
+  /** The session hears when its order ends (order-workflow.ts). */
+  finishedSignal: 'order-finished-signal',
+} as const;
+export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
+
 export interface LifecycleEnv {
   acts: OrderActivities;
   /** Durable wait: resolves true as soon as `until()` holds, false after `ms`. */
@@ -42,16 +80,38 @@ export interface LifecycleEnv {
   failureType(error: unknown): string | null;
   /** Called after every state change (search attributes). */
   onStateChange?(order: Order): void;
+  /** Whether this run takes a change (patched() in the workflow); absent: every change applies. */
+  patched?(id: OrderPatch): boolean;
+  /** Runs `fn` even when the workflow is being cancelled; absent: runs it plainly. */
+  nonCancellable?<T>(fn: () => Promise<T>): Promise<T>;
+  /** The error is the workflow's own cancellation (never swallowed). */
+  isCancellation?(error: unknown): boolean;
+  /** Whether the history is due to continue as new (server's suggestion, or `events` reached); absent: never. */
+  continueAsNewSuggested?(events: number): boolean;
+  /** Operational log (the workflow logger). */
+  log?(message: string, attributes: Record<string, unknown>): void;
 }
 
 export class OrderLifecycle {
   order: Order;
   private cancelRequest: OperatorRequest | null = null;
+  private haltRequest: OperatorRequest | null = null;
   private ttlExpired = false;
+  private ttlDeadline: number | null = null;
   private cancelSent = false;
+  private cancelSentAt: number | null = null;
+  private unresolvedAlerted = false;
+  /** The submit request may have left: from here on a failure must cancel at the venue. */
+  private submitSent = false;
   private submitAttempts = 0;
   private polls = 0;
+  private alertFailures = 0;
+  private continuedRuns = 0;
+  private lastSeenAt: number;
   private riskCheckedAt: number | null = null;
+  private readonly limits: Required<OrderFollowLimits>;
+  /** Set when run() stopped to continue as new: the workflow hands carry() to the next run. */
+  continuing = false;
   /** Signals refused for bad payloads, newest last, bounded. */
   readonly refusedSignals: string[] = [];
 
@@ -59,18 +119,50 @@ export class OrderLifecycle {
     readonly input: OrderWorkflowInput,
     private readonly env: LifecycleEnv,
   ) {
-    this.order = createOrder({ ...input.order, ts: input.context.signal.at });
+    this.limits = { ...FOLLOW_LIMITS, ...input.limits };
+    const carry = input.carry;
+    if (carry === undefined) {
+      this.order = createOrder({ ...input.order, ts: input.context.signal.at });
+      this.lastSeenAt = input.context.signal.at;
+      return;
+    }
+    this.order = carry.order;
+    this.cancelRequest = carry.cancelRequest;
+    this.haltRequest = carry.haltRequest;
+    this.ttlExpired = carry.ttlExpired;
+    this.ttlDeadline = carry.ttlDeadline;
+    this.cancelSentAt = carry.cancelSentAt;
+    this.cancelSent = carry.cancelSentAt !== null;
+    this.unresolvedAlerted = carry.unresolvedAlerted;
+    this.submitSent = true;
+    this.lastSeenAt = carry.lastSeenAt;
+    this.riskCheckedAt = carry.riskCheckedAt;
+    this.submitAttempts = carry.submitAttempts;
+    this.polls = carry.polls;
+    this.alertFailures = carry.alertFailures;
+    this.continuedRuns = carry.continuedRuns;
   }
 
   /** Signal handler: cancel on an operator's request. A bad payload is refused, not applied. */
   requestCancel(request: unknown): void {
+    const valid = this.validRequest(request, 'cancel');
+    if (valid !== null && this.cancelRequest === null) this.cancelRequest = valid;
+  }
+
+  /** Signal handler: trading halted. An order not yet sent is never sent; a working one keeps working. */
+  requestHalt(request: unknown): void {
+    const valid = this.validRequest(request, 'halt');
+    if (valid !== null && this.haltRequest === null) this.haltRequest = valid;
+  }
+
+  private validRequest(request: unknown, signal: string): OperatorRequest | null {
     try {
-      const valid = validateOperatorRequest(request, 'cancel');
-      if (this.cancelRequest === null) this.cancelRequest = valid;
+      return validateOperatorRequest(request, signal);
     } catch (e) {
       if (!(e instanceof DomainError)) throw e;
       this.refusedSignals.push(e.message);
       if (this.refusedSignals.length > 20) this.refusedSignals.shift();
+      return null;
     }
   }
 
@@ -88,6 +180,7 @@ export class OrderLifecycle {
       venueOrderId: o.venueOrderId,
       rejectReason: o.rejectReason,
       cancelRequested: this.cancelRequest,
+      haltRequested: this.haltRequest,
       fills: o.fills,
       timings: {
         riskCheckedAt: this.riskCheckedAt,
@@ -98,10 +191,56 @@ export class OrderLifecycle {
       },
       submitAttempts: this.submitAttempts,
       polls: this.polls,
+      alertFailures: this.alertFailures,
+      continuedRuns: this.continuedRuns,
+      refusedSignals: [...this.refusedSignals],
     };
   }
 
+  /** The state the next run starts from (after run() returned with `continuing` set). */
+  carry(): OrderCarry {
+    return {
+      order: this.order,
+      cancelRequest: this.cancelRequest,
+      haltRequest: this.haltRequest,
+      ttlExpired: this.ttlExpired,
+      ttlDeadline: this.ttlDeadline,
+      cancelSentAt: this.cancelSentAt,
+      unresolvedAlerted: this.unresolvedAlerted,
+      lastSeenAt: this.lastSeenAt,
+      riskCheckedAt: this.riskCheckedAt,
+      submitAttempts: this.submitAttempts,
+      polls: this.polls,
+      alertFailures: this.alertFailures,
+      continuedRuns: this.continuedRuns + 1,
+    };
+  }
+
+  /**
+   * Runs the order to its end (or to a continue-as-new: `continuing`). A failure after the submit
+   * request left first cancels at the venue, so no live order outlives its workflow unmanaged.
+   */
   async run(): Promise<OrderStatus> {
+    try {
+      const sent = this.input.carry === undefined ? await this.send() : true;
+      if (!sent) return this.status();
+      if (!isTerminal(this.order)) {
+        this.startTtl();
+        if ((await this.follow()) === 'CONTINUE') {
+          this.continuing = true;
+          return this.status();
+        }
+      }
+      await this.finish();
+      return this.status();
+    } catch (e) {
+      if (this.submitSent && !isTerminal(this.order) && this.patched(ORDER_PATCHES.cancelOnFailure)) await this.cancelAfterFailure(e);
+      throw e;
+    }
+  }
+
+  /** Risk check, record, submit. False when the order ended before the venue stage (nothing to finish). */
+  private async send(): Promise<boolean> {
     const { acts } = this.env;
     const { context } = this.input;
 
@@ -122,29 +261,45 @@ export class OrderLifecycle {
       this.apply({ type: 'OrderRejected', reason, ts: context.signal.at });
       await acts.recordOrder(this.order, context);
       await this.alert('MEDIUM', 'RISK_CHECK_FAILED', 'Order not sent: the risk check could not run', reason);
-      return this.status();
+      return false;
     }
     this.riskCheckedAt = decision.at;
+    this.lastSeenAt = decision.at;
     if (!decision.approved) {
       this.apply({ type: 'OrderRejected', reason: describeDecision({ approved: false, violations: decision.violations }), ts: decision.at });
       await acts.recordOrder(this.order, context);
-      return this.status();
+      return false;
     }
     await acts.recordOrder(this.order, context);
 
     this.apply({ type: 'OrderSubmitRequested', ts: decision.at });
     await acts.recordOrder(this.order, context);
     await this.submit();
+    if (this.cancelRequest !== null && canCancel(this.order) && this.patched(ORDER_PATCHES.stopUnsent)) {
+      // Cancelled while the submit was in flight: the cancel goes out before anything else.
+      this.cancelSent = true;
+      this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
+      this.cancelSentAt = (await acts.cancelOrder(this.order.clientOrderId)).at;
+    }
     await acts.recordOrder(this.order, context);
+    return true;
+  }
 
-    if (!isTerminal(this.order)) {
+  private startTtl(): void {
+    if (this.input.carry === undefined) {
+      this.ttlDeadline = this.lastTs() + this.input.ttlMs;
       this.env.startTimer(this.input.ttlMs, () => {
         this.ttlExpired = true;
       });
-      await this.follow();
+      return;
     }
-    await this.finish();
-    return this.status();
+    if (this.ttlExpired || this.ttlDeadline === null) return;
+    const remaining = this.ttlDeadline - this.lastSeenAt;
+    if (remaining <= 0) this.ttlExpired = true;
+    else
+      this.env.startTimer(remaining, () => {
+        this.ttlExpired = true;
+      });
   }
 
   private apply(event: OrderEvent): void {
@@ -152,9 +307,33 @@ export class OrderLifecycle {
     this.env.onStateChange?.(this.order);
   }
 
-  private alert(level: AlertLevel, type: string, title: string, body: string): Promise<unknown> {
+  private patched(id: OrderPatch): boolean {
+    return this.env.patched?.(id) ?? true;
+  }
+
+  /** Raises an alert. One that cannot be sent after its retries is logged and counted: it never fails the order. */
+  private async alert(level: AlertLevel, type: string, title: string, body: string, dedupeSuffix = ''): Promise<void> {
     const coid = this.order.clientOrderId;
-    return this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}`, title: `${title}: ${coid}`, body });
+    try {
+      await this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}${dedupeSuffix}`, title: `${title}: ${coid}`, body });
+    } catch (e) {
+      const failure = this.env.failureType(e);
+      if (failure === null || this.env.isCancellation?.(e) || !this.patched(ORDER_PATCHES.alertFailureContinues)) throw e;
+      this.alertFailures++;
+      this.env.log?.('alert could not be sent; the order goes on', { clientOrderId: coid, level, alertType: type, failure, alertFailures: this.alertFailures });
+    }
+  }
+
+  /**
+   * A halt or cancel that arrived before the order left keeps it from leaving: the order ends
+   * REJECTED with the reason (the state machine has no CANCELED before the venue saw it).
+   */
+  private stoppedBeforeSending(): boolean {
+    const stop = this.cancelRequest ?? this.haltRequest;
+    if (stop === null || !this.patched(ORDER_PATCHES.stopUnsent)) return false;
+    const what = this.cancelRequest !== null ? 'canceled' : 'trading halted';
+    this.apply({ type: 'OrderRejected', reason: `${what} before the order was sent: ${stop.reason} (${stop.operator})`, ts: this.lastTs() });
+    return true;
   }
 
   /** Sends the order; never sends again without first asking the venue whether it has it. */
@@ -162,16 +341,12 @@ export class OrderLifecycle {
     const { acts } = this.env;
     const coid = this.order.clientOrderId;
     for (;;) {
+      if (this.stoppedBeforeSending()) return;
       this.submitAttempts++;
+      this.submitSent = true;
+      let r: SubmitResult | null = null;
       try {
-        const r = await acts.submitOrder(this.input.order);
-        if (r.outcome === 'REJECTED') {
-          this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
-          await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
-          return;
-        }
-        this.apply({ type: 'OrderAccepted', venueOrderId: r.venueOrderId, ts: r.at });
-        return;
+        r = await acts.submitOrder(this.input.order);
       } catch (e) {
         const type = this.env.failureType(e);
         if (type !== null && SUBMIT_REFUSED.has(type)) {
@@ -185,8 +360,20 @@ export class OrderLifecycle {
         this.apply({ type: 'OrderSubmitAmbiguous', reason: type ?? 'UNKNOWN', ts: lastTs });
         await acts.recordOrder(this.order, this.input.context);
       }
+      // Outside the try: a failure after the answer (an alert) is not an ambiguous submission.
+      if (r !== null) {
+        this.lastSeenAt = r.at;
+        if (r.outcome === 'REJECTED') {
+          this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
+          await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
+          return;
+        }
+        this.apply({ type: 'OrderAccepted', venueOrderId: r.venueOrderId, ts: r.at });
+        return;
+      }
 
       const lookup = await this.lookupUntilAnswered();
+      this.lastSeenAt = lookup.at;
       if (lookup.found) {
         this.apply({ type: 'OrderAccepted', venueOrderId: lookup.venueOrderId, ts: lookup.at });
         return;
@@ -226,7 +413,8 @@ export class OrderLifecycle {
     }
   }
 
-  private async follow(): Promise<void> {
+  /** Polls to a terminal state, cancelling on request or time-to-live; 'CONTINUE' when the history is due to continue as new. */
+  private async follow(): Promise<'ENDED' | 'CONTINUE'> {
     const { acts } = this.env;
     let delay: number = POLL_POLICY.initialMs;
     while (!isTerminal(this.order)) {
@@ -234,22 +422,82 @@ export class OrderLifecycle {
         this.cancelSent = true;
         this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
         await acts.recordOrder(this.order, this.input.context);
-        await acts.cancelOrder(this.order.clientOrderId);
+        this.cancelSentAt = (await acts.cancelOrder(this.order.clientOrderId)).at;
         delay = POLL_POLICY.initialMs;
       } else {
         await this.env.waitFor(() => !this.cancelSent && (this.cancelRequest !== null || this.ttlExpired), delay);
       }
       const before = this.order;
-      const anomalies = this.absorb(await acts.pollOrder(this.order.clientOrderId));
+      const progress = await acts.pollOrder(this.order.clientOrderId);
+      this.lastSeenAt = progress.at;
+      const anomalies = this.absorb(progress);
       this.polls++;
       for (const a of anomalies) await this.alert('CRITICAL', 'FILL_ANOMALY', 'A fill does not fit its order', a);
       if (this.order !== before) {
         await acts.recordOrder(this.order, this.input.context);
         delay = POLL_POLICY.initialMs;
       } else {
-        delay = Math.min(delay * POLL_POLICY.factor, POLL_POLICY.maxMs);
+        delay = Math.min(delay * POLL_POLICY.factor, this.unresolvedAlerted ? this.limits.unresolvedPollMaxMs : this.limits.pollMaxMs);
       }
+      if (isTerminal(this.order)) break;
+      await this.alertIfCancelUnanswered(progress);
+      if (this.env.continueAsNewSuggested?.(this.limits.historyEvents) && this.patched(ORDER_PATCHES.continueAsNew)) return 'CONTINUE';
     }
+    return 'ENDED';
+  }
+
+  /** Our cancel went out long ago and the venue still reports the order live: a person must look, once. */
+  private async alertIfCancelUnanswered(progress: OrderProgress): Promise<void> {
+    const at = progress.at;
+    if (this.unresolvedAlerted || this.cancelSentAt === null || at - this.cancelSentAt < this.limits.unresolvedAfterMs) return;
+    if (!this.patched(ORDER_PATCHES.unresolvedCancel)) return;
+    this.unresolvedAlerted = true;
+    await this.alert(
+      'HIGH',
+      'ORDER_UNRESOLVED',
+      'The venue has not confirmed a cancel',
+      `The venue reports ${this.order.clientOrderId} as ${progress.status ?? 'unknown'} ${Math.round((at - this.cancelSentAt) / 1000)} s after our cancel (${this.order.filledQuantity} of ${this.order.quantity} filled); polling goes on every ${Math.round(this.limits.unresolvedPollMaxMs / 1000)} s at most. Check the order at the venue.`,
+      ':cancel',
+    );
+  }
+
+  /**
+   * After an unexpected failure with the order possibly live: cancel at the venue, record what is
+   * known and raise a CRITICAL alert, each step on its own, even while the workflow is being
+   * cancelled. The workflow then fails with the original error.
+   */
+  private async cancelAfterFailure(cause: unknown): Promise<void> {
+    const { acts } = this.env;
+    const coid = this.order.clientOrderId;
+    const why = this.env.failureType(cause) ?? (cause instanceof Error ? cause.name : 'unknown');
+    const problems: string[] = [];
+    const step = async (name: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (e) {
+        problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
+        this.env.log?.(`order failure handling: ${name} failed`, { clientOrderId: coid, error: String(e) });
+      }
+    };
+    let answer = 'no answer';
+    const run = async () => {
+      await step('cancel', async () => {
+        if (canCancel(this.order)) this.apply({ type: 'OrderCancelRequested', ts: this.lastTs() });
+        const r = await acts.cancelOrder(coid);
+        answer = r.status ?? 'unknown to the venue';
+      });
+      await step('record', () => acts.recordOrder(this.order, this.input.context));
+      await step('alert', async () => {
+        await acts.raiseAlert({
+          level: 'CRITICAL',
+          type: 'ORDER_WORKFLOW_FAILED',
+          dedupeKey: `ORDER_WORKFLOW_FAILED:${coid}`,
+          title: `Order workflow failed; cancel sent to the venue: ${coid}`,
+          body: `The workflow of ${coid} failed (${why}: ${cause instanceof Error ? cause.message : String(cause)}) while the order was ${this.order.state}. A cancel was sent; the venue answered ${answer}. Fills after the last poll may be missing from the order record: reconcile.${problems.length > 0 ? ` Also failed: ${problems.join('; ')}` : ''}`,
+        });
+      });
+    };
+    await (this.env.nonCancellable ? this.env.nonCancellable(run) : run());
   }
 
   /**

@@ -2,18 +2,39 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
+  TemporalFailure,
   TimeoutFailure,
+  allHandlersFinished,
   condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { OrderActivities } from '../activities/types';
-import { SA_MARKET, SA_ORDER_STATE, SA_SIDE, SA_STRATEGY, cancelOrderSignal, orderStatusQuery, type OrderStatus, type OrderWorkflowInput } from './api';
+import {
+  SA_MARKET,
+  SA_ORDER_STATE,
+  SA_SIDE,
+  SA_STRATEGY,
+  cancelOrderSignal,
+  haltOrderSignal,
+  orderFinishedSignal,
+  orderStatusQuery,
+  type OrderStatus,
+  type OrderWorkflowInput,
+} from './api';
 import { DomainError } from './domain/errors';
-import { OrderLifecycle } from './order-lifecycle';
+import type { Order } from './domain/order';
+import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
 import { validateOrderWorkflowInput } from './validation';
 import { RECORD_WRITE_NON_RETRYABLE } from './failure-types';
 
@@ -72,18 +93,41 @@ export function failureType(error: unknown): string | null {
   return null;
 }
 
+/** Tells the session that started the order that it ended; a session that is gone changes nothing. */
+async function tellSession(input: OrderWorkflowInput, order: Order): Promise<void> {
+  const sessionId = input.context.sessionWorkflowId;
+  if (!sessionId || !patched(ORDER_PATCHES.finishedSignal)) return;
+  try {
+    await CancellationScope.nonCancellable(() =>
+      getExternalWorkflowHandle(sessionId).signal(orderFinishedSignal, { clientOrderId: order.clientOrderId, marketId: order.marketId, state: order.state }),
+    );
+  } catch (e) {
+    log.warn('could not tell the session that the order ended', { sessionWorkflowId: sessionId, clientOrderId: order.clientOrderId, error: String(e) });
+  }
+}
+
 export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderStatus> {
+  let lifecycle: OrderLifecycle | null = null;
+  let status: OrderStatus;
   try {
     validateOrderWorkflowInput(input);
-    const lifecycle = new OrderLifecycle(input, {
+    lifecycle = new OrderLifecycle(input, {
       acts,
       waitFor: (until, ms) => condition(until, ms),
-      startTimer: (ms, onFire) => void sleep(ms).then(onFire),
+      // A timer fails only when cancelled with its workflow; the lifecycle handles that cancellation.
+      startTimer: (ms, onFire) => void sleep(ms).then(onFire, () => undefined),
       failureType,
       onStateChange: input.searchAttributes ? (o) => upsertSearchAttributes([{ key: SA_ORDER_STATE, value: o.state }]) : undefined,
+      patched,
+      nonCancellable: (fn) => CancellationScope.nonCancellable(fn),
+      isCancellation,
+      continueAsNewSuggested: (events) => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= events,
+      log: (message, attributes) => log.warn(message, attributes),
     });
-    setHandler(cancelOrderSignal, (request) => lifecycle.requestCancel(request));
-    setHandler(orderStatusQuery, () => lifecycle.status());
+    const order = lifecycle;
+    setHandler(cancelOrderSignal, (request) => order.requestCancel(request));
+    setHandler(haltOrderSignal, (request) => order.requestHalt(request));
+    setHandler(orderStatusQuery, () => order.status());
     if (input.searchAttributes) {
       upsertSearchAttributes([
         { key: SA_MARKET, value: input.order.marketId },
@@ -92,10 +136,18 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
         { key: SA_ORDER_STATE, value: lifecycle.order.state },
       ]);
     }
-    return await lifecycle.run();
+    status = await lifecycle.run();
   } catch (e) {
     // A business failure must fail the workflow with a typed failure, not retry the task forever.
-    if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
-    throw e;
+    const failure = e instanceof DomainError ? ApplicationFailure.nonRetryable(e.message, e.type) : e;
+    // The workflow ends here (a task failure would be retried instead): the session must know.
+    if (lifecycle !== null && failure instanceof TemporalFailure) await tellSession(input, lifecycle.order);
+    throw failure;
   }
+  if (lifecycle.continuing) {
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof orderWorkflow>({ ...input, carry: lifecycle.carry() });
+  }
+  await tellSession(input, lifecycle.order);
+  return status;
 }

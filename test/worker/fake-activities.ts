@@ -61,6 +61,26 @@ export class FakeWorld {
   readonly failedAlerts: AlertRequest[] = [];
   dailyPnl = new Map<string, number>();
   discrepancies: Discrepancy[] = [];
+  // ---- order-workflow faults (test/workflows/server-orders.test.ts) ----
+  /** Order activities in the order they ran, per client order ID ('submitOrder', 'cancelOrder', ...). */
+  readonly orderCalls = new Map<string, string[]>();
+  /** The risk check takes this long, per client order ID (a halt or cancel can arrive meanwhile). */
+  readonly riskDelayMs = new Map<string, number>();
+  /** The submit request is in flight this long before the venue takes it, per client order ID. */
+  readonly submitDelayMs = new Map<string, number>();
+  /**
+   * SMTP outage: every raiseAlert fails. 'exhausted' fails non-retryably, standing for the tenth
+   * and last attempt of the production policy (the workflow sees the same ActivityFailure).
+   */
+  alertOutage: 'exhausted' | null = null;
+  /** Every raiseAlert call, duplicates and failures included. */
+  readonly alertCalls: AlertRequest[] = [];
+  /** A fill the venue reports on every poll that does not fit the order (quantity beyond it). */
+  readonly strayFills = new Set<string>();
+  /** recordOrder refuses, permanently, any snapshot of these orders that carries a fill. */
+  readonly recordConflictOnFill = new Set<string>();
+  /** The venue ignores cancels of these orders and never reports them final. */
+  readonly neverFinal = new Set<string>();
   activeSessions: string[] = [];
   /** SMTP down: raiseAlert and sendDailyReport fail with the retryable ALERT_DELIVERY_FAILED. */
   smtpDown = false;
@@ -124,9 +144,29 @@ export class FakeWorld {
     return this.trips.get(strategy) ?? [];
   }
 
+  private called(coid: string, name: string): void {
+    const calls = this.orderCalls.get(coid) ?? [];
+    calls.push(name);
+    this.orderCalls.set(coid, calls);
+  }
+
+  private async orderFault(coid: string, name: 'assessOrder' | 'submitOrder'): Promise<void> {
+    const ms = (name === 'assessOrder' ? this.riskDelayMs : this.submitDelayMs).get(coid);
+    if (ms !== undefined) await new Promise((r) => setTimeout(r, ms));
+  }
+
+  private strayFill(coid: string, record: VenueOrderRecord): Fill[] {
+    if (!this.strayFills.has(coid)) return [];
+    return [{ tradeId: `T-${record.venueOrderId}-stray`, clientOrderId: coid, marketId: record.intent.marketId, side: record.intent.side, quantity: (record.intent.quantity + 1) as Quantity, price: (430_000) as Price, fee: 0 as Money, ts: Date.now() }];
+  }
+
   activities(): AllActivities {
     const smtpRefuses = (what: string) => ApplicationFailure.retryable(`SMTP server unreachable: ${what} not delivered`, 'ALERT_DELIVERY_FAILED');
     const alert = async (a: AlertRequest) => {
+      this.alertCalls.push(a);
+      if (this.alertOutage !== null) {
+        throw ApplicationFailure.nonRetryable('SMTP server unreachable', 'ALERT_DELIVERY_FAILED');
+      }
       if (this.smtpDown) {
         this.failedAlerts.push(a);
         throw smtpRefuses(a.dedupeKey);
@@ -140,13 +180,25 @@ export class FakeWorld {
     };
     return {
       // ---- orders ----
-      assessOrder: async (input) => ({
-        approved: input.halted === null,
-        violations: input.halted === null ? [] : [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${input.halted}` }],
-        at: Date.now(),
-      }),
-      recordOrder: async (order) => void this.recordedOrders.set(order.clientOrderId, order),
+      assessOrder: async (input) => {
+        this.called(input.order.clientOrderId, 'assessOrder');
+        await this.orderFault(input.order.clientOrderId, 'assessOrder');
+        return {
+          approved: input.halted === null,
+          violations: input.halted === null ? [] : [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${input.halted}` }],
+          at: Date.now(),
+        };
+      },
+      recordOrder: async (order) => {
+        this.called(order.clientOrderId, `recordOrder:${order.state}`);
+        if (this.recordConflictOnFill.has(order.clientOrderId) && order.fills.length > 0) {
+          throw ApplicationFailure.nonRetryable(`order ${order.clientOrderId}: a fill conflicts with the recorded one`, 'RecordConflict');
+        }
+        this.recordedOrders.set(order.clientOrderId, order);
+      },
       submitOrder: async (intent) => {
+        this.called(intent.clientOrderId, 'submitOrder');
+        await this.orderFault(intent.clientOrderId, 'submitOrder');
         const record = this.place(intent);
         if (this.submitBehaviour.get(intent.clientOrderId) === 'AMBIGUOUS') {
           // The venue took the order but the answer was lost: only a lookup can tell.
@@ -160,14 +212,16 @@ export class FakeWorld {
         return record ? { found: true, venueOrderId: record.venueOrderId, status: record.status, at: Date.now() } : { found: false, at: Date.now() };
       },
       pollOrder: async (coid) => {
+        this.called(coid, 'pollOrder');
         const record = this.venue.get(coid);
         if (!record) return { venueOrderId: null, status: null, rejectReason: null, fills: [], at: Date.now() };
         this.fillSome(coid, record);
-        return { venueOrderId: record.venueOrderId, status: record.status, rejectReason: null, fills: [...record.fills], at: Date.now() };
+        return { venueOrderId: record.venueOrderId, status: record.status, rejectReason: null, fills: [...record.fills, ...this.strayFill(coid, record)], at: Date.now() };
       },
       cancelOrder: async (coid) => {
+        this.called(coid, 'cancelOrder');
         const record = this.venue.get(coid);
-        if (record && (record.status === 'OPEN' || record.status === 'PARTIALLY_FILLED')) record.status = 'CANCELED';
+        if (record && !this.neverFinal.has(coid) && (record.status === 'OPEN' || record.status === 'PARTIALLY_FILLED')) record.status = 'CANCELED';
         return { status: record?.status ?? null, at: Date.now() };
       },
       recordExecution: async () => undefined,

@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import type { AlertRequest, OrderActivities, OrderProgress, SubmitResult } from '../../activities/types';
 import type { VenueOrderStatus } from '../../activities/venue/contract';
-import type { OrderWorkflowInput } from '../../workflows/api';
+import type { OrderCarry, OrderWorkflowInput } from '../../workflows/api';
 import type { Fill } from '../../workflows/domain/fill';
 import { px, type Quantity } from '../../workflows/domain/money';
 import type { Order } from '../../workflows/domain/order';
-import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle } from '../../workflows/order-lifecycle';
+import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle, type LifecycleEnv, type OrderPatch } from '../../workflows/order-lifecycle';
+import { validateOrderWorkflowInput } from '../../workflows/validation';
 import { VirtualTime } from './virtual-time';
 
 const COID = 'ema-20261121-000001';
@@ -29,13 +30,24 @@ interface VenueScript {
   honoursCancel?: boolean;
   /** The risk check fails past its retries (venue down while the breaker is open). */
   riskUnavailable?: boolean;
+  /** SMTP outage: every alert fails past its retries. */
+  alertsFail?: boolean;
+  /** The records refuse, permanently, the snapshots this picks. */
+  recordRefuses?: (o: Order) => boolean;
+  /** The venue also reports, on every poll, a fill larger than the order (a FILL_ANOMALY). */
+  strayFill?: boolean;
+  /** Called while the risk check runs / while the submit request is in flight (signals arrive). */
+  duringRisk?: (lifecycle: OrderLifecycle) => void;
+  duringSubmit?: (lifecycle: OrderLifecycle) => void;
 }
 
-function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {}) {
+function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {}, envOverrides: Partial<LifecycleEnv> = {}) {
   const time = new VirtualTime();
   const venueOrders = new Map<string, { status: VenueOrderStatus; acceptedAt: number }>();
   const calls: string[] = [];
+  const pollTimes: number[] = [];
   const alerts: AlertRequest[] = [];
+  const logged: string[] = [];
   const recorded: Order[] = [];
   let submitCalls = 0;
   let tradeSeq = 0;
@@ -58,14 +70,18 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   const acts: OrderActivities = {
     assessOrder: async (i) => {
       calls.push('assessOrder');
+      script.duringRisk?.(lifecycle);
       if (script.riskUnavailable) throw new Failure('UNAVAILABLE');
       return i.halted ? { approved: false, violations: [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${i.halted}` }], at: time.now } : { approved: true, violations: [], at: time.now };
     },
     recordOrder: async (o) => {
+      calls.push(`recordOrder:${o.state}`);
+      if (script.recordRefuses?.(o)) throw new Failure('RecordConflict');
       recorded.push(o);
     },
     submitOrder: async (): Promise<SubmitResult> => {
       calls.push('submitOrder');
+      script.duringSubmit?.(lifecycle);
       const step = script.submits[Math.min(submitCalls++, script.submits.length - 1)];
       switch (step) {
         case 'accept':
@@ -89,6 +105,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     },
     pollOrder: async (id): Promise<OrderProgress> => {
       calls.push('pollOrder');
+      pollTimes.push(time.now);
       const o = venueOrders.get(id);
       if (!o) return { venueOrderId: null, status: null, rejectReason: null, fills: [], at: time.now };
       for (const f of script.fills ?? []) {
@@ -102,7 +119,8 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
       if (filled === 20) o.status = 'FILLED';
       else if (filled > 0 && o.status === 'OPEN') o.status = 'PARTIALLY_FILLED';
       // The venue repeats every fill on every poll: the lifecycle must count each once.
-      return { venueOrderId: `V-${id}`, status: o.status, rejectReason: null, fills: [...released], at: time.now };
+      const stray: Fill[] = script.strayFill ? [{ tradeId: 'T-stray', clientOrderId: id, marketId: 'PRES-2028', side: 'BUY', quantity: 999 as Quantity, price: px(0.43), fee: 0 as never, ts: time.now }] : [];
+      return { venueOrderId: `V-${id}`, status: o.status, rejectReason: null, fills: [...released, ...stray], at: time.now };
     },
     cancelOrder: async (id) => {
       calls.push('cancelOrder');
@@ -114,18 +132,28 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
       calls.push('recordExecution');
     },
     raiseAlert: async (a) => {
+      calls.push(`raiseAlert:${a.type}`);
+      if (script.alertsFail) throw new Failure('ALERT_DELIVERY_FAILED');
       alerts.push(a);
       return { sent: true, reason: 'SENT' };
     },
   };
-  const lifecycle = new OrderLifecycle(input, {
+  const env: LifecycleEnv = {
     acts,
     waitFor: time.waitFor,
     startTimer: time.startTimer,
     failureType: (e) => (e instanceof Failure ? e.type : null),
-  });
-  return { lifecycle, time, calls, alerts, recorded, venueOrders, submits: () => submitCalls };
+    log: (message) => void logged.push(message),
+    ...envOverrides,
+  };
+  // The script's hooks reach it through their closures, once run() has started.
+  const lifecycle = new OrderLifecycle(input, env);
+  return { lifecycle, input, env, time, calls, pollTimes, alerts, logged, recorded, venueOrders, submits: () => submitCalls };
 }
+
+/** A history recorded before these changes: patched() answers false for each of them. */
+const before = (...ids: OrderPatch[]): Partial<LifecycleEnv> => ({ patched: (id) => !ids.includes(id) });
+const ops = { operator: 'alex', reason: 'market looks wrong' };
 
 describe('order lifecycle', () => {
   it('follows an order from signal to fill, counting repeated fills once', async () => {
@@ -173,7 +201,7 @@ describe('order lifecycle', () => {
     const h = harness({ submits: ['ambiguous-lost', 'accept'], fills: [{ afterMs: 1_000, quantity: 20, price: 0.43 }] });
     const status = await h.lifecycle.run();
     expect(status.state).toBe('FILLED');
-    expect(h.calls.slice(0, 4)).toEqual(['assessOrder', 'submitOrder', 'lookupOrder', 'submitOrder']);
+    expect(h.calls.filter((c) => !c.startsWith('recordOrder')).slice(0, 4)).toEqual(['assessOrder', 'submitOrder', 'lookupOrder', 'submitOrder']);
     expect(status.submitAttempts).toBe(2);
   });
 
@@ -231,5 +259,232 @@ describe('order lifecycle', () => {
     const status = await h.lifecycle.run();
     expect(status.state).toBe('FILLED');
     expect(h.calls.filter((c) => c === 'cancelOrder')).toHaveLength(1);
+  });
+});
+
+describe('halt and cancel reach an order on its way', () => {
+  const halt = { operator: 'session', reason: 'daily loss limit' };
+
+  it('a halt during the risk check: never sent, REJECTED with the halt reason, recorded', async () => {
+    const h = harness({ submits: ['accept'], duringRisk: (lc) => lc.requestHalt(halt) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toBe('trading halted before the order was sent: daily loss limit (session)');
+    expect(status.haltRequested).toEqual(halt);
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.recorded.at(-1)).toMatchObject({ state: 'REJECTED', rejectReason: status.rejectReason });
+  });
+
+  it('a cancel before the submit: never sent, REJECTED naming the cancel', async () => {
+    const h = harness({ submits: ['accept'] });
+    h.lifecycle.requestCancel(ops);
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toBe('canceled before the order was sent: market looks wrong (alex)');
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.recorded.at(-1)?.state).toBe('REJECTED');
+  });
+
+  it('a cancel during the submit: the cancel is the very next call, and the order ends CANCELED', async () => {
+    const h = harness({ submits: ['accept'], duringSubmit: (lc) => lc.requestCancel(ops) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(h.calls.slice(h.calls.indexOf('submitOrder'), h.calls.indexOf('submitOrder') + 3)).toEqual(['submitOrder', 'cancelOrder', 'recordOrder:PENDING_CANCEL']);
+    expect(h.calls.filter((c) => c === 'cancelOrder')).toHaveLength(1);
+  });
+
+  it('a halt during the submit leaves the working order working', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 5_000, quantity: 20, price: 0.43 }], duringSubmit: (lc) => lc.requestHalt(halt) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    expect(status.haltRequested).toEqual(halt);
+    expect(h.calls).not.toContain('cancelOrder');
+  });
+
+  it('a halt during an ambiguous submit the venue never saw: looked up, and not sent again', async () => {
+    const h = harness({ submits: ['ambiguous-lost', 'accept'], duringSubmit: (lc) => lc.requestHalt(halt) });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toMatch(/^trading halted before the order was sent/);
+    expect(h.submits()).toBe(1);
+    expect(h.calls).toContain('lookupOrder');
+  });
+
+  it('refuses a halt without a reason, naming the field, and takes the next good one', () => {
+    const h = harness({ submits: ['accept'] });
+    h.lifecycle.requestHalt({ operator: 'session' });
+    expect(h.lifecycle.status().haltRequested).toBeNull();
+    expect(h.lifecycle.status().refusedSignals.at(-1)).toMatch(/halt\.reason/);
+    h.lifecycle.requestHalt(halt);
+    expect(h.lifecycle.status().haltRequested).toEqual(halt);
+  });
+
+  it('in a history recorded before the change, a cancel before the submit still sends, then cancels', async () => {
+    const h = harness({ submits: ['accept'] }, {}, before('order-stop-unsent'));
+    h.lifecycle.requestCancel(ops);
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(h.calls.slice(h.calls.indexOf('submitOrder'), h.calls.indexOf('submitOrder') + 2)).toEqual(['submitOrder', 'recordOrder:SUBMITTED']);
+  });
+});
+
+describe('no failure leaves a live venue order unmanaged', () => {
+  it('an SMTP outage: alerts that cannot be sent are logged and counted, and the TTL cancel still comes', async () => {
+    const h = harness({ submits: ['accept'], strayFill: true, alertsFail: true, fills: [{ afterMs: 2_000, quantity: 8, price: 0.43 }] });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('CANCELED');
+    expect(status.filledQuantity).toBe(8);
+    expect(h.calls).toContain('raiseAlert:FILL_ANOMALY');
+    expect(status.alertFailures).toBe(h.calls.filter((c) => c.startsWith('raiseAlert')).length);
+    expect(h.logged).toHaveLength(status.alertFailures);
+  });
+
+  it('in a history recorded before the change, an alert that cannot be sent fails the order', async () => {
+    const h = harness({ submits: ['accept'], strayFill: true, alertsFail: true }, {}, before('order-alert-failure-continues'));
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'ALERT_DELIVERY_FAILED' });
+    expect(h.calls.filter((c) => c.startsWith('raiseAlert'))).toEqual(['raiseAlert:FILL_ANOMALY', 'raiseAlert:ORDER_WORKFLOW_FAILED']);
+  });
+
+  it('a permanent records failure after a fill: cancelled at the venue, out of reach of cancellation, with a CRITICAL alert; then the failure', async () => {
+    let shielded = 0;
+    const h = harness({ submits: ['accept'], recordRefuses: (o) => o.fills.length > 0, fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, {}, {
+      nonCancellable: (fn) => {
+        shielded++;
+        return fn();
+      },
+    });
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
+    expect(shielded).toBe(1);
+    expect(h.venueOrders.get(COID)?.status).toBe('CANCELED');
+    expect(h.calls.slice(-3)).toEqual(['cancelOrder', 'recordOrder:PENDING_CANCEL', 'raiseAlert:ORDER_WORKFLOW_FAILED']);
+    expect(h.alerts.at(-1)).toMatchObject({ level: 'CRITICAL', type: 'ORDER_WORKFLOW_FAILED' });
+    expect(h.alerts.at(-1)?.body).toMatch(/RecordConflict.*venue answered CANCELED.*record: RecordConflict failure/s);
+  });
+
+  it('a failure before anything was sent cancels nothing', async () => {
+    const h = harness({ submits: ['accept'], recordRefuses: (o) => o.state === 'PENDING_SUBMIT' });
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.calls).not.toContain('cancelOrder');
+  });
+
+  it('in a history recorded before the change, the failure leaves without a cancel', async () => {
+    const h = harness({ submits: ['accept'], recordRefuses: (o) => o.fills.length > 0, fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, {}, before('order-cancel-on-failure'));
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
+    expect(h.calls).not.toContain('cancelOrder');
+  });
+});
+
+describe('an order the venue is slow to finish', () => {
+  it('continues as new when the history is due, and the next run goes on from the carried state without resending', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, { ttlMs: 60_000 }, { continueAsNewSuggested: (events) => events === 10_000 });
+    const acceptedAt = h.time.now;
+    const first = await h.lifecycle.run();
+    expect(h.lifecycle.continuing).toBe(true);
+    expect(first).toMatchObject({ state: 'PARTIALLY_FILLED', filledQuantity: 8, polls: 1 });
+    expect(h.calls).not.toContain('recordExecution');
+    const carry = h.lifecycle.carry();
+    expect(carry).toMatchObject({ ttlExpired: false, ttlDeadline: acceptedAt + 60_000, cancelSentAt: null, submitAttempts: 1, polls: 1, continuedRuns: 1 });
+    const next = { ...h.input, carry: JSON.parse(JSON.stringify(carry)) as OrderCarry };
+    expect(validateOrderWorkflowInput(next)).toBe(next);
+
+    const callsBefore = h.calls.length;
+    const second = new OrderLifecycle(next, { ...h.env, continueAsNewSuggested: undefined });
+    const status = await second.run();
+    expect(status).toMatchObject({ state: 'CANCELED', filledQuantity: 8, continuedRuns: 1, submitAttempts: 1 });
+    expect(status.polls).toBeGreaterThan(1);
+    expect(status.fills.map((f) => f.tradeId)).toEqual(['T-1']);
+    const secondCalls = h.calls.slice(callsBefore);
+    expect(secondCalls).not.toContain('assessOrder');
+    expect(secondCalls).not.toContain('submitOrder');
+    // The time-to-live ran from the acceptance, not from the hand-over.
+    expect(h.time.now - acceptedAt).toBeGreaterThanOrEqual(60_000);
+    expect(h.time.now - acceptedAt).toBeLessThan(60_000 + 31_000);
+  });
+
+  it('a time-to-live that ran out before the hand-over cancels at once in the next run', async () => {
+    const h = harness({ submits: ['accept'] }, { ttlMs: 60_000 });
+    const order = { ...h.lifecycle.order, state: 'SUBMITTED' as const, venueOrderId: `V-${COID}`, timestamps: { CREATED: h.time.now, PENDING_SUBMIT: h.time.now, SUBMITTED: h.time.now } };
+    h.venueOrders.set(COID, { status: 'OPEN', acceptedAt: h.time.now });
+    const carry: OrderCarry = { order, cancelRequest: null, haltRequest: null, ttlExpired: false, ttlDeadline: h.time.now + 60_000, cancelSentAt: null, unresolvedAlerted: false, lastSeenAt: h.time.now + 61_000, riskCheckedAt: h.time.now, submitAttempts: 1, polls: 40, alertFailures: 0, continuedRuns: 1 };
+    const started = h.time.now;
+    const status = await new OrderLifecycle({ ...h.input, carry }, h.env).run();
+    expect(status.state).toBe('CANCELED');
+    expect(h.calls.slice(0, 2)).toEqual(['recordOrder:PENDING_CANCEL', 'cancelOrder']);
+    expect(h.time.now - started).toBeLessThan(5_000);
+  });
+
+  it('a cancel the venue leaves unanswered raises one HIGH ORDER_UNRESOLVED alert, then polls at the slower cap', async () => {
+    const h = harness({ submits: ['accept'], honoursCancel: false, fills: [{ afterMs: 7_200_000, quantity: 20, price: 0.43 }] }, { ttlMs: 60_000 });
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('FILLED');
+    const unresolved = h.alerts.filter((a) => a.type === 'ORDER_UNRESOLVED');
+    expect(unresolved.map((a) => [a.level, a.dedupeKey])).toEqual([['HIGH', `ORDER_UNRESOLVED:${COID}:cancel`]]);
+    const gaps = h.pollTimes.slice(1).map((t, i) => t - h.pollTimes[i]!);
+    expect(Math.max(...gaps)).toBe(300_000);
+    // Thirty-second polls would have taken about 240 in two hours.
+    expect(h.pollTimes.length).toBeLessThan(60);
+  });
+
+  it('raises that alert once across a continue-as-new', async () => {
+    let handOver = false;
+    const h = harness({ submits: ['accept'], honoursCancel: false, fills: [{ afterMs: 3_600_000, quantity: 20, price: 0.43 }] }, { ttlMs: 60_000 }, { continueAsNewSuggested: () => handOver });
+    const lc = h.lifecycle;
+    h.time.at(400_000, () => (handOver = true));
+    await lc.run();
+    expect(lc.continuing).toBe(true);
+    expect(lc.carry().unresolvedAlerted).toBe(true);
+    const status = await new OrderLifecycle({ ...h.input, carry: lc.carry() }, { ...h.env, continueAsNewSuggested: undefined }).run();
+    expect(status.state).toBe('FILLED');
+    expect(h.calls.filter((c) => c === 'raiseAlert:ORDER_UNRESOLVED')).toHaveLength(1);
+    expect(h.calls.filter((c) => c === 'cancelOrder')).toHaveLength(1);
+  });
+
+  it('limits lower the thresholds: alert after 2 s, continue as new at the given history size', async () => {
+    const asked: number[] = [];
+    const h = harness({ submits: ['accept'], honoursCancel: false, fills: [{ afterMs: 30_000, quantity: 20, price: 0.43 }] }, { ttlMs: 5_000, limits: { historyEvents: 60, unresolvedAfterMs: 2_000, unresolvedPollMaxMs: 1_000, pollMaxMs: 1_000 } }, {
+      continueAsNewSuggested: (events) => {
+        asked.push(events);
+        return false;
+      },
+    });
+    await h.lifecycle.run();
+    expect(new Set(asked)).toEqual(new Set([60]));
+    expect(h.calls.filter((c) => c === 'raiseAlert:ORDER_UNRESOLVED')).toHaveLength(1);
+    const gaps = h.pollTimes.slice(1).map((t, i) => t - h.pollTimes[i]!);
+    expect(Math.max(...gaps)).toBe(1_000);
+  });
+});
+
+describe('order workflow input: limits and carry', () => {
+  const h = harness({ submits: ['accept'] });
+  const order = { ...h.lifecycle.order, state: 'PARTIALLY_FILLED' as const };
+  const good: OrderCarry = { order, cancelRequest: null, haltRequest: null, ttlExpired: false, ttlDeadline: 1, cancelSentAt: null, unresolvedAlerted: false, lastSeenAt: 1, riskCheckedAt: null, submitAttempts: 1, polls: 0, alertFailures: 0, continuedRuns: 1 };
+
+  it('takes a well-formed carry', () => {
+    expect(() => validateOrderWorkflowInput({ ...h.input, carry: { ...good, order: { ...order, state: 'SUBMITTED' } } })).not.toThrow();
+  });
+
+  it('refuses a carry for another order, a final or unsent order, fills that do not add up, or bad counters, naming every field', () => {
+    const bad = {
+      ...good,
+      order: { ...order, clientOrderId: 'other-20261121-000001', state: 'FILLED', filledQuantity: 5 },
+      cancelRequest: { operator: 'alex' },
+      polls: -1,
+      ttlDeadline: 'soon',
+    } as unknown as OrderCarry;
+    let message = '';
+    try {
+      validateOrderWorkflowInput({ ...h.input, carry: bad });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    for (const field of ['carry.order.clientOrderId', 'carry.order.state', 'carry.order.fills', 'carry.cancelRequest.reason', 'carry.polls', 'carry.ttlDeadline']) expect(message).toContain(field);
+    expect(() => validateOrderWorkflowInput({ ...h.input, carry: { ...good, order: { ...order, state: 'CREATED' } } })).toThrow(/carry\.order\.state/);
+  });
+
+  it('refuses limits out of range or unknown, naming them', () => {
+    expect(() => validateOrderWorkflowInput({ ...h.input, limits: { historyEvents: 5, pollMaxMs: 0.5, unresolvedAfterMs: 1_000 } })).toThrow(/limits\.historyEvents.*limits\.pollMaxMs/);
+    expect(() => validateOrderWorkflowInput({ ...h.input, limits: { historyEvent: 100 } as never })).toThrow(/limits\.historyEvent: is not a limit/);
   });
 });
