@@ -5,11 +5,13 @@
  * of its period. Nothing here writes a record per quote.
  */
 import { createHash } from 'node:crypto';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import {
   getOrder,
   insertOrder,
   listDailyPnl,
   listOpenOrders,
+  listOperatorActions,
   listOrders,
   listPositions,
   listRiskDecisions,
@@ -26,7 +28,7 @@ import {
 } from '../db';
 import { parseBreakerConfig, type BreakerConfig } from '../workflows/domain/breakers';
 import { InvalidInput, describeValue, type FieldProblem } from '../workflows/domain/errors';
-import { sessionWorkflowId, validateKey, validateTradingDay } from '../workflows/domain/ids';
+import { orderWorkflowId, sessionWorkflowId, validateClientOrderId, validateKey, validateTradingDay } from '../workflows/domain/ids';
 import { markPrice, validateMarketId, type MarketSnapshot, type Side } from '../workflows/domain/market';
 import { positionExposure, unrealizedPnl } from '../workflows/domain/ledger';
 import { formatDecimal, toNumericString, type Money, type Price, type Quantity } from '../workflows/domain/money';
@@ -40,7 +42,7 @@ import { logEvent, reportOperatorAction, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { coreSnapshot, tradingDayIn } from './portfolio';
 import { servicesFor } from './services';
-import type { OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchInput, WatchResult, WatchSignal } from './types';
+import type { EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchInput, WatchResult, WatchSignal } from './types';
 import type { VenueOrder } from './venue/contract';
 import { isVenueError } from './venue/errors';
 
@@ -132,6 +134,21 @@ function validateWatchInput(input: WatchInput): StrategyName {
   if (!Number.isSafeInteger(input?.pollIntervalMs) || input.pollIntervalMs < 10) problems.push({ field: 'pollIntervalMs', value: input?.pollIntervalMs, problem: 'must be a whole number of milliseconds, at least 10' });
   if (!Number.isSafeInteger(input?.untilMs)) problems.push({ field: 'untilMs', value: input?.untilMs, problem: 'must be epoch milliseconds' });
   if (typeof input?.strategyState !== 'object' || input.strategyState === null) problems.push({ field: 'strategyState', value: input?.strategyState, problem: 'must be an object' });
+  const reserved = input?.reservedMarkets;
+  if (reserved !== undefined) {
+    if (typeof reserved !== 'object' || reserved === null || Array.isArray(reserved)) problems.push({ field: 'reservedMarkets', value: reserved, problem: 'must map markets to client order IDs' });
+    else
+      for (const [marketId, clientOrderId] of Object.entries(reserved)) {
+        for (const check of [() => validateMarketId(marketId, 'reservedMarkets'), () => validateClientOrderId(clientOrderId, `reservedMarkets.${marketId}`)]) {
+          try {
+            check();
+          } catch (e) {
+            if (e instanceof InvalidInput) problems.push(...e.problems);
+            else throw e;
+          }
+        }
+      }
+  }
   if (problems.length > 0) throw new InvalidInput(problems);
   return input.strategyName as StrategyName;
 }
@@ -286,6 +303,38 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
     return listOpenOrders(db, { strategy, account });
   }
 
+  /**
+   * Whether an order's workflow still runs, asked of Temporal through the worker's client. Unknown
+   * (no client, as in tests and scripts, or no answer) counts as running: the market stays reserved.
+   */
+  async function orderWorkflowRunning(clientOrderId: string): Promise<boolean> {
+    let client;
+    try {
+      client = currentContext()?.client;
+    } catch {
+      return true;
+    }
+    if (!client) return true;
+    try {
+      return (await client.workflow.getHandle(orderWorkflowId(clientOrderId)).describe()).status.name === 'RUNNING';
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return false;
+      log(`whether order ${clientOrderId} still runs is unknown, its market stays reserved: ${describeError(e)}`);
+      return true;
+    }
+  }
+
+  /** Which of these reserved orders have ended: final in the records, or (asking Temporal) a workflow no longer running. */
+  async function endedOrders(clientOrderIds: readonly string[], askTemporal: boolean): Promise<EndedOrder[]> {
+    const ended: EndedOrder[] = [];
+    for (const clientOrderId of clientOrderIds) {
+      const order = await getOrder(db, clientOrderId);
+      if (order && TERMINAL_STATES.includes(order.state)) ended.push({ clientOrderId, state: order.state });
+      else if (askTemporal && !(await orderWorkflowRunning(clientOrderId))) ended.push({ clientOrderId, state: order?.state ?? null });
+    }
+    return ended;
+  }
+
   /** Writes the venue's final word on an order the workflow may no longer follow. */
   async function recordVenueOutcome(order: VenueOrder, reason: string): Promise<void> {
     const state: OrderState = order.status === 'OPEN' ? 'SUBMITTED' : order.status;
@@ -366,17 +415,24 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
         const markets = await services.markets.require(input.marketIds);
         const progress = resumedProgress(input);
         const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
+        const reserved = Object.entries(input.reservedMarkets ?? {});
         for (;;) {
           throwIfCancelled();
-          const [quotes, positions, working] = await Promise.all([
+          const [quotes, positions, working, ended] = await Promise.all([
             Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))),
             listPositions(db, { account }),
             listOpenOrders(db, { strategy: input.strategy }),
+            endedOrders(
+              reserved.map(([, coid]) => coid),
+              false,
+            ),
           ]);
           const held = new Map(positions.map((p) => [p.marketId, p.quantity]));
           // One working order per market: a strategy that keeps signalling while its order works
-          // (an exit in the blackout, say) must not stack orders on top of it.
-          const busy = new Set(working.map((o) => o.marketId));
+          // (an exit in the blackout, say) must not stack orders on top of it. The session's
+          // reservation covers an order that has started but not yet recorded itself.
+          const endedIds = new Set(ended.map((e) => e.clientOrderId));
+          const busy = new Set([...working.map((o) => o.marketId), ...reserved.filter(([, coid]) => !endedIds.has(coid)).map(([marketId]) => marketId)]);
           let signal: WatchSignal | null = null;
           for (const quote of quotes) {
             const snapshot: MarketSnapshot = coreSnapshot(quote);
@@ -405,16 +461,19 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
             );
           }
           if (signal !== null || now >= input.untilMs) {
-            return { strategyState: progress.strategyState, signal, at: now, quoteTimes: progress.quoteTimes };
+            return { strategyState: progress.strategyState, signal, at: now, quoteTimes: progress.quoteTimes, endedOrders: ended };
           }
           await sleepUnlessCancelled(Math.min(input.pollIntervalMs, input.untilMs - now));
         }
       }),
 
-    sessionSnapshot: (input: { strategy: string; tradingDay: string }): Promise<SessionSnapshot> =>
+    sessionSnapshot: (input: { strategy: string; tradingDay: string; reservedOrders?: string[] }): Promise<SessionSnapshot> =>
       runActivity(async () => {
         validateKey(input?.strategy, 'strategy');
         const day = validateTradingDay(input.tradingDay);
+        const reservedOrders = input.reservedOrders ?? [];
+        if (!Array.isArray(reservedOrders)) throw InvalidInput.of('reservedOrders', reservedOrders, 'must list client order IDs');
+        reservedOrders.forEach((c, i) => validateClientOrderId(c, `reservedOrders[${i}]`));
         await tryVenue('fill sync', () => services.fills.sync());
         try {
           lastCash = (await venue.getBalance()).cash;
@@ -473,24 +532,33 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
           exposure: exposure as Money,
           openPositions,
           openOrders: open.map((o) => ({ clientOrderId: o.clientOrderId, marketId: o.marketId, side: o.side, state: o.state })),
+          endedOrders: await endedOrders(reservedOrders, true),
         };
       }),
 
-    /** Active trips and today's highest client order sequence; also records the session as RUNNING. */
+    /**
+     * Active trips, today's highest client order sequence and the highest journal sequence of
+     * today's session workflow (a failed run of it may have written some); also records the
+     * session as RUNNING.
+     */
     loadCarryover: (input: { strategy: string; tradingDay: string }) =>
       runActivity(async () => {
         const strategy = validateKey(input?.strategy, 'strategy');
         const day = validateTradingDay(input.tradingDay);
-        await startSession(db, sessionRecord(strategy, day));
-        const [trips, orders, decisions] = await Promise.all([
+        const record = sessionRecord(strategy, day);
+        await startSession(db, record);
+        // Today's orders, decisions and journal entries were made within the last two days in any time zone.
+        const since = clock() - 3 * DAY_MS;
+        const [trips, orders, decisions, actions] = await Promise.all([
           loadActiveTrips(db, strategy),
           listOrders(db, { strategy, tradingDay: day, limit: 100_000 }),
-          // A decision on today's orders was made within the last two days in any time zone.
-          listRiskDecisions(db, { strategy, since: clock() - 3 * DAY_MS, limit: 100_000 }),
+          listRiskDecisions(db, { strategy, since, limit: 100_000 }),
+          listOperatorActions(db, { from: since, limit: 100_000 }),
         ]);
         const ids = [...orders.map((o) => o.clientOrderId), ...decisions.map((d) => d.clientOrderId).filter((c): c is string => c !== null)];
         const lastSequence = Math.max(0, ...orderSequencesOf(strategy, day, ids));
-        return { trips, lastSequence };
+        const lastActionSequence = Math.max(0, ...actions.filter((a) => a.workflowId === record.sessionId).map((a) => a.sequence));
+        return { trips, lastSequence, lastActionSequence };
       }),
 
     recordBreakerChange: (input) =>

@@ -8,7 +8,7 @@ import type { BreakerMetrics, BreakerTrip } from '../workflows/domain/breakers';
 import type { Fill } from '../workflows/domain/fill';
 import type { Side } from '../workflows/domain/market';
 import type { Money, Price, Quantity } from '../workflows/domain/money';
-import type { Order } from '../workflows/domain/order';
+import type { Order, OrderState } from '../workflows/domain/order';
 import type { RiskViolation } from '../workflows/domain/risk';
 import type { ExecutionRecord } from '../workflows/domain/execution-quality';
 import type { Discrepancy, ReconciliationDecision, ReconciliationPolicy } from '../workflows/domain/reconciliation';
@@ -120,6 +120,19 @@ export interface WatchInput {
   /** Return at this time (activity clock) if no signal came first. */
   untilMs: number;
   pollIntervalMs: number;
+  /**
+   * Market → client order ID of the order the session started there and has not seen end: no
+   * signal is returned for such a market while that order is not final in the records. Absent
+   * from a session that predates reservations.
+   */
+  reservedMarkets?: Record<string, string>;
+}
+
+/** An order the session reserved a market for and that has ended: final in the records, or its workflow closed. */
+export interface EndedOrder {
+  clientOrderId: string;
+  /** Its state in the records; null when its workflow closed before recording one. */
+  state: OrderState | null;
 }
 
 export interface WatchSignal {
@@ -139,6 +152,8 @@ export interface WatchResult {
   at: number;
   /** Newest quote time per market, for the freshness view. */
   quoteTimes: Record<string, number>;
+  /** Reserved orders (WatchInput.reservedMarkets) the watch saw final in the records. */
+  endedOrders?: EndedOrder[];
 }
 
 export interface SessionSnapshot {
@@ -150,18 +165,23 @@ export interface SessionSnapshot {
   exposure: Money;
   openPositions: number;
   openOrders: { clientOrderId: string; marketId: string; side: Side; state: string }[];
+  /** Which of the `reservedOrders` asked about have ended. */
+  endedOrders?: EndedOrder[];
 }
 
 export interface SessionActivities {
   preflight(input: { strategy: string; marketIds: string[] }): Promise<PreflightCheck[]>;
   watchForSignal(input: WatchInput): Promise<WatchResult>;
-  sessionSnapshot(input: { strategy: string; tradingDay: string }): Promise<SessionSnapshot>;
+  /** `reservedOrders`: client order IDs the session holds markets for; the snapshot says which have ended. */
+  sessionSnapshot(input: { strategy: string; tradingDay: string; reservedOrders?: string[] }): Promise<SessionSnapshot>;
   /**
    * What a fresh session must not forget: the trips still active for this strategy (manual halts,
    * drawdown, an unreset daily loss; halts outlive sessions and restarts) and the last client order
-   * sequence used today, so a restarted session never reuses a client order ID.
+   * sequence used today, so a restarted session never reuses a client order ID; and the last
+   * journal sequence of the day's session workflow, so a restarted run never reuses a journal key
+   * (absent from results recorded before it was added).
    */
-  loadCarryover(input: { strategy: string; tradingDay: string }): Promise<{ trips: BreakerTrip[]; lastSequence: number }>;
+  loadCarryover(input: { strategy: string; tradingDay: string }): Promise<{ trips: BreakerTrip[]; lastSequence: number; lastActionSequence?: number }>;
   recordBreakerChange(input: { strategy: string; tradingDay: string; change: 'TRIPPED' | 'LIFTED'; trips: BreakerTrip[]; at: number }): Promise<void>;
   recordOperatorAction(action: OperatorAction): Promise<void>;
   /** Cancels every open order of the strategy (kill switch, end of day); optionally flattens positions. */

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import {
@@ -21,7 +21,7 @@ import {
 import { InvalidInput } from '../workflows/domain/errors';
 import { sessionWorkflowId, validateTradingDay } from '../workflows/domain/ids';
 import type { sessionWorkflow } from '../workflows/session-workflow';
-import { validateOperatorRequest } from '../workflows/validation';
+import { validateOperatorRequest, validateSessionWorkflowInput } from '../workflows/validation';
 import { createActivities, type ActivityDeps } from '../activities/index';
 import { createSmtpMailer, smtpSettingsFrom } from '../activities/mailer';
 import { createPaperVenue } from '../activities/venue/paper-venue';
@@ -185,29 +185,49 @@ export function sessionInput(config: WorkerConfig, tradingDay: string, searchAtt
   };
 }
 
-export type StartSessionResult = { status: 'STARTED'; workflowId: string; runId: string } | { status: 'ALREADY_EXISTS'; workflowId: string };
+/**
+ * `restartedAfter`: how the day's previous session ended when this start replaces it (null: none
+ * before). `existing`: why nothing was started: the day's session is RUNNING or has COMPLETED.
+ */
+export type StartSessionResult =
+  | { status: 'STARTED'; workflowId: string; runId: string; restartedAfter: WorkflowExecutionStatusName | null }
+  | { status: 'ALREADY_EXISTS'; workflowId: string; existing: WorkflowExecutionStatusName };
+
+/** Status of the newest run under a workflow ID, or null when there is none. */
+async function lastRunStatus(client: Client, workflowId: string): Promise<WorkflowExecutionStatusName | null> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name;
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return null;
+    throw e;
+  }
+}
 
 /**
- * Starts the session of a trading day (`session-<strategy>-<day>`, reject-duplicate: one session
- * per strategy and day, ever). A day that has already ended in the configured zone is refused.
+ * Starts the session of a trading day (`session-<strategy>-<day>`): one running or completed
+ * session per strategy and day, ever, but a session that failed, was terminated, cancelled or timed
+ * out may be started again (allow-duplicate-failed-only); the new run reloads the day's halts from
+ * the records. A day that has already ended in the configured zone is refused.
  */
 export async function startSession(client: Client, config: WorkerConfig, tradingDay: string, searchAttributes: boolean, now: number = Date.now()): Promise<StartSessionResult> {
   const input = sessionInput(config, tradingDay, searchAttributes);
   if (input.marketIds.length === 0) throw InvalidInput.of('SESSION_MARKETS', '', 'must name at least one market to trade');
   if (input.endOfDayAt <= now) throw InvalidInput.of('tradingDay', tradingDay, `has already ended in ${config.timeZone}`);
+  validateSessionWorkflowInput(input);
   const workflowId = sessionWorkflowId(input.strategy, input.tradingDay);
+  const before = await lastRunStatus(client, workflowId);
   try {
     const handle = await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
       taskQueue: config.temporal.taskQueue,
       workflowId,
       args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
       ...(searchAttributes ? { typedSearchAttributes: [{ key: SA_STRATEGY, value: input.strategy }] } : {}),
     });
-    return { status: 'STARTED', workflowId, runId: handle.firstExecutionRunId };
+    return { status: 'STARTED', workflowId, runId: handle.firstExecutionRunId, restartedAfter: before };
   } catch (e) {
-    if (e instanceof WorkflowExecutionAlreadyStartedError) return { status: 'ALREADY_EXISTS', workflowId };
-    throw e;
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    return { status: 'ALREADY_EXISTS', workflowId, existing: (await lastRunStatus(client, workflowId)) ?? before ?? 'RUNNING' };
   }
 }
 
@@ -325,7 +345,11 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
         }
         const day = tradingDayIn(Date.now(), config.timeZone);
         const started = await startSession(temporal.client, config, day, searchAttributes);
-        log.info(started.status === 'STARTED' ? `Session ${started.workflowId} started` : `Session ${started.workflowId} already exists`);
+        log.info(
+          started.status === 'STARTED'
+            ? `Session ${started.workflowId} started${started.restartedAfter ? ` again (the day's previous run ended ${started.restartedAfter})` : ''}`
+            : `Session ${started.workflowId} already exists (${started.existing})`,
+        );
       },
     });
     return 0;

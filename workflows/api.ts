@@ -4,7 +4,7 @@
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../activities/types';
+import type { OperatorAction, OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../activities/types';
 import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from './domain/breakers';
 import type { ReconciliationPolicy } from './domain/reconciliation';
 import type { Price, Quantity, Money } from './domain/money';
@@ -144,6 +144,8 @@ export interface SessionWorkflowInput {
   maxDailyLoss: Money;
   breakers: BreakerConfig;
   searchAttributes: boolean;
+  /** History length at which the session continues as new even unprompted (default 8 000; tests lower it). */
+  continueAsNewAtEvents?: number;
   /** State handed over by continue-as-new; absent on a fresh start. */
   carry?: SessionCarry;
 }
@@ -156,6 +158,35 @@ export interface SessionCarry {
   recentOrderTimes: number[];
   lastAt: number;
   alertedHalfLoss: boolean;
+  // Absent from carries handed over before they were added; read as the fresh-start values.
+  ordersStarted?: number;
+  lastSignalAt?: number | null;
+  quoteTimes?: Record<string, number>;
+  preflight?: PreflightCheck[] | null;
+  refusedSignals?: string[];
+  reservations?: Record<string, string>;
+  /** Journal entries and breaker changes not yet in the records. */
+  pendingJournal?: OperatorAction[];
+  pendingBreakerChanges?: PendingBreakerChange[];
+  kill?: KillSwitchRequest | null;
+  orderNotices?: OrderNotice[];
+  unsentAlerts?: string[];
+  recordFailures?: string[];
+}
+
+/** Breaker trips and lifts waiting to be written (`at` fixed when queued, so a retried write is the same row). */
+export interface PendingBreakerChange {
+  tripped: BreakerTrip[];
+  lifted: BreakerTrip[];
+  at: number;
+  trippedRecorded: boolean;
+  alerted: boolean;
+}
+
+/** What the session still has to tell the order workflows it started: halt them, or cancel them (kill switch). */
+export interface OrderNotice {
+  signal: 'halt' | 'cancel';
+  request: OperatorRequest;
 }
 
 export interface KillSwitchRequest extends OperatorRequest {
@@ -180,6 +211,14 @@ export interface SessionStatus {
   lastSignalAt: number | null;
   quoteTimes: Record<string, number>;
   refusedSignals: string[];
+  /** Market → client order ID of the order the session started there and has not seen end: no second order goes there. */
+  reservations: Record<string, string>;
+  /** Alerts that could not be sent after their retries, newest last (at most 20). */
+  unsentAlerts: string[];
+  /** Record writes that failed and wait for another attempt, newest last (at most 20). */
+  recordFailures: string[];
+  /** Journal entries and breaker changes not yet in the records. */
+  unrecorded: number;
 }
 
 export const haltSignal = defineSignal<[OperatorRequest]>('halt');

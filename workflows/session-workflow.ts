@@ -1,13 +1,17 @@
 /** The trading session workflow: `session-<strategy>-<tradingDay>`. Thin wiring only. */
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
+import { RetryState, WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
+  log,
+  patched,
   proxyActivities,
   setHandler,
   startChild,
@@ -15,9 +19,12 @@ import {
 } from '@temporalio/workflow';
 import type { SessionActivities } from '../activities/types';
 import {
+  cancelOrderSignal,
   dailyResetSignal,
+  haltOrderSignal,
   haltSignal,
   killSwitchSignal,
+  orderFinishedSignal,
   resumeSignal,
   sessionStatusQuery,
   type SessionStatus,
@@ -25,28 +32,50 @@ import {
 } from './api';
 import { DomainError } from './domain/errors';
 import { orderWorkflow } from './order-workflow';
-import { TradingSession } from './session';
-import { RECORD_WRITE_NON_RETRYABLE } from './failure-types';
+import { SessionPatch, TradingSession, watchActivityTimeouts, type RecordFailureKind } from './session';
+import { DomainFailure, PERMANENT_RECORD_FAILURES, RECORD_WRITE_NON_RETRYABLE } from './failure-types';
+import { validateSessionWorkflowInput } from './validation';
 
 /** History length at which the session hands over to a fresh run even if the server has not suggested it (Server 1.19 may not). */
 const CONTINUE_AS_NEW_AT = 8_000;
+
+type RecordWrites = Pick<SessionActivities, 'recordBreakerChange' | 'recordOperatorAction'>;
 
 const records = proxyActivities<Pick<SessionActivities, 'loadCarryover' | 'sessionSnapshot' | 'recordBreakerChange' | 'recordOperatorAction' | 'writeDailySummary'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: RECORD_WRITE_NON_RETRYABLE },
 });
 
+/** Journal and breaker writes give up after about a minute and a half; the session keeps them and tries again later. */
+const boundedRecordWrites = proxyActivities<RecordWrites>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: RECORD_WRITE_NON_RETRYABLE },
+});
+
+/** Record failures that mean the data the session wrote is malformed: a bug, which fails the session. */
+const RECORD_BUGS: ReadonlySet<string> = new Set([DomainFailure.InvalidInput, ...PERMANENT_RECORD_FAILURES.filter((t) => t === 'InvalidValue' || t === 'ConstraintViolation')]);
+
+function classifyRecordFailure(e: unknown): { kind: RecordFailureKind; message: string } {
+  if (!(e instanceof ActivityFailure)) return { kind: 'BUG', message: String(e) };
+  const cause = e.cause;
+  const type = cause instanceof ApplicationFailure ? (cause.type ?? 'UNKNOWN') : (cause?.name ?? 'UNKNOWN');
+  const message = `${type}: ${cause?.message ?? e.message}`;
+  if (RECORD_BUGS.has(type)) return { kind: 'BUG', message };
+  return { kind: e.retryState === RetryState.NON_RETRYABLE_FAILURE ? 'REFUSED' : 'UNREACHABLE', message };
+}
+
+/** How sdk-core fails a signal to a workflow that is not running (ended, or never started). */
+const isTargetGone = (e: unknown): boolean => e instanceof ApplicationFailure && e.type === 'SignalExternalWorkflowExecutionFailed' && /not found/i.test(e.message);
+
 const checks = proxyActivities<Pick<SessionActivities, 'preflight'>>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
-/** One watch lasts at most its period; heartbeats carry the strategy state so a retry resumes it. */
-const market = proxyActivities<Pick<SessionActivities, 'watchForSignal'>>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'InvalidConfig', 'AUTH'] },
-});
+const WATCH_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'InvalidConfig', 'AUTH'] };
+
+/** One watch lasts at most its period; heartbeats carry the strategy state so a retry resumes it. Fixed timeouts: histories from before SessionPatch.watchPeriods. */
+const market = proxyActivities<Pick<SessionActivities, 'watchForSignal'>>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: WATCH_RETRY });
 
 const venue = proxyActivities<Pick<SessionActivities, 'cancelAllOpenOrders'>>({
   startToCloseTimeout: '2 minutes',
@@ -58,12 +87,14 @@ const alerts = proxyActivities<Pick<SessionActivities, 'raiseAlert'>>({
   retry: { initialInterval: '2 seconds', maximumInterval: '60 seconds', maximumAttempts: 10 },
 });
 
+const writes = (): RecordWrites => (patched(SessionPatch.containFailures) ? boundedRecordWrites : records);
+
 // proxyActivities returns a Proxy with no own keys: it cannot be spread, so name each activity.
 const acts: SessionActivities = {
   loadCarryover: records.loadCarryover,
   sessionSnapshot: records.sessionSnapshot,
-  recordBreakerChange: records.recordBreakerChange,
-  recordOperatorAction: records.recordOperatorAction,
+  recordBreakerChange: (change) => writes().recordBreakerChange(change),
+  recordOperatorAction: (action) => writes().recordOperatorAction(action),
   writeDailySummary: records.writeDailySummary,
   preflight: checks.preflight,
   watchForSignal: market.watchForSignal,
@@ -73,13 +104,19 @@ const acts: SessionActivities = {
 
 export async function sessionWorkflow(input: SessionWorkflowInput): Promise<SessionStatus> {
   try {
+    if (patched(SessionPatch.watchPeriods)) validateSessionWorkflowInput(input);
+    const watchFollowingPeriods = (): Pick<SessionActivities, 'watchForSignal'> => {
+      const t = watchActivityTimeouts(input);
+      return proxyActivities({ startToCloseTimeout: t.startToCloseMs, heartbeatTimeout: t.heartbeatMs, retry: WATCH_RETRY });
+    };
     const session = new TradingSession(input, {
       acts,
       waitFor: (until, ms) => condition(until, ms),
       watch: async (watchInput, interrupt) => {
+        const watchFor = patched(SessionPatch.watchPeriods) ? watchFollowingPeriods().watchForSignal : market.watchForSignal;
         const watchScope = new CancellationScope();
         const guardScope = new CancellationScope();
-        const watching = watchScope.run(() => market.watchForSignal(watchInput));
+        const watching = watchScope.run(() => watchFor(watchInput));
         const guard = guardScope.run(() => condition(interrupt));
         const first = await Promise.race([watching.then((result) => ({ result })), guard.then(() => null)]);
         if (first === null) {
@@ -95,6 +132,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       },
       startOrder: async (workflowId, orderInput) => {
         try {
+          // ABANDON: an order outlives the session that started it (a working order is followed to its end).
           await startChild(orderWorkflow, {
             workflowId,
             args: [orderInput],
@@ -107,16 +145,31 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
           throw e;
         }
       },
-      continueAsNewSuggested: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > CONTINUE_AS_NEW_AT,
+      signalOrder: async (workflowId, signal, request) => {
+        try {
+          await getExternalWorkflowHandle(workflowId).signal(signal === 'halt' ? haltOrderSignal : cancelOrderSignal, request);
+          return true;
+        } catch (e) {
+          if (isTargetGone(e)) return false;
+          if (!(e instanceof ApplicationFailure)) throw e;
+          log.warn(`${signal} not delivered to ${workflowId}: ${e.message}`);
+          return true;
+        }
+      },
+      patched,
+      classifyRecordFailure,
+      log: (message) => log.warn(message),
+      continueAsNewSuggested: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAtEvents ?? CONTINUE_AS_NEW_AT),
       continueAsNew: async (next) => {
         await condition(allHandlersFinished);
-        return continueAsNew<typeof sessionWorkflow>(next);
+        return continueAsNew<typeof sessionWorkflow>(next());
       },
     });
     setHandler(haltSignal, (p) => session.onHalt(p));
     setHandler(resumeSignal, (p) => session.onResume(p));
     setHandler(killSwitchSignal, (p) => session.onKillSwitch(p));
     setHandler(dailyResetSignal, (p) => session.onDailyReset(p));
+    setHandler(orderFinishedSignal, (p) => session.onOrderFinished(p));
     setHandler(sessionStatusQuery, () => session.status());
     return await session.run();
   } catch (e) {

@@ -5,10 +5,27 @@
  * activity watches it and returns only when the strategy signals or its period ends.
  *
  * Halts live in the breaker state (workflow state, so they survive worker crashes) and in the
- * records (so they outlive the session): a fresh session loads them before trading.
+ * records (so they outlive the session): a fresh session loads them before trading, and applies
+ * operator requests that arrived meanwhile only after it has.
+ *
+ * One working order per market: the session reserves the market for the order it starts
+ * (market → client order ID, in its own state) and starts no other there until that order has
+ * ended: its workflow says so (orderFinished), the watch or the snapshot finds it final in the
+ * records, or its workflow is no longer running. Halts and the kill switch are passed on to
+ * every reserved order.
  */
-import type { AlertLevel, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../activities/types';
-import type { DailyResetRequest, KillSwitchRequest, OperatorRequest, OrderWorkflowInput, SessionCarry, SessionStatus, SessionWorkflowInput } from './api';
+import type { AlertLevel, AlertRequest, EndedOrder, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../activities/types';
+import type {
+  DailyResetRequest,
+  KillSwitchRequest,
+  OperatorRequest,
+  OrderNotice,
+  OrderWorkflowInput,
+  PendingBreakerChange,
+  SessionCarry,
+  SessionStatus,
+  SessionWorkflowInput,
+} from './api';
 import {
   breakerStatus,
   dailyReset,
@@ -24,7 +41,31 @@ import {
 import { DomainError, InvalidInput } from './domain/errors';
 import { makeClientOrderId, orderWorkflowId, validateTradingDay } from './domain/ids';
 import { formatDecimal } from './domain/money';
-import { validateOperatorRequest } from './validation';
+import { validateOperatorRequest, validateOrderFinished } from './validation';
+
+/**
+ * patched() IDs of the session's changes of control flow; a history recorded before a change
+ * replays the old way (STYLE.md: no control-flow change without patched() and a replay test).
+ */
+export const SessionPatch = {
+  /** A signal on a market with a working order starts nothing. */
+  marketReservation: 'session-market-reservation',
+  /** Halts and the kill switch are signalled to the session's orders in flight. */
+  haltReachesOrders: 'session-halt-reaches-orders',
+  /** Operator requests wait until the carried-over state is loaded. */
+  requestsAfterLoad: 'session-requests-after-load',
+  /** Alerts run beside the session and never fail it; record writes retry a bounded time, then wait for the next flush. */
+  containFailures: 'session-contain-failures',
+  /** The input is validated, and the watch's timeouts follow its periods. */
+  watchPeriods: 'session-watch-periods',
+} as const;
+
+/**
+ * What became of a record write that failed after its retries: the records could not be reached
+ * (try again at the next flush, after the rest waits), the write was refused as it stands (keep it,
+ * write the others), or a bug (the data itself is malformed: the session fails).
+ */
+export type RecordFailureKind = 'UNREACHABLE' | 'REFUSED' | 'BUG';
 
 export interface SessionEnv {
   acts: SessionActivities;
@@ -33,13 +74,53 @@ export interface SessionEnv {
   watch(input: WatchInput, interrupt: () => boolean): Promise<WatchResult | null>;
   startOrder(workflowId: string, input: OrderWorkflowInput): Promise<'STARTED' | 'ALREADY_EXISTS'>;
   continueAsNewSuggested(): boolean;
-  continueAsNew(input: SessionWorkflowInput): Promise<never>;
+  /** Hands over to a fresh run; `next` is read once every handler has finished, so nothing they queued is lost. */
+  continueAsNew(next: () => SessionWorkflowInput): Promise<never>;
+  /** Signals an order workflow the session started; false when it is no longer running. Absent: orders are not told. */
+  signalOrder?(workflowId: string, signal: OrderNotice['signal'], request: OperatorRequest): Promise<boolean>;
+  /** Temporal's patched(); absent: every change applies. */
+  patched?(changeId: string): boolean;
+  /** Sorts a failed record write; absent: every failure is a bug (it fails the session). */
+  classifyRecordFailure?(error: unknown): { kind: RecordFailureKind; message: string };
+  log?(message: string): void;
 }
 
 const RECENT_ORDERS_KEPT = 100;
+const NOTES_KEPT = 20;
 const MINUTE = 60_000;
 /** How long a halted session sleeps between checks when nothing happens. */
 const HALTED_CHECK_MS = 5 * MINUTE;
+
+/**
+ * Timeouts of one watch. It lasts its period plus at most one poll (the last sleep is cut to the
+ * period's end), and a poll's venue and record reads get five minutes more. It heartbeats once per
+ * poll, so the heartbeat timeout spans three polls (at least a minute): one slow poll is not a
+ * dead worker.
+ */
+export function watchActivityTimeouts(input: Pick<SessionWorkflowInput, 'watchPeriodMs' | 'pollIntervalMs'>): { startToCloseMs: number; heartbeatMs: number } {
+  return { startToCloseMs: input.watchPeriodMs + input.pollIntervalMs + 5 * MINUTE, heartbeatMs: Math.max(MINUTE, 3 * input.pollIntervalMs) };
+}
+
+type QueuedRequest = { handler: 'halt' | 'resume' | 'killSwitch' | 'dailyReset' | 'orderFinished'; payload: unknown };
+
+/** The message of an error and of its causes (an ActivityFailure says little; its cause says what failed). */
+function failureText(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e; x instanceof Error && parts.length < 4; x = (x as { cause?: unknown }).cause) parts.push(x.message);
+  return parts.length > 0 ? parts.join(': ') : String(e);
+}
+
+const keepLast = (list: string[], note: string): void => {
+  list.push(note);
+  if (list.length > NOTES_KEPT) list.shift();
+};
+
+/** Notes a failure; one that repeats (a write retried at every flush) moves to the end instead of crowding out the others. */
+const noteFailure = (list: string[], note: string): void => {
+  const seen = list.indexOf(note);
+  if (seen >= 0) list.splice(seen, 1);
+  keepLast(list, note);
+};
 
 export class TradingSession {
   private breakers: BreakerState;
@@ -49,16 +130,25 @@ export class TradingSession {
   private recentOrderTimes: number[];
   private lastAt: number;
   private alertedHalfLoss: boolean;
-  private pending: OperatorAction[] = [];
-  private pendingBreakerChanges: { change: 'TRIPPED' | 'LIFTED'; update: BreakerUpdate }[] = [];
-  private kill: KillSwitchRequest | null = null;
+  private pending: OperatorAction[];
+  private pendingBreakerChanges: PendingBreakerChange[];
+  private kill: KillSwitchRequest | null;
   private mode: SessionStatus['mode'];
-  private preflight: SessionStatus['preflight'] = null;
+  private preflight: SessionStatus['preflight'];
   private snapshot: SessionStatus['snapshot'] = null;
-  private ordersStarted = 0;
-  private lastSignalAt: number | null = null;
-  private quoteTimes: Record<string, number> = {};
-  readonly refusedSignals: string[] = [];
+  private ordersStarted: number;
+  private lastSignalAt: number | null;
+  private quoteTimes: Record<string, number>;
+  readonly refusedSignals: string[];
+  /** Market → client order ID of the order the session started there and has not seen end. */
+  private reservations: Record<string, string>;
+  private orderNotices: OrderNotice[];
+  private readonly unsentAlerts: string[];
+  private readonly recordFailures: string[];
+  private readonly alertsInFlight = new Set<Promise<void>>();
+  /** False until the carried-over state is merged; requests that arrive before wait in `early`. */
+  private loaded: boolean;
+  private readonly early: QueuedRequest[] = [];
 
   constructor(
     readonly input: SessionWorkflowInput,
@@ -72,19 +162,38 @@ export class TradingSession {
     this.recentOrderTimes = c?.recentOrderTimes ?? [];
     this.lastAt = c?.lastAt ?? 0;
     this.alertedHalfLoss = c?.alertedHalfLoss ?? false;
+    this.ordersStarted = c?.ordersStarted ?? 0;
+    this.lastSignalAt = c?.lastSignalAt ?? null;
+    this.quoteTimes = c?.quoteTimes ?? {};
+    this.preflight = c?.preflight ?? null;
+    this.refusedSignals = c?.refusedSignals ?? [];
+    this.reservations = c?.reservations ?? {};
+    this.pending = c?.pendingJournal ?? [];
+    this.pendingBreakerChanges = c?.pendingBreakerChanges ?? [];
+    this.kill = c?.kill ?? null;
+    this.orderNotices = c?.orderNotices ?? [];
+    this.unsentAlerts = c?.unsentAlerts ?? [];
+    this.recordFailures = c?.recordFailures ?? [];
     this.mode = c ? 'TRADING' : 'PREFLIGHT';
+    this.loaded = c !== undefined;
+  }
+
+  private patched(changeId: string): boolean {
+    return this.env.patched?.(changeId) ?? true;
   }
 
   // ---- signal handlers: validate, change state, queue the journal entry ----
 
   onHalt(payload: unknown): void {
+    if (this.waitForLoad('halt', payload)) return;
     const req = this.accept(payload, 'halt');
     if (!req) return;
-    this.noteBreakerChange('TRIPPED', manualHalt(this.breakers, req.operator, req.reason, this.lastAt));
+    this.noteBreakerChange('TRIPPED', manualHalt(this.breakers, req.operator, req.reason, this.lastAt), req);
     this.journal('HALT', req, {});
   }
 
   onResume(payload: unknown): void {
+    if (this.waitForLoad('resume', payload)) return;
     const req = this.accept(payload, 'resume');
     if (!req) return;
     this.noteBreakerChange('LIFTED', resume(this.breakers, req.operator, this.lastAt));
@@ -92,6 +201,7 @@ export class TradingSession {
   }
 
   onKillSwitch(payload: unknown): void {
+    if (this.waitForLoad('killSwitch', payload)) return;
     const req = this.accept(payload, 'killSwitch');
     if (!req) return;
     const flatten = (payload as KillSwitchRequest).flatten;
@@ -100,16 +210,30 @@ export class TradingSession {
       return;
     }
     this.kill = { ...req, flatten: flatten ?? false };
-    this.noteBreakerChange('TRIPPED', manualHalt(this.breakers, req.operator, `kill switch: ${req.reason}`, this.lastAt));
+    const reason = `kill switch: ${req.reason}`;
+    this.noteBreakerChange('TRIPPED', manualHalt(this.breakers, req.operator, reason, this.lastAt), { operator: req.operator, reason });
+    this.noticeOrders({ signal: 'cancel', request: { operator: req.operator, reason } });
     this.journal('KILL_SWITCH', req, { flatten: flatten ?? false });
   }
 
   onDailyReset(payload: unknown): void {
+    if (this.waitForLoad('dailyReset', payload)) return;
     try {
       const day = validateTradingDay((payload as DailyResetRequest | null)?.tradingDay, 'dailyReset.tradingDay');
       this.noteBreakerChange('LIFTED', dailyReset(this.breakers, this.lastAt));
       this.alertedHalfLoss = false;
       this.journal('DAILY_RESET', { operator: 'schedule', reason: `daily reset for ${day}` }, { tradingDay: day });
+    } catch (e) {
+      this.refuse(e);
+    }
+  }
+
+  /** An order workflow the session started has ended: its market is free again. */
+  onOrderFinished(payload: unknown): void {
+    if (this.waitForLoad('orderFinished', payload)) return;
+    try {
+      const { clientOrderId, marketId } = validateOrderFinished(payload);
+      if (this.reservations[marketId] === clientOrderId) this.release([{ clientOrderId, state: null }]);
     } catch (e) {
       this.refuse(e);
     }
@@ -129,7 +253,34 @@ export class TradingSession {
       lastSignalAt: this.lastSignalAt,
       quoteTimes: this.quoteTimes,
       refusedSignals: this.refusedSignals,
+      reservations: this.reservations,
+      unsentAlerts: this.unsentAlerts,
+      recordFailures: this.recordFailures,
+      unrecorded: this.pending.length + this.pendingBreakerChanges.length,
     };
+  }
+
+  /**
+   * Before the carried-over state is loaded a request would be applied to a state about to be
+   * overwritten (a resume lifting nothing, then the loaded halt back in force), and its journal
+   * sequence could collide with a failed run's: it waits, and is applied in arrival order after.
+   */
+  private waitForLoad(handler: QueuedRequest['handler'], payload: unknown): boolean {
+    if (this.loaded || !this.patched(SessionPatch.requestsAfterLoad)) return false;
+    this.early.push({ handler, payload });
+    return true;
+  }
+
+  private applyEarlyRequests(): void {
+    this.loaded = true;
+    const apply: Record<QueuedRequest['handler'], (payload: unknown) => void> = {
+      halt: (p) => this.onHalt(p),
+      resume: (p) => this.onResume(p),
+      killSwitch: (p) => this.onKillSwitch(p),
+      dailyReset: (p) => this.onDailyReset(p),
+      orderFinished: (p) => this.onOrderFinished(p),
+    };
+    for (const { handler, payload } of this.early.splice(0)) apply[handler](payload);
   }
 
   private accept(payload: unknown, signal: string): OperatorRequest | null {
@@ -143,8 +294,7 @@ export class TradingSession {
 
   private refuse(e: unknown): void {
     if (!(e instanceof DomainError)) throw e;
-    this.refusedSignals.push(e.message);
-    if (this.refusedSignals.length > 20) this.refusedSignals.shift();
+    keepLast(this.refusedSignals, e.message);
     this.journal('SIGNAL_REJECTED', { operator: 'unknown', reason: e.message }, {});
   }
 
@@ -159,32 +309,113 @@ export class TradingSession {
     });
   }
 
-  private noteBreakerChange(change: 'TRIPPED' | 'LIFTED', update: BreakerUpdate): void {
+  /** `haltedBy`: who to name to the orders when this trips something (default: the session, with the trips' reasons). */
+  private noteBreakerChange(change: 'TRIPPED' | 'LIFTED', update: BreakerUpdate, haltedBy?: OperatorRequest): void {
     this.breakers = update.state;
-    if (update.tripped.length > 0 || update.lifted.length > 0) this.pendingBreakerChanges.push({ change, update });
+    if (update.tripped.length === 0 && update.lifted.length === 0) return;
+    this.pendingBreakerChanges.push({ tripped: update.tripped, lifted: update.lifted, at: this.lastAt, trippedRecorded: false, alerted: false });
+    if (change === 'TRIPPED' && update.tripped.length > 0) {
+      this.noticeOrders({ signal: 'halt', request: haltedBy ?? { operator: 'session', reason: update.tripped.map((t) => t.reason).join('; ') } });
+    }
   }
 
-  private alert(level: AlertLevel, type: string, key: string, title: string, body: string) {
-    return this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${this.input.strategy}:${this.input.tradingDay}:${key}`, title, body });
+  private noticeOrders(notice: OrderNotice): void {
+    if (!this.orderNotices.some((n) => n.signal === notice.signal)) this.orderNotices.push(notice);
   }
 
-  /** Writes queued journal entries and breaker changes; alerts on new trips. Idempotent by sequence. */
+  private alert(level: AlertLevel, type: string, key: string, title: string, body: string): Promise<void> {
+    const request: AlertRequest = { level, type, dedupeKey: `${type}:${this.input.strategy}:${this.input.tradingDay}:${key}`, title, body };
+    if (!this.patched(SessionPatch.containFailures)) return this.env.acts.raiseAlert(request).then(() => undefined);
+    // Beside the session: an SMTP outage retried for minutes must not hold up a kill switch.
+    const sending: Promise<void> = this.env.acts.raiseAlert(request).then(
+      () => undefined,
+      (e: unknown) => {
+        const note = `${request.type} (${request.dedupeKey}) not sent: ${failureText(e)}`;
+        noteFailure(this.unsentAlerts, note);
+        this.env.log?.(`alert ${note}`);
+      },
+    );
+    this.alertsInFlight.add(sending);
+    void sending.then(() => this.alertsInFlight.delete(sending));
+    return Promise.resolve();
+  }
+
+  private async alertsSettled(): Promise<void> {
+    while (this.alertsInFlight.size > 0) await Promise.all([...this.alertsInFlight]);
+  }
+
+  /** Decides what a failed write means for the session; throws for a bug (and in histories from before containment). */
+  private recordFailure(e: unknown, what: string): Exclude<RecordFailureKind, 'BUG'> {
+    if (!this.env.classifyRecordFailure || !this.patched(SessionPatch.containFailures)) throw e;
+    const { kind, message } = this.env.classifyRecordFailure(e);
+    if (kind === 'BUG') throw e;
+    const note = `${what}: ${message}${kind === 'UNREACHABLE' ? ' (records unreachable; retried at the next flush)' : ' (refused; kept and retried later)'}`;
+    noteFailure(this.recordFailures, note);
+    this.env.log?.(`record write failed: ${note}`);
+    return kind;
+  }
+
+  /** Writes queued journal entries and breaker changes; alerts on new trips. Idempotent by sequence and time. */
   private async flush(): Promise<void> {
     const { acts } = this.env;
-    while (this.pending.length > 0) {
-      await acts.recordOperatorAction(this.pending[0]!);
-      this.pending.shift();
-    }
-    while (this.pendingBreakerChanges.length > 0) {
-      const { update } = this.pendingBreakerChanges[0]!;
-      const base = { strategy: this.input.strategy, tradingDay: this.input.tradingDay, at: this.lastAt };
-      if (update.tripped.length > 0) await acts.recordBreakerChange({ ...base, change: 'TRIPPED', trips: update.tripped });
-      if (update.lifted.length > 0) await acts.recordBreakerChange({ ...base, change: 'LIFTED', trips: update.lifted });
-      for (const trip of update.tripped) {
-        if (trip.kind === 'MANUAL') continue;
-        await this.alert('CRITICAL', 'TRADING_HALTED', `${trip.kind}:${trip.since}`, `Trading halted: ${trip.kind}`, trip.reason);
+    for (let i = 0; i < this.pending.length; ) {
+      const entry = this.pending[i]!;
+      try {
+        await acts.recordOperatorAction(entry);
+        this.pending.splice(i, 1);
+      } catch (e) {
+        if (this.recordFailure(e, `journal entry ${entry.action} #${entry.sequence}`) === 'UNREACHABLE') break;
+        i++;
       }
-      this.pendingBreakerChanges.shift();
+    }
+    const base = { strategy: this.input.strategy, tradingDay: this.input.tradingDay };
+    for (let i = 0; i < this.pendingBreakerChanges.length; ) {
+      const change = this.pendingBreakerChanges[i]!;
+      let failed: RecordFailureKind | null = null;
+      try {
+        if (change.tripped.length > 0 && !change.trippedRecorded) {
+          await acts.recordBreakerChange({ ...base, at: change.at, change: 'TRIPPED', trips: change.tripped });
+          change.trippedRecorded = true;
+        }
+        if (change.lifted.length > 0) await acts.recordBreakerChange({ ...base, at: change.at, change: 'LIFTED', trips: change.lifted });
+      } catch (e) {
+        failed = this.recordFailure(e, `breaker change at ${change.at}`);
+      }
+      if (!change.alerted) {
+        change.alerted = true;
+        for (const trip of change.tripped) {
+          if (trip.kind === 'MANUAL') continue;
+          await this.alert('CRITICAL', 'TRADING_HALTED', `${trip.kind}:${trip.since}`, `Trading halted: ${trip.kind}`, trip.reason);
+        }
+      }
+      if (failed === null) this.pendingBreakerChanges.splice(i, 1);
+      else if (failed === 'UNREACHABLE') break;
+      else i++;
+    }
+  }
+
+  /** Passes halts and the kill switch on to every order the session holds a market for. */
+  private async tellOrders(): Promise<void> {
+    if (this.orderNotices.length === 0) return;
+    const signalOrder = this.env.signalOrder;
+    if (Object.keys(this.reservations).length === 0 || !signalOrder || !this.patched(SessionPatch.haltReachesOrders)) {
+      this.orderNotices = [];
+      return;
+    }
+    while (this.orderNotices.length > 0) {
+      const { signal, request } = this.orderNotices[0]!;
+      const targets = Object.values(this.reservations);
+      const running = await Promise.all(targets.map((coid) => signalOrder(orderWorkflowId(coid), signal, request)));
+      this.release(targets.filter((_, i) => !running[i]).map((clientOrderId) => ({ clientOrderId, state: null })));
+      this.orderNotices.shift();
+    }
+  }
+
+  private release(ended: readonly EndedOrder[] | undefined): void {
+    for (const { clientOrderId } of ended ?? []) {
+      for (const [marketId, reserved] of Object.entries(this.reservations)) {
+        if (reserved === clientOrderId) delete this.reservations[marketId];
+      }
     }
   }
 
@@ -197,6 +428,18 @@ export class TradingSession {
       recentOrderTimes: this.recentOrderTimes,
       lastAt: this.lastAt,
       alertedHalfLoss: this.alertedHalfLoss,
+      ordersStarted: this.ordersStarted,
+      lastSignalAt: this.lastSignalAt,
+      quoteTimes: this.quoteTimes,
+      preflight: this.preflight,
+      refusedSignals: this.refusedSignals,
+      reservations: this.reservations,
+      pendingJournal: this.pending,
+      pendingBreakerChanges: this.pendingBreakerChanges,
+      kill: this.kill,
+      orderNotices: this.orderNotices,
+      unsentAlerts: this.unsentAlerts,
+      recordFailures: this.recordFailures,
     };
   }
 
@@ -207,9 +450,11 @@ export class TradingSession {
     if (!input.carry) {
       const carryover = await acts.loadCarryover({ strategy: input.strategy, tradingDay: input.tradingDay });
       this.sequence = Math.max(this.sequence, carryover.lastSequence);
+      this.actionSequence = Math.max(this.actionSequence, carryover.lastActionSequence ?? 0);
       for (const trip of carryover.trips) {
         if (!this.breakers.trips.some((t) => t.kind === trip.kind)) this.breakers = { ...this.breakers, trips: [...this.breakers.trips, trip] };
       }
+      this.applyEarlyRequests();
       this.preflight = await acts.preflight({ strategy: input.strategy, marketIds: input.marketIds });
       const failed = this.preflight.filter((c) => !c.ok);
       if (failed.length > 0) {
@@ -223,6 +468,7 @@ export class TradingSession {
 
     for (;;) {
       await this.flush();
+      await this.tellOrders();
       if (this.kill) {
         const kill = this.kill;
         await acts.cancelAllOpenOrders({ strategy: input.strategy, flatten: kill.flatten ?? false, reason: `kill switch by ${kill.operator}: ${kill.reason}` });
@@ -230,12 +476,15 @@ export class TradingSession {
         continue;
       }
       if (this.lastAt >= input.endOfDayAt) break;
-      if (this.env.continueAsNewSuggested() && this.pending.length === 0) {
-        await this.env.continueAsNew({ ...input, carry: this.carry() });
+      // Entries the records refused stay pending; they are carried over, so they do not hold the hand-over back.
+      if (this.env.continueAsNewSuggested()) {
+        await this.alertsSettled();
+        await this.env.continueAsNew(() => ({ ...input, carry: this.carry() }));
       }
 
       if (!isTradingAllowed(this.breakers)) {
-        const changed = () => this.pending.length > 0 || this.kill !== null || isTradingAllowed(this.breakers);
+        const journaled = this.actionSequence;
+        const changed = () => this.actionSequence !== journaled || this.kill !== null || isTradingAllowed(this.breakers);
         await this.env.waitFor(changed, Math.max(1_000, Math.min(HALTED_CHECK_MS, input.endOfDayAt - this.lastAt)));
         await this.refreshSnapshot();
         continue;
@@ -251,6 +500,7 @@ export class TradingSession {
           marketIds: input.marketIds,
           untilMs: Math.min(input.endOfDayAt, (this.lastAt || 0) + input.watchPeriodMs),
           pollIntervalMs: input.pollIntervalMs,
+          reservedMarkets: { ...this.reservations },
         },
         interrupt,
       );
@@ -258,11 +508,13 @@ export class TradingSession {
       this.strategyState = watched.strategyState;
       this.lastAt = Math.max(this.lastAt, watched.at);
       this.quoteTimes = watched.quoteTimes;
+      this.release(watched.endedOrders);
 
       await this.refreshSnapshot();
       if (watched.signal && watched.signal.quantity > 0 && isTradingAllowed(this.breakers)) {
         this.lastSignalAt = watched.at;
-        await this.startOrder(watched);
+        const working = this.reservations[watched.signal.marketId] !== undefined;
+        if (!working || !this.patched(SessionPatch.marketReservation)) await this.startOrder(watched);
       }
     }
 
@@ -271,14 +523,21 @@ export class TradingSession {
     await this.refreshSnapshot();
     this.mode = 'ENDED';
     await this.flush();
+    await this.alertsSettled();
     return this.status();
   }
 
-  /** Reads P&L and counts from the records, evaluates the breakers, alerts on what crossed. */
+  /** Reads P&L and counts from the records, evaluates the breakers, alerts on what crossed, frees markets whose orders ended. */
   private async refreshSnapshot(): Promise<void> {
-    const snap = await this.env.acts.sessionSnapshot({ strategy: this.input.strategy, tradingDay: this.input.tradingDay });
+    const reservedOrders = Object.values(this.reservations);
+    const snap = await this.env.acts.sessionSnapshot({
+      strategy: this.input.strategy,
+      tradingDay: this.input.tradingDay,
+      ...(reservedOrders.length > 0 ? { reservedOrders } : {}),
+    });
     this.snapshot = snap;
     this.lastAt = Math.max(this.lastAt, snap.at);
+    this.release(snap.endedOrders);
     const ordersInWindow = this.recentOrderTimes.filter((t) => t > snap.at - this.input.breakers.orderWindowMs).length;
     this.noteBreakerChange('TRIPPED', evaluateBreakers(this.breakers, { ...snap.metrics, ordersInWindow }, this.input.breakers, snap.at));
     const loss = -snap.metrics.dailyPnl;
@@ -295,6 +554,8 @@ export class TradingSession {
       const clientOrderId = makeClientOrderId(this.input.strategy, this.input.tradingDay, ++this.sequence);
       this.recentOrderTimes.push(watched.at);
       if (this.recentOrderTimes.length > RECENT_ORDERS_KEPT) this.recentOrderTimes.shift();
+      // Reserved before the start: a halt that arrives while the child starts reaches it too.
+      this.reservations[signal.marketId] = clientOrderId;
       const outcome = await this.env.startOrder(orderWorkflowId(clientOrderId), {
         order: { clientOrderId, marketId: signal.marketId, side: signal.side, quantity: signal.quantity, limitPrice: signal.price },
         context: {
@@ -313,6 +574,7 @@ export class TradingSession {
         return;
       }
     }
+    delete this.reservations[signal.marketId];
     await this.alert('HIGH', 'ORDER_ID_EXHAUSTED', String(this.sequence), 'Could not start an order workflow', 'Five consecutive client order IDs were already taken.');
   }
 }

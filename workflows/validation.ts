@@ -1,9 +1,11 @@
 /** Validation of payloads that reach workflows from outside (signals, workflow inputs). */
 import type { OrderContext, OrderIntent } from '../activities/types';
-import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderWorkflowInput } from './api';
+import type { OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput } from './api';
+import { parseBreakerState } from './domain/breakers';
 import { InvalidInput, type FieldProblem } from './domain/errors';
 import { validateFill, type Fill } from './domain/fill';
-import { validateKey, validateTradingDay } from './domain/ids';
+import { validateClientOrderId, validateKey, validateTradingDay } from './domain/ids';
+import { validateMarketId } from './domain/market';
 import { MICROS } from './domain/money';
 import { ORDER_STATES, isTerminal, type OrderState } from './domain/order';
 
@@ -161,5 +163,140 @@ function orderCarryProblems(carry: unknown, intent: OrderIntent): FieldProblem[]
   for (const key of ['ttlDeadline', 'cancelSentAt', 'riskCheckedAt'] as const) if (c[key] !== null && !isEpoch(c[key])) bad(key, c[key], 'must be null or epoch milliseconds');
   if (!isEpoch(c.lastSeenAt)) bad('lastSeenAt', c.lastSeenAt, 'must be epoch milliseconds');
   for (const key of ['submitAttempts', 'polls', 'alertFailures', 'continuedRuns'] as const) if (!isCount(c[key])) bad(key, c[key], 'must be a non-negative integer');
+  return problems;
+}
+
+/** Runs a validator that throws InvalidInput and collects its problems instead. */
+function collect(problems: FieldProblem[], check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    if (!(e instanceof InvalidInput)) throw e;
+    problems.push(...e.problems);
+  }
+}
+
+/** Checks the orderFinished signal an order workflow sends its session. */
+export function validateOrderFinished(payload: unknown): OrderFinished {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw InvalidInput.of('orderFinished', payload, 'must be an object with clientOrderId, marketId and state');
+  }
+  const p = payload as Record<string, unknown>;
+  const problems: FieldProblem[] = [];
+  collect(problems, () => validateClientOrderId(p.clientOrderId, 'orderFinished.clientOrderId'));
+  collect(problems, () => validateMarketId(p.marketId, 'orderFinished.marketId'));
+  if (!(ORDER_STATES as readonly unknown[]).includes(p.state)) problems.push({ field: 'orderFinished.state', value: p.state, problem: `must be one of ${ORDER_STATES.join(', ')}` });
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return { clientOrderId: p.clientOrderId as string, marketId: p.marketId as string, state: p.state as OrderFinished['state'] };
+}
+
+const HOUR_MS = 3_600_000;
+/** The watch activity refuses polls faster than this (activities/session.ts). */
+const MIN_POLL_MS = 10;
+const CONTINUE_AS_NEW_RANGE = [100, 50_000] as const;
+
+const wholeIn = (v: unknown, min: number, max: number): boolean => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/**
+ * Checks a session's input before it trades: identity, periods the watch can keep (a poll no
+ * longer than the watch period, both whole milliseconds), the order time-to-live, the loss limit,
+ * and a carried-over state. Reports every bad field at once.
+ */
+export function validateSessionWorkflowInput(input: SessionWorkflowInput): SessionWorkflowInput {
+  if (typeof input !== 'object' || input === null) throw InvalidInput.of('input', input, 'must be an object');
+  const problems: FieldProblem[] = [];
+  collect(problems, () => validateKey(input.strategy, 'strategy'));
+  collect(problems, () => validateTradingDay(input.tradingDay, 'tradingDay'));
+  if (typeof input.strategyName !== 'string' || input.strategyName.length === 0) problems.push({ field: 'strategyName', value: input.strategyName, problem: 'must name a strategy' });
+  if (typeof input.strategyParams !== 'object' || input.strategyParams === null || Array.isArray(input.strategyParams)) {
+    problems.push({ field: 'strategyParams', value: input.strategyParams, problem: 'must be an object' });
+  }
+  if (!Array.isArray(input.marketIds) || input.marketIds.length === 0) problems.push({ field: 'marketIds', value: input.marketIds, problem: 'must list at least one market' });
+  else input.marketIds.forEach((m, i) => collect(problems, () => validateMarketId(m, `marketIds[${i}]`)));
+  if (!Number.isSafeInteger(input.endOfDayAt) || input.endOfDayAt <= 0) problems.push({ field: 'endOfDayAt', value: input.endOfDayAt, problem: 'must be epoch milliseconds' });
+  const pollOk = wholeIn(input.pollIntervalMs, MIN_POLL_MS, HOUR_MS);
+  if (!pollOk) problems.push({ field: 'pollIntervalMs', value: input.pollIntervalMs, problem: `must be whole milliseconds between ${MIN_POLL_MS} and ${HOUR_MS}` });
+  if (!wholeIn(input.watchPeriodMs, MIN_POLL_MS, DAY_MS)) {
+    problems.push({ field: 'watchPeriodMs', value: input.watchPeriodMs, problem: `must be whole milliseconds between ${MIN_POLL_MS} and ${DAY_MS}` });
+  } else if (pollOk && input.pollIntervalMs > input.watchPeriodMs) {
+    problems.push({ field: 'pollIntervalMs', value: input.pollIntervalMs, problem: `must not exceed watchPeriodMs (${input.watchPeriodMs}): the watch would end before its second poll` });
+  }
+  if (!wholeIn(input.orderTtlMs, 1_000, DAY_MS)) problems.push({ field: 'orderTtlMs', value: input.orderTtlMs, problem: 'must be whole milliseconds between 1 second and 24 hours' });
+  if (!Number.isSafeInteger(input.maxDailyLoss) || input.maxDailyLoss <= 0) problems.push({ field: 'maxDailyLoss', value: input.maxDailyLoss, problem: 'must be positive integer micros' });
+  if (typeof input.breakers !== 'object' || input.breakers === null) problems.push({ field: 'breakers', value: input.breakers, problem: 'must be an object' });
+  if (typeof input.searchAttributes !== 'boolean') problems.push({ field: 'searchAttributes', value: input.searchAttributes, problem: 'must be true or false' });
+  if (input.continueAsNewAtEvents !== undefined && !wholeIn(input.continueAsNewAtEvents, ...CONTINUE_AS_NEW_RANGE)) {
+    problems.push({ field: 'continueAsNewAtEvents', value: input.continueAsNewAtEvents, problem: `must be a whole number of events between ${CONTINUE_AS_NEW_RANGE[0]} and ${CONTINUE_AS_NEW_RANGE[1]}` });
+  }
+  if (input.carry !== undefined) problems.push(...sessionCarryProblems(input.carry));
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return input;
+}
+
+const isRecordOf = (v: unknown, ok: (x: unknown) => boolean): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(ok);
+const isStrings = (v: unknown): boolean => Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/** What is wrong with a carried-over state (absent optional parts are fine: an older run handed it over). */
+function sessionCarryProblems(carry: SessionCarry): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const bad = (field: string, value: unknown, problem: string) => problems.push({ field: `carry.${field}`, value, problem });
+  if (typeof carry !== 'object' || carry === null) return [{ field: 'carry', value: carry, problem: 'must be an object' }];
+  try {
+    parseBreakerState(carry.breakers);
+  } catch (e) {
+    if (!(e instanceof InvalidInput)) throw e;
+    for (const p of e.problems) bad(`breakers.${p.field}`, p.value, p.problem);
+  }
+  if (typeof carry.strategyState !== 'object' || carry.strategyState === null) bad('strategyState', carry.strategyState, 'must be an object');
+  for (const field of ['sequence', 'actionSequence', 'lastAt'] as const) {
+    if (!Number.isSafeInteger(carry[field]) || carry[field] < 0) bad(field, carry[field], 'must be a non-negative integer');
+  }
+  if (!Array.isArray(carry.recentOrderTimes) || !carry.recentOrderTimes.every(Number.isSafeInteger)) bad('recentOrderTimes', carry.recentOrderTimes, 'must list epoch milliseconds');
+  if (typeof carry.alertedHalfLoss !== 'boolean') bad('alertedHalfLoss', carry.alertedHalfLoss, 'must be true or false');
+  if (carry.ordersStarted !== undefined && (!Number.isSafeInteger(carry.ordersStarted) || carry.ordersStarted < 0)) bad('ordersStarted', carry.ordersStarted, 'must be a non-negative integer');
+  if (carry.lastSignalAt !== undefined && carry.lastSignalAt !== null && !Number.isSafeInteger(carry.lastSignalAt)) bad('lastSignalAt', carry.lastSignalAt, 'must be epoch milliseconds or null');
+  if (carry.quoteTimes !== undefined && !isRecordOf(carry.quoteTimes, Number.isSafeInteger)) bad('quoteTimes', carry.quoteTimes, 'must map markets to epoch milliseconds');
+  if (carry.preflight !== undefined && carry.preflight !== null && !Array.isArray(carry.preflight)) bad('preflight', carry.preflight, 'must be a list of checks or null');
+  for (const field of ['refusedSignals', 'unsentAlerts', 'recordFailures'] as const) {
+    if (carry[field] !== undefined && !isStrings(carry[field])) bad(field, carry[field], 'must be a list of text');
+  }
+  if (carry.reservations !== undefined) {
+    if (!isRecordOf(carry.reservations, (v) => typeof v === 'string')) bad('reservations', carry.reservations, 'must map markets to client order IDs');
+    else
+      for (const [market, coid] of Object.entries(carry.reservations)) {
+        const ps: FieldProblem[] = [];
+        collect(ps, () => validateMarketId(market, 'reservations'));
+        collect(ps, () => validateClientOrderId(coid, `reservations.${market}`));
+        for (const p of ps) bad(p.field, p.value, p.problem);
+      }
+  }
+  if (carry.pendingJournal !== undefined) {
+    if (!Array.isArray(carry.pendingJournal)) bad('pendingJournal', carry.pendingJournal, 'must be a list');
+    else
+      carry.pendingJournal.forEach((a, i) => {
+        if (typeof a !== 'object' || a === null || typeof a.action !== 'string' || !Number.isSafeInteger(a.sequence) || typeof a.workflowId !== 'string') {
+          bad(`pendingJournal[${i}]`, a, 'must be a journal entry with action, workflowId and sequence');
+        }
+      });
+  }
+  if (carry.pendingBreakerChanges !== undefined) {
+    if (!Array.isArray(carry.pendingBreakerChanges)) bad('pendingBreakerChanges', carry.pendingBreakerChanges, 'must be a list');
+    else
+      carry.pendingBreakerChanges.forEach((c, i) => {
+        if (typeof c !== 'object' || c === null || !Array.isArray(c.tripped) || !Array.isArray(c.lifted) || !Number.isSafeInteger(c.at)) {
+          bad(`pendingBreakerChanges[${i}]`, c, 'must hold tripped and lifted trips and a time');
+        }
+      });
+  }
+  if (carry.kill !== undefined && carry.kill !== null) collect(problems, () => validateOperatorRequest(carry.kill, 'carry.kill'));
+  if (carry.orderNotices !== undefined) {
+    if (!Array.isArray(carry.orderNotices)) bad('orderNotices', carry.orderNotices, 'must be a list');
+    else
+      carry.orderNotices.forEach((n, i) => {
+        if (typeof n !== 'object' || n === null || (n.signal !== 'halt' && n.signal !== 'cancel')) bad(`orderNotices[${i}].signal`, n?.signal, 'must be halt or cancel');
+        else collect(problems, () => validateOperatorRequest(n.request, `carry.orderNotices[${i}].request`));
+      });
+  }
   return problems;
 }

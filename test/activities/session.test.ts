@@ -16,6 +16,7 @@ import {
   insertOrder,
   listOperatorActions,
   listSessions,
+  recordOrderEvent,
   recordRiskDecision,
   type Db,
 } from '../../db';
@@ -129,6 +130,32 @@ forEachBackend('watchForSignal', (backend) => {
     const r = await inActivity(() => acts.watchForSignal(watchInput({ untilMs: Date.now() + 300 })));
     expect(r.signal).toBeNull();
     expect((r.strategyState['PRES-2028'] as { n: number }).n).toBeGreaterThanOrEqual(4);
+  });
+
+  it('no signal for a market the session reserved for an order not yet recorded; one once that order is final, reported as ended', async () => {
+    const day = new Date().toISOString().slice(0, 10);
+    const coid = `mc-${compact(day)}-000002`;
+    const reservedMarkets = { [WATCH_MARKET.marketId]: coid };
+    const first = session([400_000, 400_000, 400_000, 430_000]);
+    const held = await inActivity(() => first.acts.watchForSignal(watchInput({ untilMs: Date.now() + 300, reservedMarkets })));
+    expect(held.signal).toBeNull();
+    expect(held.endedOrders).toEqual([]);
+
+    await insertOrder(backend.db, { clientOrderId: coid, marketId: WATCH_MARKET.marketId, side: 'BUY', quantity: 1 as Quantity, limitPrice: 400_000 as Price, strategy: 'mc', tradingDay: day, createdAt: Date.now() });
+    await recordOrderEvent(backend.db, { clientOrderId: coid, seq: 1, eventType: 'OrderSnapshot', state: 'CANCELED', at: Date.now() });
+    const second = session([400_000, 400_000, 400_000, 430_000]);
+    const freed = await inActivity(() => second.acts.watchForSignal(watchInput({ reservedMarkets })));
+    expect(freed.signal).toMatchObject({ marketId: WATCH_MARKET.marketId });
+    expect(freed.endedOrders).toEqual([{ clientOrderId: coid, state: 'CANCELED' }]);
+  });
+
+  it('refuses malformed reserved markets, naming the field', async () => {
+    const { acts } = session([400_000]);
+    await expect(inActivity(() => acts.watchForSignal(watchInput({ reservedMarkets: { 'PRES-2028': 'not an id' } })))).rejects.toMatchObject({
+      type: 'InvalidInput',
+      nonRetryable: true,
+      message: expect.stringMatching(/reservedMarkets\.PRES-2028/),
+    });
   });
 
   it('a signal that sizes to nothing is no signal; the watch ends at untilMs', async () => {
@@ -327,6 +354,21 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     expect(snap.metrics.requestsInWindow).toBeGreaterThan(0);
     expect(snap.metrics.errorsInWindow).toBe(0);
     expect(snap.openOrders).toEqual([{ clientOrderId: `mr-${compact(day)}-000010`, marketId: x.market.marketId, side: 'BUY', state: 'SUBMITTED' }]);
+    expect(snap.endedOrders).toEqual([]);
+  });
+
+  it('sessionSnapshot says which reserved orders have ended in the records; without a Temporal client the others count as running', async () => {
+    const ended = `mr-${compact(day)}-000011`;
+    const open = `mr-${compact(day)}-000012`;
+    const unrecorded = `mr-${compact(day)}-000013`;
+    const base = { marketId: x.market.marketId, side: 'BUY' as const, quantity: contracts(1), limitPrice: 400_000 as Price, createdAt: Date.now(), strategy: 'mr', tradingDay: day };
+    await insertOrder(backend.db, { ...base, clientOrderId: ended });
+    await recordOrderEvent(backend.db, { clientOrderId: ended, seq: 1, eventType: 'OrderSnapshot', state: 'REJECTED', at: Date.now(), reason: 'risk' });
+    await insertOrder(backend.db, { ...base, clientOrderId: open });
+    const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const snap = await inActivity(() => acts.sessionSnapshot({ strategy: 'mr', tradingDay: day, reservedOrders: [ended, open, unrecorded] }));
+    expect(snap.endedOrders).toEqual([{ clientOrderId: ended, state: 'REJECTED' }]);
+    await expect(inActivity(() => acts.sessionSnapshot({ strategy: 'mr', tradingDay: day, reservedOrders: ['no good'] }))).rejects.toMatchObject({ type: 'InvalidInput' });
   });
 
   it('loadCarryover: active trips, today\'s highest sequence (orders and risk decisions), session RUNNING; writeDailySummary closes it', async () => {
@@ -343,14 +385,17 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     await inActivity(() => acts.recordBreakerChange({ strategy: 'mr', tradingDay: day, change: 'TRIPPED', trips: [trip], at: 1_000 }));
 
     const carry = await inActivity(() => acts.loadCarryover({ strategy: 'mr', tradingDay: day }));
-    expect(carry).toEqual({ trips: [trip], lastSequence: 9 });
-    expect(await inActivity(() => acts.loadCarryover({ strategy: 'fresh', tradingDay: day }))).toEqual({ trips: [], lastSequence: 0 });
+    expect(carry).toEqual({ trips: [trip], lastSequence: 9, lastActionSequence: 0 });
+    expect(await inActivity(() => acts.loadCarryover({ strategy: 'fresh', tradingDay: day }))).toEqual({ trips: [], lastSequence: 0, lastActionSequence: 0 });
     expect((await listSessions(db, { strategy: 'mr' }))[0]).toMatchObject({ sessionId: `session-mr-${day}`, status: 'RUNNING', mode: 'PAPER' });
 
     const action = { action: 'HALT' as const, operator: 'ann', reason: 'looks wrong', workflowId: `session-mr-${day}`, sequence: 1, details: {} };
     await inActivity(() => acts.recordOperatorAction(action));
     await inActivity(() => acts.recordOperatorAction(action), { attempt: 2 });
     expect(await listOperatorActions(db)).toHaveLength(1);
+    // A restarted session continues the journal of its workflow ID, not another's.
+    await inActivity(() => acts.recordOperatorAction({ ...action, workflowId: `session-mrx-${day}`, sequence: 5 }));
+    expect((await inActivity(() => acts.loadCarryover({ strategy: 'mr', tradingDay: day }))).lastActionSequence).toBe(1);
 
     await inActivity(() => acts.writeDailySummary({ strategy: 'mr', tradingDay: day }));
     await inActivity(() => acts.writeDailySummary({ strategy: 'mr', tradingDay: day }), { attempt: 2 });

@@ -5,9 +5,11 @@
  * strategy state remembers the last signal it saw, so a watch that was cancelled (and whose result
  * the workflow dropped) cannot swallow a signal.
  */
-import { ApplicationFailure, heartbeat, sleep } from '@temporalio/activity';
+import { ApplicationFailure, Context, heartbeat, sleep } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type {
   AlertRequest,
+  EndedOrder,
   OperationsActivities,
   OperatorAction,
   OrderActivities,
@@ -20,7 +22,7 @@ import type { VenueOrderStatus } from '../../activities/venue/contract';
 import type { BreakerTrip } from '../../workflows/domain/breakers';
 import type { Fill } from '../../workflows/domain/fill';
 import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
-import type { Order } from '../../workflows/domain/order';
+import { TERMINAL_STATES, type Order } from '../../workflows/domain/order';
 import { decideReconciliation, type Discrepancy } from '../../workflows/domain/reconciliation';
 
 export type SubmitBehaviour = 'ACCEPT' | 'AMBIGUOUS';
@@ -68,11 +70,6 @@ export class FakeWorld {
   readonly riskDelayMs = new Map<string, number>();
   /** The submit request is in flight this long before the venue takes it, per client order ID. */
   readonly submitDelayMs = new Map<string, number>();
-  /**
-   * SMTP outage: every raiseAlert fails. 'exhausted' fails non-retryably, standing for the tenth
-   * and last attempt of the production policy (the workflow sees the same ActivityFailure).
-   */
-  alertOutage: 'exhausted' | null = null;
   /** Every raiseAlert call, duplicates and failures included. */
   readonly alertCalls: AlertRequest[] = [];
   /** A fill the venue reports on every poll that does not fit the order (quantity beyond it). */
@@ -86,6 +83,16 @@ export class FakeWorld {
   smtpDown = false;
   /** While true, reconcileAccount keeps comparing (heartbeating) and does not answer. */
   holdReconcile = false;
+  /** Client order IDs in the order their pre-trade risk check began: one per order workflow that ran. */
+  readonly assessed: string[] = [];
+  /** A slow pre-trade risk check: the window in which an order has started but has no record yet. */
+  riskCheckDelayMs = 0;
+  /** A slow loadCarryover: the window in which the session has not loaded its carried-over state. */
+  loadCarryoverDelayMs = 0;
+  /** SMTP down: 'RETRYABLE' fails every attempt (Temporal retries), 'FINAL' fails as if the retries were spent. */
+  alertOutage: 'NONE' | 'RETRYABLE' | 'FINAL' = 'NONE';
+  /** Failure type with which the records refuse every journal entry (a bug in what is written), or null. */
+  journalRefusal: string | null = null;
   private nextVenueId = 1;
   private nextSignalId = 1;
 
@@ -160,12 +167,44 @@ export class FakeWorld {
     return [{ tradeId: `T-${record.venueOrderId}-stray`, clientOrderId: coid, marketId: record.intent.marketId, side: record.intent.side, quantity: (record.intent.quantity + 1) as Quantity, price: (430_000) as Price, fee: 0 as Money, ts: Date.now() }];
   }
 
+  private isTerminalRecord(clientOrderId: string): boolean {
+    const o = this.recordedOrders.get(clientOrderId);
+    return o !== undefined && TERMINAL_STATES.includes(o.state);
+  }
+
+  /** Markets of the strategy with a recorded order still working, as the real watch reads them from the records. */
+  private workingMarkets(strategy: string): Set<string> {
+    return new Set([...this.recordedOrders.values()].filter((o) => o.clientOrderId.startsWith(`${strategy}-`) && !TERMINAL_STATES.includes(o.state)).map((o) => o.marketId));
+  }
+
+  /** Which of these orders have ended: a final state in the records, or a workflow no longer running. */
+  private async endedOrders(clientOrderIds: readonly string[]): Promise<EndedOrder[]> {
+    const ended: EndedOrder[] = [];
+    for (const clientOrderId of clientOrderIds) {
+      const recorded = this.recordedOrders.get(clientOrderId);
+      if (recorded && TERMINAL_STATES.includes(recorded.state)) {
+        ended.push({ clientOrderId, state: recorded.state });
+        continue;
+      }
+      try {
+        const d = await Context.current().client.workflow.getHandle(`order-${clientOrderId}`).describe();
+        if (d.status.name !== 'RUNNING') ended.push({ clientOrderId, state: recorded?.state ?? null });
+      } catch (e) {
+        if (e instanceof WorkflowNotFoundError) ended.push({ clientOrderId, state: recorded?.state ?? null });
+        else throw e;
+      }
+    }
+    return ended;
+  }
+
   activities(): AllActivities {
     const smtpRefuses = (what: string) => ApplicationFailure.retryable(`SMTP server unreachable: ${what} not delivered`, 'ALERT_DELIVERY_FAILED');
     const alert = async (a: AlertRequest) => {
       this.alertCalls.push(a);
-      if (this.alertOutage !== null) {
-        throw ApplicationFailure.nonRetryable('SMTP server unreachable', 'ALERT_DELIVERY_FAILED');
+      if (this.alertOutage !== 'NONE') {
+        this.failedAlerts.push(a);
+        const failure = { message: 'SMTP server unreachable', type: 'ALERT_DELIVERY_FAILED' };
+        throw this.alertOutage === 'FINAL' ? ApplicationFailure.nonRetryable(failure.message, failure.type) : ApplicationFailure.retryable(failure.message, failure.type);
       }
       if (this.smtpDown) {
         this.failedAlerts.push(a);
@@ -176,13 +215,21 @@ export class FakeWorld {
       return { sent: true, reason: 'SENT' as const };
     };
     const journal = async (a: OperatorAction) => {
-      if (!this.journal.some((j) => j.workflowId === a.workflowId && j.sequence === a.sequence)) this.journal.push(a);
+      if (this.journalRefusal !== null) throw ApplicationFailure.nonRetryable(`journal entry ${a.workflowId}#${a.sequence} refused`, this.journalRefusal);
+      const stored = this.journal.find((j) => j.workflowId === a.workflowId && j.sequence === a.sequence);
+      // As the records do: the same key with other content is a conflict, not a retry.
+      if (stored && (stored.action !== a.action || stored.reason !== a.reason)) {
+        throw ApplicationFailure.nonRetryable(`operator_actions ${a.workflowId}#${a.sequence} holds ${stored.action}, not ${a.action}`, 'RecordConflict');
+      }
+      if (!stored) this.journal.push(a);
     };
     return {
       // ---- orders ----
       assessOrder: async (input) => {
         this.called(input.order.clientOrderId, 'assessOrder');
         await this.orderFault(input.order.clientOrderId, 'assessOrder');
+        this.assessed.push(input.order.clientOrderId);
+        if (this.riskCheckDelayMs > 0) await sleep(this.riskCheckDelayMs);
         return {
           approved: input.halted === null,
           violations: input.halted === null ? [] : [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${input.halted}` }],
@@ -233,10 +280,20 @@ export class FakeWorld {
         { name: 'MARKET_DATA_FRESH', ok: true, detail: 'ok' },
       ],
       watchForSignal: async (input) => {
-        const lastSeen = typeof input.strategyState.lastSignalId === 'number' ? input.strategyState.lastSignalId : 0;
+        let lastSeen = typeof input.strategyState.lastSignalId === 'number' ? input.strategyState.lastSignalId : 0;
+        const reserved = input.reservedMarkets ?? {};
         for (;;) {
           heartbeat();
-          const next = this.signals.find((s) => s.strategy === input.strategy && s.id > lastSeen);
+          // As the real watch: no signal where an order works (in the records, or reserved by the session and not yet ended).
+          const working = this.workingMarkets(input.strategy);
+          const endedOrders = Object.values(reserved).filter((coid) => this.isTerminalRecord(coid)).map((coid) => ({ clientOrderId: coid, state: this.recordedOrders.get(coid)!.state }));
+          const ended = new Set(endedOrders.map((e) => e.clientOrderId));
+          const suppressed = (marketId: string) => working.has(marketId) || (reserved[marketId] !== undefined && !ended.has(reserved[marketId]));
+          let next = this.signals.find((s) => s.strategy === input.strategy && s.id > lastSeen);
+          while (next && suppressed(next.signal.marketId)) {
+            lastSeen = next.id;
+            next = this.signals.find((s) => s.strategy === input.strategy && s.id > lastSeen);
+          }
           const now = Date.now();
           if (next || now >= input.untilMs) {
             return {
@@ -244,12 +301,13 @@ export class FakeWorld {
               signal: next ? next.signal : null,
               at: now,
               quoteTimes: Object.fromEntries(input.marketIds.map((m) => [m, now])),
+              endedOrders,
             };
           }
           await sleep(100);
         }
       },
-      sessionSnapshot: async ({ strategy }): Promise<SessionSnapshot> => {
+      sessionSnapshot: async ({ strategy, reservedOrders }): Promise<SessionSnapshot> => {
         const pnl = this.dailyPnl.get(strategy) ?? 0;
         return {
           at: Date.now(),
@@ -260,9 +318,15 @@ export class FakeWorld {
           exposure: 0 as Money,
           openPositions: 0,
           openOrders: this.openOrdersOf(strategy).map((coid) => ({ clientOrderId: coid, marketId: 'PRES-2028', side: 'BUY' as const, state: 'SUBMITTED' })),
+          endedOrders: await this.endedOrders(reservedOrders ?? []),
         };
       },
-      loadCarryover: async ({ strategy }) => ({ trips: this.activeTrips(strategy), lastSequence: 0 }),
+      loadCarryover: async ({ strategy, tradingDay }) => {
+        if (this.loadCarryoverDelayMs > 0) await sleep(this.loadCarryoverDelayMs);
+        const workflowId = `session-${strategy}-${tradingDay}`;
+        const lastActionSequence = Math.max(0, ...this.journal.filter((j) => j.workflowId === workflowId).map((j) => j.sequence));
+        return { trips: this.activeTrips(strategy), lastSequence: 0, lastActionSequence };
+      },
       recordBreakerChange: async ({ strategy, change, trips }) => {
         const kinds = new Set(trips.map((t) => t.kind));
         const kept = this.activeTrips(strategy).filter((t) => !kinds.has(t.kind));

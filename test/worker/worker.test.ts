@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,18 +18,26 @@ interface Started {
   options: { workflowId: string; taskQueue: string; args: unknown[]; workflowIdReusePolicy: unknown; typedSearchAttributes?: unknown };
 }
 
-function fakeClient(taken: Set<string> = new Set()) {
+/** `taken`: workflow IDs whose newest run has this status (RUNNING, COMPLETED, FAILED...). */
+function fakeClient(taken: Map<string, string> = new Map()) {
   const started: Started[] = [];
   const signals: { workflowId: string; name: string; payload: unknown }[] = [];
   const client = {
     workflow: {
       start: async (type: string, options: Started['options']) => {
-        if (taken.has(options.workflowId)) throw new WorkflowExecutionAlreadyStartedError('already started', options.workflowId, type);
-        taken.add(options.workflowId);
+        const last = taken.get(options.workflowId);
+        // Allow-duplicate-failed-only, as the server applies it.
+        if (last === 'RUNNING' || last === 'COMPLETED') throw new WorkflowExecutionAlreadyStartedError('already started', options.workflowId, type);
+        taken.set(options.workflowId, 'RUNNING');
         started.push({ type, options });
         return { workflowId: options.workflowId, firstExecutionRunId: 'run-1' };
       },
       getHandle: (workflowId: string) => ({
+        describe: async () => {
+          const name = taken.get(workflowId);
+          if (name === undefined) throw new WorkflowNotFoundError('not found', workflowId, undefined);
+          return { status: { name } };
+        },
         signal: async (def: { name: string }, payload: unknown) => void signals.push({ workflowId, name: def.name, payload }),
       }),
     },
@@ -59,13 +67,13 @@ describe('trading days in a time zone', () => {
 describe('startSession', () => {
   const now = Date.parse('2026-03-09T14:00:00Z');
 
-  it('starts session-<strategy>-<day> with reject-duplicate and the config carried into the input', async () => {
+  it('starts session-<strategy>-<day> with allow-duplicate-failed-only and the config carried into the input', async () => {
     const { client, started } = fakeClient();
     const result = await startSession(client, config, '2026-03-09', true, now);
-    expect(result).toEqual({ status: 'STARTED', workflowId: 'session-ema-mr-2026-03-09', runId: 'run-1' });
+    expect(result).toEqual({ status: 'STARTED', workflowId: 'session-ema-mr-2026-03-09', runId: 'run-1', restartedAfter: null });
     const s = started[0]!;
     expect(s.type).toBe('sessionWorkflow');
-    expect(s.options.workflowIdReusePolicy).toBe('REJECT_DUPLICATE');
+    expect(s.options.workflowIdReusePolicy).toBe('ALLOW_DUPLICATE_FAILED_ONLY');
     expect(s.options.taskQueue).toBe('durable-trader');
     expect(s.options.args[0]).toMatchObject({
       strategy: 'ema-mr',
@@ -82,10 +90,20 @@ describe('startSession', () => {
     expect(s.options.typedSearchAttributes).toBeDefined();
   });
 
-  it('reports an existing session instead of starting a second one', async () => {
-    const { client, started } = fakeClient(new Set(['session-ema-mr-2026-03-09']));
-    expect(await startSession(client, config, '2026-03-09', false, now)).toEqual({ status: 'ALREADY_EXISTS', workflowId: 'session-ema-mr-2026-03-09' });
-    expect(started).toEqual([]);
+  it('reports a running or completed session instead of starting a second one', async () => {
+    for (const existing of ['RUNNING', 'COMPLETED']) {
+      const { client, started } = fakeClient(new Map([['session-ema-mr-2026-03-09', existing]]));
+      expect(await startSession(client, config, '2026-03-09', false, now)).toEqual({ status: 'ALREADY_EXISTS', workflowId: 'session-ema-mr-2026-03-09', existing });
+      expect(started).toEqual([]);
+    }
+  });
+
+  it('starts a failed or terminated session of the day again, and says so', async () => {
+    for (const before of ['FAILED', 'TERMINATED']) {
+      const { client, started } = fakeClient(new Map([['session-ema-mr-2026-03-09', before]]));
+      expect(await startSession(client, config, '2026-03-09', false, now)).toMatchObject({ status: 'STARTED', restartedAfter: before });
+      expect(started).toHaveLength(1);
+    }
   });
 
   it('passes no search attributes when the server refused them', async () => {

@@ -145,7 +145,7 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
     it('an SMTP outage does not fail the order: alerts that cannot go out are counted, and the TTL cancel still happens', async () => {
       const world = new FakeWorld();
       const coid = server.unique('smtp');
-      world.alertOutage = 'exhausted';
+      world.alertOutage = 'FINAL';
       world.fillPlan.set(coid, [4]);
       world.strayFills.add(coid);
       const result = await withWorker(world, async (tq) => (await start(tq, orderInput(coid, 10, 3_000))).result());

@@ -3,11 +3,12 @@
  * market signals, recorded journal entries, orders and alerts.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertRequest, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchSignal } from '../../activities/types';
-import type { OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
+import type { AlertRequest, EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchSignal } from '../../activities/types';
+import type { OperatorRequest, OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS, type BreakerTrip } from '../../workflows/domain/breakers';
 import { MICROS, px, type Money, type Quantity } from '../../workflows/domain/money';
-import { TradingSession } from '../../workflows/session';
+import { SessionPatch, TradingSession, watchActivityTimeouts, type RecordFailureKind } from '../../workflows/session';
+import { validateOrderFinished, validateSessionWorkflowInput } from '../../workflows/validation';
 import { VirtualTime } from './virtual-time';
 
 class ContinuedAsNew extends Error {
@@ -22,8 +23,24 @@ interface Script {
   /** Daily P&L reported by the records, by virtual offset (last one at or before now wins). */
   pnl?: { fromMs: number; dailyPnl: number }[];
   preflightFails?: boolean;
-  carryover?: { trips: BreakerTrip[]; lastSequence: number };
+  carryover?: { trips: BreakerTrip[]; lastSequence: number; lastActionSequence?: number };
+  /** Virtual time loadCarryover takes. */
+  loadCarryoverMs?: number;
   continueAsNewAfterWatches?: number;
+  /** How long each order works before it ends (default: it has ended by the next look). */
+  orderLifetimeMs?: number;
+  /** Patches not applied: the session behaves as for a history recorded before them. */
+  unpatched?: string[];
+  /** Every alert fails after its retries. */
+  alertsFail?: boolean;
+  /** Record writes fail with this kind while `until` (virtual offset) has not passed. */
+  recordsFail?: { kind: RecordFailureKind; untilMs: number; only?: 'journal' | 'breakers' };
+}
+
+class RecordWriteFailed extends Error {
+  constructor(readonly kind: RecordFailureKind) {
+    super(`record write failed (${kind})`);
+  }
 }
 
 function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?: VirtualTime) {
@@ -35,10 +52,19 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
   const orders: { workflowId: string; input: OrderWorkflowInput }[] = [];
   const cancels: { flatten: boolean; reason: string }[] = [];
   const taken = new Set<string>();
+  const told: { workflowId: string; signal: 'halt' | 'cancel'; request: OperatorRequest }[] = [];
+  const logged: string[] = [];
+  const startedAt = new Map<string, number>();
+  const ended = (coid: string) => time.now >= (startedAt.get(coid) ?? Infinity) + (script.orderLifetimeMs ?? 0);
+  const endedAmong = (coids: readonly string[]): EndedOrder[] => coids.filter(ended).map((clientOrderId) => ({ clientOrderId, state: 'FILLED' }));
+  const failWrite = (what: 'journal' | 'breakers') => {
+    const f = script.recordsFail;
+    if (f && time.now < t0 + f.untilMs && (f.only === undefined || f.only === what)) throw new RecordWriteFailed(f.kind);
+  };
   let watches = 0;
   const pending = [...(script.signals ?? [])].sort((a, b) => a.atMs - b.atMs);
 
-  const snapshot = (): SessionSnapshot => {
+  const snapshot = (reservedOrders: string[] = []): SessionSnapshot => {
     const pnl = [...(script.pnl ?? [])].reverse().find((p) => t0 + p.fromMs <= time.now)?.dailyPnl ?? 0;
     return {
       at: time.now,
@@ -49,6 +75,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
       exposure: 0 as Money,
       openPositions: 0,
       openOrders: [],
+      endedOrders: endedAmong(reservedOrders),
     };
   };
 
@@ -60,16 +87,26 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
     watchForSignal: async () => {
       throw new Error('the session must watch through env.watch');
     },
-    sessionSnapshot: async () => snapshot(),
-    loadCarryover: async () => script.carryover ?? { trips: [], lastSequence: 0 },
-    recordBreakerChange: async (c) => void breakerChanges.push({ change: c.change, kinds: c.trips.map((t) => t.kind) }),
-    recordOperatorAction: async (a) => void journal.push(a),
+    sessionSnapshot: async (i) => snapshot(i.reservedOrders),
+    loadCarryover: async () => {
+      if (script.loadCarryoverMs) await time.waitFor(() => false, script.loadCarryoverMs);
+      return script.carryover ?? { trips: [], lastSequence: 0 };
+    },
+    recordBreakerChange: async (c) => {
+      failWrite('breakers');
+      breakerChanges.push({ change: c.change, kinds: c.trips.map((t) => t.kind) });
+    },
+    recordOperatorAction: async (a) => {
+      failWrite('journal');
+      journal.push(a);
+    },
     cancelAllOpenOrders: async (i) => {
       cancels.push({ flatten: i.flatten, reason: i.reason });
       return { canceled: [], flattenOrders: [] };
     },
     writeDailySummary: async () => undefined,
     raiseAlert: async (a) => {
+      if (script.alertsFail) throw new Error(`SMTP unreachable: ${a.type}`);
       alerts.push(a);
       return { sent: true, reason: 'SENT' };
     },
@@ -107,20 +144,29 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
         pending.shift();
         signal = { marketId: next.marketId ?? 'PRES-2028', side: 'BUY', price: px(0.43), confidence: 0.5, intent: 'ENTER', quantity: 25 as Quantity, metadata: {} };
       }
-      return { strategyState: { watched: ((w.strategyState.watched as number) ?? 0) + 1 }, signal, at: time.now, quoteTimes: { 'PRES-2028': time.now } };
+      const endedOrders = endedAmong(Object.values(w.reservedMarkets ?? {}));
+      return { strategyState: { watched: ((w.strategyState.watched as number) ?? 0) + 1 }, signal, at: time.now, quoteTimes: { 'PRES-2028': time.now }, endedOrders };
     },
     startOrder: async (workflowId, orderInput) => {
       if (taken.has(workflowId)) return 'ALREADY_EXISTS';
       taken.add(workflowId);
       orders.push({ workflowId, input: orderInput });
+      startedAt.set(orderInput.order.clientOrderId, time.now);
       return 'STARTED';
     },
+    signalOrder: async (workflowId, signal, request) => {
+      told.push({ workflowId, signal, request });
+      return !ended(workflowId.slice('order-'.length));
+    },
+    patched: (id) => !(script.unpatched ?? []).includes(id),
+    classifyRecordFailure: (e) => (e instanceof RecordWriteFailed ? { kind: e.kind, message: e.message } : { kind: 'BUG', message: String(e) }),
+    log: (m) => void logged.push(m),
     continueAsNewSuggested: () => script.continueAsNewAfterWatches !== undefined && watches === script.continueAsNewAfterWatches,
     continueAsNew: async (next) => {
-      throw new ContinuedAsNew(next);
+      throw new ContinuedAsNew(next());
     },
   });
-  return { session, time, t0, journal, breakerChanges, alerts, orders, cancels, taken, input };
+  return { session, time, t0, journal, breakerChanges, alerts, orders, cancels, taken, input, told, logged };
 }
 
 const HOUR = 3_600_000;
@@ -242,5 +288,252 @@ describe('trading session', () => {
     const revived = harness({ signals: [{ atMs: 5 * HOUR }] }, JSON.parse(JSON.stringify(next)) as SessionWorkflowInput, h.time);
     await revived.session.run();
     expect(revived.orders[0]!.workflowId).toBe(`order-ema-20261121-${String(h.orders.length + 1).padStart(6, '0')}`);
+  });
+});
+
+const MINUTE = 60_000;
+const ann = { operator: 'ann', reason: 'checking the venue' };
+
+describe('one working order per market', () => {
+  it('starts no second order on a market while its order works, and starts one once it has ended', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }, { atMs: HOUR + MINUTE }, { atMs: HOUR + 2 * MINUTE, marketId: 'ECON-CPI' }, { atMs: 4 * HOUR }], orderLifetimeMs: 2 * HOUR });
+    const status = await h.session.run();
+    expect(h.orders.map((o) => [o.input.order.marketId, o.input.context.signal.at - h.t0])).toEqual([
+      ['PRES-2028', HOUR],
+      ['ECON-CPI', HOUR + 2 * MINUTE],
+      ['PRES-2028', 4 * HOUR],
+    ]);
+    expect(status.ordersStarted).toBe(3);
+  });
+
+  it('passes the reserved markets to the watch and frees a market when its order says it finished', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }, { atMs: 3 * HOUR }], orderLifetimeMs: 24 * HOUR });
+    const seen: Record<string, string>[] = [];
+    const watch = (h.session as unknown as { env: { watch: (w: { reservedMarkets?: Record<string, string> }, i: () => boolean) => Promise<unknown> } }).env;
+    const original = watch.watch;
+    watch.watch = (w, i) => {
+      seen.push({ ...(w.reservedMarkets ?? {}) });
+      return original(w, i);
+    };
+    h.time.at(2 * HOUR, () => {
+      h.session.onOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'NOPE' });
+      h.session.onOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'FILLED' });
+    });
+    await h.session.run();
+    expect(seen).toContainEqual({ 'PRES-2028': 'ema-20261121-000001' });
+    expect(h.orders).toHaveLength(2);
+    expect(h.session.refusedSignals).toEqual([expect.stringMatching(/orderFinished\.state: must be one of .* \(got "NOPE"\)/)]);
+  });
+
+  it('an orderFinished for another order of the market frees nothing', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }, { atMs: 3 * HOUR }], orderLifetimeMs: 24 * HOUR });
+    h.time.at(2 * HOUR, () => h.session.onOrderFinished({ clientOrderId: 'ema-20261121-000099', marketId: 'PRES-2028', state: 'FILLED' }));
+    const status = await h.session.run();
+    expect(h.orders).toHaveLength(1);
+    expect(status.reservations).toEqual({ 'PRES-2028': 'ema-20261121-000001' });
+  });
+
+  it('without the patch (an old history) a signal on a working market still starts an order', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }, { atMs: HOUR + MINUTE }], orderLifetimeMs: 2 * HOUR, unpatched: [SessionPatch.marketReservation] });
+    await h.session.run();
+    expect(h.orders).toHaveLength(2);
+  });
+});
+
+describe('halts and the kill switch reach the orders in flight', () => {
+  it('signals halt to every working order on a manual halt and on a breaker trip, naming who and why', async () => {
+    const h = harness({
+      signals: [{ atMs: HOUR }, { atMs: HOUR + MINUTE, marketId: 'ECON-CPI' }],
+      orderLifetimeMs: 24 * HOUR,
+      pnl: [{ fromMs: 0, dailyPnl: 0 }, { fromMs: 3 * HOUR, dailyPnl: -250 * MICROS }],
+    });
+    h.time.at(2 * HOUR, () => h.session.onHalt(ann));
+    h.time.at(2.5 * HOUR, () => h.session.onResume({ operator: 'ann', reason: 'venue fine' }));
+    await h.session.run();
+    const byNotice = h.told.map((t) => [t.signal, t.workflowId, t.request.operator]);
+    expect(byNotice.slice(0, 2)).toEqual([
+      ['halt', 'order-ema-20261121-000001', 'ann'],
+      ['halt', 'order-ema-20261121-000002', 'ann'],
+    ]);
+    expect(h.told.slice(2).map((t) => [t.signal, t.request.operator])).toEqual([
+      ['halt', 'session'],
+      ['halt', 'session'],
+    ]);
+    expect(h.told[2]!.request.reason).toMatch(/loss/i);
+  });
+
+  it('the kill switch signals cancel to each working order, and still cancels every open order', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], orderLifetimeMs: 24 * HOUR });
+    h.time.at(2 * HOUR, () => h.session.onKillSwitch({ operator: 'ann', reason: 'runaway', flatten: false }));
+    await h.session.run();
+    expect(h.told.map((t) => [t.signal, t.workflowId, t.request.reason])).toEqual([
+      ['halt', 'order-ema-20261121-000001', 'kill switch: runaway'],
+      ['cancel', 'order-ema-20261121-000001', 'kill switch: runaway'],
+    ]);
+    expect(h.cancels[0]).toEqual({ flatten: false, reason: 'kill switch by ann: runaway' });
+  });
+
+  it('an order that is no longer running is not told again and frees its market', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], orderLifetimeMs: 24 * HOUR });
+    const s = h.session as unknown as { env: { signalOrder: (...a: unknown[]) => Promise<boolean> } };
+    s.env.signalOrder = async () => false;
+    h.time.at(2 * HOUR, () => h.session.onHalt(ann));
+    h.time.at(3 * HOUR, () => h.session.onKillSwitch({ operator: 'ann', reason: 'again' }));
+    const status = await h.session.run();
+    expect(status.reservations).toEqual({});
+  });
+
+  it('without the patch (an old history) no order is signalled', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], orderLifetimeMs: 24 * HOUR, unpatched: [SessionPatch.haltReachesOrders] });
+    h.time.at(2 * HOUR, () => h.session.onKillSwitch({ operator: 'ann', reason: 'runaway' }));
+    await h.session.run();
+    expect(h.told).toEqual([]);
+    expect(h.cancels).toHaveLength(2);
+  });
+});
+
+describe('operator requests before the session has loaded its state', () => {
+  const yesterday: BreakerTrip = { kind: 'MANUAL', reason: 'halted yesterday', observed: null, limit: null, since: 1, operator: 'bob' };
+
+  it('applies a resume that arrived during loading after the carried-over halt: the session trades', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], carryover: { trips: [yesterday], lastSequence: 0, lastActionSequence: 4 }, loadCarryoverMs: 5_000 });
+    h.time.at(1_000, () => h.session.onResume({ operator: 'ann', reason: 'cleared' }));
+    h.time.at(2_000, () => h.session.onHalt({ operator: '', reason: 'malformed' }));
+    h.time.at(3_000, () => expect(h.session.status().mode).toBe('PREFLIGHT'));
+    const status = await h.session.run();
+    expect(h.orders).toHaveLength(1);
+    expect(status.trips).toEqual([]);
+    expect(h.breakerChanges).toEqual([{ change: 'LIFTED', kinds: ['MANUAL'] }]);
+    // Journal sequences continue after the ones the day's records already hold.
+    expect(h.journal.map((j) => [j.action, j.sequence])).toEqual([
+      ['RESUME', 5],
+      ['SIGNAL_REJECTED', 6],
+    ]);
+  });
+
+  it('applies requests in arrival order: a halt after the resume holds', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], carryover: { trips: [yesterday], lastSequence: 0 }, loadCarryoverMs: 5_000 });
+    h.time.at(1_000, () => h.session.onResume({ operator: 'ann', reason: 'cleared' }));
+    h.time.at(2_000, () => h.session.onHalt({ operator: 'ann', reason: 'no, wait' }));
+    const status = await h.session.run();
+    expect(h.orders).toHaveLength(0);
+    expect(status.haltReason).toMatch(/no, wait/);
+  });
+
+  it('without the patch (an old history) the early resume is undone by the loaded halt', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], carryover: { trips: [yesterday], lastSequence: 0 }, loadCarryoverMs: 5_000, unpatched: [SessionPatch.requestsAfterLoad] });
+    h.time.at(1_000, () => h.session.onResume({ operator: 'ann', reason: 'cleared' }));
+    const status = await h.session.run();
+    expect(status.breakerStatus).toBe('MANUALLY_HALTED');
+  });
+});
+
+describe('continue-as-new keeps the status', () => {
+  it('hands over counters, pre-flight, refusals, reservations and unwritten journal entries', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], orderLifetimeMs: 24 * HOUR, continueAsNewAfterWatches: 6 });
+    h.time.at(30 * MINUTE, () => h.session.onHalt({ operator: '', reason: 'x' }));
+    const err = await h.session.run().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContinuedAsNew);
+    const before = h.session.status();
+    const next = JSON.parse(JSON.stringify((err as ContinuedAsNew).next)) as SessionWorkflowInput;
+    expect(() => validateSessionWorkflowInput(next)).not.toThrow();
+    const revived = harness({}, next, h.time);
+    const after = revived.session.status();
+    for (const field of ['ordersStarted', 'lastSignalAt', 'quoteTimes', 'preflight', 'refusedSignals', 'reservations', 'trips'] as const) {
+      expect([field, after[field]]).toEqual([field, before[field]]);
+    }
+    expect(after.ordersStarted).toBe(1);
+    expect(after.reservations).toEqual({ 'PRES-2028': 'ema-20261121-000001' });
+  });
+
+  it('carries journal entries that arrive while it waits for handlers, and writes them in the next run', async () => {
+    const h = harness({ continueAsNewAfterWatches: 2 });
+    const env = (h.session as unknown as { env: { continueAsNew: (next: () => SessionWorkflowInput) => Promise<never> } }).env;
+    env.continueAsNew = async (next) => {
+      h.session.onHalt(ann);
+      throw new ContinuedAsNew(next());
+    };
+    const err = (await h.session.run().catch((e: unknown) => e)) as ContinuedAsNew;
+    expect(err.next.carry!.pendingJournal!.map((j) => j.action)).toEqual(['HALT']);
+    const revived = harness({}, JSON.parse(JSON.stringify(err.next)) as SessionWorkflowInput, h.time);
+    (revived.input as { endOfDayAt: number }).endOfDayAt = h.time.now + HOUR;
+    await revived.session.run();
+    expect(revived.journal.map((j) => [j.action, j.sequence])).toEqual([['HALT', 1]]);
+    expect(revived.breakerChanges).toEqual([{ change: 'TRIPPED', kinds: ['MANUAL'] }]);
+  });
+
+  it('refuses a malformed carry naming the field', () => {
+    const h = harness({});
+    const bad = { ...h.input, carry: { breakers: { trips: [], peakEquity: null }, strategyState: {}, sequence: -1, actionSequence: 0, recentOrderTimes: [], lastAt: 0, alertedHalfLoss: false, reservations: { 'PRES-2028': 'not an id' } } } as unknown as SessionWorkflowInput;
+    expect(() => validateSessionWorkflowInput(bad)).toThrow(/carry\.sequence: must be a non-negative integer \(got -1\).*carry\.reservations\.PRES-2028/);
+  });
+});
+
+describe('failures are contained', () => {
+  it('an alert that cannot be sent is noted and logged; the session keeps running, halted', async () => {
+    const h = harness({ signals: [{ atMs: 3 * HOUR }], alertsFail: true, pnl: [{ fromMs: 0, dailyPnl: 0 }, { fromMs: HOUR, dailyPnl: -250 * MICROS }] });
+    h.time.at(2 * HOUR, () => h.session.onKillSwitch({ operator: 'ann', reason: 'stop' }));
+    const status = await h.session.run();
+    expect(status.mode).toBe('ENDED');
+    expect(status.unsentAlerts.join('\n')).toMatch(/DAILY_LOSS_HALF.*SMTP unreachable[\s\S]*TRADING_HALTED.*SMTP unreachable/);
+    expect(h.logged.some((m) => /TRADING_HALTED/.test(m))).toBe(true);
+    expect(h.cancels[0]?.reason).toMatch(/kill switch/);
+    expect(h.orders).toHaveLength(0);
+  });
+
+  it('without the patch (an old history) a failed alert fails the session', async () => {
+    const h = harness({ alertsFail: true, pnl: [{ fromMs: 0, dailyPnl: -250 * MICROS }], unpatched: [SessionPatch.containFailures] });
+    await expect(h.session.run()).rejects.toThrow(/SMTP unreachable/);
+  });
+
+  it('journal and breaker writes the records cannot take are kept and written at a later flush', async () => {
+    const h = harness({ signals: [{ atMs: 3 * HOUR }], recordsFail: { kind: 'UNREACHABLE', untilMs: 90 * MINUTE } });
+    h.time.at(HOUR, () => h.session.onHalt(ann));
+    h.time.at(2 * HOUR, () => h.session.onResume({ operator: 'ann', reason: 'ok' }));
+    h.time.at(80 * MINUTE, () => expect(h.session.status()).toMatchObject({ unrecorded: 2, recordFailures: [expect.stringMatching(/HALT #1.*unreachable/), expect.stringMatching(/breaker change/)] }));
+    const status = await h.session.run();
+    expect(h.journal.map((j) => j.action)).toEqual(['HALT', 'RESUME']);
+    expect(h.breakerChanges.map((c) => c.change)).toEqual(['TRIPPED', 'LIFTED']);
+    expect(status.unrecorded).toBe(0);
+    expect(h.orders).toHaveLength(1);
+  });
+
+  it('a refused journal entry is kept while the others are written', async () => {
+    const h = harness({ recordsFail: { kind: 'REFUSED', untilMs: 90 * MINUTE, only: 'journal' } });
+    h.time.at(HOUR, () => {
+      h.session.onHalt(ann);
+      h.session.onResume({ operator: 'ann', reason: 'ok' });
+    });
+    const status = await h.session.run();
+    expect(h.journal.map((j) => j.action)).toEqual(['HALT', 'RESUME']);
+    expect(status.recordFailures[0]).toMatch(/refused/);
+  });
+
+  it('a write refused as malformed is a bug: the session fails', async () => {
+    const h = harness({ recordsFail: { kind: 'BUG', untilMs: 90 * MINUTE } });
+    h.time.at(HOUR, () => h.session.onHalt(ann));
+    await expect(h.session.run()).rejects.toThrow(/BUG/);
+  });
+});
+
+describe('session input and watch timeouts', () => {
+  it('derives the watch timeouts from the periods', () => {
+    expect(watchActivityTimeouts({ watchPeriodMs: 15 * MINUTE, pollIntervalMs: 30_000 })).toEqual({ startToCloseMs: 15 * MINUTE + 30_000 + 5 * MINUTE, heartbeatMs: 90_000 });
+    expect(watchActivityTimeouts({ watchPeriodMs: 2_000, pollIntervalMs: 500 }).heartbeatMs).toBe(MINUTE);
+    expect(watchActivityTimeouts({ watchPeriodMs: 3 * HOUR, pollIntervalMs: 10 * MINUTE })).toEqual({ startToCloseMs: 3 * HOUR + 15 * MINUTE, heartbeatMs: 30 * MINUTE });
+  });
+
+  it('refuses periods that cannot work, naming the field and value', () => {
+    const h = harness({});
+    expect(() => validateSessionWorkflowInput(h.input)).not.toThrow();
+    expect(() => validateSessionWorkflowInput({ ...h.input, pollIntervalMs: 20 * MINUTE })).toThrow(/pollIntervalMs: must not exceed watchPeriodMs \(900000\).*\(got 1200000\)/);
+    expect(() => validateSessionWorkflowInput({ ...h.input, pollIntervalMs: 5, watchPeriodMs: 2.5 })).toThrow(/pollIntervalMs: must be whole milliseconds between 10 and 3600000 \(got 5\); watchPeriodMs: .*\(got 2\.5\)/);
+    expect(() => validateSessionWorkflowInput({ ...h.input, continueAsNewAtEvents: 3 })).toThrow(/continueAsNewAtEvents/);
+  });
+
+  it('validates the orderFinished payload, naming each bad field', () => {
+    expect(validateOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'CANCELED' })).toEqual({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'CANCELED' });
+    expect(() => validateOrderFinished({ clientOrderId: '', marketId: 'a b', state: 'DONE' })).toThrow(/orderFinished\.clientOrderId.*orderFinished\.marketId.*orderFinished\.state/);
+    expect(() => validateOrderFinished(null)).toThrow(/orderFinished: must be an object/);
   });
 });
