@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import type { WorkflowHandle } from '@temporalio/client';
-import { reconciliationDecisionSignal, reconciliationStatusQuery, type ReconciliationStatus, type ReconciliationWorkflowInput } from '../../../workflows/api';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { reconciliationDecisionUpdate, reconciliationStatusQuery, type ReconciliationStatus, type ReconciliationWorkflowInput } from '../../../workflows/api';
 import { RECONCILIATION_POLICIES, type ReconciliationPolicy } from '../../../workflows/domain/reconciliation';
 import type { reconciliationWorkflow } from '../../../workflows/operations-workflows';
 import type { CliContext } from '../context';
@@ -125,8 +125,18 @@ async function decide(ctx: CliContext, opts: { run?: string; decision?: string; 
   if (before !== null && before.phase !== 'WAITING_FOR_OPERATOR') {
     throw new CliError(ExitCode.REFUSED, `reconciliation ${runId} is ${before.phase}: it does not wait for a decision, nothing sent`);
   }
-  await handle.signal(reconciliationDecisionSignal, { operator, reason: reason!, decision: decision! });
-  if (!opts.json) ctx.out(`Decision ${decision} sent to ${runId}\n`);
+  // An update, not a signal: the run answers, and a refused decision (invalid, or the run already
+  // has one) comes back with its reason instead of being dropped silently.
+  try {
+    const answer = await handle.executeUpdate(reconciliationDecisionUpdate, { args: [{ operator, reason: reason!, decision: decision! }] });
+    if (!opts.json) ctx.out(`Decision ${answer.decision} accepted by ${runId} (phase ${answer.phase})\n`);
+  } catch (e) {
+    if (e instanceof WorkflowUpdateFailedError) {
+      const why = e.cause instanceof Error ? e.cause.message : e.message;
+      throw new CliError(ExitCode.REFUSED, `reconciliation ${runId} refused the decision: ${why}`);
+    }
+    throw e;
+  }
   const after = await waitForOutcome(ctx, handle, waitSeconds * 1_000, (s) => s.phase === 'DECIDED');
   if (after === null) {
     ctx.note(`the run has not applied the decision within ${waitSeconds} s; it will once a worker picks it up (check: durable-trader journal)`);
