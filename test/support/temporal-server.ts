@@ -7,6 +7,7 @@
  *   describeOnServer(server, 'my scenarios', (s) => { it(..., async () => { const w = await s.startWorker(acts, tq); ... }) });
  */
 import { accessSync, constants } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -19,13 +20,44 @@ import { describeWhere } from './requirements';
 const root = join(import.meta.dirname, '..', '..');
 const START_TIMEOUT_MS = 60_000;
 
-export type ServerGate = { run: true; how: string; start: () => Promise<TestWorkflowEnvironment> } | { run: false; reason: string };
+export type ServerGate =
+  | {
+      run: true;
+      how: string;
+      start: () => Promise<TestWorkflowEnvironment>;
+      /** The Web UI once started: the local dev server's when `ui` was asked for, else TEMPORAL_UI_URL; null when there is none. */
+      webUiUrl?: () => string | null;
+    }
+  | { run: false; reason: string };
+
+export interface ServerOptions {
+  /** Also serve the Temporal Web UI from the local dev server, on a free port of 127.0.0.1. */
+  ui?: boolean;
+}
+
+/** A TCP port on 127.0.0.1 nobody listened on a moment ago (a listener on port 0, closed again). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 /** Decides, from the environment alone, whether and how to reach a server. */
-export function serverGate(env: NodeJS.ProcessEnv): ServerGate {
+export function serverGate(env: NodeJS.ProcessEnv, options: ServerOptions = {}): ServerGate {
   const address = env.TEMPORAL_ADDRESS?.trim();
   if (address) {
-    return { run: true, how: `TEMPORAL_ADDRESS=${address}`, start: () => TestWorkflowEnvironment.createFromExistingServer({ address, namespace: env.TEMPORAL_NAMESPACE?.trim() || 'default' }) };
+    const ui = env.TEMPORAL_UI_URL?.trim() || null;
+    return {
+      run: true,
+      how: `TEMPORAL_ADDRESS=${address}`,
+      start: () => TestWorkflowEnvironment.createFromExistingServer({ address, namespace: env.TEMPORAL_NAMESPACE?.trim() || 'default' }),
+      webUiUrl: () => ui,
+    };
   }
   const cli = env.TEMPORAL_CLI_PATH?.trim();
   if (!cli) return { run: false, reason: 'neither TEMPORAL_ADDRESS (a running server) nor TEMPORAL_CLI_PATH (a Temporal CLI binary for a local dev server) is set; downloads are never attempted' };
@@ -34,13 +66,23 @@ export function serverGate(env: NodeJS.ProcessEnv): ServerGate {
   } catch {
     return { run: false, reason: `TEMPORAL_ADDRESS is not set and TEMPORAL_CLI_PATH=${cli} is not an executable file` };
   }
+  let uiPort: number | null = null;
   return {
     run: true,
     how: `local dev server from TEMPORAL_CLI_PATH=${cli}`,
-    start: () =>
-      TestWorkflowEnvironment.createLocal({
-        server: { executable: { type: 'existing-path', path: cli }, ip: '127.0.0.1', searchAttributes: [...ORDER_SEARCH_ATTRIBUTES], log: { format: 'pretty', level: 'error' } },
-      }),
+    start: async () => {
+      if (options.ui) uiPort = await freePort();
+      return TestWorkflowEnvironment.createLocal({
+        server: {
+          executable: { type: 'existing-path', path: cli },
+          ip: '127.0.0.1',
+          searchAttributes: [...ORDER_SEARCH_ATTRIBUTES],
+          log: { format: 'pretty', level: 'error' },
+          ...(uiPort !== null ? { ui: true, uiPort } : {}),
+        },
+      });
+    },
+    webUiUrl: () => (uiPort === null ? null : `http://127.0.0.1:${uiPort}`),
   };
 }
 
@@ -57,6 +99,11 @@ export interface TestServer {
   env: TestWorkflowEnvironment;
   client: Client;
   how: string;
+  /** host:port for clients in other processes (worker children, the CLI). */
+  address: string;
+  namespace: string;
+  /** The Temporal Web UI, when the server has one this file knows of (see ServerOptions.ui). */
+  webUiUrl: string | null;
   /** The production workflow bundle, built once per file (in beforeAll). */
   bundle(): WorkflowBundle;
   /** A name unique to this run: `${prefix}-${runTag}-${n}`. */
@@ -68,8 +115,8 @@ export interface TestServer {
 export type ServerForFile = { server: TestServer; problem: null; how: string } | { server: null; problem: string; how: string | null };
 
 /** Starts or reaches the server at module load (top-level await in the test file). */
-export async function temporalServerForFile(env: NodeJS.ProcessEnv = process.env): Promise<ServerForFile> {
-  const gate = serverGate(env);
+export async function temporalServerForFile(env: NodeJS.ProcessEnv = process.env, options: ServerOptions = {}): Promise<ServerForFile> {
+  const gate = serverGate(env, options);
   if (!gate.run) return { server: null, problem: gate.reason, how: null };
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -89,6 +136,9 @@ export async function temporalServerForFile(env: NodeJS.ProcessEnv = process.env
     env: testEnv,
     client: testEnv.client,
     how: gate.how,
+    address: testEnv.address,
+    namespace: testEnv.namespace ?? 'default',
+    webUiUrl: gate.webUiUrl?.() ?? null,
     bundle: () => {
       if (bundle === null) throw new Error('the workflow bundle is built in beforeAll: use it inside a test');
       return bundle;
