@@ -321,6 +321,7 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
       temporal: {
         signalHalt: (id, req) => (client ? signalHalt(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
         signalResume: (id, req) => (client ? signalResume(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
+        signalKillSwitch: (id, req) => (client ? signalKillSwitch(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
       },
       token: dashboardSettings.token,
       temporalUiUrl: dashboardSettings.temporalUiUrl,

@@ -15,7 +15,7 @@ import {
   upsertMarket,
   type Database,
 } from '../../db';
-import type { OperatorRequest } from '../../workflows/api';
+import type { KillSwitchRequest, OperatorRequest } from '../../workflows/api';
 import type { Money, Price, Quantity } from '../../workflows/domain/money';
 import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
 import type { Quote } from '../../worker/dashboard/api';
@@ -43,6 +43,9 @@ const temporal = {
   },
   signalResume: async (workflowId: string, request: OperatorRequest) => {
     signals.push({ kind: 'resume', workflowId, request });
+  },
+  signalKillSwitch: async (workflowId: string, request: KillSwitchRequest) => {
+    signals.push({ kind: 'kill', workflowId, request });
   },
 };
 const dashboards: RunningDashboard[] = [];
@@ -304,6 +307,20 @@ describe('actions', () => {
     expect(resumed.status).toBe(202);
     expect(signals.at(-1)).toMatchObject({ kind: 'resume', workflowId: SESSION });
     expect((await listOperatorActions(database.db, { action: 'RESUME' }))[0]).toMatchObject({ operator: 'bob' });
+  });
+
+  it('the kill switch: signals the session with flatten, journals it, and refuses flatten that is not a boolean or on a halt', async () => {
+    const d = await dashboard();
+    const res = await post(d, '/api/kill', { operator: 'cat', reason: 'runaway strategy', sessionId: SESSION, flatten: true, requestId: 'kill-request-0001' });
+    expect(res.status).toBe(202);
+    expect(signals.at(-1)).toEqual({ kind: 'kill', workflowId: SESSION, request: { operator: 'cat', reason: 'runaway strategy', flatten: true } });
+    expect((await listOperatorActions(database.db, { action: 'KILL_SWITCH' }))[0]).toMatchObject({ operator: 'cat', details: { via: 'dashboard', flatten: true } });
+    const bad = await post(d, '/api/kill', { operator: 'cat', reason: 'x', flatten: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await answerOf(bad))).toMatch(/flatten/);
+    const onHalt = await post(d, '/api/halt', { operator: 'cat', reason: 'x', flatten: true });
+    expect(onHalt.status).toBe(400);
+    expect(JSON.stringify(await answerOf(onHalt))).toMatch(/flatten.*is not a known field/);
   });
 
   it('a signal that fails is 502, and the attempt is journaled with the failure', async () => {

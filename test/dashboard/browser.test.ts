@@ -37,7 +37,7 @@ describeWhere(haveChromium ? null : `${CHROMIUM} is missing (apt-get install -y 
   let dashboard: RunningDashboard;
   let browser: Browser;
   let page: Page;
-  const signals: { kind: 'halt' | 'resume'; workflowId: string; request: OperatorRequest }[] = [];
+  const signals: { kind: 'halt' | 'resume' | 'kill'; workflowId: string; request: OperatorRequest }[] = [];
   const pageErrors: string[] = [];
   let marketA = '';
   let marketB = '';
@@ -89,6 +89,9 @@ describeWhere(haveChromium ? null : `${CHROMIUM} is missing (apt-get install -y 
         signalResume: async (workflowId, request) => {
           signals.push({ kind: 'resume', workflowId, request });
           if (workflowId === session.sessionWorkflowId) session.resume(request);
+        },
+        signalKillSwitch: async (workflowId, request) => {
+          signals.push({ kind: 'kill', workflowId, request });
         },
       },
     });

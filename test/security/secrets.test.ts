@@ -208,7 +208,7 @@ beforeAll(async () => {
   const dash = await startDashboard({
     db: database.db,
     limits: CASE_STUDY_LIMITS,
-    temporal: { signalHalt: async () => undefined, signalResume: async () => undefined },
+    temporal: { signalHalt: async () => undefined, signalResume: async () => undefined, signalKillSwitch: async () => undefined },
     token: DASHBOARD_TOKEN,
     temporalUiUrl: 'http://127.0.0.1:8233',
     port: 0,

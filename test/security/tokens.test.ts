@@ -26,7 +26,7 @@ beforeAll(async () => {
   database = await openDatabase({ kind: 'pglite', dataDir: null });
   await startSession(database.db, { sessionId: SESSION, strategy: 'mr', tradingDay: DAY, mode: 'PAPER', startedAt: Date.UTC(2026, 0, 5, 14) });
   const record = async (workflowId: string) => void signalled.push(workflowId);
-  const common = { db: database.db, limits: CASE_STUDY_LIMITS, temporal: { signalHalt: record, signalResume: record }, temporalUiUrl: 'http://127.0.0.1:8233', port: 0, log: () => {} };
+  const common = { db: database.db, limits: CASE_STUDY_LIMITS, temporal: { signalHalt: record, signalResume: record, signalKillSwitch: record }, temporalUiUrl: 'http://127.0.0.1:8233', port: 0, log: () => {} };
   dash = await startDashboard({ ...common, token: DASHBOARD_TOKEN });
   readOnly = await startDashboard({ ...common, token: null });
   ex = await startPaperExchange({ keys: [{ keyId: 'tok', secret: 'tokens-test-secret-0123456789' }], adminToken: ADMIN_TOKEN, dataDir: null, clock: () => Date.UTC(2026, 0, 5, 15) });

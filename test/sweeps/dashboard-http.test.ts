@@ -60,7 +60,7 @@ beforeAll(async () => {
   await startSession(db, { sessionId: `session-mr-${DAY}`, strategy: 'mr', tradingDay: DAY, mode: 'PAPER', startedAt: NOW - 3_600_000 });
   await recordAlert(db, { level: 'HIGH', type: 'DAILY_LOSS_HALF', dedupeKey: 'k-1', title: 'Daily loss past half', body: 'x', raisedAt: NOW - 100_000 });
   const record = async (workflowId: string, req: OperatorRequest) => void signals.push({ workflowId, request: req });
-  dash = await startDashboard({ db, limits: CASE_STUDY_LIMITS, temporal: { signalHalt: record, signalResume: record }, token: TOKEN, temporalUiUrl: 'http://127.0.0.1:8233', port: 0, clock: () => NOW, log: () => {} });
+  dash = await startDashboard({ db, limits: CASE_STUDY_LIMITS, temporal: { signalHalt: record, signalResume: record, signalKillSwitch: record }, token: TOKEN, temporalUiUrl: 'http://127.0.0.1:8233', port: 0, clock: () => NOW, log: () => {} });
   digestBefore = await recordsDigest(db);
 });
 

@@ -14,7 +14,7 @@ import { createPaperVenue } from '../../activities/venue/paper-venue';
 import { openDatabase } from '../../db';
 import { InvalidInput } from '../../workflows/domain/errors';
 import { loadConfig, type Env } from '../config';
-import { signalHalt, signalResume } from '../worker';
+import { signalHalt, signalKillSwitch, signalResume } from '../worker';
 import { loadDashboardSettings } from './config';
 import { startDashboard, type DashboardTemporal } from './server';
 import { venueQuotes, type QuoteSource } from './api';
@@ -38,7 +38,11 @@ export async function main(env: Env): Promise<number> {
     if (config.temporal.address !== null) {
       connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '10 seconds' });
       const client = new Client({ connection, namespace: config.temporal.namespace });
-      temporal = { signalHalt: (id, req) => signalHalt(client, id, req), signalResume: (id, req) => signalResume(client, id, req) };
+      temporal = {
+        signalHalt: (id, req) => signalHalt(client, id, req),
+        signalResume: (id, req) => signalResume(client, id, req),
+        signalKillSwitch: (id, req) => signalKillSwitch(client, id, req),
+      };
     }
     let quotes: QuoteSource | null = null;
     if (config.paperExchange !== null) {

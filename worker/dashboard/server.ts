@@ -2,9 +2,11 @@
  * The operator dashboard over node:http: the page, one JSON endpoint per panel, and two actions.
  *
  * - Reading needs nothing; it is served on 127.0.0.1 unless told otherwise.
- * - POST /api/halt and /api/resume need `Authorization: Bearer <token>` (no token configured:
+ * - POST /api/halt, /api/resume and /api/kill need `Authorization: Bearer <token>` (no token configured:
  *   actions are off). A missing header is 401, a wrong token 403, compared in constant time.
- *   The body is JSON {operator, reason, sessionId?, requestId?}; every bad field is named.
+ *   The body is JSON {operator, reason, sessionId?, requestId?} (the kill switch also takes
+ *   flatten?: boolean); every bad field is named. The kill switch halts the session(s) and
+ *   cancels every working order, including one whose submission is under way.
  *   Each action signals the session(s) through the injected Temporal functions and is journaled
  *   (operator_actions) under `dashboard-<requestId>`, so a retried request is recorded once.
  * - No browser can send the Authorization header cross-site without a CORS preflight, which this
@@ -15,7 +17,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { listSessions, recordOperatorAction, type Db } from '../../db';
 import { RecordConflict } from '../../db/errors';
-import type { OperatorRequest } from '../../workflows/api';
+import type { KillSwitchRequest, OperatorRequest } from '../../workflows/api';
 import { describeValue, InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
 import { parseSessionWorkflowId } from '../../workflows/domain/ids';
 import type { RiskLimits } from '../../workflows/domain/risk-limits';
@@ -26,6 +28,7 @@ import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page';
 export interface DashboardTemporal {
   signalHalt(workflowId: string, request: OperatorRequest): Promise<void>;
   signalResume(workflowId: string, request: OperatorRequest): Promise<void>;
+  signalKillSwitch(workflowId: string, request: KillSwitchRequest): Promise<void>;
 }
 
 export interface DashboardOptions {
@@ -60,8 +63,10 @@ export interface RunningDashboard {
 }
 
 export const MAX_BODY_BYTES = 8 * 1024;
-const ACTIONS = { '/api/halt': 'HALT', '/api/resume': 'RESUME' } as const;
+const ACTIONS = { '/api/halt': 'HALT', '/api/resume': 'RESUME', '/api/kill': 'KILL_SWITCH' } as const;
+type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
 const BODY_FIELDS = ['operator', 'reason', 'sessionId', 'requestId'] as const;
+const KILL_FIELDS = [...BODY_FIELDS, 'flatten'] as const;
 const REQUEST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9-]{7,63}$/;
 
 class HttpError extends Error {
@@ -124,17 +129,25 @@ function readBody(req: IncomingMessage): Promise<string> {
 interface ActionRequest extends OperatorRequest {
   sessionId: string | null;
   requestId: string;
+  /** Kill switch only: also close every position. */
+  flatten: boolean;
 }
 
 /** Checks an action body and names every bad field, unknown ones included. */
-export function parseActionBody(value: unknown): ActionRequest {
+export function parseActionBody(value: unknown, action: Action = 'HALT'): ActionRequest {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidInput([{ field: 'body', value, problem: 'must be a JSON object with operator and reason' }]);
   }
   const b = value as Record<string, unknown>;
   const problems: FieldProblem[] = [];
+  const known: readonly string[] = action === 'KILL_SWITCH' ? KILL_FIELDS : BODY_FIELDS;
   for (const k of Object.keys(b)) {
-    if (!(BODY_FIELDS as readonly string[]).includes(k)) problems.push({ field: k, value: b[k], problem: `is not a known field (known: ${BODY_FIELDS.join(', ')})` });
+    if (!known.includes(k)) problems.push({ field: k, value: b[k], problem: `is not a known field (known: ${known.join(', ')})` });
+  }
+  let flatten = false;
+  if (b.flatten !== undefined && known.includes('flatten')) {
+    if (typeof b.flatten === 'boolean') flatten = b.flatten;
+    else problems.push({ field: 'flatten', value: b.flatten, problem: 'must be true or false' });
   }
   const text = (field: 'operator' | 'reason', max: number): string => {
     const v = b[field];
@@ -160,7 +173,7 @@ export function parseActionBody(value: unknown): ActionRequest {
     else problems.push({ field: 'requestId', value: b.requestId, problem: 'must be 8-64 letters, digits or "-" (e.g. a UUID)' });
   }
   if (problems.length > 0) throw new InvalidInput(problems);
-  return { operator, reason, sessionId, requestId };
+  return { operator, reason, sessionId, requestId, flatten };
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
@@ -209,7 +222,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (!tokenMatches(token, m[1]!)) throw new HttpError(403, 'Forbidden', 'the token is not the dashboard token');
   }
 
-  async function act(req: IncomingMessage, action: 'HALT' | 'RESUME'): Promise<{ status: number; body: unknown }> {
+  async function act(req: IncomingMessage, action: Action): Promise<{ status: number; body: unknown }> {
     authorize(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const raw = await readBody(req);
@@ -220,14 +233,15 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     } catch (e) {
       throw new HttpError(400, 'NotJson', `the body is not valid JSON (${(e as Error).message})`);
     }
-    const request = parseActionBody(parsed);
+    const request = parseActionBody(parsed, action);
     const temporal = options.temporal;
     if (temporal === null) {
       throw new HttpError(503, 'TemporalUnavailable', 'no Temporal client: start the dashboard with TEMPORAL_ADDRESS set to reach the running sessions; nothing was signalled');
     }
     const targets = request.sessionId !== null ? [request.sessionId] : (await listSessions(options.db, { limit: 50 })).filter((s) => s.status === 'RUNNING' || s.status === 'HALTED').map((s) => s.sessionId);
     if (targets.length === 0) throw new HttpError(409, 'NoRunningSession', 'no session is recorded as running: name one with sessionId');
-    const signal = action === 'HALT' ? temporal.signalHalt : temporal.signalResume;
+    const signal = (workflowId: string, r: OperatorRequest): Promise<void> =>
+      action === 'HALT' ? temporal.signalHalt(workflowId, r) : action === 'RESUME' ? temporal.signalResume(workflowId, r) : temporal.signalKillSwitch(workflowId, { ...r, flatten: request.flatten });
     const outcomes = await Promise.all(
       targets.map(async (workflowId) => {
         try {
@@ -247,7 +261,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         operator: request.operator,
         reason: request.reason,
         ...journal,
-        details: { via: 'dashboard', signalled: signalled.join(',') || null, failed: failed.map((f) => `${f.workflowId}: ${f.error}`).join('; ') || null },
+        details: {
+          via: 'dashboard',
+          signalled: signalled.join(',') || null,
+          failed: failed.map((f) => `${f.workflowId}: ${f.error}`).join('; ') || null,
+          ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}),
+        },
         at: clock(),
       });
     } catch (e) {

@@ -290,6 +290,7 @@
   function start() {
     document.getElementById('halt-button').addEventListener('click', function () { act('/api/halt', 'Halt'); });
     document.getElementById('resume-button').addEventListener('click', function () { act('/api/resume', 'Resume'); });
+    document.getElementById('kill-button').addEventListener('click', function () { act('/api/kill', 'Kill switch'); });
     fetch('/api/config', { cache: 'no-store' })
       .then(function (res) { return res.json(); })
       .then(function (c) {
@@ -297,7 +298,7 @@
         var notes = [];
         if (!c.actionsEnabled) notes.push('Actions are off: the dashboard runs without DASHBOARD_TOKEN.');
         if (!c.temporalConnected) notes.push('No Temporal client: halts cannot reach the sessions.');
-        if (c.actionsEnabled && c.temporalConnected) notes.push('Halt and resume need the dashboard token; each action is journaled.');
+        if (c.actionsEnabled && c.temporalConnected) notes.push('Halt, resume and the kill switch need the dashboard token; each action is journaled.');
         document.getElementById('actions-note').textContent = notes.join(' ');
       })
       .catch(function () { /* the defaults stand */ })
