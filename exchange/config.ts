@@ -85,6 +85,14 @@ export interface EngineConfig {
   fillModel: FillModelParams;
   /** Cash of a new account, in micros. */
   startingCash: number;
+  /** Quote history: one point per interval, kept for the window (GET /v1/markets/{id}/history). */
+  historyIntervalMs: number;
+  historyWindowMs: number;
+  /**
+   * History a fresh exchange (no saved state) simulates before it opens, a whole number of
+   * intervals up to the window; 0 opens with none.
+   */
+  preRollMs: number;
   markets: MarketSpec[];
 }
 
@@ -192,6 +200,7 @@ export function validateEngineConfig(c: EngineConfig): EngineConfig {
   if (!Number.isSafeInteger(c.startingCash) || c.startingCash < 0) {
     problems.push({ field: 'startingCash', value: c.startingCash, problem: 'must be non-negative integer micros' });
   }
+  problems.push(...historyProblems(c));
   try {
     validateFillModelParams(c.fillModel);
   } catch (e) {
@@ -210,6 +219,25 @@ export function validateEngineConfig(c: EngineConfig): EngineConfig {
   }
   if (problems.length > 0) throw new InvalidInput(problems);
   return c;
+}
+
+/** A history point costs memory and state-file space: a market keeps at most this many. */
+export const MAX_HISTORY_POINTS = 10_000;
+
+function historyProblems(c: Pick<EngineConfig, 'historyIntervalMs' | 'historyWindowMs' | 'preRollMs'>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const interval = c.historyIntervalMs;
+  const intervalOk = Number.isSafeInteger(interval) && interval >= 1_000 && interval <= DAY_MS;
+  if (!intervalOk) problems.push({ field: 'historyIntervalMs', value: interval, problem: 'must be an integer between 1000 and 86400000' });
+  const window = c.historyWindowMs;
+  if (!Number.isSafeInteger(window) || window < 0 || (intervalOk && window > interval * MAX_HISTORY_POINTS)) {
+    problems.push({ field: 'historyWindowMs', value: window, problem: `must be an integer between 0 and ${MAX_HISTORY_POINTS} history intervals` });
+  }
+  const preRoll = c.preRollMs;
+  if (!Number.isSafeInteger(preRoll) || preRoll < 0 || (Number.isSafeInteger(window) && preRoll > window) || (intervalOk && preRoll % interval !== 0)) {
+    problems.push({ field: 'preRollMs', value: preRoll, problem: 'must be a whole number of history intervals, at most historyWindowMs' });
+  }
+  return problems;
 }
 
 const CATEGORIES = ['politics', 'economics', 'sports', 'weather', 'crypto', 'science'] as const;
@@ -241,6 +269,13 @@ export function defaultMarkets(seed: number, startAt: number): MarketSpec[] {
   });
 }
 
+/**
+ * Five-minute points over four days: longer than the 72 h the case-study strategy needs before
+ * it trades and as long as its 96 h deviation span, 1152 points a market.
+ */
+export const DEFAULT_HISTORY_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_HISTORY_WINDOW_MS = 96 * 3_600_000;
+
 export function defaultEngineConfig(seed: number, startAt: number): EngineConfig {
   return {
     seed,
@@ -249,6 +284,9 @@ export function defaultEngineConfig(seed: number, startAt: number): EngineConfig
     maxCatchUpSteps: 3_600,
     fillModel: CASE_STUDY_FILL_MODEL,
     startingCash: 10_000 * MICROS,
+    historyIntervalMs: DEFAULT_HISTORY_INTERVAL_MS,
+    historyWindowMs: DEFAULT_HISTORY_WINDOW_MS,
+    preRollMs: DEFAULT_HISTORY_WINDOW_MS,
     markets: defaultMarkets(seed, startAt),
   };
 }
