@@ -25,10 +25,17 @@ describe('paper exchange orders over HTTP', () => {
     const a = await call(ex, 'GET', '/v1/markets');
     expect(a.status).toBe(200);
     const markets = a.body.markets as Record<string, unknown>[];
-    expect(markets.length).toBe(6);
+    expect(markets.length).toBe(16);
     const pol = markets.find((m) => m.marketId === 'PX-POL-1')!;
-    expect(pol).toMatchObject({ category: 'politics', tickSize: '0.01', resolvesAt: T0 + 86_400_000, outcome: null, status: 'OPEN' });
+    expect(pol).toMatchObject({ category: 'politics', tickSize: '0.01', resolvesAt: T0 + 5 * 86_400_000, outcome: null, status: 'OPEN' });
     expect(markets.find((m) => m.category === 'crypto')!.tickSize).toBe('0.001');
+    // The case study trades 3-14 days before resolution: every dated default market opens there.
+    for (const m of markets.filter((x) => x.resolvesAt !== null)) {
+      const days = ((m.resolvesAt as number) - T0) / 86_400_000;
+      expect(days).toBeGreaterThan(3);
+      expect(days).toBeLessThanOrEqual(14);
+    }
+    expect(markets.filter((x) => x.resolvesAt === null)).toHaveLength(2);
   });
 
   it('serves four days of pre-rolled history at five-minute points, oldest first, after `since`', async () => {
@@ -42,7 +49,7 @@ describe('paper exchange orders over HTTP', () => {
     for (let i = 1; i < body.history.length; i++) expect(body.history[i]!.ts - body.history[i - 1]!.ts).toBe(300_000);
     const p = body.history.at(-1)!;
     expect(p.bid).toMatch(/^0\.\d{2}$/);
-    expect(Number(p.ask)).toBeGreaterThan(Number(p.bid));
+    expect(Number(p.ask) - Number(p.bid)).toBeCloseTo(0.01, 6);
     expect(Number.isInteger(p.volume) && p.volume > 0).toBe(true);
     // The newest point is the quote the market opened with.
     const snap = await call(ex, 'GET', '/v1/markets/PX-POL-1/snapshot?depth=1');
