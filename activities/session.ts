@@ -45,6 +45,7 @@ import { servicesFor } from './services';
 import type { EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchInput, WatchResult, WatchSignal } from './types';
 import type { VenueOrder } from './venue/contract';
 import { isVenueError } from './venue/errors';
+import { warmUpMarket } from './warmup';
 
 export type SessionActivitiesWithoutAlerts = Omit<SessionActivities, 'raiseAlert'>;
 
@@ -437,7 +438,7 @@ export function createSessionActivities(deps: ActivityDeps): SessionActivitiesWi
           for (const quote of quotes) {
             const snapshot: MarketSnapshot = coreSnapshot(quote);
             const position = held.get(snapshot.marketId) ?? 0;
-            const state = progress.strategyState[snapshot.marketId] ?? strategy.initialState();
+            const state = progress.strategyState[snapshot.marketId] ?? (await warmUpMarket(deps, strategy, markets[snapshot.marketId]!, snapshot.ts));
             const step = strategy.onSnapshot(state, snapshot, { market: markets[snapshot.marketId]!, position, modelProbability: null });
             progress.strategyState[snapshot.marketId] = step.state;
             progress.quoteTimes[snapshot.marketId] = snapshot.ts;

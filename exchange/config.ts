@@ -31,6 +31,12 @@ export interface MarketSpec {
   /** Expected news jumps per day, and their standard deviation in logit units. */
   jumpsPerDay: number;
   jumpStd: number;
+  /**
+   * Order-flow noise on the mid (the touch taken and refilled): stationary standard deviation in
+   * micros of price and reversion speed per day of a fast OU component. Absent or 0: none.
+   */
+  flowNoiseMicros?: number;
+  flowNoiseReversionPerDay?: number;
   /** Quoted spread in ticks (>= 1). */
   spreadTicks: number;
   /** Displayed size at the touch; deeper levels show more. */
@@ -85,6 +91,14 @@ export interface EngineConfig {
   fillModel: FillModelParams;
   /** Cash of a new account, in micros. */
   startingCash: number;
+  /** Quote history: one point per interval, kept for the window (GET /v1/markets/{id}/history). */
+  historyIntervalMs: number;
+  historyWindowMs: number;
+  /**
+   * History a fresh exchange (no saved state) simulates before it opens, a whole number of
+   * intervals up to the window; 0 opens with none.
+   */
+  preRollMs: number;
   markets: MarketSpec[];
 }
 
@@ -169,6 +183,13 @@ export function validateMarketSpec(s: MarketSpec, index: number): FieldProblem[]
     const v = s[key];
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) problems.push({ field: `${prefix}.${key}`, value: v, problem: 'must be a non-negative number' });
   }
+  for (const key of ['flowNoiseMicros', 'flowNoiseReversionPerDay'] as const) {
+    const v = s[key];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) problems.push({ field: `${prefix}.${key}`, value: v, problem: 'must be a non-negative number when given' });
+  }
+  if ((s.flowNoiseMicros ?? 0) > 0 && !((s.flowNoiseReversionPerDay ?? 0) > 0)) {
+    problems.push({ field: `${prefix}.flowNoiseReversionPerDay`, value: s.flowNoiseReversionPerDay, problem: 'must be positive when flowNoiseMicros is' });
+  }
   const positiveInts = ['averageDailyVolume', 'spreadTicks', 'depthBaseQuantity'] as const;
   for (const key of positiveInts) {
     const v = s[key];
@@ -192,6 +213,7 @@ export function validateEngineConfig(c: EngineConfig): EngineConfig {
   if (!Number.isSafeInteger(c.startingCash) || c.startingCash < 0) {
     problems.push({ field: 'startingCash', value: c.startingCash, problem: 'must be non-negative integer micros' });
   }
+  problems.push(...historyProblems(c));
   try {
     validateFillModelParams(c.fillModel);
   } catch (e) {
@@ -212,34 +234,115 @@ export function validateEngineConfig(c: EngineConfig): EngineConfig {
   return c;
 }
 
-const CATEGORIES = ['politics', 'economics', 'sports', 'weather', 'crypto', 'science'] as const;
+/** A history point costs memory and state-file space: a market keeps at most this many. */
+export const MAX_HISTORY_POINTS = 10_000;
+
+function historyProblems(c: Pick<EngineConfig, 'historyIntervalMs' | 'historyWindowMs' | 'preRollMs'>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const interval = c.historyIntervalMs;
+  const intervalOk = Number.isSafeInteger(interval) && interval >= 1_000 && interval <= DAY_MS;
+  if (!intervalOk) problems.push({ field: 'historyIntervalMs', value: interval, problem: 'must be an integer between 1000 and 86400000' });
+  const window = c.historyWindowMs;
+  if (!Number.isSafeInteger(window) || window < 0 || (intervalOk && window > interval * MAX_HISTORY_POINTS)) {
+    problems.push({ field: 'historyWindowMs', value: window, problem: `must be an integer between 0 and ${MAX_HISTORY_POINTS} history intervals` });
+  }
+  const preRoll = c.preRollMs;
+  if (!Number.isSafeInteger(preRoll) || preRoll < 0 || (Number.isSafeInteger(window) && preRoll > window) || (intervalOk && preRoll % interval !== 0)) {
+    problems.push({ field: 'preRollMs', value: preRoll, problem: 'must be a whole number of history intervals, at most historyWindowMs' });
+  }
+  return problems;
+}
 
 /**
- * A default set of synthetic markets, deterministic from the seed: one per category,
- * resolving between one and seven days after `startAt`, one that never resolves.
+ * The default markets and the days from the exchange's start to their resolution (null: never),
+ * two per category. The case study trades markets 3 to 14 days before resolution (reference
+ * 001: inside 3 days fundamental uncertainty dominates, beyond 14 the edge is too small), so
+ * every dated market opens inside that window, at least two days clear of the strategy's 3-day
+ * blackout; two never resolve, so an exchange that keeps running past the last date still has
+ * markets to trade. Sixteen, because a mean-reversion signal is rare in any one market (the
+ * case-study strategy wants a position about a sixth of the time) and the case study's own
+ * backtest spans 45 markets: a session watching a handful could wait hours for its first trade.
+ */
+const DEFAULT_LISTINGS: readonly { category: string; resolvesInDays: number | null }[] = [
+  { category: 'politics', resolvesInDays: 5 },
+  { category: 'economics', resolvesInDays: 6 },
+  { category: 'sports', resolvesInDays: 7 },
+  { category: 'weather', resolvesInDays: 8 },
+  { category: 'crypto', resolvesInDays: 10 },
+  { category: 'science', resolvesInDays: null },
+  { category: 'finance', resolvesInDays: 12 },
+  { category: 'culture', resolvesInDays: 13 },
+  { category: 'politics', resolvesInDays: 9 },
+  { category: 'economics', resolvesInDays: 11 },
+  { category: 'sports', resolvesInDays: 5 },
+  { category: 'weather', resolvesInDays: 14 },
+  { category: 'crypto', resolvesInDays: 6 },
+  { category: 'science', resolvesInDays: 8 },
+  { category: 'finance', resolvesInDays: 7 },
+  { category: 'culture', resolvesInDays: null },
+];
+
+/**
+ * How the default markets move, chosen to look like a liquid prediction market rather than to
+ * suit a strategy (logit units; at a price of 0.5 one logit unit is about 25 cents):
+ * - the fair value is the baseline: a random walk of 0.25 per square-root day (≈ 6 cents a
+ *   day) plus real news about once a day (sd 0.35, ≈ 9 cents), which moves price and fair value
+ *   together and does not revert;
+ * - the price overreacts around it and reverts with a half-life of about 2.8 hours (6 per day;
+ *   the case study holds a trade 14 hours on average), stationary sd 0.55/√12 ≈ 0.16 (≈ 4 cents);
+ * - order flow moves the mid by about a cent (sd 10 000 micros, in price rather than logit units:
+ *   a book moves in ticks at any price level) and forgets within seconds (time constant 10 s),
+ *   as resting liquidity is taken and refilled; this is what fills a passive order resting at
+ *   the touch;
+ * - a one-cent spread, as liquid markets quote (the case-study risk limits refuse wider).
+ * The earlier defaults moved the fair value by about 25 cents a day (two news jumps of sd 0.5 and
+ * a drift of 0.3), several times what a market days from resolution moves, so the deviations
+ * from a 48-hour EMA were mostly news that never reverts; their two-cent spread was refused by
+ * the case-study risk limit (one cent) on every cent-tick market; and without order-flow noise a
+ * passive order filled only when the price itself came back through it.
+ */
+const DEFAULT_DYNAMICS = {
+  meanReversionPerDay: 6,
+  volatilityPerSqrtDay: 0.55,
+  fairDriftPerSqrtDay: 0.25,
+  jumpsPerDay: 1,
+  jumpStd: 0.35,
+  flowNoiseMicros: 10_000,
+  flowNoiseReversionPerDay: 8_640,
+} as const;
+
+const CENT = 10_000;
+
+/**
+ * The default set of synthetic markets, deterministic from the seed, in DEFAULT_LISTINGS order,
+ * each starting its history at a price between 0.15 and 0.85.
  */
 export function defaultMarkets(seed: number, startAt: number): MarketSpec[] {
   const rng = seededRandom(seed ^ 0x5eed);
-  return CATEGORIES.map((category, i) => {
-    const initial = Math.round((0.15 + 0.7 * rng.next()) * 100) * 10_000;
+  return DEFAULT_LISTINGS.map(({ category, resolvesInDays }, i) => {
+    const initial = Math.round((0.15 + 0.7 * rng.next()) * 100) * CENT;
+    const tickSize = category === 'crypto' ? CENT / 10 : CENT;
     return {
       marketId: `PX-${category.slice(0, 3).toUpperCase()}-${i + 1}`,
       title: `Synthetic ${category} event ${i + 1}`,
       category,
-      tickSize: category === 'crypto' ? 1_000 : 10_000,
-      resolvesAt: i === CATEGORIES.length - 1 ? null : startAt + (i + 1) * DAY_MS,
+      tickSize,
+      resolvesAt: resolvesInDays === null ? null : startAt + resolvesInDays * DAY_MS,
       initialPrice: initial,
       averageDailyVolume: 1_000_000,
-      meanReversionPerDay: 24,
-      volatilityPerSqrtDay: 1.0,
-      fairDriftPerSqrtDay: 0.3,
-      jumpsPerDay: 2,
-      jumpStd: 0.5,
-      spreadTicks: 2,
+      ...DEFAULT_DYNAMICS,
+      spreadTicks: CENT / tickSize,
       depthBaseQuantity: 200,
     };
   });
 }
+
+/**
+ * Five-minute points over four days: longer than the 72 h the case-study strategy needs before
+ * it trades and as long as its 96 h deviation span, 1152 points a market.
+ */
+export const DEFAULT_HISTORY_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_HISTORY_WINDOW_MS = 96 * 3_600_000;
 
 export function defaultEngineConfig(seed: number, startAt: number): EngineConfig {
   return {
@@ -249,6 +352,9 @@ export function defaultEngineConfig(seed: number, startAt: number): EngineConfig
     maxCatchUpSteps: 3_600,
     fillModel: CASE_STUDY_FILL_MODEL,
     startingCash: 10_000 * MICROS,
+    historyIntervalMs: DEFAULT_HISTORY_INTERVAL_MS,
+    historyWindowMs: DEFAULT_HISTORY_WINDOW_MS,
+    preRollMs: DEFAULT_HISTORY_WINDOW_MS,
     markets: defaultMarkets(seed, startAt),
   };
 }

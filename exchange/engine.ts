@@ -10,6 +10,7 @@ import type { Outcome, Side } from '../workflows/domain/market';
 import { MICROS, averagePrice, mulDiv, type Money, type Price, type Quantity } from '../workflows/domain/money';
 import { type EngineConfig, type MarketSpec, validateEngineConfig } from './config';
 import { ExchangeError, notFound } from './errors';
+import { type HistoryState, type QuotePoint, QuoteHistory } from './history';
 import { CountingRandom, hash32, PriceProcess, type ProcessState } from './prices';
 
 export type OrderStatus = 'OPEN' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
@@ -83,6 +84,7 @@ interface MarketRuntime {
   outcome: Outcome | null;
   resolvedAt: number | null;
   open: Set<ExchangeOrder>;
+  history: QuoteHistory;
 }
 
 export interface MarketView {
@@ -151,23 +153,59 @@ export class PaperEngine {
   private orderSeq = 0;
   private tradeSeq = 0;
   private settlementSeq = 0;
+  /** Grows by one whenever a history point is taken (the store rewrites the history file then). */
+  historyRevision = 0;
   /** Called after every state change (the store batches these into snapshots). */
   onChange: () => void = () => {};
 
+  /**
+   * A saved `state` resumes the exchange (with `history` when one was saved beside it); without
+   * one the exchange is new and pre-rolls its price history before opening at `startAt`.
+   */
   constructor(
     readonly config: EngineConfig,
     startAt: number,
     state?: EngineState,
+    history?: HistoryState,
   ) {
     validateEngineConfig(config);
     this.lastStepAt = startAt;
     this.fillRng = new CountingRandom(hash32(config.seed, 0xf111), state?.fillRngDraws ?? 0);
-    if (state) this.restore(state);
-    else config.markets.forEach((spec, i) => this.addMarket(spec, PriceProcess.create(spec, hash32(config.seed, i + 1))));
+    if (state) {
+      this.restore(state, history);
+    } else {
+      config.markets.forEach((spec, i) => this.addMarket(spec, PriceProcess.create(spec, hash32(config.seed, i + 1))));
+      this.preRoll(startAt);
+    }
   }
 
-  private addMarket(spec: MarketSpec, process: PriceProcess, outcome: Outcome | null = null, resolvedAt: number | null = null): void {
-    this.markets.set(spec.marketId, { spec, process, outcome, resolvedAt, open: new Set() });
+  private addMarket(spec: MarketSpec, process: PriceProcess, outcome: Outcome | null = null, resolvedAt: number | null = null, history?: HistoryState): void {
+    const settings = { intervalMs: this.config.historyIntervalMs, windowMs: this.config.historyWindowMs };
+    const saved = history?.markets.find((h) => h.marketId === spec.marketId);
+    this.markets.set(spec.marketId, { spec, process, outcome, resolvedAt, open: new Set(), history: new QuoteHistory(spec.marketId, settings, saved) });
+  }
+
+  /**
+   * A new exchange opens with `preRollMs` of history behind it, as a listed market has: each
+   * price process runs from startAt − preRollMs to startAt in steps of one history interval
+   * (the OU transition is exact at any step length; no orders exist yet), drawing from its own
+   * seeded source, so the same seed and markets give the same history whenever it starts.
+   * `initialPrice` is therefore the mid at the start of the history, not at the opening.
+   */
+  private preRoll(startAt: number): void {
+    const dt = this.config.historyIntervalMs;
+    for (const m of this.markets.values()) {
+      for (let at = startAt - this.config.preRollMs + dt; at <= startAt; at += dt) {
+        if (m.spec.resolvesAt !== null && at >= m.spec.resolvesAt) break;
+        m.history.addVolume(m.process.step(dt, at));
+        this.sample(m, at);
+      }
+      m.history.startAt(startAt);
+    }
+  }
+
+  private sample(m: MarketRuntime, at: number): void {
+    if (m.history.offer(at, { ...m.process.quote(), last: m.process.state.last })) this.historyRevision++;
   }
 
   // ---- accounts -------------------------------------------------------------------------
@@ -266,6 +304,15 @@ export class PaperEngine {
     };
   }
 
+  averageDailyVolume(marketId: string): number {
+    return this.market(marketId).spec.averageDailyVolume;
+  }
+
+  /** Recorded quotes of a market after `sinceMs`, oldest first (resolved markets keep theirs). */
+  history(marketId: string, sinceMs: number): QuotePoint[] {
+    return this.market(marketId).history.since(sinceMs);
+  }
+
   /** The market clock: the time of the latest engine step. */
   get now(): number {
     return this.lastStepAt;
@@ -296,7 +343,7 @@ export class PaperEngine {
         this.settle(m, outcome, m.spec.resolvesAt);
         continue;
       }
-      m.process.step(dtMs, at);
+      m.history.addVolume(m.process.step(dtMs, at));
       for (const order of [...m.open]) {
         if (order.limitPrice === null && at - order.createdAt >= this.config.marketOrderTtlMs) {
           this.close(order, 'EXPIRED', at);
@@ -304,6 +351,7 @@ export class PaperEngine {
         }
         this.match(m, order, at);
       }
+      this.sample(m, at);
     }
     this.lastStepAt = at;
   }
@@ -345,6 +393,7 @@ export class PaperEngine {
     this.setReserve(a, order, mulDiv(order.reserveInitial, order.quantity - order.filledQuantity, order.quantity));
     m.process.state.last = price;
     m.process.recordVolume(at, qty);
+    m.history.addVolume(qty);
     if (order.filledQuantity >= order.quantity) this.close(order, 'FILLED', at);
     else order.status = 'PARTIALLY_FILLED';
   }
@@ -555,13 +604,18 @@ export class PaperEngine {
     };
   }
 
-  private restore(s: EngineState): void {
+  toHistoryState(): HistoryState {
+    return { version: 1, markets: [...this.markets.values()].map((m) => m.history.toState()) };
+  }
+
+  private restore(s: EngineState, history: HistoryState | undefined): void {
     if (s.version !== 1) throw new ExchangeError(500, 'STATE_VERSION', `unsupported state version ${String(s.version)}`);
     this.lastStepAt = s.lastStepAt;
     this.orderSeq = s.orderSeq;
     this.tradeSeq = s.tradeSeq;
     this.settlementSeq = s.settlementSeq;
-    s.markets.forEach((m, i) => this.addMarket(m.spec, new PriceProcess(m.spec, hash32(s.seed, i + 1), m.process), m.outcome, m.resolvedAt));
+    const savedHistory = history?.version === 1 ? history : undefined;
+    s.markets.forEach((m, i) => this.addMarket(m.spec, new PriceProcess(m.spec, hash32(s.seed, i + 1), m.process), m.outcome, m.resolvedAt, savedHistory));
     const open: ExchangeOrder[] = [];
     for (const sa of s.accounts) {
       const a: Account = {

@@ -82,7 +82,7 @@ export class FaultInjector {
     const p = this.current.missingFieldProbability;
     if (p === 0 || this.rng.next() >= p) return null;
     let target: Record<string, unknown> = body;
-    for (const key of ['order', 'orders', 'fills', 'positions', 'markets', 'settlements']) {
+    for (const key of ['order', 'orders', 'fills', 'positions', 'markets', 'settlements', 'history']) {
       const v = body[key];
       if (Array.isArray(v)) {
         if (v.length > 0 && typeof v[0] === 'object' && v[0] !== null) target = v[0] as Record<string, unknown>;

@@ -1,9 +1,12 @@
 /**
  * Synthetic prediction-market prices. The mid follows an Ornstein-Uhlenbeck process in logit
  * space around a fair value that itself drifts as a slow random walk and takes occasional news
- * jumps (Poisson arrivals, normal sizes). The exact OU transition is used, so a step of any
- * length is correct. Quotes sit on the tick grid around the mid; displayed depth is derived
- * from a hash of (seed, step, level) so reading a book never consumes random draws.
+ * jumps (Poisson arrivals, normal sizes): the price overreacts and reverts to a slowly changing
+ * baseline. On top of it, when the spec asks for it, sits order-flow noise: a second, fast OU
+ * component in price units (a book moves in ticks whatever the price level) that moves the
+ * touch by about a tick as resting liquidity is taken and refilled. The exact OU transition is used for both, so a step of any length is correct.
+ * Quotes sit on the tick grid around the mid; displayed depth is derived from a hash of
+ * (seed, step, level) so reading a book never consumes random draws.
  */
 import { MICROS, type Price, type Quantity, roundToTick } from '../workflows/domain/money';
 import { normal, type RandomSource, seededRandom } from '../workflows/domain/random';
@@ -50,6 +53,8 @@ export interface ProcessState {
   x: number;
   /** Logit of the fair value. */
   fair: number;
+  /** Order-flow noise added to the mid, micros (float); absent in state saved before it existed (0). */
+  flow?: number;
   stepIndex: number;
   last: number | null;
   intervalVolume: number;
@@ -95,6 +100,12 @@ export class PriceProcess {
     const decay = Math.exp(-k * dt);
     const sd = k > 0 ? s.volatilityPerSqrtDay * Math.sqrt((1 - decay * decay) / (2 * k)) : s.volatilityPerSqrtDay * Math.sqrt(dt);
     st.x = clampLogit(st.fair + (st.x - st.fair) * decay + sd * normal(this.rng));
+    const flowStd = s.flowNoiseMicros ?? 0;
+    if (flowStd > 0) {
+      // Exact OU transition with stationary sd flowStd: the noise forgets itself within seconds.
+      const flowDecay = Math.exp(-(s.flowNoiseReversionPerDay ?? 0) * dt);
+      st.flow = (st.flow ?? 0) * flowDecay + flowStd * Math.sqrt(1 - flowDecay * flowDecay) * normal(this.rng);
+    }
 
     // Log-normal volume with mean ADV * dt: bursty like real flow, never negative.
     const mean = s.averageDailyVolume * dt;
@@ -128,7 +139,7 @@ export class PriceProcess {
   }
 
   mid(): number {
-    return sigmoid(this.state.x) * MICROS;
+    return sigmoid(this.state.x) * MICROS + (this.state.flow ?? 0);
   }
 
   /** Probability of YES at resolution: the fair value. */

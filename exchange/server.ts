@@ -32,6 +32,7 @@ import {
   cursorText,
   DEFAULT_FILLS_PAGE,
   fillJson,
+  historyJson,
   integerField,
   marketJson,
   MAX_DEPTH,
@@ -207,9 +208,9 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
   if (options.dataDir) {
     const dir = options.dataDir;
     let current: PaperEngine | null = null;
-    store = new SnapshotStore(dir, () => current!.toState());
+    store = new SnapshotStore(dir, () => current!.toState(), { revision: () => current!.historyRevision, get: () => current!.toHistoryState() });
     const saved = store.load();
-    engine = new PaperEngine(config, startAt, saved ?? undefined);
+    engine = new PaperEngine(config, startAt, saved ?? undefined, saved ? (store.loadHistory() ?? undefined) : undefined);
     current = engine;
     engine.onChange = () => store!.markDirty();
     store.markDirty();
@@ -278,6 +279,15 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
       const stale = frozen?.get(marketId);
       const snap = stale ? { ...stale, bids: stale.bids.slice(0, depth), asks: stale.asks.slice(0, depth) } : engine.snapshot(marketId, depth);
       return { status: 200, body: snapshotJson(snap) };
+    }
+    if (head === 'markets' && parts.length === 3 && b === 'history') {
+      allow('GET');
+      noBody();
+      rejectUnknownQuery(q, ['since']);
+      const since = queryInteger(q, 'since', 0, Number.MAX_SAFE_INTEGER) ?? 0;
+      const marketId = decodeSegment(a!, 'marketId');
+      if (!engine.hasMarket(marketId)) throw notFound('MARKET_NOT_FOUND', 'market', marketId);
+      return { status: 200, body: historyJson(marketId, config.historyIntervalMs, engine.averageDailyVolume(marketId), engine.history(marketId, since)) };
     }
     if (head === 'orders' && parts.length === 1) {
       allow('GET', 'POST');

@@ -4,13 +4,27 @@
  * or the new snapshot, never half of one. Mutations are batched: every change marks the store
  * dirty, one write covers all changes made before it started, and callers that must not
  * answer before their change is on disk await `durable()` (group commit).
+ *
+ * The quote history lives beside it in <dataDir>/history.json, written the same way in the same
+ * write loop but only when a point was added (every few minutes, not every engine step): it is
+ * a thousand points a market, and rewriting it with every step would multiply the bytes written
+ * a hundredfold. A crash between the two renames leaves the history a point behind the state;
+ * market data, not money, so nothing depends on the two agreeing.
  */
 import { mkdirSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EngineState } from './engine';
+import type { HistoryState } from './history';
 
 export const STATE_FILE = 'state.json';
+export const HISTORY_FILE = 'history.json';
+
+/** The history document and its revision (a change of revision means it needs writing). */
+export interface HistorySource {
+  revision(): number;
+  get(): HistoryState;
+}
 
 export class SnapshotStore {
   private version = 0;
@@ -18,25 +32,27 @@ export class SnapshotStore {
   private writing: Promise<void> | null = null;
   private waiters: { version: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
   private readonly file: string;
+  private readonly historyFile: string;
+  private historyWritten = -1;
 
   constructor(
     readonly dir: string,
     private readonly getState: () => EngineState,
+    private readonly history: HistorySource | null = null,
   ) {
     mkdirSync(dir, { recursive: true });
     this.file = join(dir, STATE_FILE);
+    this.historyFile = join(dir, HISTORY_FILE);
   }
 
   /** The saved state, or null when the directory has none yet. */
   load(): EngineState | null {
-    let text: string;
-    try {
-      text = readFileSync(this.file, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw e;
-    }
-    return JSON.parse(text) as EngineState;
+    return readJson<EngineState>(this.file);
+  }
+
+  /** The saved quote history, or null when there is none (a data dir from before it was kept). */
+  loadHistory(): HistoryState | null {
+    return readJson<HistoryState>(this.historyFile);
   }
 
   markDirty(): void {
@@ -56,10 +72,12 @@ export class SnapshotStore {
     try {
       while (this.persisted < this.version) {
         const v = this.version;
-        const json = JSON.stringify(this.getState());
-        const tmp = `${this.file}.tmp`;
-        await writeFile(tmp, json, { mode: 0o600 });
-        await rename(tmp, this.file);
+        await writeAtomically(this.file, JSON.stringify(this.getState()));
+        const revision = this.history?.revision();
+        if (this.history && revision !== this.historyWritten) {
+          await writeAtomically(this.historyFile, JSON.stringify(this.history.get()));
+          this.historyWritten = revision!;
+        }
         this.persisted = v;
         const ready = this.waiters.filter((w) => w.version <= v);
         this.waiters = this.waiters.filter((w) => w.version > v);
@@ -79,4 +97,21 @@ export class SnapshotStore {
     if (this.persisted < this.version && !this.writing) this.writing = this.writeLoop();
     await this.durable();
   }
+}
+
+function readJson<T>(file: string): T | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  return JSON.parse(text) as T;
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, file);
 }

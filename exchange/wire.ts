@@ -8,6 +8,7 @@ import { formatDecimal, MICROS, parseMicros, toNumericString } from '../workflow
 import { parseSide, validateMarketId } from '../workflows/domain/market';
 import { type ExchangeFill, type ExchangeOrder, type MarketView, PaperEngine, type PlaceOrder, type Settlement, type SnapshotView, type BalanceView } from './engine';
 import { ExchangeError } from './errors';
+import type { QuotePoint } from './history';
 
 export const MAX_ORDER_QUANTITY = 1_000_000;
 export const MAX_FILLS_PAGE = 1_000;
@@ -77,6 +78,15 @@ export function snapshotJson(s: SnapshotView): Record<string, unknown> {
     averageDailyVolume: s.averageDailyVolume,
     intervalVolume: s.intervalVolume,
     status: s.status,
+  };
+}
+
+export function historyJson(marketId: string, intervalMs: number, averageDailyVolume: number, points: readonly QuotePoint[]): Record<string, unknown> {
+  return {
+    marketId,
+    intervalMs,
+    averageDailyVolume,
+    history: points.map((p) => ({ ts: p.ts, bid: priceText(p.bid), ask: priceText(p.ask), last: priceText(p.last), volume: p.volume })),
   };
 }
 

@@ -15,6 +15,7 @@ export type { Logger } from 'pino';
 /** The kinds of line the trading system writes (the `event` field). */
 export const LOG_EVENTS = {
   signal: 'signal',
+  warmUp: 'warm_up',
   order: 'order',
   fill: 'fill',
   riskDecision: 'risk_decision',

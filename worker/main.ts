@@ -2,11 +2,12 @@
  * `npm start`: the main job on embedded defaults.
  *
  * 1. The paper exchange, as its own process (unless PAPER_EXCHANGE_URL names one), with its state
- *    and a generated dev key under <data>/exchange.
+ *    and a generated dev key under <data>/exchange. A new exchange opens with four days of price
+ *    history, which the session's market watch reads to warm its strategy up (activities/warmup.ts).
  * 2. The worker (worker/worker.ts): records in PostgreSQL when DATABASE_URL is set, otherwise PGlite
  *    under <data>/pglite; Temporal at TEMPORAL_ADDRESS, otherwise a local dev server with its Web UI;
- *    the schedules; and today's trading session on the exchange's open markets (unless
- *    SESSION_MARKETS names them).
+ *    the schedules; and today's trading session on the exchange's open markets the default
+ *    strategy can still enter (unless SESSION_MARKETS names them).
  *
  * Stops on Ctrl-C, stopping the exchange it started. `npm run backtest` replays data offline.
  */
@@ -16,11 +17,32 @@ import { join } from 'node:path';
 import { loadOrCreateSecret } from '../exchange/cli';
 import { loadPaperCredentials } from '../activities/venue/credentials';
 import { createPaperVenue } from '../activities/venue/paper-venue';
-import { ENV, PROJECT_ROOT } from './config';
+import type { Market } from '../workflows/domain/market';
+import { DAY_MS } from '../workflows/domain/strategy';
+import { emaMeanReversion } from '../workflows/domain/strategies/ema-mean-reversion';
+import { DEFAULTS, ENV, PROJECT_ROOT } from './config';
 import { main as runWorkerProcess } from './worker';
 
 const DEFAULT_EXCHANGE_PORT = '8787';
-const MAX_SESSION_MARKETS = 4;
+/**
+ * Every default market of the paper exchange (exchange/config.ts says why sixteen). Watching a
+ * market costs one quote a poll; how many positions open is risk's limit (5), not this one.
+ */
+const MAX_SESSION_MARKETS = 16;
+
+/**
+ * The markets a session on the default strategy can trade: open, and not resolving within its
+ * blackout. The case-study strategy (the default, DEFAULTS.strategyName) enters no new position
+ * within 3 days of resolution, where it says fundamental uncertainty dominates; a market already
+ * inside that window would only be watched, never traded. Markets that never resolve qualify.
+ */
+function tradeableMarkets(markets: readonly Market[], now: number, max = MAX_SESSION_MARKETS): string[] {
+  const blackoutMs = emaMeanReversion.defaults.blackoutDays * DAY_MS;
+  return markets
+    .filter((m) => m.outcome === null && (m.resolvesAt === null || m.resolvesAt - now > blackoutMs))
+    .slice(0, max)
+    .map((m) => m.marketId);
+}
 
 /** Starts `exchange/main.ts` as a child process and resolves with its URL once it listens. */
 function startExchange(env: NodeJS.ProcessEnv, dataDir: string, secret: string): Promise<{ child: ChildProcess; url: string }> {
@@ -62,9 +84,8 @@ async function main(): Promise<number> {
     }
     if (!env[ENV.sessionMarkets]) {
       const venue = createPaperVenue(loadPaperCredentials(env));
-      const open = (await venue.listMarkets()).filter((m) => m.outcome === null).map((m) => m.marketId);
-      env[ENV.sessionMarkets] = open.slice(0, MAX_SESSION_MARKETS).join(',');
-      console.log(`Trading session markets: ${env[ENV.sessionMarkets] || '(none open)'}`);
+      env[ENV.sessionMarkets] = tradeableMarkets(await venue.listMarkets(), Date.now()).join(',');
+      console.log(`Trading session markets (${DEFAULTS.strategyName}, open and outside its blackout): ${env[ENV.sessionMarkets] || '(none)'}`);
     }
     return await runWorkerProcess(env);
   } finally {

@@ -83,4 +83,11 @@ export interface Venue {
   getBalance(): Promise<VenueBalance>;
   getMarketSnapshot(marketId: string): Promise<VenueMarketSnapshot>;
   listMarkets(): Promise<Market[]>;
+  /**
+   * The quotes the venue recorded for a market after `sinceMs` (venue clock), oldest first, at
+   * the venue's own sampling interval and as far back as it keeps them; each snapshot's
+   * `intervalVolume` is what traded since the one before. Optional: a venue without price
+   * history leaves it out, and a strategy there warms up on live quotes alone.
+   */
+  getPriceHistory?(marketId: string, sinceMs: number): Promise<MarketSnapshot[]>;
 }

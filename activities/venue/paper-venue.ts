@@ -7,7 +7,7 @@
 import { createHmac } from 'node:crypto';
 import { validateFill, type Fill } from '../../workflows/domain/fill';
 import { validateClientOrderId } from '../../workflows/domain/ids';
-import { validateMarket, type Market } from '../../workflows/domain/market';
+import { validateMarket, type Market, type MarketSnapshot } from '../../workflows/domain/market';
 import { formatDecimal, type Price } from '../../workflows/domain/money';
 import type {
   DepthLevel,
@@ -185,6 +185,38 @@ export class PaperVenue implements Venue {
         outcome,
       };
       return r.domain(path, m, () => validateMarket(market));
+    });
+  }
+
+  /** GET /v1/markets/{id}/history (API.md): points strictly after `sinceMs`, oldest first. */
+  async getPriceHistory(marketId: string, sinceMs: number): Promise<MarketSnapshot[]> {
+    const json = await this.http.request('getPriceHistory', {
+      method: 'GET',
+      path: `/v1/markets/${encodeURIComponent(marketId)}/history`,
+      query: { since: Math.max(0, Math.trunc(sinceMs)) },
+      idempotent: true,
+    });
+    const r = this.reader('getPriceHistory');
+    const body = r.object(json, 'body');
+    const answered = r.string(body, 'marketId', 'body');
+    if (answered !== marketId) throw r.fail('body.marketId', answered, `must be the market asked for (${marketId})`);
+    const averageDailyVolume = r.quantity(body, 'averageDailyVolume', 'body');
+    let previous = sinceMs;
+    return r.array(body, 'history', 'body').map((p, i) => {
+      const path = `body.history[${i}]`;
+      const o = r.object(p, path);
+      const ts = r.timestamp(o, 'ts', path);
+      if (ts <= previous) throw r.fail(`${path}.ts`, ts, i === 0 ? `must be after since (${sinceMs})` : `must be after the point before it (${previous})`);
+      previous = ts;
+      return {
+        marketId,
+        ts,
+        bid: r.nullablePrice(o, 'bid', path),
+        ask: r.nullablePrice(o, 'ask', path),
+        last: r.nullablePrice(o, 'last', path),
+        averageDailyVolume,
+        intervalVolume: r.quantity(o, 'volume', path),
+      };
     });
   }
 

@@ -15,7 +15,7 @@
  * Concurrent submissions of the same client order ID inside one process share one attempt.
  */
 import { validateClientOrderId } from '../../workflows/domain/ids';
-import { parseSide, validateMarketId, type Market } from '../../workflows/domain/market';
+import { parseSide, validateMarketId, type Market, type MarketSnapshot } from '../../workflows/domain/market';
 import { positiveQuantity, price } from '../../workflows/domain/money';
 import { DomainError } from '../../workflows/domain/errors';
 import { systemClock, type Clock, type RandomSource } from './clock';
@@ -61,6 +61,8 @@ export class ResilientVenue implements Venue {
   private readonly random: RandomSource;
   private readonly maxSubmissions: number;
   private readonly resubmitBackoff: RetryPolicy;
+  /** Present exactly when the adapter serves price history. */
+  readonly getPriceHistory?: (marketId: string, sinceMs: number) => Promise<MarketSnapshot[]>;
 
   constructor(
     private readonly inner: Venue,
@@ -72,6 +74,7 @@ export class ResilientVenue implements Venue {
     this.random = options.random ?? Math.random;
     this.maxSubmissions = options.maxSubmissions ?? 3;
     this.resubmitBackoff = options.resubmitBackoff ?? DEFAULT_RETRY_POLICY;
+    if (inner.getPriceHistory) this.getPriceHistory = inner.getPriceHistory.bind(inner);
   }
 
   /** Connection health for the "connection lost over a minute" alert; null without a transport. */

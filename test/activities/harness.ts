@@ -22,8 +22,9 @@ export { forEachBackend, rawRows, type BackendContext } from '../db/harness';
 export { ADMIN_TOKEN, PAPER_KEY_ID, EAGER_FILLS } from '../venue/harness';
 
 /**
- * The case study's limits with a spread limit the paper exchange's two-tick quotes pass
- * (CASE_STUDY_LIMITS refuses anything wider than one cent).
+ * The case study's limits with a spread limit of 5 cents rather than one (CASE_STUDY_LIMITS
+ * refuses anything wider). Written when the paper exchange quoted two ticks; its default markets
+ * now quote one cent, which the case-study limit accepts too.
  */
 export const TEST_LIMITS: RiskLimits = Object.freeze({ ...CASE_STUDY_LIMITS, maxSpread: 50_000 });
 

@@ -25,9 +25,11 @@ function spec(over: Partial<MarketSpec> = {}): MarketSpec {
   };
 }
 
+/** These tests follow the live engine from `initialPrice` at T0, so without pre-rolled history (see the history tests). */
 function config(over: Partial<EngineConfig> = {}, market: Partial<MarketSpec> = {}): EngineConfig {
   return {
     ...defaultEngineConfig(7, T0),
+    preRollMs: 0,
     fillModel: { fillProbability: 1, partialFillProbability: 0, participationRate: 0.1, slippageStd: 0, feeCoefficientPpm: 70_000 },
     markets: [spec(market)],
     ...over,

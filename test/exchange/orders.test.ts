@@ -25,10 +25,56 @@ describe('paper exchange orders over HTTP', () => {
     const a = await call(ex, 'GET', '/v1/markets');
     expect(a.status).toBe(200);
     const markets = a.body.markets as Record<string, unknown>[];
-    expect(markets.length).toBe(6);
+    expect(markets.length).toBe(16);
     const pol = markets.find((m) => m.marketId === 'PX-POL-1')!;
-    expect(pol).toMatchObject({ category: 'politics', tickSize: '0.01', resolvesAt: T0 + 86_400_000, outcome: null, status: 'OPEN' });
+    expect(pol).toMatchObject({ category: 'politics', tickSize: '0.01', resolvesAt: T0 + 5 * 86_400_000, outcome: null, status: 'OPEN' });
     expect(markets.find((m) => m.category === 'crypto')!.tickSize).toBe('0.001');
+    // The case study trades 3-14 days before resolution: every dated default market opens there.
+    for (const m of markets.filter((x) => x.resolvesAt !== null)) {
+      const days = ((m.resolvesAt as number) - T0) / 86_400_000;
+      expect(days).toBeGreaterThan(3);
+      expect(days).toBeLessThanOrEqual(14);
+    }
+    expect(markets.filter((x) => x.resolvesAt === null)).toHaveLength(2);
+  });
+
+  it('serves four days of pre-rolled history at five-minute points, oldest first, after `since`', async () => {
+    const a = await call(ex, 'GET', '/v1/markets/PX-POL-1/history');
+    expect(a.status).toBe(200);
+    const body = a.body as { marketId: string; intervalMs: number; averageDailyVolume: number; history: { ts: number; bid: string | null; ask: string | null; last: string | null; volume: number }[] };
+    expect(body).toMatchObject({ marketId: 'PX-POL-1', intervalMs: 300_000, averageDailyVolume: 1_000_000 });
+    expect(body.history).toHaveLength(96 * 12);
+    expect(body.history[0]!.ts).toBe(T0 - 96 * 3_600_000 + 300_000);
+    expect(body.history.at(-1)!.ts).toBe(T0);
+    for (let i = 1; i < body.history.length; i++) expect(body.history[i]!.ts - body.history[i - 1]!.ts).toBe(300_000);
+    const p = body.history.at(-1)!;
+    expect(p.bid).toMatch(/^0\.\d{2}$/);
+    expect(Number(p.ask) - Number(p.bid)).toBeCloseTo(0.01, 6);
+    expect(Number.isInteger(p.volume) && p.volume > 0).toBe(true);
+    // The newest point is the quote the market opened with.
+    const snap = await call(ex, 'GET', '/v1/markets/PX-POL-1/snapshot?depth=1');
+    expect([p.bid, p.ask]).toEqual([snap.body.bid, snap.body.ask]);
+
+    const since = body.history.at(-3)!.ts;
+    const recent = await call(ex, 'GET', `/v1/markets/PX-POL-1/history?since=${since}`);
+    expect((recent.body.history as { ts: number }[]).map((x) => x.ts)).toEqual([body.history.at(-2)!.ts, T0]);
+    const future = await call(ex, 'GET', `/v1/markets/PX-POL-1/history?since=${T0}`);
+    expect(future.body.history).toEqual([]);
+  });
+
+  it('rejects bad history queries naming the field; an unknown market is 404', async () => {
+    for (const query of ['since=-1', 'since=abc', 'since=', 'since=1.5', 'from=1']) {
+      const a = await call(ex, 'GET', `/v1/markets/PX-POL-1/history?${query}`);
+      expect(a.status, query).toBe(400);
+      expect(errorOf(a), query).toMatchObject({ code: 'INVALID_INPUT', field: query.split('=')[0] });
+    }
+    const missing = await call(ex, 'GET', '/v1/markets/NOPE/history');
+    expect(missing.status).toBe(404);
+    expect(errorOf(missing).code).toBe('MARKET_NOT_FOUND');
+    const post = await call(ex, 'POST', '/v1/markets/PX-POL-1/history', {});
+    expect(post.status).toBe(405);
+    const unsigned = await fetch(`${ex.url}/v1/markets/PX-POL-1/history`);
+    expect(unsigned.status).toBe(401);
   });
 
   it('answers a snapshot with string prices, ordered depth and volumes', async () => {

@@ -79,7 +79,7 @@ export interface RunningPaperSession {
   readonly done: Promise<SessionStatus>;
 }
 
-/** The case study's limits with a spread the paper exchange's two-tick quotes pass. */
+/** The case study's limits with a 5-cent spread limit (from when the paper exchange quoted two ticks; it now quotes one cent). */
 export const PAPER_SESSION_LIMITS = Object.freeze({ ...CASE_STUDY_LIMITS, maxSpread: 50_000 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

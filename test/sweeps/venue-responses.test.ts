@@ -54,6 +54,17 @@ const kalshi = new KalshiVenue(client('kalshi'));
 const ORDER = { venueOrderId: 'ord-000000000001', clientOrderId: 'mr-20260105-000001', marketId: 'PX-A', side: 'BUY', quantity: 10, limitPrice: '0.43', filledQuantity: 4, averageFillPrice: '0.4275', status: 'PARTIALLY_FILLED', rejectReason: null, createdAt: 1767225600000, updatedAt: 1767225603000 };
 const FILL = { tradeId: 'trd-000000000007', venueOrderId: 'ord-000000000001', clientOrderId: 'mr-20260105-000001', marketId: 'PX-A', side: 'BUY', quantity: 4, price: '0.43', fee: '0.070000', ts: 1767225603000 };
 
+const HISTORY_SINCE = 1767225000000;
+const HISTORY = {
+  marketId: 'PX-A',
+  intervalMs: 300000,
+  averageDailyVolume: 1000000,
+  history: [
+    { ts: 1767225300000, bid: '0.42', ask: '0.43', last: null, volume: 3120 },
+    { ts: 1767225600000, bid: '0.43', ask: '0.44', last: '0.43', volume: 2904 },
+  ],
+};
+
 /** Valid paper responses per operation, and the call that reads each. */
 const PAPER_OPS: { name: string; call: (v: Venue) => Promise<unknown>; valid: Record<string, unknown> }[] = [
   { name: 'listMarkets', call: (v) => v.listMarkets(), valid: { markets: [{ marketId: 'PX-A', title: 't', category: 'politics', tickSize: '0.01', resolvesAt: 1767312000000, outcome: null, status: 'OPEN' }] } },
@@ -73,8 +84,9 @@ const PAPER_OPS: { name: string; call: (v: Venue) => Promise<unknown>; valid: Re
     valid: { order: ORDER },
   },
   { name: 'cancelOrder', call: (v) => v.cancelOrder({ venueOrderId: 'ord-000000000001' }), valid: { order: ORDER } },
+  { name: 'getPriceHistory', call: (v) => v.getPriceHistory!('PX-A', HISTORY_SINCE), valid: HISTORY },
 ];
-const KALSHI_OPS = PAPER_OPS.filter((o) => o.name !== 'cancelOrder');
+const KALSHI_OPS = PAPER_OPS.filter((o) => o.name !== 'cancelOrder' && o.name !== 'getPriceHistory');
 
 /** Every path to a leaf or a node of a JSON value, as key lists. */
 function pathsOf(v: unknown, prefix: (string | number)[] = []): (string | number)[][] {
@@ -124,6 +136,26 @@ describe('paper exchange adapter', () => {
       }),
       { numRuns: runs(600) },
     );
+  });
+
+  it('price history: read into snapshots; out of order, before `since` or for another market is MALFORMED_RESPONSE naming the field', async () => {
+    next = { status: 200, body: JSON.stringify(HISTORY) };
+    expect(await paper.getPriceHistory('PX-A', HISTORY_SINCE)).toEqual([
+      { marketId: 'PX-A', ts: 1767225300000, bid: 420_000, ask: 430_000, last: null, averageDailyVolume: 1_000_000, intervalVolume: 3120 },
+      { marketId: 'PX-A', ts: 1767225600000, bid: 430_000, ask: 440_000, last: 430_000, averageDailyVolume: 1_000_000, intervalVolume: 2904 },
+    ]);
+    const [a, b] = HISTORY.history;
+    const bad: [unknown, string][] = [
+      [{ ...HISTORY, history: [b, a] }, 'body.history[1].ts'],
+      [{ ...HISTORY, history: [{ ...a, ts: HISTORY_SINCE }] }, 'body.history[0].ts'],
+      [{ ...HISTORY, marketId: 'PX-B' }, 'body.marketId'],
+      [{ ...HISTORY, history: [a, { ...b, volume: -1 }] }, 'body.history[1].volume'],
+      [{ ...HISTORY, history: [{ ...a, bid: 0.42 }] }, 'body.history[0].bid'],
+    ];
+    for (const [body, field] of bad) {
+      const err = await outcome(() => paper.getPriceHistory('PX-A', HISTORY_SINCE), { status: 200, body: JSON.stringify(body) });
+      expect(err, field).toMatchObject({ kind: 'MALFORMED_RESPONSE', field });
+    }
   });
 
   it('bodies of any shape, text that is not JSON and oversized bodies are VenueErrors', async () => {

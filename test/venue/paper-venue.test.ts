@@ -19,6 +19,18 @@ describe('paper venue adapter', () => {
     await exchange?.close();
   });
 
+  it('reads the price history as snapshots, oldest first, strictly after `since`', async () => {
+    const venue = paperClient(exchange);
+    expect(venue.getPriceHistory).toBeTypeOf('function');
+    const all = await venue.getPriceHistory!(marketId, 0);
+    expect(all).toHaveLength(96 * 12);
+    for (let i = 1; i < all.length; i++) expect(all[i]!.ts).toBeGreaterThan(all[i - 1]!.ts);
+    expect(all[0]).toMatchObject({ marketId, averageDailyVolume: 1_000_000 });
+    expect(all.every((s) => s.bid !== null && s.ask !== null && Number.isInteger(s.intervalVolume))).toBe(true);
+    const recent = await venue.getPriceHistory!(marketId, all.at(-3)!.ts);
+    expect(recent).toEqual(all.slice(-2));
+  });
+
   it('signs exactly as the exchange verifies (API.md pre-image)', () => {
     const headers = paperSigner('dev', new Secret('s3cret'))({
       method: 'GET',

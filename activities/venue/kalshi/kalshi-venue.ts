@@ -14,6 +14,9 @@
  * a duplicate client_order_id on create is answered with 409 (the adapter then returns the
  * existing order, as the contract requires); the fills list is newest first and min_ts is in
  * unix seconds; rate limits follow the basic tier (20 reads/s, 10 writes/s).
+ *
+ * No `getPriceHistory` (optional in the contract): Kalshi serves candlesticks per series, which
+ * are not mapped yet, so a strategy on Kalshi warms up on live quotes alone.
  */
 import type { Fill } from '../../../workflows/domain/fill';
 import { validateFill } from '../../../workflows/domain/fill';
