@@ -200,7 +200,9 @@ export class E2eWorld {
           seed: options.seed ?? 7,
           dataDir: join(dir, 'exchange'),
           keyId,
-          engine: { stepMs: 100, fillModel: { ...EAGER_FILLS, feeCoefficientPpm: 70_000 }, markets: options.markets },
+          // No pre-rolled history: these markets are built to move fast from their opening price
+          // within a scenario (a moving market run for days would sit at a price bound).
+          engine: { stepMs: 100, fillModel: { ...EAGER_FILLS, feeCoefficientPpm: 70_000 }, markets: options.markets, preRollMs: 0 },
         }),
       });
       cleanups.push(() => exchange.stop());
