@@ -45,7 +45,8 @@ function bodyText(raw: string): string {
     .replace(/\r\n/g, '\n');
 }
 
-export async function startSmtpCapture(): Promise<SmtpCapture> {
+/** `port`: listen there (a server brought back where its clients were told it is); default any free port. */
+export async function startSmtpCapture(options: { port?: number } = {}): Promise<SmtpCapture> {
   const messages: CapturedMail[] = [];
   const passwords: string[] = [];
   let reject = false;
@@ -80,7 +81,7 @@ export async function startSmtpCapture(): Promise<SmtpCapture> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.server.address() as AddressInfo).port;
   return {

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import postgres from 'postgres';
 import { breakersAsConfig, riskLimitsAsConfig } from '../../activities/session';
 import { createPaperVenue } from '../../activities/venue/paper-venue';
@@ -29,17 +29,18 @@ import type { ResilientVenue } from '../../activities/venue/resilient-venue';
 import { openDatabase, type Database, type Db } from '../../db';
 import { signedHeaders } from '../../exchange/auth';
 import type { FaultConfig, MarketSpec } from '../../exchange/config';
-import { TASK_QUEUE, type OrderWorkflowInput } from '../../workflows/api';
+import { SA_STRATEGY, TASK_QUEUE, type OrderWorkflowInput, type SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS, type BreakerConfig } from '../../workflows/domain/breakers';
 import { tradingDayIn } from '../../workflows/domain/calendar';
-import { makeClientOrderId, orderWorkflowId } from '../../workflows/domain/ids';
+import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
 import type { Side } from '../../workflows/domain/market';
 import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
 import { CASE_STUDY_LIMITS, type RiskLimits } from '../../workflows/domain/risk-limits';
 import type { orderWorkflow, sessionWorkflow } from '../../workflows';
-import { loadConfig } from '../../worker/config';
+import { validateSessionWorkflowInput } from '../../workflows/validation';
+import { loadConfig, type WorkerConfig } from '../../worker/config';
 import { registerSearchAttributes } from '../../worker/temporal';
-import { startSession } from '../../worker/worker';
+import { sessionInput, startSession } from '../../worker/worker';
 import { uniqueSchema } from '../db/harness';
 import { SMTP_PASSWORD, SMTP_USER, startSmtpCapture, type SmtpCapture } from '../activities/smtp-capture';
 import { EAGER_FILLS } from '../venue/harness';
@@ -131,6 +132,8 @@ export interface SessionSpec {
   strategy: string;
   marketIds: string[];
   orderTtlMs: number;
+  /** Fields of the session input set otherwise than the config sets them (a lower loss limit, a shorter history). */
+  overrides?: Partial<Pick<SessionWorkflowInput, 'maxDailyLoss' | 'breakers' | 'continueAsNewAtEvents'>>;
 }
 
 export interface DirectOrderSpec {
@@ -146,6 +149,7 @@ export interface DirectOrderSpec {
 export class E2eWorld {
   private readonly workers = new Set<ScriptProcess>();
   private readonly dashboards = new Set<ScriptProcess>();
+  private smtpStopped = false;
 
   private constructor(
     readonly server: TestServer,
@@ -159,7 +163,7 @@ export class E2eWorld {
     private readonly keyId: string,
     private readonly secret: string,
     private readonly adminToken: string,
-    readonly smtp: SmtpCapture,
+    private smtpCapture: SmtpCapture,
     private readonly configPath: string,
     private readonly bundlePath: string,
     /** The suite's own client of the exchange: reads, fences, checks. */
@@ -229,6 +233,27 @@ export class E2eWorld {
     return this.database.db;
   }
 
+  /** The SMTP server the system's processes mail to (SMTP_PORT); its messages include those received before a restart. */
+  get smtp(): SmtpCapture {
+    return this.smtpCapture;
+  }
+
+  /** An SMTP outage: the server stops listening, so every delivery is refused until `startSmtpAgain`. */
+  async stopSmtp(): Promise<void> {
+    if (this.smtpStopped) return;
+    this.smtpStopped = true;
+    await this.smtpCapture.close();
+  }
+
+  /** The SMTP server back on the same port (the one every process was given), keeping what it received before. */
+  async startSmtpAgain(): Promise<void> {
+    if (!this.smtpStopped) return;
+    const next = await startSmtpCapture({ port: this.smtpCapture.port });
+    next.messages.push(...this.smtpCapture.messages);
+    this.smtpCapture = next;
+    this.smtpStopped = false;
+  }
+
   /** Today in the configured zone (UTC): the trading day of sessions and client order IDs. */
   get tradingDay(): string {
     return tradingDayIn(Date.now(), 'UTC');
@@ -295,19 +320,41 @@ export class E2eWorld {
   }
 
   /**
-   * Today's session of `strategy`, started as the worker's main job starts it (worker/worker.ts
-   * startSession, reject-duplicate, search attributes on) from the config the environment gives.
+   * The config a worker of this world builds for `spec`'s session (1 s polls, a minute's watch),
+   * as the operator's environment gives it: what the session and the schedules are made from.
    */
-  async startSession(spec: SessionSpec): Promise<WorkflowHandle<typeof sessionWorkflow>> {
-    const config = loadConfig(
+  config(spec: Omit<SessionSpec, 'overrides'>, extra: ChildEnv = {}): WorkerConfig {
+    return loadConfig(
       this.env({
         SESSION_STRATEGY: spec.strategy,
         SESSION_MARKETS: spec.marketIds.join(','),
         SESSION_ORDER_TTL_MS: String(spec.orderTtlMs),
         SESSION_POLL_INTERVAL_MS: '1000',
         SESSION_WATCH_PERIOD_MS: '60000',
+        ...extra,
       }),
     );
+  }
+
+  /**
+   * Today's session of `strategy`, started as the worker's main job starts it (worker/worker.ts
+   * startSession, reject-duplicate, search attributes on) from the config the environment gives.
+   * With `overrides`, the same input and start options with those fields replaced.
+   */
+  async startSession(spec: SessionSpec): Promise<WorkflowHandle<typeof sessionWorkflow>> {
+    const config = this.config(spec);
+    if (spec.overrides !== undefined) {
+      const input = validateSessionWorkflowInput({ ...sessionInput(config, this.tradingDay, true), ...spec.overrides });
+      const workflowId = sessionWorkflowId(input.strategy, input.tradingDay);
+      await this.server.client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
+        taskQueue: config.temporal.taskQueue,
+        workflowId,
+        args: [input],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes: [{ key: SA_STRATEGY, value: input.strategy }],
+      });
+      return this.server.client.workflow.getHandle<typeof sessionWorkflow>(workflowId);
+    }
     const started = await startSession(this.server.client, config, this.tradingDay, true);
     if (started.status !== 'STARTED') throw new Error(`session ${started.workflowId} already exists`);
     return this.server.client.workflow.getHandle<typeof sessionWorkflow>(started.workflowId);
@@ -403,6 +450,11 @@ export class E2eWorld {
     return this.adminCall('POST', '/admin/faults/reset');
   }
 
+  /** Moves the account's position at the venue without a trade (the exchange's admin endpoint): a difference the records cannot know of. */
+  adjustVenuePosition(marketId: string, delta: number): Promise<unknown> {
+    return this.adminCall('POST', '/admin/positions/adjust', { keyId: this.keyId, marketId, delta });
+  }
+
   resolveMarket(marketId: string, outcome: 'YES' | 'NO'): Promise<unknown> {
     return this.adminCall('POST', `/admin/markets/${encodeURIComponent(marketId)}/resolve`, { outcome });
   }
@@ -431,7 +483,7 @@ export class E2eWorld {
       () => Promise.all([...this.dashboards].map((d) => d.stop())),
       () => this.stopWorkers(),
       () => this.exchange.stop(),
-      () => this.smtp.close(),
+      () => this.stopSmtp(),
       () => this.database.close(),
       () => this.admin.unsafe(`DROP DATABASE IF EXISTS "${this.databaseName}" WITH (FORCE)`),
       () => this.admin.end({ timeout: 5 }),
