@@ -418,7 +418,7 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
     return rows.map((r) => r.id);
   }
 
-  async function resetDailyCounters(input: { tradingDay: string | null; scheduledAt?: number | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number }> {
+  async function resetDailyCounters(input: { tradingDay: string | null; scheduledAt?: number | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number; dayStartAt: number }> {
     const now = clock();
     const scheduledAt = input?.scheduledAt ?? null;
     if (scheduledAt !== null && (!Number.isSafeInteger(scheduledAt) || scheduledAt <= 0)) {
@@ -437,7 +437,7 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
         .select()
         .from(operatorActions)
         .where(and(eq(operatorActions.workflowId, journalKey), eq(operatorActions.sequence, 0)));
-      if (done) return { tradingDay: day, previousDay, liftedTrips: Number(done.details.liftedTrips ?? 0) };
+      if (done) return { tradingDay: day, previousDay, liftedTrips: Number(done.details.liftedTrips ?? 0), dayStartAt: dayStart };
       const strategies = (await tx.selectDistinct({ strategy: breakerEvents.strategy }).from(breakerEvents).orderBy(asc(breakerEvents.strategy))).map((r) => r.strategy);
       let lifted = 0;
       const liftedFor: string[] = [];
@@ -462,7 +462,7 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
         at: now,
       });
       performed = { liftedTrips: lifted, strategies: liftedFor.join(',') || null };
-      return { tradingDay: day, previousDay, liftedTrips: lifted };
+      return { tradingDay: day, previousDay, liftedTrips: lifted, dayStartAt: dayStart };
     });
     const done = performed as { liftedTrips: number; strategies: string | null } | null;
     if (done) {

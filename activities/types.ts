@@ -182,7 +182,8 @@ export interface SessionActivities {
    * (absent from results recorded before it was added).
    */
   loadCarryover(input: { strategy: string; tradingDay: string }): Promise<{ trips: BreakerTrip[]; lastSequence: number; lastActionSequence?: number }>;
-  recordBreakerChange(input: { strategy: string; tradingDay: string; change: 'TRIPPED' | 'LIFTED'; trips: BreakerTrip[]; at: number }): Promise<void>;
+  /** `changeKey` names the change (unique per change): without it, changes at the same instant collapse into one row. */
+  recordBreakerChange(input: { strategy: string; tradingDay: string; change: 'TRIPPED' | 'LIFTED'; trips: BreakerTrip[]; at: number; changeKey?: string }): Promise<void>;
   recordOperatorAction(action: OperatorAction): Promise<void>;
   /** Cancels every open order of the strategy (kill switch, end of day); optionally flattens positions. */
   cancelAllOpenOrders(input: { strategy: string; flatten: boolean; reason: string }): Promise<{ canceled: string[]; flattenOrders: string[] }>;
@@ -210,7 +211,8 @@ export interface OperationsActivities {
    * those). Without a day, the new day is the day of `scheduledAt` (the time the schedule meant,
    * epoch ms) in the configured time zone; without either, today by the activity's clock.
    */
-  resetDailyCounters(input: { tradingDay: string | null; scheduledAt?: number | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number }>;
+  /** `dayStartAt`: when the new trading day began in the configured zone (sessions lift only daily-loss trips from before it). */
+  resetDailyCounters(input: { tradingDay: string | null; scheduledAt?: number | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number; dayStartAt?: number }>;
   /** Emails the daily report of a finished trading day. */
   sendDailyReport(input: { tradingDay: string }): Promise<void>;
   /** Settles positions in markets the venue reports resolved (resolution P&L), once per market. */

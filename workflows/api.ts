@@ -179,6 +179,12 @@ export interface PendingBreakerChange {
   tripped: BreakerTrip[];
   lifted: BreakerTrip[];
   at: number;
+  /**
+   * Names this change in the records (run ID and a count), so two changes at the same instant (a
+   * halt, a resume and a halt before the next snapshot) are three rows, not one. Absent on
+   * changes made by runs from before it existed.
+   */
+  key?: string;
   trippedRecorded: boolean;
   alerted: boolean;
 }
@@ -196,6 +202,8 @@ export interface KillSwitchRequest extends OperatorRequest {
 
 export interface DailyResetRequest {
   tradingDay: string;
+  /** When that trading day began (epoch ms, in the configured zone): only daily-loss trips from before it are lifted. Absent: all are (older senders). */
+  dayStartAt?: number;
 }
 
 export interface SessionStatus {

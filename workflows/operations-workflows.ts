@@ -157,7 +157,8 @@ export async function dailyResetWorkflow(input: DailyResetWorkflowInput): Promis
     const reset = await acts.resetDailyCounters({ tradingDay: input.tradingDay, scheduledAt: scheduledTime() });
     let sessionsSignalled = 0;
     for (const session of await acts.listActiveSessions()) {
-      if (await signalSession(session, (h) => h.signal(dailyResetSignal, { tradingDay: reset.tradingDay }))) sessionsSignalled++;
+      const request = reset.dayStartAt === undefined ? { tradingDay: reset.tradingDay } : { tradingDay: reset.tradingDay, dayStartAt: reset.dayStartAt };
+      if (await signalSession(session, (h) => h.signal(dailyResetSignal, request))) sessionsSignalled++;
     }
     let reportProblem: string | null = null;
     try {

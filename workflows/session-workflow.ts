@@ -159,6 +159,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
       patched,
       classifyRecordFailure,
       log: (message) => log.warn(message),
+      runId: workflowInfo().runId,
       continueAsNewSuggested: () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.continueAsNewAtEvents ?? CONTINUE_AS_NEW_AT),
       continueAsNew: async (next) => {
         await condition(allHandlersFinished);

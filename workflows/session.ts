@@ -80,6 +80,8 @@ export interface SessionEnv {
   signalOrder?(workflowId: string, signal: OrderNotice['signal'], request: OperatorRequest): Promise<boolean>;
   /** Temporal's patched(); absent: every change applies. */
   patched?(changeId: string): boolean;
+  /** This run's ID (unique per run, the same on replay): names breaker changes in the records. */
+  runId?: string;
   /** Sorts a failed record write; absent: every failure is a bug (it fails the session). */
   classifyRecordFailure?(error: unknown): { kind: RecordFailureKind; message: string };
   log?(message: string): void;
@@ -132,6 +134,8 @@ export class TradingSession {
   private alertedHalfLoss: boolean;
   private pending: OperatorAction[];
   private pendingBreakerChanges: PendingBreakerChange[];
+  /** Breaker changes noted by this run (with the run ID, the key of each in the records). */
+  private breakerChangesNoted = 0;
   private kill: KillSwitchRequest | null;
   private mode: SessionStatus['mode'];
   private preflight: SessionStatus['preflight'];
@@ -220,7 +224,9 @@ export class TradingSession {
     if (this.waitForLoad('dailyReset', payload)) return;
     try {
       const day = validateTradingDay((payload as DailyResetRequest | null)?.tradingDay, 'dailyReset.tradingDay');
-      this.noteBreakerChange('LIFTED', dailyReset(this.breakers, this.lastAt));
+      const dayStartAt = (payload as DailyResetRequest).dayStartAt;
+      if (dayStartAt !== undefined && (!Number.isSafeInteger(dayStartAt) || dayStartAt <= 0)) throw InvalidInput.of('dailyReset.dayStartAt', dayStartAt, 'must be epoch milliseconds when given');
+      this.noteBreakerChange('LIFTED', dailyReset(this.breakers, this.lastAt, dayStartAt));
       this.alertedHalfLoss = false;
       this.journal('DAILY_RESET', { operator: 'schedule', reason: `daily reset for ${day}` }, { tradingDay: day });
     } catch (e) {
@@ -313,7 +319,8 @@ export class TradingSession {
   private noteBreakerChange(change: 'TRIPPED' | 'LIFTED', update: BreakerUpdate, haltedBy?: OperatorRequest): void {
     this.breakers = update.state;
     if (update.tripped.length === 0 && update.lifted.length === 0) return;
-    this.pendingBreakerChanges.push({ tripped: update.tripped, lifted: update.lifted, at: this.lastAt, trippedRecorded: false, alerted: false });
+    const key = `${this.env.runId ?? 'local'}:${++this.breakerChangesNoted}`;
+    this.pendingBreakerChanges.push({ tripped: update.tripped, lifted: update.lifted, at: this.lastAt, key, trippedRecorded: false, alerted: false });
     if (change === 'TRIPPED' && update.tripped.length > 0) {
       this.noticeOrders({ signal: 'halt', request: haltedBy ?? { operator: 'session', reason: update.tripped.map((t) => t.reason).join('; ') } });
     }
@@ -374,10 +381,10 @@ export class TradingSession {
       let failed: RecordFailureKind | null = null;
       try {
         if (change.tripped.length > 0 && !change.trippedRecorded) {
-          await acts.recordBreakerChange({ ...base, at: change.at, change: 'TRIPPED', trips: change.tripped });
+          await acts.recordBreakerChange({ ...base, at: change.at, change: 'TRIPPED', trips: change.tripped, ...(change.key ? { changeKey: change.key } : {}) });
           change.trippedRecorded = true;
         }
-        if (change.lifted.length > 0) await acts.recordBreakerChange({ ...base, at: change.at, change: 'LIFTED', trips: change.lifted });
+        if (change.lifted.length > 0) await acts.recordBreakerChange({ ...base, at: change.at, change: 'LIFTED', trips: change.lifted, ...(change.key ? { changeKey: change.key } : {}) });
       } catch (e) {
         failed = this.recordFailure(e, `breaker change at ${change.at}`);
       }

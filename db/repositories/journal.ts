@@ -84,7 +84,14 @@ export interface BreakerChange {
   change: 'TRIPPED' | 'LIFTED';
   trips: BreakerTrip[];
   at: number;
+  /**
+   * Names this change, unique per change (the session gives `<runId>:<n>`). Without it the row is
+   * keyed by its times alone, and two changes at one instant collapse into one row.
+   */
+  changeKey?: string;
 }
+
+const CHANGE_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,127}$/;
 
 const numText = (v: number | null): string | null => (v === null ? null : String(v));
 
@@ -100,6 +107,9 @@ export async function recordBreakerChange(ex: Executor, c: BreakerChange): Promi
   if (c.change !== 'TRIPPED' && c.change !== 'LIFTED') problems.push({ field: 'change', value: c.change, problem: 'must be TRIPPED or LIFTED' });
   if (!Array.isArray(c.trips) || c.trips.length === 0) problems.push({ field: 'trips', value: c.trips, problem: 'must list at least one trip' });
   if (!Number.isSafeInteger(c.at) || c.at < 0) problems.push({ field: 'at', value: c.at, problem: 'must be epoch milliseconds' });
+  if (c.changeKey !== undefined && (typeof c.changeKey !== 'string' || !CHANGE_KEY_RE.test(c.changeKey))) {
+    problems.push({ field: 'changeKey', value: c.changeKey, problem: 'must be 1-128 letters, digits, ":", ".", "_" or "-"' });
+  }
   (Array.isArray(c.trips) ? c.trips : []).forEach((t, i) => {
     if (!text(t.kind, 32)) problems.push({ field: `trips[${i}].kind`, value: t.kind, problem: 'must be a breaker kind' });
     if (!text(t.reason)) problems.push({ field: `trips[${i}].reason`, value: t.reason, problem: 'must say why' });
@@ -107,7 +117,7 @@ export async function recordBreakerChange(ex: Executor, c: BreakerChange): Promi
   });
   if (problems.length > 0) throw new InvalidInput(problems);
   const rows = c.trips.map((t) => ({
-    eventKey: `${c.strategy}:${c.change}:${t.kind}:${t.since}:${c.at}`,
+    eventKey: c.changeKey === undefined ? `${c.strategy}:${c.change}:${t.kind}:${t.since}:${c.at}` : `${c.strategy}:${c.change}:${t.kind}:${t.since}:${c.changeKey}`,
     strategy: c.strategy,
     tradingDay: c.tradingDay,
     change: c.change,

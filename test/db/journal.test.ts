@@ -61,6 +61,25 @@ forEachBackend('journal, alerts, risk, reconciliation, execution quality, market
     expect(await listBreakerEvents(ctx.db, { strategy: 'mr' })).toHaveLength(3);
   });
 
+  it('keeps a halt, a resume and a halt at the same instant as three changes, so the last halt stays in force', async () => {
+    // A session notes breaker changes at its last activity time: quick operator actions share it.
+    const halt = { kind: 'MANUAL' as const, reason: 'news', observed: null, limit: null, since: T0, operator: 'ann' };
+    const change = (c: 'TRIPPED' | 'LIFTED', key: string) => recordBreakerChange(ctx.db, { strategy: 'q', tradingDay: '2026-01-15', change: c, trips: [halt], at: T0, changeKey: key });
+    expect(await change('TRIPPED', 'run-1:1')).toEqual({ inserted: 1 });
+    expect(await change('LIFTED', 'run-1:2')).toEqual({ inserted: 1 });
+    expect(await change('TRIPPED', 'run-1:3')).toEqual({ inserted: 1 });
+    expect(await change('TRIPPED', 'run-1:3')).toEqual({ inserted: 0 }); // a retried write adds nothing
+    expect((await listBreakerEvents(ctx.db, { strategy: 'q' })).map((e) => e.change)).toEqual(['TRIPPED', 'LIFTED', 'TRIPPED']);
+    expect((await loadActiveTrips(ctx.db, 'q')).map((t) => t.kind)).toEqual(['MANUAL']);
+    // Without a change key (the old form) the second halt collapses into the first, and the lift wins.
+    const old = (c: 'TRIPPED' | 'LIFTED') => recordBreakerChange(ctx.db, { strategy: 'o', tradingDay: '2026-01-15', change: c, trips: [halt], at: T0 });
+    await old('TRIPPED');
+    await old('LIFTED');
+    expect(await old('TRIPPED')).toEqual({ inserted: 0 });
+    expect(await loadActiveTrips(ctx.db, 'o')).toEqual([]);
+    await expect(recordBreakerChange(ctx.db, { strategy: 'q', tradingDay: '2026-01-15', change: 'TRIPPED', trips: [halt], at: T0, changeKey: 'bad key!' })).rejects.toThrow(/changeKey/);
+  });
+
   it('records an alert before sending it, so a retry sends nothing', async () => {
     const alert = { level: 'CRITICAL' as const, type: 'TRADING_HALTED', dedupeKey: 'halt:mr:2026-01-15', title: 'Halted', body: 'daily loss', raisedAt: T0 };
     expect((await recordAlert(ctx.db, alert)).inserted).toBe(true);

@@ -133,6 +133,18 @@ describe('circuit breakers: what lifts what', () => {
     expect(breakerStatus(r.state)).toBe(BreakerStatus.TRIPPED);
   });
 
+  it('with the start of the day, the daily reset lifts only daily-loss trips from before it, however often it is repeated', () => {
+    const s = run([{ equity: usd(2_000) }, { equity: usd(1_500), dailyPnl: usd(-500) }]);
+    const since = s.trips.find((t) => t.kind === BreakerKind.DAILY_LOSS)!.since;
+    // The reset of the day in which the loss happened: nothing to lift.
+    const same = dailyReset(s, since + 1_000, since - 1);
+    expect(same.lifted).toEqual([]);
+    expect(kinds(same.state)).toContain(BreakerKind.DAILY_LOSS);
+    // The next day's reset: the trip is from before it.
+    const next = dailyReset(s, since + 86_400_000, since + 1);
+    expect(next.lifted.map((t) => t.kind)).toEqual([BreakerKind.DAILY_LOSS]);
+  });
+
   it('the daily reset lifts DAILY_LOSS only; a manual halt and a drawdown trip stay', () => {
     let s = run([{ equity: usd(2_000) }, { equity: usd(1_500), dailyPnl: usd(-500) }]);
     s = manualHalt(s, 'alice', 'news event', T0 + 10_000).state;

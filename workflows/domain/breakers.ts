@@ -268,10 +268,16 @@ export function resume(state: BreakerState, operator: string, now: number): Brea
 }
 
 /** Start of a trading day: lifts DAILY_LOSS trips only; manual halts and drawdown trips stay. */
-export function dailyReset(state: BreakerState, now: number): BreakerUpdate {
+/**
+ * The daily reset lifts daily-loss trips, and nothing else. With `dayStartAt` (when the new trading
+ * day began) only trips from before it: a loss limit hit today stays hit, however often the reset
+ * of today is repeated or however late it arrives.
+ */
+export function dailyReset(state: BreakerState, now: number, dayStartAt?: number): BreakerUpdate {
   requireTime(now);
-  const lifted = state.trips.filter((t) => t.kind === BreakerKind.DAILY_LOSS);
-  return { state: { trips: state.trips.filter((t) => t.kind !== BreakerKind.DAILY_LOSS), peakEquity: state.peakEquity }, tripped: [], lifted };
+  const lifts = (t: BreakerTrip) => t.kind === BreakerKind.DAILY_LOSS && (dayStartAt === undefined || t.since < dayStartAt);
+  const lifted = state.trips.filter(lifts);
+  return { state: { trips: state.trips.filter((t) => !lifts(t)), peakEquity: state.peakEquity }, tripped: [], lifted };
 }
 
 export function breakerStatus(state: BreakerState): BreakerStatus {
