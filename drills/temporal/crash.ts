@@ -47,8 +47,8 @@ export const SERVER_KILL_POINTS = ['before-submit', 'during-submit', 'after-acce
 export type ServerKillPoint = (typeof SERVER_KILL_POINTS)[number];
 const ORDER_POINTS = SERVER_KILL_POINTS.filter((p) => p !== 'continue-as-new');
 
-/** Slow partial fills: an order of 10-20 takes seconds to fill, so "between fills" lasts. */
-const SLOW_PARTIAL_FILLS = { ...EAGER_FILLS, fillProbability: 0.3, partialFillProbability: 1, feeCoefficientPpm: 70_000 };
+/** Slow partial fills (about one a second, each part of what is left): an order of 10-20 takes seconds to fill, so "between fills" lasts. */
+const SLOW_PARTIAL_FILLS = { ...EAGER_FILLS, fillProbability: 0.1, partialFillProbability: 1, feeCoefficientPpm: 70_000 };
 const STARTING_CASH = 100_000_000 * 1_000_000;
 /** Trials per wave: the holds of one wave (about 5 of every 6 are activities or venue calls in flight) stay under the worker's 100 activity slots. */
 const TRIALS_PER_WAVE = 60;
@@ -69,6 +69,7 @@ interface Trial {
   clientOrderId: string;
   point: ServerKillPoint;
   wave: number;
+  killedAt: number;
   reached: boolean;
   /** What happened to a call the relay held (delivered late, lost, answer lost). */
   detail: string;
@@ -257,18 +258,21 @@ export const serverCrashDrill: ServerDrill = {
           const reached = o.relay ? relay.reached.has(o.clientOrderId) : held.has(o.clientOrderId);
           const detail =
             o.relay === null ? '' : o.relay.at === 'response' ? 'answer lost' : o.relay.deliverAfterKill ? 'request reached the venue after the kill' : 'request lost';
-          trialList.push({ clientOrderId: o.clientOrderId, point: o.point, wave, reached, detail });
+          trialList.push({ clientOrderId: o.clientOrderId, point: o.point, wave, killedAt, reached, detail });
         }
         let sessionTrials = 0;
         for (const s of waveSessions) {
           const reached = held.has(s.workflowId);
           for (const coid of await sessionOrdersWorkingAt(temporal, s, tradingDay, killedAt)) {
-            trialList.push({ clientOrderId: coid, point: 'continue-as-new', wave, reached, detail: s.workflowId });
+            trialList.push({ clientOrderId: coid, point: 'continue-as-new', wave, killedAt, reached, detail: s.workflowId });
             sessionTrials++;
           }
         }
         relay.reached.clear();
-        const reachedCount = trialList.filter((t) => t.wave === wave && t.reached).length;
+        const mine = trialList.filter((t) => t.wave === wave);
+        const reachedCount = mine.filter((t) => t.reached).length;
+        const short = SERVER_KILL_POINTS.map((p) => [p, mine.filter((t) => t.point === p && !t.reached).length] as const).filter(([, n]) => n > 0);
+        if (short.length > 0) log(`  wave ${wave}: not held at the kill: ${short.map(([p, n]) => `${p} x${n}`).join(', ')}`);
         log(`  wave ${wave}: ${orders.length} orders and ${waveSessions.length} sessions (${sessionTrials} session orders working) killed; ${reachedCount} of ${orders.length + sessionTrials} at their point; ${trialList.length}/${trials} trials (worker up in ${(workerUpMs / 1000).toFixed(1)} s, killed ${((killedAt - now) / 1000).toFixed(1)} s after the first start)`);
         await sleep(Math.floor(rng.next() * 300));
       }
@@ -281,9 +285,17 @@ export const serverCrashDrill: ServerDrill = {
       const completionDeadline = Date.now() + COMPLETION_MS;
       const unfinished: string[] = [];
       const states = new Map<string, number>();
+      const finalStates = new Map<string, string>();
       for (const handle of orderHandles) {
         const end = await resultWithin<OrderStatus>(handle, Math.max(1_000, completionDeadline - Date.now()));
         const label = 'result' in end ? end.result.state : 'unfinished';
+        if ('result' in end) {
+          const r = end.result;
+          const killedAt = trialList.find((t) => t.clientOrderId === r.clientOrderId)?.killedAt ?? 0;
+          const rel = (at: number | null) => (at === null ? 'never' : `${((at - killedAt) / 1000).toFixed(1)} s`);
+          const acked = `risk checked ${rel(r.timings.riskCheckedAt)}, acknowledged ${rel(r.timings.acknowledgedAt)}, ended ${rel(r.timings.completedAt)} from the kill`;
+          finalStates.set(r.clientOrderId, `${r.state}, ${r.filledQuantity}/${r.quantity} filled, ${r.polls} polls, ${acked}`);
+        }
         states.set(label, (states.get(label) ?? 0) + 1);
         if ('problem' in end) {
           unfinished.push(handle.workflowId.slice('order-'.length));
@@ -329,6 +341,8 @@ export const serverCrashDrill: ServerDrill = {
         const details = new Map<string, number>();
         for (const t of mine) if (t.point !== 'continue-as-new' && t.detail) details.set(t.detail, (details.get(t.detail) ?? 0) + 1);
         const pointNotes = [`${reached} of ${mine.length} held at the point when the kill landed (the rest were killed wherever they were)`];
+        const missed = mine.filter((t) => !t.reached).map((t) => `${t.clientOrderId} (${finalStates.get(t.clientOrderId) ?? '?'})`);
+        if (missed.length > 0) pointNotes.push(`not held: ${missed.slice(0, 10).join(', ')}${missed.length > 10 ? ', ...' : ''}`);
         if (details.size > 0) pointNotes.push([...details].map(([k, n]) => `${k} x${n}`).join('; '));
         rows.push(rowFor(`  ${point}`, `${this.title}: ${point}`, mine.length, result.byGroup.get(point) ?? {}, pointNotes, elapsedMs));
       }

@@ -152,6 +152,15 @@ export class DrillTemporal {
   }
 }
 
+/** An error's message and its causes' (a workflow failure says little; its cause says why). */
+function causes(e: unknown): string {
+  const parts: string[] = [];
+  for (let c: unknown = e, depth = 0; c !== undefined && c !== null && depth < 5; c = (c as { cause?: unknown }).cause, depth++) {
+    parts.push(c instanceof Error ? c.message : String(c));
+  }
+  return parts.join(': ');
+}
+
 /** The workflow's result, or why there is none, within `timeoutMs` (the drill's bound on every wait). */
 export async function resultWithin<T>(handle: WorkflowHandle, timeoutMs: number): Promise<{ result: T } | { problem: string }> {
   let timer: NodeJS.Timeout | undefined;
@@ -162,7 +171,7 @@ export async function resultWithin<T>(handle: WorkflowHandle, timeoutMs: number)
     return await Promise.race([
       (handle.result() as Promise<T>).then(
         (result) => ({ result }),
-        (e: unknown) => ({ problem: `failed: ${e instanceof Error ? e.message : String(e)}` }),
+        (e: unknown) => ({ problem: `failed: ${causes(e)}` }),
       ),
       timeout,
     ]);

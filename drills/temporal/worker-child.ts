@@ -4,11 +4,14 @@
  * the drill's relay), on a task queue of its own. Prints "READY" once it polls; the drill kills it
  * with SIGKILL.
  *
- * Two things are the drill's own, both around the production activities, never inside them:
+ * Three things are the drill's own, all around the production activities, never inside them:
  * - holds: an activity of a named order or session waits, from a given point, for the kill
  *   ("HELD <point> <id>" on stdout), so one kill lands on many orders at known points;
  * - the watch of the drill's sessions is scripted: it signals a few resting buys per session run
- *   instead of running a strategy on a market model the drill does not have.
+ *   instead of running a strategy on a market model the drill does not have;
+ * - their pre-flight is the real one except the reconciliation check, passed with a note: other
+ *   waves' orders are in flight on the same account, so the records and the venue differ by design
+ *   (and a long enough list of differences fails the session workflow: see drill 1's notes).
  */
 import { readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
@@ -67,6 +70,11 @@ function withDrillHolds(acts: Activities, holds: WorkerHolds, venue: ReturnType<
   const scriptedActs: Activities = {
     ...acts,
     watchForSignal: (input) => (scripted.strategies.includes(input.strategy) ? scriptedWatch(input) : acts.watchForSignal(input)),
+    preflight: async (input) => {
+      const checks = await acts.preflight(input);
+      if (!scripted.strategies.includes(input.strategy)) return checks;
+      return checks.map((c) => (c.name === 'RECONCILIATION_CLEAN' && !c.ok ? { ...c, ok: true, detail: `passed by the drill (other waves' orders are in flight): ${c.detail}`.slice(0, 200) } : c));
+    },
   };
   const wrapped: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(scriptedActs) as [string, (...a: unknown[]) => Promise<unknown>][]) {
