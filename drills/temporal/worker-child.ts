@@ -13,7 +13,6 @@
  *   waves' orders are in flight on the same account, so the records and the venue differ by design
  *   (and a long enough list of differences fails the session workflow: see drill 1's notes).
  */
-import { readFileSync } from 'node:fs';
 import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
@@ -124,7 +123,7 @@ async function main(): Promise<void> {
     config,
     activities: withDrillHolds(createActivities(deps), spec.holds, venue, spec.scripted, clock),
     connection,
-    workflowBundle: { code: readFileSync(spec.bundlePath, 'utf8') },
+    workflowBundle: { codePath: spec.bundlePath },
     shutdownGraceTime: '2 seconds',
     log: { info: (m) => process.stderr.write(`${m}\n`), warn: (m) => process.stderr.write(`${m}\n`) },
     onRunning: async () => {
