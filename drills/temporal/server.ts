@@ -6,8 +6,8 @@
  * worker children, and a way to start a worker child on a drill's records and exchange and wait
  * until it polls.
  *
- * The drill's own dev server listens on free ports the SDK picks on 127.0.0.1 (no Web UI), so
- * runs side by side never meet, and suggests continue-as-new after CONTINUE_AS_NEW_SUGGESTED_AT
+ * The drill's own dev server listens on free ports the SDK picks on 127.0.0.1 (no Web UI, history
+ * in memory: it lives as long as the run), so runs side by side never meet, and suggests continue-as-new after CONTINUE_AS_NEW_SUGGESTED_AT
  * history events, so that sessions hand over to a new run within seconds (drill 1's
  * continue-as-new point). A server named by TEMPORAL_ADDRESS keeps its own threshold.
  */
@@ -34,11 +34,19 @@ export const CONTINUE_AS_NEW_SUGGESTED_AT = 60;
 /** Extra arguments of a dev server for the drills (also for a test that starts one and passes its address). */
 export const DRILL_DEV_SERVER_ARGS: readonly string[] = ['--dynamic-config-value', `limit.historyCount.suggestContinueAsNew=${CONTINUE_AS_NEW_SUGGESTED_AT}`];
 
-/** Starts the dev server on ports the SDK picks, without the Web UI, quiet below errors. */
+/** Starts the dev server on ports the SDK picks, without the Web UI, its history in memory, quiet below errors. */
 export const startDrillDevServer: StartLocalServer = (options) =>
   TestWorkflowEnvironment.createLocal({
     ...options,
-    server: { ...options.server, port: undefined, ui: false, uiPort: undefined, log: { format: 'pretty', level: 'error' }, extraArgs: [...DRILL_DEV_SERVER_ARGS] },
+    server: {
+      ...options.server,
+      port: undefined,
+      ui: false,
+      uiPort: undefined,
+      dbFilename: undefined,
+      log: { format: 'pretty', level: 'error' },
+      extraArgs: [...DRILL_DEV_SERVER_ARGS],
+    },
   });
 
 /** A tag unique to one run: base-36 time and 3 random bytes (14 characters of [0-9a-z]). */
