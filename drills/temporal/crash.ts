@@ -29,7 +29,8 @@ import type { OrderStatus, SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { tradingDayIn } from '../../workflows/domain/calendar';
 import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import type { Price } from '../../workflows/domain/money';
+import { MICROS, type Money, type Price } from '../../workflows/domain/money';
+import type { RiskLimits } from '../../workflows/domain/risk-limits';
 import { seededRandom } from '../../workflows/domain/random';
 import type { orderWorkflow } from '../../workflows/order-workflow';
 import type { sessionWorkflow } from '../../workflows/session-workflow';
@@ -49,7 +50,13 @@ const ORDER_POINTS = SERVER_KILL_POINTS.filter((p) => p !== 'continue-as-new');
 
 /** Slow partial fills (about one a second, each part of what is left): an order of 10-20 takes seconds to fill, so "between fills" lasts. */
 const SLOW_PARTIAL_FILLS = { ...EAGER_FILLS, fillProbability: 0.1, partialFillProbability: 1, feeCoefficientPpm: 70_000 };
-const STARTING_CASH = 100_000_000 * 1_000_000;
+const STARTING_CASH = 100_000_000 * MICROS;
+/**
+ * A day's loss far beyond what a thousand trials of fees and crossed spreads add up to: orders are
+ * judged on the kill, not refused by the daily-loss rule (or a session halted by its breaker) late in a run.
+ */
+const CRASH_DAILY_LOSS = (1_000_000 * MICROS) as Money;
+const CRASH_LIMITS: RiskLimits = Object.freeze({ ...DRILL_LIMITS, maxDailyLoss: CRASH_DAILY_LOSS });
 /** Trials per wave: the holds of one wave (about 5 of every 6 are activities or venue calls in flight) stay under the worker's 100 activity slots. */
 const TRIALS_PER_WAVE = 60;
 /** Resting orders signalled per session run. */
@@ -69,7 +76,6 @@ interface Trial {
   clientOrderId: string;
   point: ServerKillPoint;
   wave: number;
-  killedAt: number;
   reached: boolean;
   /** What happened to a call the relay held (delivered late, lost, answer lost). */
   detail: string;
@@ -101,8 +107,8 @@ function sessionInput(strategy: string, tradingDay: string, marketId: string, no
     watchPeriodMs: 300,
     pollIntervalMs: 100,
     orderTtlMs: SESSION_ORDER_TTL_MS,
-    maxDailyLoss: DRILL_LIMITS.maxDailyLoss,
-    breakers: { ...CASE_STUDY_BREAKERS, maxErrorsInWindow: 1_000_000, maxErrorRate: 1 },
+    maxDailyLoss: CRASH_DAILY_LOSS,
+    breakers: { ...CASE_STUDY_BREAKERS, maxDailyLoss: CRASH_DAILY_LOSS, maxErrorsInWindow: 1_000_000, maxErrorRate: 1 },
     searchAttributes: false,
   };
 }
@@ -120,6 +126,15 @@ async function sessionOrdersWorkingAt(temporal: DrillTemporal, session: PlannedS
     if (described.startTime.getTime() < at && (described.closeTime === undefined || described.closeTime.getTime() > at)) working.push(coid);
   }
   return working;
+}
+
+/** Whether the order's workflow had already closed at `at`. */
+async function endedBefore(temporal: DrillTemporal, clientOrderId: string, at: number): Promise<boolean> {
+  const described = await temporal.client.workflow
+    .getHandle(orderWorkflowId(clientOrderId))
+    .describe()
+    .catch(() => null);
+  return described?.closeTime !== undefined && described.closeTime.getTime() <= at;
 }
 
 function shuffle<T>(xs: T[], random: () => number): T[] {
@@ -161,6 +176,8 @@ export const serverCrashDrill: ServerDrill = {
     let sequence = 0;
     let worker: DrillChild | null = null;
     let lateDeliveries = 0;
+    const endedBeforeKill: string[] = [];
+    const killTimes = new Map<string, number>();
     try {
       for (let wave = 1; trialList.length < trials; wave++) {
         const size = Math.min(TRIALS_PER_WAVE, trials - trialList.length);
@@ -189,6 +206,7 @@ export const serverCrashDrill: ServerDrill = {
 
         const waveStarted = Date.now();
         worker = await temporal.startWorker(world, taskQueue, {
+          config: { limits: CRASH_LIMITS },
           venueUrl: relay.url,
           venueTimeoutMs: WORKER_VENUE_TIMEOUT_MS,
           holds: {
@@ -255,16 +273,22 @@ export const serverCrashDrill: ServerDrill = {
         lateDeliveries += await relay.afterKill();
 
         for (const o of orders) {
+          killTimes.set(o.clientOrderId, killedAt);
           const reached = o.relay ? relay.reached.has(o.clientOrderId) : held.has(o.clientOrderId);
+          if (!reached && (await endedBefore(temporal, o.clientOrderId, killedAt))) {
+            // Not a trial: the kill found no life to interrupt. A later wave makes up the number.
+            endedBeforeKill.push(o.clientOrderId);
+            continue;
+          }
           const detail =
             o.relay === null ? '' : o.relay.at === 'response' ? 'answer lost' : o.relay.deliverAfterKill ? 'request reached the venue after the kill' : 'request lost';
-          trialList.push({ clientOrderId: o.clientOrderId, point: o.point, wave, killedAt, reached, detail });
+          trialList.push({ clientOrderId: o.clientOrderId, point: o.point, wave, reached, detail });
         }
         let sessionTrials = 0;
         for (const s of waveSessions) {
           const reached = held.has(s.workflowId);
           for (const coid of await sessionOrdersWorkingAt(temporal, s, tradingDay, killedAt)) {
-            trialList.push({ clientOrderId: coid, point: 'continue-as-new', wave, killedAt, reached, detail: s.workflowId });
+            trialList.push({ clientOrderId: coid, point: 'continue-as-new', wave, reached, detail: s.workflowId });
             sessionTrials++;
           }
         }
@@ -278,6 +302,7 @@ export const serverCrashDrill: ServerDrill = {
       }
 
       worker = await temporal.startWorker(world, taskQueue, {
+        config: { limits: CRASH_LIMITS },
         venueUrl: relay.url,
         venueTimeoutMs: WORKER_VENUE_TIMEOUT_MS,
         scripted: { strategies: sessions.map((s) => s.strategy), signalling: [], signalsPerRun: 0 },
@@ -291,10 +316,10 @@ export const serverCrashDrill: ServerDrill = {
         const label = 'result' in end ? end.result.state : 'unfinished';
         if ('result' in end) {
           const r = end.result;
-          const killedAt = trialList.find((t) => t.clientOrderId === r.clientOrderId)?.killedAt ?? 0;
+          const killedAt = killTimes.get(r.clientOrderId) ?? 0;
           const rel = (at: number | null) => (at === null ? 'never' : `${((at - killedAt) / 1000).toFixed(1)} s`);
           const acked = `risk checked ${rel(r.timings.riskCheckedAt)}, acknowledged ${rel(r.timings.acknowledgedAt)}, ended ${rel(r.timings.completedAt)} from the kill`;
-          finalStates.set(r.clientOrderId, `${r.state}, ${r.filledQuantity}/${r.quantity} filled, ${r.polls} polls, ${acked}`);
+          finalStates.set(r.clientOrderId, `${r.state}${r.rejectReason ? ` (${r.rejectReason.slice(0, 120)})` : ''}, ${r.filledQuantity}/${r.quantity} filled, ${r.polls} polls, ${acked}`);
         }
         states.set(label, (states.get(label) ?? 0) + 1);
         if ('problem' in end) {
@@ -330,6 +355,7 @@ export const serverCrashDrill: ServerDrill = {
       if (notOnce.length > 0) notes.push(`finding: ${notOnce.length} drill orders do not have exactly one venue order: ${notOnce.slice(0, 20).map((c) => `${c} x${atVenue.get(c) ?? 0}`).join(', ')}`);
       const waves = Math.max(0, ...trialList.map((t) => t.wave));
       notes.push(`${trialList.length} trials in ${waves} waves (one SIGKILL each); ${lateDeliveries} held requests reached the venue after their kill`);
+      if (endedBeforeKill.length > 0) notes.push(`${endedBeforeKill.length} orders ended before their wave's kill and are not trials: ${endedBeforeKill.slice(0, 10).map((c) => `${c} (${finalStates.get(c) ?? '?'})`).join(', ')}`);
       notes.push(`workflow outcomes: ${[...states].map(([k, n]) => `${k} x${n}`).join('; ')}`);
       notes.push(`${result.venueOrders} venue orders; ${result.venueFills} venue fills, ${result.recordedFills} in the ledger`);
 
