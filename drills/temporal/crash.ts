@@ -84,6 +84,7 @@ interface Trial {
 interface PlannedOrder {
   clientOrderId: string;
   sequence: number;
+  quantity: number;
   point: Exclude<ServerKillPoint, 'continue-as-new'>;
   marketId: string;
   relay: RelayHold | null;
@@ -195,7 +196,8 @@ export const serverCrashDrill: ServerDrill = {
                 : point === 'during-cancel'
                   ? { call: 'cancel', at: rng.next() < 0.5 ? 'request' : 'response', deliverAfterKill: rng.next() < 0.5 }
                   : null;
-          return { clientOrderId, sequence, point, marketId: world.markets[(sequence + i) % world.markets.length]!.marketId, relay: relayHold };
+          const quantity = point === 'between-fills' ? 10 + Math.floor(rng.next() * 11) : 3 + Math.floor(rng.next() * 13);
+          return { clientOrderId, sequence, quantity, point, marketId: world.markets[(sequence + i) % world.markets.length]!.marketId, relay: relayHold };
         });
         const waveSessions: PlannedSession[] = Array.from({ length: sessionCount }, (_, i) => {
           const key = `${temporal.strategy('ts')}-${wave}-${i + 1}`;
@@ -240,7 +242,7 @@ export const serverCrashDrill: ServerDrill = {
               sequence: o.sequence,
               marketId: o.marketId,
               side: 'BUY',
-              quantity: o.point === 'between-fills' ? 10 + Math.floor(rng.next() * 11) : 3 + Math.floor(rng.next() * 13),
+              quantity: o.quantity,
               limitPrice,
               ttlMs: resting ? CANCEL_TTL_MS : CROSSING_TTL_MS,
               at: Date.now(),
