@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import { workflowSandboxRestrictions } from './test/sandbox-rules.js';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'data/**', 'db/migrations/**', '.tmp/**'] },
+  { ignores: ['node_modules/**', 'data/**', 'db/migrations/**', '.tmp/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     rules: {

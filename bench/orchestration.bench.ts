@@ -4,13 +4,18 @@
  * which a local dev server is started (worker/temporal.ts connectTemporal). Nothing is ever
  * downloaded; without either variable every row comes back skipped, saying which to set.
  *
+ * The local dev server (TEMPORAL_CLI_PATH) is the bench's own: ports the SDK picks on 127.0.0.1,
+ * no Web UI, history in memory (the figures are the orchestration's, not a disk's under a shared
+ * machine's load).
+ *
  * Set-up: the paper exchange in-process (fills certain and immediate, no faults, no rate limit),
  * a worker in a child process (bench/orchestration-worker.ts: production activities on PGlite, or
  * on a PostgreSQL schema of its own when TEST_DATABASE_URL/DATABASE_URL is set) polling a task
  * queue of its own, and this process as the client. Every figure has its floor measured on the
  * same server in the same run:
- * 1. throughput: N orders that cross the market, started together, completions per second over
- *    the middle 80% of them (sustained, without the ramp); floor: N bare workflows with the same
+ * 1. throughput: N orders that cross the market, `throughputConcurrency` in flight at a time (a new
+ *    one starts as one ends), completions per second over the middle 80% of them (sustained,
+ *    without the ramp and the tail); floor: N bare workflows at the same concurrency with the same
  *    activities, local activities and timers as a completed order's history (no-op bodies).
  * 2. latency from the signal (workflow start) to the venue's acknowledgement of the order (the
  *    submit activity's clock, from the order's timings), p50 and p99, orders started at a steady
@@ -21,15 +26,15 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import { startPaperExchange, type PaperExchange } from '../exchange/server';
 import { buildConfig, type Env } from '../worker/config';
-import { connectTemporal, type TemporalHandle, type WorkerLog } from '../worker/temporal';
+import { connectTemporal, type StartLocalServer, type TemporalHandle, type WorkerLog } from '../worker/temporal';
 import { cancelOrderSignal, type OrderWorkflowInput } from '../workflows/api';
 import { CASE_STUDY_FILL_MODEL } from '../workflows/domain/fill-model';
 import { orderWorkflowId, tradingDayOf } from '../workflows/domain/ids';
@@ -56,8 +61,10 @@ export const ROWS: Readonly<Record<RowKey, RowSpec>> = {
 };
 
 export interface OrchestrationSizes {
-  /** Orders (and bare workflows) started together for the throughput figure. */
+  /** Orders (and bare workflows) run for the throughput figure. */
   throughputOrders: number;
+  /** Of those, how many are in flight at a time. */
+  throughputConcurrency: number;
   /** Orders (and bare one-activity workflows) behind each latency figure. */
   latencySamples: number;
   /** Starts per second while sampling latency: a steady, light load. */
@@ -66,7 +73,8 @@ export interface OrchestrationSizes {
   openOrders: number;
 }
 
-export const SIZES: OrchestrationSizes = { throughputOrders: 300, latencySamples: 100, latencyRatePerSecond: 25, openOrders: 1_000 };
+/** Latency is sampled at a light, steady rate, well under the throughput found here, so that it measures the path and not a queue. */
+export const SIZES: OrchestrationSizes = { throughputOrders: 500, throughputConcurrency: 50, latencySamples: 100, latencyRatePerSecond: 5, openOrders: 1_000 };
 
 /** Start RPCs (and signals) in flight at once. */
 const START_CONCURRENCY = 64;
@@ -77,6 +85,14 @@ const PHASE_TIMEOUT_MS = 180_000;
 const BENCH_KEY = { keyId: 'bench', secret: `bench-${randomBytes(16).toString('hex')}` };
 
 const quietLog: WorkerLog = { info: () => {}, warn: (m) => process.stderr.write(`${m}\n`) };
+const progress = (m: string) => process.stderr.write(`  orchestration: ${m}\n`);
+
+/** The bench's own dev server: ports the SDK picks, no Web UI, history in memory, quiet below errors. */
+const startBenchDevServer: StartLocalServer = (options) =>
+  TestWorkflowEnvironment.createLocal({
+    ...options,
+    server: { ...options.server, port: undefined, ui: false, uiPort: undefined, dbFilename: undefined, log: { format: 'pretty', level: 'error' } },
+  });
 
 export type BenchGate = { run: true; env: Env } | { run: false; reason: string };
 
@@ -168,17 +184,6 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
     }),
   );
   return out;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The forked worker process and its request/reply channel. */
@@ -290,6 +295,8 @@ interface Run {
   worker: WorkerChild;
   /** What opening the records added to the worker's RSS (PGlite runs inside the worker). */
   recordsRss: number;
+  /** The worker's RSS when it started polling, before any workflow ran. */
+  startRss: number;
   /** Workflow IDs started and not yet seen closed: terminated at the end if still open. */
   open: Set<string>;
   seq: number;
@@ -369,38 +376,23 @@ interface Throughput<R> {
   results: R[];
 }
 
-/** `count` workflows started together (start calls limited by startGate), each awaited to its end. */
-async function throughput<R>(count: number, startAndFinish: () => Promise<R>): Promise<Throughput<R>> {
+/** `count` workflows, `concurrency` in flight at a time (each start waits for an end), each awaited to its end. */
+async function throughput<R>(count: number, concurrency: number, startAndFinish: () => Promise<R>): Promise<Throughput<R>> {
   const t0 = performance.now();
   const completedAt: number[] = [];
-  const results = await Promise.all(
-    Array.from({ length: count }, async () => {
+  const results = await mapLimited(
+    Array.from({ length: count }, (_, i) => i),
+    concurrency,
+    async () => {
       const r = await startAndFinish();
       completedAt.push(performance.now());
       return r;
-    }),
+    },
   );
   const overall = count / ((performance.now() - t0) / 1_000);
   return { sustained: sustainedRate(completedAt) ?? overall, overall, results };
 }
 
-/** A counting semaphore for start RPCs. */
-class Gate {
-  private active = 0;
-  private readonly queue: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.limit) await new Promise<void>((r) => this.queue.push(r));
-    this.active++;
-    try {
-      return await fn();
-    } finally {
-      this.active--;
-      this.queue.shift()?.();
-    }
-  }
-}
-const startGate = new Gate(START_CONCURRENCY);
 
 /** Starts one item every 1/rate seconds without waiting for earlier ones; returns their outcomes. */
 async function paced<R>(count: number, ratePerSecond: number, fn: (i: number) => Promise<R>): Promise<R[]> {
@@ -466,20 +458,25 @@ async function measure(run: Run, sizes: OrchestrationSizes): Promise<BenchResult
 
   // ---- 1. throughput ----
   const n = sizes.throughputOrders;
+  const c = sizes.throughputConcurrency;
+  progress(`throughput: ${n} bare workflows, ${c} at a time`);
   const bare = await withTimeout(
-    throughput(n, async () => resultOf(run, await startGate.run(() => startBareLifecycle(run, shape)))),
+    throughput(n, c, async () => resultOf(run, await startBareLifecycle(run, shape))),
     PHASE_TIMEOUT_MS,
     'bare throughput',
   );
+  progress(`throughput: ${n} orders, ${c} at a time (bare: ${round(bare.sustained)}/s)`);
   const orders = await withTimeout(
-    throughput(n, async () => resultOf(run, (await startGate.run(() => startOrder(run, 't', crossingBuy(run), ORDER_TTL_MS))).handle)),
+    throughput(n, c, async () => resultOf(run, (await startOrder(run, 't', crossingBuy(run), ORDER_TTL_MS)).handle)),
     PHASE_TIMEOUT_MS,
     'order throughput',
   );
+  progress(`throughput: orders ${round(orders.sustained)}/s`);
   const unfilled = orders.results.filter((s) => s.state !== 'FILLED').length;
 
   // ---- 2. latency, signal → acknowledgement ----
   const { latencySamples, latencyRatePerSecond } = sizes;
+  progress(`latency: ${latencySamples} orders, then ${latencySamples} bare one-activity workflows, ${latencyRatePerSecond}/s`);
   const orderLatency = await withTimeout(
     paced(latencySamples, latencyRatePerSecond, async () => {
       const { handle, signalAt } = await startOrder(run, 'l', crossingBuy(run), ORDER_TTL_MS);
@@ -501,6 +498,7 @@ async function measure(run: Run, sizes: OrchestrationSizes): Promise<BenchResult
   const bareSorted = [...bareLatency].sort((a, b) => a - b);
 
   // ---- 3. memory with open orders ----
+  progress(`memory: ${sizes.openOrders} resting orders`);
   const idleRss = await sampleRss(run.worker, 5, 200);
   const openBefore = run.exchange.engine.openOrders(BENCH_KEY.keyId).length;
   const resting = await withTimeout(
@@ -534,7 +532,9 @@ async function measure(run: Run, sizes: OrchestrationSizes): Promise<BenchResult
       ...ROWS.throughput,
       figure: orders.sustained,
       baselineFigure: bare.sustained,
-      notes: `${n} started together, middle 80% of completions (first start to last end: ${round(orders.overall)} vs ${round(bare.overall)}/s); ${shapeNote}${unfilled > 0 ? `; ${unfilled} did not end FILLED` : ''}`,
+      notes:
+        `${n} orders, ${c} in flight at a time, middle 80% of completions (first start to last end: ${round(orders.overall)} vs ${round(bare.overall)}/s); ${shapeNote}; ` +
+        `every order waits ${shape.timerMs} ms before its first poll, so ${c} in flight cannot pass ${round((c * 1_000) / Math.max(1, shape.timerMs))}/s${unfilled > 0 ? `; ${unfilled} did not end FILLED` : ''}`,
     },
     {
       ...ROWS.latencyP50,
@@ -554,7 +554,8 @@ async function measure(run: Run, sizes: OrchestrationSizes): Promise<BenchResult
       baselineFigure: round(mb(idleRss)),
       notes:
         `worker process only (forked), max of 10 samples; +${round(mb(openRss - idleRss))} MB over idle, ` +
-        `${Math.round((openRss - idleRss) / sizes.openOrders / 1e3)} kB per open order; opening the records added ${round(mb(run.recordsRss))} MB; ` +
+        `${Math.round((openRss - idleRss) / sizes.openOrders / 1e3)} kB per open order (each cached workflow has its own instance of every module in the bundle; the SDK's default cache budgets 1.7 MB each); ` +
+        `${round(mb(run.startRss))} MB when it started polling, idle measured after the throughput and latency phases; opening the records added ${round(mb(run.recordsRss))} MB; ` +
         `${notCancelled} of ${sizes.openOrders} did not end CANCELED`,
     },
   ];
@@ -569,14 +570,10 @@ export async function runWith(env: Env, sizes: OrchestrationSizes = SIZES): Prom
   if (!gate.run) return skippedResults(gate.reason);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'orchestration-bench-'));
-  const local = !env.TEMPORAL_ADDRESS?.trim();
   const config = buildConfig({
     TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS,
     TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
     TEMPORAL_CLI_PATH: env.TEMPORAL_CLI_PATH,
-    // A local dev server of our own on free ports, so it cannot collide with one already running.
-    TEMPORAL_LOCAL_PORT: env.TEMPORAL_LOCAL_PORT ?? (local ? String(await freePort()) : undefined),
-    TEMPORAL_UI_PORT: env.TEMPORAL_UI_PORT ?? (local ? String(await freePort()) : undefined),
     DATA_DIR: dataDir,
   });
   // Belt and braces: connectTemporal downloads the CLI when given neither; the gate rules that out.
@@ -587,7 +584,8 @@ export async function runWith(env: Env, sizes: OrchestrationSizes = SIZES): Prom
   let worker: WorkerChild | null = null;
   let run: Run | null = null;
   try {
-    temporalHandle = await withTimeout(connectTemporal(config, quietLog), 90_000, 'reaching the Temporal server');
+    temporalHandle = await withTimeout(connectTemporal(config, quietLog, startBenchDevServer), 90_000, 'reaching the Temporal server');
+    progress(`Temporal at ${temporalHandle.address}${temporalHandle.local ? ' (dev server, history in memory)' : ''}`);
     exchange = await startBenchExchange(BENCH_KEY);
     const market = benchMarket(exchange);
     const tag = `ob${Date.now().toString(36)}`;
@@ -608,7 +606,7 @@ export async function runWith(env: Env, sizes: OrchestrationSizes = SIZES): Prom
     };
     worker = WorkerChild.spawn();
     const ready = await worker.request({ type: 'init', init }, 'ready', WORKER_START_TIMEOUT_MS);
-    run = { client: temporalHandle.client, taskQueue: init.taskQueue, tag, exchange, marketId: market.marketId, tickSize: market.tickSize, worker, recordsRss: ready.recordsRss, open: new Set(), seq: 0 };
+    run = { client: temporalHandle.client, taskQueue: init.taskQueue, tag, exchange, marketId: market.marketId, tickSize: market.tickSize, worker, recordsRss: ready.recordsRss, startRss: ready.rssBeforeRecords + ready.recordsRss, open: new Set(), seq: 0 };
     const results = await measure(run, sizes);
     const backend = databaseUrl === null ? 'PGlite' : 'PostgreSQL';
     const server = temporalHandle.local ? 'local dev server' : `server ${temporalHandle.address}`;

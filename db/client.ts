@@ -120,6 +120,79 @@ function validateConfig(config: DatabaseConfig): void {
 export interface OpenOptions {
   /** Apply pending migrations first (default true). */
   migrate?: boolean;
+  /** PostgreSQL: told each time the pool is replaced after one of its connections closed (logs, metrics, drills). */
+  onPoolReplaced?(): void;
+}
+
+/** Longest wait for a server connection's handshake, seconds (postgres.js defaults to 30). */
+export const CONNECT_TIMEOUT_S = 10;
+/**
+ * How long a replaced pool's running queries and transactions get to finish, seconds (as long as
+ * closing gives them): the pool just lost a connection, so the server likely went away under the rest.
+ */
+export const REPLACED_POOL_DRAIN_S = 5;
+
+/** A Db whose every property is read from the current handle, so callers keep one handle across replacements. */
+function forwardingDb(current: () => Db): Db {
+  return new Proxy({} as Db, {
+    get(_target, prop) {
+      const target = current() as unknown as Record<PropertyKey, unknown>;
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/**
+ * A postgres.js pool that is replaced as soon as one of its connections closes.
+ *
+ * postgres.js 3.4.9 can wedge a pooled connection for the life of its pool (porsager/postgres
+ * issues 1154 and 1208): small writes wait for a setImmediate flush, and the connection's
+ * teardown cancels that flush without clearing its handle. A connection that closes with a write
+ * pending, or that is written to after it closed (a transaction's ROLLBACK after
+ * pg_terminate_backend or a server restart, which also throws the uncaught TypeError
+ * worker/process-guards.ts tolerates), never writes again: every later query it is given waits
+ * out connect_timeout (30 s by default) and fails, again on each reuse. Drill 3 saw sessions
+ * hang this way. Every wedge starts with a close, so on the first close of any connection the
+ * pool stops taking queries: a fresh pool takes them, and the old one is drained (its running
+ * transactions finish on their connections; whatever is left after REPLACED_POOL_DRAIN_S is
+ * ended and rejected, and retried by the activities). A connection closes otherwise only when
+ * postgres.js rotates it (max_lifetime, 30-60 minutes), which then rotates the whole pool.
+ * connect_timeout is lowered so that a query already queued on a wedged connection of the old
+ * pool fails within CONNECT_TIMEOUT_S instead of 30 s.
+ */
+function openPostgresPool(config: Extract<DatabaseConfig, { kind: 'postgres' }>, onPoolReplaced: () => void): Database {
+  let closing = false;
+  const draining = new Set<Promise<void>>();
+  const open = (): { client: postgres.Sql; db: Db } => {
+    const client = postgres(config.url, {
+      max: config.poolSize ?? 10,
+      onnotice: () => {},
+      connect_timeout: CONNECT_TIMEOUT_S,
+      ...(config.schema ? { connection: { search_path: config.schema } } : {}),
+      onclose: () => {
+        if (!closing && current.client === client) replace();
+      },
+    });
+    return { client, db: drizzlePostgres({ client }) as unknown as Db };
+  };
+  const replace = () => {
+    const old = current;
+    current = open();
+    const drained = old.client.end({ timeout: REPLACED_POOL_DRAIN_S }).catch(() => undefined);
+    draining.add(drained);
+    void drained.finally(() => draining.delete(drained));
+    onPoolReplaced();
+  };
+  let current = open();
+  return {
+    db: forwardingDb(() => current.db),
+    kind: 'postgres',
+    close: async () => {
+      closing = true;
+      await Promise.all([current.client.end({ timeout: REPLACED_POOL_DRAIN_S }), ...draining]);
+    },
+  };
 }
 
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
@@ -127,12 +200,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
   const migrate = options.migrate ?? true;
   if (config.kind === 'postgres') {
     if (migrate) await migratePostgres(config.url, config.schema);
-    const client = postgres(config.url, {
-      max: config.poolSize ?? 10,
-      onnotice: () => {},
-      ...(config.schema ? { connection: { search_path: config.schema } } : {}),
-    });
-    return { db: drizzlePostgres({ client }) as unknown as Db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+    return openPostgresPool(config, options.onPoolReplaced ?? (() => {}));
   }
 
   if (config.dataDir !== null) mkdirSync(config.dataDir, { recursive: true });

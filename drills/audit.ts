@@ -28,7 +28,11 @@ export interface AuditInput {
   runsUnfinished?: readonly string[];
   /** Expected recorded position per market where it is not the sum of the venue's fills (adopted figures). */
   expectedPositions?: ReadonlyMap<string, number>;
+  /** A group per client order ID (a drill's kill point): each finding about an order is also counted under its group. */
+  groups?: ReadonlyMap<string, string>;
 }
+
+export type GroupCounts = Omit<DrillCounts, 'trials' | 'alerts'>;
 
 export interface AuditResult {
   counts: Omit<DrillCounts, 'trials'>;
@@ -36,6 +40,8 @@ export interface AuditResult {
   venueFills: number;
   recordedFills: number;
   venueOrders: number;
+  /** Findings per group of `groups` (market-wide ones, positions and orders created beyond those held, are in `counts` only). */
+  byGroup: Map<string, GroupCounts>;
 }
 
 export async function rows(db: Db, query: string): Promise<Record<string, unknown>[]> {
@@ -63,6 +69,14 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
   const problems: string[] = [];
   const scope = input.clientOrderIds ? new Set(input.clientOrderIds) : null;
   const inScope = (coid: string) => scope === null || scope.has(coid);
+  const byGroup = new Map<string, GroupCounts>();
+  const count = (coid: string | null, field: keyof GroupCounts, n = 1) => {
+    const group = coid === null ? undefined : input.groups?.get(coid);
+    if (group === undefined) return;
+    const c = byGroup.get(group) ?? { duplicates: 0, lostFills: 0, doubleCountedFills: 0, unresolved: 0, unresolvedAlerted: 0 };
+    c[field] += n;
+    byGroup.set(group, c);
+  };
 
   const state = exchange.engine.toState();
   const account = state.accounts.find((a) => a.keyId === keyId);
@@ -84,6 +98,7 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
   for (const [coid, v] of venueByCoid) {
     if (!inScope(coid) || v.venueOrderIds.length <= 1) continue;
     duplicates += v.venueOrderIds.length - 1;
+    count(coid, 'duplicates', v.venueOrderIds.length - 1);
     problems.push(`${coid}: ${v.venueOrderIds.length} venue orders`);
   }
   for (const r of recordedOrders) {
@@ -93,6 +108,7 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
     const v = venueByCoid.get(coid);
     if (!v || !v.venueOrderIds.includes(held)) {
       duplicates += 1;
+      count(coid, 'duplicates');
       problems.push(`${coid}: the records hold venue order ${held}, which the venue does not have under that client order ID`);
     }
   }
@@ -100,7 +116,11 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
   const venueFills = await allVenueFills(input.venue);
   const recorded = await rows(db, `select trade_id, client_order_id, market_id, side, quantity::bigint as quantity from fills`);
   const recordedCount = new Map<string, number>();
-  for (const r of recorded) recordedCount.set(String(r.trade_id), (recordedCount.get(String(r.trade_id)) ?? 0) + 1);
+  const recordedOrderOf = new Map<string, string>();
+  for (const r of recorded) {
+    recordedCount.set(String(r.trade_id), (recordedCount.get(String(r.trade_id)) ?? 0) + 1);
+    recordedOrderOf.set(String(r.trade_id), String(r.client_order_id));
+  }
   const venueTradeIds = new Set(venueFills.map((f) => f.tradeId));
   let lostFills = 0;
   let doubleCountedFills = 0;
@@ -108,15 +128,18 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
     const n = recordedCount.get(f.tradeId) ?? 0;
     if (n === 0) {
       lostFills += 1;
+      count(f.clientOrderId, 'lostFills');
       problems.push(`fill ${f.tradeId} of ${f.clientOrderId} is at the venue but not in the ledger`);
     } else if (n > 1) {
       doubleCountedFills += n - 1;
+      count(f.clientOrderId, 'doubleCountedFills', n - 1);
       problems.push(`fill ${f.tradeId} is in the ledger ${n} times`);
     }
   }
   for (const tradeId of recordedCount.keys()) {
     if (!venueTradeIds.has(tradeId)) {
       doubleCountedFills += 1;
+      count(recordedOrderOf.get(tradeId) ?? null, 'doubleCountedFills');
       problems.push(`fill ${tradeId} is in the ledger but the venue never reported it`);
     }
   }
@@ -129,6 +152,7 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
     const filled = Number(r.filled);
     if (filled > venueFilled) {
       doubleCountedFills += 1;
+      count(coid, 'doubleCountedFills');
       problems.push(`${coid}: ${filled} contracts filled in the records, ${venueFilled} at the venue`);
     }
   }
@@ -167,7 +191,11 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
   }
   const unresolved = [...unresolvedIds];
   const unresolvedAlerted = unresolved.filter(alerted).length;
-  for (const coid of unresolved) problems.push(`${coid}: unresolved${alerted(coid) ? ' (alerted)' : ' and NOT alerted'}`);
+  for (const coid of unresolved) {
+    count(coid, 'unresolved');
+    if (alerted(coid)) count(coid, 'unresolvedAlerted');
+    problems.push(`${coid}: unresolved${alerted(coid) ? ' (alerted)' : ' and NOT alerted'}`);
+  }
 
   return {
     counts: { duplicates, lostFills, doubleCountedFills, unresolved: unresolved.length, unresolvedAlerted, alerts: alerts.length },
@@ -175,5 +203,6 @@ export async function audit(input: AuditInput): Promise<AuditResult> {
     venueFills: venueFills.length,
     recordedFills: recorded.length,
     venueOrders: account?.orders.length ?? 0,
+    byGroup,
   };
 }

@@ -24,6 +24,8 @@ export interface DrillBackend {
   config: DatabaseConfig;
   /** One line for the drill's notes. */
   describe: string;
+  /** PostgreSQL: how many times the pool was replaced after one of its connections closed (db/client.ts). */
+  readonly poolReplacements: number;
   /**
    * PostgreSQL: ends every server connection of this drill (pg_terminate_backend) and returns how
    * many there were; the pool reconnects on its next query. PGlite: closes and reopens the instance.
@@ -62,7 +64,8 @@ function withApplicationName(url: string, name: string): string {
 async function openServer(schema: string): Promise<DrillBackend> {
   const url = withApplicationName(SERVER_URL, schema);
   const config: DatabaseConfig = { kind: 'postgres', url, schema, poolSize: 6 };
-  const database = await openDatabase(config);
+  let poolReplacements = 0;
+  const database = await openDatabase(config, { onPoolReplaced: () => poolReplacements++ });
   const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
   const variable = process.env.TEST_DATABASE_URL ? 'TEST_DATABASE_URL' : 'DATABASE_URL';
   return {
@@ -71,6 +74,9 @@ async function openServer(schema: string): Promise<DrillBackend> {
     schema,
     config,
     describe: `PostgreSQL server (${variable}), schema ${schema}`,
+    get poolReplacements() {
+      return poolReplacements;
+    },
     async restart() {
       const ended = await admin<{ pid: number }[]>`select pg_terminate_backend(pid) as ended, pid from pg_stat_activity where application_name = ${schema} and pid <> pg_backend_pid()`;
       return ended.length;
@@ -105,6 +111,7 @@ async function openPglite(schema: string): Promise<DrillBackend> {
     schema,
     config,
     describe: `PGlite in ${dataDir} (no TEST_DATABASE_URL or DATABASE_URL: no PostgreSQL server was named)`,
+    poolReplacements: 0,
     async restart() {
       await database?.close();
       database = null;

@@ -44,8 +44,8 @@ export const CLIENT_OPTIONS = {
 };
 
 /** A venue client on an exchange URL, as a separate process would build it. */
-export function venueAt(url: string): ResilientVenue {
-  return createPaperVenue({ baseUrl: url, keyId: PAPER_KEY_ID, secret: new Secret(PAPER_SECRET) }, CLIENT_OPTIONS);
+export function venueAt(url: string, overrides: { timeoutMs?: number } = {}): ResilientVenue {
+  return createPaperVenue({ baseUrl: url, keyId: PAPER_KEY_ID, secret: new Secret(PAPER_SECRET) }, { ...CLIENT_OPTIONS, ...overrides });
 }
 
 export interface WorldOptions {

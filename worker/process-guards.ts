@@ -3,7 +3,9 @@
  * terminated backend already closed, from a setImmediate callback, throwing an uncaught TypeError
  * (porsager/postgres issues 1154 and 1208, fixes proposed upstream, not released). By then the
  * driver has already rejected the affected query with CONNECTION_CLOSED, which our activities
- * retry, so the process stays up and counts it. Anything else uncaught still ends the process.
+ * retry, so the process stays up and counts it. The connection it happened on is wedged for good,
+ * but its pool no longer takes queries: db/client.ts replaces a pool when a connection of it
+ * closes. Anything else uncaught still ends the process.
  */
 export function isClosedSocketWrite(error: unknown): boolean {
   if (!(error instanceof TypeError)) return false;

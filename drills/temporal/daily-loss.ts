@@ -84,7 +84,7 @@ export const serverDailyLossDrill: ServerDrill = {
   title: 'Temporal server: daily loss trips a session workflow, the worker is SIGKILLed while halted, dailyResetWorkflow lifts it',
   defaultTrials: 2,
   quickTrials: 1,
-  async run({ trials, log, temporal }): Promise<DrillResult> {
+  async run({ trials, log, temporal }): Promise<DrillResult[]> {
     const started = Date.now();
     const notes = [
       `${temporal.describe}; worker children run worker/worker.ts runWorker on createActivities, each trial on fresh records, a fresh exchange and its own task queue`,
@@ -98,7 +98,7 @@ export const serverDailyLossDrill: ServerDrill = {
       const world = await DrillWorld.open('tloss');
       if (i === 0) notes.unshift(`records: ${world.backend.describe}`);
       const taskQueue = temporal.taskQueue('loss');
-      const strategy = `tloss-${trial}`;
+      const strategy = `${temporal.strategy('tloss')}-${trial}`;
       const market = world.markets[0]!;
       const day = tradingDayIn(Date.now(), 'UTC');
       const newDay = addDays(day, 1);
@@ -116,7 +116,7 @@ export const serverDailyLossDrill: ServerDrill = {
       const stateOf = (r: OrderStatus | string) => (typeof r === 'string' ? r : r.state);
       try {
         // 1. Lose, halt, crash.
-        worker = await temporal.startWorker(world, taskQueue, dayConfig(90_000));
+        worker = await temporal.startWorker(world, taskQueue, { config: dayConfig(90_000) });
         const today = sessionWorkflowId(strategy, day);
         handles.push(await temporal.client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', { taskQueue, workflowId: today, args: [sessionInput(strategy, day, market.marketId, Date.now(), dayConfig(90_000))] }));
         const trading = await statusUntil(temporal, today, (s) => s.mode !== 'PREFLIGHT', 60_000);
@@ -138,7 +138,7 @@ export const serverDailyLossDrill: ServerDrill = {
 
         // 2. A new worker, on the next trading day's clock: the halted session stays halted through a resume.
         const offset = startOfDayIn(newDay, 'UTC') + 60_000 - Date.now();
-        worker = await temporal.startWorker(world, taskQueue, dayConfig(3 * DAY_MS), offset);
+        worker = await temporal.startWorker(world, taskQueue, { config: dayConfig(3 * DAY_MS), clockOffsetMs: offset });
         const afterRestart = await statusUntil(temporal, today, hasDailyLoss, 30_000);
         if (!afterRestart.ok) fail(`after the restart the session is not halted on DAILY_LOSS (${afterRestart.last?.haltReason ?? 'no status'})`);
         await signalResume(temporal.client, today, OPERATOR);
@@ -160,7 +160,7 @@ export const serverDailyLossDrill: ServerDrill = {
         if (stateOf(refused) !== 'REJECTED' || venueOrders() !== before) fail(`an order while halted ended ${stateOf(refused)} (venue orders ${before} -> ${venueOrders()})`);
 
         // 4. The daily reset lifts it.
-        const resetHandle = await temporal.client.workflow.start<typeof dailyResetWorkflow>('dailyResetWorkflow', { taskQueue, workflowId: `drill-daily-reset-${strategy}-${newDay}-${Date.now()}`, args: [{ tradingDay: newDay }] });
+        const resetHandle = await temporal.client.workflow.start<typeof dailyResetWorkflow>('dailyResetWorkflow', { taskQueue, workflowId: `drill-daily-reset-${strategy}-${newDay}`, args: [{ tradingDay: newDay }] });
         handles.push(resetHandle);
         const resetEnd = await resultWithin<{ tradingDay: string; liftedTrips: number; sessionsSignalled: number }>(resetHandle, 90_000);
         if (!('result' in resetEnd)) fail(`the daily reset did not finish: ${resetEnd.problem}`);
@@ -182,6 +182,6 @@ export const serverDailyLossDrill: ServerDrill = {
         await world.close();
       }
     }
-    return { id: this.id, title: this.title, counts: totals, checksFailed, notes, elapsedMs: Date.now() - started };
+    return [{ id: this.id, title: this.title, counts: totals, checksFailed, notes, elapsedMs: Date.now() - started }];
   },
 };

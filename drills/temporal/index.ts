@@ -39,7 +39,7 @@ export async function runServerDrills(options: ServerDrillOptions = {}): Promise
     for (const drill of drills) {
       const trials = options.trials ?? (options.quick ? drill.quickTrials : drill.defaultTrials);
       log(`${drill.id}: ${drill.title} (${trials} trials)`);
-      results.push(await drill.run({ trials, seed: options.seed ?? 7, log, temporal }));
+      results.push(...(await drill.run({ trials, seed: options.seed ?? 7, log, temporal })));
     }
   } finally {
     await temporal.close();
