@@ -244,7 +244,7 @@ forEachBackend('operations activities', (backend) => {
       let now = dayStart + 5 * 60_000;
       const ops = build({ timeZone: zone, clock: () => now });
       const reset = await inActivity(() => ops.resetDailyCounters({ tradingDay: null }));
-      expect(reset).toEqual({ tradingDay: day, previousDay: '2026-01-05', liftedTrips: 2 });
+      expect(reset).toEqual({ tradingDay: day, previousDay: '2026-01-05', liftedTrips: 2, dayStartAt: expect.any(Number) });
       expect((await loadActiveTrips(backend.db, 'ema')).map((t) => t.kind).sort()).toEqual(['DRAWDOWN', 'MANUAL']);
       expect(await loadActiveTrips(backend.db, 'other')).toEqual([]);
       expect((await loadActiveTrips(backend.db, 'late')).map((t) => t.kind)).toEqual(['DAILY_LOSS']);
@@ -273,7 +273,7 @@ forEachBackend('operations activities', (backend) => {
       // Tripped during Jan 6, the day this reset opens: that day's loss stays until Jan 7's reset.
       await recordBreakerChange(backend.db, { strategy: 'late', tradingDay: day, change: 'TRIPPED', trips: [trip('DAILY_LOSS', dayStart + 3_600_000)], at: dayStart + 3_600_000 });
       const ops = build({ timeZone: zone, clock: () => now });
-      await expect(inActivity(() => ops.resetDailyCounters({ tradingDay: null, scheduledAt }))).resolves.toEqual({ tradingDay: day, previousDay: '2026-01-05', liftedTrips: 1 });
+      await expect(inActivity(() => ops.resetDailyCounters({ tradingDay: null, scheduledAt }))).resolves.toEqual({ tradingDay: day, previousDay: '2026-01-05', liftedTrips: 1, dayStartAt: expect.any(Number) });
       expect((await loadActiveTrips(backend.db, 'ema')).map((t) => t.kind)).toEqual(['MANUAL']);
       expect((await loadActiveTrips(backend.db, 'late')).map((t) => t.kind)).toEqual(['DAILY_LOSS']);
       expect((await listOperatorActions(backend.db, { action: 'DAILY_RESET' })).map((a) => a.details.tradingDay)).toEqual([day]);

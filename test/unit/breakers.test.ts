@@ -9,6 +9,7 @@ import {
   haltReason,
   haltedFor,
   initialBreakerState,
+  MAX_TRIP_REASON,
   isTradingAllowed,
   manualHalt,
   parseBreakerConfig,
@@ -143,6 +144,15 @@ describe('circuit breakers: what lifts what', () => {
     // The next day's reset: the trip is from before it.
     const next = dailyReset(s, since + 86_400_000, since + 1);
     expect(next.lifted.map((t) => t.kind)).toEqual([BreakerKind.DAILY_LOSS]);
+  });
+
+  it('a halt with a reason longer than the records keep still halts, its reason clipped (a long pre-flight report failed the session)', () => {
+    const long = `pre-flight failed: ${'RECONCILIATION_CLEAN (order x differs); '.repeat(60)}`;
+    const r = manualHalt(initialBreakerState(), 'preflight', long, T0);
+    expect(isTradingAllowed(r.state)).toBe(false);
+    expect(r.tripped[0]!.reason.length).toBe(MAX_TRIP_REASON);
+    expect(r.tripped[0]!.reason.endsWith('…')).toBe(true);
+    expect(() => manualHalt(initialBreakerState(), 'preflight', '  ', T0)).toThrow(/reason/);
   });
 
   it('the daily reset lifts DAILY_LOSS only; a manual halt and a drawdown trip stay', () => {

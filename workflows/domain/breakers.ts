@@ -242,14 +242,23 @@ export function evaluateBreakers(state: BreakerState, metrics: BreakerMetrics, c
 }
 
 /** The kill switch: halts trading until an operator resumes. A second halt keeps the first one's record. */
+/** The longest reason a trip keeps (the records keep as much); a longer one is clipped, never refused. */
+export const MAX_TRIP_REASON = 1_000;
+
+/** A halt must never fail for the length of its reason (a long pre-flight report, a prefixed operator reason). */
+function clipReason(reason: string): string {
+  const r = reason.trim();
+  return r.length <= MAX_TRIP_REASON ? r : `${r.slice(0, MAX_TRIP_REASON - 1)}…`;
+}
+
 export function manualHalt(state: BreakerState, operator: string, reason: string, now: number): BreakerUpdate {
   const problems: FieldProblem[] = [];
   requireName('operator', operator, problems);
-  requireName('reason', reason, problems);
+  if (typeof reason !== 'string' || reason.trim().length === 0) problems.push({ field: 'reason', value: reason, problem: 'must be a non-empty string' });
   if (!isInt(now) || now < 0) problems.push({ field: 'now', value: now, problem: 'must be epoch milliseconds' });
   if (problems.length > 0) throw new InvalidInput(problems);
   if (hasTrip(state.trips, BreakerKind.MANUAL)) return { state: { ...state, trips: state.trips.slice() }, tripped: [], lifted: [] };
-  const trip: BreakerTrip = { kind: BreakerKind.MANUAL, reason: reason.trim(), observed: null, limit: null, since: now, operator: operator.trim() };
+  const trip: BreakerTrip = { kind: BreakerKind.MANUAL, reason: clipReason(reason), observed: null, limit: null, since: now, operator: operator.trim() };
   return { state: { ...state, trips: [...state.trips, trip] }, tripped: [trip], lifted: [] };
 }
 
