@@ -5,7 +5,7 @@
  * session. In-memory activities (FakeWorld) except market resolution, which runs the real
  * operations activities on PGlite and the paper exchange.
  */
-import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { expect, it } from 'vitest';
 import { createAlertActivities } from '../../activities/alerts';
 import { createOperationsActivities } from '../../activities/operations';
@@ -19,15 +19,15 @@ import {
   type SessionStatus,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Money, type Quantity } from '../../workflows/domain/money';
+import { MICROS, type Quantity } from '../../workflows/domain/money';
 import type { marketResolutionWorkflow, reconciliationWorkflow, sessionWorkflow, startDaySessionWorkflow } from '../../workflows';
 import { tradingDayIn } from '../../workflows/domain/calendar';
 import { buildConfig, type WorkerConfig } from '../../worker/config';
 import { SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, sessionTemplate } from '../../worker/schedules';
 import { makeDeps, startTestExchange } from '../activities/harness';
 import { FakeWorld } from '../worker/fake-activities';
+import { terminateQuietly, testSessionInput } from '../support/server-sessions';
 import { describeOnServer, eventually, temporalServerForFile, withTimeout, type TestServer } from '../support/temporal-server';
 
 const found = await temporalServerForFile();
@@ -41,33 +41,14 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
     { kind: 'POSITION_QUANTITY_MISMATCH' as const, severity: 'CRITICAL' as const, marketId: 'PRES-2028', clientOrderId: null, local: 10, venue: 0, message: 'records hold 10, venue 0' },
   ];
 
-  function sessionInput(strategy: string): SessionWorkflowInput {
-    return {
-      strategy,
-      strategyName: 'ema-mean-reversion',
-      strategyParams: {},
-      tradingDay: today,
-      marketIds: ['PRES-2028'],
-      endOfDayAt: Date.now() + 3_600_000,
-      watchPeriodMs: 60_000,
-      pollIntervalMs: 1_000,
-      orderTtlMs: 60_000,
-      maxDailyLoss: (200 * MICROS) as Money,
-      breakers: CASE_STUDY_BREAKERS,
-      searchAttributes: false,
-    };
-  }
+  const sessionInput = (strategy: string): SessionWorkflowInput => testSessionInput(strategy, today);
 
   const startSession = (taskQueue: string, strategy: string): Promise<WorkflowHandle<typeof sessionWorkflow>> =>
     client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', { taskQueue, workflowId: sessionWorkflowId(strategy, today), args: [sessionInput(strategy)] });
   const status = (h: WorkflowHandle) => h.query(sessionStatusQuery);
   const trippedKinds = (s: SessionStatus) => s.trips.map((t) => t.kind).sort();
 
-  async function stop(h: WorkflowHandle): Promise<void> {
-    await h.terminate('test finished').catch((e: unknown) => {
-      if (!(e instanceof WorkflowNotFoundError)) throw e;
-    });
-  }
+  const stop = terminateQuietly;
 
   /** The worker's config with this test's task queue (and any environment overrides). */
   function configFor(taskQueue: string, env: Record<string, string> = {}): WorkerConfig {

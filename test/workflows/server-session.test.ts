@@ -18,11 +18,12 @@ import {
   type SessionStatus,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS, type BreakerTrip } from '../../workflows/domain/breakers';
+import { type BreakerTrip } from '../../workflows/domain/breakers';
 import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Money } from '../../workflows/domain/money';
+import { MICROS } from '../../workflows/domain/money';
 import type { sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
+import { terminateQuietly, testSessionInput } from '../support/server-sessions';
 import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
 
 const found = await temporalServerForFile();
@@ -33,23 +34,7 @@ describeOnServer(found, 'the trading session on a Temporal server', (server: Tes
   const unique = server.unique;
   const operator = { operator: 'test-operator', reason: 'session suite' };
 
-  function sessionInput(strategy: string, over: Partial<SessionWorkflowInput> = {}): SessionWorkflowInput {
-    return {
-      strategy,
-      strategyName: 'ema-mean-reversion',
-      strategyParams: {},
-      tradingDay: today,
-      marketIds: ['PRES-2028'],
-      endOfDayAt: Date.now() + 3_600_000,
-      watchPeriodMs: 60_000,
-      pollIntervalMs: 1_000,
-      orderTtlMs: 60_000,
-      maxDailyLoss: (200 * MICROS) as Money,
-      breakers: CASE_STUDY_BREAKERS,
-      searchAttributes: false,
-      ...over,
-    };
-  }
+  const sessionInput = (strategy: string, over: Partial<SessionWorkflowInput> = {}): SessionWorkflowInput => testSessionInput(strategy, today, over);
 
   const start = (taskQueue: string, strategy: string, over: Partial<SessionWorkflowInput> = {}): Promise<WorkflowHandleWithFirstExecutionRunId<typeof sessionWorkflow>> =>
     client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', { taskQueue, workflowId: sessionWorkflowId(strategy, today), args: [sessionInput(strategy, over)] });
@@ -58,11 +43,7 @@ describeOnServer(found, 'the trading session on a Temporal server', (server: Tes
   const orderId = (strategy: string, seq: number) => orderWorkflowId(makeClientOrderId(strategy, today, seq));
   const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  async function stop(h: WorkflowHandle): Promise<void> {
-    await h.terminate('test finished').catch((e: unknown) => {
-      if (!(e instanceof WorkflowNotFoundError)) throw e;
-    });
-  }
+  const stop = terminateQuietly;
 
   /** Names of the signals a workflow received, from its history. */
   async function signalsReceived(workflowId: string): Promise<string[]> {

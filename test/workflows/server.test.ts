@@ -6,7 +6,7 @@
  *
  * The dev server has no time skipping, so time-to-live and waits use short real durations.
  */
-import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { type WorkflowHandle } from '@temporalio/client';
 import { expect, it } from 'vitest';
 import {
   dailyResetSignal,
@@ -21,11 +21,11 @@ import {
   type SessionStatus,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import { MICROS, type Price, type Quantity } from '../../workflows/domain/money';
 import type { dailyResetWorkflow, orderWorkflow, reconciliationWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
+import { terminateQuietly, testSessionInput } from '../support/server-sessions';
 import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
 
 const found = await temporalServerForFile();
@@ -37,22 +37,7 @@ describeOnServer(found, 'workflows on a Temporal server', (server: TestServer) =
 
   const startWorker = (world: FakeWorld, taskQueue: string) => server.startWorker(world.activities(), taskQueue);
 
-  function sessionInput(strategy: string): SessionWorkflowInput {
-    return {
-      strategy,
-      strategyName: 'ema-mean-reversion',
-      strategyParams: {},
-      tradingDay: today,
-      marketIds: ['PRES-2028'],
-      endOfDayAt: Date.now() + 3_600_000,
-      watchPeriodMs: 60_000,
-      pollIntervalMs: 1_000,
-      orderTtlMs: 60_000,
-      maxDailyLoss: (200 * MICROS) as Money,
-      breakers: CASE_STUDY_BREAKERS,
-      searchAttributes: false,
-    };
-  }
+  const sessionInput = (strategy: string): SessionWorkflowInput => testSessionInput(strategy, today);
 
   async function startSessionWorkflow(taskQueue: string, strategy: string): Promise<WorkflowHandle<typeof sessionWorkflow>> {
     return client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', { taskQueue, workflowId: sessionWorkflowId(strategy, today), args: [sessionInput(strategy)] });
@@ -61,11 +46,7 @@ describeOnServer(found, 'workflows on a Temporal server', (server: TestServer) =
   const status = (h: WorkflowHandle) => h.query(sessionStatusQuery);
   const trippedKinds = (s: SessionStatus) => s.trips.map((t) => t.kind).sort();
 
-  async function stopSession(h: WorkflowHandle): Promise<void> {
-    await h.terminate('test finished').catch((e: unknown) => {
-      if (!(e instanceof WorkflowNotFoundError)) throw e;
-    });
-  }
+  const stopSession = terminateQuietly;
 
   function orderInput(clientOrderId: string, quantity: number, ttlMs: number): OrderWorkflowInput {
     return {
