@@ -27,7 +27,6 @@ import { getOrder, listAlerts, listBreakerEvents, listOperatorActions, listSessi
 import {
   TASK_QUEUE,
   haltSignal,
-  reconciliationDecisionUpdate,
   reconciliationStatusQuery,
   resumeSignal,
   sessionStatusQuery,
@@ -329,8 +328,9 @@ describeOnServer(found, 'operations in real processes', (server: TestServer) => 
             args: [{ policy: 'HALT_AND_ALERT', reminderMs: HOUR }],
           });
           await eventually(() => early.query(reconciliationStatusQuery), (s) => s.phase === 'CHECKING', 'the second run to check');
-          const answer = await early.executeUpdate(reconciliationDecisionUpdate, { args: [{ operator: OPERATOR, reason: 'e2e: decided before the run waits', decision: 'STAY_HALTED' }] });
-          expect(answer).toEqual({ accepted: true, runId: earlyId, decision: 'STAY_HALTED', phase: 'CHECKING' });
+          // Through the operator's CLI: it sends the decision as an Update and prints the run's answer.
+          const answer = await cli(['reconcile', 'decide', '--run', earlyId, '--decision', 'STAY_HALTED', '--reason', 'e2e: decided before the run waits', '--operator', OPERATOR, '--wait', '1']);
+          expect(answer).toContain(`Decision STAY_HALTED accepted by ${earlyId} (phase CHECKING)`);
         } finally {
           await lock.release();
         }

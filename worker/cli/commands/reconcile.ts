@@ -122,7 +122,8 @@ async function decide(ctx: CliContext, opts: { run?: string; decision?: string; 
   const { client } = await ctx.temporal();
   const handle: Handle = client.workflow.getHandle(runId!);
   const before = await poll(ctx, handle);
-  if (before !== null && before.phase !== 'WAITING_FOR_OPERATOR') {
+  // A run still CHECKING keeps a decision and applies it if it halts; one that has ended takes none.
+  if (before !== null && before.phase !== 'WAITING_FOR_OPERATOR' && before.phase !== 'CHECKING') {
     throw new CliError(ExitCode.REFUSED, `reconciliation ${runId} is ${before.phase}: it does not wait for a decision, nothing sent`);
   }
   // An update, not a signal: the run answers, and a refused decision (invalid, or the run already
