@@ -30,7 +30,7 @@ import { openDatabase } from '../db';
 import { ENV, PROJECT_ROOT, loadConfig, type Env, type WorkerConfig } from './config';
 import { ensureSchedules } from './schedules';
 import { installDriverCrashGuard } from './process-guards';
-import { loadDashboardSettings, type DashboardSettings } from './dashboard/config';
+import { loadDashboardSettings, temporalUiUrlFor, type DashboardSettings } from './dashboard/config';
 import { venueQuotes } from './dashboard/api';
 import { startDashboard, type RunningDashboard } from './dashboard/server';
 import { instrumentActivities } from './metrics';
@@ -399,7 +399,7 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
         signalKillSwitch: (id, req) => (client ? signalKillSwitch(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
       },
       token: dashboardSettings.token,
-      temporalUiUrl: dashboardSettings.temporalUiUrl,
+      temporalUiUrl: temporalUiUrlFor(env, dashboardSettings, config.temporal.address === null ? config.temporal.uiPort : null),
       namespace: config.temporal.namespace,
       timeZone: config.timeZone,
       quotes: venueQuotes(opened.deps.venue),

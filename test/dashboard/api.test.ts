@@ -19,7 +19,7 @@ import type { KillSwitchRequest, OperatorRequest } from '../../workflows/api';
 import type { Money, Price, Quantity } from '../../workflows/domain/money';
 import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
 import type { Quote } from '../../worker/dashboard/api';
-import { DASHBOARD_DEFAULTS, loadDashboardSettings } from '../../worker/dashboard/config';
+import { DASHBOARD_DEFAULTS, loadDashboardSettings, temporalUiUrlFor } from '../../worker/dashboard/config';
 import { MAX_BODY_BYTES, parseActionBody, startDashboard, tokenMatches, type RunningDashboard } from '../../worker/dashboard/server';
 
 const NOW = Date.UTC(2026, 0, 5, 15, 0, 0);
@@ -349,6 +349,14 @@ describe('settings', () => {
   it('defaults to loopback, port 8080, read-only, the local Web UI', () => {
     expect(loadDashboardSettings({})).toEqual({ host: '127.0.0.1', port: 8080, token: null, temporalUiUrl: DASHBOARD_DEFAULTS.temporalUiUrl });
     expect(loadDashboardSettings({ DASHBOARD_PORT: '0', DASHBOARD_TOKEN: TOKEN, TEMPORAL_UI_URL: 'https://tmprl.example/ui/' })).toMatchObject({ port: 0, token: TOKEN, temporalUiUrl: 'https://tmprl.example/ui' });
+  });
+
+  it('links orders to the worker\'s own dev server UI port unless TEMPORAL_UI_URL names one', () => {
+    const settings = loadDashboardSettings({});
+    expect(temporalUiUrlFor({}, settings, 8300)).toBe('http://127.0.0.1:8300');
+    expect(temporalUiUrlFor({}, settings, null)).toBe(DASHBOARD_DEFAULTS.temporalUiUrl);
+    const named = { TEMPORAL_UI_URL: 'https://tmprl.example/ui' };
+    expect(temporalUiUrlFor(named, loadDashboardSettings(named), 8300)).toBe('https://tmprl.example/ui');
   });
 
   it('reports every bad variable at once and never echoes the token', () => {

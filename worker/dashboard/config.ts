@@ -29,6 +29,15 @@ export const MIN_TOKEN_LENGTH = 16;
 
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\[?[0-9A-Fa-f:.]+\]?$/;
 
+/**
+ * The Web UI the dashboard links orders to: TEMPORAL_UI_URL when set; otherwise, when the worker
+ * runs its own dev server, that server's UI port (TEMPORAL_UI_PORT); else the default.
+ */
+export function temporalUiUrlFor(env: Readonly<Record<string, string | undefined>>, settings: Pick<DashboardSettings, 'temporalUiUrl'>, localDevServerUiPort: number | null): string {
+  if (env[DASHBOARD_ENV.temporalUiUrl]?.trim()) return settings.temporalUiUrl;
+  return localDevServerUiPort !== null ? `http://127.0.0.1:${localDevServerUiPort}` : settings.temporalUiUrl;
+}
+
 export function loadDashboardSettings(env: Readonly<Record<string, string | undefined>>): DashboardSettings {
   const problems: FieldProblem[] = [];
   const read = (name: string): string | null => {
