@@ -5,6 +5,7 @@
  * Secrets come from the environment only. Every bad field is reported at once, naming the
  * variable or file field and the value it got; secret values are shown as "***".
  */
+import { isValidTimeZone } from '../workflows/domain/calendar';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -284,15 +285,6 @@ class Reader {
       }
       return undefined;
     }
-  }
-}
-
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -29,5 +29,8 @@ export const DomainFailure = {
  */
 export const PERMANENT_RECORD_FAILURES = ['DuplicateRecord', 'ConstraintViolation', 'InvalidValue', 'RecordConflict', 'RecordNotFound', 'AppendOnly'] as const;
 
+/** Permanent record failures caused by malformed data from the caller: a bug in what was written. */
+export const RECORD_DATA_BUGS: readonly (typeof PERMANENT_RECORD_FAILURES)[number][] = ['ConstraintViolation', 'InvalidValue'];
+
 /** Non-retryable types for activities that write the records. */
 export const RECORD_WRITE_NON_RETRYABLE: string[] = [DomainFailure.InvalidInput, ...PERMANENT_RECORD_FAILURES];

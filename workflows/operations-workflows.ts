@@ -33,12 +33,13 @@ import {
   type StartDaySessionResult,
 } from './api';
 import { endOfTradingDay, tradingDayIn } from './domain/calendar';
-import { DomainError, InvalidInput, type FieldProblem } from './domain/errors';
-import { sessionWorkflowId, validateKey, validateTradingDay } from './domain/ids';
+import { DomainError, InvalidInput } from './domain/errors';
+import { sessionWorkflowId, validateTradingDay } from './domain/ids';
 import { RECONCILIATION_POLICIES } from './domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
-import { RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
+import { DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
 import { sessionWorkflow } from './session-workflow';
+import { validateStartDaySession } from './validation';
 
 const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, VenueFailure.AUTH] };
 
@@ -55,7 +56,7 @@ const settlement = proxyActivities<Pick<OperationsActivities, 'settleResolvedMar
 const mail = proxyActivities<Pick<OperationsActivities, 'raiseAlert'>>({
   startToCloseTimeout: '1 minute',
   scheduleToCloseTimeout: '3 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['InvalidInput'] },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [DomainFailure.InvalidInput] },
 });
 
 /** The daily report: half an hour of retries; a report that cannot go out never holds the reset. */
@@ -177,32 +178,6 @@ export async function marketResolutionWorkflow(): Promise<{ settled: number }> {
     const { settled } = await settlement.settleResolvedMarkets();
     return { settled: settled.length };
   });
-}
-
-function validateStartDaySession(input: StartDaySessionInput): StartDaySessionInput {
-  if (typeof input !== 'object' || input === null) throw InvalidInput.of('input', input, 'must be an object with template and timeZone');
-  const problems: FieldProblem[] = [];
-  const t = input.template as Partial<StartDaySessionInput['template']> | undefined;
-  if (typeof t !== 'object' || t === null) problems.push({ field: 'template', value: t, problem: 'must be the session template (the session input without its day)' });
-  else {
-    try {
-      validateKey(t.strategy, 'template.strategy');
-    } catch (e) {
-      if (!(e instanceof InvalidInput)) throw e;
-      problems.push(...e.problems);
-    }
-    if (!Array.isArray(t.marketIds) || t.marketIds.some((m) => typeof m !== 'string')) problems.push({ field: 'template.marketIds', value: t.marketIds, problem: 'must be a list of market IDs' });
-    if (typeof t.searchAttributes !== 'boolean') problems.push({ field: 'template.searchAttributes', value: t.searchAttributes, problem: 'must be true or false' });
-  }
-  try {
-    if (typeof input.timeZone !== 'string') throw new RangeError('not text');
-    tradingDayIn(0, input.timeZone);
-  } catch (e) {
-    if (!(e instanceof RangeError)) throw e;
-    problems.push({ field: 'timeZone', value: input.timeZone, problem: 'must be an IANA time zone such as "America/New_York" or "UTC"' });
-  }
-  if (problems.length > 0) throw new InvalidInput(problems);
-  return input;
 }
 
 /**

@@ -36,12 +36,12 @@ import { DomainError } from './domain/errors';
 import type { Order } from './domain/order';
 import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
 import { validateOrderWorkflowInput } from './validation';
-import { RECORD_WRITE_NON_RETRYABLE } from './failure-types';
+import { ActivityFailure as SubmitFailureType, DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
 
 /** Pre-trade risk is short and local to the worker: a local activity saves two server round trips. */
 const risk = proxyLocalActivities<Pick<OrderActivities, 'assessOrder'>>({
   startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidInput', 'UnknownMarket'] },
+  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [DomainFailure.InvalidInput, DomainFailure.UnknownMarket] },
 });
 
 const records = proxyActivities<Pick<OrderActivities, 'recordOrder' | 'recordExecution'>>({
@@ -52,18 +52,18 @@ const records = proxyActivities<Pick<OrderActivities, 'recordOrder' | 'recordExe
 /** A few tries, then the workflow treats the outcome as ambiguous and looks the order up. */
 const submission = proxyActivities<Pick<OrderActivities, 'submitOrder'>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: ['AUTH', 'BAD_REQUEST', 'AMBIGUOUS_SUBMIT', 'InvalidInput'] },
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [VenueFailure.AUTH, VenueFailure.BAD_REQUEST, SubmitFailureType.AMBIGUOUS_SUBMIT, DomainFailure.InvalidInput] },
 });
 
 const lookup = proxyActivities<Pick<OrderActivities, 'lookupOrder'>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: ['AUTH'] },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [VenueFailure.AUTH] },
 });
 
 /** Polls and cancels retry until the venue answers: a lost answer would mean a lost fill. */
 const venue = proxyActivities<Pick<OrderActivities, 'pollOrder' | 'cancelOrder'>>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '60 seconds', nonRetryableErrorTypes: ['AUTH', 'InvalidInput'] },
+  retry: { initialInterval: '1 second', maximumInterval: '60 seconds', nonRetryableErrorTypes: [VenueFailure.AUTH, DomainFailure.InvalidInput] },
 });
 
 const alerts = proxyActivities<Pick<OrderActivities, 'raiseAlert'>>({

@@ -33,7 +33,7 @@ import {
 import { DomainError } from './domain/errors';
 import { orderWorkflow } from './order-workflow';
 import { SessionPatch, TradingSession, watchActivityTimeouts, type RecordFailureKind } from './session';
-import { DomainFailure, PERMANENT_RECORD_FAILURES, RECORD_WRITE_NON_RETRYABLE } from './failure-types';
+import { DomainFailure, RECORD_DATA_BUGS, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
 import { validateSessionWorkflowInput } from './validation';
 
 /** History length at which the session hands over to a fresh run even if the server has not suggested it (Server 1.19 may not). */
@@ -53,7 +53,7 @@ const boundedRecordWrites = proxyActivities<RecordWrites>({
 });
 
 /** Record failures that mean the data the session wrote is malformed: a bug, which fails the session. */
-const RECORD_BUGS: ReadonlySet<string> = new Set([DomainFailure.InvalidInput, ...PERMANENT_RECORD_FAILURES.filter((t) => t === 'InvalidValue' || t === 'ConstraintViolation')]);
+const RECORD_BUGS: ReadonlySet<string> = new Set([DomainFailure.InvalidInput, ...RECORD_DATA_BUGS]);
 
 function classifyRecordFailure(e: unknown): { kind: RecordFailureKind; message: string } {
   if (!(e instanceof ActivityFailure)) return { kind: 'BUG', message: String(e) };
@@ -72,14 +72,14 @@ const checks = proxyActivities<Pick<SessionActivities, 'preflight'>>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
 });
 
-const WATCH_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: ['InvalidInput', 'InvalidConfig', 'AUTH'] };
+const WATCH_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [DomainFailure.InvalidInput, DomainFailure.InvalidConfig, VenueFailure.AUTH] };
 
 /** One watch lasts at most its period; heartbeats carry the strategy state so a retry resumes it. Fixed timeouts: histories from before SessionPatch.watchPeriods. */
 const market = proxyActivities<Pick<SessionActivities, 'watchForSignal'>>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: WATCH_RETRY });
 
 const venue = proxyActivities<Pick<SessionActivities, 'cancelAllOpenOrders'>>({
   startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['AUTH'] },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [VenueFailure.AUTH] },
 });
 
 const alerts = proxyActivities<Pick<SessionActivities, 'raiseAlert'>>({

@@ -1,6 +1,7 @@
 /** Validation of payloads that reach workflows from outside (signals, workflow inputs). */
 import type { OrderContext, OrderIntent } from '../activities/types';
-import type { OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput } from './api';
+import type { OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput, StartDaySessionInput } from './api';
+import { isValidTimeZone } from './domain/calendar';
 import { parseBreakerState } from './domain/breakers';
 import { InvalidInput, type FieldProblem } from './domain/errors';
 import { validateFill, type Fill } from './domain/fill';
@@ -299,4 +300,22 @@ function sessionCarryProblems(carry: SessionCarry): FieldProblem[] {
       });
   }
   return problems;
+}
+
+/** Checks the input of the day's session start (a Schedule's args): the template and the time zone. */
+export function validateStartDaySession(input: StartDaySessionInput): StartDaySessionInput {
+  if (typeof input !== 'object' || input === null) throw InvalidInput.of('input', input, 'must be an object with template and timeZone');
+  const problems: FieldProblem[] = [];
+  const t = input.template as Partial<StartDaySessionInput['template']> | undefined;
+  if (typeof t !== 'object' || t === null) problems.push({ field: 'template', value: t, problem: 'must be the session template (the session input without its day)' });
+  else {
+    collect(problems, () => validateKey(t.strategy, 'template.strategy'));
+    if (!Array.isArray(t.marketIds) || t.marketIds.some((m) => typeof m !== 'string')) problems.push({ field: 'template.marketIds', value: t.marketIds, problem: 'must be a list of market IDs' });
+    if (typeof t.searchAttributes !== 'boolean') problems.push({ field: 'template.searchAttributes', value: t.searchAttributes, problem: 'must be true or false' });
+  }
+  if (typeof input.timeZone !== 'string' || !isValidTimeZone(input.timeZone)) {
+    problems.push({ field: 'timeZone', value: input.timeZone, problem: 'must be an IANA time zone such as "America/New_York" or "UTC"' });
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return input;
 }

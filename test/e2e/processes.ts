@@ -4,102 +4,11 @@
  * operator CLI) run to their exit with a time bound. Every process still alive when the test
  * process exits is SIGKILLed, so a failed or interrupted run leaves nothing behind.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { PROJECT_ROOT } from '../../db/client';
+import { trackChild, type ChildEnv } from '../../drills/child';
 
-const alive = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const p of alive) p.kill('SIGKILL');
-});
-
-export type ChildEnv = Record<string, string | undefined>;
-
-/** A long-running tsx script: `node --import tsx <script> [...args]` in the project root. */
-export class ScriptProcess {
-  readonly lines: string[] = [];
-  /** The last 8 KB of stderr, for failure messages. */
-  stderr = '';
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  private waiters: { test: (line: string) => boolean; resolve: (line: string | null) => void }[] = [];
-  private readonly proc: ChildProcess;
-
-  constructor(
-    readonly name: string,
-    script: string,
-    env: ChildEnv,
-    args: readonly string[] = [],
-  ) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    alive.add(this.proc);
-    let partial = '';
-    this.proc.stdout!.on('data', (d: Buffer) => {
-      partial += d.toString();
-      const parts = partial.split('\n');
-      partial = parts.pop() ?? '';
-      for (const line of parts) {
-        this.lines.push(line);
-        if (this.lines.length > 20_000) this.lines.splice(0, 10_000);
-        for (const w of [...this.waiters]) if (w.test(line)) w.resolve(line);
-      }
-    });
-    this.proc.stderr!.on('data', (d: Buffer) => {
-      this.stderr = (this.stderr + d.toString()).slice(-8_000);
-    });
-    this.exited = new Promise((resolve) =>
-      this.proc.once('exit', (code, signal) => {
-        alive.delete(this.proc);
-        for (const w of [...this.waiters]) w.resolve(null);
-        resolve({ code, signal });
-      }),
-    );
-  }
-
-  get pid(): number | undefined {
-    return this.proc.pid;
-  }
-
-  get running(): boolean {
-    return this.proc.exitCode === null && this.proc.signalCode === null;
-  }
-
-  /** The first line (already printed or to come) that passes `test`; null when the process exits first or the time is up. */
-  waitForLine(test: (line: string) => boolean, timeoutMs: number): Promise<string | null> {
-    const seen = this.lines.find(test);
-    if (seen !== undefined) return Promise.resolve(seen);
-    if (!this.running) return Promise.resolve(null);
-    return new Promise((resolve) => {
-      const waiter = {
-        test,
-        resolve: (line: string | null) => {
-          clearTimeout(timer);
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          resolve(line);
-        },
-      };
-      const timer = setTimeout(() => waiter.resolve(null), timeoutMs);
-      this.waiters.push(waiter);
-    });
-  }
-
-  /** A crash: SIGKILL, then the exit. */
-  async kill(): Promise<void> {
-    if (this.running) this.proc.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** A graceful stop (SIGTERM); SIGKILL when it has not exited within `graceMs`. */
-  async stop(graceMs = 10_000): Promise<void> {
-    if (!this.running) return;
-    this.proc.kill('SIGTERM');
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  describe(): string {
-    return `${this.name} (pid ${this.pid}): last output ${JSON.stringify(this.lines.slice(-5))}, stderr ${JSON.stringify(this.stderr.slice(-1_500))}`;
-  }
-}
+export { ScriptProcess, type ChildEnv } from '../../drills/child';
 
 export interface CommandResult {
   code: number | null;
@@ -111,7 +20,7 @@ export interface CommandResult {
 export function runScript(script: string, args: readonly string[], env: ChildEnv, timeoutMs = 60_000): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: PROJECT_ROOT, env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    alive.add(proc);
+    trackChild(proc);
     let stdout = '';
     let stderr = '';
     proc.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -119,12 +28,10 @@ export function runScript(script: string, args: readonly string[], env: ChildEnv
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
     proc.once('error', (e) => {
       clearTimeout(timer);
-      alive.delete(proc);
       reject(e);
     });
     proc.once('exit', (code) => {
       clearTimeout(timer);
-      alive.delete(proc);
       resolve({ code, stdout, stderr });
     });
   });

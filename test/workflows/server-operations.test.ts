@@ -45,6 +45,9 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
 
   const startSession = (taskQueue: string, strategy: string): Promise<WorkflowHandle<typeof sessionWorkflow>> =>
     client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', { taskQueue, workflowId: sessionWorkflowId(strategy, today), args: [sessionInput(strategy)] });
+  /** A reconciliation run under HALT_AND_ALERT that reminds every minute (the shortest allowed). */
+  const startHaltingRun = (taskQueue: string) =>
+    client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', { taskQueue, workflowId: unique('reconciliation'), args: [{ policy: 'HALT_AND_ALERT', reminderMs: 60_000 }] });
   const status = (h: WorkflowHandle) => h.query(sessionStatusQuery);
   const trippedKinds = (s: SessionStatus) => s.trips.map((t) => t.kind).sort();
 
@@ -74,11 +77,7 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
       await eventually(() => status(session), (s) => s.mode === 'TRADING', 'the session to trade');
       world.activeSessions = [session.workflowId];
       world.discrepancies = critical;
-      const run = await client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
-        taskQueue,
-        workflowId: unique('reconciliation'),
-        args: [{ policy: 'HALT_AND_ALERT', reminderMs: 60_000 }],
-      });
+      const run = await startHaltingRun(taskQueue);
       const halted = await eventually(() => status(session), (s) => s.mode === 'HALTED', 'the session to halt while the alert cannot be sent', 15_000);
       expect(halted.haltReason).toMatch(/reconciliation/);
       const waiting = await eventually(() => run.query(reconciliationStatusQuery), (s) => s.phase === 'WAITING_FOR_OPERATOR', 'the run to wait', 15_000);
@@ -106,11 +105,7 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
     const taskQueue = unique('tq');
     const w = await server.startWorker(world.activities(), taskQueue);
     try {
-      const run = await client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
-        taskQueue,
-        workflowId: unique('reconciliation'),
-        args: [{ policy: 'HALT_AND_ALERT', reminderMs: 60_000 }],
-      });
+      const run = await startHaltingRun(taskQueue);
       await eventually(() => run.describe(), (d) => (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'reconcileAccount'), 'reconcileAccount to run');
       expect((await run.query(reconciliationStatusQuery)).phase).toBe('CHECKING');
       await run.signal(reconciliationDecisionSignal, { ...operator, decision: 'ADOPT_VENUE' });
@@ -132,11 +127,7 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
     const taskQueue = unique('tq');
     const w = await server.startWorker(world.activities(), taskQueue);
     try {
-      const run = await client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', {
-        taskQueue,
-        workflowId: unique('reconciliation'),
-        args: [{ policy: 'HALT_AND_ALERT', reminderMs: 60_000 }],
-      });
+      const run = await startHaltingRun(taskQueue);
       const bad = run.executeUpdate(reconciliationDecisionUpdate, { args: [{ ...operator, decision: 'MAYBE' as never }] });
       await expect(bad).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
       await expect(bad).rejects.toMatchObject({ cause: { message: expect.stringMatching(/decision.*MAYBE/) } });

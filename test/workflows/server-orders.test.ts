@@ -15,11 +15,10 @@ import {
   type OrderWorkflowInput,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
 import { orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
 import type { orderWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
+import { testOrderInput, testSessionInput } from '../support/server-sessions';
 import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
 
 const found = await temporalServerForFile();
@@ -29,17 +28,8 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
   const today = new Date().toISOString().slice(0, 10);
   const operator = { operator: 'test-operator', reason: 'server-orders suite' };
 
-  function orderInput(clientOrderId: string, quantity: number, ttlMs: number, extra: Partial<OrderWorkflowInput> = {}): OrderWorkflowInput {
-    return {
-      order: { clientOrderId, marketId: 'PRES-2028', side: 'BUY', quantity: quantity as Quantity, limitPrice: (430_000) as Price },
-      context: { strategy: 'srv', sessionWorkflowId: null, tradingDay: today, signal: { price: (430_000) as Price, confidence: 0.6, at: Date.now(), metadata: {} } },
-      ttlMs,
-      halted: null,
-      ordersInLastMinute: 0,
-      searchAttributes: false,
-      ...extra,
-    };
-  }
+  const orderInput = (clientOrderId: string, quantity: number, ttlMs: number, extra: Partial<OrderWorkflowInput> = {}): OrderWorkflowInput =>
+    testOrderInput(clientOrderId, quantity, ttlMs, today, extra);
 
   async function withWorker<T>(world: FakeWorld, run: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = server.unique('tq');
@@ -209,22 +199,7 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
   }
 
   function describeSessionNotice(): void {
-    function sessionInput(strategy: string): SessionWorkflowInput {
-      return {
-        strategy,
-        strategyName: 'ema-mean-reversion',
-        strategyParams: {},
-        tradingDay: today,
-        marketIds: ['PRES-2028'],
-        endOfDayAt: Date.now() + 3_600_000,
-        watchPeriodMs: 60_000,
-        pollIntervalMs: 1_000,
-        orderTtlMs: 60_000,
-        maxDailyLoss: (200 * MICROS) as Money,
-        breakers: CASE_STUDY_BREAKERS,
-        searchAttributes: false,
-      };
-    }
+    const sessionInput = (strategy: string): SessionWorkflowInput => testSessionInput(strategy, today);
 
     it('tells its session when it ends, filled, rejected or failed; a session that is gone does not fail the order', async () => {
       const world = new FakeWorld();

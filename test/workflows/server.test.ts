@@ -22,10 +22,10 @@ import {
   type SessionWorkflowInput,
 } from '../../workflows/api';
 import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Price, type Quantity } from '../../workflows/domain/money';
+import { MICROS } from '../../workflows/domain/money';
 import type { dailyResetWorkflow, orderWorkflow, reconciliationWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
-import { terminateQuietly, testSessionInput } from '../support/server-sessions';
+import { terminateQuietly, testOrderInput, testSessionInput } from '../support/server-sessions';
 import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
 
 const found = await temporalServerForFile();
@@ -48,16 +48,7 @@ describeOnServer(found, 'workflows on a Temporal server', (server: TestServer) =
 
   const stopSession = terminateQuietly;
 
-  function orderInput(clientOrderId: string, quantity: number, ttlMs: number): OrderWorkflowInput {
-    return {
-      order: { clientOrderId, marketId: 'PRES-2028', side: 'BUY', quantity: quantity as Quantity, limitPrice: (430_000) as Price },
-      context: { strategy: 'srv', sessionWorkflowId: null, tradingDay: today, signal: { price: (430_000) as Price, confidence: 0.6, at: Date.now(), metadata: {} } },
-      ttlMs,
-      halted: null,
-      ordersInLastMinute: 0,
-      searchAttributes: false,
-    };
-  }
+  const orderInput = (clientOrderId: string, quantity: number, ttlMs: number): OrderWorkflowInput => testOrderInput(clientOrderId, quantity, ttlMs, today);
 
   const operator = { operator: 'test-operator', reason: 'server suite' };
 

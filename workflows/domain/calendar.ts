@@ -18,6 +18,16 @@ function zoneParts(epochMs: number, timeZone: string) {
 }
 
 /** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
+/** Whether Intl knows this IANA zone name. */
+export function isValidTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function tradingDayIn(epochMs: number, timeZone: string): string {
   const p = zoneParts(epochMs, timeZone);
   return `${String(p.y).padStart(4, '0')}-${String(p.mo).padStart(2, '0')}-${String(p.d).padStart(2, '0')}`;
