@@ -12,8 +12,8 @@ export default tseslint.config(
     },
   },
   {
-    // Workflow code is replayed in Temporal's deterministic sandbox (STYLE.md, "Do" 1).
-    files: ['workflows/**/*.ts'],
+    // Workflow code, and the domain and contracts it imports, is replayed in Temporal's deterministic sandbox.
+    files: ['workflows/**/*.ts', 'domain/**/*.ts', 'contracts/**/*.ts'],
     rules: {
       'no-restricted-imports': 'off',
       '@typescript-eslint/no-restricted-imports': ['error', workflowSandboxRestrictions],

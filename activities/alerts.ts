@@ -40,10 +40,10 @@ import { markAlertDelivery, recordAlert, type StoredAlert } from '../db';
 import type { Executor } from '../db';
 import { mapErrors, transaction } from '../db/repositories/common';
 import { alerts } from '../db/schema';
-import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { logEvent, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
-import type { AlertLevel, AlertOutcome, AlertRequest } from './types';
+import type { AlertLevel, AlertOutcome, AlertRequest } from '../contracts/activities';
 
 export const AlertFailureType = {
   /** The SMTP server refused the message or could not be reached; retried. */

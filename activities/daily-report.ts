@@ -3,7 +3,7 @@
  * alerts and halts. Gathered from the records by `sendDailyReport` (operations.ts); kept under
  * the alerts table's 10 000-character body limit by listing the largest markets first.
  */
-import { formatDecimal, type Money } from '../workflows/domain/money';
+import { formatDecimal, type Money } from '../domain/money';
 
 export interface MarketDayLine {
   marketId: string;

@@ -4,11 +4,11 @@
  */
 import type { Logger } from 'pino';
 import type { Db } from '../db';
-import type { Fill } from '../workflows/domain/fill';
-import type { Money } from '../workflows/domain/money';
-import type { BreakerConfig } from '../workflows/domain/breakers';
-import type { ReconciliationPolicy } from '../workflows/domain/reconciliation';
-import type { RiskLimits } from '../workflows/domain/risk-limits';
+import type { Fill } from '../domain/fill';
+import type { Money } from '../domain/money';
+import type { BreakerConfig } from '../domain/breakers';
+import type { ReconciliationPolicy } from '../domain/reconciliation';
+import type { RiskLimits } from '../domain/risk-limits';
 import { currentContext } from './context';
 import type { ResilientVenue } from './venue/resilient-venue';
 
@@ -46,9 +46,9 @@ export interface ActivityDeps {
   config: ActivityConfig;
   /** Epoch milliseconds; injectable for tests. */
   clock: () => number;
-  /** Structured JSON logs (worker/logging.ts); absent: the activities log nothing of their own. */
+  /** Structured JSON logs (runtime/logging.ts); absent: the activities log nothing of their own. */
   log?: Logger;
-  /** Prometheus metrics (worker/metrics.ts); absent: nothing is counted. */
+  /** Prometheus metrics (runtime/metrics.ts); absent: nothing is counted. */
   metrics?: ActivityMetrics;
 }
 
@@ -66,7 +66,7 @@ export interface SessionFigures {
   limits: RiskLimits;
 }
 
-/** What the activities report to the metrics registry (worker/metrics.ts implements it). */
+/** What the activities report to the metrics registry (runtime/metrics.ts implements it). */
 export interface ActivityMetrics {
   signal(s: { marketId: string; side: string; intent: string }): void;
   /** An order snapshot recorded in `state`; a repeat of the order's current state counts nothing. */
@@ -88,7 +88,7 @@ export interface EventIds {
 }
 
 /**
- * Writes one structured line of kind `event` (worker/logging.ts LOG_EVENTS) when a logger is
+ * Writes one structured line of kind `event` (runtime/logging.ts LOG_EVENTS) when a logger is
  * configured, with the IDs given and, inside an activity, its workflow ID, type and attempt.
  */
 export function logEvent(deps: Pick<ActivityDeps, 'log'>, event: string, ids: EventIds, fields: Record<string, unknown>, message: string, level: 'info' | 'warn' | 'error' = 'info'): void {

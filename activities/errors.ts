@@ -17,7 +17,7 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { RecordError, RecordErrorType, toRecordError } from '../db/errors';
-import { DomainError, InvalidInput } from '../workflows/domain/errors';
+import { DomainError, InvalidInput } from '../domain/errors';
 import { isVenueError, temporalSemantics, type VenueError } from './venue/errors';
 
 /** Failure types made here that are not a venue kind, a record type or a domain type. */

@@ -9,7 +9,7 @@
  * the caller asked). Across workers the cursor write is a compare-and-set.
  */
 import { recordFills, type Db } from '../db';
-import type { Fill } from '../workflows/domain/fill';
+import type { Fill } from '../domain/fill';
 import { advanceFillCursor, getFillCursor } from '../db/repositories/venue-cursors';
 import { tradingDayIn } from './portfolio';
 import type { ResilientVenue } from './venue/resilient-venue';

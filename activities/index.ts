@@ -9,7 +9,7 @@ import { createOperationsActivities } from './operations';
 import { createOrderActivities } from './orders';
 import { createSessionActivities } from './session';
 import { runActivity } from './errors';
-import type { AlertRequest, OperationsActivities, OrderActivities, SessionActivities } from './types';
+import type { AlertRequest, OperationsActivities, OrderActivities, SessionActivities } from '../contracts/activities';
 
 export type AllActivities = OrderActivities & SessionActivities & OperationsActivities;
 

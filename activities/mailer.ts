@@ -5,7 +5,7 @@
  */
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
-import { ErrorType, InvalidInput, type FieldProblem } from '../workflows/domain/errors';
+import { ErrorType, InvalidInput, type FieldProblem } from '../domain/errors';
 import type { Mailer } from './deps';
 
 /** Anything that hands out a secret only on request (activities/venue/credentials.ts `Secret`). */

@@ -51,21 +51,21 @@ import {
 } from '../db';
 import { mapErrors, transaction } from '../db/repositories/common';
 import { breakerEvents, operatorActions, positionHistory, positions, reconciliationRuns, tradingSessions } from '../db/schema';
-import { BreakerKind } from '../workflows/domain/breakers';
-import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
-import { addDays, startOfDayIn, tradingDayIn } from '../workflows/domain/calendar';
-import { validateTradingDay } from '../workflows/domain/ids';
-import { averageEntryPrice, type Position } from '../workflows/domain/ledger';
-import { markPrice, type Outcome } from '../workflows/domain/market';
-import { MICROS, mulDiv, parseMicros, type Money, type Price } from '../workflows/domain/money';
-import { decideReconciliation, reconcile, RECONCILIATION_POLICIES, type Discrepancy, type LocalOrderView, type VenueOrderView } from '../workflows/domain/reconciliation';
+import { BreakerKind } from '../domain/breakers';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { addDays, startOfDayIn, tradingDayIn } from '../domain/calendar';
+import { validateTradingDay } from '../domain/ids';
+import { averageEntryPrice, type Position } from '../domain/ledger';
+import { markPrice, type Outcome } from '../domain/market';
+import { MICROS, mulDiv, parseMicros, type Money, type Price } from '../domain/money';
+import { decideReconciliation, reconcile, RECONCILIATION_POLICIES, type Discrepancy, type LocalOrderView, type VenueOrderView } from '../domain/reconciliation';
 import type { AlertActivities } from './alerts';
 import { formatDailyReport, type MarketDayLine } from './daily-report';
 import { reportOperatorAction, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { servicesFor } from './services';
-import type { OperationsActivities, OperatorAction, ReconciliationOutcome } from './types';
-import type { VenueOrder } from './venue/contract';
+import type { OperationsActivities, OperatorAction, ReconciliationOutcome } from '../contracts/activities';
+import type { VenueOrder } from '../contracts/venue';
 
 // ---- trading days in a time zone (Intl) ----
 

@@ -10,22 +10,22 @@ import {
   recordRiskDecision,
   saveOrderSnapshot,
 } from '../db';
-import { InvalidInput } from '../workflows/domain/errors';
-import type { ExecutionRecord } from '../workflows/domain/execution-quality';
-import type { Fill } from '../workflows/domain/fill';
-import { validateClientOrderId } from '../workflows/domain/ids';
-import { ORDER_STATES, type Order } from '../workflows/domain/order';
-import { checkOrder, type RiskViolation } from '../workflows/domain/risk';
-import { buildRiskContext } from '../workflows/domain/trading-context';
+import { InvalidInput } from '../domain/errors';
+import type { ExecutionRecord } from '../domain/execution-quality';
+import type { Fill } from '../domain/fill';
+import { validateClientOrderId } from '../domain/ids';
+import { ORDER_STATES, type Order } from '../domain/order';
+import { checkOrder, type RiskViolation } from '../domain/risk';
+import { buildRiskContext } from '../domain/trading-context';
 import { currentAttempt } from './context';
 import { logEvent, type ActivityDeps } from './deps';
-import { formatDecimal } from '../workflows/domain/money';
+import { formatDecimal } from '../domain/money';
 import { runActivity, submitFailure } from './errors';
 import { coreSnapshot, loadAccount, marksOf } from './portfolio';
 import { servicesFor } from './services';
-import type { AssessOrderInput, AssessOrderResult, LookupResult, OrderActivities, OrderContext, OrderIntent, OrderProgress, SubmitResult } from './types';
+import type { AssessOrderInput, AssessOrderResult, LookupResult, OrderActivities, OrderContext, OrderIntent, OrderProgress, SubmitResult } from '../contracts/activities';
 import { isVenueError } from './venue/errors';
-import type { VenueOrder } from './venue/contract';
+import type { VenueOrder } from '../contracts/venue';
 
 export type OrderActivitiesWithoutAlerts = Omit<OrderActivities, 'raiseAlert'>;
 

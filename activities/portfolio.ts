@@ -5,14 +5,14 @@
  * order and session activities so risk, sizing and breakers all judge from the same figures.
  */
 import { getMarket, listDailyPnl, listMarkets, listPositions, upsertMarket, type Db, type PositionView } from '../db';
-import { UnknownMarket } from '../workflows/domain/errors';
-import type { Ledger } from '../workflows/domain/ledger';
-import { markPrice, type Market, type MarketSnapshot } from '../workflows/domain/market';
-import type { Money, Price } from '../workflows/domain/money';
+import { UnknownMarket } from '../domain/errors';
+import type { Ledger } from '../domain/ledger';
+import { markPrice, type Market, type MarketSnapshot } from '../domain/market';
+import type { Money, Price } from '../domain/money';
 import type { ResilientVenue } from './venue/resilient-venue';
-import type { VenueMarketSnapshot } from './venue/contract';
+import type { VenueMarketSnapshot } from '../contracts/venue';
 
-export { tradingDayIn } from '../workflows/domain/calendar';
+export { tradingDayIn } from '../domain/calendar';
 
 /** The quote fields the core reads; depth and 24 h volume stay in the activity. */
 export function coreSnapshot(s: VenueMarketSnapshot): MarketSnapshot {

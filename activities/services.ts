@@ -3,8 +3,8 @@
  * the account's fill sync (so concurrent polls of different orders coalesce into one sync) and
  * the venue request counter behind the error-rate breaker.
  */
-import { formatDecimal } from '../workflows/domain/money';
-import type { Fill } from '../workflows/domain/fill';
+import { formatDecimal } from '../domain/money';
+import type { Fill } from '../domain/fill';
 import { logEvent, type ActivityDeps } from './deps';
 import { FillSync } from './fill-sync';
 import { MarketBook } from './portfolio';

@@ -26,24 +26,24 @@ import {
   type OrderRecord,
   type PositionView,
 } from '../db';
-import { parseBreakerConfig, type BreakerConfig } from '../workflows/domain/breakers';
-import { InvalidInput, describeValue, type FieldProblem } from '../workflows/domain/errors';
-import { orderWorkflowId, sessionWorkflowId, validateClientOrderId, validateKey, validateTradingDay } from '../workflows/domain/ids';
-import { markPrice, validateMarketId, type MarketSnapshot, type Side } from '../workflows/domain/market';
-import { positionExposure, unrealizedPnl } from '../workflows/domain/ledger';
-import { formatDecimal, toNumericString, type Money, type Price, type Quantity } from '../workflows/domain/money';
-import { ORDER_STATES, TERMINAL_STATES, type OrderState } from '../workflows/domain/order';
-import { decideReconciliation, reconcile, type LocalAccountView, type VenueAccountView } from '../workflows/domain/reconciliation';
-import { parseRiskLimits, type RiskLimits } from '../workflows/domain/risk-limits';
-import { sizeSignal } from '../workflows/domain/sizing';
-import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../workflows/domain/strategies';
+import { parseBreakerConfig, type BreakerConfig } from '../domain/breakers';
+import { InvalidInput, describeValue, type FieldProblem } from '../domain/errors';
+import { orderWorkflowId, sessionWorkflowId, validateClientOrderId, validateKey, validateTradingDay } from '../domain/ids';
+import { markPrice, validateMarketId, type MarketSnapshot, type Side } from '../domain/market';
+import { positionExposure, unrealizedPnl } from '../domain/ledger';
+import { formatDecimal, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
+import { ORDER_STATES, TERMINAL_STATES, type OrderState } from '../domain/order';
+import { decideReconciliation, reconcile, type LocalAccountView, type VenueAccountView } from '../domain/reconciliation';
+import { parseRiskLimits, type RiskLimits } from '../domain/risk-limits';
+import { sizeSignal } from '../domain/sizing';
+import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../domain/strategies';
 import { currentContext, heartbeat, lastHeartbeat, sleepUnlessCancelled, throwIfCancelled } from './context';
 import { logEvent, reportOperatorAction, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { coreSnapshot, tradingDayIn } from './portfolio';
 import { servicesFor } from './services';
-import type { EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchInput, WatchResult, WatchSignal } from './types';
-import type { VenueOrder } from './venue/contract';
+import type { EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchInput, WatchResult, WatchSignal } from '../contracts/activities';
+import type { VenueOrder } from '../contracts/venue';
 import { isVenueError } from './venue/errors';
 import { warmUpMarket } from './warmup';
 

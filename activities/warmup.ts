@@ -7,11 +7,11 @@
  * and nothing can be traded at them now. The strategy's own warm-up rules still decide when it
  * is ready; history only gives them real data to decide on.
  */
-import type { Market, MarketSnapshot } from '../workflows/domain/market';
-import { DAY_MS, HOUR_MS, type Strategy } from '../workflows/domain/strategy';
+import type { Market, MarketSnapshot } from '../domain/market';
+import { DAY_MS, HOUR_MS, type Strategy } from '../domain/strategy';
 import { logEvent, type ActivityDeps } from './deps';
 import { currentContext } from './context';
-import type { Venue } from './venue/contract';
+import type { Venue } from '../contracts/venue';
 import { isVenueError } from './venue/errors';
 
 /**

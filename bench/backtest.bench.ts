@@ -9,14 +9,14 @@
  *   them on every quote, O(n) per update;
  * - for the CSV reader, splitting the text into lines and fields without validating anything.
  */
-import { runBacktest, type BacktestConfig } from '../workflows/domain/backtest';
-import { CASE_STUDY_FILL_MODEL } from '../workflows/domain/fill-model';
-import type { MarketSnapshot } from '../workflows/domain/market';
-import { CASE_STUDY_LIMITS } from '../workflows/domain/risk-limits';
-import type { Strategy } from '../workflows/domain/strategy';
-import { EMA_CASE_STUDY_PARAMS, emaMeanReversion } from '../workflows/domain/strategies/ema-mean-reversion';
-import { formatQuotesCsv, parseQuotesCsv } from '../worker/quotes-csv';
-import { generateSampleData } from '../scripts/make-sample-data';
+import { runBacktest, type BacktestConfig } from '../domain/backtest';
+import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
+import type { MarketSnapshot } from '../domain/market';
+import { CASE_STUDY_LIMITS } from '../domain/risk-limits';
+import type { Strategy } from '../domain/strategy';
+import { EMA_CASE_STUDY_PARAMS, emaMeanReversion } from '../domain/strategies/ema-mean-reversion';
+import { formatQuotesCsv, parseQuotesCsv } from '../cli/quotes-csv';
+import { generateSampleData } from '../testkit/sample-data';
 import type { BenchResult } from './harness';
 
 /** Runs `fn` (which processes `events` events) repeatedly for about `ms`; events per second. */

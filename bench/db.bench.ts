@@ -13,7 +13,7 @@ import { recordFill, recordFills, type FillInput } from '../db/repositories/fill
 import { createFillWriter } from '../db/repositories/fill-writer';
 import { insertOrder } from '../db/repositories/orders';
 import { fills } from '../db/schema';
-import type { Money, Price, Quantity } from '../workflows/domain/money';
+import type { Money, Price, Quantity } from '../domain/money';
 import type { BenchResult } from './harness';
 
 const URL = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';

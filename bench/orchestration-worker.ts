@@ -14,11 +14,12 @@ import { Secret } from '../activities/venue/credentials';
 import { createPaperVenue } from '../activities/venue/paper-venue';
 import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import { openDatabase, type Database, type Db } from '../db';
-import { buildConfig } from '../worker/config';
-import { ALERT_COOLDOWN_MS, CASH_TOLERANCE_MICROS, createWorker } from '../worker/worker';
-import { CASE_STUDY_BREAKERS } from '../workflows/domain/breakers';
-import { MICROS, type Money } from '../workflows/domain/money';
-import { CASE_STUDY_LIMITS, type RiskLimits } from '../workflows/domain/risk-limits';
+import { buildConfig } from '../runtime/config';
+import { ALERT_COOLDOWN_MS, CASH_TOLERANCE_MICROS } from '../worker/activity-deps';
+import { createWorker } from '../worker/worker';
+import { CASE_STUDY_BREAKERS } from '../domain/breakers';
+import { MICROS, type Money } from '../domain/money';
+import { CASE_STUDY_LIMITS, type RiskLimits } from '../domain/risk-limits';
 import type { BareActivities } from './workflows/bare';
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Order lifecycle orchestration on a Temporal server (issue 5). Runs only when a server is
  * reachable: TEMPORAL_ADDRESS names one, or TEMPORAL_CLI_PATH names a Temporal CLI binary from
- * which a local dev server is started (worker/temporal.ts connectTemporal). Nothing is ever
+ * which a local dev server is started (runtime/temporal.ts connectTemporal). Nothing is ever
  * downloaded; without either variable every row comes back skipped, saying which to set.
  *
  * The local dev server (TEMPORAL_CLI_PATH) is the bench's own: ports the SDK picks on 127.0.0.1,
@@ -33,12 +33,12 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import type { Workflow, WorkflowResultType } from '@temporalio/common';
 import { startPaperExchange, type PaperExchange } from '../exchange/server';
-import { buildConfig, type Env } from '../worker/config';
-import { connectTemporal, type StartLocalServer, type TemporalHandle, type WorkerLog } from '../worker/temporal';
+import { buildConfig, type Env } from '../runtime/config';
+import { connectTemporal, type StartLocalServer, type TemporalHandle, type WorkerLog } from '../runtime/temporal';
 import { cancelOrderSignal, type OrderWorkflowInput } from '../workflows/api';
-import { CASE_STUDY_FILL_MODEL } from '../workflows/domain/fill-model';
-import { orderWorkflowId, tradingDayOf } from '../workflows/domain/ids';
-import { MICROS, type Price, type Quantity } from '../workflows/domain/money';
+import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
+import { orderWorkflowId, tradingDayOf } from '../domain/ids';
+import { MICROS, type Price, type Quantity } from '../domain/money';
 import type { orderWorkflow } from '../workflows/order-workflow';
 import type { FromWorker, ToWorker, WorkerInit } from './orchestration-worker';
 import type { LifecycleShape, bareLifecycleWorkflow, bareOneActivityWorkflow } from './workflows/bare';

@@ -4,11 +4,11 @@
  * check closures built per order, each returning a result object, then filtered.
  */
 import { type BenchResult, opsPerSecond } from './harness';
-import type { Market, MarketSnapshot, Side } from '../workflows/domain/market';
-import { formatDecimal, type Money, type Price, type Quantity } from '../workflows/domain/money';
-import { CASE_STUDY_LIMITS, type RiskLimits } from '../workflows/domain/risk-limits';
-import { checkOrder, type OrderRequest, type RiskContext, type RiskDecision, type RiskViolation } from '../workflows/domain/risk';
-import { seededRandom } from '../workflows/domain/random';
+import type { Market, MarketSnapshot, Side } from '../domain/market';
+import { formatDecimal, type Money, type Price, type Quantity } from '../domain/money';
+import { CASE_STUDY_LIMITS, type RiskLimits } from '../domain/risk-limits';
+import { checkOrder, type OrderRequest, type RiskContext, type RiskDecision, type RiskViolation } from '../domain/risk';
+import { seededRandom } from '../domain/random';
 
 const NOW = 1_700_000_000_000;
 

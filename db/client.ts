@@ -9,16 +9,13 @@ import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
-import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import postgres from 'postgres';
-import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { migratePglite, migratePostgres } from './migrate';
 
-/** The drizzle handle every repository takes; identical for both back ends. */
-export type Db = PgDatabase<PgQueryResultHKT>;
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-/** A handle or an open transaction: repositories write through either. */
-export type Executor = Db | Tx;
+import type { Db } from './types';
+
+export type { Db, Executor, Tx } from './types';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DEFAULT_PGLITE_DIR = resolve(PROJECT_ROOT, 'data', 'pglite');
@@ -151,7 +148,7 @@ function forwardingDb(current: () => Db): Db {
  * teardown cancels that flush without clearing its handle. A connection that closes with a write
  * pending, or that is written to after it closed (a transaction's ROLLBACK after
  * pg_terminate_backend or a server restart, which also throws the uncaught TypeError
- * worker/process-guards.ts tolerates), never writes again: every later query it is given waits
+ * runtime/process-guards.ts tolerates), never writes again: every later query it is given waits
  * out connect_timeout (30 s by default) and fails, again on each reuse. Drill 3 saw sessions
  * hang this way. Every wedge starts with a close, so on the first close of any connection the
  * pool stops taking queries: a fresh pool takes them, and the old one is drained (its running

@@ -4,7 +4,7 @@
  * module turns them into one error type that names the field and, where Postgres says it,
  * the offending value. Activities map `type` to a non-retryable ApplicationFailure.
  */
-import { describeValue } from '../workflows/domain/errors';
+import { describeValue } from '../domain/errors';
 
 export const RecordErrorType = {
   /** A unique key already holds a different record (23505). */

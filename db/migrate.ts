@@ -8,7 +8,7 @@ import { migrate as migratePostgresJs } from 'drizzle-orm/postgres-js/migrator';
 import { migrate as migratePgliteDb } from 'drizzle-orm/pglite/migrator';
 import type { PgliteDatabase } from 'drizzle-orm/pglite';
 import postgres from 'postgres';
-import type { Db } from './client';
+import type { Db } from './types';
 
 export const MIGRATIONS_FOLDER = fileURLToPath(new URL('./migrations', import.meta.url));
 const MIGRATIONS_TABLE = '__drizzle_migrations';

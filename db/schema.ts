@@ -6,9 +6,9 @@
  */
 import { sql } from 'drizzle-orm';
 import { bigserial, boolean, check, customType, date, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
-import { InvalidInput } from '../workflows/domain/errors';
-import { parseMicros, toNumericString, type Money, type Price, type Quantity } from '../workflows/domain/money';
-import { ORDER_STATES } from '../workflows/domain/order';
+import { InvalidInput } from '../domain/errors';
+import { parseMicros, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
+import { ORDER_STATES } from '../domain/order';
 
 function micros(value: number, column: string): string {
   if (!Number.isSafeInteger(value)) throw InvalidInput.of(column, value, 'must be an integer number of micros');

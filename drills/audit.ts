@@ -13,8 +13,8 @@
 import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import type { Db } from '../db/client';
 import type { PaperExchange } from '../exchange/server';
-import type { Fill } from '../workflows/domain/fill';
-import { TERMINAL_STATES } from '../workflows/domain/order';
+import type { Fill } from '../domain/fill';
+import { TERMINAL_STATES } from '../domain/order';
 import type { DrillCounts } from './types';
 
 export interface AuditInput {

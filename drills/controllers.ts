@@ -10,10 +10,10 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import type { OrderActivities, OrderIntent } from '../activities/types';
+import type { OrderActivities, OrderIntent } from '../contracts/activities';
 import type { OrderStatus, OrderWorkflowInput } from '../workflows/api';
-import { makeClientOrderId } from '../workflows/domain/ids';
-import type { Price, Quantity } from '../workflows/domain/money';
+import { makeClientOrderId } from '../domain/ids';
+import type { Price, Quantity } from '../domain/money';
 import { OrderLifecycle } from '../workflows/order-lifecycle';
 
 export interface RetryRule {

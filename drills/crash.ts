@@ -28,9 +28,9 @@ import { DrillChild } from './child';
 import { orderInput } from './controllers';
 import { audit } from './audit';
 import type { OrderChildSpec } from './order-child';
-import { EAGER_FILLS } from '../test/venue/harness';
-import { seededRandom } from '../workflows/domain/random';
-import { tradingDayIn } from '../workflows/domain/calendar';
+import { EAGER_FILLS } from '../testkit/venue-harness';
+import { seededRandom } from '../domain/random';
+import { tradingDayIn } from '../domain/calendar';
 import { addCounts, zeroCounts, type Drill, type DrillResult } from './types';
 import { DrillWorld, PAPER_KEY_ID } from './world';
 

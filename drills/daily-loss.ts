@@ -2,7 +2,7 @@
  * Drill 5: a daily loss trips the limit, the worker crashes while halted, the daily reset comes.
  * 1. A session in a child process (drills/session-child.ts) loses more than the breaker's daily
  *    loss on a scripted round trip, halts, and is killed with SIGKILL while halted.
- * 2. The session restarts (same strategy and day, test/support/paper-session.ts): it is halted
+ * 2. The session restarts (same strategy and day, testkit/paper-session.ts): it is halted
  *    on DAILY_LOSS, an operator's resume does not lift it, and an order is refused before the venue.
  * 3. The next trading day begins (the activities' clock moved past midnight UTC; quotes may be a
  *    day old to them, so the quote-age limits are widened): a fresh session for the new day,
@@ -14,14 +14,14 @@
  */
 import type { ActivityConfig } from '../activities/deps';
 import { createActivities } from '../activities/index';
-import type { OrderActivities, WatchInput } from '../activities/types';
+import type { OrderActivities, WatchInput } from '../contracts/activities';
 import { loadActiveTrips } from '../db';
-import { startPaperSession } from '../test/support/paper-session';
-import { CapturingMailer, makeDeps } from '../test/activities/harness';
+import { startPaperSession } from '../testkit/paper-session';
+import { CapturingMailer, makeDeps } from '../testkit/activities-harness';
 import type { SessionWorkflowInput } from '../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../workflows/domain/breakers';
-import { addDays, startOfDayIn, tradingDayIn } from '../workflows/domain/calendar';
-import { MICROS, type Money } from '../workflows/domain/money';
+import { CASE_STUDY_BREAKERS } from '../domain/breakers';
+import { addDays, startOfDayIn, tradingDayIn } from '../domain/calendar';
+import { MICROS, type Money } from '../domain/money';
 import { TradingSession } from '../workflows/session';
 import { audit } from './audit';
 import { DrillChild } from './child';

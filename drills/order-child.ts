@@ -13,10 +13,10 @@
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import type { OrderActivities } from '../activities/types';
+import type { OrderActivities } from '../contracts/activities';
 import { openDatabase, type DatabaseConfig } from '../db/client';
 import type { OrderWorkflowInput } from '../workflows/api';
-import { CapturingMailer, makeDeps } from '../test/activities/harness';
+import { CapturingMailer, makeDeps } from '../testkit/activities-harness';
 import { createActivities } from '../activities/index';
 import { orderRules, runLifecycle, withRetryPolicies } from './controllers';
 import { DRILL_LIMITS, venueAt } from './world';

@@ -6,14 +6,14 @@
  * - TRUST_VENUE: alert, the venue's figures adopted into the records, no halt;
  * - HALT_AND_ALERT: alert, the running session halted, wait for the operator; on ADOPT_VENUE
  *   the venue's figures are adopted, on STAY_HALTED the records stay and the session stays halted.
- * The running session is test/support/paper-session.ts; its halt is what the workflow's
+ * The running session is testkit/paper-session.ts; its halt is what the workflow's
  * haltSession signal delivers. After a trial that leaves the difference in place the drill
  * reverses the venue change (the operator fixes the venue side) and resumes the session.
  */
-import type { ReconciliationPolicy } from '../workflows/domain/reconciliation';
-import { startPaperSession } from '../test/support/paper-session';
-import { CASE_STUDY_BREAKERS } from '../workflows/domain/breakers';
-import { seededRandom } from '../workflows/domain/random';
+import type { ReconciliationPolicy } from '../domain/reconciliation';
+import { startPaperSession } from '../testkit/paper-session';
+import { CASE_STUDY_BREAKERS } from '../domain/breakers';
+import { seededRandom } from '../domain/random';
 import { ReconciliationRun } from '../workflows/reconciliation';
 import { listDiscrepancies } from '../db';
 import { allVenueFills, audit, rows } from './audit';

@@ -1,6 +1,6 @@
 /**
  * Drill 3: the venue and PostgreSQL restart in the middle of a trading session.
- * - The session is test/support/paper-session.ts: the session and order-lifecycle controllers on
+ * - The session is testkit/paper-session.ts: the session and order-lifecycle controllers on
  *   the real activities without a Temporal server, with scripted orders besides its strategy's.
  * - Venue restart: the in-process exchange is closed (its state flushed to its data dir) and
  *   started again on the same port and data dir a moment later.
@@ -11,7 +11,7 @@
  * Ending connections mid-transaction makes postgres.js 3.4.9 throw an uncaught TypeError from a
  * deferred write on its closed socket (connection.js nextWrite) and leaves that connection
  * wedged; db/client.ts replaces the pool on the first close, so no query waits on it (this once
- * hung sessions here), and worker/process-guards.ts keeps a worker up through the TypeError.
+ * hung sessions here), and runtime/process-guards.ts keeps a worker up through the TypeError.
  * While the drill runs it takes over uncaught exceptions the way that guard does: the driver
  * error is counted and noted, the session carries on, and any other uncaught error is a failed
  * check. A session that does not end cleanly is a failed check, whatever preceded it.
@@ -21,10 +21,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPaperSession } from '../test/support/paper-session';
-import { CASE_STUDY_BREAKERS } from '../workflows/domain/breakers';
-import { seededRandom } from '../workflows/domain/random';
-import { isClosedSocketWrite } from '../worker/process-guards';
+import { startPaperSession } from '../testkit/paper-session';
+import { CASE_STUDY_BREAKERS } from '../domain/breakers';
+import { seededRandom } from '../domain/random';
+import { isClosedSocketWrite } from '../runtime/process-guards';
 import { audit } from './audit';
 import { sleep } from './controllers';
 import { addCounts, zeroCounts, type Drill, type DrillResult } from './types';
@@ -52,7 +52,7 @@ export const restartsDrill: Drill = {
         ? 'PostgreSQL restart simulated with pg_terminate_backend on every connection of the drill (application_name = its schema); the shared server itself is not restarted'
         : 'PostgreSQL restart simulated by closing PGlite and opening it again on its files',
       'venue restart: exchange closed, down 300-1000 ms, started again on the same port and data dir',
-      'session: test/support/paper-session.ts (no Temporal server), 4 scripted orders per trial around the two restarts',
+      'session: testkit/paper-session.ts (no Temporal server), 4 scripted orders per trial around the two restarts',
     ];
     const checksFailed: string[] = [];
     const unfinished: string[] = [];
@@ -117,7 +117,7 @@ export const restartsDrill: Drill = {
       notes.push(`scripted orders ended: ${Object.entries(states).map(([s, n]) => `${s} x${n}`).join(', ')}`);
       notes.push(`${terminated} server connections ended over ${trials} simulated PostgreSQL restarts`);
       if (world.backend.kind === 'postgres') notes.push(`the records' pool was replaced ${world.backend.poolReplacements} times after its connections closed`);
-      if (driverCrashes > 0) notes.push(`postgres.js threw ${driverCrashes} uncaught TypeError(s) (nextWrite on a closed socket) after its connections were ended; a worker counts and survives them (worker/process-guards.ts)`);
+      if (driverCrashes > 0) notes.push(`postgres.js threw ${driverCrashes} uncaught TypeError(s) (nextWrite on a closed socket) after its connections were ended; a worker counts and survives them (runtime/process-guards.ts)`);
       notes.push(`${result.venueOrders} venue orders for ${coids.length} client order IDs; ${result.venueFills} venue fills, ${result.recordedFills} in the ledger`);
       for (const p of result.problems) notes.push(`finding: ${p}`);
       return { id: this.id, title: this.title, counts: addCounts(zeroCounts(), { trials, ...result.counts }), checksFailed, notes, elapsedMs: Date.now() - started };

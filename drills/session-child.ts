@@ -1,10 +1,10 @@
 /**
- * Drill 5's first worker: a paper session (test/support/paper-session.ts) on the real activities
+ * Drill 5's first worker: a paper session (testkit/paper-session.ts) on the real activities
  * whose scripted round trip loses more than the daily-loss breaker allows. It prints
  * "HALTED <trip since>" once the breaker has tripped and been recorded, then waits to be killed.
  */
 import { openDatabase, type DatabaseConfig } from '../db/client';
-import { startPaperSession } from '../test/support/paper-session';
+import { startPaperSession } from '../testkit/paper-session';
 import type { ActivityConfig } from '../activities/deps';
 import { venueAt } from './world';
 

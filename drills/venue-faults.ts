@@ -5,8 +5,8 @@
  * ledger once, or be left unresolved with an alert.
  */
 import type { FaultConfig } from '../exchange/config';
-import { tradingDayIn } from '../workflows/domain/calendar';
-import { seededRandom } from '../workflows/domain/random';
+import { tradingDayIn } from '../domain/calendar';
+import { seededRandom } from '../domain/random';
 import { audit } from './audit';
 import { orderInput, orderRules, runLifecycle, sleep, withRetryPolicies } from './controllers';
 import { addCounts, zeroCounts, type Drill, type DrillResult } from './types';

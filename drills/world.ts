@@ -1,6 +1,6 @@
 /**
  * One drill's world: the records (backend.ts), the paper exchange in this process with a venue
- * client on it (test/activities/harness.ts startTestExchange), and the activity dependencies
+ * client on it (testkit/activities-harness.ts startTestExchange), and the activity dependencies
  * built the way the activity tests build them (makeDeps), with risk limits wide enough that the
  * drills' scripted orders are judged on the fault, not on position size.
  */
@@ -10,11 +10,11 @@ import { createPaperVenue } from '../activities/venue/paper-venue';
 import { Secret } from '../activities/venue/credentials';
 import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import type { PaperExchange, PaperExchangeOptions } from '../exchange/server';
-import type { Market } from '../workflows/domain/market';
-import { MICROS, type Money, type Price } from '../workflows/domain/money';
-import type { RiskLimits } from '../workflows/domain/risk-limits';
-import { CapturingMailer, makeDeps, startTestExchange, TEST_LIMITS, type TestExchange } from '../test/activities/harness';
-import { PAPER_KEY_ID, PAPER_SECRET, startPaper } from '../test/venue/harness';
+import type { Market } from '../domain/market';
+import { MICROS, type Money, type Price } from '../domain/money';
+import type { RiskLimits } from '../domain/risk-limits';
+import { CapturingMailer, makeDeps, startTestExchange, TEST_LIMITS, type TestExchange } from '../testkit/activities-harness';
+import { PAPER_KEY_ID, PAPER_SECRET, startPaper } from '../testkit/venue-harness';
 import { openDrillBackend, type DrillBackend } from './backend';
 
 export { PAPER_KEY_ID, PAPER_SECRET };

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { generateSecret } from './auth';
 import { type FaultConfig, mergeFaults, NO_FAULTS } from './config';
 

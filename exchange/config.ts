@@ -2,11 +2,11 @@
  * Paper exchange configuration: market specs, fault settings, rate limits. Every validator
  * reports all bad fields at once (STYLE.md: config validates itself).
  */
-import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
-import { CASE_STUDY_FILL_MODEL, type FillModelParams, validateFillModelParams } from '../workflows/domain/fill-model';
-import { MICROS } from '../workflows/domain/money';
-import { validateMarket } from '../workflows/domain/market';
-import { seededRandom } from '../workflows/domain/random';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { CASE_STUDY_FILL_MODEL, type FillModelParams, validateFillModelParams } from '../domain/fill-model';
+import { MICROS } from '../domain/money';
+import { validateMarket } from '../domain/market';
+import { seededRandom } from '../domain/random';
 
 export const DAY_MS = 86_400_000;
 

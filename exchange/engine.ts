@@ -2,12 +2,12 @@
  * The in-process matching engine of the paper exchange: accounts (one per API key), orders
  * with a per-account client-order-ID index, fills with monotone trade IDs, positions, cash
  * reservations, synthetic markets and their resolution. Working orders fill against the
- * synthetic quote through the shared fill model (workflows/domain/fill-model.ts); nothing
+ * synthetic quote through the shared fill model (domain/fill-model.ts); nothing
  * here does I/O, and time comes in as arguments.
  */
-import { predictionMarketFee, simulateFill } from '../workflows/domain/fill-model';
-import type { Outcome, Side } from '../workflows/domain/market';
-import { MICROS, averagePrice, mulDiv, type Money, type Price, type Quantity } from '../workflows/domain/money';
+import { predictionMarketFee, simulateFill } from '../domain/fill-model';
+import type { Outcome, Side } from '../domain/market';
+import { MICROS, averagePrice, mulDiv, type Money, type Price, type Quantity } from '../domain/money';
 import { type EngineConfig, type MarketSpec, validateEngineConfig } from './config';
 import { ExchangeError, notFound } from './errors';
 import { type HistoryState, type QuotePoint, QuoteHistory } from './history';

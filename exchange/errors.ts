@@ -1,5 +1,5 @@
 /** Errors the exchange answers with: an HTTP status and the wire body `{error: {code, message, field?, value?}}`. */
-import { describeValue, InvalidInput } from '../workflows/domain/errors';
+import { describeValue, InvalidInput } from '../domain/errors';
 
 export class ExchangeError extends Error {
   constructor(

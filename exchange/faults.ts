@@ -3,7 +3,7 @@
  * fails, is throttled, is delayed, hangs, or (for a new order) is accepted and then has its
  * response dropped; so a drill replays the same faults for the same request sequence.
  */
-import { sampleLatencyMs } from '../workflows/domain/fill-model';
+import { sampleLatencyMs } from '../domain/fill-model';
 import { type FaultConfig, mergeFaults, NO_FAULTS } from './config';
 import { CountingRandom, hash32 } from './prices';
 

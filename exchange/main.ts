@@ -1,5 +1,5 @@
 /** CLI: `npm run exchange -- --port 8787 --seed 1 --data-dir data/exchange` (see exchange/cli.ts USAGE). */
-import { InvalidInput } from '../workflows/domain/errors';
+import { InvalidInput } from '../domain/errors';
 import { loadOrCreateSecret, parseCliArgs, USAGE } from './cli';
 import { startPaperExchange } from './server';
 

@@ -8,8 +8,8 @@
  * Quotes sit on the tick grid around the mid; displayed depth is derived from a hash of
  * (seed, step, level) so reading a book never consumes random draws.
  */
-import { MICROS, type Price, type Quantity, roundToTick } from '../workflows/domain/money';
-import { normal, type RandomSource, seededRandom } from '../workflows/domain/random';
+import { MICROS, type Price, type Quantity, roundToTick } from '../domain/money';
+import { normal, type RandomSource, seededRandom } from '../domain/random';
 import { DAY_MS, type MarketSpec } from './config';
 
 /** A seeded source that counts its draws, so its position can be saved and restored. */

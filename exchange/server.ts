@@ -7,10 +7,10 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InvalidInput, type FieldProblem } from '../workflows/domain/errors';
-import { validateKey } from '../workflows/domain/ids';
-import type { Outcome } from '../workflows/domain/market';
-import { parseMicros } from '../workflows/domain/money';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { validateKey } from '../domain/ids';
+import type { Outcome } from '../domain/market';
+import { parseMicros } from '../domain/money';
 import { type ApiKey, generateSecret, verifyAdmin, verifyRequest } from './auth';
 import {
   DEFAULT_RATE_LIMIT,

@@ -2,10 +2,10 @@
  * The wire form of API.md: engine values to JSON (prices and money as decimal strings) and
  * request bodies/queries to checked values, every failure naming its field and value.
  */
-import { InvalidInput } from '../workflows/domain/errors';
-import { validateClientOrderId } from '../workflows/domain/ids';
-import { formatDecimal, MICROS, parseMicros, toNumericString } from '../workflows/domain/money';
-import { parseSide, validateMarketId } from '../workflows/domain/market';
+import { InvalidInput } from '../domain/errors';
+import { validateClientOrderId } from '../domain/ids';
+import { formatDecimal, MICROS, parseMicros, toNumericString } from '../domain/money';
+import { parseSide, validateMarketId } from '../domain/market';
 import { type ExchangeFill, type ExchangeOrder, type MarketView, PaperEngine, type PlaceOrder, type Settlement, type SnapshotView, type BalanceView } from './engine';
 import { ExchangeError } from './errors';
 import type { QuotePoint } from './history';

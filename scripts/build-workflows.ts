@@ -4,8 +4,8 @@
  * sources). Writes dist/workflow-bundle.js and dist/workflow-bundle.js.map.
  */
 import { relative } from 'node:path';
-import { PROJECT_ROOT } from '../worker/config';
-import { writeWorkflowBundle } from '../worker/worker';
+import { PROJECT_ROOT } from '../runtime/config';
+import { writeWorkflowBundle } from '../worker/bundle';
 
 const started = performance.now();
 const built = await writeWorkflowBundle();

@@ -19,19 +19,19 @@ export const forbiddenModules = [
 ];
 
 /** Import-path patterns (gitignore syntax) that reach I/O code; `import type` from them is fine. */
-export const forbiddenPatterns = ['drizzle-orm/*', '**/activities', '**/activities/**', '**/db', '**/db/**', '**/worker', '**/worker/**'];
+export const forbiddenPatterns = ['drizzle-orm/*', '**/activities', '**/activities/**', '**/db', '**/db/**', '**/worker', '**/worker/**', '**/runtime', '**/runtime/**'];
 
 export const workflowSandboxRestrictions = {
   paths: forbiddenModules.map((name) => ({
     name,
     allowTypeImports: true,
-    message: 'workflows/ runs in the Temporal sandbox: no I/O modules (type-only imports are fine).',
+    message: 'workflows/, domain/ and contracts/ run in the Temporal sandbox: no I/O modules (type-only imports are fine).',
   })),
   patterns: [
     {
       group: forbiddenPatterns,
       allowTypeImports: true,
-      message: 'workflows/ may import activities, db and worker code only with `import type`.',
+      message: 'workflows/, domain/ and contracts/ may import activities, db and worker code only with `import type`.',
     },
   ],
 };

@@ -10,9 +10,9 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
-import { InvalidInput } from '../workflows/domain/errors';
-import { ENV, loadConfig, type Env, type WorkerConfig } from './config';
-import { consoleLog, type WorkerLog } from './temporal';
+import { InvalidInput } from '../domain/errors';
+import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
+import { consoleLog, type WorkerLog } from '../runtime/temporal';
 
 // ---- history JSON ----
 // The SDK's historyFromJSON/historyToJSON (common/lib/proto-utils) break when npm installs

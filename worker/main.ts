@@ -17,10 +17,10 @@ import { join } from 'node:path';
 import { loadOrCreateSecret } from '../exchange/cli';
 import { loadPaperCredentials } from '../activities/venue/credentials';
 import { createPaperVenue } from '../activities/venue/paper-venue';
-import type { Market } from '../workflows/domain/market';
-import { DAY_MS } from '../workflows/domain/strategy';
-import { emaMeanReversion } from '../workflows/domain/strategies/ema-mean-reversion';
-import { DEFAULTS, ENV, PROJECT_ROOT } from './config';
+import type { Market } from '../domain/market';
+import { DAY_MS } from '../domain/strategy';
+import { emaMeanReversion } from '../domain/strategies/ema-mean-reversion';
+import { DEFAULTS, ENV, PROJECT_ROOT } from '../runtime/config';
 import { main as runWorkerProcess } from './worker';
 
 const DEFAULT_EXCHANGE_PORT = '8787';

@@ -8,8 +8,8 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { DailyResetWorkflowInput, ReconciliationWorkflowInput, SessionTemplate, StartDaySessionInput } from '../workflows/api';
-import type { WorkerConfig } from './config';
-import { GrpcCode, grpcCode, type WorkerLog } from './temporal';
+import type { WorkerConfig } from '../runtime/config';
+import { GrpcCode, grpcCode, type WorkerLog } from '../runtime/temporal';
 
 export const SCHEDULE_IDS = {
   dailyReset: 'durable-trader-daily-reset',
@@ -103,7 +103,7 @@ export function scheduleDefinitions(config: WorkerConfig, options: ScheduleOptio
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: FREQUENT_CATCHUP },
     },
     {
-      // 00:00 on the zone's wall clock: the start of the trading day (workflows/domain/calendar.ts).
+      // 00:00 on the zone's wall clock: the start of the trading day (domain/calendar.ts).
       scheduleId: SCHEDULE_IDS.sessionStart,
       spec: { cronExpressions: ['0 0 * * *'], timezone: config.timeZone },
       action: { type: 'startWorkflow', workflowType: 'startDaySessionWorkflow', workflowId: 'session-start', taskQueue, args: [sessionInput], workflowExecutionTimeout: RUN_TIMEOUTS.sessionStart },

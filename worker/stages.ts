@@ -1,5 +1,5 @@
 /**
- * The deployment stage as the worker process sees it (rules in workflows/domain/stages.ts):
+ * The deployment stage as the worker process sees it (rules in domain/stages.ts):
  *
  * - `guardStart`: runs pre-flight for the configured stage, prints the go/no-go table and
  *   refuses (StageRefused) when a required row fails. LIVE requires LIVE_CONFIRM=true, a
@@ -19,33 +19,16 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ActivityDeps } from '../activities/deps';
 import { createSessionActivities } from '../activities/session';
-import type { PreflightCheck } from '../activities/types';
+import type { PreflightCheck } from '../contracts/activities';
 import { listFills, listRiskDecisions, type Db } from '../db';
-import { InvalidInput } from '../workflows/domain/errors';
-import type { FillModelParams } from '../workflows/domain/fill-model';
-import type { Market, MarketSnapshot, Side } from '../workflows/domain/market';
-import type { Price, Quantity } from '../workflows/domain/money';
-import type { SizingMethod } from '../workflows/domain/sizing';
-import {
-  alignSignals,
-  compareSlippage,
-  compareStages,
-  evaluateGoNoGo,
-  formatGoNoGo,
-  formatStageReport,
-  replaySignals,
-  type GoNoGo,
-  type RunStats,
-  type ShadowExecution,
-  type ShadowSignal,
-  type ShadowSlippage,
-  type SignalAlignment,
-  type StageReport,
-} from '../workflows/domain/stages';
-import { createStrategy, type StrategyName } from '../workflows/domain/strategies';
-import { loadConfig, secretsOf, type Env, type WorkerConfig } from './config';
-import { createLogger, type Logger, type LoggerOptions } from './logging';
-import { startMetricsServer, TradingMetrics, type MetricsServer } from './metrics';
+import { InvalidInput } from '../domain/errors';
+import type { FillModelParams } from '../domain/fill-model';
+import type { Market, MarketSnapshot, Side } from '../domain/market';
+import type { Price, Quantity } from '../domain/money';
+import type { SizingMethod } from '../domain/sizing';
+import { alignSignals, compareSlippage, compareStages, evaluateGoNoGo, formatGoNoGo, formatStageReport, replaySignals, type GoNoGo, type RunStats, type ShadowExecution, type ShadowSignal, type ShadowSlippage, type SignalAlignment, type StageReport } from '../domain/stages';
+import { createStrategy, type StrategyName } from '../domain/strategies';
+import { loadConfig, type Env, type WorkerConfig } from '../runtime/config';
 
 /** A start the go/no-go table refused; the message names every failed check. */
 export class StageRefused extends Error {
@@ -90,29 +73,6 @@ export async function guardStart(config: WorkerConfig, runPreflight: () => Promi
 /** Pre-flight through the session activity, outside Temporal, on the configured markets. */
 export function preflightWith(deps: ActivityDeps, config: WorkerConfig): () => Promise<PreflightCheck[]> {
   return () => createSessionActivities(deps).preflight({ strategy: config.session.strategy, marketIds: config.session.markets });
-}
-
-// ---- logs and metrics for the worker process ----
-
-export interface Observability {
-  log: Logger;
-  metrics: TradingMetrics;
-  /** Null when METRICS_PORT=0. */
-  server: MetricsServer | null;
-  close(): Promise<void>;
-}
-
-export async function startObservability(config: WorkerConfig, options: { destination?: LoggerOptions['destination']; processMetrics?: boolean } = {}): Promise<Observability> {
-  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: options.destination, base: { stage: config.stage } });
-  const metrics = new TradingMetrics({ stage: config.stage, processMetrics: options.processMetrics ?? true });
-  const server = config.metrics.port === null ? null : await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.port });
-  if (server) log.info({ event: 'stage', url: server.url }, `metrics at ${server.url}`);
-  return { log, metrics, server, close: async () => server?.close() };
-}
-
-/** The activity dependencies with the logger and metrics attached. */
-export function observe(deps: ActivityDeps, o: Pick<Observability, 'log' | 'metrics'>): ActivityDeps {
-  return { ...deps, log: o.log, metrics: o.metrics };
 }
 
 // ---- stage report ----
@@ -254,7 +214,7 @@ export async function main(argv: readonly string[], env: Env, out: (text: string
       err(`Configuration: ${e.message}`);
       return 2;
     }
-    const { openActivityDeps } = await import('./worker');
+    const { openActivityDeps } = await import('./activity-deps');
     let opened: Awaited<ReturnType<typeof openActivityDeps>> | null = null;
     try {
       opened = config.stage === 'BACKTEST' ? null : await openActivityDeps(config);

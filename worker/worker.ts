@@ -1,105 +1,26 @@
 /**
- * The Temporal Worker of the trading system, and the thin typed client helpers operators and the
- * main job use: start the day's session, halt, resume, kill switch, read its status.
+ * The Temporal Worker of the trading system: the worker process (`npm run worker`), and serving
+ * it beside the day's session, its schedules and the dashboard (the second half of `npm start`).
  */
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowExecutionStatusName } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkflowBundle, type WorkflowBundlePath } from '@temporalio/worker';
-import {
-  SA_STRATEGY,
-  haltSignal,
-  killSwitchSignal,
-  resumeSignal,
-  sessionStatusQuery,
-  type KillSwitchRequest,
-  type OperatorRequest,
-  type SessionStatus,
-  type SessionWorkflowInput,
-} from '../workflows/api';
-import { InvalidInput } from '../workflows/domain/errors';
-import { sessionWorkflowId, validateTradingDay } from '../workflows/domain/ids';
-import type { sessionWorkflow } from '../workflows/session-workflow';
-import { validateOperatorRequest, validateSessionWorkflowInput } from '../workflows/validation';
-import { createActivities, type ActivityDeps } from '../activities/index';
-import { createSmtpMailer, smtpSettingsFrom } from '../activities/mailer';
-import { createPaperVenue } from '../activities/venue/paper-venue';
-import { openDatabase } from '../db';
-import { ENV, PROJECT_ROOT, loadConfig, type Env, type WorkerConfig } from './config';
+import { type Client } from '@temporalio/client';
+import { Worker, type NativeConnection, type WorkflowBundle, type WorkflowBundlePath } from '@temporalio/worker';
+import { InvalidInput } from '../domain/errors';
+import { createActivities } from '../activities/index';
+import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
 import { ensureSchedules } from './schedules';
-import { installDriverCrashGuard } from './process-guards';
-import { loadDashboardSettings, temporalUiUrlFor, type DashboardSettings } from './dashboard/config';
-import { venueQuotes } from './dashboard/api';
-import { startDashboard, type RunningDashboard } from './dashboard/server';
-import { instrumentActivities } from './metrics';
-import { guardStart, observe, preflightWith, StageRefused, startObservability, type Observability } from './stages';
-import { endOfTradingDay, startOfDayIn, tradingDayIn } from '../workflows/domain/calendar';
-import { TemporalUnavailable, connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from './temporal';
-
-export const WORKFLOWS_PATH = join(PROJECT_ROOT, 'workflows', 'index.ts');
-/** Where `npm run build:workflows` writes the production workflow bundle (git-ignored), its source map beside it. */
-export const WORKFLOW_BUNDLE_PATH = join(PROJECT_ROOT, 'dist', 'workflow-bundle.js');
-
-/** Bundles workflows/index.ts once (e.g. at build time, or shared by several test workers); webpack's report only at WARN and above. */
-export function bundleWorkflows(): Promise<WorkflowBundle> {
-  return bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: new DefaultLogger('WARN') });
-}
-
-/** The bundle's inline source map, found the way the SDK finds it (worker.js extractSourceMap). */
-function inlineSourceMap(code: string): string {
-  const at = code.lastIndexOf('//# sourceMappingURL=data:');
-  const base64 = at < 0 ? -1 : code.indexOf('base64,', at);
-  if (base64 < 0) throw new Error('the workflow bundle has no inline source map');
-  return Buffer.from(code.slice(base64 + 'base64,'.length).trim(), 'base64').toString('utf8');
-}
-
-/**
- * `npm run build:workflows`: the bundle at `codePath` and its source map at `<codePath>.map`. The
- * map also stays inline in the bundle, where the SDK reads it; the file is for people and tools,
- * and lists the sources the bundle was built from (`prebuiltWorkflowBundle` checks their times).
- */
-export async function writeWorkflowBundle(codePath: string = WORKFLOW_BUNDLE_PATH): Promise<{ codePath: string; sourceMapPath: string; sources: number }> {
-  const { code } = await bundleWorkflows();
-  const sourceMap = inlineSourceMap(code);
-  const sourceMapPath = `${codePath}.map`;
-  mkdirSync(dirname(codePath), { recursive: true });
-  // The map first: a bundle is only ever seen beside the map of its own sources.
-  writeFileSync(sourceMapPath, sourceMap);
-  writeFileSync(codePath, code);
-  return { codePath, sourceMapPath, sources: (JSON.parse(sourceMap) as { sources?: unknown[] }).sources?.length ?? 0 };
-}
-
-/**
- * The prebuilt bundle when it can be used: it and its source map exist, and it is newer than
- * every source file it was built from (the workflows and the SDK code they import, as listed in
- * the map). Otherwise why not, for the log line that says the worker bundles at start instead.
- */
-export function prebuiltWorkflowBundle(codePath: string = WORKFLOW_BUNDLE_PATH): WorkflowBundlePath | { stale: string } {
-  let builtAt: number;
-  let sources: string[];
-  try {
-    builtAt = statSync(codePath).mtimeMs;
-    const map = JSON.parse(readFileSync(`${codePath}.map`, 'utf8')) as { sources?: unknown };
-    // Files on disk only: webpack's runtime and the entry point the SDK generates in memory have no file.
-    const onDisk = (x: unknown): x is string => typeof x === 'string' && isAbsolute(x) && !x.endsWith('-autogenerated-entrypoint.cjs');
-    sources = Array.isArray(map.sources) ? map.sources.filter(onDisk) : [];
-  } catch {
-    return { stale: `no prebuilt bundle at ${codePath} (with its .map)` };
-  }
-  if (sources.length === 0) return { stale: `${codePath}.map lists no source files` };
-  for (const source of sources) {
-    let changedAt: number;
-    try {
-      changedAt = statSync(source).mtimeMs;
-    } catch {
-      return { stale: `${source}, a source of the prebuilt bundle, is gone` };
-    }
-    if (changedAt > builtAt) return { stale: `${source} changed after the prebuilt bundle was built` };
-  }
-  return { codePath };
-}
+import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
+import { openActivityDeps } from './activity-deps';
+import { signalHalt, signalKillSwitch, signalResume, startSession } from '../runtime/session-control';
+import { installDriverCrashGuard } from '../runtime/process-guards';
+import { loadDashboardSettings, temporalUiUrlFor, type DashboardSettings } from '../dashboard/config';
+import { venueQuotes } from '../dashboard/api';
+import { startDashboard, type RunningDashboard } from '../dashboard/server';
+import { instrumentActivities } from '../runtime/metrics';
+import { guardStart, preflightWith, StageRefused } from './stages';
+import { startObservability } from './observability';
+import { tradingDayIn } from '../domain/calendar';
+import { TemporalUnavailable, connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from '../runtime/temporal';
 
 export interface RunWorkerOptions {
   config: WorkerConfig;
@@ -238,125 +159,7 @@ export async function serveWorker(options: ServeOptions): Promise<void> {
   }
 }
 
-export { endOfTradingDay, startOfDayIn, tradingDayIn };
-
-// ---- client helpers ----
-
-export function sessionInput(config: WorkerConfig, tradingDay: string, searchAttributes: boolean): SessionWorkflowInput {
-  const { session } = config;
-  return {
-    strategy: session.strategy,
-    strategyName: session.strategyName,
-    strategyParams: session.strategyParams,
-    tradingDay: validateTradingDay(tradingDay),
-    marketIds: session.markets,
-    endOfDayAt: endOfTradingDay(tradingDay, config.timeZone),
-    watchPeriodMs: session.watchPeriodMs,
-    pollIntervalMs: session.pollIntervalMs,
-    orderTtlMs: session.orderTtlMs,
-    maxDailyLoss: config.riskLimits.maxDailyLoss,
-    breakers: config.breakers,
-    searchAttributes,
-  };
-}
-
-/**
- * `restartedAfter`: how the day's previous session ended when this start replaces it (null: none
- * before). `existing`: why nothing was started: the day's session is RUNNING or has COMPLETED.
- */
-export type StartSessionResult =
-  | { status: 'STARTED'; workflowId: string; runId: string; restartedAfter: WorkflowExecutionStatusName | null }
-  | { status: 'ALREADY_EXISTS'; workflowId: string; existing: WorkflowExecutionStatusName };
-
-/** Status of the newest run under a workflow ID, or null when there is none. */
-async function lastRunStatus(client: Client, workflowId: string): Promise<WorkflowExecutionStatusName | null> {
-  try {
-    return (await client.workflow.getHandle(workflowId).describe()).status.name;
-  } catch (e) {
-    if (e instanceof WorkflowNotFoundError) return null;
-    throw e;
-  }
-}
-
-/**
- * Starts the session of a trading day (`session-<strategy>-<day>`): one running or completed
- * session per strategy and day, ever, but a session that failed, was terminated, cancelled or timed
- * out may be started again (allow-duplicate-failed-only); the new run reloads the day's halts from
- * the records. A day that has already ended in the configured zone is refused.
- */
-export async function startSession(client: Client, config: WorkerConfig, tradingDay: string, searchAttributes: boolean, now: number = Date.now()): Promise<StartSessionResult> {
-  const input = sessionInput(config, tradingDay, searchAttributes);
-  if (input.marketIds.length === 0) throw InvalidInput.of('SESSION_MARKETS', '', 'must name at least one market to trade');
-  if (input.endOfDayAt <= now) throw InvalidInput.of('tradingDay', tradingDay, `has already ended in ${config.timeZone}`);
-  validateSessionWorkflowInput(input);
-  const workflowId = sessionWorkflowId(input.strategy, input.tradingDay);
-  const before = await lastRunStatus(client, workflowId);
-  try {
-    const handle = await client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
-      taskQueue: config.temporal.taskQueue,
-      workflowId,
-      args: [input],
-      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-      ...(searchAttributes ? { typedSearchAttributes: [{ key: SA_STRATEGY, value: input.strategy }] } : {}),
-    });
-    return { status: 'STARTED', workflowId, runId: handle.firstExecutionRunId, restartedAfter: before };
-  } catch (e) {
-    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-    return { status: 'ALREADY_EXISTS', workflowId, existing: (await lastRunStatus(client, workflowId)) ?? before ?? 'RUNNING' };
-  }
-}
-
-export async function signalHalt(client: Client, workflowId: string, request: OperatorRequest): Promise<void> {
-  await client.workflow.getHandle(workflowId).signal(haltSignal, validateOperatorRequest(request, 'halt'));
-}
-
-export async function signalResume(client: Client, workflowId: string, request: OperatorRequest): Promise<void> {
-  await client.workflow.getHandle(workflowId).signal(resumeSignal, validateOperatorRequest(request, 'resume'));
-}
-
-export async function signalKillSwitch(client: Client, workflowId: string, request: KillSwitchRequest): Promise<void> {
-  const valid = validateOperatorRequest(request, 'killSwitch');
-  if (request.flatten !== undefined && typeof request.flatten !== 'boolean') throw InvalidInput.of('killSwitch.flatten', request.flatten, 'must be true or false');
-  await client.workflow.getHandle(workflowId).signal(killSwitchSignal, { ...valid, flatten: request.flatten ?? false });
-}
-
-export async function querySessionStatus(client: Client, workflowId: string): Promise<SessionStatus> {
-  return client.workflow.getHandle(workflowId).query(sessionStatusQuery);
-}
-
 // ---- the worker process (npm run worker) ----
-
-/** Alert cooldown per level and type (reference: 5 minutes). */
-export const ALERT_COOLDOWN_MS = 5 * 60_000;
-/** Cash differences up to one cent are rounding, not a mismatch. */
-export const CASH_TOLERANCE_MICROS = 10_000;
-
-/** Opens what the activities need: the records (PostgreSQL, or PGlite under dataDir), the paper venue, SMTP. */
-export async function openActivityDeps(config: WorkerConfig, observability?: Pick<Observability, 'log' | 'metrics'>): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
-  const paper = config.paperExchange;
-  if (paper === null) {
-    throw InvalidInput.of(ENV.paperUrl, null, `is required to trade: set ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} (npm run exchange starts a paper exchange)`);
-  }
-  const database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') });
-  const venueLogger = observability ? observability.metrics.venueLogger(observability.log) : undefined;
-  const deps: ActivityDeps = {
-    db: database.db,
-    venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, venueLogger ? { logger: venueLogger } : {}),
-    mailer: config.smtp === null ? null : createSmtpMailer(smtpSettingsFrom(config.smtp)),
-    config: {
-      account: 'paper',
-      venueName: 'paper',
-      limits: config.riskLimits,
-      breakers: config.breakers,
-      timeZone: config.timeZone,
-      alertCooldownMs: ALERT_COOLDOWN_MS,
-      maxQuoteAgeMs: config.riskLimits.maxQuoteAgeMs,
-      reconciliation: { policy: config.reconciliation.policy, cashTolerance: CASH_TOLERANCE_MICROS },
-    },
-    clock: () => Date.now(),
-  };
-  return { deps: observability ? observe(deps, observability) : deps, close: () => database.close() };
-}
 
 /**
  * `npm run worker` (and the second half of `npm start`): logs and metrics, the records and the

@@ -4,11 +4,11 @@
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OperatorAction, OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../activities/types';
-import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from './domain/breakers';
-import type { ReconciliationPolicy } from './domain/reconciliation';
-import type { Price, Quantity, Money } from './domain/money';
-import type { Order, OrderState, RecordedFill } from './domain/order';
+import type { OperatorAction, OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../contracts/activities';
+import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from '../domain/breakers';
+import type { ReconciliationPolicy } from '../domain/reconciliation';
+import type { Price, Quantity, Money } from '../domain/money';
+import type { Order, OrderState, RecordedFill } from '../domain/order';
 
 export const TASK_QUEUE = 'durable-trader';
 

@@ -16,7 +16,7 @@ export const ActivityFailure = {
   AMBIGUOUS_SUBMIT: 'AMBIGUOUS_SUBMIT',
 } as const;
 
-/** Domain error types (workflows/domain/errors.ts) that workflows name. */
+/** Domain error types (domain/errors.ts) that workflows name. */
 export const DomainFailure = {
   InvalidInput: 'InvalidInput',
   InvalidConfig: 'InvalidConfig',

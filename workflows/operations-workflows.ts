@@ -15,7 +15,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { OperationsActivities } from '../activities/types';
+import type { OperationsActivities } from '../contracts/activities';
 import {
   SA_SCHEDULED_START_TIME,
   SA_STRATEGY,
@@ -32,10 +32,10 @@ import {
   type StartDaySessionInput,
   type StartDaySessionResult,
 } from './api';
-import { endOfTradingDay, tradingDayIn } from './domain/calendar';
-import { DomainError, InvalidInput } from './domain/errors';
-import { sessionWorkflowId, validateTradingDay } from './domain/ids';
-import { RECONCILIATION_POLICIES } from './domain/reconciliation';
+import { endOfTradingDay, tradingDayIn } from '../domain/calendar';
+import { DomainError, InvalidInput } from '../domain/errors';
+import { sessionWorkflowId, validateTradingDay } from '../domain/ids';
+import { RECONCILIATION_POLICIES } from '../domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
 import { DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
 import { sessionWorkflow } from './session-workflow';

@@ -12,10 +12,10 @@
  * as the submit returns; an alert never fails the order; any other failure after the submit
  * cancels at the venue before the workflow fails; a long follow continues as new.
  */
-import type { AlertLevel, OrderActivities, OrderProgress, SubmitResult } from '../activities/types';
+import type { AlertLevel, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
 import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
-import { DomainError } from './domain/errors';
-import { executionRecordFromOrder } from './domain/execution-quality';
+import { DomainError } from '../domain/errors';
+import { executionRecordFromOrder } from '../domain/execution-quality';
 import {
   applyOrderEvent,
   averageFillPrice,
@@ -24,8 +24,8 @@ import {
   isTerminal,
   type Order,
   type OrderEvent,
-} from './domain/order';
-import { describeDecision } from './domain/risk';
+} from '../domain/order';
+import { describeDecision } from '../domain/risk';
 import { validateOperatorRequest } from './validation';
 
 /** Failure types after which a submission is final: the venue refused it, or we may not trade. */

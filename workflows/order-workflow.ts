@@ -19,7 +19,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { OrderActivities } from '../activities/types';
+import type { OrderActivities } from '../contracts/activities';
 import {
   SA_MARKET,
   SA_ORDER_STATE,
@@ -32,8 +32,8 @@ import {
   type OrderStatus,
   type OrderWorkflowInput,
 } from './api';
-import { DomainError } from './domain/errors';
-import type { Order } from './domain/order';
+import { DomainError } from '../domain/errors';
+import type { Order } from '../domain/order';
 import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
 import { validateOrderWorkflowInput } from './validation';
 import { ActivityFailure as SubmitFailureType, DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';

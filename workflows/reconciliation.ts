@@ -9,9 +9,9 @@
  * row stays on the dashboard as FAILED) and the run carries on. A decision is kept from whenever
  * it arrives (even while the comparison still runs) and applied once the run waits for it.
  */
-import type { AlertRequest, OperationsActivities, ReconciliationOutcome } from '../activities/types';
+import type { AlertRequest, OperationsActivities, ReconciliationOutcome } from '../contracts/activities';
 import type { OperatorRequest, ReconciliationDecisionAnswer, ReconciliationDecisionRequest, ReconciliationStatus, ReconciliationWorkflowInput } from './api';
-import { DomainError, InvalidInput } from './domain/errors';
+import { DomainError, InvalidInput } from '../domain/errors';
 import { validateOperatorRequest } from './validation';
 
 /** patched() ids: histories recorded before these changes replay the old way. */

@@ -17,7 +17,7 @@ import {
   startChild,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { SessionActivities } from '../activities/types';
+import type { SessionActivities } from '../contracts/activities';
 import {
   cancelOrderSignal,
   dailyResetSignal,
@@ -30,7 +30,7 @@ import {
   type SessionStatus,
   type SessionWorkflowInput,
 } from './api';
-import { DomainError } from './domain/errors';
+import { DomainError } from '../domain/errors';
 import { orderWorkflow } from './order-workflow';
 import { SessionPatch, TradingSession, watchActivityTimeouts, type RecordFailureKind } from './session';
 import { DomainFailure, RECORD_DATA_BUGS, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';

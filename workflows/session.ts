@@ -14,7 +14,7 @@
  * records, or its workflow is no longer running. Halts and the kill switch are passed on to
  * every reserved order.
  */
-import type { AlertLevel, AlertRequest, EndedOrder, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../activities/types';
+import type { AlertLevel, AlertRequest, EndedOrder, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
 import type {
   DailyResetRequest,
   KillSwitchRequest,
@@ -37,10 +37,10 @@ import {
   resume,
   type BreakerState,
   type BreakerUpdate,
-} from './domain/breakers';
-import { DomainError, InvalidInput } from './domain/errors';
-import { makeClientOrderId, orderWorkflowId, validateTradingDay } from './domain/ids';
-import { formatDecimal } from './domain/money';
+} from '../domain/breakers';
+import { DomainError, InvalidInput } from '../domain/errors';
+import { makeClientOrderId, orderWorkflowId, validateTradingDay } from '../domain/ids';
+import { formatDecimal } from '../domain/money';
 import { validateOperatorRequest, validateOrderFinished } from './validation';
 
 /**

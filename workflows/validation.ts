@@ -1,14 +1,14 @@
 /** Validation of payloads that reach workflows from outside (signals, workflow inputs). */
-import type { OrderContext, OrderIntent } from '../activities/types';
+import type { OrderContext, OrderIntent } from '../contracts/activities';
 import type { OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput, StartDaySessionInput } from './api';
-import { isValidTimeZone } from './domain/calendar';
-import { parseBreakerState } from './domain/breakers';
-import { InvalidInput, type FieldProblem } from './domain/errors';
-import { validateFill, type Fill } from './domain/fill';
-import { validateClientOrderId, validateKey, validateTradingDay } from './domain/ids';
-import { validateMarketId } from './domain/market';
-import { MICROS } from './domain/money';
-import { ORDER_STATES, isTerminal, type OrderState } from './domain/order';
+import { isValidTimeZone } from '../domain/calendar';
+import { parseBreakerState } from '../domain/breakers';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { validateFill, type Fill } from '../domain/fill';
+import { validateClientOrderId, validateKey, validateTradingDay } from '../domain/ids';
+import { validateMarketId } from '../domain/market';
+import { MICROS } from '../domain/money';
+import { ORDER_STATES, isTerminal, type OrderState } from '../domain/order';
 
 const MAX_OPERATOR = 100;
 const MAX_REASON = 1_000;

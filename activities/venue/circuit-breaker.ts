@@ -4,7 +4,7 @@
  * reaching the venue. After `openMs` one trial call is let through (HALF_OPEN): success closes
  * the circuit, failure re-opens it for another `openMs`.
  */
-import { InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../../domain/errors';
 import { systemClock, type Clock } from './clock';
 import { VenueError } from './errors';
 

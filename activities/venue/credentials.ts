@@ -5,7 +5,7 @@
  * A bad or missing variable is reported by name, all at once, and never with its value.
  */
 import { inspect } from 'node:util';
-import { ErrorType, InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
+import { ErrorType, InvalidInput, type FieldProblem } from '../../domain/errors';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 

@@ -11,7 +11,7 @@
  * Messages never carry credentials: they are built from the status, the venue's error code
  * and message (with any known secret scrubbed out by the transport), never from headers.
  */
-import { describeValue } from '../../workflows/domain/errors';
+import { describeValue } from '../../domain/errors';
 
 export const VenueErrorKind = {
   /** 401/403: credentials rejected. Fatal: stop trading and raise a CRITICAL alert. */

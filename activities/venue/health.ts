@@ -6,7 +6,7 @@
  * Only failures that say the venue is unreachable or broken count: a 400 or a 401 is an
  * answer, so it proves the connection is up.
  */
-import { InvalidInput } from '../../workflows/domain/errors';
+import { InvalidInput } from '../../domain/errors';
 import { systemClock, type Clock } from './clock';
 import type { VenueErrorKind } from './errors';
 

@@ -5,10 +5,10 @@
  * validated into core types, and a bad one is a MALFORMED_RESPONSE naming it.
  */
 import { createHmac } from 'node:crypto';
-import { validateFill, type Fill } from '../../workflows/domain/fill';
-import { validateClientOrderId } from '../../workflows/domain/ids';
-import { validateMarket, type Market, type MarketSnapshot } from '../../workflows/domain/market';
-import { formatDecimal, type Price } from '../../workflows/domain/money';
+import { validateFill, type Fill } from '../../domain/fill';
+import { validateClientOrderId } from '../../domain/ids';
+import { validateMarket, type Market, type MarketSnapshot } from '../../domain/market';
+import { formatDecimal, type Price } from '../../domain/money';
 import type {
   DepthLevel,
   FillPage,
@@ -20,8 +20,8 @@ import type {
   VenueOrder,
   VenueOrderStatus,
   VenuePosition,
-} from './contract';
-import { MAX_CURSOR_LENGTH } from './contract';
+} from '../../contracts/venue';
+import { MAX_CURSOR_LENGTH } from '../../contracts/venue';
 import type { PaperCredentials } from './credentials';
 import { isVenueError } from './errors';
 import { VenueHttpClient, type Signer, type VenueHttpClientOptions } from './http';

@@ -4,8 +4,8 @@
  * VenueError naming that path and the value, never a TypeError deep inside the caller.
  * Prices and money are read from decimal strings with the core's exact parsers.
  */
-import { DomainError } from '../../workflows/domain/errors';
-import { parseMicros, parseMoney, parsePrice, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import { DomainError } from '../../domain/errors';
+import { parseMicros, parseMoney, parsePrice, type Money, type Price, type Quantity } from '../../domain/money';
 import { malformed, type VenueError } from './errors';
 
 export type Json = Record<string, unknown>;

@@ -4,7 +4,7 @@
  * call to it. `acquire` waits for capacity instead of failing; waiters are served first come,
  * first served so a heavy order submission is not starved by a stream of light reads.
  */
-import { InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../../domain/errors';
 import { systemClock, type Clock } from './clock';
 
 export interface RateLimitConfig {

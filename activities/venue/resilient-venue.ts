@@ -14,12 +14,12 @@
  *
  * Concurrent submissions of the same client order ID inside one process share one attempt.
  */
-import { validateClientOrderId } from '../../workflows/domain/ids';
-import { parseSide, validateMarketId, type Market, type MarketSnapshot } from '../../workflows/domain/market';
-import { positiveQuantity, price } from '../../workflows/domain/money';
-import { DomainError } from '../../workflows/domain/errors';
+import { validateClientOrderId } from '../../domain/ids';
+import { parseSide, validateMarketId, type Market, type MarketSnapshot } from '../../domain/market';
+import { positiveQuantity, price } from '../../domain/money';
+import { DomainError } from '../../domain/errors';
 import { systemClock, type Clock, type RandomSource } from './clock';
-import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from './contract';
+import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from '../../contracts/venue';
 import { VenueError, isAmbiguousOnSubmit, isVenueError } from './errors';
 import type { HealthReport } from './health';
 import type { HttpStats, VenueHttpClient } from './http';

@@ -3,7 +3,7 @@
  * [0, min(cap, base * 2^(n-1))), spreading a crowd of clients apart after an outage. A venue's
  * Retry-After is a floor: we never come back earlier than it asked (book ch. 19.4.3, 19.3.4).
  */
-import { InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../../domain/errors';
 import { systemClock, type Clock, type RandomSource } from './clock';
 import { isVenueError } from './errors';
 

@@ -6,7 +6,7 @@ import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { RecordNotFound } from '../errors';
 import { ALERT_DELIVERY, ALERT_LEVELS, alerts } from '../schema';
-import { InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../../domain/errors';
 import { mapErrors } from './common';
 
 export type AlertLevel = (typeof ALERT_LEVELS)[number];

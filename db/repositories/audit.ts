@@ -5,7 +5,7 @@
 import { and, asc, eq, gte, lt, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { auditLog, AUDIT_KINDS } from '../schema';
-import { InvalidInput } from '../../workflows/domain/errors';
+import { InvalidInput } from '../../domain/errors';
 import { mapErrors } from './common';
 
 export type AuditKind = (typeof AUDIT_KINDS)[number];

@@ -5,8 +5,8 @@
 import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { executionQuality } from '../schema';
-import { validateExecutionRecord, slippageMicros, type ExecutionRecord } from '../../workflows/domain/execution-quality';
-import { averagePrice, type Money, type Quantity } from '../../workflows/domain/money';
+import { validateExecutionRecord, slippageMicros, type ExecutionRecord } from '../../domain/execution-quality';
+import { averagePrice, type Money, type Quantity } from '../../domain/money';
 import { mapErrors } from './common';
 
 export async function recordExecution(ex: Executor, r: ExecutionRecord): Promise<void> {

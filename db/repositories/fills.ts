@@ -11,12 +11,12 @@ import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Executor, Tx } from '../client';
 import { RecordConflict } from '../errors';
 import { fills, orders, positionHistory, positions } from '../schema';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { validateFill, type Fill } from '../../workflows/domain/fill';
-import { tradingDayOf, validateTradingDay } from '../../workflows/domain/ids';
-import { applyFillToPosition, type Position } from '../../workflows/domain/ledger';
-import type { Side } from '../../workflows/domain/market';
-import { toNumericString, type Money } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import { validateFill, type Fill } from '../../domain/fill';
+import { tradingDayOf, validateTradingDay } from '../../domain/ids';
+import { applyFillToPosition, type Position } from '../../domain/ledger';
+import type { Side } from '../../domain/market';
+import { toNumericString, type Money } from '../../domain/money';
 import { appendAudit, type AuditEntry } from './audit';
 import { ACCOUNT_RE, differingFields, mapErrors, transaction } from './common';
 

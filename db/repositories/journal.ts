@@ -6,9 +6,9 @@ import { and, asc, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { RecordConflict, RecordNotFound } from '../errors';
 import { breakerEvents, OPERATOR_ACTIONS, operatorActions, SESSION_MODES, SESSION_STATUSES, tradingSessions } from '../schema';
-import { InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
-import { validateTradingDay } from '../../workflows/domain/ids';
-import type { BreakerKind, BreakerTrip } from '../../workflows/domain/breakers';
+import { InvalidInput, type FieldProblem } from '../../domain/errors';
+import { validateTradingDay } from '../../domain/ids';
+import type { BreakerKind, BreakerTrip } from '../../domain/breakers';
 import { appendAudit } from './audit';
 import { differingFields, mapErrors, transaction } from './common';
 

@@ -2,9 +2,9 @@
 import { asc, eq } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { markets, venues } from '../schema';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { validateMarket, type Market, type Outcome } from '../../workflows/domain/market';
-import type { Price } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import { validateMarket, type Market, type Outcome } from '../../domain/market';
+import type { Price } from '../../domain/money';
 import { mapErrors } from './common';
 
 export async function upsertVenue(ex: Executor, venue: { venueId: string; name: string }): Promise<void> {

@@ -8,11 +8,11 @@ import { and, asc, desc, eq, inArray, notInArray, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { RecordConflict, RecordNotFound } from '../errors';
 import { orderEvents, orders, type SignalSnapshot } from '../schema';
-import { InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
-import { validateClientOrderId, validateTradingDay } from '../../workflows/domain/ids';
-import { validateMarketId, type Side } from '../../workflows/domain/market';
-import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
-import { ORDER_EVENT_TYPES, ORDER_STATES, TERMINAL_STATES, type OrderEventType, type OrderState } from '../../workflows/domain/order';
+import { InvalidInput, type FieldProblem } from '../../domain/errors';
+import { validateClientOrderId, validateTradingDay } from '../../domain/ids';
+import { validateMarketId, type Side } from '../../domain/market';
+import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
+import { ORDER_EVENT_TYPES, ORDER_STATES, TERMINAL_STATES, type OrderEventType, type OrderState } from '../../domain/order';
 import { appendAudit, type AuditEntry } from './audit';
 import { ACCOUNT_RE, differingFields, mapErrors, transaction } from './common';
 
@@ -331,7 +331,7 @@ export async function listOrderEvents(ex: Executor, clientOrderId: string) {
 }
 
 
-/** The parts of the core's `Order` (workflows/domain/order.ts) a snapshot records. */
+/** The parts of the core's `Order` (domain/order.ts) a snapshot records. */
 export interface OrderSnapshot {
   clientOrderId: string;
   marketId: string;

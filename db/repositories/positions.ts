@@ -5,11 +5,11 @@
 import { and, asc, eq, gte, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { dailyPnl, markets, positionHistory, positions } from '../schema';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { validateTradingDay } from '../../workflows/domain/ids';
-import { averageEntryPrice, settlePosition, unrealizedPnl, type Position } from '../../workflows/domain/ledger';
-import type { Outcome } from '../../workflows/domain/market';
-import { MICROS, parseMicros, type Money, type Price } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import { validateTradingDay } from '../../domain/ids';
+import { averageEntryPrice, settlePosition, unrealizedPnl, type Position } from '../../domain/ledger';
+import type { Outcome } from '../../domain/market';
+import { MICROS, parseMicros, type Money, type Price } from '../../domain/money';
 import { appendAudit } from './audit';
 import { mapErrors, transaction } from './common';
 import type { AccountPosition } from './fills';

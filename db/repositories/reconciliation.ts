@@ -3,7 +3,7 @@ import { asc, desc, eq } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { RecordNotFound } from '../errors';
 import { RECONCILIATION_STATUSES, reconciliationDiscrepancies, reconciliationRuns } from '../schema';
-import { InvalidInput } from '../../workflows/domain/errors';
+import { InvalidInput } from '../../domain/errors';
 import { appendAudit } from './audit';
 import { mapErrors, transaction } from './common';
 

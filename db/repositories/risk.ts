@@ -3,7 +3,7 @@ import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { RecordConflict } from '../errors';
 import { riskDecisions, type StoredRiskViolation } from '../schema';
-import { InvalidInput, type FieldProblem } from '../../workflows/domain/errors';
+import { InvalidInput, type FieldProblem } from '../../domain/errors';
 import { appendAudit } from './audit';
 import { ACCOUNT_RE, differingFields, mapErrors, transaction } from './common';
 

@@ -6,8 +6,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { venueCursors } from '../schema';
-import { MAX_CURSOR_LENGTH } from '../../activities/venue/contract';
-import { InvalidInput } from '../../workflows/domain/errors';
+import { MAX_CURSOR_LENGTH } from '../../contracts/venue';
+import { InvalidInput } from '../../domain/errors';
 import { ACCOUNT_RE, mapErrors } from './common';
 
 export interface FillCursor {

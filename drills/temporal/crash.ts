@@ -26,15 +26,15 @@
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { OrderStatus, SessionWorkflowInput } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
-import { tradingDayIn } from '../../workflows/domain/calendar';
-import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Money, type Price } from '../../workflows/domain/money';
-import type { RiskLimits } from '../../workflows/domain/risk-limits';
-import { seededRandom } from '../../workflows/domain/random';
+import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
+import { tradingDayIn } from '../../domain/calendar';
+import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
+import { MICROS, type Money, type Price } from '../../domain/money';
+import type { RiskLimits } from '../../domain/risk-limits';
+import { seededRandom } from '../../domain/random';
 import type { orderWorkflow } from '../../workflows/order-workflow';
 import type { sessionWorkflow } from '../../workflows/session-workflow';
-import { EAGER_FILLS } from '../../test/venue/harness';
+import { EAGER_FILLS } from '../../testkit/venue-harness';
 import { audit } from '../audit';
 import type { DrillChild } from '../child';
 import { orderInput, sleep } from '../controllers';
@@ -42,7 +42,7 @@ import { addCounts, zeroCounts, type DrillCounts, type DrillResult } from '../ty
 import { DRILL_LIMITS, DrillWorld, PAPER_KEY_ID } from '../world';
 import { VenueRelay, type RelayHold } from './relay';
 import { resultWithin, terminateQuietly, type DrillTemporal } from './server';
-import type { ServerDrill } from './types';
+import type { ServerDrill } from './server';
 
 export const SERVER_KILL_POINTS = ['before-submit', 'during-submit', 'after-accept', 'between-fills', 'during-cancel', 'continue-as-new'] as const;
 export type ServerKillPoint = (typeof SERVER_KILL_POINTS)[number];

@@ -3,7 +3,7 @@
  * Temporal CLI binary at TEMPORAL_CLI_PATH from which a local dev server is started. Nothing is
  * ever downloaded: without either variable the server form is skipped, and the reason says so.
  */
-import { ENV } from '../../worker/config';
+import { ENV } from '../../runtime/config';
 
 export type ServerGate =
   | { configured: true; via: 'TEMPORAL_ADDRESS' | 'TEMPORAL_CLI_PATH'; value: string; describe: string }

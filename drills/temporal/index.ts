@@ -4,7 +4,7 @@ import { serverCrashDrill } from './crash';
 import { serverDailyLossDrill } from './daily-loss';
 import { serverGate } from './gate';
 import { DrillTemporal } from './server';
-import type { ServerDrill } from './types';
+import type { ServerDrill } from './server';
 
 export const SERVER_DRILLS: readonly ServerDrill[] = [serverCrashDrill, serverDailyLossDrill];
 

@@ -1,5 +1,5 @@
 /**
- * What the server-form drills share: one connection to Temporal (worker/temporal.ts
+ * What the server-form drills share: one connection to Temporal (runtime/temporal.ts
  * connectTemporal, on TEMPORAL_ADDRESS or a dev server of the drill's own from TEMPORAL_CLI_PATH),
  * a tag unique to the run for every workflow ID the drills make (a persisted server keeps
  * yesterday's and this morning's), the workflow bundle built once and written to a file for the
@@ -11,6 +11,7 @@
  * history events, so that sessions hand over to a new run within seconds (drill 1's
  * continue-as-new point). A server named by TEMPORAL_ADDRESS keeps its own threshold.
  */
+import type { DrillResult } from '../types';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +19,9 @@ import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActivityConfig } from '../../activities/deps';
-import { buildConfig, ENV } from '../../worker/config';
-import { connectTemporal, type StartLocalServer, type TemporalHandle } from '../../worker/temporal';
-import { bundleWorkflows } from '../../worker/worker';
+import { buildConfig, ENV } from '../../runtime/config';
+import { connectTemporal, type StartLocalServer, type TemporalHandle } from '../../runtime/temporal';
+import { bundleWorkflows } from '../../worker/bundle';
 import { DrillChild } from '../child';
 import type { DrillWorld } from '../world';
 import type { ServerGate } from './gate';
@@ -191,4 +192,12 @@ export async function resultWithin<T>(handle: WorkflowHandle, timeoutMs: number)
 /** Terminates a workflow the drill leaves behind; one already closed is fine. */
 export async function terminateQuietly(handle: WorkflowHandle, reason: string): Promise<void> {
   await handle.terminate(reason).catch(() => undefined);
+}
+
+export interface ServerDrill {
+  id: string;
+  title: string;
+  defaultTrials: number;
+  quickTrials: number;
+  run(options: { trials: number; seed: number; log: (line: string) => void; temporal: DrillTemporal }): Promise<DrillResult[]>;
 }

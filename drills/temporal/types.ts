@@ -1,16 +1,6 @@
 /** A drill that needs a Temporal server: the same results as the others (its row, maybe rows of its parts), given the connection. */
 import type { ActivityConfig } from '../../activities/deps';
 import type { DatabaseConfig } from '../../db/client';
-import type { DrillResult } from '../types';
-import type { DrillTemporal } from './server';
-
-export interface ServerDrill {
-  id: string;
-  title: string;
-  defaultTrials: number;
-  quickTrials: number;
-  run(options: { trials: number; seed: number; log: (line: string) => void; temporal: DrillTemporal }): Promise<DrillResult[]>;
-}
 
 // ---- what a worker child (worker-child.ts) is told, in its environment (DRILL_WORKER_CHILD) ----
 

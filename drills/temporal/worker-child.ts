@@ -16,12 +16,12 @@
 import { Context } from '@temporalio/activity';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
-import type { WatchInput, WatchResult } from '../../activities/types';
+import type { WatchInput, WatchResult } from '../../contracts/activities';
 import { openDatabase } from '../../db/client';
-import { CapturingMailer, makeDeps } from '../../test/activities/harness';
-import { buildConfig } from '../../worker/config';
+import { CapturingMailer, makeDeps } from '../../testkit/activities-harness';
+import { buildConfig } from '../../runtime/config';
 import { runWorker } from '../../worker/worker';
-import type { Price, Quantity } from '../../workflows/domain/money';
+import type { Price, Quantity } from '../../domain/money';
 import { DRILL_LIMITS, venueAt } from '../world';
 import type { ScriptedSessions, WorkerChildSpec, WorkerHolds } from './types';
 

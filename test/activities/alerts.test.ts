@@ -10,13 +10,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { AlertFailureType, alertMessageId, createAlertActivities } from '../../activities/alerts';
 import type { ActivityConfig, ActivityDeps, Mailer } from '../../activities/deps';
 import { createSmtpMailer, validateSmtpSettings } from '../../activities/mailer';
-import type { AlertRequest } from '../../activities/types';
+import type { AlertRequest } from '../../contracts/activities';
 import { Secret } from '../../activities/venue/credentials';
 import type { ResilientVenue } from '../../activities/venue/resilient-venue';
 import { listAlerts, recordAlert, type Db } from '../../db';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
+import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
+import { InvalidInput } from '../../domain/errors';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
 import { forEachBackend } from '../db/harness';
 import { captureMailer, deadPort, SMTP_PASSWORD, startSmtpCapture, type SmtpCapture } from './smtp-capture';
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RecordConflict, RecordError } from '../../db/errors';
 import { runActivity, submitFailure, toActivityFailure } from '../../activities/errors';
 import { VenueError } from '../../activities/venue/errors';
-import { InvalidInput, UnknownMarket } from '../../workflows/domain/errors';
+import { InvalidInput, UnknownMarket } from '../../domain/errors';
 
 const venueError = (kind: ConstructorParameters<typeof VenueError>[0]) => new VenueError(kind, 'boom', { venue: 'paper', operation: 'placeOrder' });
 

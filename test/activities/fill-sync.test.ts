@@ -1,13 +1,13 @@
 /** The fill sync: cursor stored only after the fills commit; concurrent callers coalesce. */
 import { expect, it } from 'vitest';
 import { FillSync } from '../../activities/fill-sync';
-import type { FillPage, Venue } from '../../activities/venue/contract';
+import type { FillPage, Venue } from '../../contracts/venue';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import { getPosition, listFills, recordFill } from '../../db';
 import { getFillCursor } from '../../db/repositories/venue-cursors';
-import type { Fill } from '../../workflows/domain/fill';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
-import { forEachBackend } from './harness';
+import type { Fill } from '../../domain/fill';
+import type { Money, Price, Quantity } from '../../domain/money';
+import { forEachBackend } from '../db/harness';
 
 const fill = (n: number, price = 400_000): Fill => ({
   tradeId: `trd-${n}`,

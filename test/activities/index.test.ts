@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { Db } from '../../db';
 import type { ResilientVenue } from '../../activities/venue/resilient-venue';
-import { makeDeps } from './harness';
+import { makeDeps } from '../../testkit/activities-harness';
 
 /** Every name the workflows proxy (order-workflow.ts, session-workflow.ts, operations-workflows.ts). */
 const PROXIED = [

@@ -26,9 +26,10 @@ import {
   updateSession,
   type Db,
 } from '../../db';
-import type { BreakerTrip } from '../../workflows/domain/breakers';
-import type { Money, Price } from '../../workflows/domain/money';
-import { CapturingMailer, contracts, forEachBackend, inActivity, makeDeps, PAPER_KEY_ID, startTestExchange, type TestExchange } from './harness';
+import type { BreakerTrip } from '../../domain/breakers';
+import type { Money, Price } from '../../domain/money';
+import { CapturingMailer, contracts, inActivity, makeDeps, PAPER_KEY_ID, startTestExchange, type TestExchange } from '../../testkit/activities-harness';
+import { forEachBackend } from '../db/harness';
 
 forEachBackend('operations activities', (backend) => {
   let x: TestExchange;

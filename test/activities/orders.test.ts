@@ -6,14 +6,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createOrderActivities, snapshotSeq } from '../../activities/orders';
-import type { OrderContext, OrderIntent, OrderProgress } from '../../activities/types';
-import type { Venue, VenueOrder } from '../../activities/venue/contract';
+import type { OrderContext, OrderIntent, OrderProgress } from '../../contracts/activities';
+import type { Venue, VenueOrder } from '../../contracts/venue';
 import { VenueError } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import { getOrder, getPosition, listFills, listOrderEvents, listRiskDecisions, orderAuditTrail, positionHistoryOf } from '../../db';
-import { applyOrderEvent, createOrder, type Order, type OrderEvent } from '../../workflows/domain/order';
-import type { Money, Price } from '../../workflows/domain/money';
-import { contracts, forEachBackend, inActivity, makeDeps, PAPER_KEY_ID, startTestExchange, TEST_LIMITS, type TestExchange } from './harness';
+import { applyOrderEvent, createOrder, type Order, type OrderEvent } from '../../domain/order';
+import type { Money, Price } from '../../domain/money';
+import { contracts, inActivity, makeDeps, PAPER_KEY_ID, startTestExchange, TEST_LIMITS, type TestExchange } from '../../testkit/activities-harness';
+import { forEachBackend } from '../db/harness';
 
 const DAY = '2026-11-21';
 

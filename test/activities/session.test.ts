@@ -7,8 +7,8 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOrderActivities } from '../../activities/orders';
 import { createSessionActivities, flattenClientOrderId, orderSequencesOf, type WatchProgress } from '../../activities/session';
-import type { OrderContext, WatchInput, WatchResult } from '../../activities/types';
-import type { FillPage, Venue, VenueMarketSnapshot } from '../../activities/venue/contract';
+import type { OrderContext, WatchInput, WatchResult } from '../../contracts/activities';
+import type { FillPage, Venue, VenueMarketSnapshot } from '../../contracts/venue';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import {
   getOrder,
@@ -20,22 +20,12 @@ import {
   recordRiskDecision,
   type Db,
 } from '../../db';
-import type { BreakerTrip } from '../../workflows/domain/breakers';
-import type { Market } from '../../workflows/domain/market';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { applyOrderEvent, createOrder } from '../../workflows/domain/order';
-import {
-  CapturingMailer,
-  contracts,
-  forEachBackend,
-  inActivity,
-  makeDeps,
-  PAPER_KEY_ID,
-  quietLogger,
-  startTestExchange,
-  TEST_LIMITS,
-  type TestExchange,
-} from './harness';
+import type { BreakerTrip } from '../../domain/breakers';
+import type { Market } from '../../domain/market';
+import type { Price, Quantity } from '../../domain/money';
+import { applyOrderEvent, createOrder } from '../../domain/order';
+import { CapturingMailer, contracts, inActivity, makeDeps, PAPER_KEY_ID, quietLogger, startTestExchange, TEST_LIMITS, type TestExchange } from '../../testkit/activities-harness';
+import { forEachBackend } from '../db/harness';
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 const compact = (day: string): string => day.replaceAll('-', '');

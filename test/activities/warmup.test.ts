@@ -5,14 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from 'pino';
 import { createSessionActivities } from '../../activities/session';
-import type { Venue } from '../../activities/venue/contract';
+import type { Venue } from '../../contracts/venue';
 import { VenueError } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import { WARM_UP_LOOKBACK_MS, warmUpFromHistory, warmUpMarket } from '../../activities/warmup';
-import type { Market, MarketSnapshot } from '../../workflows/domain/market';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { emaMeanReversion, type EmaMeanReversionState } from '../../workflows/domain/strategies/ema-mean-reversion';
-import { forEachBackend, inActivity, makeDeps, startTestExchange, type TestExchange } from './harness';
+import type { Market, MarketSnapshot } from '../../domain/market';
+import type { Price, Quantity } from '../../domain/money';
+import { emaMeanReversion, type EmaMeanReversionState } from '../../domain/strategies/ema-mean-reversion';
+import { inActivity, makeDeps, startTestExchange, type TestExchange } from '../../testkit/activities-harness';
+import { forEachBackend } from '../db/harness';
 
 const HOUR = 3_600_000;
 const NOW = 1_767_225_600_000;

@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import type { OrderActivities } from '../../activities/types';
+import type { OrderActivities } from '../../contracts/activities';
 import { Secret } from '../../activities/venue/credentials';
 import { createPaperVenue } from '../../activities/venue/paper-venue';
 import { formatResults, type BenchResult } from '../../bench/harness';
@@ -33,10 +33,10 @@ import {
 import { benchActivityDeps } from '../../bench/orchestration-worker';
 import { openDatabase, type Database } from '../../db';
 import type { PaperExchange } from '../../exchange/server';
-import { TemporalUnavailable } from '../../worker/temporal';
-import type { Price } from '../../workflows/domain/money';
+import { TemporalUnavailable } from '../../runtime/temporal';
+import type { Price } from '../../domain/money';
 import { OrderLifecycle } from '../../workflows/order-lifecycle';
-import { inActivity } from '../activities/harness';
+import { inActivity } from '../../testkit/activities-harness';
 
 const root = join(import.meta.dirname, '..', '..');
 const quiet = { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, log: () => undefined };

@@ -22,9 +22,9 @@ import {
   recordOrderEvent,
   type Db,
 } from '../../db';
-import { PROJECT_ROOT } from '../../worker/config';
-import { run, type CliIo } from '../../worker/cli/main';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { PROJECT_ROOT } from '../../runtime/config';
+import { run, type CliIo } from '../../cli/main';
+import type { Money, Price, Quantity } from '../../domain/money';
 
 const DAY = '2026-01-15';
 const PREV = '2026-01-14';

@@ -16,11 +16,11 @@ import {
   type Database,
 } from '../../db';
 import type { KillSwitchRequest, OperatorRequest } from '../../workflows/api';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import type { Quote } from '../../worker/dashboard/api';
-import { DASHBOARD_DEFAULTS, loadDashboardSettings, temporalUiUrlFor } from '../../worker/dashboard/config';
-import { MAX_BODY_BYTES, parseActionBody, startDashboard, tokenMatches, type RunningDashboard } from '../../worker/dashboard/server';
+import type { Money, Price, Quantity } from '../../domain/money';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import type { Quote } from '../../dashboard/api';
+import { DASHBOARD_DEFAULTS, loadDashboardSettings, temporalUiUrlFor } from '../../dashboard/config';
+import { MAX_BODY_BYTES, parseActionBody, startDashboard, tokenMatches, type RunningDashboard } from '../../dashboard/server';
 
 const NOW = Date.UTC(2026, 0, 5, 15, 0, 0);
 const DAY = '2026-01-05';

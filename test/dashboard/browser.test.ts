@@ -13,10 +13,10 @@ import { describeWhere } from '../support/requirements';
 import { getOrder, listOpenOrders, listOperatorActions, listPositions, openDatabase, type Database } from '../../db';
 import { PROJECT_ROOT } from '../../db/client';
 import type { OperatorRequest } from '../../workflows/api';
-import { formatDecimal, type Price } from '../../workflows/domain/money';
-import { startDashboard, type RunningDashboard } from '../../worker/dashboard/server';
-import { startTestExchange, type TestExchange } from '../activities/harness';
-import { PAPER_SESSION_LIMITS, startPaperSession, type RunningPaperSession } from '../support/paper-session';
+import { formatDecimal, type Price } from '../../domain/money';
+import { startDashboard, type RunningDashboard } from '../../dashboard/server';
+import { startTestExchange, type TestExchange } from '../../testkit/activities-harness';
+import { PAPER_SESSION_LIMITS, startPaperSession, type RunningPaperSession } from '../../testkit/paper-session';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TOKEN = 'browser-test-token-0123456789';

@@ -1,12 +1,12 @@
 /**
- * The paper-session helper (test/support/paper-session.ts) that the dashboard test and the drills
+ * The paper-session helper (testkit/paper-session.ts) that the dashboard test and the drills
  * run: real controllers and activities on PGlite and an in-process paper exchange, no Temporal.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { getOrder, listOperatorActions, listPositions, listSessions, loadActiveTrips, openDatabase, type Database } from '../../db';
-import type { Price } from '../../workflows/domain/money';
-import { startTestExchange, type TestExchange } from '../activities/harness';
-import { startPaperSession } from '../support/paper-session';
+import type { Price } from '../../domain/money';
+import { startTestExchange, type TestExchange } from '../../testkit/activities-harness';
+import { startPaperSession } from '../../testkit/paper-session';
 
 let database: Database;
 let exchange: TestExchange;

@@ -8,8 +8,8 @@ import { DEFAULT_PGLITE_DIR, databaseConfigFromEnv, openDatabase, redactUrl } fr
 import { MIGRATIONS_FOLDER } from '../../db/migrate';
 import { RecordError, toRecordError } from '../../db/errors';
 import { getPosition, recordFill } from '../../db/repositories/fills';
-import { InvalidInput } from '../../workflows/domain/errors';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { SERVER_URL, uniqueSchema } from './harness';
 
 const fill = { tradeId: 'T-1', clientOrderId: 'o-1', marketId: 'M1', side: 'BUY' as const, quantity: 3 as Quantity, price: 500_000 as Price, fee: 0 as Money, ts: Date.UTC(2026, 0, 15) };

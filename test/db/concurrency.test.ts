@@ -8,9 +8,9 @@ import { expect, it } from 'vitest';
 import { recordFill, recordFills } from '../../db/repositories/fills';
 import { listDailyPnl, listPositions, positionHistoryOf } from '../../db/repositories/positions';
 import { listFills } from '../../db/repositories/fills';
-import { applyFillToPosition, emptyPosition } from '../../workflows/domain/ledger';
-import type { Fill } from '../../workflows/domain/fill';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { applyFillToPosition, emptyPosition } from '../../domain/ledger';
+import type { Fill } from '../../domain/fill';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14);

@@ -10,7 +10,7 @@ import { expect, it } from 'vitest';
 import { recordFill } from '../../db/repositories/fills';
 import { insertOrder } from '../../db/repositories/orders';
 import { listDailyPnl, listPositions } from '../../db/repositories/positions';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend, rawRows, SERVER_URL } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14);

@@ -3,10 +3,10 @@ import { RecordConflict } from '../../db/errors';
 import { createFillWriter } from '../../db/repositories/fill-writer';
 import { getPosition, listFills } from '../../db/repositories/fills';
 import { positionHistoryOf } from '../../db/repositories/positions';
-import { applyFillToPosition, emptyPosition } from '../../workflows/domain/ledger';
-import { InvalidInput } from '../../workflows/domain/errors';
-import type { Fill } from '../../workflows/domain/fill';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { applyFillToPosition, emptyPosition } from '../../domain/ledger';
+import { InvalidInput } from '../../domain/errors';
+import type { Fill } from '../../domain/fill';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14);

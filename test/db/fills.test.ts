@@ -2,10 +2,10 @@ import { expect, it } from 'vitest';
 import { recordFill, recordFills, getPosition, listFills } from '../../db/repositories/fills';
 import { insertOrder, getOrder } from '../../db/repositories/orders';
 import { RecordConflict, RecordError } from '../../db/errors';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { applyFillToPosition, emptyPosition, type Position } from '../../workflows/domain/ledger';
-import type { Fill } from '../../workflows/domain/fill';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import { applyFillToPosition, emptyPosition, type Position } from '../../domain/ledger';
+import type { Fill } from '../../domain/fill';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14, 0, 0);

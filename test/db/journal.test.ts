@@ -7,9 +7,9 @@ import { getMarket, listMarkets, upsertMarket, upsertVenue } from '../../db/repo
 import { finishReconciliationRun, listDiscrepancies, listReconciliationRuns, recordDiscrepancies, startReconciliationRun } from '../../db/repositories/reconciliation';
 import { listRiskDecisions, recordRiskDecision } from '../../db/repositories/risk';
 import { listAudit } from '../../db/repositories/audit';
-import { InvalidInput } from '../../workflows/domain/errors';
-import type { ExecutionRecord } from '../../workflows/domain/execution-quality';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import type { ExecutionRecord } from '../../domain/execution-quality';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend, rawRows } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14);

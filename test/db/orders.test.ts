@@ -4,9 +4,9 @@ import { insertOrder, getOrder, saveOrderSnapshot, listOpenOrders, listOrderEven
 import { orderAuditTrail } from '../../db/repositories/audit';
 import { recordRiskDecision } from '../../db/repositories/risk';
 import { recordFill } from '../../db/repositories/fills';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { applyOrderEvent, createOrder } from '../../workflows/domain/order';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import { applyOrderEvent, createOrder } from '../../domain/order';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14, 0, 0);

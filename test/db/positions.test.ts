@@ -2,9 +2,9 @@ import { expect, it } from 'vitest';
 import { recordFill, recordFills } from '../../db/repositories/fills';
 import { listDailyPnl, listPositions, markDailyPnl, markPositions, positionHistoryOf, settleMarketPosition } from '../../db/repositories/positions';
 import { getMarket, upsertMarket } from '../../db/repositories/markets';
-import { InvalidInput } from '../../workflows/domain/errors';
-import type { Fill } from '../../workflows/domain/fill';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import type { Fill } from '../../domain/fill';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend } from './harness';
 
 const DAY1 = Date.UTC(2026, 0, 15, 14);

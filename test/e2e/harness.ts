@@ -30,20 +30,20 @@ import { openDatabase, type Database, type Db } from '../../db';
 import { signedHeaders } from '../../exchange/auth';
 import type { FaultConfig, MarketSpec } from '../../exchange/config';
 import { SA_STRATEGY, TASK_QUEUE, type OrderWorkflowInput, type SessionWorkflowInput } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS, type BreakerConfig } from '../../workflows/domain/breakers';
-import { tradingDayIn } from '../../workflows/domain/calendar';
-import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import type { Side } from '../../workflows/domain/market';
-import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
-import { CASE_STUDY_LIMITS, type RiskLimits } from '../../workflows/domain/risk-limits';
+import { CASE_STUDY_BREAKERS, type BreakerConfig } from '../../domain/breakers';
+import { tradingDayIn } from '../../domain/calendar';
+import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
+import type { Side } from '../../domain/market';
+import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
+import { CASE_STUDY_LIMITS, type RiskLimits } from '../../domain/risk-limits';
 import type { orderWorkflow, sessionWorkflow } from '../../workflows';
 import { validateSessionWorkflowInput } from '../../workflows/validation';
-import { loadConfig, type WorkerConfig } from '../../worker/config';
-import { registerSearchAttributes } from '../../worker/temporal';
-import { sessionInput, startSession } from '../../worker/worker';
+import { loadConfig, type WorkerConfig } from '../../runtime/config';
+import { registerSearchAttributes } from '../../runtime/temporal';
+import { sessionInput, startSession } from '../../runtime/session-control';
 import { uniqueSchema } from '../db/harness';
 import { SMTP_PASSWORD, SMTP_USER, startSmtpCapture, type SmtpCapture } from '../activities/smtp-capture';
-import { EAGER_FILLS } from '../venue/harness';
+import { EAGER_FILLS } from '../../testkit/venue-harness';
 import type { TestServer } from '../support/temporal-server';
 import { runScript, ScriptProcess, type ChildEnv, type CommandResult } from './processes';
 
@@ -301,14 +301,14 @@ export class E2eWorld {
     return worker;
   }
 
-  /** `durable-trader <args>` (worker/cli/main.ts) as an operator runs it, against this world. */
+  /** `durable-trader <args>` (cli/main.ts) as an operator runs it, against this world. */
   cli(args: readonly string[]): Promise<CommandResult> {
-    return runScript(join(HERE, '..', '..', 'worker', 'cli', 'main.ts'), args, this.env(), 60_000);
+    return runScript(join(HERE, '..', '..', 'cli', 'main.ts'), args, this.env(), 60_000);
   }
 
-  /** The dashboard (worker/dashboard/main.ts) with actions on; resolves with its URL once it listens. */
+  /** The dashboard (dashboard/main.ts) with actions on; resolves with its URL once it listens. */
   async startDashboard(token: string): Promise<{ url: string; process: ScriptProcess }> {
-    const dashboard = new ScriptProcess('dashboard', join(HERE, '..', '..', 'worker', 'dashboard', 'main.ts'), this.env({ DASHBOARD_TOKEN: token, DASHBOARD_PORT: '0' }));
+    const dashboard = new ScriptProcess('dashboard', join(HERE, '..', '..', 'dashboard', 'main.ts'), this.env({ DASHBOARD_TOKEN: token, DASHBOARD_PORT: '0' }));
     this.dashboards.add(dashboard);
     const line = await dashboard.waitForLine((l) => l.startsWith('Dashboard: '), PROCESS_START_MS);
     const m = line === null ? null : /^Dashboard: (http:\/\/\S+)/.exec(line);

@@ -34,10 +34,10 @@ import {
   type ReconciliationStatus,
   type StartDaySessionResult,
 } from '../../workflows/api';
-import { BreakerKind, type BreakerTrip } from '../../workflows/domain/breakers';
-import { addDays, startOfDayIn } from '../../workflows/domain/calendar';
-import { makeClientOrderId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Money, type Price } from '../../workflows/domain/money';
+import { BreakerKind, type BreakerTrip } from '../../domain/breakers';
+import { addDays, startOfDayIn } from '../../domain/calendar';
+import { makeClientOrderId, sessionWorkflowId } from '../../domain/ids';
+import { MICROS, type Money, type Price } from '../../domain/money';
 import type { reconciliationWorkflow } from '../../workflows';
 import { SCHEDULE_IDS, ensureSchedules, type ScheduleOutcome } from '../../worker/schedules';
 import { describeWhere } from '../support/requirements';

@@ -6,10 +6,10 @@
  * names every difference at once.
  */
 import { getOrder, listFills, listPositions, type Db } from '../../db';
-import type { VenueOrder } from '../../activities/venue/contract';
+import type { VenueOrder } from '../../contracts/venue';
 import type { ResilientVenue } from '../../activities/venue/resilient-venue';
-import type { Fill } from '../../workflows/domain/fill';
-import { TERMINAL_STATES } from '../../workflows/domain/order';
+import type { Fill } from '../../domain/fill';
+import { TERMINAL_STATES } from '../../domain/order';
 
 /** Every fill the venue reports for the account, oldest first (all pages). */
 export async function venueFills(venue: ResilientVenue): Promise<Fill[]> {

@@ -8,7 +8,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { getOrder, listOperatorActions, listOrders } from '../../db';
 import { cancelOrderSignal } from '../../workflows/api';
-import { makeClientOrderId, orderWorkflowId } from '../../workflows/domain/ids';
+import { makeClientOrderId, orderWorkflowId } from '../../domain/ids';
 import { withTimeout } from '../support/temporal-server';
 import type { E2eWorld } from './harness';
 

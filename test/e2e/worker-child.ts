@@ -11,8 +11,9 @@
 import { readFileSync } from 'node:fs';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
-import { loadConfig } from '../../worker/config';
-import { openActivityDeps, runWorker } from '../../worker/worker';
+import { loadConfig } from '../../runtime/config';
+import { openActivityDeps } from '../../worker/activity-deps';
+import { runWorker } from '../../worker/worker';
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const log = { info: (m: string) => process.stderr.write(`${m}\n`), warn: (m: string) => process.stderr.write(`${m}\n`) };

@@ -7,10 +7,10 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, defaultEngineConfig, defaultMarkets, validateEngineConfig } from '../../exchange/config';
 import { PaperEngine } from '../../exchange/engine';
-import { InvalidInput } from '../../workflows/domain/errors';
-import type { MarketSnapshot } from '../../workflows/domain/market';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import { emaMeanReversion } from '../../workflows/domain/strategies/ema-mean-reversion';
+import { InvalidInput } from '../../domain/errors';
+import type { MarketSnapshot } from '../../domain/market';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import { emaMeanReversion } from '../../domain/strategies/ema-mean-reversion';
 
 const T0 = 1_767_225_600_000;
 

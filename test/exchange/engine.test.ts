@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, defaultEngineConfig, type EngineConfig, type MarketSpec } from '../../exchange/config';
 import { PaperEngine } from '../../exchange/engine';
-import { MICROS } from '../../workflows/domain/money';
+import { MICROS } from '../../domain/money';
 
 const T0 = 1_767_225_600_000;
 

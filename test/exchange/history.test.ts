@@ -6,7 +6,7 @@ import { DAY_MS, defaultEngineConfig, defaultMarkets, type EngineConfig, ManualC
 import { PaperEngine } from '../../exchange/engine';
 import { startPaperExchange } from '../../exchange/server';
 import { HISTORY_FILE, STATE_FILE } from '../../exchange/store';
-import { InvalidInput } from '../../workflows/domain/errors';
+import { InvalidInput } from '../../domain/errors';
 import { call, TEST_KEY } from './client';
 
 const T0 = 1_767_225_600_000;

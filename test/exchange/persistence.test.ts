@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadOrCreateSecret, parseCliArgs } from '../../exchange/cli';
 import { ManualClock } from '../../exchange/config';
-import { InvalidInput } from '../../workflows/domain/errors';
+import { InvalidInput } from '../../domain/errors';
 import { startPaperExchange } from '../../exchange/server';
 import { call, orderOf, TEST_KEY } from './client';
 

@@ -11,11 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../db';
 import { parseCliArgs } from '../../exchange/cli';
 import { startPaperExchange } from '../../exchange/server';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import { buildConfig, PROJECT_ROOT } from '../../worker/config';
-import { DASHBOARD_DEFAULTS, loadDashboardSettings } from '../../worker/dashboard/config';
-import { startDashboard } from '../../worker/dashboard/server';
-import { startMetricsServer, TradingMetrics } from '../../worker/metrics';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import { buildConfig, PROJECT_ROOT } from '../../runtime/config';
+import { DASHBOARD_DEFAULTS, loadDashboardSettings } from '../../dashboard/config';
+import { startDashboard } from '../../dashboard/server';
+import { startMetricsServer, TradingMetrics } from '../../runtime/metrics';
 
 const LISTEN = '0A';
 
@@ -93,6 +93,6 @@ describe('entry-point defaults', () => {
     expect(loadDashboardSettings({}).host).toBe('127.0.0.1');
     expect(buildConfig({}).metrics.host).toBe('127.0.0.1');
     // The local Temporal dev server the worker starts: its bind address is written in the options.
-    expect(readFileSync(`${PROJECT_ROOT}/worker/temporal.ts`, 'utf8')).toMatch(/ip: '127\.0\.0\.1'/);
+    expect(readFileSync(`${PROJECT_ROOT}/runtime/temporal.ts`, 'utf8')).toMatch(/ip: '127\.0\.0\.1'/);
   });
 });

@@ -3,7 +3,7 @@
  * secret and admin token, the dashboard token, the SMTP password, a Kalshi private key PEM, the
  * password in DATABASE_URL), go through successes and failures (trades, refused signatures,
  * wrong tokens, a rejected SMTP login, a broken PEM, an unreachable database, bad config), and
- * then every place text ends up is searched: the structured logs (worker/logging.ts, as the
+ * then every place text ends up is searched: the structured logs (runtime/logging.ts, as the
  * worker builds it), the venue client's and the exchange's own log hooks (unscrubbed), error
  * messages, HTTP answers, CLI output, the /metrics exposition, and every row of every table.
  */
@@ -12,7 +12,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import type { ActivityDeps } from '../../activities/deps';
-import type { OrderContext, OrderIntent } from '../../activities/types';
+import type { OrderContext, OrderIntent } from '../../contracts/activities';
 import { Secret } from '../../activities/venue/credentials';
 import type { VenueLogEntry } from '../../activities/venue/http';
 import { createKalshiVenue } from '../../activities/venue/kalshi/kalshi-venue';
@@ -20,18 +20,18 @@ import { loadKalshiCredentials } from '../../activities/venue/kalshi/signing';
 import { createPaperVenue } from '../../activities/venue/paper-venue';
 import { openDatabase, type Database } from '../../db';
 import { startPaperExchange, type PaperExchange } from '../../exchange/server';
-import { run, type CliIo } from '../../worker/cli/main';
-import { buildConfig, describeConfig, secretsOf } from '../../worker/config';
-import { startDashboard } from '../../worker/dashboard/server';
-import { CapturedLines, createLogger } from '../../worker/logging';
-import { instrumentActivities, TradingMetrics } from '../../worker/metrics';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { applyOrderEvent, createOrder } from '../../workflows/domain/order';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
+import { run, type CliIo } from '../../cli/main';
+import { buildConfig, describeConfig, secretsOf } from '../../runtime/config';
+import { startDashboard } from '../../dashboard/server';
+import { CapturedLines, createLogger } from '../../runtime/logging';
+import { instrumentActivities, TradingMetrics } from '../../runtime/metrics';
+import type { Price, Quantity } from '../../domain/money';
+import { applyOrderEvent, createOrder } from '../../domain/order';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
 import { captureMailer, startSmtpCapture, type SmtpCapture } from '../activities/smtp-capture';
-import { inActivity, makeDeps } from '../activities/harness';
-import { EAGER_FILLS } from '../venue/harness';
-import { startKalshiDouble } from '../venue/kalshi-double';
+import { inActivity, makeDeps } from '../../testkit/activities-harness';
+import { EAGER_FILLS } from '../../testkit/venue-harness';
+import { startKalshiDouble } from '../../testkit/kalshi-double';
 import { dumpRecords } from '../sweeps/support';
 
 const PAPER_SECRET = 'paper-secret-Q7vX2mL9pR4tY8wZ';

@@ -13,7 +13,7 @@ import { join, relative } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import { describe, expect, it } from 'vitest';
-import { PROJECT_ROOT } from '../../worker/config';
+import { PROJECT_ROOT } from '../../runtime/config';
 
 const SCANNED = ['db', 'activities', 'worker', 'exchange'];
 

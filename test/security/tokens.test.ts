@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOperatorActions, openDatabase, startSession, type Database } from '../../db';
 import { startPaperExchange, type PaperExchange } from '../../exchange/server';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import { startDashboard, type RunningDashboard } from '../../worker/dashboard/server';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import { startDashboard, type RunningDashboard } from '../../dashboard/server';
 
 const DASHBOARD_TOKEN = 'tokens-test-dashboard-0123456789';
 const ADMIN_TOKEN = 'tokens-test-admin-0123456789';

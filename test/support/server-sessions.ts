@@ -1,8 +1,8 @@
 /** Sessions and orders as the server scenarios start them with in-memory activities (FakeWorld), and how they end them. */
 import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
-import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
+import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
 
 /** One market, one-second polls, an hour to go, the case study's limits; `over` changes any field. */
 export function testSessionInput(strategy: string, tradingDay: string, over: Partial<SessionWorkflowInput> = {}): SessionWorkflowInput {

@@ -1,5 +1,5 @@
 /**
- * Bad-input sweep of the operator CLI (worker/cli/main.ts, `run(argv, io)`): every option given
+ * Bad-input sweep of the operator CLI (cli/main.ts, `run(argv, io)`): every option given
  * a hostile value, unknown commands and options, random argument lists. A bad argument exits 2
  * with a message naming the option and no stack trace, before any record is opened; nothing ever
  * throws out of `run`; and the records (PGlite in a data dir, seeded) are byte-for-byte as they
@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertOrder, listOperatorActions, openDatabase, recordAlert, recordOperatorAction } from '../../db';
-import { run, type CliIo } from '../../worker/cli/main';
-import type { Price, Quantity } from '../../workflows/domain/money';
+import { run, type CliIo } from '../../cli/main';
+import type { Price, Quantity } from '../../domain/money';
 import { INJECTIONS, SweepCounter, hostileString, recordsDigest, runs } from './support';
 
 const counter = new SweepCounter('cli');

@@ -1,5 +1,5 @@
 /**
- * Bad-input sweep of the configuration (worker/config.ts): hostile environment variables, config
+ * Bad-input sweep of the configuration (runtime/config.ts): hostile environment variables, config
  * files with wrong-typed, unknown, oversized or deeply nested fields, files that are not JSON or
  * cannot be read. Every bad input is one InvalidInput of type InvalidConfig naming the variable
  * or file field; nothing else escapes; secret values are never echoed; the file is not touched.
@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliIo } from '../../worker/cli/main';
-import { ENV, FILE_SHAPE, buildConfig, loadConfig, type Env } from '../../worker/config';
-import { ErrorType, InvalidInput } from '../../workflows/domain/errors';
+import { run, type CliIo } from '../../cli/main';
+import { ENV, FILE_SHAPE, buildConfig, loadConfig, type Env } from '../../runtime/config';
+import { ErrorType, InvalidInput } from '../../domain/errors';
 import { INJECTIONS, SweepCounter, deeplyNestedJson, hostileString, malformedJsonText, runs, wrongTyped } from './support';
 
 const counter = new SweepCounter('config');

@@ -1,5 +1,5 @@
 /**
- * Bad-input sweep of the backtester's CSV files (worker/quotes-csv.ts): hostile cells, broken
+ * Bad-input sweep of the backtester's CSV files (cli/quotes-csv.ts): hostile cells, broken
  * rows and headers, oversized files. Every bad input is one QuotesCsvError naming the file, the
  * line and (when the row has the right width) the column; nothing else is ever thrown. Through
  * the CLI, a bad file exits 1 naming file, line and column, and the file is left as it was.
@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run, type CliIo } from '../../worker/cli/main';
-import { MARKET_COLUMNS, MODEL_COLUMNS, QUOTE_COLUMNS, QuotesCsvError, parseMarketsCsv, parseModelCsv, parseQuotesCsv } from '../../worker/quotes-csv';
-import { MICROS } from '../../workflows/domain/money';
+import { run, type CliIo } from '../../cli/main';
+import { MARKET_COLUMNS, MODEL_COLUMNS, QUOTE_COLUMNS, QuotesCsvError, parseMarketsCsv, parseModelCsv, parseQuotesCsv } from '../../cli/quotes-csv';
+import { MICROS } from '../../domain/money';
 import { INJECTIONS, SweepCounter, hostileString, runs } from './support';
 
 const counter = new SweepCounter('csv');

@@ -1,5 +1,5 @@
 /**
- * Bad-input sweep of the operator dashboard's HTTP server (worker/dashboard/server.ts): action
+ * Bad-input sweep of the operator dashboard's HTTP server (dashboard/server.ts): action
  * bodies with one bad field, malformed, mistyped and oversized bodies, forged Authorization
  * headers, hostile paths and methods, and request lines only a raw socket sends. Each answers
  * 400/401/403/404/405/413 with a JSON error body naming the field; none is a 500; no session is
@@ -10,9 +10,9 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertOrder, openDatabase, recordAlert, startSession, upsertMarket, type Database } from '../../db';
 import type { OperatorRequest } from '../../workflows/api';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import { MAX_BODY_BYTES, startDashboard, type RunningDashboard } from '../../worker/dashboard/server';
+import type { Price, Quantity } from '../../domain/money';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import { MAX_BODY_BYTES, startDashboard, type RunningDashboard } from '../../dashboard/server';
 import { SweepCounter, deeplyNestedJson, hostileString, malformedJsonText, pct, recordsDigest, runs, wrongTyped } from './support';
 
 const counter = new SweepCounter('dashboard-http');

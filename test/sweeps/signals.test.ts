@@ -8,11 +8,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { OrderActivities, SessionActivities } from '../../activities/types';
+import type { OrderActivities, SessionActivities } from '../../contracts/activities';
 import type { OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS, initialBreakerState } from '../../workflows/domain/breakers';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import { CASE_STUDY_BREAKERS, initialBreakerState } from '../../domain/breakers';
+import { InvalidInput } from '../../domain/errors';
+import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
 import { OrderLifecycle } from '../../workflows/order-lifecycle';
 import { ReconciliationRun } from '../../workflows/reconciliation';
 import { TradingSession } from '../../workflows/session';

@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { Db } from '../../db';
-import { PROJECT_ROOT } from '../../worker/config';
+import { PROJECT_ROOT } from '../../runtime/config';
 
 /** Strings that have broken parsers, SQL and HTML elsewhere. */
 export const INJECTIONS: readonly string[] = [

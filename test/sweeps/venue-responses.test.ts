@@ -17,9 +17,9 @@ import { VenueHttpClient } from '../../activities/venue/http';
 import { KalshiVenue } from '../../activities/venue/kalshi/kalshi-venue';
 import { PaperVenue, paperSigner } from '../../activities/venue/paper-venue';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
-import type { Venue } from '../../activities/venue/contract';
+import type { Venue } from '../../contracts/venue';
 import { RecordError, openDatabase, type Database } from '../../db';
-import type { Price, Quantity } from '../../workflows/domain/money';
+import type { Price, Quantity } from '../../domain/money';
 import { SweepCounter, anyJson, hostileString, malformedJsonText, recordsDigest, runs, wrongTyped } from './support';
 
 const counter = new SweepCounter('venue-responses');

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { runBacktest, type BacktestConfig } from '../../workflows/domain/backtest';
-import { computeBacktestStats, formatStatsTable, sharpeFromDailyPnl, dailyPnl } from '../../workflows/domain/backtest-stats';
-import { CASE_STUDY_FILL_MODEL, type FillModelParams } from '../../workflows/domain/fill-model';
-import type { Market, MarketSnapshot } from '../../workflows/domain/market';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import type { Signal, Strategy } from '../../workflows/domain/strategy';
-import { emaMeanReversion } from '../../workflows/domain/strategies/ema-mean-reversion';
-import { buildRiskContext, countOrdersInWindow } from '../../workflows/domain/trading-context';
-import { applyFill, emptyLedger } from '../../workflows/domain/ledger';
-import { generateSampleData } from '../../scripts/make-sample-data';
+import { runBacktest, type BacktestConfig } from '../../domain/backtest';
+import { computeBacktestStats, formatStatsTable, sharpeFromDailyPnl, dailyPnl } from '../../domain/backtest-stats';
+import { CASE_STUDY_FILL_MODEL, type FillModelParams } from '../../domain/fill-model';
+import type { Market, MarketSnapshot } from '../../domain/market';
+import type { Price, Quantity } from '../../domain/money';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import type { Signal, Strategy } from '../../domain/strategy';
+import { emaMeanReversion } from '../../domain/strategies/ema-mean-reversion';
+import { buildRiskContext, countOrdersInWindow } from '../../domain/trading-context';
+import { applyFill, emptyLedger } from '../../domain/ledger';
+import { generateSampleData } from '../../testkit/sample-data';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2024, 2, 1);

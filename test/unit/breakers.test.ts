@@ -18,9 +18,9 @@ import {
   type BreakerConfig,
   type BreakerMetrics,
   type BreakerState,
-} from '../../workflows/domain/breakers';
-import { ErrorType, InvalidInput } from '../../workflows/domain/errors';
-import { usd, type Money } from '../../workflows/domain/money';
+} from '../../domain/breakers';
+import { ErrorType, InvalidInput } from '../../domain/errors';
+import { usd, type Money } from '../../domain/money';
 
 const T0 = 1_700_000_000_000;
 const calm: BreakerMetrics = { equity: usd(2_000), dailyPnl: usd(0), ordersInWindow: 0, errorsInWindow: 0, requestsInWindow: 0 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorType, InvalidInput } from '../../workflows/domain/errors';
+import { ErrorType, InvalidInput } from '../../domain/errors';
 import {
   FILL_RATE_ALERT_DEFAULTS,
   SLIPPAGE_ALERT_DEFAULTS,
@@ -15,9 +15,9 @@ import {
   validateExecutionRecord,
   type ExecutionFill,
   type ExecutionRecord,
-} from '../../workflows/domain/execution-quality';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
-import { applyOrderEvents, createOrder } from '../../workflows/domain/order';
+} from '../../domain/execution-quality';
+import type { Money, Price, Quantity } from '../../domain/money';
+import { applyOrderEvents, createOrder } from '../../domain/order';
 
 const f = (quantity: number, price: number, fee: number, ts: number): ExecutionFill => ({
   quantity: quantity as Quantity,

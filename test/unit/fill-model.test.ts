@@ -7,10 +7,10 @@ import {
   simulateFill,
   validateFillModelParams,
   type FillModelParams,
-} from '../../workflows/domain/fill-model';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { px, type Quantity } from '../../workflows/domain/money';
-import { seededRandom } from '../../workflows/domain/random';
+} from '../../domain/fill-model';
+import { InvalidInput } from '../../domain/errors';
+import { px, type Quantity } from '../../domain/money';
+import { seededRandom } from '../../domain/random';
 
 const q = (n: number) => n as Quantity;
 const certain: FillModelParams = { fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0, feeCoefficientPpm: 0 };

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidInput, UnknownMarket } from '../../workflows/domain/errors';
+import { InvalidInput, UnknownMarket } from '../../domain/errors';
 import {
   clientOrderIdFromWorkflowId,
   makeClientOrderId,
@@ -9,10 +9,10 @@ import {
   sessionWorkflowId,
   tradingDayOf,
   validateTradingDay,
-} from '../../workflows/domain/ids';
-import { markPrice, parseSide, requireMarket, spread, validateMarket, type Market } from '../../workflows/domain/market';
-import { px } from '../../workflows/domain/money';
-import { validateFill, type Fill } from '../../workflows/domain/fill';
+} from '../../domain/ids';
+import { markPrice, parseSide, requireMarket, spread, validateMarket, type Market } from '../../domain/market';
+import { px } from '../../domain/money';
+import { validateFill, type Fill } from '../../domain/fill';
 
 describe('identifiers', () => {
   it('client order IDs are deterministic and round-trip through workflow IDs', () => {

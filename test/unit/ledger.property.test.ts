@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Fill } from '../../workflows/domain/fill';
+import type { Fill } from '../../domain/fill';
 import {
   applyFill,
   applyFillInPlace,
@@ -12,9 +12,9 @@ import {
   unrealizedPnl,
   type Ledger,
   type PositionFill,
-} from '../../workflows/domain/ledger';
-import type { Side } from '../../workflows/domain/market';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+} from '../../domain/ledger';
+import type { Side } from '../../domain/market';
+import type { Money, Price, Quantity } from '../../domain/money';
 
 const side = fc.constantFrom<Side>('BUY', 'SELL');
 const priceArb = fc.integer({ min: 1, max: 999_999 }).map((p) => p as Price);

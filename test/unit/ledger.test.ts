@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInput, UnknownMarket } from '../../workflows/domain/errors';
-import type { Fill } from '../../workflows/domain/fill';
+import { InvalidInput, UnknownMarket } from '../../domain/errors';
+import type { Fill } from '../../domain/fill';
 import {
   applyFill,
   applyFillInPlace,
@@ -25,9 +25,9 @@ import {
   type Ledger,
   type Position,
   type PositionFill,
-} from '../../workflows/domain/ledger';
-import type { Side } from '../../workflows/domain/market';
-import { px, usd, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+} from '../../domain/ledger';
+import type { Side } from '../../domain/market';
+import { px, usd, type Money, type Price, type Quantity } from '../../domain/money';
 
 const pf = (side: Side, quantity: number, price: number, fee = 0): PositionFill => ({
   side,

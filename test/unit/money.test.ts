@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../../workflows/domain/errors';
+import { InvalidInput } from '../../domain/errors';
 import {
   MICROS,
   formatDecimal,
@@ -15,7 +15,7 @@ import {
   roundToTick,
   toNumericString,
   usd,
-} from '../../workflows/domain/money';
+} from '../../domain/money';
 
 describe('money: exact fixed-point', () => {
   it('parses decimal strings exactly into micros', () => {

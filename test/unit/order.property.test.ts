@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DomainError } from '../../workflows/domain/errors';
-import type { Fill } from '../../workflows/domain/fill';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { DomainError } from '../../domain/errors';
+import type { Fill } from '../../domain/fill';
+import type { Money, Price, Quantity } from '../../domain/money';
 import {
   ORDER_EVENT_TYPES,
   applyOrderEvent,
@@ -12,7 +12,7 @@ import {
   type Order,
   type OrderEvent,
   type OrderState,
-} from '../../workflows/domain/order';
+} from '../../domain/order';
 
 const COID = 'prop-20260105-000001';
 const MARKET = 'PROP-MKT';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorType, InvalidInput } from '../../workflows/domain/errors';
-import type { Fill } from '../../workflows/domain/fill';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
+import { ErrorType, InvalidInput } from '../../domain/errors';
+import type { Fill } from '../../domain/fill';
+import type { Money, Price, Quantity } from '../../domain/money';
 import {
   FillExceedsOrder,
   FillMismatch,
@@ -24,7 +24,7 @@ import {
   type OrderEvent,
   type OrderEventType,
   type OrderState,
-} from '../../workflows/domain/order';
+} from '../../domain/order';
 
 const COID = 'mr-20260105-000001';
 const MARKET = 'FED-RATE-JAN';

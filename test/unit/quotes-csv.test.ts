@@ -11,9 +11,9 @@ import {
   parseModelCsv,
   parseQuotesCsv,
   parseTimestamp,
-} from '../../worker/quotes-csv';
-import { parseBacktestArgs, runBacktestCli, DEFAULT_DATA_DIR } from '../../worker/backtest-cli';
-import { generateSampleData } from '../../scripts/make-sample-data';
+} from '../../cli/quotes-csv';
+import { parseBacktestArgs, runBacktestCli, DEFAULT_DATA_DIR } from '../../cli/backtest-cli';
+import { generateSampleData } from '../../testkit/sample-data';
 
 const HEADER = 'ts,market_id,bid,ask,last,volume,adv';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { usd, type Money } from '../../workflows/domain/money';
-import { ORDER_STATES, TERMINAL_STATES } from '../../workflows/domain/order';
+import { InvalidInput } from '../../domain/errors';
+import { usd, type Money } from '../../domain/money';
+import { ORDER_STATES, TERMINAL_STATES } from '../../domain/order';
 import {
   LOCAL_ORDER_PHASES,
   decideReconciliation,
@@ -13,7 +13,7 @@ import {
   type VenueAccountView,
   type VenueOrderStatus,
   type VenueOrderView,
-} from '../../workflows/domain/reconciliation';
+} from '../../domain/reconciliation';
 
 const tolerance = { cash: usd(0.01) };
 

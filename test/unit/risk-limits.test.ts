@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorType, InvalidInput } from '../../workflows/domain/errors';
-import { CASE_STUDY_LIMITS, RISK_LIMIT_FIELDS, parseRiskLimits } from '../../workflows/domain/risk-limits';
+import { ErrorType, InvalidInput } from '../../domain/errors';
+import { CASE_STUDY_LIMITS, RISK_LIMIT_FIELDS, parseRiskLimits } from '../../domain/risk-limits';
 
 /** The case-study limits as they would appear in a config file. */
 const caseStudyConfig = {

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Market, MarketSnapshot, Side } from '../../workflows/domain/market';
-import type { Money, Price, Quantity } from '../../workflows/domain/money';
-import { RISK_LIMIT_FIELDS, type RiskLimits } from '../../workflows/domain/risk-limits';
-import { RiskRule, checkOrder, type OrderRequest, type RiskContext, type RiskDecision } from '../../workflows/domain/risk';
+import type { Market, MarketSnapshot, Side } from '../../domain/market';
+import type { Money, Price, Quantity } from '../../domain/money';
+import { RISK_LIMIT_FIELDS, type RiskLimits } from '../../domain/risk-limits';
+import { RiskRule, checkOrder, type OrderRequest, type RiskContext, type RiskDecision } from '../../domain/risk';
 
 const NOW = 1_700_000_000_000;
 const USD = 1_000_000;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../../workflows/domain/errors';
-import type { Market, MarketSnapshot } from '../../workflows/domain/market';
-import { px, usd, type Money, type Price, type Quantity } from '../../workflows/domain/money';
-import { CASE_STUDY_LIMITS, type RiskLimits } from '../../workflows/domain/risk-limits';
-import { APPROVED, RISK_RULES, RiskRule, checkOrder, describeDecision, type OrderRequest, type RiskContext, type RiskDecision } from '../../workflows/domain/risk';
+import { InvalidInput } from '../../domain/errors';
+import type { Market, MarketSnapshot } from '../../domain/market';
+import { px, usd, type Money, type Price, type Quantity } from '../../domain/money';
+import { CASE_STUDY_LIMITS, type RiskLimits } from '../../domain/risk-limits';
+import { APPROVED, RISK_RULES, RiskRule, checkOrder, describeDecision, type OrderRequest, type RiskContext, type RiskDecision } from '../../domain/risk';
 
 const NOW = 1_700_000_000_000;
 const q = (n: number) => n as Quantity;

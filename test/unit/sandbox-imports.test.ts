@@ -50,8 +50,8 @@ function isForbidden(spec: string): boolean {
   return (forbiddenPatterns as string[]).some((pattern) => new RegExp(`(^|/)${pattern.replaceAll('*', '').replaceAll('/', '')}(/|$)`).test(spec));
 }
 
-describe('workflows/ stays sandbox-safe', () => {
-  const files = tsFiles(join(root, 'workflows'));
+describe('workflows/, domain/ and contracts/ stay sandbox-safe', () => {
+  const files = ['workflows', 'domain', 'contracts'].flatMap((dir) => tsFiles(join(root, dir)));
 
   it('finds the workflow sources', () => {
     expect(files.length).toBeGreaterThan(3);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Money, Price } from '../../workflows/domain/money';
-import { exitQuantity, kellyContracts, kellyFraction, sizeByConfidence, sizeSignal } from '../../workflows/domain/sizing';
+import type { Money, Price } from '../../domain/money';
+import { exitQuantity, kellyContracts, kellyFraction, sizeByConfidence, sizeSignal } from '../../domain/sizing';
 
 const p = (micros: number) => micros as Price;
 

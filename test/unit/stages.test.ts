@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { CASE_STUDY_FILL_MODEL } from '../../workflows/domain/fill-model';
-import type { Market, MarketSnapshot } from '../../workflows/domain/market';
-import { usd, type Money, type Price, type Quantity } from '../../workflows/domain/money';
+import { InvalidInput } from '../../domain/errors';
+import { CASE_STUDY_FILL_MODEL } from '../../domain/fill-model';
+import type { Market, MarketSnapshot } from '../../domain/market';
+import { usd, type Money, type Price, type Quantity } from '../../domain/money';
 import {
   alignSignals,
   compareSlippage,
@@ -17,8 +17,8 @@ import {
   type GoNoGoInput,
   type RunStats,
   type ShadowExecution,
-} from '../../workflows/domain/stages';
-import type { Strategy } from '../../workflows/domain/strategy';
+} from '../../domain/stages';
+import type { Strategy } from '../../domain/strategy';
 
 /** Reference 001, "Paper Trading Results": the backtest over the same 21 days and the paper run. */
 const CASE_BACKTEST: RunStats = {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { Market, MarketSnapshot } from '../../workflows/domain/market';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { HOUR_MS, DAY_MS, emaWeight, passivePrice, type Signal, type Strategy } from '../../workflows/domain/strategy';
-import { emaMeanReversion, EMA_CASE_STUDY_PARAMS } from '../../workflows/domain/strategies/ema-mean-reversion';
-import { maCrossover } from '../../workflows/domain/strategies/ma-crossover';
-import { modelEdge } from '../../workflows/domain/strategies/model-edge';
-import { createStrategy } from '../../workflows/domain/strategies';
+import type { Market, MarketSnapshot } from '../../domain/market';
+import type { Price, Quantity } from '../../domain/money';
+import { InvalidInput } from '../../domain/errors';
+import { HOUR_MS, DAY_MS, emaWeight, passivePrice, type Signal, type Strategy } from '../../domain/strategy';
+import { emaMeanReversion, EMA_CASE_STUDY_PARAMS } from '../../domain/strategies/ema-mean-reversion';
+import { maCrossover } from '../../domain/strategies/ma-crossover';
+import { modelEdge } from '../../domain/strategies/model-edge';
+import { createStrategy } from '../../domain/strategies';
 
 const TICK = 10_000;
 const market = (over: Partial<Market> = {}): Market => ({

@@ -1,5 +1,5 @@
 import { venueContractSuite } from './contract';
-import { kalshiUnderTest, paperUnderTest } from './harness';
+import { kalshiUnderTest, paperUnderTest } from '../../testkit/venue-harness';
 
 venueContractSuite('paper exchange', paperUnderTest);
 venueContractSuite('Kalshi double', kalshiUnderTest);

@@ -4,21 +4,10 @@
  * that rests on the book and one that crosses it and fills.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Venue, VenueOrder } from '../../activities/venue/contract';
-import type { Fill } from '../../workflows/domain/fill';
-import { MICROS, type Price, type Quantity } from '../../workflows/domain/money';
-
-export interface VenueUnderTest {
-  venue: Venue;
-  marketId: string;
-  /** A limit buy price that will not fill during the test. */
-  restingBuyPrice: () => Promise<Price>;
-  /** A limit buy price that crosses the book and fills. */
-  crossingBuyPrice: () => Promise<Price>;
-  /** Unique prefix for client order IDs of this run. */
-  idPrefix: string;
-  close(): Promise<void>;
-}
+import type { Venue, VenueOrder } from '../../contracts/venue';
+import type { Fill } from '../../domain/fill';
+import { MICROS, type Quantity } from '../../domain/money';
+import type { VenueUnderTest } from '../../testkit/venue-harness';
 
 async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 10_000): Promise<T> {
   const end = Date.now() + timeoutMs;

@@ -7,13 +7,13 @@
  * answer and a second order. Counts are printed as small tables.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PlaceOrderRequest, VenueOrder } from '../../activities/venue/contract';
+import type { PlaceOrderRequest, VenueOrder } from '../../contracts/venue';
 import { isVenueError, VenueError } from '../../activities/venue/errors';
 import type { ResilientVenue } from '../../activities/venue/resilient-venue';
 import type { PaperExchange } from '../../exchange/server';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { seededRandom } from '../../workflows/domain/random';
-import { kalshiUnderDouble, paperClient, PAPER_KEY_ID, PAPER_SECRET, startPaper } from './harness';
+import type { Price, Quantity } from '../../domain/money';
+import { seededRandom } from '../../domain/random';
+import { kalshiUnderDouble, paperClient, PAPER_KEY_ID, PAPER_SECRET, startPaper } from '../../testkit/venue-harness';
 
 const FAST_RETRY = { maxAttempts: 5, baseDelayMs: 2, maxDelayMs: 20, maxRetryAfterMs: 3_000 };
 const FAST_RESUBMIT = { maxAttempts: 4, baseDelayMs: 2, maxDelayMs: 10, maxRetryAfterMs: 1_000 };

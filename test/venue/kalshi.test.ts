@@ -6,9 +6,9 @@ import { coreSide, createOrderBody, depthFromKalshi, fillFromKalshi, orderFromKa
 import { KALSHI_DEMO_BASE_URL, kalshiSignature, loadKalshiCredentials } from '../../activities/venue/kalshi/signing';
 import { loadPaperCredentials } from '../../activities/venue/credentials';
 import { ResponseReader } from '../../activities/venue/parse';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { readFixture, type KalshiDouble } from './kalshi-double';
-import { KALSHI_KEY_ID, kalshiKeyPair, kalshiUnderDouble } from './harness';
+import type { Price, Quantity } from '../../domain/money';
+import { readFixture, type KalshiDouble } from '../../testkit/kalshi-double';
+import { KALSHI_KEY_ID, kalshiKeyPair, kalshiUnderDouble } from '../../testkit/venue-harness';
 
 const r = new ResponseReader('kalshi', 'test');
 const MARKET = 'KXFEDDECISION-26JAN-H0';

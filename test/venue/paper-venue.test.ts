@@ -4,8 +4,8 @@ import type { VenueLogEntry } from '../../activities/venue/http';
 import { paperSigner } from '../../activities/venue/paper-venue';
 import { signRequest } from '../../exchange/auth';
 import type { PaperExchange } from '../../exchange/server';
-import type { Price, Quantity } from '../../workflows/domain/money';
-import { paperClient, PAPER_SECRET, startPaper } from './harness';
+import type { Price, Quantity } from '../../domain/money';
+import { paperClient, PAPER_SECRET, startPaper } from '../../testkit/venue-harness';
 
 describe('paper venue adapter', () => {
   let exchange: PaperExchange;

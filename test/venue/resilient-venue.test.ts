@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { PlaceOrderRequest, Venue, VenueOrder } from '../../activities/venue/contract';
+import type { PlaceOrderRequest, Venue, VenueOrder } from '../../contracts/venue';
 import { VenueError, type VenueErrorKind } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
-import type { Price, Quantity } from '../../workflows/domain/money';
+import type { Price, Quantity } from '../../domain/money';
 
 const request: PlaceOrderRequest = { clientOrderId: 'rv-1', marketId: 'M-1', side: 'BUY', quantity: 2 as Quantity, limitPrice: 400_000 as Price };
 

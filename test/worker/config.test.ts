@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { TASK_QUEUE } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import { buildConfig, cronProblem, describeConfig, loadConfig, PROJECT_ROOT, secretsOf, type Env } from '../../worker/config';
+import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
+import { InvalidInput } from '../../domain/errors';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import { buildConfig, cronProblem, describeConfig, loadConfig, PROJECT_ROOT, secretsOf, type Env } from '../../runtime/config';
 
 function problemsOf(fn: () => unknown): { field: string; value: unknown; problem: string }[] {
   try {

@@ -17,13 +17,13 @@ import type {
   SessionActivities,
   SessionSnapshot,
   WatchSignal,
-} from '../../activities/types';
-import type { VenueOrderStatus } from '../../activities/venue/contract';
-import type { BreakerTrip } from '../../workflows/domain/breakers';
-import type { Fill } from '../../workflows/domain/fill';
-import { MICROS, type Money, type Price, type Quantity } from '../../workflows/domain/money';
-import { TERMINAL_STATES, type Order } from '../../workflows/domain/order';
-import { decideReconciliation, type Discrepancy } from '../../workflows/domain/reconciliation';
+} from '../../contracts/activities';
+import type { VenueOrderStatus } from '../../contracts/venue';
+import type { BreakerTrip } from '../../domain/breakers';
+import type { Fill } from '../../domain/fill';
+import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
+import { TERMINAL_STATES, type Order } from '../../domain/order';
+import { decideReconciliation, type Discrepancy } from '../../domain/reconciliation';
 
 export type SubmitBehaviour = 'ACCEPT' | 'AMBIGUOUS';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../../workflows/domain/errors';
+import { InvalidInput } from '../../domain/errors';
 import { exportHistories, historyFileName, historyFromJson, historyToJson, parseHistoriesArgs } from '../../worker/histories';
 import { syntheticHistory } from './synthetic-history';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Secret } from '../../activities/venue/credentials';
-import { buildConfig, describeConfig, secretsOf } from '../../worker/config';
-import { CapturedLines, CENSOR, createLogger, scrubSecrets, withIds } from '../../worker/logging';
+import { buildConfig, describeConfig, secretsOf } from '../../runtime/config';
+import { CapturedLines, CENSOR, createLogger, scrubSecrets, withIds } from '../../runtime/logging';
 
 const ENV = {
   DATABASE_URL: 'postgres://trader:db-pw-7781@db:5432/trader',

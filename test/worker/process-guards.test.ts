@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isClosedSocketWrite } from '../../worker/process-guards';
+import { isClosedSocketWrite } from '../../runtime/process-guards';
 
 function errorWith(message: string, stackFrame: string, type: ErrorConstructor = TypeError): Error {
   const e = new type(message);

@@ -1,9 +1,9 @@
 import { ScheduleAlreadyRunning, ServiceError, type Client, type ScheduleDescription, type ScheduleOptions, type ScheduleUpdateOptions } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { TASK_QUEUE } from '../../workflows/api';
-import { buildConfig } from '../../worker/config';
+import { buildConfig } from '../../runtime/config';
 import { RUN_TIMEOUTS, SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, schedulesUnsupported, sessionTemplate } from '../../worker/schedules';
-import { GrpcCode, type WorkerLog } from '../../worker/temporal';
+import { GrpcCode, type WorkerLog } from '../../runtime/temporal';
 
 const config = buildConfig({
   TRADING_TIME_ZONE: 'America/New_York',

@@ -7,13 +7,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createOrderActivities } from '../../activities/orders';
-import type { PreflightCheck } from '../../activities/types';
-import { CASE_STUDY_FILL_MODEL } from '../../workflows/domain/fill-model';
-import type { Price } from '../../workflows/domain/money';
-import { buildConfig, type Env } from '../../worker/config';
-import { CapturedLines } from '../../worker/logging';
-import { guardStart, loadShadowExecutions, main, runShadow, StageRefused, stageReport, startObservability } from '../../worker/stages';
-import { contracts, forEachBackend, inActivity, makeDeps, startTestExchange, type TestExchange } from '../activities/harness';
+import type { PreflightCheck } from '../../contracts/activities';
+import { CASE_STUDY_FILL_MODEL } from '../../domain/fill-model';
+import type { Price } from '../../domain/money';
+import { buildConfig, type Env } from '../../runtime/config';
+import { CapturedLines } from '../../runtime/logging';
+import { guardStart, loadShadowExecutions, main, runShadow, StageRefused, stageReport } from '../../worker/stages';
+import { startObservability } from '../../worker/observability';
+import { contracts, inActivity, makeDeps, startTestExchange, type TestExchange } from '../../testkit/activities-harness';
+import { forEachBackend } from '../db/harness';
 
 const PASSING: PreflightCheck[] = [
   { name: 'VENUE_REACHABLE', ok: true, detail: 'paper answered' },

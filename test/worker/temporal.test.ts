@@ -5,7 +5,7 @@ import type { Connection } from '@temporalio/client';
 import { ServiceError } from '@temporalio/client';
 import { describe, expect, it } from 'vitest';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../workflows/api';
-import { buildConfig } from '../../worker/config';
+import { buildConfig } from '../../runtime/config';
 import {
   GrpcCode,
   TemporalUnavailable,
@@ -16,7 +16,7 @@ import {
   registerSearchAttributes,
   searchAttributeVerdict,
   type WorkerLog,
-} from '../../worker/temporal';
+} from '../../runtime/temporal';
 
 const KEYWORD = 2;
 const TEXT = 1;

@@ -3,13 +3,16 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InvalidInput } from '../../workflows/domain/errors';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
-import { CASE_STUDY_LIMITS } from '../../workflows/domain/risk-limits';
-import { buildConfig } from '../../worker/config';
-import { TemporalUnavailable } from '../../worker/temporal';
+import { InvalidInput } from '../../domain/errors';
+import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
+import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import { buildConfig } from '../../runtime/config';
+import { TemporalUnavailable } from '../../runtime/temporal';
 import { createActivities } from '../../activities/index';
-import { endOfTradingDay, openActivityDeps, serveWorker, signalHalt, signalKillSwitch, startOfDayIn, startSession, tradingDayIn } from '../../worker/worker';
+import { endOfTradingDay, startOfDayIn, tradingDayIn } from '../../domain/calendar';
+import { openActivityDeps } from '../../worker/activity-deps';
+import { serveWorker } from '../../worker/worker';
+import { signalHalt, signalKillSwitch, startSession } from '../../runtime/session-control';
 
 const config = buildConfig({ TRADING_TIME_ZONE: 'America/New_York', SESSION_STRATEGY: 'ema-mr', SESSION_MARKETS: 'PRES-2028' });
 

@@ -7,10 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConfig } from '../../worker/config';
-import { createWorker, prebuiltWorkflowBundle, WORKFLOWS_PATH, writeWorkflowBundle } from '../../worker/worker';
+import { buildConfig } from '../../runtime/config';
+import { createWorker } from '../../worker/worker';
+import { prebuiltWorkflowBundle, WORKFLOWS_PATH, writeWorkflowBundle } from '../../worker/bundle';
 import type { OrderStatus, OrderWorkflowInput } from '../../workflows/api';
-import type { Price, Quantity } from '../../workflows/domain/money';
+import type { Price, Quantity } from '../../domain/money';
 import type { orderWorkflow } from '../../workflows/order-workflow';
 import { describeOnServer, temporalServerForFile } from '../support/temporal-server';
 import { FakeWorld } from './fake-activities';

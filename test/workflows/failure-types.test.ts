@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ActivityFailureType } from '../../activities/errors';
 import { VenueErrorKind } from '../../activities/venue/errors';
 import { RecordErrorType } from '../../db/errors';
-import { ErrorType } from '../../workflows/domain/errors';
+import { ErrorType } from '../../domain/errors';
 import { ActivityFailure, DomainFailure, PERMANENT_RECORD_FAILURES, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from '../../workflows/failure-types';
 
 const KNOWN = new Set<string>([...Object.values(ActivityFailureType), ...Object.values(VenueErrorKind), ...Object.values(RecordErrorType), ...Object.values(ErrorType)]);

@@ -3,12 +3,12 @@
  * venue behaviour and recording activities. The same object runs inside orderWorkflow.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertRequest, OrderActivities, OrderProgress, SubmitResult } from '../../activities/types';
-import type { VenueOrderStatus } from '../../activities/venue/contract';
+import type { AlertRequest, OrderActivities, OrderProgress, SubmitResult } from '../../contracts/activities';
+import type { VenueOrderStatus } from '../../contracts/venue';
 import type { OrderCarry, OrderWorkflowInput } from '../../workflows/api';
-import type { Fill } from '../../workflows/domain/fill';
-import { px, type Quantity } from '../../workflows/domain/money';
-import type { Order } from '../../workflows/domain/order';
+import type { Fill } from '../../domain/fill';
+import { px, type Quantity } from '../../domain/money';
+import type { Order } from '../../domain/order';
 import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle, type LifecycleEnv, type OrderPatch } from '../../workflows/order-lifecycle';
 import { validateOrderWorkflowInput } from '../../workflows/validation';
 import { VirtualTime } from './virtual-time';

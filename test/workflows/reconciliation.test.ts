@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertRequest, OperationsActivities, OperatorAction } from '../../activities/types';
-import type { ReconciliationPolicy } from '../../workflows/domain/reconciliation';
-import { decideReconciliation, reconcile } from '../../workflows/domain/reconciliation';
-import { MICROS, type Money } from '../../workflows/domain/money';
+import type { AlertRequest, OperationsActivities, OperatorAction } from '../../contracts/activities';
+import type { ReconciliationPolicy } from '../../domain/reconciliation';
+import { decideReconciliation, reconcile } from '../../domain/reconciliation';
+import { MICROS, type Money } from '../../domain/money';
 import { RECONCILIATION_PATCHES, ReconciliationRun, type ReconciliationEnv } from '../../workflows/reconciliation';
 import { VirtualTime } from './virtual-time';
 

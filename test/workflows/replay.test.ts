@@ -11,8 +11,8 @@ import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { ReconciliationWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS } from '../../workflows/domain/breakers';
-import { MICROS, type Money } from '../../workflows/domain/money';
+import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
+import { MICROS, type Money } from '../../domain/money';
 import { historyFromJson } from '../../worker/histories';
 import { syntheticHistory } from '../worker/synthetic-history';
 

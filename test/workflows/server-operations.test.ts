@@ -19,13 +19,13 @@ import {
   type SessionStatus,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS, type Quantity } from '../../workflows/domain/money';
+import { sessionWorkflowId } from '../../domain/ids';
+import { MICROS, type Quantity } from '../../domain/money';
 import type { marketResolutionWorkflow, reconciliationWorkflow, sessionWorkflow, startDaySessionWorkflow } from '../../workflows';
-import { tradingDayIn } from '../../workflows/domain/calendar';
-import { buildConfig, type WorkerConfig } from '../../worker/config';
+import { tradingDayIn } from '../../domain/calendar';
+import { buildConfig, type WorkerConfig } from '../../runtime/config';
 import { SCHEDULE_IDS, ensureSchedules, scheduleDefinitions, sessionTemplate } from '../../worker/schedules';
-import { makeDeps, startTestExchange } from '../activities/harness';
+import { makeDeps, startTestExchange } from '../../testkit/activities-harness';
 import { FakeWorld } from '../worker/fake-activities';
 import { terminateQuietly, testSessionInput } from '../support/server-sessions';
 import { describeOnServer, eventually, temporalServerForFile, withTimeout, type TestServer } from '../support/temporal-server';

@@ -15,7 +15,7 @@ import {
   type OrderWorkflowInput,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
+import { orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
 import type { orderWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
 import { testOrderInput, testSessionInput } from '../support/server-sessions';

@@ -7,8 +7,8 @@
  */
 import { WorkflowNotFoundError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { expect, it } from 'vitest';
-import { buildConfig } from '../../worker/config';
-import { startSession } from '../../worker/worker';
+import { buildConfig } from '../../runtime/config';
+import { startSession } from '../../runtime/session-control';
 import {
   dailyResetSignal,
   haltSignal,
@@ -18,9 +18,9 @@ import {
   type SessionStatus,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { type BreakerTrip } from '../../workflows/domain/breakers';
-import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS } from '../../workflows/domain/money';
+import { type BreakerTrip } from '../../domain/breakers';
+import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
+import { MICROS } from '../../domain/money';
 import type { sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
 import { terminateQuietly, testSessionInput } from '../support/server-sessions';

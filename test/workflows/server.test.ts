@@ -21,8 +21,8 @@ import {
   type SessionStatus,
   type SessionWorkflowInput,
 } from '../../workflows/api';
-import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../workflows/domain/ids';
-import { MICROS } from '../../workflows/domain/money';
+import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
+import { MICROS } from '../../domain/money';
 import type { dailyResetWorkflow, orderWorkflow, reconciliationWorkflow, sessionWorkflow } from '../../workflows';
 import { FakeWorld } from '../worker/fake-activities';
 import { terminateQuietly, testOrderInput, testSessionInput } from '../support/server-sessions';

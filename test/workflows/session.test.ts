@@ -3,10 +3,10 @@
  * market signals, recorded journal entries, orders and alerts.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertRequest, EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchSignal } from '../../activities/types';
+import type { AlertRequest, EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchSignal } from '../../contracts/activities';
 import type { OperatorRequest, OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
-import { CASE_STUDY_BREAKERS, type BreakerTrip } from '../../workflows/domain/breakers';
-import { MICROS, px, type Money, type Quantity } from '../../workflows/domain/money';
+import { CASE_STUDY_BREAKERS, type BreakerTrip } from '../../domain/breakers';
+import { MICROS, px, type Money, type Quantity } from '../../domain/money';
 import { SessionPatch, TradingSession, watchActivityTimeouts, type RecordFailureKind } from '../../workflows/session';
 import { validateOrderFinished, validateSessionWorkflowInput } from '../../workflows/validation';
 import { VirtualTime } from './virtual-time';

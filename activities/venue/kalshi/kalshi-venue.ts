@@ -18,12 +18,12 @@
  * No `getPriceHistory` (optional in the contract): Kalshi serves candlesticks per series, which
  * are not mapped yet, so a strategy on Kalshi warms up on live quotes alone.
  */
-import type { Fill } from '../../../workflows/domain/fill';
-import { validateFill } from '../../../workflows/domain/fill';
-import { validateMarket, type Market } from '../../../workflows/domain/market';
-import type { Quantity } from '../../../workflows/domain/money';
+import type { Fill } from '../../../domain/fill';
+import { validateFill } from '../../../domain/fill';
+import { validateMarket, type Market } from '../../../domain/market';
+import type { Quantity } from '../../../domain/money';
 import { systemClock, type Clock } from '../clock';
-import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from '../contract';
+import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from '../../../contracts/venue';
 import { isVenueError, VenueError } from '../errors';
 import { VenueHttpClient, type VenueHttpClientOptions } from '../http';
 import { ResponseReader, type Json } from '../parse';

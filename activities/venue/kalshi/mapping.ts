@@ -37,10 +37,10 @@
  * at the YES price (Kalshi reports yes_price on every order and fill, = 100 - no_price).
  * Kalshi's signed position (+ YES / - NO) is already the core's signed YES position.
  */
-import type { Fill } from '../../../workflows/domain/fill';
-import type { Market, Side } from '../../../workflows/domain/market';
-import { MICROS, parseMicros, type Money, type Price, type Quantity } from '../../../workflows/domain/money';
-import type { DepthLevel, PlaceOrderRequest, VenueOrder, VenueOrderStatus, VenuePosition } from '../contract';
+import type { Fill } from '../../../domain/fill';
+import type { Market, Side } from '../../../domain/market';
+import { MICROS, parseMicros, type Money, type Price, type Quantity } from '../../../domain/money';
+import type { DepthLevel, PlaceOrderRequest, VenueOrder, VenueOrderStatus, VenuePosition } from '../../../contracts/venue';
 import { VenueError } from '../errors';
 import { ResponseReader, type Json } from '../parse';
 

@@ -1,0 +1,255 @@
+/**
+ * `npm run backtest -- [--data PATH] [--strategy ema|ma|edge] [--seed N] [--json]`
+ *
+ *   --data PATH      a directory holding quotes.csv and markets.csv (and model.csv for the edge
+ *                    strategy), or a quotes CSV file with markets.csv beside it; default: the
+ *                    committed sample in samples (formats: cli/quotes-csv.ts)
+ *   --markets FILE   markets file, overriding the one found from --data
+ *   --model FILE     model estimates file, overriding the one found from --data
+ *   --strategy NAME  ema (case-study EMA mean reversion, default), ema-live (its adjusted live
+ *                    settings: threshold 1.3, exit -0.3, priced at the touch), ma (moving-average
+ *                    crossover) or edge (model edge, half-Kelly sized on a $2,000 bankroll)
+ *   --seed N         seed of the fill model's random draws (default 1)
+ *   --json           print the result as JSON instead of the table
+ *
+ * Risk limits are the case study's (CASE_STUDY_LIMITS), the fill model its paper-trading one
+ * (CASE_STUDY_FILL_MODEL), orders live 10 minutes. Exit codes: 0 done, 1 bad data, 2 bad arguments.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ORDER_TTL_MS, runBacktest, type BacktestConfig } from '../domain/backtest';
+import { computeBacktestStats, formatStatsTable } from '../domain/backtest-stats';
+import { InvalidInput } from '../domain/errors';
+import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
+import type { MarketSnapshot } from '../domain/market';
+import { MICROS, type Money } from '../domain/money';
+import { CASE_STUDY_LIMITS } from '../domain/risk-limits';
+import type { SizingMethod } from '../domain/sizing';
+import type { Strategy } from '../domain/strategy';
+import { EMA_CASE_STUDY_LIVE_PARAMS, EMA_CASE_STUDY_PARAMS, emaMeanReversion } from '../domain/strategies/ema-mean-reversion';
+import { maCrossover } from '../domain/strategies/ma-crossover';
+import { modelEdge } from '../domain/strategies/model-edge';
+import { parseMarketsCsv, parseModelCsv, parseQuotesCsv, type ModelProbabilities } from './quotes-csv';
+
+export const DEFAULT_DATA_DIR = join(import.meta.dirname, '..', 'samples');
+const STRATEGY_CHOICES = ['ema', 'ema-live', 'ma', 'edge'] as const;
+type StrategyChoice = (typeof STRATEGY_CHOICES)[number];
+
+export interface BacktestCliArgs {
+  data: string;
+  markets: string | null;
+  model: string | null;
+  strategy: StrategyChoice;
+  seed: number;
+  json: boolean;
+}
+
+export class UsageError extends Error {}
+
+const USAGE = 'usage: npm run backtest -- [--data PATH] [--markets FILE] [--model FILE] [--strategy ema|ema-live|ma|edge] [--seed N] [--json]';
+
+/** Parses argv, collecting every bad argument into one UsageError. */
+export function parseBacktestArgs(argv: readonly string[]): BacktestCliArgs {
+  const args: BacktestCliArgs = { data: DEFAULT_DATA_DIR, markets: null, model: null, strategy: 'ema', seed: 1, json: false };
+  const problems: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string | null => {
+      if (inline !== undefined) return inline;
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith('--')) {
+        problems.push(`${flag}: needs a value`);
+        return null;
+      }
+      i += 1;
+      return v;
+    };
+    switch (flag) {
+      case '--data': {
+        const v = value();
+        if (v !== null) args.data = v;
+        break;
+      }
+      case '--markets':
+        args.markets = value();
+        break;
+      case '--model':
+        args.model = value();
+        break;
+      case '--strategy': {
+        const v = value();
+        if (v === null) break;
+        if ((STRATEGY_CHOICES as readonly string[]).includes(v)) args.strategy = v as StrategyChoice;
+        else problems.push(`--strategy: must be one of ${STRATEGY_CHOICES.join(', ')} (got ${JSON.stringify(v)})`);
+        break;
+      }
+      case '--seed': {
+        const v = value();
+        if (v === null) break;
+        if (/^-?\d{1,15}$/.test(v)) args.seed = Number(v);
+        else problems.push(`--seed: must be an integer (got ${JSON.stringify(v)})`);
+        break;
+      }
+      case '--json':
+        if (inline !== undefined) problems.push(`--json: takes no value (got ${JSON.stringify(inline)})`);
+        args.json = true;
+        break;
+      default:
+        problems.push(`${JSON.stringify(arg)}: unknown argument`);
+    }
+  }
+  if (problems.length > 0) throw new UsageError(problems.join('\n'));
+  return args;
+}
+
+interface DataFiles {
+  quotes: string;
+  markets: string;
+  model: string | null;
+}
+
+function locateFiles(args: BacktestCliArgs): DataFiles {
+  const data = resolve(args.data);
+  if (!existsSync(data)) throw new UsageError(`--data: ${JSON.stringify(args.data)} does not exist`);
+  const isDir = statSync(data).isDirectory();
+  const dir = isDir ? data : dirname(data);
+  const quotes = isDir ? join(data, 'quotes.csv') : data;
+  const markets = args.markets !== null ? resolve(args.markets) : join(dir, 'markets.csv');
+  const model = args.model !== null ? resolve(args.model) : join(dir, 'model.csv');
+  if (!existsSync(quotes)) throw new UsageError(`--data: ${JSON.stringify(args.data)} has no quotes.csv`);
+  if (!existsSync(markets)) throw new UsageError(`${args.markets !== null ? '--markets' : '--data'}: markets file ${JSON.stringify(markets)} does not exist`);
+  if (args.model !== null && !existsSync(model)) throw new UsageError(`--model: ${JSON.stringify(args.model)} does not exist`);
+  return { quotes, markets, model: existsSync(model) ? model : null };
+}
+
+const EDGE_BANKROLL = (2_000 * MICROS) as Money;
+
+function buildStrategy(choice: StrategyChoice): { strategy: Strategy<unknown>; sizing: SizingMethod } {
+  const maxOrderSize = CASE_STUDY_LIMITS.maxOrderSize;
+  switch (choice) {
+    case 'ema':
+      return { strategy: emaMeanReversion.create(EMA_CASE_STUDY_PARAMS) as Strategy<unknown>, sizing: { kind: 'confidence', maxOrderSize } };
+    case 'ema-live':
+      return { strategy: emaMeanReversion.create(EMA_CASE_STUDY_LIVE_PARAMS) as Strategy<unknown>, sizing: { kind: 'confidence', maxOrderSize } };
+    case 'ma':
+      return { strategy: maCrossover.create(maCrossover.params()) as Strategy<unknown>, sizing: { kind: 'confidence', maxOrderSize } };
+    case 'edge':
+      return {
+        strategy: modelEdge.create(modelEdge.params()) as Strategy<unknown>,
+        sizing: { kind: 'kelly', maxOrderSize, kellyMultiplier: 0.5, bankroll: EDGE_BANKROLL },
+      };
+  }
+}
+
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Told how far the replay is (the operator CLI draws a bar with it). */
+export interface BacktestProgress {
+  start(total: number): void;
+  update(done: number): void;
+  stop(): void;
+}
+
+/** Passes the quotes through, reporting about 200 times over the run. */
+function* reportingProgress(snapshots: readonly MarketSnapshot[], progress: BacktestProgress): Generator<MarketSnapshot> {
+  const step = Math.max(1, Math.floor(snapshots.length / 200));
+  for (let i = 0; i < snapshots.length; i++) {
+    if (i % step === 0) progress.update(i);
+    yield snapshots[i] as MarketSnapshot;
+  }
+  progress.update(snapshots.length);
+}
+
+const processOutput: CliOutput = {
+  stdout: (t) => void process.stdout.write(t),
+  stderr: (t) => void process.stderr.write(t),
+};
+
+/** Runs the CLI; returns the exit code (0 done, 1 bad data, 2 bad arguments). */
+export async function runBacktestCli(argv: string[], out: CliOutput = processOutput, progress: BacktestProgress | null = null): Promise<number> {
+  let args: BacktestCliArgs;
+  let files: DataFiles;
+  try {
+    if (argv.includes('--help') || argv.includes('-h')) {
+      out.stdout(`${USAGE}\n`);
+      return 0;
+    }
+    args = parseBacktestArgs(argv);
+    files = locateFiles(args);
+    if (args.strategy === 'edge' && files.model === null) throw new UsageError(`--strategy edge: needs model estimates (model.csv beside the quotes, or --model FILE)`);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    out.stderr(`${e.message}\n${USAGE}\n`);
+    return 2;
+  }
+
+  try {
+    const markets = parseMarketsCsv(readFileSync(files.markets, 'utf8'), { file: files.markets });
+    const snapshots = parseQuotesCsv(readFileSync(files.quotes, 'utf8'), { file: files.quotes });
+    let model: ModelProbabilities | null = null;
+    if (args.strategy === 'edge' && files.model !== null) model = parseModelCsv(readFileSync(files.model, 'utf8'), { file: files.model });
+    const { strategy, sizing } = buildStrategy(args.strategy);
+    const config: BacktestConfig = {
+      strategy,
+      markets,
+      limits: CASE_STUDY_LIMITS,
+      sizing,
+      fillModel: CASE_STUDY_FILL_MODEL,
+      seed: args.seed,
+      orderTtlMs: ORDER_TTL_MS,
+      ...(model !== null ? { modelProbability: (id: string, ts: number) => (model as ModelProbabilities).at(id, ts) } : {}),
+    };
+    const started = performance.now();
+    let result;
+    if (progress === null) {
+      result = runBacktest(snapshots, config);
+    } else {
+      progress.start(snapshots.length);
+      try {
+        result = runBacktest(reportingProgress(snapshots, progress), config);
+      } finally {
+        progress.stop();
+      }
+    }
+    const elapsedMs = performance.now() - started;
+    const stats = computeBacktestStats(result);
+
+    if (args.json) {
+      const { ledger: _ledger, fills: _fills, ...summary } = result;
+      out.stdout(`${JSON.stringify({ files, stats, result: { ...summary, fills: result.fills.length } }, null, 2)}\n`);
+      return 0;
+    }
+    const period = result.firstTs === null ? 'no quotes' : `${new Date(result.firstTs).toISOString()} .. ${new Date(result.lastTs as number).toISOString()}`;
+    const rejections = Object.entries(result.rejectionsByRule)
+      .sort((a, b) => b[1] - a[1])
+      .map(([rule, n]) => `${rule} ${n}`)
+      .join(', ');
+    out.stdout(
+      [
+        `Backtest: ${strategy.name} ${JSON.stringify(strategy.params)}`,
+        `Data: ${files.quotes} (${result.snapshots} quotes, ${markets.length} markets, ${period})`,
+        `Seed ${args.seed}; fill model ${JSON.stringify(CASE_STUDY_FILL_MODEL)}; order time-to-live ${ORDER_TTL_MS / 60_000} min`,
+        `Replayed in ${elapsedMs.toFixed(0)} ms (${Math.round(result.snapshots / (elapsedMs / 1_000)).toLocaleString('en-US')} quotes/s)`,
+        '',
+        formatStatsTable(stats),
+        '',
+        `Risk rejections by rule: ${rejections || 'none'}`,
+        '',
+      ].join('\n'),
+    );
+    return 0;
+  } catch (e) {
+    if (!(e instanceof InvalidInput)) throw e;
+    out.stderr(`bad data: ${e.message}\n`);
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exitCode = await runBacktestCli(process.argv.slice(2));
+}

@@ -1,0 +1,248 @@
+/**
+ * The trading session: start it, halt, resume, kill switch, status. Every control command is
+ * journaled (who, why) before it acts; `status` reads the records and, when a server answers,
+ * the live workflow.
+ */
+import type { Command } from 'commander';
+import { listDailyPnl, listOpenOrders, listSessions, loadActiveTrips } from '../../db';
+import { ORDER_SEARCH_ATTRIBUTES, type SessionStatus } from '../../workflows/api';
+import type { BreakerTrip } from '../../domain/breakers';
+import { endOfTradingDay } from '../../domain/calendar';
+import { sessionWorkflowId } from '../../domain/ids';
+import { ENV } from '../../runtime/config';
+import type { CliContext, JournalEntry } from '../context';
+import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
+import { decimal, fields, isoTime, json, money, table, time } from '../format';
+import { checkDay, checkTarget, checkText, resolveTarget, withJson, withOperator, withTarget } from './common';
+
+interface ControlOptions {
+  strategy?: string;
+  day?: string;
+  operator?: string;
+  reason?: string;
+  json?: boolean;
+}
+
+/**
+ * Journals the request. A session control signal (halt, resume, kill switch) still goes out when
+ * the CLI cannot write the journal, typically because the worker holds the embedded records: the
+ * session journals every control signal itself, with who and why, when it applies it. Stopping
+ * trading never waits on the records, and an operator can resume what they halted.
+ */
+async function journalFirst(ctx: CliContext, entry: JournalEntry, sessionJournalsIt: boolean): Promise<{ key: string | null; problem: string | null }> {
+  try {
+    return { key: await ctx.journal(entry), problem: null };
+  } catch (e) {
+    if (!sessionJournalsIt) throw e;
+    const problem = e instanceof Error ? e.message : String(e);
+    ctx.note(`warning: the journal entry could not be written (${problem}); sending the ${entry.action} anyway: the session journals it when it applies it`);
+    return { key: null, problem };
+  }
+}
+
+function journalLine(key: string | null, by: string): string {
+  return key === null ? `Journal: NOT written by the CLI (see the warning); the workflow journals it when applied` : `Journal: recorded as ${key} (operator ${by}) before sending`;
+}
+
+async function control(ctx: CliContext, kind: 'HALT' | 'RESUME' | 'KILL_SWITCH', opts: ControlOptions & { flatten?: boolean }): Promise<number> {
+  const check = new ArgumentCheck();
+  const target = checkTarget(check, opts);
+  const reason = opts.reason === undefined && kind === 'RESUME' ? 'resumed from the CLI (no reason given)' : checkText(check, '--reason', opts.reason ?? '');
+  check.done();
+  const operator = ctx.operator(opts.operator);
+  const { strategy, tradingDay } = resolveTarget(ctx, target);
+  const workflowId = sessionWorkflowId(strategy, tradingDay);
+  const flatten = opts.flatten === true;
+  const journal = await journalFirst(
+    ctx,
+    { action: kind, operator, reason: reason!, details: { command: kind === 'KILL_SWITCH' ? 'kill' : kind.toLowerCase(), workflowId, ...(kind === 'KILL_SWITCH' ? { flatten } : {}) } },
+    true,
+  );
+  const { client } = await ctx.temporal();
+  const { signalHalt, signalKillSwitch, signalResume } = await import('../../runtime/session-control');
+  const request = { operator, reason: reason! };
+  if (kind === 'HALT') await signalHalt(client, workflowId, request);
+  else if (kind === 'RESUME') await signalResume(client, workflowId, request);
+  else await signalKillSwitch(client, workflowId, { ...request, flatten });
+
+  if (opts.json) {
+    ctx.out(json({ command: kind, workflowId, operator, reason, ...(kind === 'KILL_SWITCH' ? { flatten } : {}), signalled: true, journalKey: journal.key, journalProblem: journal.problem }));
+    return ExitCode.OK;
+  }
+  const what = kind === 'HALT' ? 'Halt' : kind === 'RESUME' ? 'Resume' : flatten ? 'Kill switch (cancel all open orders, then flatten every position)' : 'Kill switch (cancel all open orders)';
+  ctx.out(`${what} sent to ${workflowId} by ${operator}: ${reason}\n${journalLine(journal.key, operator)}\n`);
+  if (kind !== 'RESUME') ctx.out(`Check with: durable-trader status --strategy ${strategy} --day ${tradingDay}\n`);
+  return ExitCode.OK;
+}
+
+async function searchAttributesRegistered(ctx: CliContext): Promise<boolean> {
+  const { connection } = await ctx.temporal();
+  const { compareSearchAttributes } = await import('../../runtime/temporal');
+  try {
+    const listed = await connection.operatorService.listSearchAttributes({ namespace: ctx.config().temporal.namespace });
+    const { missing, conflicting } = compareSearchAttributes(listed.customAttributes ?? {}, ORDER_SEARCH_ATTRIBUTES);
+    return missing.length === 0 && conflicting.length === 0;
+  } catch {
+    return false;
+  }
+}
+
+async function start(ctx: CliContext, opts: { day?: string; operator?: string; reason?: string; json?: boolean }): Promise<number> {
+  const check = new ArgumentCheck();
+  const day = checkDay(check, opts.day);
+  const reason = opts.reason === undefined ? 'session started from the CLI' : checkText(check, '--reason', opts.reason);
+  check.done();
+  const operator = ctx.operator(opts.operator);
+  const config = ctx.config();
+  const tradingDay = day ?? ctx.today();
+  if (config.session.markets.length === 0) throw new CliError(ExitCode.USAGE, `${ENV.sessionMarkets} must name at least one market to trade (comma-separated market IDs)`);
+  if (endOfTradingDay(tradingDay, config.timeZone) <= ctx.io.now()) throw new CliError(ExitCode.USAGE, `--day: ${tradingDay} has already ended in ${config.timeZone}`);
+  const workflowId = sessionWorkflowId(config.session.strategy, tradingDay);
+  const key = await ctx.journal({
+    action: 'OVERRIDE',
+    operator,
+    reason: reason!,
+    details: { command: 'session start', workflowId, tradingDay, markets: config.session.markets.join(',') },
+  });
+  const { client } = await ctx.temporal();
+  const { startSession } = await import('../../runtime/session-control');
+  const started = await startSession(client, config, tradingDay, await searchAttributesRegistered(ctx), ctx.io.now());
+  if (opts.json) {
+    ctx.out(json({ command: 'SESSION_START', ...started, tradingDay, strategy: config.session.strategy, markets: config.session.markets, operator, journalKey: key }));
+    return ExitCode.OK;
+  }
+  ctx.out(
+    started.status === 'STARTED'
+      ? `Session ${workflowId} started (run ${started.runId}) on ${config.session.markets.join(', ')}\n`
+      : `Session ${workflowId} already exists (one session per strategy and day): nothing started\n`,
+  );
+  ctx.out(`${journalLine(key, operator)}\n`);
+  return ExitCode.OK;
+}
+
+const tripJson = (t: BreakerTrip) => ({
+  ...t,
+  since: isoTime(t.since),
+  // DAILY_LOSS measures micros of money; the other kinds are counts or fractions.
+  observed: t.kind === 'DAILY_LOSS' ? decimal(t.observed) : t.observed,
+  limit: t.kind === 'DAILY_LOSS' ? decimal(t.limit) : t.limit,
+});
+
+const tripText = (t: BreakerTrip) => `${t.kind} since ${time(t.since)}: ${t.reason}${t.operator ? ` (by ${t.operator})` : ''}`;
+
+function liveJson(s: SessionStatus) {
+  return {
+    ...s,
+    trips: s.trips.map(tripJson),
+    lastSignalAt: isoTime(s.lastSignalAt),
+    snapshot:
+      s.snapshot === null
+        ? null
+        : {
+            ...s.snapshot,
+            at: isoTime(s.snapshot.at),
+            metrics: { ...s.snapshot.metrics, equity: decimal(s.snapshot.metrics.equity), dailyPnl: decimal(s.snapshot.metrics.dailyPnl) },
+            realizedPnl: decimal(s.snapshot.realizedPnl),
+            unrealizedPnl: decimal(s.snapshot.unrealizedPnl),
+            fees: decimal(s.snapshot.fees),
+            exposure: decimal(s.snapshot.exposure),
+          },
+  };
+}
+
+type Live = { available: true; status: SessionStatus } | { available: false; reason: string };
+
+async function liveStatus(ctx: CliContext, workflowId: string): Promise<Live> {
+  try {
+    const { client, connection } = await ctx.temporal();
+    const { querySessionStatus } = await import('../../runtime/session-control');
+    const deadline = Date.now() + Math.max(ctx.io.connectTimeoutMs ?? 5_000, 5_000);
+    return { available: true, status: await connection.withDeadline(deadline, () => querySessionStatus(client, workflowId)) };
+  } catch (e) {
+    return { available: false, reason: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+async function status(ctx: CliContext, opts: { strategy?: string; day?: string; json?: boolean; recordsOnly?: boolean }): Promise<number> {
+  const check = new ArgumentCheck();
+  const target = checkTarget(check, opts);
+  check.done();
+  const { strategy, tradingDay } = resolveTarget(ctx, target);
+  const workflowId = sessionWorkflowId(strategy, tradingDay);
+  const db = await ctx.records();
+  const [session] = await listSessions(db, { strategy, tradingDay, limit: 1 });
+  const trips = await loadActiveTrips(db, strategy);
+  const openOrders = await listOpenOrders(db, { strategy });
+  const [pnl] = await listDailyPnl(db, { from: tradingDay, to: tradingDay });
+  const live: Live = opts.recordsOnly ? { available: false, reason: 'not asked (--records-only)' } : await liveStatus(ctx, workflowId);
+
+  if (opts.json) {
+    ctx.out(
+      json({
+        workflowId,
+        strategy,
+        tradingDay,
+        records: {
+          session: session ? { ...session, startedAt: isoTime(session.startedAt), endedAt: isoTime(session.endedAt) } : null,
+          activeTrips: trips.map(tripJson),
+          openOrders: openOrders.length,
+          pnl: pnl ? { realizedPnl: decimal(pnl.realizedPnl), unrealizedPnl: decimal(pnl.unrealizedPnl), fees: decimal(pnl.fees), netPnl: decimal(pnl.netPnl), fills: pnl.fillCount } : null,
+        },
+        live: live.available ? liveJson(live.status) : { unavailable: live.reason },
+      }),
+    );
+    return ExitCode.OK;
+  }
+  const lines: [string, string][] = [
+    ['Session', workflowId],
+    ['Recorded', session ? `${session.status} (${session.mode}), started ${time(session.startedAt)}${session.endedAt ? `, ended ${time(session.endedAt)}` : ''}` : 'no session recorded for this day'],
+    ['Halts in force', trips.length === 0 ? 'none' : trips.map(tripText).join('; ')],
+    ['Open orders', String(openOrders.length)],
+    ['P&L of the day', pnl ? `net ${money(pnl.netPnl)} (realized ${money(pnl.realizedPnl)}, unrealized ${money(pnl.unrealizedPnl)}, fees ${money(pnl.fees)}; ${pnl.fillCount} fills)` : 'no fills or marks recorded'],
+  ];
+  if (live.available) {
+    const s = live.status;
+    lines.push(['Live mode', `${s.mode}${s.haltReason ? ` (${s.haltReason})` : ''}; breakers ${s.breakerStatus}`]);
+    lines.push(['Orders started', String(s.ordersStarted)]);
+    lines.push(['Last signal', time(s.lastSignalAt)]);
+    if (s.snapshot) lines.push(['Live P&L', `realized ${money(s.snapshot.realizedPnl)}, unrealized ${money(s.snapshot.unrealizedPnl)}, fees ${money(s.snapshot.fees)}, exposure ${money(s.snapshot.exposure)}`]);
+    if (s.refusedSignals.length > 0) lines.push(['Refused signals', s.refusedSignals.join('; ')]);
+  } else {
+    lines.push(['Live', `unavailable: ${live.reason}`]);
+  }
+  ctx.out(fields(lines));
+  if (live.available && live.status.preflight) {
+    ctx.out(`\nPre-flight\n${table([{ header: 'check' }, { header: 'ok' }, { header: 'detail' }], live.status.preflight.map((c) => [c.name, c.ok ? 'yes' : 'NO', c.detail]))}`);
+  }
+  return ExitCode.OK;
+}
+
+export function registerSessionCommands(program: Command, ctx: CliContext): void {
+  const session = program.command('session').description('the trading session of a day');
+  withJson(withOperator(session.command('start')))
+    .description("start the day's trading session on SESSION_MARKETS (one per strategy and day; journaled first)")
+    .option('--day <YYYY-MM-DD>', 'trading day (default: today in TRADING_TIME_ZONE)')
+    .option('--reason <text>', 'why, for the journal (default: "session started from the CLI")')
+    .action((opts) => ctx.run(() => start(ctx, opts)));
+
+  withJson(withOperator(withTarget(program.command('halt'))))
+    .description('halt trading: no new orders until resumed (journaled first)')
+    .requiredOption('--reason <text>', 'why (required; journaled and shown in the status)')
+    .action((opts: ControlOptions) => ctx.run(() => control(ctx, 'HALT', opts)));
+
+  withJson(withOperator(withTarget(program.command('resume'))))
+    .description('lift a manual halt (journaled first; breaker trips other than the manual halt stay)')
+    .option('--reason <text>', 'why, for the journal')
+    .action((opts: ControlOptions) => ctx.run(() => control(ctx, 'RESUME', opts)));
+
+  withJson(withOperator(withTarget(program.command('kill'))))
+    .description('kill switch: halt and cancel every open order; --flatten also closes every position (journaled first)')
+    .requiredOption('--reason <text>', 'why (required; journaled)')
+    .option('--flatten', 'also send orders that bring every position to zero')
+    .action((opts: ControlOptions & { flatten?: boolean }) => ctx.run(() => control(ctx, 'KILL_SWITCH', opts)));
+
+  withJson(withTarget(program.command('status')))
+    .description('session status from the records, plus the live workflow when a Temporal server answers')
+    .option('--records-only', 'do not ask the Temporal server')
+    .action((opts) => ctx.run(() => status(ctx, opts)));
+}

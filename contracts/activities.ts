@@ -1,0 +1,222 @@
+/**
+ * What the workflows may ask of the outside world. Workflows import these types only
+ * (`import type`), so the sandbox never loads activity code; `createActivities` in
+ * activities/index.ts must satisfy them. Every payload is plain JSON: money in integer micros,
+ * times in epoch milliseconds taken from the activity's clock, never from the workflow.
+ */
+import type { BreakerMetrics, BreakerTrip } from '../domain/breakers';
+import type { Fill } from '../domain/fill';
+import type { Side } from '../domain/market';
+import type { Money, Price, Quantity } from '../domain/money';
+import type { Order, OrderState } from '../domain/order';
+import type { RiskViolation } from '../domain/risk';
+import type { ExecutionRecord } from '../domain/execution-quality';
+import type { Discrepancy, ReconciliationDecision, ReconciliationPolicy } from '../domain/reconciliation';
+import type { VenueOrderStatus } from './venue';
+
+export type AlertLevel = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW';
+
+export interface AlertRequest {
+  level: AlertLevel;
+  /** Stable kind, e.g. TRADING_HALTED, RECONCILIATION_MISMATCH; cooldowns are per level and type. */
+  type: string;
+  /** Made in the workflow from business keys, so a retried activity sends at most one alert. */
+  dedupeKey: string;
+  title: string;
+  body: string;
+}
+
+export interface AlertOutcome {
+  /** False when the dedupe key was already recorded or the cooldown suppressed it. */
+  sent: boolean;
+  reason: 'SENT' | 'RECORDED' | 'DUPLICATE' | 'COOLDOWN';
+}
+
+/** Who the order belongs to and why it exists: recorded with the order. */
+export interface OrderContext {
+  strategy: string;
+  sessionWorkflowId: string | null;
+  tradingDay: string;
+  signal: { price: Price; confidence: number; at: number; metadata: Record<string, string | number> };
+}
+
+export interface OrderIntent {
+  clientOrderId: string;
+  marketId: string;
+  side: Side;
+  quantity: Quantity;
+  limitPrice: Price | null;
+}
+
+export interface AssessOrderInput {
+  order: OrderIntent;
+  context: OrderContext;
+  /** Halt reason known to the session when it started the order, or null. */
+  halted: string | null;
+  ordersInLastMinute: number;
+}
+
+export interface AssessOrderResult {
+  approved: boolean;
+  violations: RiskViolation[];
+  at: number;
+}
+
+export type SubmitResult =
+  | { outcome: 'ACCEPTED'; venueOrderId: string; status: VenueOrderStatus; at: number }
+  | { outcome: 'REJECTED'; reason: string; at: number };
+
+export type LookupResult =
+  | { found: true; venueOrderId: string; status: VenueOrderStatus; at: number }
+  | { found: false; at: number };
+
+export interface OrderProgress {
+  /** Null when the venue does not know the order. */
+  venueOrderId: string | null;
+  status: VenueOrderStatus | null;
+  rejectReason: string | null;
+  /** Every fill of this order recorded in the ledger so far (already persisted, exactly once). */
+  fills: Fill[];
+  at: number;
+}
+
+export interface OrderActivities {
+  /** Pre-trade risk with the recorded portfolio and a fresh quote; the decision is recorded. */
+  assessOrder(input: AssessOrderInput): Promise<AssessOrderResult>;
+  /** Inserts the order (idempotent by client order ID) or advances its recorded state. */
+  recordOrder(order: Order, context: OrderContext): Promise<void>;
+  submitOrder(order: OrderIntent): Promise<SubmitResult>;
+  lookupOrder(clientOrderId: string): Promise<LookupResult>;
+  /** Syncs venue fills into the ledger (idempotent by trade ID) and reports this order's progress. */
+  pollOrder(clientOrderId: string): Promise<OrderProgress>;
+  cancelOrder(clientOrderId: string): Promise<{ status: VenueOrderStatus | null; at: number }>;
+  recordExecution(record: ExecutionRecord): Promise<void>;
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}
+
+export interface OperatorAction {
+  action: 'HALT' | 'RESUME' | 'KILL_SWITCH' | 'DAILY_RESET' | 'RECONCILIATION_DECISION' | 'SIGNAL_REJECTED';
+  operator: string;
+  reason: string;
+  /** The workflow that received it and the sequence of the action there: the idempotency key. */
+  workflowId: string;
+  sequence: number;
+  details: Record<string, string | number | boolean | null>;
+}
+
+export interface PreflightCheck {
+  name: 'VENUE_REACHABLE' | 'MARKET_DATA_FRESH' | 'RISK_CONFIG_VALID' | 'RECONCILIATION_CLEAN' | 'ALERTING_REACHABLE';
+  ok: boolean;
+  detail: string;
+}
+
+export interface WatchInput {
+  strategy: string;
+  strategyName: string;
+  strategyParams: Record<string, unknown>;
+  /** Per-market compact strategy state, carried between calls (and across continue-as-new). */
+  strategyState: Record<string, unknown>;
+  marketIds: string[];
+  /** Return at this time (activity clock) if no signal came first. */
+  untilMs: number;
+  pollIntervalMs: number;
+  /**
+   * Market → client order ID of the order the session started there and has not seen end: no
+   * signal is returned for such a market while that order is not final in the records. Absent
+   * from a session that predates reservations.
+   */
+  reservedMarkets?: Record<string, string>;
+}
+
+/** An order the session reserved a market for and that has ended: final in the records, or its workflow closed. */
+export interface EndedOrder {
+  clientOrderId: string;
+  /** Its state in the records; null when its workflow closed before recording one. */
+  state: OrderState | null;
+}
+
+export interface WatchSignal {
+  marketId: string;
+  side: Side;
+  price: Price;
+  confidence: number;
+  intent: 'ENTER' | 'EXIT';
+  /** Contracts after sizing against the recorded position; 0 means nothing to send. */
+  quantity: Quantity;
+  metadata: Record<string, string | number>;
+}
+
+export interface WatchResult {
+  strategyState: Record<string, unknown>;
+  signal: WatchSignal | null;
+  at: number;
+  /** Newest quote time per market, for the freshness view. */
+  quoteTimes: Record<string, number>;
+  /** Reserved orders (WatchInput.reservedMarkets) the watch saw final in the records. */
+  endedOrders?: EndedOrder[];
+}
+
+export interface SessionSnapshot {
+  at: number;
+  metrics: BreakerMetrics;
+  realizedPnl: Money;
+  unrealizedPnl: Money;
+  fees: Money;
+  exposure: Money;
+  openPositions: number;
+  openOrders: { clientOrderId: string; marketId: string; side: Side; state: string }[];
+  /** Which of the `reservedOrders` asked about have ended. */
+  endedOrders?: EndedOrder[];
+}
+
+export interface SessionActivities {
+  preflight(input: { strategy: string; marketIds: string[] }): Promise<PreflightCheck[]>;
+  watchForSignal(input: WatchInput): Promise<WatchResult>;
+  /** `reservedOrders`: client order IDs the session holds markets for; the snapshot says which have ended. */
+  sessionSnapshot(input: { strategy: string; tradingDay: string; reservedOrders?: string[] }): Promise<SessionSnapshot>;
+  /**
+   * What a fresh session must not forget: the trips still active for this strategy (manual halts,
+   * drawdown, an unreset daily loss; halts outlive sessions and restarts) and the last client order
+   * sequence used today, so a restarted session never reuses a client order ID; and the last
+   * journal sequence of the day's session workflow, so a restarted run never reuses a journal key
+   * (absent from results recorded before it was added).
+   */
+  loadCarryover(input: { strategy: string; tradingDay: string }): Promise<{ trips: BreakerTrip[]; lastSequence: number; lastActionSequence?: number }>;
+  /** `changeKey` names the change (unique per change): without it, changes at the same instant collapse into one row. */
+  recordBreakerChange(input: { strategy: string; tradingDay: string; change: 'TRIPPED' | 'LIFTED'; trips: BreakerTrip[]; at: number; changeKey?: string }): Promise<void>;
+  recordOperatorAction(action: OperatorAction): Promise<void>;
+  /** Cancels every open order of the strategy (kill switch, end of day); optionally flattens positions. */
+  cancelAllOpenOrders(input: { strategy: string; flatten: boolean; reason: string }): Promise<{ canceled: string[]; flattenOrders: string[] }>;
+  writeDailySummary(input: { strategy: string; tradingDay: string }): Promise<void>;
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}
+
+export interface ReconciliationOutcome {
+  /** Idempotency key of the run: the workflow ID of the reconciliation that asked for it. */
+  runId: string;
+  discrepancies: Discrepancy[];
+  decision: ReconciliationDecision;
+  at: number;
+}
+
+export interface OperationsActivities {
+  /** Venue positions, cash and open orders against the records; the run and its discrepancies are recorded. */
+  reconcileAccount(input: { runId: string; policy: ReconciliationPolicy }): Promise<ReconciliationOutcome>;
+  /** Adopts the venue's positions and cash into the records, journaled under the run. */
+  adoptVenueFigures(input: { runId: string; operator: string; reason: string }): Promise<void>;
+  /** Workflow IDs of the sessions currently running (from the trading-sessions records). */
+  listActiveSessions(): Promise<string[]>;
+  /**
+   * Rolls the daily P&L counters to a new trading day and lifts recorded DAILY_LOSS trips (and only
+   * those). Without a day, the new day is the day of `scheduledAt` (the time the schedule meant,
+   * epoch ms) in the configured time zone; without either, today by the activity's clock.
+   */
+  /** `dayStartAt`: when the new trading day began in the configured zone (sessions lift only daily-loss trips from before it). */
+  resetDailyCounters(input: { tradingDay: string | null; scheduledAt?: number | null }): Promise<{ tradingDay: string; previousDay: string; liftedTrips: number; dayStartAt?: number }>;
+  /** Emails the daily report of a finished trading day. */
+  sendDailyReport(input: { tradingDay: string }): Promise<void>;
+  /** Settles positions in markets the venue reports resolved (resolution P&L), once per market. */
+  settleResolvedMarkets(): Promise<{ settled: { marketId: string; outcome: 'YES' | 'NO'; realizedPnl: Money }[] }>;
+  recordOperatorAction(action: OperatorAction): Promise<void>;
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}

@@ -1,0 +1,94 @@
+/**
+ * The one contract every venue implements (paper exchange, Kalshi, ...). Order workflows
+ * reach venues only through activities built on this interface. Money uses the core's
+ * fixed-point types; every order carries the client order ID made in the workflow.
+ */
+import type { Fill } from '../domain/fill';
+import type { Market, MarketSnapshot, Side } from '../domain/market';
+import type { Money, Price, Quantity } from '../domain/money';
+
+export interface PlaceOrderRequest {
+  clientOrderId: string;
+  marketId: string;
+  side: Side;
+  quantity: Quantity;
+  /** Null for a market order. */
+  limitPrice: Price | null;
+}
+
+import type { VenueOrderStatus } from '../domain/order';
+export type { VenueOrderStatus };
+
+export interface VenueOrder {
+  venueOrderId: string;
+  clientOrderId: string;
+  marketId: string;
+  side: Side;
+  quantity: Quantity;
+  limitPrice: Price | null;
+  filledQuantity: Quantity;
+  averageFillPrice: Price | null;
+  status: VenueOrderStatus;
+  /** The venue's reason when status is REJECTED. */
+  rejectReason: string | null;
+  /** Epoch milliseconds, venue clock. */
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface VenuePosition {
+  marketId: string;
+  /** Signed contracts: positive long, negative short. */
+  quantity: number;
+}
+
+export interface VenueBalance {
+  cash: Money;
+}
+
+export interface DepthLevel {
+  price: Price;
+  quantity: Quantity;
+}
+
+export interface VenueMarketSnapshot extends MarketSnapshot {
+  bids: DepthLevel[];
+  asks: DepthLevel[];
+  volume24h: Quantity;
+}
+
+/** Longest fill cursor a venue may hand back: the records store it (venue_cursors). */
+export const MAX_CURSOR_LENGTH = 1000;
+
+export interface FillPage {
+  fills: Fill[];
+  /** Pass back to get the fills after these; opaque to the caller. */
+  cursor: string;
+  /** True when the venue holds more fills after `cursor` than this page carried; absent when unknown. */
+  hasMore?: boolean;
+}
+
+export type OrderRef = { clientOrderId: string } | { venueOrderId: string };
+
+export interface Venue {
+  readonly name: string;
+  /** Idempotent by clientOrderId: placing the same ID again returns the existing order. */
+  placeOrder(request: PlaceOrderRequest): Promise<VenueOrder>;
+  cancelOrder(ref: OrderRef): Promise<VenueOrder>;
+  getOrderByClientId(clientOrderId: string): Promise<VenueOrder | null>;
+  getOrderByVenueId(venueOrderId: string): Promise<VenueOrder | null>;
+  listOpenOrders(marketId?: string): Promise<VenueOrder[]>;
+  /** Fills after `cursor` (null: from the beginning), oldest first. */
+  getFillsSince(cursor: string | null): Promise<FillPage>;
+  getPositions(): Promise<VenuePosition[]>;
+  getBalance(): Promise<VenueBalance>;
+  getMarketSnapshot(marketId: string): Promise<VenueMarketSnapshot>;
+  listMarkets(): Promise<Market[]>;
+  /**
+   * The quotes the venue recorded for a market after `sinceMs` (venue clock), oldest first, at
+   * the venue's own sampling interval and as far back as it keeps them; each snapshot's
+   * `intervalVolume` is what traded since the one before. Optional: a venue without price
+   * history leaves it out, and a strategy there warms up on live quotes alone.
+   */
+  getPriceHistory?(marketId: string, sinceMs: number): Promise<MarketSnapshot[]>;
+}

@@ -1,0 +1,577 @@
+/**
+ * The one typed, validated configuration of the worker and its clients (STYLE.md, "Do" 8).
+ * Built from an environment object (entry points pass process.env; nothing else reads it) and,
+ * optionally, a JSON file named by DURABLE_TRADER_CONFIG; a variable overrides the file.
+ * Secrets come from the environment only. Every bad field is reported at once, naming the
+ * variable or file field and the value it got; secret values are shown as "***".
+ */
+import { isValidTimeZone } from '../domain/calendar';
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
+import { TASK_QUEUE } from '../workflows/api';
+import { CASE_STUDY_BREAKERS, parseBreakerConfig, type BreakerConfig } from '../domain/breakers';
+import { ErrorType, InvalidInput, type FieldProblem } from '../domain/errors';
+import { validateKey } from '../domain/ids';
+import { validateMarketId } from '../domain/market';
+import { RECONCILIATION_POLICIES, type ReconciliationPolicy } from '../domain/reconciliation';
+import { CASE_STUDY_LIMITS, parseRiskLimits, type RiskLimits } from '../domain/risk-limits';
+import { parseMoney, type Money } from '../domain/money';
+import { STAGES, type Stage } from '../domain/stages';
+import { STRATEGY_NAMES, createStrategy, type StrategyName } from '../domain/strategies';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Every environment variable the config reads. */
+export const ENV = {
+  configFile: 'DURABLE_TRADER_CONFIG',
+  temporalAddress: 'TEMPORAL_ADDRESS',
+  temporalNamespace: 'TEMPORAL_NAMESPACE',
+  temporalCliPath: 'TEMPORAL_CLI_PATH',
+  temporalUiPort: 'TEMPORAL_UI_PORT',
+  temporalLocalPort: 'TEMPORAL_LOCAL_PORT',
+  dataDir: 'DATA_DIR',
+  databaseUrl: 'DATABASE_URL',
+  paperUrl: PAPER_ENV.url,
+  paperKeyId: PAPER_ENV.keyId,
+  paperSecret: PAPER_ENV.secret,
+  smtpHost: 'SMTP_HOST',
+  smtpPort: 'SMTP_PORT',
+  smtpSecure: 'SMTP_SECURE',
+  smtpUser: 'SMTP_USER',
+  smtpPass: 'SMTP_PASS',
+  alertFrom: 'ALERT_EMAIL_FROM',
+  alertTo: 'ALERT_EMAIL_TO',
+  timeZone: 'TRADING_TIME_ZONE',
+  dailyResetCron: 'DAILY_RESET_CRON',
+  reconciliationPolicy: 'RECONCILIATION_POLICY',
+  reconciliationEveryMinutes: 'RECONCILIATION_EVERY_MINUTES',
+  reconciliationReminderMinutes: 'RECONCILIATION_REMINDER_MINUTES',
+  sessionStrategy: 'SESSION_STRATEGY',
+  sessionStrategyName: 'SESSION_STRATEGY_NAME',
+  sessionMarkets: 'SESSION_MARKETS',
+  sessionWatchPeriodMs: 'SESSION_WATCH_PERIOD_MS',
+  sessionPollIntervalMs: 'SESSION_POLL_INTERVAL_MS',
+  sessionOrderTtlMs: 'SESSION_ORDER_TTL_MS',
+  stage: 'TRADING_STAGE',
+  liveConfirm: 'LIVE_CONFIRM',
+  liveCapitalCap: 'LIVE_CAPITAL_CAP',
+  metricsHost: 'METRICS_HOST',
+  metricsPort: 'METRICS_PORT',
+  logLevel: 'LOG_LEVEL',
+} as const;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** What a LIVE start needs besides passing pre-flight (worker/stages.ts checks them and prints the go/no-go table). */
+export interface LiveGuardConfig {
+  /** LIVE_CONFIRM=true, from the environment only: an explicit, per-start decision, never left in a file. */
+  confirmed: boolean;
+  /** Most capital the live run may put at risk, integer micros; null when not set (LIVE then refuses). */
+  capitalCap: Money | null;
+}
+
+export interface MetricsConfig {
+  /** Interface the /metrics server binds; loopback unless an operator opens it on purpose. */
+  host: string;
+  /** Null: no metrics server (METRICS_PORT=0). */
+  port: number | null;
+}
+
+export interface TemporalConfig {
+  /** host:port of a running server; null: start a local dev server. */
+  address: string | null;
+  namespace: string;
+  taskQueue: string;
+  /** Temporal CLI binary for the local dev server; null: the SDK's cached download. */
+  cliPath: string | null;
+  /** Web UI port of the local dev server. */
+  uiPort: number;
+  /** gRPC port of the local dev server (fixed, so clients in other processes can reach it). */
+  localPort: number;
+}
+
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string | null;
+  pass: Secret | null;
+  from: string;
+  to: string[];
+}
+
+export interface PaperExchangeConfig {
+  url: string;
+  keyId: string;
+  secret: Secret;
+}
+
+export interface SessionConfig {
+  /** Key used in workflow and client order IDs, e.g. "ema-mr". */
+  strategy: string;
+  strategyName: StrategyName;
+  strategyParams: Record<string, unknown>;
+  markets: string[];
+  watchPeriodMs: number;
+  pollIntervalMs: number;
+  orderTtlMs: number;
+}
+
+export interface WorkerConfig {
+  temporal: TemporalConfig;
+  dataDir: string;
+  /** A PostgreSQL URL (may hold a password: log it through describeConfig); null: PGlite under dataDir. */
+  database: { url: string | null };
+  /** Null when PAPER_EXCHANGE_URL is not set. */
+  paperExchange: PaperExchangeConfig | null;
+  /** Null when SMTP_HOST is not set: alerts are recorded, not mailed. */
+  smtp: SmtpConfig | null;
+  /** IANA zone of the trading day and the daily reset. */
+  timeZone: string;
+  dailyResetCron: string;
+  reconciliation: { policy: ReconciliationPolicy; everyMinutes: number; reminderMinutes: number };
+  session: SessionConfig;
+  riskLimits: RiskLimits;
+  breakers: BreakerConfig;
+  /** Deployment stage (reference 004): BACKTEST, PAPER, SHADOW or LIVE. */
+  stage: Stage;
+  live: LiveGuardConfig;
+  metrics: MetricsConfig;
+  logLevel: LogLevel;
+}
+
+export const DEFAULTS = {
+  namespace: 'default',
+  uiPort: 8233,
+  localPort: 7233,
+  timeZone: 'UTC',
+  dailyResetCron: '0 0 * * *',
+  reconciliationPolicy: 'HALT_AND_ALERT' as ReconciliationPolicy,
+  reconciliationEveryMinutes: 5,
+  reconciliationReminderMinutes: 30,
+  strategy: 'ema-mr',
+  strategyName: 'ema-mean-reversion' as StrategyName,
+  /** Longest watch before the session checks in; bounds history growth. */
+  watchPeriodMs: 15 * 60_000,
+  /** Case study: the data feed polls every 30 seconds. */
+  pollIntervalMs: 30_000,
+  /** Case study: unfilled orders are cancelled after 10 minutes. */
+  orderTtlMs: 10 * 60_000,
+  smtpPort: 587,
+  stage: 'PAPER' as Stage,
+  metricsHost: '127.0.0.1',
+  /** The port Prometheus exporters of Node services commonly use. */
+  metricsPort: 9464,
+  logLevel: 'info' as LogLevel,
+} as const;
+
+export const REDACTED = '***';
+
+/** Fields a config file may hold; secrets are absent on purpose. */
+export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
+  temporal: ['address', 'namespace', 'cliPath', 'uiPort', 'localPort'],
+  dataDir: null,
+  paperExchange: ['url', 'keyId'],
+  smtp: ['host', 'port', 'secure', 'user', 'from', 'to'],
+  timeZone: null,
+  dailyResetCron: null,
+  reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
+  session: ['strategy', 'strategyName', 'strategyParams', 'markets', 'watchPeriodMs', 'pollIntervalMs', 'orderTtlMs'],
+  riskLimits: null,
+  breakers: null,
+  stage: null,
+  live: ['capitalCap'],
+  metrics: ['host', 'port'],
+  logLevel: null,
+};
+
+/** Secrets found in a file are refused, naming the variable that must carry them. */
+const FILE_SECRETS: Record<string, string> = {
+  'database.url': ENV.databaseUrl,
+  'database': ENV.databaseUrl,
+  'paperExchange.secret': ENV.paperSecret,
+  'smtp.pass': ENV.smtpPass,
+};
+
+/** Settings that must come from the environment although they are not secret. */
+const ENV_ONLY: Record<string, string> = {
+  'live.confirm': ENV.liveConfirm,
+};
+
+/** One setting's raw value and where it came from (for messages). */
+interface Raw {
+  value: unknown;
+  source: string;
+  secret: boolean;
+}
+
+class Reader {
+  readonly problems: FieldProblem[] = [];
+
+  constructor(
+    private readonly env: Env,
+    private readonly file: Record<string, unknown>,
+    private readonly fileLabel: string,
+  ) {}
+
+  /** A variable wins over the file field; empty variables count as unset. */
+  raw(envName: string | null, filePath: string | null, secret = false): Raw | null {
+    if (envName !== null) {
+      const v = this.env[envName];
+      if (v !== undefined && v.trim() !== '') return { value: v.trim(), source: envName, secret };
+    }
+    if (filePath !== null) {
+      const v = filePath.split('.').reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined), this.file);
+      if (v !== undefined && v !== null) return { value: v, source: `${this.fileLabel} ${filePath}`, secret };
+    }
+    return null;
+  }
+
+  bad(raw: Raw, problem: string): undefined {
+    this.problems.push({ field: raw.source, value: raw.secret ? REDACTED : raw.value, problem });
+    return undefined;
+  }
+
+  report(field: string, problem: string): undefined {
+    this.problems.push({ field, value: undefined, problem });
+    return undefined;
+  }
+
+  text(raw: Raw | null): string | null {
+    if (raw === null) return null;
+    if (typeof raw.value !== 'string' || raw.value.trim() === '') return this.bad(raw, 'must be non-empty text') ?? null;
+    return raw.value.trim();
+  }
+
+  integer(raw: Raw | null, min: number, max: number, unit = ''): number | null {
+    if (raw === null) return null;
+    const n = typeof raw.value === 'string' && /^-?\d+$/.test(raw.value) ? Number(raw.value) : raw.value;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < min || n > max) {
+      return this.bad(raw, `must be a whole number${unit} from ${min} to ${max}`) ?? null;
+    }
+    return n;
+  }
+
+  bool(raw: Raw | null): boolean | null {
+    if (raw === null) return null;
+    if (typeof raw.value === 'boolean') return raw.value;
+    if (raw.value === 'true' || raw.value === '1') return true;
+    if (raw.value === 'false' || raw.value === '0') return false;
+    return this.bad(raw, 'must be true or false') ?? null;
+  }
+
+  /** A comma-separated variable or a JSON array of strings in the file. */
+  list(raw: Raw | null): string[] | null {
+    if (raw === null) return null;
+    if (typeof raw.value === 'string') return raw.value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (Array.isArray(raw.value) && raw.value.every((s) => typeof s === 'string')) return raw.value.map((s: string) => s.trim());
+    return this.bad(raw, 'must be a comma-separated list (or an array of strings in the file)') ?? null;
+  }
+
+  /** Runs a domain validator, collecting its problems under this setting's name. */
+  check<T>(raw: Raw, fn: (value: unknown) => T): T | undefined {
+    try {
+      return fn(raw.value);
+    } catch (e) {
+      if (!(e instanceof InvalidInput)) throw e;
+      for (const p of e.problems) {
+        const field = p.field === raw.source ? p.field : `${raw.source}: ${p.field}`;
+        this.problems.push({ field, value: raw.secret ? REDACTED : p.value, problem: p.problem });
+      }
+      return undefined;
+    }
+  }
+}
+
+const CRON_FIELD_RE = /^(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?(,(\*|\d{1,2}(-\d{1,2})?)(\/\d{1,2})?)*$/;
+const CRON_RANGES: readonly [number, number][] = [
+  [0, 59],
+  [0, 23],
+  [1, 31],
+  [1, 12],
+  [0, 7],
+];
+
+/** A five-field numeric cron expression (minute hour day-of-month month day-of-week); null if valid. */
+export function cronProblem(expr: string): string | null {
+  const fields = expr.trim().split(/\s+/);
+  if (fields.length !== 5) return 'must be a cron expression of five fields: minute hour day-of-month month day-of-week';
+  for (let i = 0; i < 5; i++) {
+    const f = fields[i]!;
+    const [lo, hi] = CRON_RANGES[i]!;
+    if (!CRON_FIELD_RE.test(f)) return `field ${i + 1} ("${f}") must be *, numbers, ranges, lists or steps`;
+    for (const n of f.split(/[,\-/]/).filter((s) => s !== '*' && s !== '')) {
+      const v = Number(n);
+      if (f.includes(`/${n}`) ? v < 1 : v < lo || v > hi) return `field ${i + 1} ("${f}") has ${n}, outside ${lo}-${hi}`;
+    }
+  }
+  return null;
+}
+
+function checkAddress(v: string): string | null {
+  return /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/.test(v) ? null : 'must be host:port, e.g. 127.0.0.1:7233';
+}
+
+const EMAIL_RE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
+
+/** Reads the config file named by DURABLE_TRADER_CONFIG (relative to the project root); problems are collected. */
+export function readConfigFile(env: Env, problems: FieldProblem[]): Record<string, unknown> {
+  const path = env[ENV.configFile]?.trim();
+  if (!path) return {};
+  const full = isAbsolute(path) ? path : resolve(PROJECT_ROOT, path);
+  let text: string;
+  try {
+    text = readFileSync(full, 'utf8');
+  } catch (e) {
+    problems.push({ field: ENV.configFile, value: path, problem: `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})` });
+    return {};
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
+    problems.push({ field: ENV.configFile, value: path, problem: 'must hold a JSON object' });
+  } catch (e) {
+    problems.push({ field: ENV.configFile, value: path, problem: `is not valid JSON (${(e as Error).message})` });
+  }
+  return {};
+}
+
+/**
+ * Builds the config from an environment and an already parsed file object (pure; tests call it
+ * directly). Throws InvalidInput (type InvalidConfig) listing every bad field.
+ */
+export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLabel = 'config file', earlier: FieldProblem[] = []): WorkerConfig {
+  const r = new Reader(env, file, fileLabel);
+  r.problems.push(...earlier);
+
+  for (const [key, value] of Object.entries(file)) {
+    if (key in FILE_SECRETS) {
+      r.problems.push({ field: `${fileLabel} ${key}`, value: REDACTED, problem: `secrets come from the environment only: set ${FILE_SECRETS[key]}` });
+      continue;
+    }
+    if (!(key in FILE_SHAPE)) {
+      r.problems.push({ field: `${fileLabel} ${key}`, value, problem: `is not a known setting (known: ${Object.keys(FILE_SHAPE).join(', ')})` });
+      continue;
+    }
+    const allowed = FILE_SHAPE[key];
+    if (allowed === null || allowed === undefined) continue;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      r.problems.push({ field: `${fileLabel} ${key}`, value, problem: 'must be an object' });
+      continue;
+    }
+    for (const [sub, subValue] of Object.entries(value as Record<string, unknown>)) {
+      const path = `${key}.${sub}`;
+      if (path in FILE_SECRETS) r.problems.push({ field: `${fileLabel} ${path}`, value: REDACTED, problem: `secrets come from the environment only: set ${FILE_SECRETS[path]}` });
+      else if (path in ENV_ONLY) r.problems.push({ field: `${fileLabel} ${path}`, value: subValue, problem: `is a per-start decision, taken from the environment only: set ${ENV_ONLY[path]}` });
+      else if (!allowed.includes(sub)) r.problems.push({ field: `${fileLabel} ${path}`, value: subValue, problem: `is not a known setting (known: ${allowed.join(', ')})` });
+    }
+  }
+
+  // ---- temporal ----
+  const addressRaw = r.raw(ENV.temporalAddress, 'temporal.address');
+  let address = r.text(addressRaw);
+  if (address !== null && addressRaw && checkAddress(address) !== null) address = r.bad(addressRaw, checkAddress(address)!) ?? null;
+  const namespaceRaw = r.raw(ENV.temporalNamespace, 'temporal.namespace');
+  let namespace = r.text(namespaceRaw) ?? DEFAULTS.namespace;
+  if (namespaceRaw && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(namespace)) namespace = r.bad(namespaceRaw, 'must be letters, digits, ".", "_" or "-"') ?? DEFAULTS.namespace;
+  const cliRaw = r.raw(ENV.temporalCliPath, 'temporal.cliPath');
+  const cliText = r.text(cliRaw);
+  const cliPath = cliText === null ? null : isAbsolute(cliText) ? cliText : resolve(PROJECT_ROOT, cliText);
+  const uiPort = r.integer(r.raw(ENV.temporalUiPort, 'temporal.uiPort'), 1, 65_535) ?? DEFAULTS.uiPort;
+  const localPort = r.integer(r.raw(ENV.temporalLocalPort, 'temporal.localPort'), 1, 65_535) ?? DEFAULTS.localPort;
+  if (uiPort === localPort) r.report(ENV.temporalUiPort, `must differ from ${ENV.temporalLocalPort} (both ${uiPort})`);
+
+  // ---- storage ----
+  const dataText = r.text(r.raw(ENV.dataDir, 'dataDir'));
+  const dataDir = dataText === null ? resolve(PROJECT_ROOT, 'data') : isAbsolute(dataText) ? dataText : resolve(PROJECT_ROOT, dataText);
+  const dbRaw = r.raw(ENV.databaseUrl, null, true);
+  let databaseUrl = r.text(dbRaw);
+  if (databaseUrl !== null && dbRaw) {
+    let ok = false;
+    try {
+      ok = ['postgres:', 'postgresql:'].includes(new URL(databaseUrl).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) databaseUrl = r.bad(dbRaw, 'must be a postgres:// or postgresql:// URL') ?? null;
+  }
+
+  // ---- paper exchange: URL set means the key and secret are required ----
+  const paperUrlRaw = r.raw(ENV.paperUrl, 'paperExchange.url');
+  const paperUrl = r.text(paperUrlRaw);
+  if (paperUrl !== null && paperUrlRaw && checkUrl(paperUrl) !== null) r.bad(paperUrlRaw, checkUrl(paperUrl)!);
+  const keyId = r.text(r.raw(ENV.paperKeyId, 'paperExchange.keyId'));
+  const secretText = r.text(r.raw(ENV.paperSecret, null, true));
+  let paperExchange: PaperExchangeConfig | null = null;
+  if (paperUrl !== null) {
+    if (keyId === null) r.report(ENV.paperKeyId, `is required when ${ENV.paperUrl} is set`);
+    if (secretText === null) r.report(ENV.paperSecret, `is required when ${ENV.paperUrl} is set`);
+    if (keyId !== null && secretText !== null && checkUrl(paperUrl) === null) paperExchange = { url: paperUrl, keyId, secret: new Secret(secretText) };
+  }
+
+  // ---- smtp: host set means from and to are required ----
+  const host = r.text(r.raw(ENV.smtpHost, 'smtp.host'));
+  const port = r.integer(r.raw(ENV.smtpPort, 'smtp.port'), 1, 65_535) ?? DEFAULTS.smtpPort;
+  const secure = r.bool(r.raw(ENV.smtpSecure, 'smtp.secure')) ?? port === 465;
+  const user = r.text(r.raw(ENV.smtpUser, 'smtp.user'));
+  const pass = r.text(r.raw(ENV.smtpPass, null, true));
+  const fromRaw = r.raw(ENV.alertFrom, 'smtp.from');
+  let from = r.text(fromRaw);
+  if (from !== null && fromRaw && !EMAIL_RE.test(from)) from = r.bad(fromRaw, 'must be an email address') ?? null;
+  const toRaw = r.raw(ENV.alertTo, 'smtp.to');
+  let to = r.list(toRaw);
+  if (to !== null && toRaw) {
+    const badAddresses = to.filter((a) => !EMAIL_RE.test(a));
+    if (badAddresses.length > 0 || to.length === 0) to = r.bad(toRaw, 'must be one or more email addresses, comma-separated') ?? null;
+  }
+  let smtp: SmtpConfig | null = null;
+  if (host !== null) {
+    if (fromRaw === null) r.report(ENV.alertFrom, `is required when ${ENV.smtpHost} is set`);
+    if (toRaw === null) r.report(ENV.alertTo, `is required when ${ENV.smtpHost} is set`);
+    if (user !== null && pass === null) r.report(ENV.smtpPass, `is required when ${ENV.smtpUser} is set`);
+    if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to };
+  }
+
+  // ---- time ----
+  const tzRaw = r.raw(ENV.timeZone, 'timeZone');
+  let timeZone = r.text(tzRaw) ?? DEFAULTS.timeZone;
+  if (tzRaw && !isValidTimeZone(timeZone)) timeZone = r.bad(tzRaw, 'must be an IANA time zone such as "America/New_York" or "UTC"') ?? DEFAULTS.timeZone;
+  const cronRaw = r.raw(ENV.dailyResetCron, 'dailyResetCron');
+  let dailyResetCron = r.text(cronRaw) ?? DEFAULTS.dailyResetCron;
+  if (cronRaw && cronProblem(dailyResetCron) !== null) dailyResetCron = r.bad(cronRaw, cronProblem(dailyResetCron)!) ?? DEFAULTS.dailyResetCron;
+
+  // ---- reconciliation ----
+  const policyRaw = r.raw(ENV.reconciliationPolicy, 'reconciliation.policy');
+  let policy = (r.text(policyRaw) ?? DEFAULTS.reconciliationPolicy) as ReconciliationPolicy;
+  if (policyRaw && !RECONCILIATION_POLICIES.includes(policy)) {
+    policy = r.bad(policyRaw, `must be one of ${RECONCILIATION_POLICIES.join(', ')}`) ?? DEFAULTS.reconciliationPolicy;
+  }
+  const everyMinutes = r.integer(r.raw(ENV.reconciliationEveryMinutes, 'reconciliation.everyMinutes'), 1, 1_440, ' of minutes') ?? DEFAULTS.reconciliationEveryMinutes;
+  const reminderMinutes = r.integer(r.raw(ENV.reconciliationReminderMinutes, 'reconciliation.reminderMinutes'), 1, 1_440, ' of minutes') ?? DEFAULTS.reconciliationReminderMinutes;
+
+  // ---- session ----
+  const strategyRaw = r.raw(ENV.sessionStrategy, 'session.strategy');
+  const strategy = (strategyRaw ? r.check(strategyRaw, (v) => validateKey(v, strategyRaw.source)) : DEFAULTS.strategy) ?? DEFAULTS.strategy;
+  const nameRaw = r.raw(ENV.sessionStrategyName, 'session.strategyName');
+  let strategyName = (r.text(nameRaw) ?? DEFAULTS.strategyName) as StrategyName;
+  if (nameRaw && !STRATEGY_NAMES.includes(strategyName)) strategyName = r.bad(nameRaw, `must be one of ${STRATEGY_NAMES.join(', ')}`) ?? DEFAULTS.strategyName;
+  const paramsRaw = r.raw(null, 'session.strategyParams');
+  let strategyParams: Record<string, unknown> = {};
+  if (paramsRaw) {
+    if (typeof paramsRaw.value !== 'object' || paramsRaw.value === null || Array.isArray(paramsRaw.value)) r.bad(paramsRaw, 'must be an object of strategy parameters');
+    else if (r.check(paramsRaw, (v) => createStrategy(strategyName, v as Record<string, unknown>)) !== undefined) strategyParams = paramsRaw.value as Record<string, unknown>;
+  }
+  const marketsRaw = r.raw(ENV.sessionMarkets, 'session.markets');
+  const markets: string[] = [];
+  for (const m of r.list(marketsRaw) ?? []) {
+    const ok = r.check({ ...marketsRaw!, value: m }, (v) => validateMarketId(v, marketsRaw!.source));
+    if (ok !== undefined && !markets.includes(ok)) markets.push(ok);
+  }
+  const watchPeriodMs = r.integer(r.raw(ENV.sessionWatchPeriodMs, 'session.watchPeriodMs'), 60_000, 3_600_000, ' of milliseconds') ?? DEFAULTS.watchPeriodMs;
+  const pollIntervalMs = r.integer(r.raw(ENV.sessionPollIntervalMs, 'session.pollIntervalMs'), 1_000, 3_600_000, ' of milliseconds') ?? DEFAULTS.pollIntervalMs;
+  const orderTtlMs = r.integer(r.raw(ENV.sessionOrderTtlMs, 'session.orderTtlMs'), 1_000, 86_400_000, ' of milliseconds') ?? DEFAULTS.orderTtlMs;
+  if (pollIntervalMs > watchPeriodMs) r.report(ENV.sessionPollIntervalMs, `must not exceed the watch period (${watchPeriodMs} ms)`);
+
+  // ---- limits: a file object replaces the case-study defaults as a whole ----
+  const limitsRaw = r.raw(null, 'riskLimits');
+  const riskLimits = (limitsRaw ? r.check(limitsRaw, parseRiskLimits) : CASE_STUDY_LIMITS) ?? CASE_STUDY_LIMITS;
+  const breakersRaw = r.raw(null, 'breakers');
+  const breakers = (breakersRaw ? r.check(breakersRaw, parseBreakerConfig) : CASE_STUDY_BREAKERS) ?? CASE_STUDY_BREAKERS;
+
+  // ---- deployment stage, live guard, metrics, logs ----
+  const stageRaw = r.raw(ENV.stage, 'stage');
+  let stage = (r.text(stageRaw)?.toUpperCase() ?? DEFAULTS.stage) as Stage;
+  if (stageRaw && !STAGES.includes(stage)) stage = r.bad(stageRaw, `must be one of ${STAGES.join(', ')}`) ?? DEFAULTS.stage;
+  const confirmed = r.bool(r.raw(ENV.liveConfirm, null)) ?? false;
+  const capRaw = r.raw(ENV.liveCapitalCap, 'live.capitalCap');
+  let capitalCap: Money | null = null;
+  if (capRaw) {
+    const text = typeof capRaw.value === 'number' ? String(capRaw.value) : capRaw.value;
+    const cap = r.check({ ...capRaw, value: text }, (v) => parseMoney(v as string, capRaw.source));
+    if (cap !== undefined && cap <= 0) r.bad(capRaw, 'must be a positive amount of money such as "500.00"');
+    else if (cap !== undefined) capitalCap = cap;
+  }
+  const metricsHostRaw = r.raw(ENV.metricsHost, 'metrics.host');
+  let metricsHost = r.text(metricsHostRaw) ?? DEFAULTS.metricsHost;
+  if (metricsHostRaw && !/^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:]+\]?$/.test(metricsHost)) metricsHost = r.bad(metricsHostRaw, 'must be a host name or an IP address, e.g. 127.0.0.1') ?? DEFAULTS.metricsHost;
+  const metricsPortRaw = r.raw(ENV.metricsPort, 'metrics.port');
+  const metricsPortValue = r.integer(metricsPortRaw, 0, 65_535, ' (0 turns the metrics server off)');
+  const metricsPort = metricsPortValue === null ? DEFAULTS.metricsPort : metricsPortValue === 0 ? null : metricsPortValue;
+  if (metricsPort !== null && (metricsPort === uiPort || metricsPort === localPort)) {
+    r.report(ENV.metricsPort, `must differ from the Temporal dev server ports (${localPort}, ${uiPort}); got ${metricsPort}`);
+  }
+  const logLevelRaw = r.raw(ENV.logLevel, 'logLevel');
+  let logLevel = (r.text(logLevelRaw)?.toLowerCase() ?? DEFAULTS.logLevel) as LogLevel;
+  if (logLevelRaw && !LOG_LEVELS.includes(logLevel)) logLevel = r.bad(logLevelRaw, `must be one of ${LOG_LEVELS.join(', ')}`) ?? DEFAULTS.logLevel;
+
+  if (r.problems.length > 0) throw new InvalidInput(r.problems, ErrorType.InvalidConfig);
+  return {
+    temporal: { address, namespace, taskQueue: TASK_QUEUE, cliPath, uiPort, localPort },
+    dataDir,
+    database: { url: databaseUrl },
+    paperExchange,
+    smtp,
+    timeZone,
+    dailyResetCron,
+    reconciliation: { policy, everyMinutes, reminderMinutes },
+    session: { strategy, strategyName, strategyParams, markets, watchPeriodMs, pollIntervalMs, orderTtlMs },
+    riskLimits,
+    breakers,
+    stage,
+    live: { confirmed, capitalCap },
+    metrics: { host: metricsHost, port: metricsPort },
+    logLevel,
+  };
+}
+
+/** Reads the optional file and builds the config; the entry points call this with process.env. */
+export function loadConfig(env: Env): WorkerConfig {
+  const problems: FieldProblem[] = [];
+  const file = readConfigFile(env, problems);
+  return buildConfig(env, file, env[ENV.configFile] ? `${ENV.configFile} file` : 'config file', problems);
+}
+
+/** The URL with its password replaced, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = REDACTED;
+    return u.toString();
+  } catch {
+    return REDACTED;
+  }
+}
+
+/**
+ * The secret values the config holds (paper secret, SMTP password, the database password),
+ * for the log scrubber: they must never appear in a log line, whatever field carries them.
+ */
+export function secretsOf(config: WorkerConfig): string[] {
+  const out: string[] = [];
+  if (config.paperExchange) out.push(config.paperExchange.secret.reveal());
+  if (config.smtp?.pass) out.push(config.smtp.pass.reveal());
+  if (config.database.url !== null) {
+    try {
+      const password = new URL(config.database.url).password;
+      if (password) out.push(password, decodeURIComponent(password));
+    } catch {
+      out.push(config.database.url);
+    }
+  }
+  return [...new Set(out.filter((s) => s.length > 0))];
+}
+
+/** The config as loggable JSON: secrets and database passwords replaced by "***". */
+export function describeConfig(config: WorkerConfig): Record<string, unknown> {
+  return {
+    ...config,
+    database: { url: config.database.url === null ? null : redactUrl(config.database.url) },
+    paperExchange: config.paperExchange && { ...config.paperExchange, secret: REDACTED },
+    smtp: config.smtp && { ...config.smtp, pass: config.smtp.pass === null ? null : REDACTED },
+  };
+}

@@ -1,0 +1,26 @@
+/** Logs and metrics for the worker process: the logger, the metrics registry and its /metrics server. */
+import type { ActivityDeps } from '../activities/deps';
+import { createLogger, type Logger, type LoggerOptions } from '../runtime/logging';
+import { startMetricsServer, TradingMetrics, type MetricsServer } from '../runtime/metrics';
+import { secretsOf, type WorkerConfig } from '../runtime/config';
+
+export interface Observability {
+  log: Logger;
+  metrics: TradingMetrics;
+  /** Null when METRICS_PORT=0. */
+  server: MetricsServer | null;
+  close(): Promise<void>;
+}
+
+export async function startObservability(config: WorkerConfig, options: { destination?: LoggerOptions['destination']; processMetrics?: boolean } = {}): Promise<Observability> {
+  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: options.destination, base: { stage: config.stage } });
+  const metrics = new TradingMetrics({ stage: config.stage, processMetrics: options.processMetrics ?? true });
+  const server = config.metrics.port === null ? null : await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.port });
+  if (server) log.info({ event: 'stage', url: server.url }, `metrics at ${server.url}`);
+  return { log, metrics, server, close: async () => server?.close() };
+}
+
+/** The activity dependencies with the logger and metrics attached. */
+export function observe(deps: ActivityDeps, o: Pick<Observability, 'log' | 'metrics'>): ActivityDeps {
+  return { ...deps, log: o.log, metrics: o.metrics };
+}
