@@ -1,5 +1,7 @@
 /**
- * Identifiers derived from business keys, with their inverses (STYLE.md, "Do" 3).
+ * Identifiers derived from business keys, with their inverses (STYLE.md, "Do" 3): client order
+ * IDs, workflow IDs, reconciliation run IDs, journal keys, audit event keys and alert dedupe keys.
+ * Every module that makes or reads one calls a function here; none writes the format inline.
  * Client order IDs are made deterministically from the session and a sequence number,
  * so a replayed workflow makes the same ID and a resubmission is recognised by the venue.
  */
@@ -32,12 +34,46 @@ export function tradingDayOf(epochMs: number): string {
   return new Date(epochMs).toISOString().slice(0, 10);
 }
 
+/** YYYYMMDD, the trading day as client order IDs carry it. */
+const compactDay = (tradingDay: string): string => validateTradingDay(tradingDay).replaceAll('-', '');
+
+const escapeRe = (s: string): string => s.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
+
 /** `<strategy>-<YYYYMMDD>-<seq>`: unique per order, stable across replays. */
 export function makeClientOrderId(strategy: string, tradingDay: string, sequence: number): string {
   validateKey(strategy, 'strategy');
-  validateTradingDay(tradingDay);
+  const day = compactDay(tradingDay);
   if (!Number.isSafeInteger(sequence) || sequence < 1) throw InvalidInput.of('sequence', sequence, 'must be a positive integer');
-  return `${strategy}-${tradingDay.replaceAll('-', '')}-${String(sequence).padStart(6, '0')}`;
+  return `${strategy}-${day}-${String(sequence).padStart(6, '0')}`;
+}
+
+/** Inverse of `makeClientOrderId` for one strategy and day: the sequence numbers of those IDs among `clientOrderIds` (flatten IDs excluded). */
+export function orderSequencesOf(strategy: string, tradingDay: string, clientOrderIds: Iterable<string>): number[] {
+  const re = new RegExp(`^${escapeRe(strategy)}-${compactDay(tradingDay)}-(\\d{1,15})$`);
+  const out: number[] = [];
+  for (const id of clientOrderIds) {
+    const m = re.exec(id);
+    if (m) out.push(Number(m[1]));
+  }
+  return out;
+}
+
+const CLIENT_ORDER_ID_MAX = 64;
+
+/**
+ * Client order ID of the order that flattens one market: `<strategy>-flat-<YYYYMMDD>-<tag>`, the
+ * tag a short digest the caller makes from what must keep the ID stable (the kill switch's
+ * reason and the market). The strategy part is shortened when the whole would exceed 64 characters.
+ */
+export function flattenClientOrderId(strategy: string, tradingDay: string, tag: string): string {
+  if (!/^[0-9a-z]{1,16}$/.test(tag)) throw InvalidInput.of('tag', tag, 'must be 1-16 lowercase letters or digits');
+  const tail = `-flat-${compactDay(tradingDay)}-${tag}`;
+  return `${strategy.slice(0, CLIENT_ORDER_ID_MAX - tail.length)}${tail}`;
+}
+
+/** Whether a client order ID is one of the strategy's: an order it placed or a flatten order (strategy part not shortened). */
+export function isStrategyClientOrderId(strategy: string, clientOrderId: string): boolean {
+  return new RegExp(`^${escapeRe(strategy)}-(flat-)?\\d{8}-[0-9a-z]+$`).test(clientOrderId);
 }
 
 const CLIENT_ORDER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -49,18 +85,91 @@ export function validateClientOrderId(value: unknown, field = 'clientOrderId'): 
   return value;
 }
 
-export const orderWorkflowId = (clientOrderId: string): string => `order-${validateClientOrderId(clientOrderId)}`;
+const ORDER_PREFIX = 'order-';
+const SESSION_PREFIX = 'session-';
+
+export const orderWorkflowId = (clientOrderId: string): string => `${ORDER_PREFIX}${validateClientOrderId(clientOrderId)}`;
 
 export function clientOrderIdFromWorkflowId(workflowId: string): string {
-  if (!workflowId.startsWith('order-')) throw InvalidInput.of('workflowId', workflowId, 'is not an order workflow ID');
-  return validateClientOrderId(workflowId.slice('order-'.length));
+  if (!workflowId.startsWith(ORDER_PREFIX)) throw InvalidInput.of('workflowId', workflowId, 'is not an order workflow ID');
+  return validateClientOrderId(workflowId.slice(ORDER_PREFIX.length));
 }
 
 export const sessionWorkflowId = (strategy: string, tradingDay: string): string =>
-  `session-${validateKey(strategy, 'strategy')}-${validateTradingDay(tradingDay)}`;
+  `${SESSION_PREFIX}${validateKey(strategy, 'strategy')}-${validateTradingDay(tradingDay)}`;
 
 export function parseSessionWorkflowId(workflowId: string): { strategy: string; tradingDay: string } {
   const m = /^session-(.+)-(\d{4}-\d{2}-\d{2})$/.exec(workflowId);
   if (!m) throw InvalidInput.of('workflowId', workflowId, 'is not a session workflow ID');
   return { strategy: validateKey(m[1], 'strategy'), tradingDay: validateTradingDay(m[2]) };
 }
+
+/** Whether a workflow ID names a trading session (what `parseSessionWorkflowId` accepts). */
+export function isSessionWorkflowId(workflowId: string): boolean {
+  try {
+    parseSessionWorkflowId(workflowId);
+    return true;
+  } catch (e) {
+    if (e instanceof InvalidInput) return false;
+    throw e;
+  }
+}
+
+const CLI_RUN_PREFIX = 'reconciliation-cli-';
+
+/**
+ * `reconciliation-cli-<UTC time to the second>-<nonce>`: a reconciliation run asked for from the
+ * CLI; unique (the nonce is random), sortable, and says where it came from.
+ */
+export function cliReconciliationRunId(at: number, nonce: string): string {
+  if (!/^[0-9a-f]{8}$/.test(nonce)) throw InvalidInput.of('nonce', nonce, 'must be 8 lowercase hex digits');
+  const stamp = new Date(at).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return `${CLI_RUN_PREFIX}${stamp}-${nonce}`;
+}
+
+/** Inverse of `cliReconciliationRunId`: when it was asked for (to the second) and its nonce; null for another run ID. */
+export function parseCliReconciliationRunId(runId: string): { at: number; nonce: string } | null {
+  const m = /^reconciliation-cli-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-([0-9a-f]{8})$/.exec(runId);
+  if (!m) return null;
+  const at = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return Number.isNaN(at) ? null : { at, nonce: m[7]! };
+}
+
+/**
+ * Journal key of the daily reset of an account's trading day (`daily-reset:<account>:<day>`,
+ * sequence 0): the reset is done once per day, whoever runs it.
+ */
+export const dailyResetJournalKey = (account: string, tradingDay: string): string => `daily-reset:${account}:${validateTradingDay(tradingDay)}`;
+
+/** Inverse of `dailyResetJournalKey`; null for any other journal key. */
+export function parseDailyResetJournalKey(key: string): { account: string; tradingDay: string } | null {
+  const m = /^daily-reset:(.+):(\d{4}-\d{2}-\d{2})$/.exec(key);
+  return m ? { account: m[1]!, tradingDay: m[2]! } : null;
+}
+
+/** Journal key of an operator request the CLI recorded before acting (`cli:<uuid>`, sequence 0). */
+export const cliJournalKey = (uuid: string): string => `cli:${uuid}`;
+
+/** Journal key of an operator request the dashboard recorded before acting (`dashboard-<request ID>`, sequence 0). */
+export const dashboardJournalKey = (requestId: string): string => `dashboard-${requestId}`;
+
+/** Audit event key of a position adopted from the venue by a reconciliation run. */
+export const adoptionAuditKey = (runId: string, marketId: string): string => `ADOPT:${runId}:${marketId}`;
+
+/**
+ * Alert dedupe keys (STYLE.md "Do" 4: an alert records its key before sending, so a retry sends at
+ * most once). Each is `<TYPE>:<business key>`; the business key says what the alert is about
+ * and, where an alert may rightly repeat, which repetition it is.
+ */
+export const AlertKey = {
+  /** One per account and market: a market settles once. */
+  marketSettled: (account: string, marketId: string): string => `MARKET_SETTLED:${account}:${marketId}`,
+  /** One per account and trading day. */
+  dailyReport: (account: string, tradingDay: string): string => `DAILY_REPORT:${account}:${tradingDay}`,
+  /** A session's alert of `type`; `occasion` tells apart the repetitions the session means to send. */
+  session: (type: string, strategy: string, tradingDay: string, occasion: string): string => `${type}:${strategy}:${tradingDay}:${occasion}`,
+  /** One per reconciliation run. */
+  reconciliationMismatch: (runId: string): string => `RECONCILIATION_MISMATCH:${runId}`,
+  /** The n-th reminder of a run still waiting for an operator. */
+  reconciliationUnanswered: (runId: string, reminder: number): string => `RECONCILIATION_UNANSWERED:${runId}:${reminder}`,
+} as const;

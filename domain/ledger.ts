@@ -253,9 +253,30 @@ export function settleMarket(ledger: Ledger, marketId: string, outcome: Outcome)
  * Local cash for reconciliation is the starting balance plus this. Exact by the invariant above.
  */
 export function netCashFlow(ledger: Ledger): Money {
+  return positionsNetCashFlow(Object.values(ledger.positions));
+}
+
+/** `netCashFlow` over positions as the records list them. */
+export function positionsNetCashFlow(positions: Iterable<Pick<Position, 'realizedPnl' | 'costBasis' | 'fees'>>): Money {
   let total = 0;
-  for (const p of Object.values(ledger.positions)) total += p.realizedPnl - p.costBasis - p.fees;
+  for (const p of positions) total += p.realizedPnl - p.costBasis - p.fees;
   return safe('net cash flow', total) as Money;
+}
+
+/**
+ * Equity: cash plus each open position at its mark, at cost without one,
+ *   cash + sum of (costBasis + unrealizedPnl) = cash + sum of quantity * mark
+ * so a short counts negative (what buying it back at the mark would cost). The session's
+ * drawdown breaker and the equity gauge read this figure; a market missing from `marks` has no mark.
+ */
+export function accountEquity(cash: Money, positions: Iterable<Position>, marks: Record<string, Price | null>): Money {
+  let equity: number = cash;
+  for (const p of positions) {
+    if (p.quantity === 0) continue;
+    const mark = hasOwn.call(marks, p.marketId) ? (marks[p.marketId] ?? null) : null;
+    equity += p.costBasis + unrealizedPnl(p, mark);
+  }
+  return safe('equity', equity) as Money;
 }
 
 /** Mark per market from its snapshot: mid, else last, else null (market.ts `markPrice`). */

@@ -2,12 +2,23 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidInput, UnknownMarket } from '../../domain/errors';
 import {
+  AlertKey,
+  adoptionAuditKey,
+  cliReconciliationRunId,
   clientOrderIdFromWorkflowId,
+  dailyResetJournalKey,
+  flattenClientOrderId,
+  isSessionWorkflowId,
+  isStrategyClientOrderId,
   makeClientOrderId,
+  orderSequencesOf,
   orderWorkflowId,
+  parseCliReconciliationRunId,
+  parseDailyResetJournalKey,
   parseSessionWorkflowId,
   sessionWorkflowId,
   tradingDayOf,
+  validateClientOrderId,
   validateTradingDay,
 } from '../../domain/ids';
 import { markPrice, parseSide, requireMarket, spread, validateMarket, type Market } from '../../domain/market';
@@ -38,6 +49,65 @@ describe('identifiers', () => {
     expect(() => makeClientOrderId('s', '2026-11-21', 0)).toThrow(/sequence/);
     expect(() => clientOrderIdFromWorkflowId('session-x-2026-11-21')).toThrow(/workflowId/);
     expect(() => orderWorkflowId('has space')).toThrow(/clientOrderId/);
+  });
+
+  it('client order sequences round-trip for their strategy and day only, whatever the strategy holds', () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z0-9][a-z0-9_.-]{0,20}$/), fc.integer({ min: 1, max: 9_999_999 }), (strategy, seq) => {
+        const id = makeClientOrderId(strategy, '2026-11-21', seq);
+        expect(orderSequencesOf(strategy, '2026-11-21', [id])).toEqual([seq]);
+        expect(orderSequencesOf(strategy, '2026-11-22', [id])).toEqual([]);
+        expect(orderSequencesOf(`${strategy}x`, '2026-11-21', [id])).toEqual([]);
+        expect(isStrategyClientOrderId(strategy, id)).toBe(true);
+      }),
+    );
+    const ids = ['mr-20261121-000003', 'mr-20261121-000017', 'mr-20261120-000099', 'mrx-20261121-000050', 'mr-flat-20261121-0badc0de', 'mr-20261121-x'];
+    expect(orderSequencesOf('mr', '2026-11-21', ids).sort((a, b) => a - b)).toEqual([3, 17]);
+    expect(orderSequencesOf('a.b', '2026-11-21', ['a.b-20261121-000002', 'axb-20261121-000009'])).toEqual([2]);
+  });
+
+  it('flatten IDs belong to their strategy, are not order sequences, and stay valid client order IDs of at most 64 characters', () => {
+    const id = flattenClientOrderId('mr', '2026-11-21', '0badc0de');
+    expect(id).toBe('mr-flat-20261121-0badc0de');
+    expect(isStrategyClientOrderId('mr', id)).toBe(true);
+    expect(isStrategyClientOrderId('m', id)).toBe(false);
+    expect(orderSequencesOf('mr', '2026-11-21', [id])).toEqual([]);
+    const long = flattenClientOrderId('s'.repeat(48), '2026-11-21', '0badc0de');
+    expect(long.length).toBeLessThanOrEqual(64);
+    expect(validateClientOrderId(long)).toBe(long);
+    expect(() => flattenClientOrderId('mr', '2026-11-21', 'Not-Hex')).toThrow(/tag/);
+  });
+
+  it('tells session workflow IDs from others', () => {
+    expect(isSessionWorkflowId(sessionWorkflowId('ema-mr', '2026-11-21'))).toBe(true);
+    expect(isSessionWorkflowId('session-start')).toBe(false);
+    expect(isSessionWorkflowId(orderWorkflowId('ema-mr-20261121-000001'))).toBe(false);
+    expect(isSessionWorkflowId(dailyResetJournalKey('paper', '2026-11-21'))).toBe(false);
+  });
+
+  it('CLI reconciliation run IDs and daily reset journal keys round-trip', () => {
+    const at = Date.UTC(2026, 10, 21, 9, 30, 15, 250);
+    const runId = cliReconciliationRunId(at, '0badc0de');
+    expect(runId).toBe('reconciliation-cli-20261121T093015Z-0badc0de');
+    expect(parseCliReconciliationRunId(runId)).toEqual({ at: at - 250, nonce: '0badc0de' });
+    expect(parseCliReconciliationRunId('reconciliation-2026-11-21T09:30:00Z')).toBeNull();
+    expect(() => cliReconciliationRunId(at, 'xyz')).toThrow(/nonce/);
+    fc.assert(
+      fc.property(fc.stringMatching(/^[a-z0-9][a-z0-9:_-]{0,20}$/), fc.date({ min: new Date('2000-01-01'), max: new Date('2099-12-31'), noInvalidDate: true }), (account, d) => {
+        const day = d.toISOString().slice(0, 10);
+        expect(parseDailyResetJournalKey(dailyResetJournalKey(account, day))).toEqual({ account, tradingDay: day });
+      }),
+    );
+    expect(parseDailyResetJournalKey('cli:1234')).toBeNull();
+  });
+
+  it('dedupe and audit keys keep the formats the records already hold', () => {
+    expect(AlertKey.marketSettled('paper', 'PX-1')).toBe('MARKET_SETTLED:paper:PX-1');
+    expect(AlertKey.dailyReport('paper', '2026-11-21')).toBe('DAILY_REPORT:paper:2026-11-21');
+    expect(AlertKey.session('TRADING_HALTED', 'ema', '2026-11-21', '3')).toBe('TRADING_HALTED:ema:2026-11-21:3');
+    expect(AlertKey.reconciliationMismatch('reconciliation-1')).toBe('RECONCILIATION_MISMATCH:reconciliation-1');
+    expect(AlertKey.reconciliationUnanswered('reconciliation-1', 2)).toBe('RECONCILIATION_UNANSWERED:reconciliation-1:2');
+    expect(adoptionAuditKey('trust-2', 'PX-1')).toBe('ADOPT:trust-2:PX-1');
   });
 
   it('trading day of an instant is its UTC date', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInput, UnknownMarket } from '../../domain/errors';
 import type { Fill } from '../../domain/fill';
 import {
+  accountEquity,
   applyFill,
   applyFillInPlace,
   applyFillToPosition,
@@ -12,6 +13,7 @@ import {
   marksFromSnapshots,
   netCashFlow,
   portfolioSummary,
+  positionsNetCashFlow,
   positionExposure,
   positionOf,
   positionTotalPnl,
@@ -346,6 +348,20 @@ describe('portfolio', () => {
       dailyFees: usd(0.16),
     });
     expect(s.totalPnl).toBe(s.realizedPnl + s.unrealizedPnl - s.fees);
+  });
+
+  it('equity is cash plus each open position at its mark (a short negative), at cost without a mark', () => {
+    const cash = usd(1000);
+    const positions = Object.values(ledger.positions);
+    // A long 100 at 0.50, B short 50 at 0.70, C long 20 at its cost 0.25 (no mark), D flat.
+    expect(accountEquity(cash, positions, marks)).toBe(usd(1000 + 50 - 35 + 5));
+    // The same figure as cash + cost of what is held + the portfolio's unrealized P&L.
+    const heldCost = positions.reduce((sum, p) => sum + p.costBasis, 0);
+    expect(accountEquity(cash, positions, marks)).toBe(cash + heldCost + portfolioSummary(ledger, marks, markets).unrealizedPnl);
+    // From a start of zero cash, equity is the total P&L (the backtester's equity): the cash trading moved plus the positions at their marks.
+    expect(accountEquity(netCashFlow(ledger), positions, marks)).toBe(portfolioSummary(ledger, marks, markets).totalPnl);
+    expect(positionsNetCashFlow(positions)).toBe(netCashFlow(ledger));
+    expect(accountEquity(cash, [], {})).toBe(cash);
   });
 
   it('a market missing from marks has no mark; missing from markets is UnknownMarket', () => {
