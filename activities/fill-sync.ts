@@ -11,17 +11,15 @@
 import { recordFills, type Db } from '../db';
 import type { Fill } from '../domain/fill';
 import { advanceFillCursor, getFillCursor } from '../db/repositories/venue-cursors';
+import type { FillSyncResult, SessionActivities } from '../contracts/activities';
+import { runActivity } from './errors';
 import { tradingDayIn } from './portfolio';
 import type { ResilientVenue } from './venue/resilient-venue';
 
+export type { FillSyncResult } from '../contracts/activities';
+
 /** Pages read by one sync at most; the next sync carries on from the stored cursor. */
 const MAX_PAGES_PER_SYNC = 50;
-
-export interface FillSyncResult {
-  pages: number;
-  fillsSeen: number;
-  fillsInserted: number;
-}
 
 export class FillSync {
   private running: Promise<FillSyncResult> | null = null;
@@ -80,4 +78,11 @@ export class FillSync {
     }
     return result;
   }
+}
+
+/** The fill sync as a step of its own (`syncFills`), for workflows that need the ledger current before they read it. */
+export function createFillSyncActivities(fills: FillSync): Pick<SessionActivities, 'syncFills'> {
+  return {
+    syncFills: () => runActivity(() => fills.sync()),
+  };
 }

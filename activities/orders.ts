@@ -22,7 +22,7 @@ import { logEvent, type ActivityDeps } from './deps';
 import { formatDecimal } from '../domain/money';
 import { runActivity, submitFailure } from './errors';
 import { coreSnapshot, loadAccount, marksOf } from './portfolio';
-import { servicesFor } from './services';
+import type { ActivityServices } from './services';
 import type { AssessOrderInput, AssessOrderResult, LookupResult, OrderActivities, OrderContext, OrderIntent, OrderProgress, SubmitResult } from '../contracts/activities';
 import { isVenueError } from './venue/errors';
 import type { VenueOrder } from '../contracts/venue';
@@ -63,9 +63,8 @@ function checkIntent(o: OrderIntent): void {
 
 const isNotFound = (e: unknown): boolean => isVenueError(e) && e.status === 404;
 
-export function createOrderActivities(deps: ActivityDeps): OrderActivitiesWithoutAlerts {
+export function createOrderActivities(deps: ActivityDeps, services: ActivityServices): OrderActivitiesWithoutAlerts {
   const { db, venue, config, clock } = deps;
-  const services = servicesFor(deps);
 
   function submitted(order: VenueOrder, at: number): SubmitResult {
     const result: SubmitResult =

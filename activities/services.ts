@@ -1,10 +1,12 @@
 /**
- * In-memory helpers the activity factories share, one set per ActivityDeps: the market cache,
- * the account's fill sync (so concurrent polls of different orders coalesce into one sync) and
- * the venue request counter behind the error-rate breaker.
+ * In-memory helpers the activity factories share, built once by `createActivities` and handed
+ * to each factory: the market cache, the account's fill sync (so concurrent callers coalesce
+ * into one sync), the venue request counter behind the error-rate breaker, the last cash the
+ * venue reported, and the alerts.
  */
-import { formatDecimal } from '../domain/money';
+import { formatDecimal, type Money } from '../domain/money';
 import type { Fill } from '../domain/fill';
+import { createAlertActivities, type AlertActivities } from './alerts';
 import { logEvent, type ActivityDeps } from './deps';
 import { FillSync } from './fill-sync';
 import { MarketBook } from './portfolio';
@@ -56,13 +58,35 @@ export class RequestWindow {
   }
 }
 
+/**
+ * The account's cash as the venue last reported it. Equity needs a cash figure; when the venue
+ * does not answer, the session measures with the last one this worker saw rather than none.
+ */
+export class CashBook {
+  private last: Money | null = null;
+
+  constructor(private readonly venue: ResilientVenue) {}
+
+  /** Asks the venue and remembers the answer. */
+  async read(): Promise<Money> {
+    const { cash } = await this.venue.getBalance();
+    this.last = cash;
+    return cash;
+  }
+
+  /** The last cash the venue reported to this worker, or null before the first answer. */
+  lastKnown(): Money | null {
+    return this.last;
+  }
+}
+
 export interface ActivityServices {
   markets: MarketBook;
   fills: FillSync;
   requests: RequestWindow;
+  cash: CashBook;
+  alerts: AlertActivities;
 }
-
-const byDeps = new WeakMap<ActivityDeps, ActivityServices>();
 
 /** One log line and one count per fill the ledger recorded for the first time. */
 function fillsRecorded(deps: ActivityDeps, fills: readonly Fill[]): void {
@@ -78,15 +102,13 @@ function fillsRecorded(deps: ActivityDeps, fills: readonly Fill[]): void {
   }
 }
 
-export function servicesFor(deps: ActivityDeps): ActivityServices {
-  let s = byDeps.get(deps);
-  if (!s) {
-    s = {
-      markets: new MarketBook(deps.db, deps.venue, deps.config.venueName),
-      fills: new FillSync(deps.db, deps.venue, deps.config.account, deps.config.timeZone, deps.log || deps.metrics ? (fills) => fillsRecorded(deps, fills) : undefined),
-      requests: new RequestWindow(deps.venue, deps.clock()),
-    };
-    byDeps.set(deps, s);
-  }
-  return s;
+/** One set per worker (or per test): every factory `createActivities` composes gets the same. */
+export function createServices(deps: ActivityDeps): ActivityServices {
+  return {
+    markets: new MarketBook(deps.db, deps.venue, deps.config.venueName),
+    fills: new FillSync(deps.db, deps.venue, deps.config.account, deps.config.timeZone, deps.log || deps.metrics ? (fills) => fillsRecorded(deps, fills) : undefined),
+    requests: new RequestWindow(deps.venue, deps.clock()),
+    cash: new CashBook(deps.venue),
+    alerts: createAlertActivities(deps),
+  };
 }

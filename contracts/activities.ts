@@ -169,11 +169,34 @@ export interface SessionSnapshot {
   endedOrders?: EndedOrder[];
 }
 
+export interface SessionSnapshotInput {
+  strategy: string;
+  tradingDay: string;
+  /** Client order IDs the session holds markets for; the snapshot says which have ended. */
+  reservedOrders?: string[];
+  /**
+   * False: the session has just run the `syncFills` step and the snapshot only reads. Absent
+   * (sessions recorded before that step): the snapshot syncs the venue's fills first, as it did.
+   */
+  syncFills?: boolean;
+}
+
+/** What one fill sync did: venue pages read, fills seen, fills the ledger recorded for the first time. */
+export interface FillSyncResult {
+  pages: number;
+  fillsSeen: number;
+  fillsInserted: number;
+}
+
 export interface SessionActivities {
   preflight(input: { strategy: string; marketIds: string[] }): Promise<PreflightCheck[]>;
   watchForSignal(input: WatchInput): Promise<WatchResult>;
-  /** `reservedOrders`: client order IDs the session holds markets for; the snapshot says which have ended. */
-  sessionSnapshot(input: { strategy: string; tradingDay: string; reservedOrders?: string[] }): Promise<SessionSnapshot>;
+  /**
+   * Records the account's venue fills the ledger has not seen (fills, positions and order totals,
+   * idempotent by trade ID), so what follows reads current figures.
+   */
+  syncFills(): Promise<FillSyncResult>;
+  sessionSnapshot(input: SessionSnapshotInput): Promise<SessionSnapshot>;
   /**
    * What a fresh session must not forget: the trips still active for this strategy (manual halts,
    * drawdown, an unreset daily loss; halts outlive sessions and restarts) and the last client order
@@ -187,7 +210,8 @@ export interface SessionActivities {
   recordOperatorAction(action: OperatorAction): Promise<void>;
   /** Cancels every open order of the strategy (kill switch, end of day); optionally flattens positions. */
   cancelAllOpenOrders(input: { strategy: string; flatten: boolean; reason: string }): Promise<{ canceled: string[]; flattenOrders: string[] }>;
-  writeDailySummary(input: { strategy: string; tradingDay: string }): Promise<void>;
+  /** `syncFills: false`: the session has just run the `syncFills` step (absent: the summary syncs first, as it did). */
+  writeDailySummary(input: { strategy: string; tradingDay: string; syncFills?: boolean }): Promise<void>;
   raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
 }
 

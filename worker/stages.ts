@@ -18,7 +18,8 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { ActivityDeps } from '../activities/deps';
-import { createSessionActivities } from '../activities/session';
+import { createPreflightActivities } from '../activities/preflight';
+import { createServices } from '../activities/services';
 import type { PreflightCheck } from '../contracts/activities';
 import { listFills, listRiskDecisions, type Db } from '../db';
 import { InvalidInput } from '../domain/errors';
@@ -72,7 +73,7 @@ export async function guardStart(config: WorkerConfig, runPreflight: () => Promi
 
 /** Pre-flight through the session activity, outside Temporal, on the configured markets. */
 export function preflightWith(deps: ActivityDeps, config: WorkerConfig): () => Promise<PreflightCheck[]> {
-  return () => createSessionActivities(deps).preflight({ strategy: config.session.strategy, marketIds: config.session.markets });
+  return () => createPreflightActivities(deps, createServices(deps)).preflight({ strategy: config.session.strategy, marketIds: config.session.markets });
 }
 
 // ---- stage report ----

@@ -4,8 +4,9 @@
  * system's back and resolves markets.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAlertActivities } from '../../activities/alerts';
-import { addDays, bookAdoption, createOperationsActivities, startOfDayIn, tradingDayIn } from '../../activities/operations';
+import { createActivities } from '../../activities';
+import { bookAdoption } from '../../activities/adoption';
+import { addDays, startOfDayIn, tradingDayIn } from '../../domain/calendar';
 import { formatDailyReport } from '../../activities/daily-report';
 import type { Mailer } from '../../activities/deps';
 import {
@@ -50,7 +51,7 @@ forEachBackend('operations activities', (backend) => {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.timeZone ? { config: { timeZone: options.timeZone } } : {}),
     });
-    return createOperationsActivities(deps, createAlertActivities(deps));
+    return createActivities(deps);
   }
 
   /** Buys at the venue until filled and records the venue's fills in the ledger (as the order activities do). */

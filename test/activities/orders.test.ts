@@ -5,7 +5,8 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { createOrderActivities, snapshotSeq } from '../../activities/orders';
+import { createActivities } from '../../activities';
+import { snapshotSeq } from '../../activities/orders';
 import type { OrderContext, OrderIntent, OrderProgress } from '../../contracts/activities';
 import type { Venue, VenueOrder } from '../../contracts/venue';
 import { VenueError } from '../../activities/venue/errors';
@@ -49,7 +50,7 @@ forEachBackend('order activities', (backend) => {
     await x.close();
   });
 
-  const acts = () => createOrderActivities(makeDeps({ db: backend.db, venue: x.venue }));
+  const acts = () => createActivities(makeDeps({ db: backend.db, venue: x.venue }));
 
   async function pollUntil(a: ReturnType<typeof acts>, coid: string, done: (p: OrderProgress) => boolean): Promise<OrderProgress> {
     for (let i = 0; i < 100; i++) {
@@ -86,7 +87,7 @@ forEachBackend('order activities', (backend) => {
   });
 
   it('assessOrder judges against the recorded position, bringing in fills no poll has recorded yet', async () => {
-    const a = createOrderActivities(makeDeps({ db: backend.db, venue: x.venue, config: { limits: { ...TEST_LIMITS, maxOrderSize: 5, maxPositionSize: 10 } } }));
+    const a = createActivities(makeDeps({ db: backend.db, venue: x.venue, config: { limits: { ...TEST_LIMITS, maxOrderSize: 5, maxPositionSize: 10 } } }));
     const first = await x.venue.placeOrder(intent('mr-20261121-000004', x.market.marketId, await x.crossingBuy(), 8));
     for (let i = 0; i < 200 && (await x.venue.getOrderByClientId(first.clientOrderId))!.status !== 'FILLED'; i++) await new Promise((r) => setTimeout(r, 25));
     const order = intent('mr-20261121-000005', x.market.marketId, await x.crossingBuy(), 5);
@@ -245,7 +246,7 @@ class SilentVenue implements Partial<Venue> {
 forEachBackend('order activities with an unanswering venue', (backend) => {
   it('an unsettled submission surfaces as AMBIGUOUS_SUBMIT so the workflow looks it up', async () => {
     const venue = new ResilientVenue(new SilentVenue() as unknown as Venue, null);
-    const a = createOrderActivities(makeDeps({ db: backend.db, venue }));
+    const a = createActivities(makeDeps({ db: backend.db, venue }));
     const f = await failureOf(inActivity(() => a.submitOrder(intent('mr-20261121-000080', 'PX-POL-1', 400_000 as Price))));
     expect(f.type).toBe('AMBIGUOUS_SUBMIT');
     expect(venue.unresolvedSubmissions().map((u) => u.clientOrderId)).toEqual(['mr-20261121-000080']);

@@ -5,8 +5,9 @@
 import { CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOrderActivities } from '../../activities/orders';
-import { createSessionActivities, flattenClientOrderId, orderSequencesOf, type WatchProgress } from '../../activities/session';
+import { createActivities } from '../../activities';
+import { flattenOrderId } from '../../activities/kill-switch';
+import type { WatchProgress } from '../../activities/market-watch';
 import type { OrderContext, WatchInput, WatchResult } from '../../contracts/activities';
 import type { FillPage, Venue, VenueMarketSnapshot } from '../../contracts/venue';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
@@ -14,6 +15,7 @@ import {
   getOrder,
   getPosition,
   insertOrder,
+  listFills,
   listOperatorActions,
   listSessions,
   recordOrderEvent,
@@ -30,20 +32,14 @@ import { forEachBackend } from '../db/harness';
 const today = (): string => new Date().toISOString().slice(0, 10);
 const compact = (day: string): string => day.replaceAll('-', '');
 
-describe('client order ID helpers', () => {
-  it('reads sequences of one strategy and day only', () => {
-    const ids = ['mr-20261121-000003', 'mr-20261121-000017', 'mr-20261120-000099', 'mrx-20261121-000050', 'mr-flat-20261121-0badc0de', 'mr-20261121-x'];
-    expect(orderSequencesOf('mr', '2026-11-21', ids).sort((a, b) => a - b)).toEqual([3, 17]);
-    expect(orderSequencesOf('a.b', '2026-11-21', ['a.b-20261121-000002', 'axb-20261121-000009'])).toEqual([2]);
-  });
-
-  it('flatten IDs are stable per reason and market, distinct otherwise, and at most 64 characters', () => {
-    const a = flattenClientOrderId('mr', '2026-11-21', 'kill switch by ann: runaway', 'PX-POL-1');
+describe('flatten order IDs', () => {
+  it('are stable per reason and market, distinct otherwise, and at most 64 characters', () => {
+    const a = flattenOrderId('mr', '2026-11-21', 'kill switch by ann: runaway', 'PX-POL-1');
     expect(a).toMatch(/^mr-flat-20261121-[0-9a-f]{8}$/);
-    expect(flattenClientOrderId('mr', '2026-11-21', 'kill switch by ann: runaway', 'PX-POL-1')).toBe(a);
-    expect(flattenClientOrderId('mr', '2026-11-21', 'kill switch by bob: again', 'PX-POL-1')).not.toBe(a);
-    expect(flattenClientOrderId('mr', '2026-11-21', 'kill switch by ann: runaway', 'PX-ECO-2')).not.toBe(a);
-    expect(flattenClientOrderId('s'.repeat(48), '2026-11-21', 'r', 'M').length).toBeLessThanOrEqual(64);
+    expect(flattenOrderId('mr', '2026-11-21', 'kill switch by ann: runaway', 'PX-POL-1')).toBe(a);
+    expect(flattenOrderId('mr', '2026-11-21', 'kill switch by bob: again', 'PX-POL-1')).not.toBe(a);
+    expect(flattenOrderId('mr', '2026-11-21', 'kill switch by ann: runaway', 'PX-ECO-2')).not.toBe(a);
+    expect(flattenOrderId('s'.repeat(48), '2026-11-21', 'r', 'M').length).toBeLessThanOrEqual(64);
   });
 });
 
@@ -90,7 +86,7 @@ forEachBackend('watchForSignal', (backend) => {
   const session = (mids: number[], db: Db = backend.db) => {
     const scripted = new ScriptedVenue(WATCH_MARKET, mids);
     const venue = new ResilientVenue(scripted as unknown as Venue, null);
-    return { scripted, acts: createSessionActivities(makeDeps({ db, venue })) };
+    return { scripted, acts: createActivities(makeDeps({ db, venue })) };
   };
 
   it('returns the first signal, sized against the recorded position', async () => {
@@ -215,7 +211,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
   /** Submits and records an order the way its workflow would (SUBMITTED in the records). */
   async function working(clientOrderId: string, limitPrice: Price, quantity = 2, strategy = 'mr') {
     const deps = makeDeps({ db: backend.db, venue: x.venue });
-    const orders = createOrderActivities(deps);
+    const orders = createActivities(deps);
     let o = createOrder({ clientOrderId, marketId: x.market.marketId, side: 'BUY', quantity, limitPrice, ts: Date.now() });
     await orders.recordOrder(o, ctx(strategy));
     o = applyOrderEvent(o, { type: 'OrderSubmitRequested', ts: Date.now() });
@@ -242,13 +238,13 @@ forEachBackend('session activities on the paper exchange', (backend) => {
   }
 
   it('preflight on a healthy venue: every check passes and says what it saw', async () => {
-    const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const acts = createActivities(makeDeps({ db: backend.db, venue: x.venue }));
     const checks = await inActivity(() => acts.preflight({ strategy: 'mr', marketIds: [x.market.marketId] }));
     expect(checks.map((c) => c.name)).toEqual(['VENUE_REACHABLE', 'MARKET_DATA_FRESH', 'RISK_CONFIG_VALID', 'RECONCILIATION_CLEAN', 'ALERTING_REACHABLE']);
     expect(checks.filter((c) => !c.ok)).toEqual([]);
     expect(checks.find((c) => c.name === 'MARKET_DATA_FRESH')!.detail).toContain(x.market.marketId);
 
-    const noSmtp = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue, mailer: null }));
+    const noSmtp = createActivities(makeDeps({ db: backend.db, venue: x.venue, mailer: null }));
     const alerting = (await inActivity(() => noSmtp.preflight({ strategy: 'mr', marketIds: [] }))).find((c) => c.name === 'ALERTING_REACHABLE')!;
     expect(alerting).toMatchObject({ ok: true, detail: expect.stringContaining('SMTP not configured') });
   });
@@ -256,7 +252,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
   it('preflight on an unhealthy setup: unreachable venue, stale quotes, bad limits, SMTP down, position mismatch', async () => {
     const mailer = new CapturingMailer();
     mailer.verifyError = new Error('connect ECONNREFUSED 127.0.0.1:25');
-    const skewed = createSessionActivities(
+    const skewed = createActivities(
       makeDeps({ db: backend.db, venue: x.venue, mailer, clock: () => Date.now() + 600_000, config: { limits: { ...TEST_LIMITS, maxOrderSize: 500 } } }),
     );
     x.exchange.admin.adjustPosition(PAPER_KEY_ID, x.market.marketId, 3);
@@ -268,7 +264,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     expect(checks.RECONCILIATION_CLEAN).toMatchObject({ ok: false, detail: expect.stringContaining(x.market.marketId) });
 
     await x.close();
-    const down = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const down = createActivities(makeDeps({ db: backend.db, venue: x.venue }));
     const offline = Object.fromEntries((await inActivity(() => down.preflight({ strategy: 'mr', marketIds: [x.market.marketId] }))).map((c) => [c.name, c]));
     expect(offline.VENUE_REACHABLE).toMatchObject({ ok: false, detail: expect.stringMatching(/NETWORK|CIRCUIT_OPEN/) });
     expect(offline.MARKET_DATA_FRESH!.ok).toBe(false);
@@ -280,7 +276,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     const { order } = await working(`mr-${compact(day)}-000005`, x.restingBuy());
     await x.venue.cancelOrder({ clientOrderId: order.clientOrderId }); // canceled at the venue behind the workflow's back
     const reconciliation = async (policy: 'HALT_AND_ALERT' | 'WARN_ONLY') => {
-      const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue, config: { reconciliation: { policy, cashTolerance: 10_000 } } }));
+      const acts = createActivities(makeDeps({ db: backend.db, venue: x.venue, config: { reconciliation: { policy, cashTolerance: 10_000 } } }));
       return (await inActivity(() => acts.preflight({ strategy: 'mr', marketIds: [] }))).find((c) => c.name === 'RECONCILIATION_CLEAN')!;
     };
     const strict = await reconciliation('HALT_AND_ALERT');
@@ -294,7 +290,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     await working(`mr-${compact(day)}-000002`, x.restingBuy());
     await x.venue.placeOrder({ clientOrderId: `mr-${compact(day)}-000003`, marketId: x.market.marketId, side: 'BUY', quantity: contracts(1), limitPrice: x.restingBuy() });
     await working(`other-${compact(day)}-000001`, x.restingBuy(), 1, 'other');
-    const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const acts = createActivities(makeDeps({ db: backend.db, venue: x.venue }));
 
     const r = await inActivity(() => acts.cancelAllOpenOrders({ strategy: 'mr', flatten: false, reason: 'kill switch by ann: test' }));
     expect(r.canceled).toEqual([1, 2, 3].map((n) => `mr-${compact(day)}-00000${n}`));
@@ -313,10 +309,10 @@ forEachBackend('session activities on the paper exchange', (backend) => {
   it('flatten places one opposing order per position, the same one on a retry, and the position goes flat', async () => {
     await filledPosition(4);
     expect((await getPosition(backend.db, 'paper', x.market.marketId))?.quantity).toBe(4);
-    const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const acts = createActivities(makeDeps({ db: backend.db, venue: x.venue }));
     const input = { strategy: 'mr', flatten: true, reason: 'kill switch by ann: flatten' };
     const r = await inActivity(() => acts.cancelAllOpenOrders(input));
-    expect(r.flattenOrders).toEqual([flattenClientOrderId('mr', day, input.reason, x.market.marketId)]);
+    expect(r.flattenOrders).toEqual([flattenOrderId('mr', day, input.reason, x.market.marketId)]);
     const flat = r.flattenOrders[0]!;
     expect(await getOrder(backend.db, flat)).toMatchObject({ side: 'SELL', quantity: 4, strategy: 'mr' });
     const again = await inActivity(() => acts.cancelAllOpenOrders(input), { attempt: 2 });
@@ -324,7 +320,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     const venueOrders = x.exchange.engine.toState().accounts.find((acc) => acc.keyId === PAPER_KEY_ID)!.orders;
     expect(venueOrders.filter((o) => o.clientOrderId === flat)).toHaveLength(1);
     for (let i = 0; i < 100 && (await getPosition(backend.db, 'paper', x.market.marketId))?.quantity !== 0; i++) {
-      await createOrderActivities(makeDeps({ db: backend.db, venue: x.venue })).pollOrder(flat);
+      await createActivities(makeDeps({ db: backend.db, venue: x.venue })).pollOrder(flat);
       await new Promise((res) => setTimeout(res, 30));
     }
     expect((await getPosition(backend.db, 'paper', x.market.marketId))?.quantity).toBe(0);
@@ -333,7 +329,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
   it('sessionSnapshot: equity, daily P&L, venue traffic and open orders from the records', async () => {
     await filledPosition(5);
     await working(`mr-${compact(day)}-000010`, x.restingBuy(), 1);
-    const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const acts = createActivities(makeDeps({ db: backend.db, venue: x.venue }));
     const snap = await inActivity(() => acts.sessionSnapshot({ strategy: 'mr', tradingDay: day }));
     const cash = (await x.venue.getBalance()).cash;
     const position = (await getPosition(backend.db, 'paper', x.market.marketId))!;
@@ -347,6 +343,42 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     expect(snap.endedOrders).toEqual([]);
   });
 
+  /** An order placed at the venue behind the records' back, waited on until the venue has filled it: its fills are the venue's only. */
+  async function filledAtVenue(clientOrderId: string, quantity: number): Promise<void> {
+    await x.venue.placeOrder({ clientOrderId, marketId: x.market.marketId, side: 'BUY', quantity: contracts(quantity), limitPrice: await x.crossingBuy() });
+    for (let i = 0; i < 100; i++) {
+      if ((await x.venue.getOrderByClientId(clientOrderId))?.status === 'FILLED') return;
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    throw new Error(`${clientOrderId} did not fill`);
+  }
+
+  it('syncFills records the venue fills once; a snapshot told the sync ran records none; one of an old session still syncs', async () => {
+    const acts = createActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const held = async () => (await getPosition(backend.db, 'paper', x.market.marketId))?.quantity ?? 0;
+    await filledAtVenue(`mr-${compact(day)}-000030`, 3);
+
+    await inActivity(() => acts.sessionSnapshot({ strategy: 'mr', tradingDay: day, syncFills: false }));
+    expect(await held()).toBe(0);
+    expect(await listFills(backend.db, { clientOrderId: `mr-${compact(day)}-000030` })).toEqual([]);
+
+    const first = await inActivity(() => acts.syncFills());
+    expect(first.fillsInserted).toBeGreaterThan(0);
+    expect(await held()).toBe(3);
+    const fills = await listFills(backend.db, { clientOrderId: `mr-${compact(day)}-000030` });
+    expect(fills.reduce((n, f) => n + f.quantity, 0)).toBe(3);
+    // A retried step records nothing twice.
+    expect(await inActivity(() => acts.syncFills(), { attempt: 2 })).toMatchObject({ fillsInserted: 0 });
+    expect(await listFills(backend.db, { clientOrderId: `mr-${compact(day)}-000030` })).toHaveLength(fills.length);
+    expect(await held()).toBe(3);
+
+    // A session recorded before the step asks for a snapshot without the flag: it syncs first, as it did.
+    await filledAtVenue(`mr-${compact(day)}-000031`, 2);
+    const snap = await inActivity(() => acts.sessionSnapshot({ strategy: 'mr', tradingDay: day }));
+    expect(await held()).toBe(5);
+    expect(snap.openPositions).toBe(1);
+  });
+
   it('sessionSnapshot says which reserved orders have ended in the records; without a Temporal client the others count as running', async () => {
     const ended = `mr-${compact(day)}-000011`;
     const open = `mr-${compact(day)}-000012`;
@@ -355,7 +387,7 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     await insertOrder(backend.db, { ...base, clientOrderId: ended });
     await recordOrderEvent(backend.db, { clientOrderId: ended, seq: 1, eventType: 'OrderSnapshot', state: 'REJECTED', at: Date.now(), reason: 'risk' });
     await insertOrder(backend.db, { ...base, clientOrderId: open });
-    const acts = createSessionActivities(makeDeps({ db: backend.db, venue: x.venue }));
+    const acts = createActivities(makeDeps({ db: backend.db, venue: x.venue }));
     const snap = await inActivity(() => acts.sessionSnapshot({ strategy: 'mr', tradingDay: day, reservedOrders: [ended, open, unrecorded] }));
     expect(snap.endedOrders).toEqual([{ clientOrderId: ended, state: 'REJECTED' }]);
     await expect(inActivity(() => acts.sessionSnapshot({ strategy: 'mr', tradingDay: day, reservedOrders: ['no good'] }))).rejects.toMatchObject({ type: 'InvalidInput' });
@@ -366,11 +398,11 @@ forEachBackend('session activities on the paper exchange', (backend) => {
     const base = { marketId: x.market.marketId, side: 'BUY' as const, quantity: contracts(1), limitPrice: 400_000 as Price, createdAt: Date.now() };
     await insertOrder(db, { ...base, clientOrderId: `mr-${compact(day)}-000003`, strategy: 'mr', tradingDay: day });
     await insertOrder(db, { ...base, clientOrderId: `mr-${compact(day)}-000007`, strategy: 'mr', tradingDay: day });
-    await insertOrder(db, { ...base, clientOrderId: flattenClientOrderId('mr', day, 'r', base.marketId), strategy: 'mr', tradingDay: day });
+    await insertOrder(db, { ...base, clientOrderId: flattenOrderId('mr', day, 'r', base.marketId), strategy: 'mr', tradingDay: day });
     await insertOrder(db, { ...base, clientOrderId: 'mr-20000101-000012', strategy: 'mr', tradingDay: '2000-01-01' });
     await insertOrder(db, { ...base, clientOrderId: `mrx-${compact(day)}-000020`, strategy: 'mrx', tradingDay: day });
     await recordRiskDecision(db, { decisionId: `mr-${compact(day)}-000009`, clientOrderId: `mr-${compact(day)}-000009`, strategy: 'mr', marketId: base.marketId, approved: false, violations: [{ rule: 'SPREAD', limit: 1, observed: 2, message: 'wide' }], request: {}, decidedAt: Date.now() });
-    const acts = createSessionActivities(makeDeps({ db, venue: x.venue }));
+    const acts = createActivities(makeDeps({ db, venue: x.venue }));
     const trip: BreakerTrip = { kind: 'MANUAL', reason: 'operator halt', observed: null, limit: null, since: 1_000, operator: 'ann' };
     await inActivity(() => acts.recordBreakerChange({ strategy: 'mr', tradingDay: day, change: 'TRIPPED', trips: [trip], at: 1_000 }));
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Logger } from 'pino';
-import { createSessionActivities } from '../../activities/session';
+import { createActivities } from '../../activities';
 import type { Venue } from '../../contracts/venue';
 import { VenueError } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
@@ -156,7 +156,7 @@ forEachBackend('market watch on the paper exchange', (backend) => {
   afterAll(() => ex?.close());
 
   it('a new market state is warmed on the exchange history at the first poll, and not again', async () => {
-    const acts = createSessionActivities(makeDeps({ db: backend.db, venue: ex.venue }));
+    const acts = createActivities(makeDeps({ db: backend.db, venue: ex.venue }));
     const marketId = ex.market.marketId;
     const input = { strategy: 'ema-mr', strategyName: 'ema-mean-reversion', strategyParams: {}, strategyState: {}, marketIds: [marketId], untilMs: Date.now() + 50, pollIntervalMs: 20 };
     const first = await inActivity(() => acts.watchForSignal(input));

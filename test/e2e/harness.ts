@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkflowIdReusePolicy, type WorkflowHandle } from '@temporalio/client';
 import postgres from 'postgres';
-import { breakersAsConfig, riskLimitsAsConfig } from '../../activities/session';
+import { breakersAsConfig, riskLimitsAsConfig } from '../../activities/preflight';
 import { createPaperVenue } from '../../activities/venue/paper-venue';
 import { Secret } from '../../activities/venue/credentials';
 import type { ResilientVenue } from '../../activities/venue/resilient-venue';

@@ -79,6 +79,8 @@ export class FakeWorld {
   /** The venue ignores cancels of these orders and never reports them final. */
   readonly neverFinal = new Set<string>();
   activeSessions: string[] = [];
+  /** Times the session ran its fill-sync step (syncFills); fills themselves arrive with each poll here. */
+  fillSyncs = 0;
   /** SMTP down: raiseAlert and sendDailyReport fail with the retryable ALERT_DELIVERY_FAILED. */
   smtpDown = false;
   /** While true, reconcileAccount keeps comparing (heartbeating) and does not answer. */
@@ -275,6 +277,10 @@ export class FakeWorld {
       raiseAlert: alert,
 
       // ---- sessions ----
+      syncFills: async () => {
+        this.fillSyncs++;
+        return { pages: 1, fillsSeen: 0, fillsInserted: 0 };
+      },
       preflight: async () => [
         { name: 'VENUE_REACHABLE', ok: true, detail: 'ok' },
         { name: 'MARKET_DATA_FRESH', ok: true, detail: 'ok' },

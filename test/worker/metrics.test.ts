@@ -6,7 +6,6 @@
  */
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
-import { createSessionActivities } from '../../activities/session';
 import type { ActivityDeps } from '../../activities/deps';
 import type { OrderContext, OrderIntent } from '../../contracts/activities';
 import type { FillPage, Venue, VenueMarketSnapshot } from '../../contracts/venue';
@@ -105,7 +104,7 @@ forEachBackend('metrics and logs of the activities', (backend) => {
     const watchDeps = { ...makeDeps({ db: backend.db, venue: new ResilientVenue(new ScriptedVenue(market) as unknown as Venue, null) }), log, metrics };
     const watched = await inActivity(
       () =>
-        createSessionActivities(watchDeps).watchForSignal({
+        createActivities(watchDeps).watchForSignal({
           strategy: 'mc',
           strategyName: 'ma-crossover',
           strategyParams: { fastSpanHours: 0.0001, slowSpanHours: 0.01, minObservations: 2, minHistoryHours: 0, bandMicros: 1_000, confidenceScaleMicros: 10_000 },

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createOrderActivities } from '../../activities/orders';
+import { createActivities } from '../../activities';
 import type { PreflightCheck } from '../../contracts/activities';
 import { CASE_STUDY_FILL_MODEL } from '../../domain/fill-model';
 import type { Price } from '../../domain/money';
@@ -156,7 +156,7 @@ forEachBackend('shadow comparison on recorded live orders', (backend) => {
   it('reads each live order with its decision quote and fills, and compares them with the paper fill model', async () => {
     const since = Date.now() - 1_000;
     const deps = makeDeps({ db: backend.db, venue: x.venue });
-    const a = createOrderActivities(deps);
+    const a = createActivities(deps);
     const day = new Date().toISOString().slice(0, 10);
     const id = `sh-${day.replaceAll('-', '')}-000001`;
     const order = { clientOrderId: id, marketId: x.market.marketId, side: 'BUY' as const, quantity: contracts(3), limitPrice: await x.crossingBuy() };

@@ -7,8 +7,7 @@
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { expect, it } from 'vitest';
-import { createAlertActivities } from '../../activities/alerts';
-import { createOperationsActivities } from '../../activities/operations';
+import { createActivities } from '../../activities';
 import { openDatabase, positionHistoryOf, recordFills } from '../../db';
 import {
   haltSignal,
@@ -209,7 +208,7 @@ describeOnServer(found, 'operations on a Temporal server', (server: TestServer) 
     const database = await openDatabase({ kind: 'pglite', dataDir: null });
     try {
       const deps = makeDeps({ db: database.db, venue: x.venue });
-      const activities = createOperationsActivities(deps, createAlertActivities(deps));
+      const activities = createActivities(deps);
       const marketId = x.market.marketId;
       const clientOrderId = unique('resolve');
       await x.venue.placeOrder({ clientOrderId, marketId, side: 'BUY', quantity: 5 as Quantity, limitPrice: await x.crossingBuy() });

@@ -1,0 +1,145 @@
+/**
+ * The market watch (`watchForSignal`): polls quotes and runs the pure strategy, heartbeating its
+ * state, and returns to the workflow only a signal or the end of its period. Nothing here writes
+ * a record per quote.
+ */
+import { listOpenOrders, listPositions } from '../db';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { validateClientOrderId } from '../domain/ids';
+import { validateMarketId, type MarketSnapshot } from '../domain/market';
+import { formatDecimal } from '../domain/money';
+import { sizeSignal } from '../domain/sizing';
+import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../domain/strategies';
+import type { SessionActivities, WatchInput, WatchResult, WatchSignal } from '../contracts/activities';
+import { currentContext, heartbeat, lastHeartbeat, sleepUnlessCancelled, throwIfCancelled } from './context';
+import { logEvent, type ActivityDeps } from './deps';
+import { runActivity } from './errors';
+import { coreSnapshot } from './portfolio';
+import { endedOrders } from './reserved-orders';
+import type { ActivityServices } from './services';
+import { warmUpMarket } from './warmup';
+
+function validateWatchInput(input: WatchInput): StrategyName {
+  const problems: FieldProblem[] = [];
+  if (!(STRATEGY_NAMES as readonly string[]).includes(input?.strategyName)) {
+    problems.push({ field: 'strategyName', value: input?.strategyName, problem: `must be one of ${STRATEGY_NAMES.join(', ')}` });
+  }
+  if (!Array.isArray(input?.marketIds) || input.marketIds.length === 0) problems.push({ field: 'marketIds', value: input?.marketIds, problem: 'must list at least one market' });
+  else
+    input.marketIds.forEach((m, i) => {
+      try {
+        validateMarketId(m, `marketIds[${i}]`);
+      } catch (e) {
+        if (e instanceof InvalidInput) problems.push(...e.problems);
+        else throw e;
+      }
+    });
+  if (!Number.isSafeInteger(input?.pollIntervalMs) || input.pollIntervalMs < 10) problems.push({ field: 'pollIntervalMs', value: input?.pollIntervalMs, problem: 'must be a whole number of milliseconds, at least 10' });
+  if (!Number.isSafeInteger(input?.untilMs)) problems.push({ field: 'untilMs', value: input?.untilMs, problem: 'must be epoch milliseconds' });
+  if (typeof input?.strategyState !== 'object' || input.strategyState === null) problems.push({ field: 'strategyState', value: input?.strategyState, problem: 'must be an object' });
+  const reserved = input?.reservedMarkets;
+  if (reserved !== undefined) {
+    if (typeof reserved !== 'object' || reserved === null || Array.isArray(reserved)) problems.push({ field: 'reservedMarkets', value: reserved, problem: 'must map markets to client order IDs' });
+    else
+      for (const [marketId, clientOrderId] of Object.entries(reserved)) {
+        for (const check of [() => validateMarketId(marketId, 'reservedMarkets'), () => validateClientOrderId(clientOrderId, `reservedMarkets.${marketId}`)]) {
+          try {
+            check();
+          } catch (e) {
+            if (e instanceof InvalidInput) problems.push(...e.problems);
+            else throw e;
+          }
+        }
+      }
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return input.strategyName as StrategyName;
+}
+
+/** What watchForSignal heartbeats: enough to carry on where a failed attempt stopped. */
+export interface WatchProgress {
+  strategyState: Record<string, unknown>;
+  quoteTimes: Record<string, number>;
+  polls: number;
+}
+
+function resumedProgress(input: WatchInput): WatchProgress {
+  const d = lastHeartbeat() as Partial<WatchProgress> | undefined;
+  if (d && typeof d === 'object' && typeof d.strategyState === 'object' && d.strategyState !== null) {
+    return { strategyState: d.strategyState, quoteTimes: d.quoteTimes ?? {}, polls: typeof d.polls === 'number' ? d.polls : 0 };
+  }
+  return { strategyState: { ...input.strategyState }, quoteTimes: {}, polls: 0 };
+}
+
+export function createMarketWatchActivities(deps: ActivityDeps, services: ActivityServices): Pick<SessionActivities, 'watchForSignal'> {
+  const { db, venue, config, clock } = deps;
+  const account = config.account;
+
+  return {
+    /**
+     * Polls each market every `pollIntervalMs` and steps the strategy, heartbeating its state
+     * each round (a retry resumes from the last heartbeat, not from the input). Returns at the
+     * first signal that sizes to at least one contract against the recorded position, or at
+     * `untilMs`; a cancellation ends it at once with the CancelledFailure.
+     */
+    watchForSignal: (input: WatchInput): Promise<WatchResult> =>
+      runActivity(async () => {
+        const name = validateWatchInput(input);
+        const strategy = createStrategy(name, input.strategyParams ?? {});
+        const markets = await services.markets.require(input.marketIds);
+        const progress = resumedProgress(input);
+        const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
+        const reserved = Object.entries(input.reservedMarkets ?? {});
+        for (;;) {
+          throwIfCancelled();
+          const [quotes, positions, working, ended] = await Promise.all([
+            Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))),
+            listPositions(db, { account }),
+            listOpenOrders(db, { strategy: input.strategy }),
+            endedOrders(
+              db,
+              reserved.map(([, coid]) => coid),
+              false,
+            ),
+          ]);
+          const held = new Map(positions.map((p) => [p.marketId, p.quantity]));
+          // One working order per market: a strategy that keeps signalling while its order works
+          // (an exit in the blackout, say) must not stack orders on top of it. The session's
+          // reservation covers an order that has started but not yet recorded itself.
+          const endedIds = new Set(ended.map((e) => e.clientOrderId));
+          const busy = new Set([...working.map((o) => o.marketId), ...reserved.filter(([, coid]) => !endedIds.has(coid)).map(([marketId]) => marketId)]);
+          let signal: WatchSignal | null = null;
+          for (const quote of quotes) {
+            const snapshot: MarketSnapshot = coreSnapshot(quote);
+            const position = held.get(snapshot.marketId) ?? 0;
+            const state = progress.strategyState[snapshot.marketId] ?? (await warmUpMarket(deps, strategy, markets[snapshot.marketId]!, snapshot.ts));
+            const step = strategy.onSnapshot(state, snapshot, { market: markets[snapshot.marketId]!, position, modelProbability: null });
+            progress.strategyState[snapshot.marketId] = step.state;
+            progress.quoteTimes[snapshot.marketId] = snapshot.ts;
+            deps.metrics?.quote(snapshot.marketId, snapshot.ts);
+            if (signal === null && step.signal !== null && !busy.has(snapshot.marketId)) {
+              const quantity = sizeSignal(step.signal, position, sizing);
+              if (quantity > 0) signal = { ...step.signal, quantity };
+            }
+          }
+          progress.polls += 1;
+          heartbeat(progress);
+          const now = clock();
+          if (signal !== null) {
+            deps.metrics?.signal(signal);
+            logEvent(
+              deps,
+              'signal',
+              { sessionId: currentContext()?.info.workflowExecution?.workflowId ?? null },
+              { strategy: input.strategy, marketId: signal.marketId, side: signal.side, intent: signal.intent, price: formatDecimal(signal.price), confidence: signal.confidence, quantity: signal.quantity, metadata: signal.metadata },
+              `${signal.intent} ${signal.side} signal on ${signal.marketId}`,
+            );
+          }
+          if (signal !== null || now >= input.untilMs) {
+            return { strategyState: progress.strategyState, signal, at: now, quoteTimes: progress.quoteTimes, endedOrders: ended };
+          }
+          await sleepUnlessCancelled(Math.min(input.pollIntervalMs, input.untilMs - now));
+        }
+      }),
+  };
+}
