@@ -82,6 +82,12 @@ const venue = proxyActivities<Pick<SessionActivities, 'cancelAllOpenOrders'>>({
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [VenueFailure.AUTH] },
 });
 
+/** A few tries, then the session reads the records as they are (a venue outage must not hold up the breakers). */
+const ledger = proxyActivities<Pick<SessionActivities, 'syncFills'>>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [DomainFailure.InvalidInput, VenueFailure.AUTH] },
+});
+
 const alerts = proxyActivities<Pick<SessionActivities, 'raiseAlert'>>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '2 seconds', maximumInterval: '60 seconds', maximumAttempts: 10 },
@@ -92,6 +98,7 @@ const writes = (): RecordWrites => (patched(SessionPatch.containFailures) ? boun
 // proxyActivities returns a Proxy with no own keys: it cannot be spread, so name each activity.
 const acts: SessionActivities = {
   loadCarryover: records.loadCarryover,
+  syncFills: ledger.syncFills,
   sessionSnapshot: records.sessionSnapshot,
   recordBreakerChange: (change) => writes().recordBreakerChange(change),
   recordOperatorAction: (action) => writes().recordOperatorAction(action),

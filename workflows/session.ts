@@ -39,7 +39,7 @@ import {
   type BreakerUpdate,
 } from '../domain/breakers';
 import { DomainError, InvalidInput } from '../domain/errors';
-import { makeClientOrderId, orderWorkflowId, validateTradingDay } from '../domain/ids';
+import { AlertKey, makeClientOrderId, orderWorkflowId, sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { formatDecimal } from '../domain/money';
 import { validateOperatorRequest, validateOrderFinished } from './validation';
 
@@ -58,6 +58,8 @@ export const SessionPatch = {
   containFailures: 'session-contain-failures',
   /** The input is validated, and the watch's timeouts follow its periods. */
   watchPeriods: 'session-watch-periods',
+  /** Venue fills are synced by a step of their own (`syncFills`) before each snapshot and the daily summary, which then only read. */
+  fillSyncStep: 'session-fill-sync-step',
 } as const;
 
 /**
@@ -309,7 +311,7 @@ export class TradingSession {
       action,
       operator: req.operator,
       reason: req.reason,
-      workflowId: `session-${this.input.strategy}-${this.input.tradingDay}`,
+      workflowId: sessionWorkflowId(this.input.strategy, this.input.tradingDay),
       sequence: ++this.actionSequence,
       details,
     });
@@ -331,7 +333,7 @@ export class TradingSession {
   }
 
   private alert(level: AlertLevel, type: string, key: string, title: string, body: string): Promise<void> {
-    const request: AlertRequest = { level, type, dedupeKey: `${type}:${this.input.strategy}:${this.input.tradingDay}:${key}`, title, body };
+    const request: AlertRequest = { level, type, dedupeKey: AlertKey.session(type, this.input.strategy, this.input.tradingDay, key), title, body };
     if (!this.patched(SessionPatch.containFailures)) return this.env.acts.raiseAlert(request).then(() => undefined);
     // Beside the session: an SMTP outage retried for minutes must not hold up a kill switch.
     const sending: Promise<void> = this.env.acts.raiseAlert(request).then(
@@ -526,7 +528,8 @@ export class TradingSession {
     }
 
     await acts.cancelAllOpenOrders({ strategy: input.strategy, flatten: false, reason: 'end of trading day' });
-    await acts.writeDailySummary({ strategy: input.strategy, tradingDay: input.tradingDay });
+    const synced = await this.syncFills();
+    await acts.writeDailySummary({ strategy: input.strategy, tradingDay: input.tradingDay, ...(synced ? { syncFills: false } : {}) });
     await this.refreshSnapshot();
     this.mode = 'ENDED';
     await this.flush();
@@ -534,13 +537,31 @@ export class TradingSession {
     return this.status();
   }
 
+  /**
+   * Brings the ledger up to date with the venue's fills, as a step of its own; false for a history
+   * recorded before the step (the snapshot and the summary sync themselves there). A venue that
+   * does not answer must not stop the breakers being evaluated on the records: the failure is
+   * logged and the session reads the records as they are.
+   */
+  private async syncFills(): Promise<boolean> {
+    if (!this.patched(SessionPatch.fillSyncStep)) return false;
+    try {
+      await this.env.acts.syncFills();
+    } catch (e) {
+      this.env.log?.(`fill sync failed, the records are used as they are: ${failureText(e)}`);
+    }
+    return true;
+  }
+
   /** Reads P&L and counts from the records, evaluates the breakers, alerts on what crossed, frees markets whose orders ended. */
   private async refreshSnapshot(): Promise<void> {
     const reservedOrders = Object.values(this.reservations);
+    const synced = await this.syncFills();
     const snap = await this.env.acts.sessionSnapshot({
       strategy: this.input.strategy,
       tradingDay: this.input.tradingDay,
       ...(reservedOrders.length > 0 ? { reservedOrders } : {}),
+      ...(synced ? { syncFills: false } : {}),
     });
     this.snapshot = snap;
     this.lastAt = Math.max(this.lastAt, snap.at);
@@ -567,7 +588,7 @@ export class TradingSession {
         order: { clientOrderId, marketId: signal.marketId, side: signal.side, quantity: signal.quantity, limitPrice: signal.price },
         context: {
           strategy: this.input.strategy,
-          sessionWorkflowId: `session-${this.input.strategy}-${this.input.tradingDay}`,
+          sessionWorkflowId: sessionWorkflowId(this.input.strategy, this.input.tradingDay),
           tradingDay: this.input.tradingDay,
           signal: { price: signal.price, confidence: signal.confidence, at: watched.at, metadata: { ...signal.metadata, intent: signal.intent } },
         },

@@ -278,4 +278,30 @@ describeOnServer(found, 'the trading session on a Temporal server', (server: Tes
       await w.stop();
     }
   }, 120_000);
+
+  it('runs the fill sync as a named step before each snapshot and the daily summary, which are told it ran', async () => {
+    const world = new FakeWorld();
+    const taskQueue = unique('tq');
+    const strategy = unique('sync');
+    const w = await server.startWorker(world.activities(), taskQueue);
+    const session = await start(taskQueue, strategy, { endOfDayAt: Date.now() + 8_000, watchPeriodMs: 2_000, pollIntervalMs: 500 });
+    try {
+      expect((await session.result()).mode).toBe('ENDED');
+      const events = (await session.fetchHistory()).events ?? [];
+      const steps = events.flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        const name = a?.activityType?.name;
+        if (name !== 'syncFills' && name !== 'sessionSnapshot' && name !== 'writeDailySummary') return [];
+        const [input] = (a?.input?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as { syncFills?: boolean });
+        return [name === 'syncFills' ? name : `${name} syncFills=${String(input?.syncFills)}`];
+      });
+      expect(steps.length).toBeGreaterThanOrEqual(6);
+      for (let i = 0; i < steps.length; i += 2) expect([steps[i], steps[i + 1]]).toEqual(['syncFills', expect.stringMatching(/^(sessionSnapshot|writeDailySummary) syncFills=false$/)]);
+      expect(steps.at(-1)).toBe('sessionSnapshot syncFills=false');
+      expect(world.fillSyncs).toBe(steps.length / 2);
+    } finally {
+      await stop(session);
+      await w.stop();
+    }
+  }, 120_000);
 });

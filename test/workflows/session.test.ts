@@ -35,6 +35,8 @@ interface Script {
   alertsFail?: boolean;
   /** Record writes fail with this kind while `until` (virtual offset) has not passed. */
   recordsFail?: { kind: RecordFailureKind; untilMs: number; only?: 'journal' | 'breakers' };
+  /** Every fill sync fails (the venue does not answer). */
+  fillSyncFails?: boolean;
 }
 
 class RecordWriteFailed extends Error {
@@ -61,6 +63,8 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
     const f = script.recordsFail;
     if (f && time.now < t0 + f.untilMs && (f.only === undefined || f.only === what)) throw new RecordWriteFailed(f.kind);
   };
+  /** The fill sync and the reads and writes that depend on it, in call order. */
+  const ledgerCalls: string[] = [];
   let watches = 0;
   const pending = [...(script.signals ?? [])].sort((a, b) => a.atMs - b.atMs);
 
@@ -87,7 +91,15 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
     watchForSignal: async () => {
       throw new Error('the session must watch through env.watch');
     },
-    sessionSnapshot: async (i) => snapshot(i.reservedOrders),
+    syncFills: async () => {
+      ledgerCalls.push('syncFills');
+      if (script.fillSyncFails) throw new Error('venue unavailable');
+      return { pages: 1, fillsSeen: 0, fillsInserted: 0 };
+    },
+    sessionSnapshot: async (i) => {
+      ledgerCalls.push(`sessionSnapshot syncFills=${String(i.syncFills)}`);
+      return snapshot(i.reservedOrders);
+    },
     loadCarryover: async () => {
       if (script.loadCarryoverMs) await time.waitFor(() => false, script.loadCarryoverMs);
       return script.carryover ?? { trips: [], lastSequence: 0 };
@@ -104,7 +116,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
       cancels.push({ flatten: i.flatten, reason: i.reason });
       return { canceled: [], flattenOrders: [] };
     },
-    writeDailySummary: async () => undefined,
+    writeDailySummary: async (i) => void ledgerCalls.push(`writeDailySummary syncFills=${String(i.syncFills)}`),
     raiseAlert: async (a) => {
       if (script.alertsFail) throw new Error(`SMTP unreachable: ${a.type}`);
       alerts.push(a);
@@ -166,7 +178,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
       throw new ContinuedAsNew(next());
     },
   });
-  return { session, time, t0, journal, breakerChanges, alerts, orders, cancels, taken, input, told, logged };
+  return { session, time, t0, journal, breakerChanges, alerts, orders, cancels, taken, input, told, logged, ledgerCalls };
 }
 
 const HOUR = 3_600_000;
@@ -517,6 +529,33 @@ describe('failures are contained', () => {
 });
 
 describe('session input and watch timeouts', () => {
+  it('syncs fills as a step of its own before every snapshot and the daily summary, which then only read', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }] });
+    await h.session.run();
+    expect(h.ledgerCalls.length).toBeGreaterThan(4);
+    for (let i = 0; i < h.ledgerCalls.length; i += 2) {
+      expect(h.ledgerCalls[i]).toBe('syncFills');
+      expect(h.ledgerCalls[i + 1]).toMatch(/^(sessionSnapshot|writeDailySummary) syncFills=false$/);
+    }
+    expect(h.ledgerCalls.filter((c) => c.startsWith('writeDailySummary'))).toEqual(['writeDailySummary syncFills=false']);
+  });
+
+  it('a fill sync the venue cannot answer is logged, and the snapshot reads the records as they are', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], fillSyncFails: true });
+    const status = await h.session.run();
+    expect(status.mode).toBe('ENDED');
+    expect(h.orders).toHaveLength(1);
+    expect(h.ledgerCalls).toContain('sessionSnapshot syncFills=false');
+    expect(h.logged.some((m) => m.includes('fill sync failed') && m.includes('venue unavailable'))).toBe(true);
+  });
+
+  it('without the patch (an old history) there is no sync step: the snapshot and the summary sync as they did', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], unpatched: [SessionPatch.fillSyncStep] });
+    await h.session.run();
+    expect(h.ledgerCalls).not.toContain('syncFills');
+    expect(new Set(h.ledgerCalls)).toEqual(new Set(['sessionSnapshot syncFills=undefined', 'writeDailySummary syncFills=undefined']));
+  });
+
   it('derives the watch timeouts from the periods', () => {
     expect(watchActivityTimeouts({ watchPeriodMs: 15 * MINUTE, pollIntervalMs: 30_000 })).toEqual({ startToCloseMs: 15 * MINUTE + 30_000 + 5 * MINUTE, heartbeatMs: 90_000 });
     expect(watchActivityTimeouts({ watchPeriodMs: 2_000, pollIntervalMs: 500 }).heartbeatMs).toBe(MINUTE);
