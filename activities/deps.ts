@@ -9,6 +9,7 @@ import type { Money } from '../domain/money';
 import type { BreakerConfig } from '../domain/breakers';
 import type { ReconciliationPolicy } from '../domain/reconciliation';
 import type { RiskLimits } from '../domain/risk-limits';
+import { isSessionWorkflowId } from '../domain/ids';
 import { currentContext } from './context';
 import type { ResilientVenue } from './venue/resilient-venue';
 
@@ -114,7 +115,7 @@ export function reportOperatorAction(
   logEvent(
     deps,
     'operator_action',
-    { sessionId: action.workflowId.startsWith('session-') ? action.workflowId : null },
+    { sessionId: isSessionWorkflowId(action.workflowId) ? action.workflowId : null },
     { action: action.action, operator: action.operator, reason: action.reason, targetWorkflowId: action.workflowId, sequence: action.sequence, details: action.details },
     `${action.action} by ${action.operator}: ${action.reason}`,
     action.action === 'KILL_SWITCH' ? 'warn' : 'info',

@@ -12,6 +12,7 @@ import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import { openDatabase, recordOperatorAction, RecordError, type Database, type Db, type OperatorActionKind } from '../db';
 import { InvalidInput } from '../domain/errors';
 import { tradingDayIn } from '../domain/calendar';
+import { cliJournalKey } from '../domain/ids';
 import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
 import { CliError, ExitCode, badArguments } from './exit-codes';
 
@@ -186,7 +187,7 @@ export class CliContext {
    */
   async journal(entry: JournalEntry): Promise<string> {
     const db = await this.records();
-    const key = `cli:${randomUUID()}`;
+    const key = cliJournalKey(randomUUID());
     await recordOperatorAction(db, { ...entry, workflowId: key, sequence: 0, at: this.io.now() });
     return key;
   }

@@ -22,6 +22,7 @@ import {
 import { fills, orders, positionHistory } from '../db/schema';
 import { tradingDayIn } from '../domain/calendar';
 import { slippageMicros } from '../domain/execution-quality';
+import { orderWorkflowId } from '../domain/ids';
 import { emptyLedger, portfolioSummary, type Ledger } from '../domain/ledger';
 import { markPrice, type Side } from '../domain/market';
 import { bps, formatDecimal, type Price } from '../domain/money';
@@ -62,7 +63,7 @@ export const dec = (micros: number): string => formatDecimal(micros, 2);
 const decOrNull = (micros: number | null): string | null => (micros === null ? null : dec(micros));
 
 export const orderWorkflowUrl = (d: Pick<DashboardData, 'temporalUiUrl' | 'namespace'>, clientOrderId: string): string =>
-  `${d.temporalUiUrl}/namespaces/${encodeURIComponent(d.namespace)}/workflows/${encodeURIComponent(`order-${clientOrderId}`)}`;
+  `${d.temporalUiUrl}/namespaces/${encodeURIComponent(d.namespace)}/workflows/${encodeURIComponent(orderWorkflowId(clientOrderId))}`;
 
 export const sessionWorkflowUrl = (d: Pick<DashboardData, 'temporalUiUrl' | 'namespace'>, workflowId: string): string =>
   `${d.temporalUiUrl}/namespaces/${encodeURIComponent(d.namespace)}/workflows/${encodeURIComponent(workflowId)}`;

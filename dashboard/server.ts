@@ -19,7 +19,7 @@ import { listSessions, recordOperatorAction, type Db } from '../db';
 import { RecordConflict } from '../db/errors';
 import type { KillSwitchRequest, OperatorRequest } from '../workflows/api';
 import { describeValue, InvalidInput, type FieldProblem } from '../domain/errors';
-import { parseSessionWorkflowId } from '../domain/ids';
+import { dashboardJournalKey, parseSessionWorkflowId } from '../domain/ids';
 import type { RiskLimits } from '../domain/risk-limits';
 import { createDashboardApi, type QuoteSource } from './api';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page';
@@ -254,7 +254,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     );
     const signalled = outcomes.filter((o) => o.ok).map((o) => o.workflowId);
     const failed = outcomes.filter((o) => !o.ok);
-    const journal = { workflowId: `dashboard-${request.requestId}`, sequence: 0 };
+    const journal = { workflowId: dashboardJournalKey(request.requestId), sequence: 0 };
     try {
       await recordOperatorAction(options.db, {
         action,

@@ -21,6 +21,7 @@ import { CapturingMailer, makeDeps } from '../testkit/activities-harness';
 import type { SessionWorkflowInput } from '../workflows/api';
 import { CASE_STUDY_BREAKERS } from '../domain/breakers';
 import { addDays, startOfDayIn, tradingDayIn } from '../domain/calendar';
+import { sessionWorkflowId } from '../domain/ids';
 import { MICROS, type Money } from '../domain/money';
 import { TradingSession } from '../workflows/session';
 import { audit } from './audit';
@@ -176,7 +177,7 @@ export const dailyLossDrill: Drill = {
         const reset = await acts.resetDailyCounters({ tradingDay: newDay });
         if (reset.liftedTrips < 1) fail(`the reset lifted ${reset.liftedTrips} trips`);
         const active = await acts.listActiveSessions();
-        const sessionId = `session-${strategy}-${newDay}`;
+        const sessionId = sessionWorkflowId(strategy, newDay);
         if (!active.includes(sessionId)) fail(`the new-day session ${sessionId} is not among the active sessions`);
         else session.onDailyReset({ tradingDay: newDay });
         const lifted = await until('the reset lifts the halt', () => session.status().haltReason === null, 10_000);

@@ -12,6 +12,7 @@
 import type { AlertRequest, OperationsActivities, ReconciliationOutcome } from '../contracts/activities';
 import type { OperatorRequest, ReconciliationDecisionAnswer, ReconciliationDecisionRequest, ReconciliationStatus, ReconciliationWorkflowInput } from './api';
 import { DomainError, InvalidInput } from '../domain/errors';
+import { AlertKey } from '../domain/ids';
 import { validateOperatorRequest } from './validation';
 
 /** patched() ids: histories recorded before these changes replay the old way. */
@@ -217,7 +218,7 @@ export class ReconciliationRun {
     return {
       level,
       type: 'RECONCILIATION_MISMATCH',
-      dedupeKey: `RECONCILIATION_MISMATCH:${this.runId}`,
+      dedupeKey: AlertKey.reconciliationMismatch(this.runId),
       title: `Reconciliation mismatch (${this.input.policy})`,
       body: [outcome.decision.summary, ...outcome.discrepancies.map((d) => `${d.severity} ${d.kind}: ${d.message}`)].join('\n'),
     };
@@ -227,7 +228,7 @@ export class ReconciliationRun {
     return {
       level: 'CRITICAL',
       type: 'RECONCILIATION_UNANSWERED',
-      dedupeKey: `RECONCILIATION_UNANSWERED:${this.runId}:${this.reminders}`,
+      dedupeKey: AlertKey.reconciliationUnanswered(this.runId, this.reminders),
       title: 'Reconciliation mismatch still waits for a decision',
       body: `${reason}\nTrading stays halted. Send reconciliationDecision (ADOPT_VENUE or STAY_HALTED) to ${this.runId}.`,
     };

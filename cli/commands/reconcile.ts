@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { reconciliationDecisionUpdate, reconciliationStatusQuery, type ReconciliationStatus, type ReconciliationWorkflowInput } from '../../workflows/api';
+import { cliReconciliationRunId } from '../../domain/ids';
 import { RECONCILIATION_POLICIES, type ReconciliationPolicy } from '../../domain/reconciliation';
 import type { reconciliationWorkflow } from '../../workflows/operations-workflows';
 import type { CliContext } from '../context';
@@ -22,10 +23,9 @@ type Handle = WorkflowHandle<typeof reconciliationWorkflow>;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** `reconciliation-cli-<UTC time>-<8 hex>`: unique, sortable, and says where it came from. */
+/** A fresh run ID (domain/ids.ts `cliReconciliationRunId`). */
 export function cliRunId(now: number): string {
-  const stamp = new Date(now).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `reconciliation-cli-${stamp}-${randomUUID().slice(0, 8)}`;
+  return cliReconciliationRunId(now, randomUUID().slice(0, 8));
 }
 
 /** The run's status: its result once finished, else its query; null while nothing answers (no worker yet). */

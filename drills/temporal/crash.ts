@@ -28,7 +28,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { OrderStatus, SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
 import { tradingDayIn } from '../../domain/calendar';
-import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
+import { clientOrderIdFromWorkflowId, makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
 import { MICROS, type Money, type Price } from '../../domain/money';
 import type { RiskLimits } from '../../domain/risk-limits';
 import { seededRandom } from '../../domain/random';
@@ -325,7 +325,7 @@ export const serverCrashDrill: ServerDrill = {
         }
         states.set(label, (states.get(label) ?? 0) + 1);
         if ('problem' in end) {
-          unfinished.push(handle.workflowId.slice('order-'.length));
+          unfinished.push(clientOrderIdFromWorkflowId(handle.workflowId));
           log(`  ${handle.workflowId}: ${end.problem}`);
         }
       }
