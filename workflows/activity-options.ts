@@ -26,10 +26,15 @@ const RISK_CHECK: LocalActivityOptions = {
   retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [DomainFailure.InvalidInput, DomainFailure.UnknownMarket] },
 };
 
-/** A few tries, then the workflow treats the outcome as ambiguous and looks the order up. */
+/**
+ * One attempt: the submission protocol is the order lifecycle's (workflows/order-lifecycle.ts,
+ * `submit`). A retry here would resend after a timeout or a worker that died mid-call without
+ * asking the venue first; every failure goes back to the lifecycle, which looks the order up and
+ * decides. The non-retryable types name the failures that are final whatever the attempt cap.
+ */
 const SUBMISSION: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [VenueFailure.AUTH, VenueFailure.BAD_REQUEST, ActivityFailure.AMBIGUOUS_SUBMIT, DomainFailure.InvalidInput] },
+  retry: { maximumAttempts: 1, nonRetryableErrorTypes: [VenueFailure.AUTH, VenueFailure.BAD_REQUEST, ActivityFailure.AMBIGUOUS_SUBMIT, DomainFailure.InvalidInput] },
 };
 
 const LOOKUP: ActivityOptions = {
