@@ -58,9 +58,9 @@ export function toActivityFailure(error: unknown): Error {
 }
 
 /**
- * A failed submission as the order workflow must see it: an unknown outcome (the resilient
- * client could not settle it by lookup, or the call timed out) is AMBIGUOUS_SUBMIT, so the
- * workflow looks the order up instead of letting the activity resend blindly.
+ * A failed submission as the order workflow must see it: an unknown outcome (the venue client
+ * lost the answer, or the call timed out) is AMBIGUOUS_SUBMIT, so the workflow looks the order up
+ * instead of letting the activity resend blindly.
  */
 export function submitFailure(error: unknown): Error {
   if (isVenueError(error) && (error.kind === 'AMBIGUOUS_SUBMIT' || error.kind === 'TIMEOUT')) {

@@ -17,7 +17,6 @@ import { validateClientOrderId } from '../domain/ids';
 import { ORDER_STATES, type Order } from '../domain/order';
 import { checkOrder, type RiskViolation } from '../domain/risk';
 import { buildRiskContext } from '../domain/trading-context';
-import { currentAttempt } from './context';
 import { logEvent, type ActivityDeps } from './deps';
 import { formatDecimal } from '../domain/money';
 import { runActivity, submitFailure } from './errors';
@@ -171,16 +170,13 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
       }),
 
     /**
-     * Sends the order. On a retry (attempt > 1) the venue is asked first whether it already has
-     * the client order ID: the previous attempt may have sent it and died before hearing back.
+     * Sends the order, once: the venue's order (accepted or rejected), or a typed failure, of which
+     * AMBIGUOUS_SUBMIT says the venue may hold it. Whether to look it up and resubmit is the order
+     * lifecycle's decision (workflows/order-lifecycle.ts), which runs this with one attempt.
      */
     submitOrder: (order: OrderIntent): Promise<SubmitResult> =>
       runActivity(async () => {
         checkIntent(order);
-        if (currentAttempt() > 1) {
-          const existing = await venue.getOrderByClientId(order.clientOrderId);
-          if (existing) return submitted(existing, clock());
-        }
         const placed = await venue.placeOrder({
           clientOrderId: order.clientOrderId,
           marketId: order.marketId,

@@ -1,19 +1,20 @@
 /**
  * The workflow controllers (workflows/order-lifecycle.ts, workflows/reconciliation.ts) run
  * without a Temporal server, on the real activities. What stands in for the server:
- * - each activity call runs in a MockActivityEnvironment whose attempt number rises on a retry
- *   (submitOrder looks the order up first on attempt 2, as it does in a worker);
+ * - each activity call runs in a MockActivityEnvironment whose attempt number rises on a retry;
  * - retries follow the workflows' own policies (attempt caps, non-retryable types and intervals
- *   copied from workflows/order-workflow.ts and operations-workflows.ts), the intervals run
- *   TIME_SCALE times as long, and no attempt starts after the trial's deadline;
+ *   from workflows/activity-options.ts), the intervals run TIME_SCALE times as long, and no
+ *   attempt starts after the trial's deadline;
  * - durable waits and timers are ordinary timers, every wait capped at `maxWaitMs`.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type ActivityOptions, type LocalActivityOptions } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { OrderActivities, OrderIntent } from '../contracts/activities';
 import type { OrderStatus, OrderWorkflowInput } from '../workflows/api';
 import { makeClientOrderId } from '../domain/ids';
 import type { Price, Quantity } from '../domain/money';
+import { ORDER_ACTIVITY_OPTIONS, OPERATIONS_ACTIVITY_OPTIONS } from '../workflows/activity-options';
 import { OrderLifecycle } from '../workflows/order-lifecycle';
 
 export interface RetryRule {
@@ -28,20 +29,24 @@ export interface RetryRule {
 /** Retry intervals and durable waits run this many times faster than in production. */
 export const TIME_SCALE = 0.1;
 
-/** workflows/order-workflow.ts's activity options: attempt caps, non-retryable types, intervals. */
-export const ORDER_RETRY_RULES: Record<keyof OrderActivities, RetryRule> = {
-  assessOrder: { maxAttempts: 10, nonRetryable: ['InvalidInput', 'UnknownMarket'], initialMs: 200, maxMs: 5_000 },
-  recordOrder: { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError'], initialMs: 1_000, maxMs: 30_000 },
-  recordExecution: { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError'], initialMs: 1_000, maxMs: 30_000 },
-  submitOrder: { maxAttempts: 3, nonRetryable: ['AUTH', 'BAD_REQUEST', 'AMBIGUOUS_SUBMIT', 'InvalidInput'], initialMs: 1_000, maxMs: 10_000 },
-  lookupOrder: { maxAttempts: 10, nonRetryable: ['AUTH'], initialMs: 1_000, maxMs: 30_000 },
-  pollOrder: { maxAttempts: null, nonRetryable: ['AUTH', 'InvalidInput'], initialMs: 1_000, maxMs: 60_000 },
-  cancelOrder: { maxAttempts: null, nonRetryable: ['AUTH', 'InvalidInput'], initialMs: 1_000, maxMs: 60_000 },
-  raiseAlert: { maxAttempts: 10, nonRetryable: [], initialMs: 2_000, maxMs: 60_000 },
-};
+/** The retry behaviour a worker gives an activity proxied with `options`. */
+export function retryRuleOf(options: ActivityOptions | LocalActivityOptions): RetryRule {
+  const retry = options.retry ?? {};
+  const initialMs = msToNumber(retry.initialInterval ?? '1 second');
+  return {
+    maxAttempts: retry.maximumAttempts ?? null,
+    nonRetryable: retry.nonRetryableErrorTypes ?? [],
+    initialMs,
+    // Temporal's default maximum interval is 100 times the initial one.
+    maxMs: retry.maximumInterval === undefined ? 100 * initialMs : msToNumber(retry.maximumInterval),
+  };
+}
 
-/** workflows/operations-workflows.ts: one policy for every operations activity. */
-export const OPERATIONS_RETRY_RULE: RetryRule = { maxAttempts: null, nonRetryable: ['InvalidInput', 'RecordError', 'AUTH'], initialMs: 1_000, maxMs: 60_000 };
+/** The order workflow's retry policies (workflows/activity-options.ts), per activity. */
+export const ORDER_RETRY_RULES = Object.fromEntries(Object.entries(ORDER_ACTIVITY_OPTIONS).map(([name, o]) => [name, retryRuleOf(o)])) as Record<keyof OrderActivities, RetryRule>;
+
+/** The operations workflows' policy for their record and venue activities. */
+export const OPERATIONS_RETRY_RULE: RetryRule = retryRuleOf(OPERATIONS_ACTIVITY_OPTIONS.records);
 
 /** A run that passed its trial's deadline: the drill counts its order as unresolved. */
 export class DrillDeadline extends Error {
@@ -63,6 +68,8 @@ export interface RetryOptions {
   deadline: number;
   /** Told of every failed attempt (for the drill's log). */
   onFailure?: (activity: string, attempt: number, error: unknown) => void;
+  /** Retry intervals run this many times as long as the policy says (default TIME_SCALE). */
+  timeScale?: number;
 }
 
 /** Wraps each activity in the retry behaviour a worker gives it under `rules`. */
@@ -71,8 +78,9 @@ export function withRetryPolicies<T extends object>(acts: T, rules: (name: strin
   for (const [name, fn] of Object.entries(acts)) {
     if (typeof fn !== 'function') continue;
     const rule = rules(name);
+    const scale = options.timeScale ?? TIME_SCALE;
     out[name] = async (...args: unknown[]) => {
-      let interval = rule.initialMs * TIME_SCALE;
+      let interval = rule.initialMs * scale;
       for (let attempt = 1; ; attempt++) {
         if (Date.now() > options.deadline) throw new DrillDeadline(name);
         try {
@@ -84,7 +92,7 @@ export function withRetryPolicies<T extends object>(acts: T, rules: (name: strin
           const final = !(e instanceof ApplicationFailure) || e.nonRetryable || (type !== null && rule.nonRetryable.includes(type));
           if (final || (rule.maxAttempts !== null && attempt >= rule.maxAttempts)) throw e;
           await sleep(interval);
-          interval = Math.min(interval * 2, rule.maxMs * TIME_SCALE);
+          interval = Math.min(interval * 2, rule.maxMs * scale);
         }
       }
     };

@@ -39,7 +39,6 @@ export const CLIENT_OPTIONS = {
   circuitBreaker: { failureThreshold: 5, openMs: 3_000, halfOpenTrials: 1 },
   timeoutMs: 1_000,
   retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 200 },
-  resilience: { resubmitBackoff: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 200 } },
   rateLimit: { capacity: 100_000, refillPerSecond: 100_000 },
 };
 

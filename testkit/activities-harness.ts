@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Info } from '@temporalio/activity';
 import type { Logger } from '@temporalio/common';
 import type { ActivityConfig, ActivityDeps, Mailer } from '../activities/deps';
-import type { ResilientVenue, ResilientVenueOptions } from '../activities/venue/resilient-venue';
+import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import type { PaperVenueOptions } from '../activities/venue/paper-venue';
 import type { Db } from '../db';
 import type { PaperExchange, PaperExchangeOptions } from '../exchange/server';
@@ -68,7 +68,7 @@ export interface TestExchange {
   close(): Promise<void>;
 }
 
-export type VenueClientOptions = PaperVenueOptions & { resilience?: ResilientVenueOptions };
+export type VenueClientOptions = PaperVenueOptions;
 
 /** A fresh exchange (fills certain and immediate, with fees) and a client with short timeouts for tests. */
 export async function startTestExchange(options: PaperExchangeOptions = {}, client: VenueClientOptions = {}): Promise<TestExchange> {
@@ -78,7 +78,6 @@ export async function startTestExchange(options: PaperExchangeOptions = {}, clie
     timeoutMs: 1_000,
     retry: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 200 },
     ...client,
-    resilience: { resubmitBackoff: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 200 }, ...client.resilience },
   });
   const markets = await venue.listMarkets();
   const market = markets.find((m) => m.tickSize === 10_000 && m.resolvesAt !== null) ?? markets[0]!;

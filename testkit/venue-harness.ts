@@ -5,7 +5,7 @@ import { Secret } from '../activities/venue/credentials';
 import { createKalshiVenue, type KalshiVenueOptions } from '../activities/venue/kalshi/kalshi-venue';
 import { loadKalshiCredentials } from '../activities/venue/kalshi/signing';
 import { createPaperVenue, type PaperVenueOptions } from '../activities/venue/paper-venue';
-import type { ResilientVenue, ResilientVenueOptions } from '../activities/venue/resilient-venue';
+import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
 import type { Price } from '../domain/money';
 import { startKalshiDouble, type KalshiDouble } from './kalshi-double';
@@ -30,7 +30,7 @@ export async function startPaper(options: PaperExchangeOptions = {}): Promise<Pa
 
 export function paperClient(
   exchange: PaperExchange,
-  options: PaperVenueOptions & { resilience?: ResilientVenueOptions } = {},
+  options: PaperVenueOptions = {},
   secret = PAPER_SECRET,
 ): ResilientVenue {
   return createPaperVenue({ baseUrl: exchange.url, keyId: PAPER_KEY_ID, secret: new Secret(secret) }, { timeoutMs: 2_000, ...options });
@@ -69,7 +69,6 @@ export async function kalshiUnderDouble(options: KalshiVenueOptions = {}): Promi
   const venue = createKalshiVenue(credentials, {
     timeoutMs: 2_000,
     retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 5_000 },
-    resilience: { resubmitBackoff: { maxAttempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1_000 } },
     ...options,
   });
   return { double, venue, privateKeyPem: keys.privateKeyPem };

@@ -37,34 +37,15 @@ import { DomainError, InvalidInput } from '../domain/errors';
 import { sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { RECONCILIATION_POLICIES } from '../domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
-import { DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
+import { OPERATIONS_ACTIVITY_OPTIONS } from './activity-options';
 import { sessionWorkflow } from './session-workflow';
 import { validateStartDaySession } from './validation';
 
-const retry = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, VenueFailure.AUTH] };
-
-/** Records: retried until they succeed, within the run's own timeout (set by its schedule). */
-const acts = proxyActivities<OperationsActivities>({ startToCloseTimeout: '2 minutes', retry });
-
-/** A comparison that cannot finish in 10 minutes gives way: the next scheduled run comes 5 minutes later. */
-const comparison = proxyActivities<Pick<OperationsActivities, 'reconcileAccount'>>({ startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: '10 minutes', retry });
-
-/** Settling is idempotent per market; a stuck attempt gives way to the next scheduled run. */
-const settlement = proxyActivities<Pick<OperationsActivities, 'settleResolvedMarkets'>>({ startToCloseTimeout: '2 minutes', scheduleToCloseTimeout: '10 minutes', retry });
-
-/** Mail: a few minutes of retries, then the caller carries on and notes it (the alert row keeps the failure). */
-const mail = proxyActivities<Pick<OperationsActivities, 'raiseAlert'>>({
-  startToCloseTimeout: '1 minute',
-  scheduleToCloseTimeout: '3 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [DomainFailure.InvalidInput] },
-});
-
-/** The daily report: half an hour of retries; a report that cannot go out never holds the reset. */
-const report = proxyActivities<Pick<OperationsActivities, 'sendDailyReport'>>({
-  startToCloseTimeout: '2 minutes',
-  scheduleToCloseTimeout: '30 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE] },
-});
+const acts = proxyActivities<OperationsActivities>(OPERATIONS_ACTIVITY_OPTIONS.records);
+const comparison = proxyActivities<Pick<OperationsActivities, 'reconcileAccount'>>(OPERATIONS_ACTIVITY_OPTIONS.comparison);
+const settlement = proxyActivities<Pick<OperationsActivities, 'settleResolvedMarkets'>>(OPERATIONS_ACTIVITY_OPTIONS.settlement);
+const mail = proxyActivities<Pick<OperationsActivities, 'raiseAlert'>>(OPERATIONS_ACTIVITY_OPTIONS.mail);
+const report = proxyActivities<Pick<OperationsActivities, 'sendDailyReport'>>(OPERATIONS_ACTIVITY_OPTIONS.report);
 
 function typed<T>(fn: () => Promise<T>): Promise<T> {
   return fn().catch((e: unknown) => {

@@ -3,8 +3,9 @@
  * order-workflow.ts wires it to activities, timers and handlers; tests drive it with fakes.
  *
  * risk check → record → submit (idempotent by client order ID; after an ambiguous failure,
- * look the order up before any resubmission) → follow to a terminal state by polling with
- * backoff → cancel on time-to-live or on request → record execution quality.
+ * look the order up before any resubmission: the one place this protocol lives, the venue
+ * client and the submit activity make one attempt each) → follow to a terminal state by polling
+ * with backoff → cancel on time-to-live or on request → record execution quality.
  * Every timestamp comes from an activity result; the workflow never reads a clock.
  *
  * Guarantees (docs/design.md, "The order workflow"): a halt or cancel that arrives before the
@@ -12,7 +13,7 @@
  * as the submit returns; an alert never fails the order; any other failure after the submit
  * cancels at the venue before the workflow fails; a long follow continues as new.
  */
-import type { AlertLevel, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
+import type { AlertLevel, LookupResult, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
 import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
 import { DomainError } from '../domain/errors';
 import { executionRecordFromOrder } from '../domain/execution-quality';
@@ -32,8 +33,13 @@ import { validateOperatorRequest } from './validation';
 const SUBMIT_REFUSED = new Set(['BAD_REQUEST', 'AUTH']);
 
 export const POLL_POLICY = { initialMs: 1_000, factor: 2, maxMs: 30_000 } as const;
-/** Resubmissions after a lookup found nothing; the venue dedupes on the client order ID anyway. */
+/**
+ * Submissions of one order, the first included, each after a lookup found nothing: the number of
+ * times the order can reach the venue's placeOrder (the venue dedupes on the client order ID too).
+ */
 export const MAX_SUBMIT_ATTEMPTS = 5;
+/** Wait before a resubmission, after the n-th submission: 1 s, 2 s, 4 s, 8 s (ORDER_PATCHES.submitProtocol). */
+export const RESUBMIT_POLICY = { initialMs: 1_000, factor: 2, maxMs: 30_000 } as const;
 /** Wait between lookups when the venue cannot answer whether it has the order. */
 export const LOOKUP_RETRY_MS = 60_000;
 
@@ -67,8 +73,19 @@ export const ORDER_PATCHES = {
   unresolvedCancel: 'order-unresolved-cancel',
   /** The session hears when its order ends (order-workflow.ts). */
   finishedSignal: 'order-finished-signal',
+  /**
+   * One submission protocol: a resubmission waits RESUBMIT_POLICY first (a halt or cancel meanwhile
+   * stops it), and lookups the venue cannot answer continue as new when the history is long.
+   * The activity and the venue client no longer resubmit on their own.
+   */
+  submitProtocol: 'order-submit-protocol',
 } as const;
 export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
+
+/** Wait before the resubmission that follows the n-th submission. */
+export function resubmitDelay(submissions: number): number {
+  return Math.min(RESUBMIT_POLICY.initialMs * RESUBMIT_POLICY.factor ** Math.max(0, submissions - 1), RESUBMIT_POLICY.maxMs);
+}
 
 export interface LifecycleEnv {
   acts: OrderActivities;
@@ -104,6 +121,8 @@ export class OrderLifecycle {
   /** The submit request may have left: from here on a failure must cancel at the venue. */
   private submitSent = false;
   private submitAttempts = 0;
+  /** Whether this run takes ORDER_PATCHES.submitProtocol; null until first asked. */
+  private submitProtocol: boolean | null = null;
   private polls = 0;
   private alertFailures = 0;
   private continuedRuns = 0;
@@ -222,8 +241,14 @@ export class OrderLifecycle {
    */
   async run(): Promise<OrderStatus> {
     try {
-      const sent = this.input.carry === undefined ? await this.send() : true;
-      if (!sent) return this.status();
+      const carry = this.input.carry;
+      // A run carried over from an unanswered lookup goes on resolving its submission.
+      const sent = carry === undefined ? await this.send() : carry.order.state === 'SUBMIT_UNKNOWN' ? await this.settleSubmission(true) : 'SENT';
+      if (sent === 'NOT_SENT') return this.status();
+      if (sent === 'CONTINUE') {
+        this.continuing = true;
+        return this.status();
+      }
       if (!isTerminal(this.order)) {
         this.startTtl();
         if ((await this.follow()) === 'CONTINUE') {
@@ -239,8 +264,8 @@ export class OrderLifecycle {
     }
   }
 
-  /** Risk check, record, submit. False when the order ended before the venue stage (nothing to finish). */
-  private async send(): Promise<boolean> {
+  /** Risk check, record, submit. NOT_SENT when the order ended before the venue stage (nothing to finish). */
+  private async send(): Promise<'SENT' | 'NOT_SENT' | 'CONTINUE'> {
     const { acts } = this.env;
     const { context } = this.input;
 
@@ -261,20 +286,27 @@ export class OrderLifecycle {
       this.apply({ type: 'OrderRejected', reason, ts: context.signal.at });
       await acts.recordOrder(this.order, context);
       await this.alert('MEDIUM', 'RISK_CHECK_FAILED', 'Order not sent: the risk check could not run', reason);
-      return false;
+      return 'NOT_SENT';
     }
     this.riskCheckedAt = decision.at;
     this.lastSeenAt = decision.at;
     if (!decision.approved) {
       this.apply({ type: 'OrderRejected', reason: describeDecision({ approved: false, violations: decision.violations }), ts: decision.at });
       await acts.recordOrder(this.order, context);
-      return false;
+      return 'NOT_SENT';
     }
     await acts.recordOrder(this.order, context);
 
     this.apply({ type: 'OrderSubmitRequested', ts: decision.at });
     await acts.recordOrder(this.order, context);
-    await this.submit();
+    return this.settleSubmission(false);
+  }
+
+  /** Submits (or, `resuming`, goes on looking up) until the venue's answer is known, then records it. */
+  private async settleSubmission(resuming: boolean): Promise<'SENT' | 'CONTINUE'> {
+    const { acts } = this.env;
+    const { context } = this.input;
+    if ((await this.submit(resuming)) === 'CONTINUE') return 'CONTINUE';
     if (this.cancelRequest !== null && canCancel(this.order) && this.patched(ORDER_PATCHES.stopUnsent)) {
       // Cancelled while the submit was in flight: the cancel goes out before anything else.
       this.cancelSent = true;
@@ -282,11 +314,12 @@ export class OrderLifecycle {
       this.cancelSentAt = (await acts.cancelOrder(this.order.clientOrderId)).at;
     }
     await acts.recordOrder(this.order, context);
-    return true;
+    return 'SENT';
   }
 
   private startTtl(): void {
-    if (this.input.carry === undefined) {
+    // A run carried over from the submission never started the time-to-live: it starts now.
+    if (this.input.carry === undefined || this.input.carry.order.state === 'SUBMIT_UNKNOWN') {
       this.ttlDeadline = this.lastTs() + this.input.ttlMs;
       this.env.startTimer(this.input.ttlMs, () => {
         this.ttlExpired = true;
@@ -336,47 +369,24 @@ export class OrderLifecycle {
     return true;
   }
 
-  /** Sends the order; never sends again without first asking the venue whether it has it. */
-  private async submit(): Promise<void> {
-    const { acts } = this.env;
+  /**
+   * Sends the order; never sends again without first asking the venue whether it has it, and
+   * never more than MAX_SUBMIT_ATTEMPTS times. `resuming`: a run carried over from an unanswered
+   * lookup starts with the lookup. CONTINUE when the history is due to continue as new first.
+   */
+  private async submit(resuming = false): Promise<'DONE' | 'CONTINUE'> {
     const coid = this.order.clientOrderId;
-    for (;;) {
-      if (this.stoppedBeforeSending()) return;
-      this.submitAttempts++;
-      this.submitSent = true;
-      let r: SubmitResult | null = null;
-      try {
-        r = await acts.submitOrder(this.input.order);
-      } catch (e) {
-        const type = this.env.failureType(e);
-        if (type !== null && SUBMIT_REFUSED.has(type)) {
-          const reason = `${type}: ${e instanceof Error ? e.message : String(e)}`;
-          this.apply({ type: 'OrderRejected', reason, ts: this.order.timestamps.PENDING_SUBMIT ?? 0 });
-          if (type === 'AUTH') await this.alert('CRITICAL', 'VENUE_AUTH', 'Venue refused our credentials', reason);
-          else await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', reason);
-          return;
-        }
-        const lastTs = this.order.timestamps.PENDING_SUBMIT ?? 0;
-        this.apply({ type: 'OrderSubmitAmbiguous', reason: type ?? 'UNKNOWN', ts: lastTs });
-        await acts.recordOrder(this.order, this.input.context);
+    for (let lookUpFirst = resuming; ; lookUpFirst = false) {
+      if (!lookUpFirst) {
+        if (this.stoppedBeforeSending()) return 'DONE';
+        if ((await this.submitOnce()) === 'ANSWERED') return 'DONE';
       }
-      // Outside the try: a failure after the answer (an alert) is not an ambiguous submission.
-      if (r !== null) {
-        this.lastSeenAt = r.at;
-        if (r.outcome === 'REJECTED') {
-          this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
-          await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
-          return;
-        }
-        this.apply({ type: 'OrderAccepted', venueOrderId: r.venueOrderId, ts: r.at });
-        return;
-      }
-
       const lookup = await this.lookupUntilAnswered();
+      if (lookup === 'CONTINUE') return 'CONTINUE';
       this.lastSeenAt = lookup.at;
       if (lookup.found) {
         this.apply({ type: 'OrderAccepted', venueOrderId: lookup.venueOrderId, ts: lookup.at });
-        return;
+        return 'DONE';
       }
       this.apply({ type: 'OrderNotFoundAtVenue', ts: lookup.at });
       if (this.submitAttempts >= MAX_SUBMIT_ATTEMPTS) {
@@ -387,13 +397,55 @@ export class OrderLifecycle {
           'Order abandoned after repeated ambiguous submissions',
           `${this.submitAttempts} submissions of ${coid} failed ambiguously and the venue has no order under that client order ID; nothing is working.`,
         );
-        return;
+        return 'DONE';
       }
+      if (this.singleSubmitProtocol()) await this.env.waitFor(() => this.cancelRequest !== null || this.haltRequest !== null, resubmitDelay(this.submitAttempts));
     }
   }
 
-  /** The venue must answer before anything is resubmitted; while it cannot, wait and alert once. */
-  private async lookupUntilAnswered() {
+  /** One submission. ANSWERED: the venue accepted or refused it; AMBIGUOUS: only a lookup can tell. */
+  private async submitOnce(): Promise<'ANSWERED' | 'AMBIGUOUS'> {
+    this.submitAttempts++;
+    this.submitSent = true;
+    let r: SubmitResult;
+    try {
+      r = await this.env.acts.submitOrder(this.input.order);
+    } catch (e) {
+      const type = this.env.failureType(e);
+      if (type !== null && SUBMIT_REFUSED.has(type)) {
+        const reason = `${type}: ${e instanceof Error ? e.message : String(e)}`;
+        this.apply({ type: 'OrderRejected', reason, ts: this.order.timestamps.PENDING_SUBMIT ?? 0 });
+        if (type === 'AUTH') await this.alert('CRITICAL', 'VENUE_AUTH', 'Venue refused our credentials', reason);
+        else await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', reason);
+        return 'ANSWERED';
+      }
+      // Any other failure (a lost answer, a timeout, a worker that died mid-call) may hide a placed order.
+      this.apply({ type: 'OrderSubmitAmbiguous', reason: type ?? 'UNKNOWN', ts: this.order.timestamps.PENDING_SUBMIT ?? 0 });
+      await this.env.acts.recordOrder(this.order, this.input.context);
+      return 'AMBIGUOUS';
+    }
+    // Outside the try: a failure after the answer (an alert) is not an ambiguous submission.
+    this.lastSeenAt = r.at;
+    if (r.outcome === 'REJECTED') {
+      this.apply({ type: 'OrderRejected', reason: r.reason, ts: r.at });
+      await this.alert('MEDIUM', 'ORDER_REJECTED', 'Order rejected by the venue', r.reason);
+      return 'ANSWERED';
+    }
+    this.apply({ type: 'OrderAccepted', venueOrderId: r.venueOrderId, ts: r.at });
+    return 'ANSWERED';
+  }
+
+  /** Whether this run takes ORDER_PATCHES.submitProtocol: asked once, where the commands first differ, and kept for the run. */
+  private singleSubmitProtocol(): boolean {
+    this.submitProtocol ??= this.patched(ORDER_PATCHES.submitProtocol);
+    return this.submitProtocol;
+  }
+
+  /**
+   * The venue must answer before anything is resubmitted; while it cannot, wait and alert once
+   * (per run). CONTINUE when the history is due to continue as new (ORDER_PATCHES.submitProtocol).
+   */
+  private async lookupUntilAnswered(): Promise<LookupResult | 'CONTINUE'> {
     let alerted = false;
     for (;;) {
       try {
@@ -409,6 +461,7 @@ export class OrderLifecycle {
           );
         }
         await this.env.waitFor(() => false, LOOKUP_RETRY_MS);
+        if (this.env.continueAsNewSuggested?.(this.limits.historyEvents) && this.singleSubmitProtocol()) return 'CONTINUE';
       }
     }
   }

@@ -36,51 +36,20 @@ import { DomainError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
 import { validateOrderWorkflowInput } from './validation';
-import { ActivityFailure as SubmitFailureType, DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
+import { ORDER_ACTIVITY_OPTIONS } from './activity-options';
 
-/** Pre-trade risk is short and local to the worker: a local activity saves two server round trips. */
-const risk = proxyLocalActivities<Pick<OrderActivities, 'assessOrder'>>({
-  startToCloseTimeout: '10 seconds',
-  retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [DomainFailure.InvalidInput, DomainFailure.UnknownMarket] },
-});
-
-const records = proxyActivities<Pick<OrderActivities, 'recordOrder' | 'recordExecution'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: RECORD_WRITE_NON_RETRYABLE },
-});
-
-/** A few tries, then the workflow treats the outcome as ambiguous and looks the order up. */
-const submission = proxyActivities<Pick<OrderActivities, 'submitOrder'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [VenueFailure.AUTH, VenueFailure.BAD_REQUEST, SubmitFailureType.AMBIGUOUS_SUBMIT, DomainFailure.InvalidInput] },
-});
-
-const lookup = proxyActivities<Pick<OrderActivities, 'lookupOrder'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10, nonRetryableErrorTypes: [VenueFailure.AUTH] },
-});
-
-/** Polls and cancels retry until the venue answers: a lost answer would mean a lost fill. */
-const venue = proxyActivities<Pick<OrderActivities, 'pollOrder' | 'cancelOrder'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '60 seconds', nonRetryableErrorTypes: [VenueFailure.AUTH, DomainFailure.InvalidInput] },
-});
-
-const alerts = proxyActivities<Pick<OrderActivities, 'raiseAlert'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '60 seconds', maximumAttempts: 10 },
-});
+const options = ORDER_ACTIVITY_OPTIONS;
 
 // proxyActivities returns a Proxy with no own keys: it cannot be spread, so name each activity.
 const acts: OrderActivities = {
-  assessOrder: risk.assessOrder,
-  recordOrder: records.recordOrder,
-  recordExecution: records.recordExecution,
-  submitOrder: submission.submitOrder,
-  lookupOrder: lookup.lookupOrder,
-  pollOrder: venue.pollOrder,
-  cancelOrder: venue.cancelOrder,
-  raiseAlert: alerts.raiseAlert,
+  assessOrder: proxyLocalActivities<OrderActivities>(options.assessOrder).assessOrder,
+  recordOrder: proxyActivities<OrderActivities>(options.recordOrder).recordOrder,
+  recordExecution: proxyActivities<OrderActivities>(options.recordExecution).recordExecution,
+  submitOrder: proxyActivities<OrderActivities>(options.submitOrder).submitOrder,
+  lookupOrder: proxyActivities<OrderActivities>(options.lookupOrder).lookupOrder,
+  pollOrder: proxyActivities<OrderActivities>(options.pollOrder).pollOrder,
+  cancelOrder: proxyActivities<OrderActivities>(options.cancelOrder).cancelOrder,
+  raiseAlert: proxyActivities<OrderActivities>(options.raiseAlert).raiseAlert,
 };
 
 export function failureType(error: unknown): string | null {

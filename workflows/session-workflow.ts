@@ -33,7 +33,8 @@ import {
 import { DomainError } from '../domain/errors';
 import { orderWorkflow } from './order-workflow';
 import { SessionPatch, TradingSession, watchActivityTimeouts, type RecordFailureKind } from './session';
-import { DomainFailure, RECORD_DATA_BUGS, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
+import { DomainFailure, RECORD_DATA_BUGS } from './failure-types';
+import { SESSION_ACTIVITY_OPTIONS } from './activity-options';
 import { validateSessionWorkflowInput } from './validation';
 
 /** History length at which the session hands over to a fresh run even if the server has not suggested it (Server 1.19 may not). */
@@ -41,16 +42,8 @@ const CONTINUE_AS_NEW_AT = 8_000;
 
 type RecordWrites = Pick<SessionActivities, 'recordBreakerChange' | 'recordOperatorAction'>;
 
-const records = proxyActivities<Pick<SessionActivities, 'loadCarryover' | 'sessionSnapshot' | 'recordBreakerChange' | 'recordOperatorAction' | 'writeDailySummary'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: RECORD_WRITE_NON_RETRYABLE },
-});
-
-/** Journal and breaker writes give up after about a minute and a half; the session keeps them and tries again later. */
-const boundedRecordWrites = proxyActivities<RecordWrites>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 8, nonRetryableErrorTypes: RECORD_WRITE_NON_RETRYABLE },
-});
+const records = proxyActivities<Pick<SessionActivities, 'loadCarryover' | 'sessionSnapshot' | 'recordBreakerChange' | 'recordOperatorAction' | 'writeDailySummary'>>(SESSION_ACTIVITY_OPTIONS.records);
+const boundedRecordWrites = proxyActivities<RecordWrites>(SESSION_ACTIVITY_OPTIONS.boundedRecordWrites);
 
 /** Record failures that mean the data the session wrote is malformed: a bug, which fails the session. */
 const RECORD_BUGS: ReadonlySet<string> = new Set([DomainFailure.InvalidInput, ...RECORD_DATA_BUGS]);
@@ -67,31 +60,11 @@ function classifyRecordFailure(e: unknown): { kind: RecordFailureKind; message: 
 /** How sdk-core fails a signal to a workflow that is not running (ended, or never started). */
 const isTargetGone = (e: unknown): boolean => e instanceof ApplicationFailure && e.type === 'SignalExternalWorkflowExecutionFailed' && /not found/i.test(e.message);
 
-const checks = proxyActivities<Pick<SessionActivities, 'preflight'>>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 5 },
-});
-
-const WATCH_RETRY = { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [DomainFailure.InvalidInput, DomainFailure.InvalidConfig, VenueFailure.AUTH] };
-
-/** One watch lasts at most its period; heartbeats carry the strategy state so a retry resumes it. Fixed timeouts: histories from before SessionPatch.watchPeriods. */
-const market = proxyActivities<Pick<SessionActivities, 'watchForSignal'>>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry: WATCH_RETRY });
-
-const venue = proxyActivities<Pick<SessionActivities, 'cancelAllOpenOrders'>>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [VenueFailure.AUTH] },
-});
-
-/** A few tries, then the session reads the records as they are (a venue outage must not hold up the breakers). */
-const ledger = proxyActivities<Pick<SessionActivities, 'syncFills'>>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '10 seconds', maximumAttempts: 3, nonRetryableErrorTypes: [DomainFailure.InvalidInput, VenueFailure.AUTH] },
-});
-
-const alerts = proxyActivities<Pick<SessionActivities, 'raiseAlert'>>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', maximumInterval: '60 seconds', maximumAttempts: 10 },
-});
+const checks = proxyActivities<Pick<SessionActivities, 'preflight'>>(SESSION_ACTIVITY_OPTIONS.preflight);
+const market = proxyActivities<Pick<SessionActivities, 'watchForSignal'>>(SESSION_ACTIVITY_OPTIONS.watch);
+const venue = proxyActivities<Pick<SessionActivities, 'cancelAllOpenOrders'>>(SESSION_ACTIVITY_OPTIONS.cancelAllOpenOrders);
+const ledger = proxyActivities<Pick<SessionActivities, 'syncFills'>>(SESSION_ACTIVITY_OPTIONS.syncFills);
+const alerts = proxyActivities<Pick<SessionActivities, 'raiseAlert'>>(SESSION_ACTIVITY_OPTIONS.alerts);
 
 const writes = (): RecordWrites => (patched(SessionPatch.containFailures) ? boundedRecordWrites : records);
 
@@ -114,7 +87,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     if (patched(SessionPatch.watchPeriods)) validateSessionWorkflowInput(input);
     const watchFollowingPeriods = (): Pick<SessionActivities, 'watchForSignal'> => {
       const t = watchActivityTimeouts(input);
-      return proxyActivities({ startToCloseTimeout: t.startToCloseMs, heartbeatTimeout: t.heartbeatMs, retry: WATCH_RETRY });
+      return proxyActivities({ ...SESSION_ACTIVITY_OPTIONS.watch, startToCloseTimeout: t.startToCloseMs, heartbeatTimeout: t.heartbeatMs });
     };
     const session = new TradingSession(input, {
       acts,

@@ -26,7 +26,7 @@ export const VenueErrorKind = {
   NETWORK: 'NETWORK',
   /** No response within the deadline. On a submission this means "maybe placed". */
   TIMEOUT: 'TIMEOUT',
-  /** A submission whose outcome could not be established even after a lookup. */
+  /** A submission whose answer was lost (timeout, dropped connection, 5xx, garbled body): only a lookup can tell. */
   AMBIGUOUS_SUBMIT: 'AMBIGUOUS_SUBMIT',
   /** The venue answered, but a field was missing, null or of the wrong type. */
   MALFORMED_RESPONSE: 'MALFORMED_RESPONSE',
@@ -53,7 +53,8 @@ const NON_RETRYABLE: ReadonlySet<VenueErrorKind> = new Set<VenueErrorKind>(['AUT
  * ApplicationFailure `type` strings that must be listed in `nonRetryableErrorTypes` of every
  * venue activity retry policy. MALFORMED_RESPONSE stays retryable at the activity level (a
  * truncated body is often transient; the activity's maximumAttempts bounds it) but is never
- * retried inside the client; AMBIGUOUS_SUBMIT is retryable so the workflow resolves it later.
+ * retried inside the client; AMBIGUOUS_SUBMIT is never retried blindly: the submit activity
+ * runs once and the order workflow looks the order up.
  */
 export const NON_RETRYABLE_VENUE_ERROR_TYPES: readonly string[] = VENUE_ERROR_KINDS.filter((k) => NON_RETRYABLE.has(k));
 

@@ -26,7 +26,7 @@ import type { PaperCredentials } from './credentials';
 import { isVenueError } from './errors';
 import { VenueHttpClient, type Signer, type VenueHttpClientOptions } from './http';
 import { ResponseReader } from './parse';
-import { ResilientVenue, type ResilientVenueOptions } from './resilient-venue';
+import { ResilientVenue } from './resilient-venue';
 
 const STATUSES: readonly VenueOrderStatus[] = ['OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED'];
 
@@ -274,8 +274,7 @@ export class PaperVenue implements Venue {
 
 
 /** The paper venue as the activities layer uses it: adapter + resilient client, one per account. */
-export function createPaperVenue(credentials: PaperCredentials, options: PaperVenueOptions & { resilience?: ResilientVenueOptions } = {}): ResilientVenue {
-  const { resilience, ...httpOptions } = options;
-  const http = paperHttpClient(credentials, httpOptions);
-  return new ResilientVenue(new PaperVenue(http), http, { clock: httpOptions.clock, random: httpOptions.random, ...resilience });
+export function createPaperVenue(credentials: PaperCredentials, options: PaperVenueOptions = {}): ResilientVenue {
+  const http = paperHttpClient(credentials, options);
+  return new ResilientVenue(new PaperVenue(http), http);
 }

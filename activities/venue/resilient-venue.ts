@@ -1,16 +1,15 @@
 /**
  * The resilient venue client: the one Venue the activities layer talks to. It wraps an
  * adapter (paper, Kalshi) whose HTTP calls already go through the shared rate limiter,
- * circuit breaker, health monitor and read retries (http.ts), and adds the submission
- * protocol that keeps one client order ID to at most one venue order (book ch. 19.3.4):
+ * circuit breaker, health monitor and retries (http.ts: reads and cancels after any transient
+ * failure; a submission only when it provably never reached the venue, a 429 or an open circuit).
  *
- *   1. submit once;
- *   2. if the outcome is unknown (timeout, dropped connection, 5xx, garbled answer), look the
- *      order up by client order ID before anything else;
- *   3. found: that is the order, return it; not found: resubmit with the SAME client order ID
- *      (the venue deduplicates on it as a second line of defence);
- *   4. if the lookup itself fails, raise AMBIGUOUS_SUBMIT and keep the ID on the unresolved
- *      list, so the workflow retries later and an alert can name it.
+ * A submission is one attempt per call, and the call says what it knows: the venue's order
+ * (placed, or REJECTED by the venue), a failure that proves nothing was placed (AUTH,
+ * BAD_REQUEST, RATE_LIMITED, CIRCUIT_OPEN), or AMBIGUOUS_SUBMIT when the answer was lost
+ * (timeout, dropped connection, 5xx, garbled body) and the venue may hold the order. Resolving
+ * an ambiguous submission (look up, then resubmit with the same client order ID) is the order
+ * lifecycle's, where the ambiguous state is durable (workflows/order-lifecycle.ts).
  *
  * Concurrent submissions of the same client order ID inside one process share one attempt.
  */
@@ -18,62 +17,35 @@ import { validateClientOrderId } from '../../domain/ids';
 import { parseSide, validateMarketId, type Market, type MarketSnapshot } from '../../domain/market';
 import { positiveQuantity, price } from '../../domain/money';
 import { DomainError } from '../../domain/errors';
-import { systemClock, type Clock, type RandomSource } from './clock';
 import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from '../../contracts/venue';
-import { VenueError, isAmbiguousOnSubmit, isVenueError } from './errors';
+import { VenueError, isAmbiguousOnSubmit } from './errors';
 import type { HealthReport } from './health';
 import type { HttpStats, VenueHttpClient } from './http';
-import { backoffDelay, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry';
 
-export interface UnresolvedSubmission {
-  clientOrderId: string;
-  request: PlaceOrderRequest;
-  firstSeenAt: number;
-  lastErrorKind: string;
-  lastErrorMessage: string;
-}
-
+/** Submissions this client sent, by what it learned of each. */
 export interface SubmissionStats {
+  /** Submissions handed to the adapter. */
   submissions: number;
+  /** The venue answered with its order (REJECTED ones included). */
+  answered: number;
+  /** The answer was lost: the venue may or may not hold the order (AMBIGUOUS_SUBMIT). */
   ambiguousOutcomes: number;
-  lookups: number;
-  recoveredByLookup: number;
-  resubmissions: number;
-  ambiguousRaised: number;
-}
-
-export interface ResilientVenueOptions {
-  /** Submissions per placeOrder call, the first included (each after a "not found" lookup). */
-  maxSubmissions?: number;
-  /** Backoff between a "not found" lookup and the resubmission. */
-  resubmitBackoff?: RetryPolicy;
-  clock?: Clock;
-  random?: RandomSource;
-  onUnresolved?: (u: UnresolvedSubmission) => void;
+  /** Failed in a way that proves nothing was placed. */
+  notPlaced: number;
 }
 
 export class ResilientVenue implements Venue {
   readonly name: string;
-  private readonly unresolved = new Map<string, UnresolvedSubmission>();
   private readonly inFlight = new Map<string, Promise<VenueOrder>>();
-  private readonly counts: SubmissionStats = { submissions: 0, ambiguousOutcomes: 0, lookups: 0, recoveredByLookup: 0, resubmissions: 0, ambiguousRaised: 0 };
-  private readonly clock: Clock;
-  private readonly random: RandomSource;
-  private readonly maxSubmissions: number;
-  private readonly resubmitBackoff: RetryPolicy;
+  private readonly counts: SubmissionStats = { submissions: 0, answered: 0, ambiguousOutcomes: 0, notPlaced: 0 };
   /** Present exactly when the adapter serves price history. */
   readonly getPriceHistory?: (marketId: string, sinceMs: number) => Promise<MarketSnapshot[]>;
 
   constructor(
     private readonly inner: Venue,
     private readonly http: VenueHttpClient | null,
-    private readonly options: ResilientVenueOptions = {},
   ) {
     this.name = inner.name;
-    this.clock = options.clock ?? systemClock;
-    this.random = options.random ?? Math.random;
-    this.maxSubmissions = options.maxSubmissions ?? 3;
-    this.resubmitBackoff = options.resubmitBackoff ?? DEFAULT_RETRY_POLICY;
     if (inner.getPriceHistory) this.getPriceHistory = inner.getPriceHistory.bind(inner);
   }
 
@@ -97,74 +69,40 @@ export class ResilientVenue implements Venue {
     return { ...this.counts };
   }
 
-  /** Submissions whose outcome is still unknown: the activities layer alerts on these. */
-  unresolvedSubmissions(): UnresolvedSubmission[] {
-    return [...this.unresolved.values()];
-  }
-
   placeOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
     this.validate(request);
     const running = this.inFlight.get(request.clientOrderId);
     if (running) return running;
-    const p = this.submit(request).finally(() => this.inFlight.delete(request.clientOrderId));
+    const p = this.submitOnce(request).finally(() => this.inFlight.delete(request.clientOrderId));
     this.inFlight.set(request.clientOrderId, p);
     return p;
   }
 
-  private async submit(request: PlaceOrderRequest): Promise<VenueOrder> {
-    const id = request.clientOrderId;
-    for (let submission = 1; ; submission++) {
-      let outcome: unknown;
-      try {
-        this.counts.submissions += 1;
-        const order = await this.inner.placeOrder(request);
-        this.unresolved.delete(id);
-        return this.checkSame(order, request);
-      } catch (e) {
-        if (!isAmbiguousOnSubmit(e)) throw e;
-        outcome = e;
+  private async submitOnce(request: PlaceOrderRequest): Promise<VenueOrder> {
+    this.counts.submissions += 1;
+    let order: VenueOrder;
+    try {
+      order = await this.inner.placeOrder(request);
+    } catch (e) {
+      if (!isAmbiguousOnSubmit(e)) {
+        this.counts.notPlaced += 1;
+        throw e;
       }
       this.counts.ambiguousOutcomes += 1;
-      let found: VenueOrder | null;
-      try {
-        this.counts.lookups += 1;
-        found = await this.inner.getOrderByClientId(id);
-      } catch (lookupError) {
-        throw this.raiseAmbiguous(request, outcome, lookupError);
-      }
-      if (found !== null) {
-        this.counts.recoveredByLookup += 1;
-        this.unresolved.delete(id);
-        return this.checkSame(found, request);
-      }
-      // Confirmed absent: the submission never landed, so the original failure is the answer.
-      if (submission >= this.maxSubmissions) {
-        this.unresolved.delete(id);
-        throw outcome;
-      }
-      this.counts.resubmissions += 1;
-      await this.clock.sleep(backoffDelay(submission, this.resubmitBackoff, this.random));
+      throw this.ambiguous(request, e as VenueError);
     }
+    this.counts.answered += 1;
+    return this.checkSame(order, request);
   }
 
-  private raiseAmbiguous(request: PlaceOrderRequest, outcome: unknown, lookupError: unknown): VenueError {
-    this.counts.ambiguousRaised += 1;
-    const kindOf = (e: unknown): string => (isVenueError(e) ? e.kind : 'UNKNOWN');
-    const err = new VenueError(
-      'AMBIGUOUS_SUBMIT',
-      `order ${request.clientOrderId} may or may not be at the venue: submit failed with ${kindOf(outcome)}, lookup failed with ${kindOf(lookupError)}`,
-      { venue: this.name, operation: 'placeOrder', clientOrderId: request.clientOrderId, cause: lookupError },
-    );
-    const entry: UnresolvedSubmission = {
+  private ambiguous(request: PlaceOrderRequest, outcome: VenueError): VenueError {
+    return new VenueError('AMBIGUOUS_SUBMIT', `order ${request.clientOrderId} may or may not be at the venue: the submission failed with ${outcome.kind} (${outcome.message})`, {
+      venue: this.name,
+      operation: 'placeOrder',
       clientOrderId: request.clientOrderId,
-      request,
-      firstSeenAt: this.unresolved.get(request.clientOrderId)?.firstSeenAt ?? this.clock.now(),
-      lastErrorKind: kindOf(lookupError),
-      lastErrorMessage: err.message,
-    };
-    this.unresolved.set(request.clientOrderId, entry);
-    this.options.onUnresolved?.(entry);
-    return err;
+      status: outcome.status,
+      cause: outcome,
+    });
   }
 
   /** The venue's order under this client order ID must be the one we asked for. */

@@ -180,31 +180,30 @@ forEachBackend('order activities', (backend) => {
     expect(recorded).toHaveLength(venueFills.length);
   });
 
-  it('an accepted order whose answer was dropped resolves by lookup without a second venue order', async () => {
+  it('an accepted order whose answer was dropped fails AMBIGUOUS_SUBMIT, sent once; the lookup finds it', async () => {
     const a = acts();
     const order = intent('mr-20261121-000040', x.market.marketId, x.restingBuy(), 2);
     x.exchange.admin.setFaults({ dropAfterAcceptProbability: 1 });
-    const r = await inActivity(() => a.submitOrder(order));
+    const f = await failureOf(inActivity(() => a.submitOrder(order)));
     x.exchange.admin.resetFaults();
-    expect(r.outcome).toBe('ACCEPTED');
+    expect(f).toMatchObject({ type: 'AMBIGUOUS_SUBMIT', nonRetryable: true });
     const orders = x.exchange.engine.toState().accounts.find((acc) => acc.keyId === PAPER_KEY_ID)!.orders;
     expect(orders.filter((o) => o.clientOrderId === order.clientOrderId)).toHaveLength(1);
-    expect(x.venue.submissionStats()).toMatchObject({ submissions: 1, recoveredByLookup: 1, resubmissions: 0 });
-    expect(r.outcome === 'ACCEPTED' && r.venueOrderId).toBe(orders[0]!.venueOrderId);
+    expect(x.venue.submissionStats()).toMatchObject({ submissions: 1, ambiguousOutcomes: 1 });
+    expect(await inActivity(() => a.lookupOrder(order.clientOrderId))).toMatchObject({ found: true, venueOrderId: orders[0]!.venueOrderId });
   });
 
-  it('a retried submit (attempt 2) looks the order up first and does not send it again', async () => {
+  it("a submit attempt sends once whatever its attempt number: looking up first is the workflow's decision", async () => {
     const a = acts();
     const order = intent('mr-20261121-000050', x.market.marketId, x.restingBuy(), 2);
-    const sent = await x.venue.placeOrder({ ...order }); // the first attempt got this far and died
+    const sent = await x.venue.placeOrder({ ...order });
     const before = x.venue.submissionStats().submissions;
+    // The venue dedupes on the client order ID: a resubmission answers with the order it holds.
     const r = await inActivity(() => a.submitOrder(order), { attempt: 2 });
     expect(r).toMatchObject({ outcome: 'ACCEPTED', venueOrderId: sent.venueOrderId, status: 'OPEN' });
-    expect(x.venue.submissionStats().submissions).toBe(before);
-    // Nothing at the venue yet: attempt 2 sends it.
-    const fresh = intent('mr-20261121-000051', x.market.marketId, x.restingBuy(), 2);
-    expect((await inActivity(() => a.submitOrder(fresh), { attempt: 2 })).outcome).toBe('ACCEPTED');
     expect(x.venue.submissionStats().submissions).toBe(before + 1);
+    const orders = x.exchange.engine.toState().accounts.find((acc) => acc.keyId === PAPER_KEY_ID)!.orders;
+    expect(orders.filter((o) => o.clientOrderId === order.clientOrderId)).toHaveLength(1);
   });
 
   it('a venue rejection is an outcome; a malformed order is BAD_REQUEST, not retried', async () => {
@@ -235,20 +234,25 @@ forEachBackend('order activities', (backend) => {
 /** A venue whose answers never arrive: the submission cannot be settled either way. */
 class SilentVenue implements Partial<Venue> {
   readonly name = 'silent';
+  placements = 0;
+  lookups = 0;
   placeOrder(): Promise<VenueOrder> {
+    this.placements += 1;
     return Promise.reject(new VenueError('TIMEOUT', 'no response', { venue: 'silent', operation: 'placeOrder' }));
   }
   getOrderByClientId(): Promise<VenueOrder | null> {
+    this.lookups += 1;
     return Promise.reject(new VenueError('TIMEOUT', 'no response', { venue: 'silent', operation: 'getOrder' }));
   }
 }
 
 forEachBackend('order activities with an unanswering venue', (backend) => {
-  it('an unsettled submission surfaces as AMBIGUOUS_SUBMIT so the workflow looks it up', async () => {
-    const venue = new ResilientVenue(new SilentVenue() as unknown as Venue, null);
+  it('an unanswered submission surfaces as AMBIGUOUS_SUBMIT after one send and no lookup, so the workflow looks it up', async () => {
+    const silent = new SilentVenue();
+    const venue = new ResilientVenue(silent as unknown as Venue, null);
     const a = createActivities(makeDeps({ db: backend.db, venue }));
     const f = await failureOf(inActivity(() => a.submitOrder(intent('mr-20261121-000080', 'PX-POL-1', 400_000 as Price))));
-    expect(f.type).toBe('AMBIGUOUS_SUBMIT');
-    expect(venue.unresolvedSubmissions().map((u) => u.clientOrderId)).toEqual(['mr-20261121-000080']);
+    expect(f).toMatchObject({ type: 'AMBIGUOUS_SUBMIT', nonRetryable: true });
+    expect({ placements: silent.placements, lookups: silent.lookups }).toEqual({ placements: 1, lookups: 0 });
   });
 });

@@ -1,10 +1,13 @@
 /**
- * Fault drills: the paper exchange breaks on purpose (its fault-injection admin settings) and
- * the resilient client must keep one venue order per client order ID, resolve or report every
- * submission, stop on a 401, ride out a 429 storm, and turn broken bodies into typed errors.
- * The last drill repeats the duplicate check against the Kalshi double with venue-side dedupe
- * switched off, so only the client's lookup-before-resubmit protocol stands between a lost
- * answer and a second order. Counts are printed as small tables.
+ * Fault drills: the paper exchange breaks on purpose (its fault-injection admin settings). Orders
+ * go the way the order workflow sends them (lifecycle-submit.ts: OrderLifecycle's submission
+ * protocol on the real activities and venue client), which must keep one venue order per client
+ * order ID, place each order at most MAX_SUBMIT_ATTEMPTS times, and settle every submission:
+ * accepted, or confirmed absent and abandoned with an alert. The client alone must stop on a 401,
+ * ride out a 429 storm, and turn broken bodies into typed errors. The last drill repeats the
+ * duplicate check against the Kalshi double with venue-side dedupe switched off, so only the
+ * lookup-before-resubmit protocol stands between a lost answer and a second order. Counts are
+ * printed as small tables.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PlaceOrderRequest, VenueOrder } from '../../contracts/venue';
@@ -14,9 +17,11 @@ import type { PaperExchange } from '../../exchange/server';
 import type { Price, Quantity } from '../../domain/money';
 import { seededRandom } from '../../domain/random';
 import { kalshiUnderDouble, paperClient, PAPER_KEY_ID, PAPER_SECRET, startPaper } from '../../testkit/venue-harness';
+import type { OrderStatus } from '../../workflows/api';
+import { MAX_SUBMIT_ATTEMPTS } from '../../workflows/order-lifecycle';
+import { lifecycleSubmitter, type SubmitTally } from './lifecycle-submit';
 
 const FAST_RETRY = { maxAttempts: 5, baseDelayMs: 2, maxDelayMs: 20, maxRetryAfterMs: 3_000 };
-const FAST_RESUBMIT = { maxAttempts: 4, baseDelayMs: 2, maxDelayMs: 10, maxRetryAfterMs: 1_000 };
 const WIDE_LIMITS = { capacity: 100_000, refillPerSecond: 100_000 };
 
 async function pool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -42,6 +47,31 @@ function venueOrdersPerClientId(exchange: PaperExchange): Map<string, string[]> 
 }
 
 type Outcome = { kind: 'placed'; order: VenueOrder } | { kind: 'failed'; error: VenueError };
+
+/** Each request through the order lifecycle's submission protocol; fails the test if a run does not finish. */
+async function sendAll(venue: ResilientVenue, requests: PlaceOrderRequest[], concurrency: number): Promise<{ statuses: Map<string, OrderStatus>; tally: SubmitTally }> {
+  const { submit, tally } = lifecycleSubmitter(venue);
+  const statuses = new Map<string, OrderStatus>();
+  await pool(requests, concurrency, async (r) => {
+    const outcome = await submit(r);
+    if (!('status' in outcome)) throw outcome.error;
+    statuses.set(r.clientOrderId, outcome.status);
+  });
+  return { statuses, tally };
+}
+
+/** What the protocol did, summed over the orders. */
+function protocolCounts(statuses: Map<string, OrderStatus>, tally: SubmitTally) {
+  const submissions = [...tally.submissions.values()];
+  const placeCalls = submissions.reduce((a, b) => a + b, 0);
+  return {
+    accepted: [...statuses.values()].filter((s) => s.venueOrderId !== null).length,
+    abandoned: [...statuses.values()].filter((s) => s.state === 'EXPIRED').length,
+    placeCalls,
+    resubmissions: placeCalls - statuses.size,
+    mostForOneOrder: Math.max(...submissions),
+  };
+}
 
 async function submitAll(venue: ResilientVenue, requests: PlaceOrderRequest[], concurrency: number): Promise<Map<string, Outcome>> {
   const outcomes = new Map<string, Outcome>();
@@ -72,13 +102,12 @@ describe('fault drills against the paper exchange', () => {
     await exchange?.close();
   });
 
-  it('500 orders under 20% 5xx and 10% accepted-but-dropped: zero duplicates, every order known or reported unresolved', async () => {
+  it('500 orders under 20% 5xx and 10% accepted-but-dropped: zero duplicates, at most MAX_SUBMIT_ATTEMPTS placements each, every order settled', async () => {
     exchange.admin.setFaults({ seed: 11, errorRate: 0.2, dropAfterAcceptProbability: 0.1 });
     const venue = paperClient(exchange, {
       rateLimit: WIDE_LIMITS,
       retry: FAST_RETRY,
       circuitBreaker: { failureThreshold: 5, openMs: 30, halfOpenTrials: 1 },
-      resilience: { maxSubmissions: 4, resubmitBackoff: FAST_RESUBMIT },
     });
     const requests: PlaceOrderRequest[] = Array.from({ length: 500 }, (_, i) => ({
       clientOrderId: `drill5xx-${String(i).padStart(4, '0')}`,
@@ -88,44 +117,42 @@ describe('fault drills against the paper exchange', () => {
       limitPrice: tick as Price,
     }));
     const started = Date.now();
-    const outcomes = await submitAll(venue, requests, 25);
+    const { statuses, tally } = await sendAll(venue, requests, 25);
     const elapsed = Date.now() - started;
     exchange.admin.resetFaults();
 
     const atVenue = venueOrdersPerClientId(exchange);
     const duplicates = [...atVenue.values()].filter((ids) => ids.length > 1).length;
-    const placed = [...outcomes.values()].filter((o) => o.kind === 'placed');
-    const failed = [...outcomes.entries()].filter((e): e is [string, { kind: 'failed'; error: VenueError }] => e[1].kind === 'failed');
-    const unresolved = venue.unresolvedSubmissions();
-    const ambiguous = failed.filter(([, o]) => o.error.kind === 'AMBIGUOUS_SUBMIT');
-    const confirmedAbsent = failed.filter(([, o]) => o.error.kind !== 'AMBIGUOUS_SUBMIT');
-
-    expect(outcomes.size).toBe(500);
+    const c = protocolCounts(statuses, tally);
+    expect(statuses.size).toBe(500);
     expect(duplicates).toBe(0);
-    // A returned order is the venue's order for that client ID.
-    for (const o of placed) if (o.kind === 'placed') expect(atVenue.get(o.order.clientOrderId)).toEqual([o.order.venueOrderId]);
-    // A non-ambiguous failure came after a lookup said "absent" (or before anything was sent).
-    for (const [id] of confirmedAbsent) expect(atVenue.has(id)).toBe(false);
-    // Every ambiguous failure is on the unresolved list, and a later lookup settles it.
-    expect(new Set(unresolved.map((u) => u.clientOrderId))).toEqual(new Set(ambiguous.map(([id]) => id)));
-    for (const u of unresolved) expect((await venue.getOrderByClientId(u.clientOrderId))?.clientOrderId ?? null).toBe(atVenue.has(u.clientOrderId) ? u.clientOrderId : null);
+    expect(c.mostForOneOrder).toBeLessThanOrEqual(MAX_SUBMIT_ATTEMPTS);
+    for (const [coid, s] of statuses) {
+      // An accepted order is the venue's order for that client ID; any other ended with the venue confirming it absent.
+      if (s.venueOrderId !== null) expect(atVenue.get(coid), coid).toEqual([s.venueOrderId]);
+      else expect([coid, s.state, atVenue.has(coid)]).toEqual([coid, 'EXPIRED', false]);
+    }
+    expect(tally.alerts.filter((a) => a.type === 'ORDER_UNRESOLVED' && a.level === 'HIGH')).toHaveLength(c.abandoned);
 
     const s = venue.submissionStats();
     const h = venue.httpStats()!;
+    expect(s.submissions).toBe(c.placeCalls);
     expect(s.ambiguousOutcomes).toBeGreaterThan(0);
-    expect(s.recoveredByLookup).toBeGreaterThan(0);
-    expect(s.lookups).toBe(s.ambiguousOutcomes);
+    expect(tally.foundByLookup).toBeGreaterThan(0);
+    expect(c.resubmissions).toBeGreaterThan(0);
     table('drill: 500 orders, 20% 5xx + 10% dropped after accept', {
       'orders submitted': 500,
-      'placed (order returned)': placed.length,
-      'failed, confirmed not at venue': confirmedAbsent.length,
-      'unresolved (AMBIGUOUS_SUBMIT)': ambiguous.length,
+      'accepted (answered or found by lookup)': c.accepted,
+      'abandoned, confirmed not at venue': c.abandoned,
       'venue orders': [...atVenue.values()].reduce((n, ids) => n + ids.length, 0),
       'client IDs with >1 venue order': duplicates,
-      'POST attempts': h.attempts.placeOrder ?? 0,
+      'placeOrder calls (client)': c.placeCalls,
+      'most placeOrder calls for one order': `${c.mostForOneOrder} (bound ${MAX_SUBMIT_ATTEMPTS})`,
+      'POST attempts (HTTP)': h.attempts.placeOrder ?? 0,
       'ambiguous submit outcomes': s.ambiguousOutcomes,
-      'recovered by lookup': s.recoveredByLookup,
-      'resubmissions (same ID)': s.resubmissions,
+      lookups: tally.lookups,
+      'found by lookup': tally.foundByLookup,
+      'resubmissions (same ID)': c.resubmissions,
       'HTTP retries': h.retries,
       '5xx seen': h.failures.UNAVAILABLE ?? 0,
       'dropped connections seen': h.failures.NETWORK ?? 0,
@@ -148,7 +175,7 @@ describe('fault drills against the paper exchange', () => {
     const h = venue.httpStats()!;
     expect(h.attempts).toEqual({ placeOrder: 1, getBalance: 1 });
     expect(h.retries).toBe(0);
-    expect(venue.submissionStats().lookups).toBe(0);
+    expect(venue.submissionStats()).toEqual({ submissions: 1, answered: 0, ambiguousOutcomes: 0, notPlaced: 1 });
     const text = `${v.message} ${JSON.stringify(v)} ${String(v.stack)}`;
     expect(text).not.toContain(wrongSecret);
     expect(text).not.toContain(PAPER_SECRET);
@@ -244,7 +271,6 @@ describe('fault drill against the Kalshi double with venue dedupe off', () => {
       rateLimit: WIDE_LIMITS,
       retry: FAST_RETRY,
       circuitBreaker: { failureThreshold: 5, openMs: 30, halfOpenTrials: 1 },
-      resilience: { maxSubmissions: 4, resubmitBackoff: FAST_RESUBMIT },
     });
     try {
       const rng = seededRandom(99);
@@ -256,24 +282,26 @@ describe('fault drill against the Kalshi double with venue dedupe off', () => {
         quantity: 1 as Quantity,
         limitPrice: 300_000 as Price,
       }));
-      const outcomes = await submitAll(venue, requests, 10);
+      const { statuses, tally } = await sendAll(venue, requests, 10);
       double.setChaos({ errorRate: 0, dropAfterProcessingRate: 0, random: Math.random, dedupe: true });
       const created = double.ordersPerClientId();
       const duplicates = [...created.values()].filter((n) => n > 1).length;
-      const s = venue.submissionStats();
-      expect(outcomes.size).toBe(150);
+      const c = protocolCounts(statuses, tally);
+      expect(statuses.size).toBe(150);
       expect(duplicates).toBe(0);
-      expect(s.recoveredByLookup).toBeGreaterThan(0);
-      const ambiguous = [...outcomes.values()].filter((o) => o.kind === 'failed' && o.error.kind === 'AMBIGUOUS_SUBMIT').length;
-      expect(venue.unresolvedSubmissions().length).toBe(ambiguous);
+      expect(c.mostForOneOrder).toBeLessThanOrEqual(MAX_SUBMIT_ATTEMPTS);
+      expect(tally.foundByLookup).toBeGreaterThan(0);
+      for (const [coid, s] of statuses) expect([coid, s.venueOrderId !== null]).toEqual([coid, created.has(coid)]);
       table('drill: Kalshi double, no venue dedupe, 20% 503 + 10% dropped after processing', {
         'orders submitted': 150,
-        placed: [...outcomes.values()].filter((o) => o.kind === 'placed').length,
-        'unresolved (AMBIGUOUS_SUBMIT)': ambiguous,
+        accepted: c.accepted,
+        'abandoned, confirmed not at venue': c.abandoned,
         'venue orders': [...created.values()].reduce((a, b) => a + b, 0),
         'client IDs with >1 venue order': duplicates,
-        'recovered by lookup': s.recoveredByLookup,
-        'resubmissions (same ID)': s.resubmissions,
+        'placeOrder calls (client)': c.placeCalls,
+        'most placeOrder calls for one order': `${c.mostForOneOrder} (bound ${MAX_SUBMIT_ATTEMPTS})`,
+        'found by lookup': tally.foundByLookup,
+        'resubmissions (same ID)': c.resubmissions,
       });
     } finally {
       await double.close();

@@ -68,6 +68,8 @@ export class FakeWorld {
   readonly orderCalls = new Map<string, string[]>();
   /** The risk check takes this long, per client order ID (a halt or cancel can arrive meanwhile). */
   readonly riskDelayMs = new Map<string, number>();
+  /** Submissions of these orders fail retryably (a 5xx) before the venue takes them, this many times. */
+  readonly submitFailures = new Map<string, number>();
   /** The submit request is in flight this long before the venue takes it, per client order ID. */
   readonly submitDelayMs = new Map<string, number>();
   /** Every raiseAlert call, duplicates and failures included. */
@@ -248,6 +250,11 @@ export class FakeWorld {
       submitOrder: async (intent) => {
         this.called(intent.clientOrderId, 'submitOrder');
         await this.orderFault(intent.clientOrderId, 'submitOrder');
+        const failures = this.submitFailures.get(intent.clientOrderId) ?? 0;
+        if (failures > 0) {
+          this.submitFailures.set(intent.clientOrderId, failures - 1);
+          throw ApplicationFailure.retryable('HTTP 503 before the venue took the order', 'UNAVAILABLE');
+        }
         const record = this.place(intent);
         if (this.submitBehaviour.get(intent.clientOrderId) === 'AMBIGUOUS') {
           // The venue took the order but the answer was lost: only a lookup can tell.
@@ -257,6 +264,7 @@ export class FakeWorld {
         return { outcome: 'ACCEPTED', venueOrderId: record.venueOrderId, status: record.status, at: Date.now() };
       },
       lookupOrder: async (coid) => {
+        this.called(coid, 'lookupOrder');
         const record = this.venue.get(coid);
         return record ? { found: true, venueOrderId: record.venueOrderId, status: record.status, at: Date.now() } : { found: false, at: Date.now() };
       },

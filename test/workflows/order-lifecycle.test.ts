@@ -9,7 +9,7 @@ import type { OrderCarry, OrderWorkflowInput } from '../../workflows/api';
 import type { Fill } from '../../domain/fill';
 import { px, type Quantity } from '../../domain/money';
 import type { Order } from '../../domain/order';
-import { MAX_SUBMIT_ATTEMPTS, OrderLifecycle, type LifecycleEnv, type OrderPatch } from '../../workflows/order-lifecycle';
+import { MAX_SUBMIT_ATTEMPTS, ORDER_PATCHES, OrderLifecycle, resubmitDelay, type LifecycleEnv, type OrderPatch } from '../../workflows/order-lifecycle';
 import { validateOrderWorkflowInput } from '../../workflows/validation';
 import { VirtualTime } from './virtual-time';
 
@@ -24,6 +24,8 @@ class Failure extends Error {
 interface VenueScript {
   /** What each submit call does, in order; the last entry repeats. */
   submits: ('accept' | 'reject' | 'ambiguous-accepted' | 'ambiguous-lost' | 'auth')[];
+  /** Lookups that fail (the venue cannot answer) before one succeeds. */
+  lookupFails?: number;
   /** Fills the venue reports, each released at a virtual time offset from acceptance. */
   fills?: { afterMs: number; quantity: number; price: number }[];
   /** The venue cancels when asked (default) or never answers the cancel. */
@@ -50,6 +52,8 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   const logged: string[] = [];
   const recorded: Order[] = [];
   let submitCalls = 0;
+  let lookupCalls = 0;
+  const submitTimes: number[] = [];
   let tradeSeq = 0;
   const released: Fill[] = [];
   const input: OrderWorkflowInput = {
@@ -81,6 +85,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     },
     submitOrder: async (): Promise<SubmitResult> => {
       calls.push('submitOrder');
+      submitTimes.push(time.now);
       script.duringSubmit?.(lifecycle);
       const step = script.submits[Math.min(submitCalls++, script.submits.length - 1)];
       switch (step) {
@@ -100,6 +105,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     },
     lookupOrder: async (id) => {
       calls.push('lookupOrder');
+      if (++lookupCalls <= (script.lookupFails ?? 0)) throw new Failure('UNAVAILABLE');
       const o = venueOrders.get(id);
       return o ? { found: true, venueOrderId: `V-${id}`, status: o.status, at: time.now } : { found: false, at: time.now };
     },
@@ -148,7 +154,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   };
   // The script's hooks reach it through their closures, once run() has started.
   const lifecycle = new OrderLifecycle(input, env);
-  return { lifecycle, input, env, time, calls, pollTimes, alerts, logged, recorded, venueOrders, submits: () => submitCalls };
+  return { lifecycle, input, env, time, calls, pollTimes, alerts, logged, recorded, venueOrders, submits: () => submitCalls, submitTimes };
 }
 
 /** A history recorded before these changes: patched() answers false for each of them. */
@@ -212,6 +218,53 @@ describe('order lifecycle', () => {
     expect(h.submits()).toBe(MAX_SUBMIT_ATTEMPTS);
     expect(h.calls.filter((c) => c === 'lookupOrder')).toHaveLength(MAX_SUBMIT_ATTEMPTS);
     expect(h.alerts.map((a) => [a.level, a.type])).toContainEqual(['HIGH', 'ORDER_UNRESOLVED']);
+  });
+
+  it('waits before each resubmission, longer each time; in a history recorded before the change it resubmits at once', async () => {
+    const h = harness({ submits: ['ambiguous-lost'] });
+    await h.lifecycle.run();
+    const gaps = h.submitTimes.slice(1).map((t, i) => t - h.submitTimes[i]!);
+    expect(gaps).toEqual([1, 2, 3, 4].map(resubmitDelay));
+    expect(gaps).toEqual([1_000, 2_000, 4_000, 8_000]);
+
+    const old = harness({ submits: ['ambiguous-lost'] }, {}, before(ORDER_PATCHES.submitProtocol));
+    await old.lifecycle.run();
+    expect(old.submits()).toBe(MAX_SUBMIT_ATTEMPTS);
+    expect(new Set(old.submitTimes).size).toBe(1);
+  });
+
+  it('a halt while waiting to resubmit: not sent again, REJECTED with the halt reason', async () => {
+    const h = harness({ submits: ['ambiguous-lost', 'accept'] });
+    h.time.at(500, () => h.lifecycle.requestHalt(ops));
+    const status = await h.lifecycle.run();
+    expect(status).toMatchObject({ state: 'REJECTED', submitAttempts: 1 });
+    expect(status.rejectReason).toMatch(/^trading halted before the order was sent/);
+    expect(h.submits()).toBe(1);
+  });
+
+  it('lookups the venue cannot answer continue as new; the next run looks up before it resubmits, and starts the time-to-live', async () => {
+    const h = harness({ submits: ['ambiguous-lost', 'accept'], lookupFails: 3, fills: [{ afterMs: 1_000, quantity: 20, price: 0.43 }] }, {}, { continueAsNewSuggested: () => true });
+    const first = await h.lifecycle.run();
+    expect(h.lifecycle.continuing).toBe(true);
+    expect(first).toMatchObject({ state: 'SUBMIT_UNKNOWN', submitAttempts: 1 });
+    expect(h.calls.filter((c) => c === 'lookupOrder')).toHaveLength(1);
+    expect(h.alerts.map((a) => [a.level, a.type])).toEqual([['CRITICAL', 'ORDER_UNRESOLVED']]);
+    const next = { ...h.input, carry: JSON.parse(JSON.stringify(h.lifecycle.carry())) as OrderCarry };
+    expect(validateOrderWorkflowInput(next)).toBe(next);
+
+    const callsBefore = h.calls.length;
+    const status = await new OrderLifecycle(next, { ...h.env, continueAsNewSuggested: undefined }).run();
+    expect(status).toMatchObject({ state: 'FILLED', submitAttempts: 2, continuedRuns: 1 });
+    const secondCalls = h.calls.slice(callsBefore).filter((c) => !c.startsWith('recordOrder') && !c.startsWith('raiseAlert'));
+    expect(secondCalls.slice(0, 4)).toEqual(['lookupOrder', 'lookupOrder', 'lookupOrder', 'submitOrder']);
+    expect(h.submits()).toBe(2);
+  });
+
+  it('in a history recorded before the change, unanswered lookups go on in the same run', async () => {
+    const h = harness({ submits: ['ambiguous-lost', 'accept'], lookupFails: 3 }, {}, { ...before(ORDER_PATCHES.submitProtocol), continueAsNewSuggested: () => true });
+    await h.lifecycle.run().catch(() => undefined);
+    expect(h.calls.filter((c) => c === 'lookupOrder')).toHaveLength(4);
+    expect(h.submits()).toBe(2);
   });
 
   it('cancels on its time-to-live after a partial fill, ending CANCELED with the partial kept', async () => {

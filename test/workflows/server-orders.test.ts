@@ -96,6 +96,16 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
       expect(world.recordedOrders.get(coid)?.rejectReason).toBe(result.rejectReason);
     }, 60_000);
 
+    it('a failed submission is not retried blindly: each resubmission follows a lookup that found nothing', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('resubmit');
+      world.submitFailures.set(coid, 2);
+      const result = await withWorker(world, async (tq) => (await start(tq, orderInput(coid, 10, 60_000))).result());
+      expect(calls(world, coid).filter((c) => c === 'submitOrder' || c === 'lookupOrder')).toEqual(['submitOrder', 'lookupOrder', 'submitOrder', 'lookupOrder', 'submitOrder']);
+      expect(result).toMatchObject({ state: 'FILLED', submitAttempts: 3 });
+      expect(world.placements.get(coid)).toBe(1);
+    }, 60_000);
+
     it('cancel while the submit is in flight: cancelled at the venue as soon as the submit returns, before anything else', async () => {
       const world = new FakeWorld();
       const coid = server.unique('cxl-submit');

@@ -27,7 +27,7 @@ import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueM
 import { isVenueError, VenueError } from '../errors';
 import { VenueHttpClient, type VenueHttpClientOptions } from '../http';
 import { ResponseReader, type Json } from '../parse';
-import { ResilientVenue, type ResilientVenueOptions } from '../resilient-venue';
+import { ResilientVenue } from '../resilient-venue';
 import { createOrderBody, depthFromKalshi, type KalshiFillParts, fillFromKalshi, kalshiMoney, marketFromKalshi, orderFromKalshi, positionFromKalshi } from './mapping';
 import { kalshiSigner, type KalshiCredentials } from './signing';
 
@@ -296,10 +296,10 @@ export class KalshiVenue implements Venue {
 }
 
 export type KalshiVenueOptions = Omit<VenueHttpClientOptions, 'venue' | 'baseUrl' | 'signer' | 'secrets' | 'rateLimit'> &
-  Partial<Pick<VenueHttpClientOptions, 'rateLimit'>> & { name?: string; adapter?: KalshiAdapterOptions; resilience?: ResilientVenueOptions };
+  Partial<Pick<VenueHttpClientOptions, 'rateLimit'>> & { name?: string; adapter?: KalshiAdapterOptions };
 
 export function kalshiHttpClient(credentials: KalshiCredentials, options: KalshiVenueOptions = {}): VenueHttpClient {
-  const { adapter: _adapter, resilience: _resilience, ...http } = options;
+  const { adapter: _adapter, ...http } = options;
   return new VenueHttpClient({
     rateLimit: { capacity: 20, refillPerSecond: 20, weights: KALSHI_ENDPOINT_WEIGHTS },
     ...http,
@@ -314,5 +314,5 @@ export function kalshiHttpClient(credentials: KalshiCredentials, options: Kalshi
 export function createKalshiVenue(credentials: KalshiCredentials, options: KalshiVenueOptions = {}): ResilientVenue {
   const http = kalshiHttpClient(credentials, options);
   const adapter = new KalshiVenue(http, { clock: options.clock, ...options.adapter });
-  return new ResilientVenue(adapter, http, { clock: options.clock, random: options.random, ...options.resilience });
+  return new ResilientVenue(adapter, http);
 }
