@@ -58,6 +58,7 @@ import { validateTradingDay } from '../domain/ids';
 import { averageEntryPrice, type Position } from '../domain/ledger';
 import { markPrice, type Outcome } from '../domain/market';
 import { MICROS, mulDiv, parseMicros, type Money, type Price } from '../domain/money';
+import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import { decideReconciliation, reconcile, RECONCILIATION_POLICIES, type Discrepancy, type LocalOrderView, type VenueOrderView } from '../domain/reconciliation';
 import type { AlertActivities } from './alerts';
 import { formatDailyReport, type MarketDayLine } from './daily-report';
@@ -281,8 +282,10 @@ export function createOperationsActivities(deps: ActivityDeps, alerts: AlertActi
   async function adoptVenueFigures(input: { runId: string; operator: string; reason: string }): Promise<void> {
     const problems: FieldProblem[] = [];
     if (!nonEmpty(input?.runId, 200)) problems.push({ field: 'runId', value: input?.runId, problem: 'must be a workflow ID of 1-200 characters' });
-    if (!nonEmpty(input?.operator, 128)) problems.push({ field: 'operator', value: input?.operator, problem: 'must name who decided' });
-    if (!nonEmpty(input?.reason, 1000)) problems.push({ field: 'reason', value: input?.reason, problem: 'must say why (1-1000 characters)' });
+    for (const [field, max] of [['operator', MAX_OPERATOR_LENGTH], ['reason', MAX_REASON_LENGTH]] as const) {
+      const problem = operatorTextProblem(input?.[field], max);
+      if (problem !== null) problems.push({ field, value: input?.[field], problem });
+    }
     if (problems.length > 0) throw new InvalidInput(problems);
     const { runId, operator, reason } = input;
 
