@@ -37,7 +37,7 @@ import { DomainError, InvalidInput } from '../domain/errors';
 import { sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { RECONCILIATION_POLICIES } from '../domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
-import { DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from './failure-types';
+import { DomainFailure, RECORD_WRITE_NON_RETRYABLE, VenueFailure, failureText } from './failure-types';
 import { sessionWorkflow } from './session-workflow';
 import { validateStartDaySession } from './validation';
 
@@ -71,11 +71,6 @@ function typed<T>(fn: () => Promise<T>): Promise<T> {
     if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
     throw e;
   });
-}
-
-/** Why an activity gave up (its last failure), for a status or a result. */
-function failureText(e: ActivityFailure): string {
-  return [e.message, e.cause?.message].filter((m) => m).join(': ');
 }
 
 /** Signals a session if it still runs; a finished session needs no halt. */
