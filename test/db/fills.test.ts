@@ -77,6 +77,15 @@ forEachBackend('fills and positions', (ctx) => {
     expect(await listFills(ctx.db)).toHaveLength(0);
   });
 
+  it('books fills to the given account, on the trading day of their time in the given zone', async () => {
+    const evening = fill(1, { ts: Date.UTC(2026, 0, 16, 2, 0, 0) }); // 21:00 on the 15th in New York
+    await recordFills(ctx.db, [evening], { account: 'acct-1', timeZone: 'America/New_York' });
+    expect(await listFills(ctx.db, { account: 'acct-1' })).toEqual([expect.objectContaining({ ...evening, account: 'acct-1', tradingDay: '2026-01-15' })]);
+    await recordFill(ctx.db, fill(2, { ts: evening.ts }));
+    expect(await listFills(ctx.db, { account: 'paper' })).toEqual([expect.objectContaining({ tradeId: 'T-2', tradingDay: '2026-01-16' })]);
+    await expect(recordFills(ctx.db, [fill(3)], { timeZone: 'Mars/Olympus' })).rejects.toThrow(/timeZone: must be an IANA time zone/);
+  });
+
   it('adds fills to their order and keeps batches idempotent', async () => {
     await insertOrder(ctx.db, {
       clientOrderId: 'mr-20260115-000001',
