@@ -273,7 +273,8 @@ export async function getPosition(ex: Executor, account: string, marketId: strin
   return p ? { account: p.account, marketId: p.marketId, quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl, fees: p.fees } : null;
 }
 
-const toStoredFill = (r: typeof fills.$inferSelect): StoredFill => ({
+/** The core's Fill of a row: the records' `filled_at` is the fill's `ts`. */
+const fillOf = (r: typeof fills.$inferSelect): Fill => ({
   tradeId: r.tradeId,
   clientOrderId: r.clientOrderId,
   marketId: r.marketId,
@@ -282,10 +283,15 @@ const toStoredFill = (r: typeof fills.$inferSelect): StoredFill => ({
   price: r.price,
   fee: r.fee,
   ts: r.filledAt,
-  account: r.account,
-  tradingDay: r.tradingDay,
-  recordedAt: r.recordedAt,
 });
+
+const toStoredFill = (r: typeof fills.$inferSelect): StoredFill => ({ ...fillOf(r), account: r.account, tradingDay: r.tradingDay, recordedAt: r.recordedAt });
+
+/** The fills of one order, oldest first, as the core's Fill: what its workflow is told. */
+export async function listOrderFills(ex: Executor, clientOrderId: string): Promise<Fill[]> {
+  const rows = await mapErrors(ex.select().from(fills).where(eq(fills.clientOrderId, clientOrderId)).orderBy(asc(fills.filledAt), asc(fills.tradeId)).limit(10_000));
+  return rows.map(fillOf);
+}
 
 export async function listFills(
   ex: Executor,

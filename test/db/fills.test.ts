@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { recordFill, recordFills, getPosition, listFills } from '../../db/repositories/fills';
+import { recordFill, recordFills, getPosition, listFills, listOrderFills } from '../../db/repositories/fills';
 import { insertOrder, getOrder } from '../../db/repositories/orders';
 import { RecordConflict, RecordError } from '../../db/errors';
 import { InvalidInput } from '../../domain/errors';
@@ -84,6 +84,12 @@ forEachBackend('fills and positions', (ctx) => {
     await recordFill(ctx.db, fill(2, { ts: evening.ts }));
     expect(await listFills(ctx.db, { account: 'paper' })).toEqual([expect.objectContaining({ tradeId: 'T-2', tradingDay: '2026-01-16' })]);
     await expect(recordFills(ctx.db, [fill(3)], { timeZone: 'Mars/Olympus' })).rejects.toThrow(/timeZone: must be an IANA time zone/);
+  });
+
+  it("gives an order's fills back as the fills recorded, oldest first, with nothing of the records added", async () => {
+    const mine = [fill(2), fill(1, { price: 430_000 as Price })];
+    await recordFills(ctx.db, [...mine, fill(3, { clientOrderId: 'mr-20260115-000002' })], { account: 'acct-1' });
+    expect(await listOrderFills(ctx.db, 'mr-20260115-000001')).toEqual([mine[1], mine[0]]);
   });
 
   it('adds fills to their order and keeps batches idempotent', async () => {
