@@ -10,6 +10,7 @@
  * cash baseline moves by the same amount (cash unchanged), unless the run found a cash
  * difference: then local cash is set to the venue's.
  */
+import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import { and, eq, sql } from 'drizzle-orm';
 import { appendAudit, listDiscrepancies, listPositions, recordOperatorAction, RecordNotFound } from '../db';
 import { transaction } from '../db/repositories/common';
@@ -47,8 +48,10 @@ async function adoptVenueFigures(deps: ActivityDeps, input: { runId: string; ope
   const account = config.account;
   const problems: FieldProblem[] = [];
   if (!validText(input?.runId, 200)) problems.push({ field: 'runId', value: input?.runId, problem: 'must be a workflow ID of 1-200 characters' });
-  if (!validText(input?.operator, 128)) problems.push({ field: 'operator', value: input?.operator, problem: 'must name who decided' });
-  if (!validText(input?.reason, 1000)) problems.push({ field: 'reason', value: input?.reason, problem: 'must say why (1-1000 characters)' });
+  for (const [field, max] of [['operator', MAX_OPERATOR_LENGTH], ['reason', MAX_REASON_LENGTH]] as const) {
+    const problem = operatorTextProblem(input?.[field], max);
+    if (problem !== null) problems.push({ field, value: input?.[field], problem });
+  }
   if (problems.length > 0) throw new InvalidInput(problems);
   const { runId, operator, reason } = input;
 

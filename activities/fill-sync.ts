@@ -13,7 +13,6 @@ import type { Fill } from '../domain/fill';
 import { advanceFillCursor, getFillCursor } from '../db/repositories/venue-cursors';
 import type { FillSyncResult, SessionActivities } from '../contracts/activities';
 import { runActivity } from './errors';
-import { tradingDayIn } from './portfolio';
 import type { ResilientVenue } from './venue/resilient-venue';
 
 export type { FillSyncResult } from '../contracts/activities';
@@ -63,10 +62,7 @@ export class FillSync {
       result.pages += 1;
       result.fillsSeen += page.fills.length;
       if (page.fills.length > 0) {
-        const recorded = await recordFills(
-          this.db,
-          page.fills.map((f) => ({ ...f, account: this.account, tradingDay: tradingDayIn(f.ts, this.timeZone) })),
-        );
+        const recorded = await recordFills(this.db, page.fills, { account: this.account, timeZone: this.timeZone });
         const inserted = new Set(recorded.outcomes.filter((o) => o.inserted).map((o) => o.tradeId));
         result.fillsInserted += inserted.size;
         if (this.onRecorded && inserted.size > 0) this.onRecorded(page.fills.filter((f) => inserted.delete(f.tradeId)));

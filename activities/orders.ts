@@ -4,7 +4,7 @@
  * typed ApplicationFailure (errors.ts).
  */
 import {
-  listFills,
+  listOrderFills,
   listRiskDecisions,
   recordExecution as recordExecutionRow,
   recordRiskDecision,
@@ -12,7 +12,6 @@ import {
 } from '../db';
 import { InvalidInput } from '../domain/errors';
 import type { ExecutionRecord } from '../domain/execution-quality';
-import type { Fill } from '../domain/fill';
 import { validateClientOrderId } from '../domain/ids';
 import { ORDER_STATES, type Order } from '../domain/order';
 import { checkOrder, type RiskViolation } from '../domain/risk';
@@ -44,17 +43,6 @@ export function snapshotSeq(order: Pick<Order, 'state' | 'timestamps' | 'fills'>
   const progress = Object.keys(order.timestamps).length + order.fills.length;
   return progress * STATE_SLOTS + ORDER_STATES.indexOf(order.state);
 }
-
-const toFill = (f: Fill): Fill => ({
-  tradeId: f.tradeId,
-  clientOrderId: f.clientOrderId,
-  marketId: f.marketId,
-  side: f.side,
-  quantity: f.quantity,
-  price: f.price,
-  fee: f.fee,
-  ts: f.ts,
-});
 
 function checkIntent(o: OrderIntent): void {
   validateClientOrderId(o?.clientOrderId, 'order.clientOrderId');
@@ -205,12 +193,12 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
         validateClientOrderId(clientOrderId);
         const order = await venue.getOrderByClientId(clientOrderId);
         await services.fills.sync();
-        const fills = await listFills(db, { clientOrderId });
+        const fills = await listOrderFills(db, clientOrderId);
         return {
           venueOrderId: order?.venueOrderId ?? null,
           status: order?.status ?? null,
           rejectReason: order?.rejectReason ?? null,
-          fills: fills.map(toFill),
+          fills,
           at: clock(),
         };
       }),

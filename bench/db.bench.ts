@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { openDatabase, type Database, type DatabaseConfig } from '../db/client';
-import { recordFill, recordFills, type FillInput } from '../db/repositories/fills';
+import { recordFill, recordFills } from '../db/repositories/fills';
 import { createFillWriter } from '../db/repositories/fill-writer';
 import { insertOrder } from '../db/repositories/orders';
 import { fills } from '../db/schema';
 import type { Money, Price, Quantity } from '../domain/money';
+import type { Fill } from '../domain/fill';
 import type { BenchResult } from './harness';
 
 const URL = process.env.TEST_DATABASE_URL || process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
@@ -22,7 +23,7 @@ const MARKETS = 8;
 const TARGET = 2_000;
 
 let serial = 0;
-function nextFill(market: number): FillInput {
+function nextFill(market: number): Fill {
   const n = serial++;
   return {
     tradeId: `B-${n}`,

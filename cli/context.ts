@@ -13,6 +13,7 @@ import { openDatabase, recordOperatorAction, RecordError, type Database, type Db
 import { InvalidInput } from '../domain/errors';
 import { tradingDayIn } from '../domain/calendar';
 import { cliJournalKey } from '../domain/ids';
+import { MAX_OPERATOR_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
 import { CliError, ExitCode, badArguments } from './exit-codes';
 
@@ -66,7 +67,6 @@ export interface JournalEntry {
   details: Record<string, string | number | boolean | null>;
 }
 
-const MAX_OPERATOR = 100;
 
 export class CliContext {
   exitCode: number = ExitCode.OK;
@@ -172,9 +172,9 @@ export class CliContext {
     ];
     for (const [source, value] of candidates) {
       if (value === undefined || value === null) continue;
-      const name = value.trim();
-      if (name === '' || name.length > MAX_OPERATOR) throw badArguments([{ field: source, value, problem: `must name who acts, 1-${MAX_OPERATOR} characters` }]);
-      return name;
+      const problem = operatorTextProblem(value, MAX_OPERATOR_LENGTH);
+      if (problem !== null) throw badArguments([{ field: source, value, problem }]);
+      return value.trim();
     }
     throw badArguments([{ field: '--operator', value: undefined, problem: 'is required: no OPERATOR variable and no OS user name to fall back on' }]);
   }

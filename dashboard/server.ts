@@ -20,6 +20,7 @@ import { RecordConflict } from '../db/errors';
 import type { KillSwitchRequest, OperatorRequest } from '../workflows/api';
 import { describeValue, InvalidInput, type FieldProblem } from '../domain/errors';
 import { dashboardJournalKey, parseSessionWorkflowId } from '../domain/ids';
+import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import type { RiskLimits } from '../domain/risk-limits';
 import { createDashboardApi, type QuoteSource } from './api';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page';
@@ -151,12 +152,12 @@ export function parseActionBody(value: unknown, action: Action = 'HALT'): Action
   }
   const text = (field: 'operator' | 'reason', max: number): string => {
     const v = b[field];
-    if (typeof v !== 'string' || v.trim() === '') problems.push({ field, value: v, problem: 'is required and must be non-empty text' });
-    else if (v.length > max) problems.push({ field, value: v, problem: `must be at most ${max} characters` });
+    const problem = operatorTextProblem(v, max);
+    if (problem !== null) problems.push({ field, value: v, problem });
     return typeof v === 'string' ? v.trim() : '';
   };
-  const operator = text('operator', 100);
-  const reason = text('reason', 1_000);
+  const operator = text('operator', MAX_OPERATOR_LENGTH);
+  const reason = text('reason', MAX_REASON_LENGTH);
   let sessionId: string | null = null;
   if (b.sessionId !== undefined && b.sessionId !== null) {
     try {

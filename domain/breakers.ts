@@ -19,6 +19,7 @@
  */
 import { ErrorType, InvalidInput, type FieldProblem } from './errors';
 import { MICROS, collectMicros, formatDecimal, type Money } from './money';
+import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH } from './operator-request';
 
 export const BreakerKind = {
   DRAWDOWN: 'DRAWDOWN',
@@ -130,8 +131,8 @@ function requireTime(now: number): void {
 }
 
 function requireName(field: string, value: unknown, problems: FieldProblem[]): void {
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > 200) {
-    problems.push({ field, value, problem: 'must be a non-empty string of at most 200 characters' });
+  if (typeof value !== 'string' || value.trim().length === 0 || value.length > MAX_OPERATOR_LENGTH) {
+    problems.push({ field, value, problem: `must be a non-empty string of at most ${MAX_OPERATOR_LENGTH} characters` });
   }
 }
 
@@ -242,13 +243,13 @@ export function evaluateBreakers(state: BreakerState, metrics: BreakerMetrics, c
 }
 
 /** The kill switch: halts trading until an operator resumes. A second halt keeps the first one's record. */
-/** The longest reason a trip keeps (the records keep as much); a longer one is clipped, never refused. */
-export const MAX_TRIP_REASON = 1_000;
-
-/** A halt must never fail for the length of its reason (a long pre-flight report, a prefixed operator reason). */
+/**
+ * A halt must never fail for the length of its reason (a long pre-flight report, a prefixed
+ * operator reason): one longer than the records keep is clipped, never refused.
+ */
 function clipReason(reason: string): string {
   const r = reason.trim();
-  return r.length <= MAX_TRIP_REASON ? r : `${r.slice(0, MAX_TRIP_REASON - 1)}…`;
+  return r.length <= MAX_REASON_LENGTH ? r : `${r.slice(0, MAX_REASON_LENGTH - 1)}…`;
 }
 
 export function manualHalt(state: BreakerState, operator: string, reason: string, now: number): BreakerUpdate {

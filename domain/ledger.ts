@@ -20,8 +20,8 @@
  */
 import { ArithmeticOverflow, InvalidInput, UnknownMarket, type FieldProblem } from './errors';
 import { validateFill, type Fill } from './fill';
-import { markPrice, validateMarketId, type MarketSnapshot, type Outcome, type Side } from './market';
-import { MICROS, ZERO, mulDiv, type Money, type Price, type Quantity } from './money';
+import { markPrice, validateMarketId, type MarketSnapshot, type Outcome } from './market';
+import { MICROS, ZERO, mulDiv, type Money, type Price } from './money';
 
 export interface Position {
   marketId: string;
@@ -35,13 +35,8 @@ export interface Position {
   fees: Money;
 }
 
-/** The part of a fill that moves a position. */
-export interface PositionFill {
-  side: Side;
-  quantity: Quantity;
-  price: Price;
-  fee: Money;
-}
+/** The part of a fill that moves a position: a whole Fill is passed as it is. */
+export type PositionFill = Pick<Fill, 'side' | 'quantity' | 'price' | 'fee'>;
 
 /**
  * Everything the trading core knows about what it holds. A plain JSON-serialisable object:

@@ -1,7 +1,8 @@
 /**
  * Pre-trade risk checks (ch. 19.5): one pure decision per order, made from precomputed
  * aggregates so it is O(1) and allocates nothing when the order is approved. A refusal lists
- * every failing rule with its limit and the observed value, never just the first one.
+ * every failing rule with its limit and the observed value, never just the first one. Each rule
+ * is written once, as a row of RISK_RULE_TABLE: the limit it reads, when it fails, its report.
  *
  * Conventions:
  * - Every limit is a maximum; the observed value exactly at the limit passes.
@@ -80,24 +81,6 @@ export const RISK_RULES = Object.keys(RiskRule) as readonly RiskRule[];
 /** The unit of a rule's `limit` and `observed` numbers. */
 export type RiskUnit = 'none' | 'contracts' | 'micros' | 'count' | 'ms';
 
-export const RISK_RULE_UNITS: Readonly<Record<RiskRule, RiskUnit>> = {
-  TRADING_HALTED: 'none',
-  ORDER_QUANTITY: 'contracts',
-  POSITION_SIZE: 'contracts',
-  POSITION_VALUE: 'micros',
-  DAILY_LOSS: 'micros',
-  PORTFOLIO_EXPOSURE: 'micros',
-  CATEGORY_EXPOSURE: 'micros',
-  PRICE_RANGE: 'micros',
-  PRICE_DEVIATION: 'micros',
-  VOLUME_FRACTION: 'contracts',
-  SPREAD: 'micros',
-  FAT_FINGER: 'micros',
-  MAX_OPEN_POSITIONS: 'count',
-  ORDER_RATE: 'count',
-  STALE_QUOTE: 'ms',
-};
-
 export interface RiskViolation {
   rule: RiskRule;
   /** The limit in the rule's unit (RISK_RULE_UNITS); null where the rule has no number. */
@@ -114,75 +97,52 @@ export const APPROVED: { readonly approved: true } = Object.freeze({ approved: t
 
 const isInt = Number.isSafeInteger;
 const isPriceOrNull = (p: unknown): boolean => p === null || isInt(p);
+const isWhole = (v: unknown): boolean => isInt(v) && (v as number) >= 0;
 
-/** Cheap shape check on the hot path; the detailed report is built only when it fails. */
-function inputLooksValid(o: OrderRequest, c: RiskContext): boolean {
-  const s = c.snapshot;
-  return (
-    (o.side === 'BUY' || o.side === 'SELL') &&
-    isInt(o.quantity) &&
-    o.quantity >= 0 &&
-    isPriceOrNull(o.limitPrice) &&
-    typeof o.marketId === 'string' &&
-    o.marketId === c.market.marketId &&
-    o.marketId === s.marketId &&
-    isInt(c.market.tickSize) &&
-    c.market.tickSize > 0 &&
-    isInt(c.now) &&
-    isInt(s.ts) &&
-    isPriceOrNull(s.bid) &&
-    isPriceOrNull(s.ask) &&
-    isPriceOrNull(s.last) &&
-    isInt(s.averageDailyVolume) &&
-    s.averageDailyVolume >= 0 &&
-    isInt(c.currentPosition) &&
-    isInt(c.openPositionCount) &&
-    c.openPositionCount >= 0 &&
-    isInt(c.portfolioExposure) &&
-    c.portfolioExposure >= 0 &&
-    isInt(c.categoryExposure) &&
-    c.categoryExposure >= 0 &&
-    isInt(c.dailyRealizedPnl) &&
-    isInt(c.unrealizedPnl) &&
-    isInt(c.ordersInLastMinute) &&
-    c.ordersInLastMinute >= 0 &&
-    (c.halted === null || (typeof c.halted === 'object' && typeof c.halted.reason === 'string'))
-  );
+/** Notes a bad field when a report is being built; always false, the verdict on that field. */
+function bad(problems: FieldProblem[] | null, field: string, value: unknown, problem: string): false {
+  problems?.push({ field, value, problem });
+  return false;
 }
 
-function inputProblems(o: OrderRequest, c: RiskContext): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  const need = (ok: boolean, field: string, value: unknown, problem: string) => {
-    if (!ok) problems.push({ field, value, problem });
-  };
+/**
+ * The shape checks on the input, in the order a report lists them. With `problems` null it only
+ * answers (the common, valid case allocates nothing); given a list, it fills it with every bad field.
+ */
+function inputValid(o: OrderRequest, c: RiskContext, problems: FieldProblem[] | null): boolean {
   const s = c.snapshot;
-  need(o.side === 'BUY' || o.side === 'SELL', 'order.side', o.side, 'must be BUY or SELL');
-  need(isInt(o.quantity) && o.quantity >= 0, 'order.quantity', o.quantity, 'must be a whole, non-negative number of contracts');
-  need(isPriceOrNull(o.limitPrice), 'order.limitPrice', o.limitPrice, 'must be integer micros or null');
-  need(typeof o.marketId === 'string', 'order.marketId', o.marketId, 'must be a market ID');
-  need(o.marketId === c.market.marketId, 'order.marketId', o.marketId, `does not match the context's market ${c.market.marketId}`);
-  need(s.marketId === c.market.marketId, 'ctx.snapshot.marketId', s.marketId, `does not match the context's market ${c.market.marketId}`);
-  need(isInt(c.market.tickSize) && c.market.tickSize > 0, 'ctx.market.tickSize', c.market.tickSize, 'must be positive integer micros');
-  need(isInt(c.now), 'ctx.now', c.now, 'must be epoch milliseconds');
-  need(isInt(s.ts), 'ctx.snapshot.ts', s.ts, 'must be epoch milliseconds');
-  need(isPriceOrNull(s.bid), 'ctx.snapshot.bid', s.bid, 'must be integer micros or null');
-  need(isPriceOrNull(s.ask), 'ctx.snapshot.ask', s.ask, 'must be integer micros or null');
-  need(isPriceOrNull(s.last), 'ctx.snapshot.last', s.last, 'must be integer micros or null');
-  need(isInt(s.averageDailyVolume) && s.averageDailyVolume >= 0, 'ctx.snapshot.averageDailyVolume', s.averageDailyVolume, 'must be a whole, non-negative number of contracts');
-  need(isInt(c.currentPosition), 'ctx.currentPosition', c.currentPosition, 'must be a whole number of contracts');
-  need(isInt(c.openPositionCount) && c.openPositionCount >= 0, 'ctx.openPositionCount', c.openPositionCount, 'must be a non-negative whole number');
-  need(isInt(c.portfolioExposure) && c.portfolioExposure >= 0, 'ctx.portfolioExposure', c.portfolioExposure, 'must be non-negative integer micros');
-  need(isInt(c.categoryExposure) && c.categoryExposure >= 0, 'ctx.categoryExposure', c.categoryExposure, 'must be non-negative integer micros');
-  need(isInt(c.dailyRealizedPnl), 'ctx.dailyRealizedPnl', c.dailyRealizedPnl, 'must be integer micros');
-  need(isInt(c.unrealizedPnl), 'ctx.unrealizedPnl', c.unrealizedPnl, 'must be integer micros');
-  need(isInt(c.ordersInLastMinute) && c.ordersInLastMinute >= 0, 'ctx.ordersInLastMinute', c.ordersInLastMinute, 'must be a non-negative whole number');
-  need(
-    c.halted === null || (typeof c.halted === 'object' && typeof c.halted.reason === 'string'),
-    'ctx.halted',
-    c.halted,
-    'must be null or { reason: string }',
-  );
-  return problems;
+  let ok = true;
+  if (!(o.side === 'BUY' || o.side === 'SELL')) ok = bad(problems, 'order.side', o.side, 'must be BUY or SELL');
+  if (!isWhole(o.quantity)) ok = bad(problems, 'order.quantity', o.quantity, 'must be a whole, non-negative number of contracts');
+  if (!isPriceOrNull(o.limitPrice)) ok = bad(problems, 'order.limitPrice', o.limitPrice, 'must be integer micros or null');
+  if (typeof o.marketId !== 'string') ok = bad(problems, 'order.marketId', o.marketId, 'must be a market ID');
+  if (o.marketId !== c.market.marketId) ok = bad(problems, 'order.marketId', o.marketId, `does not match the context's market ${c.market.marketId}`);
+  if (s.marketId !== c.market.marketId) ok = bad(problems, 'ctx.snapshot.marketId', s.marketId, `does not match the context's market ${c.market.marketId}`);
+  if (!(isInt(c.market.tickSize) && c.market.tickSize > 0)) ok = bad(problems, 'ctx.market.tickSize', c.market.tickSize, 'must be positive integer micros');
+  if (!isInt(c.now)) ok = bad(problems, 'ctx.now', c.now, 'must be epoch milliseconds');
+  if (!isInt(s.ts)) ok = bad(problems, 'ctx.snapshot.ts', s.ts, 'must be epoch milliseconds');
+  if (!isPriceOrNull(s.bid)) ok = bad(problems, 'ctx.snapshot.bid', s.bid, 'must be integer micros or null');
+  if (!isPriceOrNull(s.ask)) ok = bad(problems, 'ctx.snapshot.ask', s.ask, 'must be integer micros or null');
+  if (!isPriceOrNull(s.last)) ok = bad(problems, 'ctx.snapshot.last', s.last, 'must be integer micros or null');
+  if (!isWhole(s.averageDailyVolume)) ok = bad(problems, 'ctx.snapshot.averageDailyVolume', s.averageDailyVolume, 'must be a whole, non-negative number of contracts');
+  if (!isInt(c.currentPosition)) ok = bad(problems, 'ctx.currentPosition', c.currentPosition, 'must be a whole number of contracts');
+  if (!isWhole(c.openPositionCount)) ok = bad(problems, 'ctx.openPositionCount', c.openPositionCount, 'must be a non-negative whole number');
+  if (!isWhole(c.portfolioExposure)) ok = bad(problems, 'ctx.portfolioExposure', c.portfolioExposure, 'must be non-negative integer micros');
+  if (!isWhole(c.categoryExposure)) ok = bad(problems, 'ctx.categoryExposure', c.categoryExposure, 'must be non-negative integer micros');
+  if (!isInt(c.dailyRealizedPnl)) ok = bad(problems, 'ctx.dailyRealizedPnl', c.dailyRealizedPnl, 'must be integer micros');
+  if (!isInt(c.unrealizedPnl)) ok = bad(problems, 'ctx.unrealizedPnl', c.unrealizedPnl, 'must be integer micros');
+  if (!isWhole(c.ordersInLastMinute)) ok = bad(problems, 'ctx.ordersInLastMinute', c.ordersInLastMinute, 'must be a non-negative whole number');
+  if (!(c.halted === null || (typeof c.halted === 'object' && typeof c.halted.reason === 'string'))) {
+    ok = bad(problems, 'ctx.halted', c.halted, 'must be null or { reason: string }');
+  }
+  return ok;
+}
+
+function checkInput(o: OrderRequest, c: RiskContext): void {
+  if (inputValid(o, c, null)) return;
+  const problems: FieldProblem[] = [];
+  inputValid(o, c, problems);
+  throw new InvalidInput(problems);
 }
 
 /** Volume fraction in parts per million, so the liquidity comparison is exact integer arithmetic. */
@@ -191,12 +151,61 @@ const ppm = (ratio: number): number => Math.round(ratio * 1_000_000);
 const $ = (micros: number): string => formatDecimal(micros);
 
 /**
- * Decides whether an order may be sent. Throws InvalidInput for malformed input (never a silent
- * approve); returns APPROVED, or every failing rule.
+ * What the rules look at, derived once per order from the order and its context (see the
+ * conventions in the header). One object, overwritten by each decision: checkOrder runs to
+ * completion without yielding, so no two decisions share it, and approving allocates nothing.
  */
-export function checkOrder(order: OrderRequest, ctx: RiskContext, limits: RiskLimits): RiskDecision {
-  if (!inputLooksValid(order, ctx)) throw new InvalidInput(inputProblems(order, ctx));
+export interface RiskMeasures {
+  order: OrderRequest;
+  ctx: RiskContext;
+  buy: boolean;
+  qty: number;
+  /** Signed position after the order, and its size. */
+  next: number;
+  absNext: number;
+  /** The order grows |position| in its market. */
+  grows: boolean;
+  /** The order opens a position in a flat market. */
+  opens: boolean;
+  /** Limit price, else the touch it would cross; null when there is none. */
+  orderPrice: number | null;
+  /** The mark of ch. 19.7 (mid rounded to the micro, else last). */
+  refPrice: number | null;
+  positionValue: number;
+  portfolio: number;
+  category: number;
+  dailyLoss: number;
+  priceOk: boolean;
+  deviation: number | null;
+  spread: number | null;
+  notional: number;
+  quoteAge: number;
+}
 
+const scratch: RiskMeasures = {
+  order: { marketId: '', side: 'BUY', quantity: 0 as Quantity, limitPrice: null },
+  ctx: null as unknown as RiskContext,
+  buy: true,
+  qty: 0,
+  next: 0,
+  absNext: 0,
+  grows: false,
+  opens: false,
+  orderPrice: null,
+  refPrice: null,
+  positionValue: 0,
+  portfolio: 0,
+  category: 0,
+  dailyLoss: 0,
+  priceOk: false,
+  deviation: null,
+  spread: null,
+  notional: 0,
+  quoteAge: 0,
+};
+
+function measure(order: OrderRequest, ctx: RiskContext): RiskMeasures {
+  const m = scratch;
   const snap = ctx.snapshot;
   const qty = order.quantity;
   const buy = order.side === 'BUY';
@@ -205,144 +214,219 @@ export function checkOrder(order: OrderRequest, ctx: RiskContext, limits: RiskLi
   const absCur = cur < 0 ? -cur : cur;
   const absNext = next < 0 ? -next : next;
   const grows = absNext > absCur;
-  const addedContracts = grows ? absNext - absCur : 0;
-
-  const bid = snap.bid;
-  const ask = snap.ask;
-  const twoSided = bid !== null && ask !== null;
-  const orderPrice: number | null = order.limitPrice !== null ? order.limitPrice : buy ? ask : bid;
+  const orderPrice = order.limitPrice !== null ? order.limitPrice : buy ? snap.ask : snap.bid;
   const valuePrice = orderPrice !== null ? orderPrice : MICROS;
-  // The mark of ch. 19.7: mid rounded to the micro, else last.
-  const refPrice: number | null = markPrice(snap);
+  const addedExposure = (grows ? absNext - absCur : 0) * valuePrice;
+  const refPrice = markPrice(snap);
+  m.order = order;
+  m.ctx = ctx;
+  m.buy = buy;
+  m.qty = qty;
+  m.next = next;
+  m.absNext = absNext;
+  m.grows = grows;
+  m.opens = cur === 0 && qty > 0;
+  m.orderPrice = orderPrice;
+  m.refPrice = refPrice;
+  m.positionValue = absNext * valuePrice;
+  m.portfolio = ctx.portfolioExposure + addedExposure;
+  m.category = ctx.categoryExposure + addedExposure;
+  m.dailyLoss = -(ctx.dailyRealizedPnl + ctx.unrealizedPnl);
+  m.priceOk = orderPrice !== null && orderPrice > 0 && orderPrice < MICROS && orderPrice % ctx.market.tickSize === 0;
+  m.deviation = orderPrice !== null && refPrice !== null ? Math.abs(orderPrice - refPrice) : null;
+  m.spread = snap.bid !== null && snap.ask !== null ? snap.ask - snap.bid : null;
+  m.notional = qty * valuePrice;
+  m.quoteAge = ctx.now - snap.ts;
+  return m;
+}
 
-  const positionValue = absNext * valuePrice;
-  const addedExposure = addedContracts * valuePrice;
-  const portfolio = ctx.portfolioExposure + addedExposure;
-  const category = ctx.categoryExposure + addedExposure;
-  const dailyLoss = -(ctx.dailyRealizedPnl + ctx.unrealizedPnl);
-  const priceOk = orderPrice !== null && orderPrice > 0 && orderPrice < MICROS && orderPrice % ctx.market.tickSize === 0;
-  const deviation = orderPrice !== null && refPrice !== null ? Math.abs(orderPrice - refPrice) : null;
-  const volumeOk = qty * 1_000_000 <= ppm(limits.maxVolumeFraction) * snap.averageDailyVolume;
-  const spreadValue = twoSided ? ask - bid : null;
-  const orderNotional = qty * valuePrice;
-  const opensPosition = cur === 0 && qty > 0;
-  const quoteAge = ctx.now - snap.ts;
+/** One pre-trade rule: the limit it reads, when it fails, and what it reports then. */
+export interface RiskRuleDefinition {
+  /** The field of RiskLimits the rule compares with; null for a rule without a number. */
+  readonly limitField: keyof RiskLimits | null;
+  readonly unit: RiskUnit;
+  readonly fails: (m: RiskMeasures, l: RiskLimits) => boolean;
+  /** The violation's limit, observed value and message; asked only when the rule fails. */
+  readonly report: (m: RiskMeasures, l: RiskLimits) => Omit<RiskViolation, 'rule'>;
+}
 
-  const pass =
-    ctx.halted === null &&
-    qty > 0 &&
-    qty <= limits.maxOrderSize &&
-    (!grows || absNext <= limits.maxPositionSize) &&
-    (!grows || positionValue <= limits.maxPositionValue) &&
-    dailyLoss <= limits.maxDailyLoss &&
-    (!grows || portfolio <= limits.maxPortfolioExposure) &&
-    (!grows || category <= limits.maxCategoryExposure) &&
-    priceOk &&
-    deviation !== null &&
-    deviation <= limits.maxPriceDeviation &&
-    volumeOk &&
-    spreadValue !== null &&
-    spreadValue >= 0 &&
-    spreadValue <= limits.maxSpread &&
-    orderNotional <= limits.fatFingerNotional &&
-    (!opensPosition || ctx.openPositionCount < limits.maxOpenPositions) &&
-    ctx.ordersInLastMinute < limits.maxOrdersPerMinute &&
-    quoteAge <= limits.maxQuoteAgeMs;
-  if (pass) return APPROVED;
+const volumeAllowed = (m: RiskMeasures, l: RiskLimits): number => (ppm(l.maxVolumeFraction) * m.ctx.snapshot.averageDailyVolume) / 1_000_000;
 
-  // Refusal path: allocation is fine here. Each test mirrors one clause of `pass` above.
-  const v: RiskViolation[] = [];
-  const add = (rule: RiskRule, limit: number | null, observed: number | null, message: string) => v.push({ rule, limit, observed, message });
+/**
+ * Every pre-trade rule, the one definition checkOrder runs. A rule name without a row, or a
+ * row without a name, does not compile. Violations are listed in RISK_RULES order.
+ */
+export const RISK_RULE_TABLE: { readonly [R in RiskRule]: RiskRuleDefinition } = {
+  TRADING_HALTED: {
+    limitField: null,
+    unit: 'none',
+    fails: (m) => m.ctx.halted !== null,
+    report: (m) => ({ limit: null, observed: null, message: `trading is halted: ${m.ctx.halted?.reason ?? ''}` }),
+  },
+  ORDER_QUANTITY: {
+    limitField: 'maxOrderSize',
+    unit: 'contracts',
+    fails: (m, l) => !(m.qty > 0 && m.qty <= l.maxOrderSize),
+    report: (m, l) => ({
+      limit: l.maxOrderSize,
+      observed: m.qty,
+      message: m.qty > 0 ? `order of ${m.qty} contracts exceeds the limit of ${l.maxOrderSize}` : 'order quantity must be positive (got 0)',
+    }),
+  },
+  POSITION_SIZE: {
+    limitField: 'maxPositionSize',
+    unit: 'contracts',
+    fails: (m, l) => m.grows && m.absNext > l.maxPositionSize,
+    report: (m, l) => ({ limit: l.maxPositionSize, observed: m.absNext, message: `resulting position of ${m.next} contracts exceeds the limit of ${l.maxPositionSize}` }),
+  },
+  POSITION_VALUE: {
+    limitField: 'maxPositionValue',
+    unit: 'micros',
+    fails: (m, l) => m.grows && m.positionValue > l.maxPositionValue,
+    report: (m, l) => ({
+      limit: l.maxPositionValue,
+      observed: m.positionValue,
+      message: `resulting position value ${$(m.positionValue)} exceeds the limit of ${$(l.maxPositionValue)}`,
+    }),
+  },
+  DAILY_LOSS: {
+    limitField: 'maxDailyLoss',
+    unit: 'micros',
+    fails: (m, l) => m.dailyLoss > l.maxDailyLoss,
+    report: (m, l) => ({
+      limit: l.maxDailyLoss,
+      observed: m.dailyLoss,
+      message: `daily loss ${$(m.dailyLoss)} (realized + unrealized) exceeds the limit of ${$(l.maxDailyLoss)}`,
+    }),
+  },
+  PORTFOLIO_EXPOSURE: {
+    limitField: 'maxPortfolioExposure',
+    unit: 'micros',
+    fails: (m, l) => m.grows && m.portfolio > l.maxPortfolioExposure,
+    report: (m, l) => ({
+      limit: l.maxPortfolioExposure,
+      observed: m.portfolio,
+      message: `portfolio exposure would be ${$(m.portfolio)}, above the limit of ${$(l.maxPortfolioExposure)}`,
+    }),
+  },
+  CATEGORY_EXPOSURE: {
+    limitField: 'maxCategoryExposure',
+    unit: 'micros',
+    fails: (m, l) => m.grows && m.category > l.maxCategoryExposure,
+    report: (m, l) => ({
+      limit: l.maxCategoryExposure,
+      observed: m.category,
+      message: `exposure to category ${m.ctx.market.category} would be ${$(m.category)}, above the limit of ${$(l.maxCategoryExposure)}`,
+    }),
+  },
+  PRICE_RANGE: {
+    limitField: null,
+    unit: 'micros',
+    fails: (m) => !m.priceOk,
+    report: (m) => ({
+      limit: null,
+      observed: m.orderPrice,
+      message:
+        m.orderPrice === null
+          ? `market ${m.buy ? 'buy' : 'sell'} has no ${m.buy ? 'ask' : 'bid'} to price against`
+          : `price ${$(m.orderPrice)} is not inside (0, 1) on the ${$(m.ctx.market.tickSize)} tick grid`,
+    }),
+  },
+  PRICE_DEVIATION: {
+    limitField: 'maxPriceDeviation',
+    unit: 'micros',
+    fails: (m, l) => m.deviation === null || m.deviation > l.maxPriceDeviation,
+    report: (m, l) => ({
+      limit: l.maxPriceDeviation,
+      observed: m.deviation,
+      message:
+        m.deviation === null
+          ? `no ${m.orderPrice === null ? 'order price' : 'market price (mid or last)'} to measure deviation against; limit ${$(l.maxPriceDeviation)}`
+          : `price ${$(m.orderPrice ?? 0)} is ${$(m.deviation)} from the market price ${$(m.refPrice ?? 0)}, above the limit of ${$(l.maxPriceDeviation)}`,
+    }),
+  },
+  VOLUME_FRACTION: {
+    limitField: 'maxVolumeFraction',
+    unit: 'contracts',
+    fails: (m, l) => m.qty * 1_000_000 > ppm(l.maxVolumeFraction) * m.ctx.snapshot.averageDailyVolume,
+    report: (m, l) => ({
+      limit: volumeAllowed(m, l),
+      observed: m.qty,
+      message: `order of ${m.qty} contracts exceeds ${ppm(l.maxVolumeFraction) / 10_000}% of average daily volume ${m.ctx.snapshot.averageDailyVolume} (limit ${volumeAllowed(m, l)} contracts)`,
+    }),
+  },
+  SPREAD: {
+    limitField: 'maxSpread',
+    unit: 'micros',
+    fails: (m, l) => m.spread === null || m.spread < 0 || m.spread > l.maxSpread,
+    report: (m, l) => {
+      const { bid, ask } = m.ctx.snapshot;
+      return {
+        limit: l.maxSpread,
+        observed: m.spread,
+        message:
+          m.spread === null
+            ? `no two-sided quote (bid ${bid === null ? 'none' : $(bid)}, ask ${ask === null ? 'none' : $(ask)}); limit ${$(l.maxSpread)}`
+            : m.spread < 0
+              ? `crossed quote: ask ${$(ask ?? 0)} is below bid ${$(bid ?? 0)}`
+              : `spread ${$(m.spread)} exceeds the limit of ${$(l.maxSpread)}`,
+      };
+    },
+  },
+  FAT_FINGER: {
+    limitField: 'fatFingerNotional',
+    unit: 'micros',
+    fails: (m, l) => m.notional > l.fatFingerNotional,
+    report: (m, l) => ({
+      limit: l.fatFingerNotional,
+      observed: m.notional,
+      message: `order notional ${$(m.notional)} exceeds the fat-finger limit of ${$(l.fatFingerNotional)}`,
+    }),
+  },
+  MAX_OPEN_POSITIONS: {
+    limitField: 'maxOpenPositions',
+    unit: 'count',
+    fails: (m, l) => m.opens && m.ctx.openPositionCount >= l.maxOpenPositions,
+    report: (m, l) => ({
+      limit: l.maxOpenPositions,
+      observed: m.ctx.openPositionCount + 1,
+      message: `opening a position would make ${m.ctx.openPositionCount + 1} open positions, above the limit of ${l.maxOpenPositions}`,
+    }),
+  },
+  ORDER_RATE: {
+    limitField: 'maxOrdersPerMinute',
+    unit: 'count',
+    fails: (m, l) => m.ctx.ordersInLastMinute >= l.maxOrdersPerMinute,
+    report: (m, l) => ({
+      limit: l.maxOrdersPerMinute,
+      observed: m.ctx.ordersInLastMinute + 1,
+      message: `this would be order ${m.ctx.ordersInLastMinute + 1} in the last minute, above the limit of ${l.maxOrdersPerMinute}`,
+    }),
+  },
+  STALE_QUOTE: {
+    limitField: 'maxQuoteAgeMs',
+    unit: 'ms',
+    fails: (m, l) => m.quoteAge > l.maxQuoteAgeMs,
+    report: (m, l) => ({ limit: l.maxQuoteAgeMs, observed: m.quoteAge, message: `market data is ${m.quoteAge} ms old, above the limit of ${l.maxQuoteAgeMs} ms` }),
+  },
+};
 
-  if (ctx.halted !== null) add(RiskRule.TRADING_HALTED, null, null, `trading is halted: ${ctx.halted.reason}`);
-  if (!(qty > 0 && qty <= limits.maxOrderSize)) {
-    add(RiskRule.ORDER_QUANTITY, limits.maxOrderSize, qty, qty > 0 ? `order of ${qty} contracts exceeds the limit of ${limits.maxOrderSize}` : 'order quantity must be positive (got 0)');
+const RULES: readonly (RiskRuleDefinition & { rule: RiskRule })[] = RISK_RULES.map((rule) => ({ rule, ...RISK_RULE_TABLE[rule] }));
+
+export const RISK_RULE_UNITS: Readonly<Record<RiskRule, RiskUnit>> = Object.fromEntries(RULES.map((r) => [r.rule, r.unit])) as Record<RiskRule, RiskUnit>;
+
+/**
+ * Decides whether an order may be sent. Throws InvalidInput for malformed input (never a silent
+ * approve); returns APPROVED, or every failing rule.
+ */
+export function checkOrder(order: OrderRequest, ctx: RiskContext, limits: RiskLimits): RiskDecision {
+  checkInput(order, ctx);
+  const m = measure(order, ctx);
+  let violations: RiskViolation[] | null = null;
+  for (const r of RULES) {
+    if (r.fails(m, limits)) (violations ??= []).push({ rule: r.rule, ...r.report(m, limits) });
   }
-  if (grows && absNext > limits.maxPositionSize) {
-    add(RiskRule.POSITION_SIZE, limits.maxPositionSize, absNext, `resulting position of ${next} contracts exceeds the limit of ${limits.maxPositionSize}`);
-  }
-  if (grows && positionValue > limits.maxPositionValue) {
-    add(RiskRule.POSITION_VALUE, limits.maxPositionValue, positionValue, `resulting position value ${$(positionValue)} exceeds the limit of ${$(limits.maxPositionValue)}`);
-  }
-  if (dailyLoss > limits.maxDailyLoss) {
-    add(RiskRule.DAILY_LOSS, limits.maxDailyLoss, dailyLoss, `daily loss ${$(dailyLoss)} (realized + unrealized) exceeds the limit of ${$(limits.maxDailyLoss)}`);
-  }
-  if (grows && portfolio > limits.maxPortfolioExposure) {
-    add(RiskRule.PORTFOLIO_EXPOSURE, limits.maxPortfolioExposure, portfolio, `portfolio exposure would be ${$(portfolio)}, above the limit of ${$(limits.maxPortfolioExposure)}`);
-  }
-  if (grows && category > limits.maxCategoryExposure) {
-    add(
-      RiskRule.CATEGORY_EXPOSURE,
-      limits.maxCategoryExposure,
-      category,
-      `exposure to category ${ctx.market.category} would be ${$(category)}, above the limit of ${$(limits.maxCategoryExposure)}`,
-    );
-  }
-  if (!priceOk) {
-    add(
-      RiskRule.PRICE_RANGE,
-      null,
-      orderPrice,
-      orderPrice === null
-        ? `market ${buy ? 'buy' : 'sell'} has no ${buy ? 'ask' : 'bid'} to price against`
-        : `price ${$(orderPrice)} is not inside (0, 1) on the ${$(ctx.market.tickSize)} tick grid`,
-    );
-  }
-  if (deviation === null || deviation > limits.maxPriceDeviation) {
-    add(
-      RiskRule.PRICE_DEVIATION,
-      limits.maxPriceDeviation,
-      deviation,
-      deviation === null
-        ? `no ${orderPrice === null ? 'order price' : 'market price (mid or last)'} to measure deviation against; limit ${$(limits.maxPriceDeviation)}`
-        : `price ${$(orderPrice ?? 0)} is ${$(deviation)} from the market price ${$(refPrice ?? 0)}, above the limit of ${$(limits.maxPriceDeviation)}`,
-    );
-  }
-  if (!volumeOk) {
-    const allowed = (ppm(limits.maxVolumeFraction) * snap.averageDailyVolume) / 1_000_000;
-    add(
-      RiskRule.VOLUME_FRACTION,
-      allowed,
-      qty,
-      `order of ${qty} contracts exceeds ${ppm(limits.maxVolumeFraction) / 10_000}% of average daily volume ${snap.averageDailyVolume} (limit ${allowed} contracts)`,
-    );
-  }
-  if (spreadValue === null || spreadValue < 0 || spreadValue > limits.maxSpread) {
-    add(
-      RiskRule.SPREAD,
-      limits.maxSpread,
-      spreadValue,
-      spreadValue === null
-        ? `no two-sided quote (bid ${bid === null ? 'none' : $(bid)}, ask ${ask === null ? 'none' : $(ask)}); limit ${$(limits.maxSpread)}`
-        : spreadValue < 0
-          ? `crossed quote: ask ${$(ask ?? 0)} is below bid ${$(bid ?? 0)}`
-          : `spread ${$(spreadValue)} exceeds the limit of ${$(limits.maxSpread)}`,
-    );
-  }
-  if (orderNotional > limits.fatFingerNotional) {
-    add(RiskRule.FAT_FINGER, limits.fatFingerNotional, orderNotional, `order notional ${$(orderNotional)} exceeds the fat-finger limit of ${$(limits.fatFingerNotional)}`);
-  }
-  if (opensPosition && ctx.openPositionCount >= limits.maxOpenPositions) {
-    add(
-      RiskRule.MAX_OPEN_POSITIONS,
-      limits.maxOpenPositions,
-      ctx.openPositionCount + 1,
-      `opening a position would make ${ctx.openPositionCount + 1} open positions, above the limit of ${limits.maxOpenPositions}`,
-    );
-  }
-  if (ctx.ordersInLastMinute >= limits.maxOrdersPerMinute) {
-    add(
-      RiskRule.ORDER_RATE,
-      limits.maxOrdersPerMinute,
-      ctx.ordersInLastMinute + 1,
-      `this would be order ${ctx.ordersInLastMinute + 1} in the last minute, above the limit of ${limits.maxOrdersPerMinute}`,
-    );
-  }
-  if (quoteAge > limits.maxQuoteAgeMs) {
-    add(RiskRule.STALE_QUOTE, limits.maxQuoteAgeMs, quoteAge, `market data is ${quoteAge} ms old, above the limit of ${limits.maxQuoteAgeMs} ms`);
-  }
-  if (v.length === 0) throw new Error('risk check: refusal without a violation (the two rule lists disagree)');
-  return { approved: false, violations: v };
+  return violations === null ? APPROVED : { approved: false, violations };
 }
 
 /** One line for logs and alerts: "REJECTED ORDER_QUANTITY, SPREAD: …". */

@@ -1,5 +1,5 @@
 /**
- * The failure type names workflows act on, in one place. An activity fails with an
+ * The failure type names workflows act on, and how a failure is put into words, in one place. An activity fails with an
  * ApplicationFailure whose `type` is a venue error kind, a record error type, a domain error type
  * or one of the activity layer's own (activities/errors.ts). Sandbox-safe: plain strings only;
  * test/workflows/failure-types.test.ts checks each against the enumeration it names.
@@ -34,3 +34,13 @@ export const RECORD_DATA_BUGS: readonly (typeof PERMANENT_RECORD_FAILURES)[numbe
 
 /** Non-retryable types for activities that write the records. */
 export const RECORD_WRITE_NON_RETRYABLE: string[] = [DomainFailure.InvalidInput, ...PERMANENT_RECORD_FAILURES];
+
+/**
+ * A failure in words for a status, a note or a result: its message and its causes' (an
+ * ActivityFailure says little; its cause says what failed), at most four deep.
+ */
+export function failureText(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e; x instanceof Error && parts.length < 4; x = x.cause) if (x.message) parts.push(x.message);
+  return parts.length > 0 ? parts.join(': ') : String(e);
+}

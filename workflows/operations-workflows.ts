@@ -38,6 +38,7 @@ import { sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { RECONCILIATION_POLICIES } from '../domain/reconciliation';
 import { ReconciliationRun } from './reconciliation';
 import { OPERATIONS_ACTIVITY_OPTIONS } from './activity-options';
+import { failureText } from './failure-types';
 import { sessionWorkflow } from './session-workflow';
 import { validateStartDaySession } from './validation';
 
@@ -52,11 +53,6 @@ function typed<T>(fn: () => Promise<T>): Promise<T> {
     if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);
     throw e;
   });
-}
-
-/** Why an activity gave up (its last failure), for a status or a result. */
-function failureText(e: ActivityFailure): string {
-  return [e.message, e.cause?.message].filter((m) => m).join(': ');
 }
 
 /** Signals a session if it still runs; a finished session needs no halt. */

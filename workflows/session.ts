@@ -41,6 +41,7 @@ import {
 import { DomainError, InvalidInput } from '../domain/errors';
 import { AlertKey, makeClientOrderId, orderWorkflowId, sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { formatDecimal } from '../domain/money';
+import { failureText } from './failure-types';
 import { validateOperatorRequest, validateOrderFinished } from './validation';
 
 /**
@@ -106,13 +107,6 @@ export function watchActivityTimeouts(input: Pick<SessionWorkflowInput, 'watchPe
 }
 
 type QueuedRequest = { handler: 'halt' | 'resume' | 'killSwitch' | 'dailyReset' | 'orderFinished'; payload: unknown };
-
-/** The message of an error and of its causes (an ActivityFailure says little; its cause says what failed). */
-function failureText(e: unknown): string {
-  const parts: string[] = [];
-  for (let x: unknown = e; x instanceof Error && parts.length < 4; x = (x as { cause?: unknown }).cause) parts.push(x.message);
-  return parts.length > 0 ? parts.join(': ') : String(e);
-}
 
 const keepLast = (list: string[], note: string): void => {
   list.push(note);

@@ -8,18 +8,13 @@ import { validateFill, type Fill } from '../domain/fill';
 import { validateClientOrderId, validateKey, validateTradingDay } from '../domain/ids';
 import { validateMarketId } from '../domain/market';
 import { MICROS } from '../domain/money';
+import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import { ORDER_STATES, isTerminal, type OrderState } from '../domain/order';
 
-const MAX_OPERATOR = 100;
-const MAX_REASON = 1_000;
-
 function text(problems: FieldProblem[], field: string, value: unknown, max: number): string {
-  if (typeof value !== 'string' || value.trim().length === 0) {
-    problems.push({ field, value, problem: 'is required and must be non-empty text' });
-    return '';
-  }
-  if (value.length > max) problems.push({ field, value, problem: `must be at most ${max} characters` });
-  return value.trim();
+  const problem = operatorTextProblem(value, max);
+  if (problem !== null) problems.push({ field, value, problem });
+  return typeof value === 'string' ? value.trim() : '';
 }
 
 /** Checks an operator request (who and why); reports every bad field, prefixed by the signal name. */
@@ -29,8 +24,8 @@ export function validateOperatorRequest(payload: unknown, signal: string): Opera
   }
   const p = payload as Record<string, unknown>;
   const problems: FieldProblem[] = [];
-  const operator = text(problems, `${signal}.operator`, p.operator, MAX_OPERATOR);
-  const reason = text(problems, `${signal}.reason`, p.reason, MAX_REASON);
+  const operator = text(problems, `${signal}.operator`, p.operator, MAX_OPERATOR_LENGTH);
+  const reason = text(problems, `${signal}.reason`, p.reason, MAX_REASON_LENGTH);
   if (problems.length > 0) throw new InvalidInput(problems);
   return { operator, reason };
 }

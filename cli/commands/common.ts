@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { validateKey, validateTradingDay } from '../../domain/ids';
 import { validateMarketId } from '../../domain/market';
+import { MAX_REASON_LENGTH, operatorTextProblem } from '../../domain/operator-request';
 import type { CliContext } from '../context';
 import type { ArgumentCheck } from '../exit-codes';
 
@@ -42,11 +43,11 @@ export function checkChoice<T extends string>(check: ArgumentCheck, field: strin
   return check.bad(field, value, `must be one of ${choices.join(', ')}`);
 }
 
-export function checkText(check: ArgumentCheck, field: string, value: string | undefined, max = 1_000): string | undefined {
+/** Checks a reason given on the command line (--reason), under the limit every surface applies. */
+export function checkReason(check: ArgumentCheck, field: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const v = value.trim();
-  if (v === '' || v.length > max) return check.bad(field, value, `must be non-empty text of at most ${max} characters`);
-  return v;
+  const problem = operatorTextProblem(value, MAX_REASON_LENGTH);
+  return problem === null ? value.trim() : check.bad(field, value, problem);
 }
 
 /** Checks --strategy and --day; the defaults are filled in by `resolveTarget` once every argument is checked. */

@@ -13,7 +13,7 @@ import type { reconciliationWorkflow } from '../../workflows/operations-workflow
 import type { CliContext } from '../context';
 import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
 import { json } from '../format';
-import { checkChoice, checkText, checkWhole, withJson, withOperator } from './common';
+import { checkChoice, checkReason, checkWhole, withJson, withOperator } from './common';
 
 const DECISIONS = ['ADOPT_VENUE', 'STAY_HALTED'] as const;
 const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
@@ -87,7 +87,7 @@ async function reconcileNow(ctx: CliContext, opts: { policy?: string; wait?: str
   const check = new ArgumentCheck();
   const policy = checkChoice<ReconciliationPolicy>(check, '--policy', opts.policy, RECONCILIATION_POLICIES);
   const waitSeconds = checkWhole(check, '--wait', opts.wait, 1, 3_600) ?? 60;
-  const reason = opts.reason === undefined ? 'reconciliation run on demand from the CLI' : checkText(check, '--reason', opts.reason);
+  const reason = opts.reason === undefined ? 'reconciliation run on demand from the CLI' : checkReason(check, '--reason', opts.reason);
   check.done();
   const operator = ctx.operator(opts.operator);
   const config = ctx.config();
@@ -113,7 +113,7 @@ async function decide(ctx: CliContext, opts: { run?: string; decision?: string; 
   const runId = opts.run?.trim();
   if (runId === undefined || !RUN_ID_RE.test(runId)) check.bad('--run', opts.run, 'must be the workflow ID of a reconciliation run (as printed by `reconcile` or in the alert)');
   const decision = checkChoice(check, '--decision', opts.decision, DECISIONS);
-  const reason = checkText(check, '--reason', opts.reason ?? '');
+  const reason = checkReason(check, '--reason', opts.reason ?? '');
   const waitSeconds = checkWhole(check, '--wait', opts.wait, 1, 3_600) ?? 30;
   check.done();
   const operator = ctx.operator(opts.operator);

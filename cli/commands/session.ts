@@ -13,7 +13,7 @@ import { ENV } from '../../runtime/config';
 import type { CliContext, JournalEntry } from '../context';
 import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
 import { decimal, fields, isoTime, json, money, table, time } from '../format';
-import { checkDay, checkTarget, checkText, resolveTarget, withJson, withOperator, withTarget } from './common';
+import { checkDay, checkTarget, checkReason, resolveTarget, withJson, withOperator, withTarget } from './common';
 
 interface ControlOptions {
   strategy?: string;
@@ -47,7 +47,7 @@ function journalLine(key: string | null, by: string): string {
 async function control(ctx: CliContext, kind: 'HALT' | 'RESUME' | 'KILL_SWITCH', opts: ControlOptions & { flatten?: boolean }): Promise<number> {
   const check = new ArgumentCheck();
   const target = checkTarget(check, opts);
-  const reason = opts.reason === undefined && kind === 'RESUME' ? 'resumed from the CLI (no reason given)' : checkText(check, '--reason', opts.reason ?? '');
+  const reason = opts.reason === undefined && kind === 'RESUME' ? 'resumed from the CLI (no reason given)' : checkReason(check, '--reason', opts.reason ?? '');
   check.done();
   const operator = ctx.operator(opts.operator);
   const { strategy, tradingDay } = resolveTarget(ctx, target);
@@ -90,7 +90,7 @@ async function searchAttributesRegistered(ctx: CliContext): Promise<boolean> {
 async function start(ctx: CliContext, opts: { day?: string; operator?: string; reason?: string; json?: boolean }): Promise<number> {
   const check = new ArgumentCheck();
   const day = checkDay(check, opts.day);
-  const reason = opts.reason === undefined ? 'session started from the CLI' : checkText(check, '--reason', opts.reason);
+  const reason = opts.reason === undefined ? 'session started from the CLI' : checkReason(check, '--reason', opts.reason);
   check.done();
   const operator = ctx.operator(opts.operator);
   const config = ctx.config();

@@ -7,23 +7,26 @@
  * A failing batch is retried fill by fill, so one bad or conflicting fill fails only its own caller.
  */
 import type { Executor } from '../client';
-import { recordFills, type AccountPosition, type FillInput } from './fills';
+import type { Fill } from '../../domain/fill';
+import { recordFills, type AccountPosition, type FillBook } from './fills';
 
 interface Pending {
-  fill: FillInput;
+  fill: Fill;
   resolve: (r: { inserted: boolean; position: AccountPosition | null }) => void;
   reject: (e: unknown) => void;
 }
 
 export interface FillWriter {
   /** Resolves once the fill (and its position change) is committed, or was already recorded. */
-  record(fill: FillInput): Promise<{ inserted: boolean; position: AccountPosition | null }>;
+  record(fill: Fill): Promise<{ inserted: boolean; position: AccountPosition | null }>;
   /** Resolves when everything queued so far is committed or failed. */
   flush(): Promise<void>;
 }
 
-export function createFillWriter(ex: Executor, options: { maxBatch?: number } = {}): FillWriter {
+/** A writer for the fills of one book (account and trading-day zone). */
+export function createFillWriter(ex: Executor, options: { maxBatch?: number; book?: FillBook } = {}): FillWriter {
   const maxBatch = options.maxBatch ?? 200;
+  const book = options.book ?? {};
   if (!Number.isSafeInteger(maxBatch) || maxBatch < 1) throw new RangeError(`maxBatch must be a positive integer (got ${maxBatch})`);
   let queue: Pending[] = [];
   let running: Promise<void> | null = null;
@@ -33,10 +36,11 @@ export function createFillWriter(ex: Executor, options: { maxBatch?: number } = 
     const { outcomes, positions } = await recordFills(
       ex,
       batch.map((p) => p.fill),
+      book,
     );
     const byMarket = new Map(positions.map((p) => [`${p.account}\u0000${p.marketId}`, p]));
     batch.forEach((p, i) => {
-      const position = byMarket.get(`${p.fill.account ?? 'paper'}\u0000${p.fill.marketId}`) ?? null;
+      const position = byMarket.get(`${book.account ?? 'paper'}\u0000${p.fill.marketId}`) ?? null;
       p.resolve({ inserted: outcomes[i]!.inserted, position });
     });
   }

@@ -1,8 +1,10 @@
 /**
- * Fills and the position changes they cause, committed together. A fill is inserted on its
+ * Fills and the position changes they cause, committed together. A fill arrives as the core's
+ * `Fill` (what the venue adapters produce), booked to an account and the trading day of its
+ * time in a zone; the one translation is to and from the table's row. A fill is inserted on its
  * venue trade ID; only a newly inserted fill moves its position (through the core's
- * `applyFillToPosition`), appends position history and the audit log, adds to its order's
- * filled quantity. A repeat changes nothing; the same trade ID with other
+ * `applyFillToPosition`, given the fill itself), appends position history and the audit log,
+ * adds to its order's filled quantity. A repeat changes nothing; the same trade ID with other
  * content is a RecordConflict and the whole batch is rolled back.
  *
  * Locks are taken in one global order (trade IDs, then positions, then orders, each sorted), so concurrent writers queue behind each other instead of deadlocking.
@@ -13,18 +15,20 @@ import { RecordConflict } from '../errors';
 import { fills, orders, positionHistory, positions } from '../schema';
 import { InvalidInput } from '../../domain/errors';
 import { validateFill, type Fill } from '../../domain/fill';
-import { tradingDayOf, validateTradingDay } from '../../domain/ids';
+import { isValidTimeZone, tradingDayIn } from '../../domain/calendar';
+import { validateTradingDay } from '../../domain/ids';
 import { applyFillToPosition, type Position } from '../../domain/ledger';
 import type { Side } from '../../domain/market';
 import { toNumericString, type Money } from '../../domain/money';
 import { appendAudit, type AuditEntry } from './audit';
 import { ACCOUNT_RE, differingFields, mapErrors, transaction } from './common';
 
-export interface FillInput extends Fill {
+/** Where fills are booked. */
+export interface FillBook {
   /** Default 'paper'. */
   account?: string;
-  /** Default: the UTC date of `ts`. */
-  tradingDay?: string;
+  /** The zone whose calendar date of a fill's `ts` is its trading day; default UTC. */
+  timeZone?: string;
 }
 
 export interface StoredFill extends Fill {
@@ -53,28 +57,33 @@ type FillRow = typeof fills.$inferInsert;
 
 const key = (account: string, marketId: string): string => `${account}\u0000${marketId}`;
 
-function normalise(f: FillInput, index: number, many: boolean): FillRow {
-  const prefix = many ? `fills[${index}].` : '';
+function checkedBook(book: FillBook): { account: string; timeZone: string } {
+  const account = book.account ?? 'paper';
+  if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) throw InvalidInput.of('account', account, 'must be 1-64 letters, digits, "_", "." or "-"');
+  const timeZone = book.timeZone ?? 'UTC';
+  if (!isValidTimeZone(timeZone)) throw InvalidInput.of('timeZone', timeZone, 'must be an IANA time zone such as America/New_York');
+  return { account, timeZone };
+}
+
+/** The table's row for a fill: the one translation between the core's shape and the records'. */
+function toRow(f: Fill, index: number, many: boolean, book: { account: string; timeZone: string }): FillRow {
   try {
     validateFill(f);
   } catch (e) {
-    if (e instanceof InvalidInput && many) throw new InvalidInput(e.problems.map((p) => ({ ...p, field: prefix + p.field })));
+    if (e instanceof InvalidInput && many) throw new InvalidInput(e.problems.map((p) => ({ ...p, field: `fills[${index}].${p.field}` })));
     throw e;
   }
-  const account = f.account ?? 'paper';
-  if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) throw InvalidInput.of(`${prefix}account`, account, 'must be 1-64 letters, digits, "_", "." or "-"');
-  const tradingDay = f.tradingDay === undefined ? tradingDayOf(f.ts) : validateTradingDay(f.tradingDay, `${prefix}tradingDay`);
   return {
     tradeId: f.tradeId,
     clientOrderId: f.clientOrderId,
-    account,
+    account: book.account,
     marketId: f.marketId,
     side: f.side,
     quantity: f.quantity,
     price: f.price,
     fee: f.fee,
     filledAt: f.ts,
-    tradingDay,
+    tradingDay: tradingDayIn(f.ts, book.timeZone),
   };
 }
 
@@ -88,9 +97,9 @@ function conflict(stored: FillRow, offered: FillRow): RecordConflict | null {
 }
 
 /** Records one fill and its position change in one transaction. */
-export async function recordFill(ex: Executor, fill: FillInput): Promise<{ inserted: boolean; position: AccountPosition }> {
-  const result = await recordFills(ex, [fill]);
-  const account = fill.account ?? 'paper';
+export async function recordFill(ex: Executor, fill: Fill, book: FillBook = {}): Promise<{ inserted: boolean; position: AccountPosition }> {
+  const result = await recordFills(ex, [fill], book);
+  const account = book.account ?? 'paper';
   const position = result.positions[0] ?? (await getPosition(ex, account, fill.marketId));
   return { inserted: result.outcomes[0]!.inserted, position: position ?? { ...emptyAccountPosition(account, fill.marketId) } };
 }
@@ -103,23 +112,25 @@ function emptyAccountPosition(account: string, marketId: string): AccountPositio
  * Records a batch of fills in one transaction, applied to positions in the order given (the
  * venue's execution order). Either every new fill and its effects commit, or none does.
  */
-export async function recordFills(ex: Executor, batch: readonly FillInput[]): Promise<RecordFillsResult> {
+export async function recordFills(ex: Executor, batch: readonly Fill[], book: FillBook = {}): Promise<RecordFillsResult> {
+  const where = checkedBook(book);
   const many = batch.length > 1;
-  const rows = batch.map((f, i) => normalise(f, i, many));
+  const rows = batch.map((f, i) => toRow(f, i, many, where));
   // Repeats inside the batch count once; different content under one ID is refused up front.
-  const unique = new Map<string, FillRow>();
-  for (const r of rows) {
+  const unique = new Map<string, { fill: Fill; row: FillRow }>();
+  rows.forEach((r, i) => {
     const seen = unique.get(r.tradeId);
     if (seen) {
-      const c = conflict(seen, r);
+      const c = conflict(seen.row, r);
       if (c) throw c;
-    } else unique.set(r.tradeId, r);
-  }
+    } else unique.set(r.tradeId, { fill: batch[i]!, row: r });
+  });
   if (unique.size === 0) return { outcomes: [], positions: [] };
   return transaction(ex, (tx) => applyBatch(tx, [...unique.values()], rows));
 }
 
-async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Promise<RecordFillsResult> {
+async function applyBatch(tx: Tx, uniqueFills: { fill: Fill; row: FillRow }[], allRows: FillRow[]): Promise<RecordFillsResult> {
+  const uniqueRows = uniqueFills.map((u) => u.row);
   const sorted = [...uniqueRows].sort((a, b) => (a.tradeId < b.tradeId ? -1 : a.tradeId > b.tradeId ? 1 : 0));
   const insertedIds = new Set(
     (await tx.insert(fills).values(sorted).onConflictDoNothing({ target: fills.tradeId }).returning({ tradeId: fills.tradeId })).map((r) => r.tradeId),
@@ -137,7 +148,7 @@ async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Pr
   }
 
   const outcomes: FillOutcome[] = allRows.map((r) => ({ tradeId: r.tradeId, inserted: false }));
-  const fresh = uniqueRows.filter((r) => insertedIds.has(r.tradeId));
+  const fresh = uniqueFills.filter((u) => insertedIds.has(u.row.tradeId));
   for (const o of outcomes) if (insertedIds.has(o.tradeId)) o.inserted = true;
   // A trade ID repeated inside the batch is reported inserted once, at its first appearance.
   const reported = new Set<string>();
@@ -147,7 +158,7 @@ async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Pr
   }
   if (fresh.length === 0) return { outcomes, positions: [] };
 
-  const positionKeys = [...new Map(fresh.map((r) => [key(r.account!, r.marketId), { account: r.account!, marketId: r.marketId }])).values()].sort(
+  const positionKeys = [...new Map(fresh.map(({ row: r }) => [key(r.account!, r.marketId), { account: r.account!, marketId: r.marketId }])).values()].sort(
     (a, b) => (key(a.account, a.marketId) < key(b.account, b.marketId) ? -1 : 1),
   );
   // Creates missing rows and locks all of them, in key order, in one statement: an upsert takes
@@ -177,10 +188,10 @@ async function applyBatch(tx: Tx, uniqueRows: FillRow[], allRows: FillRow[]): Pr
   const audit: AuditEntry[] = [];
   const orderDeltas = new Map<string, { quantity: number; notional: number; fees: number }>();
 
-  for (const r of fresh) {
+  for (const { fill, row: r } of fresh) {
     const k = key(r.account!, r.marketId);
     const before = current.get(k)!;
-    const after = applyFillToPosition(before, { side: r.side as Side, quantity: r.quantity, price: r.price, fee: r.fee });
+    const after = applyFillToPosition(before, fill);
     current.set(k, { ...after, account: before.account, fillCount: before.fillCount + 1, lastTradeId: r.tradeId, changedAt: r.filledAt });
     const notional = r.quantity * r.price;
     history.push({
@@ -262,7 +273,8 @@ export async function getPosition(ex: Executor, account: string, marketId: strin
   return p ? { account: p.account, marketId: p.marketId, quantity: p.quantity, costBasis: p.costBasis, realizedPnl: p.realizedPnl, fees: p.fees } : null;
 }
 
-const toStoredFill = (r: typeof fills.$inferSelect): StoredFill => ({
+/** The core's Fill of a row: the records' `filled_at` is the fill's `ts`. */
+const fillOf = (r: typeof fills.$inferSelect): Fill => ({
   tradeId: r.tradeId,
   clientOrderId: r.clientOrderId,
   marketId: r.marketId,
@@ -271,10 +283,15 @@ const toStoredFill = (r: typeof fills.$inferSelect): StoredFill => ({
   price: r.price,
   fee: r.fee,
   ts: r.filledAt,
-  account: r.account,
-  tradingDay: r.tradingDay,
-  recordedAt: r.recordedAt,
 });
+
+const toStoredFill = (r: typeof fills.$inferSelect): StoredFill => ({ ...fillOf(r), account: r.account, tradingDay: r.tradingDay, recordedAt: r.recordedAt });
+
+/** The fills of one order, oldest first, as the core's Fill: what its workflow is told. */
+export async function listOrderFills(ex: Executor, clientOrderId: string): Promise<Fill[]> {
+  const rows = await mapErrors(ex.select().from(fills).where(eq(fills.clientOrderId, clientOrderId)).orderBy(asc(fills.filledAt), asc(fills.tradeId)).limit(10_000));
+  return rows.map(fillOf);
+}
 
 export async function listFills(
   ex: Executor,

@@ -8,6 +8,7 @@ import { RecordConflict, RecordNotFound } from '../errors';
 import { breakerEvents, OPERATOR_ACTIONS, operatorActions, SESSION_MODES, SESSION_STATUSES, tradingSessions } from '../schema';
 import { InvalidInput, type FieldProblem } from '../../domain/errors';
 import { validateTradingDay } from '../../domain/ids';
+import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../../domain/operator-request';
 import type { BreakerKind, BreakerTrip } from '../../domain/breakers';
 import { appendAudit } from './audit';
 import { differingFields, mapErrors, transaction } from './common';
@@ -25,13 +26,15 @@ export interface OperatorActionRecord {
   at: number;
 }
 
-const text = (v: unknown, max = 1000): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+const text = (v: unknown, max: number): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
 
 export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord): Promise<{ inserted: boolean }> {
   const problems: FieldProblem[] = [];
   if (!(OPERATOR_ACTIONS as readonly string[]).includes(a.action)) problems.push({ field: 'action', value: a.action, problem: `must be one of ${OPERATOR_ACTIONS.join(', ')}` });
-  if (!text(a.operator, 128)) problems.push({ field: 'operator', value: a.operator, problem: 'must name who acted' });
-  if (!text(a.reason)) problems.push({ field: 'reason', value: a.reason, problem: 'must say why (1-1000 characters)' });
+  for (const [field, max] of [['operator', MAX_OPERATOR_LENGTH], ['reason', MAX_REASON_LENGTH]] as const) {
+    const problem = operatorTextProblem(a[field], max);
+    if (problem !== null) problems.push({ field, value: a[field], problem });
+  }
   if (!text(a.workflowId, 200)) problems.push({ field: 'workflowId', value: a.workflowId, problem: 'must be a workflow ID' });
   if (!Number.isSafeInteger(a.sequence) || a.sequence < 0 || a.sequence > 2_147_483_647) problems.push({ field: 'sequence', value: a.sequence, problem: 'must be a non-negative 32-bit integer' });
   if (!Number.isSafeInteger(a.at) || a.at < 0) problems.push({ field: 'at', value: a.at, problem: 'must be epoch milliseconds' });
@@ -112,7 +115,7 @@ export async function recordBreakerChange(ex: Executor, c: BreakerChange): Promi
   }
   (Array.isArray(c.trips) ? c.trips : []).forEach((t, i) => {
     if (!text(t.kind, 32)) problems.push({ field: `trips[${i}].kind`, value: t.kind, problem: 'must be a breaker kind' });
-    if (!text(t.reason)) problems.push({ field: `trips[${i}].reason`, value: t.reason, problem: 'must say why' });
+    if (!text(t.reason, MAX_REASON_LENGTH)) problems.push({ field: `trips[${i}].reason`, value: t.reason, problem: 'must say why' });
     if (!Number.isSafeInteger(t.since)) problems.push({ field: `trips[${i}].since`, value: t.since, problem: 'must be epoch milliseconds' });
   });
   if (problems.length > 0) throw new InvalidInput(problems);

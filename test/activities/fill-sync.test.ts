@@ -51,7 +51,7 @@ forEachBackend('fill sync', (backend) => {
   });
 
   it('a page that fails to commit leaves the cursor where it was, and nothing of the page is recorded', async () => {
-    await recordFill(backend.db, { ...fill(4, 410_000), account: 'paper' }); // same trade ID, other price
+    await recordFill(backend.db, fill(4, 410_000), { account: 'paper' }); // same trade ID, other price
     const { sync } = syncOver([1, 2, 3, 4].map((n) => fill(n)));
     await expect(sync.sync()).rejects.toMatchObject({ type: 'RecordConflict' });
     expect((await getFillCursor(backend.db, 'paper'))?.cursor).toBe('c-2');

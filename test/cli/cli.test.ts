@@ -177,7 +177,7 @@ describe('usage and exit codes', () => {
     const more = await cli(['reconcile', 'decide', '--run', 'r1', '--decision', 'MAYBE', '--reason', '  '], env(dir));
     expect(more.code).toBe(2);
     expect(more.stderr).toContain('--decision: must be one of ADOPT_VENUE, STAY_HALTED (got "MAYBE")');
-    expect(more.stderr).toContain('--reason: must be non-empty text');
+    expect(more.stderr).toContain('--reason: is required and must be non-empty text');
     const pnl = await cli(['pnl', '--by', 'week', '--days', 'x'], env(dir));
     expect(pnl.code).toBe(2);
     expect(pnl.stderr).toContain('--by: must be one of DAY, MARKET (got "week")');

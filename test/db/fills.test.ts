@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { recordFill, recordFills, getPosition, listFills } from '../../db/repositories/fills';
+import { recordFill, recordFills, getPosition, listFills, listOrderFills } from '../../db/repositories/fills';
 import { insertOrder, getOrder } from '../../db/repositories/orders';
 import { RecordConflict, RecordError } from '../../db/errors';
 import { InvalidInput } from '../../domain/errors';
@@ -75,6 +75,21 @@ forEachBackend('fills and positions', (ctx) => {
     const fields = (err as InvalidInput).problems.map((p) => p.field);
     expect(fields).toEqual(expect.arrayContaining(['price', 'quantity']));
     expect(await listFills(ctx.db)).toHaveLength(0);
+  });
+
+  it('books fills to the given account, on the trading day of their time in the given zone', async () => {
+    const evening = fill(1, { ts: Date.UTC(2026, 0, 16, 2, 0, 0) }); // 21:00 on the 15th in New York
+    await recordFills(ctx.db, [evening], { account: 'acct-1', timeZone: 'America/New_York' });
+    expect(await listFills(ctx.db, { account: 'acct-1' })).toEqual([expect.objectContaining({ ...evening, account: 'acct-1', tradingDay: '2026-01-15' })]);
+    await recordFill(ctx.db, fill(2, { ts: evening.ts }));
+    expect(await listFills(ctx.db, { account: 'paper' })).toEqual([expect.objectContaining({ tradeId: 'T-2', tradingDay: '2026-01-16' })]);
+    await expect(recordFills(ctx.db, [fill(3)], { timeZone: 'Mars/Olympus' })).rejects.toThrow(/timeZone: must be an IANA time zone/);
+  });
+
+  it("gives an order's fills back as the fills recorded, oldest first, with nothing of the records added", async () => {
+    const mine = [fill(2), fill(1, { price: 430_000 as Price })];
+    await recordFills(ctx.db, [...mine, fill(3, { clientOrderId: 'mr-20260115-000002' })], { account: 'acct-1' });
+    expect(await listOrderFills(ctx.db, 'mr-20260115-000001')).toEqual([mine[1], mine[0]]);
   });
 
   it('adds fills to their order and keeps batches idempotent', async () => {

@@ -9,7 +9,6 @@ import {
   haltReason,
   haltedFor,
   initialBreakerState,
-  MAX_TRIP_REASON,
   isTradingAllowed,
   manualHalt,
   parseBreakerConfig,
@@ -21,6 +20,7 @@ import {
 } from '../../domain/breakers';
 import { ErrorType, InvalidInput } from '../../domain/errors';
 import { usd, type Money } from '../../domain/money';
+import { MAX_REASON_LENGTH } from '../../domain/operator-request';
 
 const T0 = 1_700_000_000_000;
 const calm: BreakerMetrics = { equity: usd(2_000), dailyPnl: usd(0), ordersInWindow: 0, errorsInWindow: 0, requestsInWindow: 0 };
@@ -150,7 +150,7 @@ describe('circuit breakers: what lifts what', () => {
     const long = `pre-flight failed: ${'RECONCILIATION_CLEAN (order x differs); '.repeat(60)}`;
     const r = manualHalt(initialBreakerState(), 'preflight', long, T0);
     expect(isTradingAllowed(r.state)).toBe(false);
-    expect(r.tripped[0]!.reason.length).toBe(MAX_TRIP_REASON);
+    expect(r.tripped[0]!.reason.length).toBe(MAX_REASON_LENGTH);
     expect(r.tripped[0]!.reason.endsWith('…')).toBe(true);
     expect(() => manualHalt(initialBreakerState(), 'preflight', '  ', T0)).toThrow(/reason/);
   });

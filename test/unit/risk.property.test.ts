@@ -83,7 +83,7 @@ const caseArb = fc
 
 /**
  * What each limit is compared with, written out from the rule definitions (ch. 19.5.2 and
- * risk.ts's header) independently of checkOrder's single-expression fast path. Null where the
+ * risk.ts's header) independently of checkOrder's rule table. Null where the
  * rule fails whatever the limit.
  */
 function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, number | null> & { grows: boolean; opens: boolean } {

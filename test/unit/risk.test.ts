@@ -2,8 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../domain/errors';
 import type { Market, MarketSnapshot } from '../../domain/market';
 import { px, usd, type Money, type Price, type Quantity } from '../../domain/money';
-import { CASE_STUDY_LIMITS, type RiskLimits } from '../../domain/risk-limits';
-import { APPROVED, RISK_RULES, RiskRule, checkOrder, describeDecision, type OrderRequest, type RiskContext, type RiskDecision } from '../../domain/risk';
+import { CASE_STUDY_LIMITS, RISK_LIMIT_FIELDS, type RiskLimits } from '../../domain/risk-limits';
+import {
+  APPROVED,
+  RISK_RULES,
+  RISK_RULE_TABLE,
+  RISK_RULE_UNITS,
+  RiskRule,
+  checkOrder,
+  describeDecision,
+  type OrderRequest,
+  type RiskContext,
+  type RiskDecision,
+} from '../../domain/risk';
 
 const NOW = 1_700_000_000_000;
 const q = (n: number) => n as Quantity;
@@ -235,6 +246,52 @@ describe('pre-trade risk: orders that reduce a position', () => {
   it('the daily-loss stop applies to reducing orders too', () => {
     const d = checkOrder(order({ side: 'SELL', limitPrice: px(0.42) }), ctx({ currentPosition: 20, dailyRealizedPnl: usd(-201) }), CASE_STUDY_LIMITS);
     expect(rules(d)).toEqual([RiskRule.DAILY_LOSS]);
+  });
+});
+
+/** An order that breaks every rule at once against the case-study limits. */
+const everyRuleBroken = (): RiskDecision =>
+  checkOrder(
+    order({ quantity: q(900), limitPrice: 995_000 as Price }),
+    ctx(
+      {
+        halted: { reason: 'DAILY_LOSS' },
+        currentPosition: 0,
+        openPositionCount: 5,
+        portfolioExposure: usd(1_900),
+        categoryExposure: usd(790),
+        dailyRealizedPnl: usd(-150),
+        unrealizedPnl: usd(-60),
+        ordersInLastMinute: 10,
+      },
+      { bid: px(0.4), ask: px(0.45), ts: NOW - 120_000, averageDailyVolume: q(1_000) },
+    ),
+    CASE_STUDY_LIMITS,
+  );
+
+describe('pre-trade risk: the rule table', () => {
+  it('has one row per rule name, in the order violations are listed', () => {
+    expect(Object.keys(RISK_RULE_TABLE)).toEqual([...RISK_RULES]);
+    const d = everyRuleBroken();
+    expect(rules(d)).toEqual([...RISK_RULES]);
+    for (const v of rules(d)) expect(Object.keys(RISK_RULE_TABLE)).toContain(v);
+  });
+
+  it('reads every risk limit, each from exactly one rule, and states each rule\'s unit', () => {
+    const read = RISK_RULES.map((r) => RISK_RULE_TABLE[r].limitField).filter((f) => f !== null);
+    expect([...read].sort()).toEqual([...RISK_LIMIT_FIELDS].sort());
+    for (const r of RISK_RULES) expect(RISK_RULE_UNITS[r]).toBe(RISK_RULE_TABLE[r].unit);
+  });
+
+  it("each violation's limit is the limit its row reads (the volume rule states it in contracts)", () => {
+    const d = everyRuleBroken();
+    if (d.approved) throw new Error('expected a refusal');
+    for (const v of d.violations) {
+      const field = RISK_RULE_TABLE[v.rule].limitField;
+      if (field === null) expect(v.limit).toBeNull();
+      else if (v.rule === RiskRule.VOLUME_FRACTION) expect(v.limit).toBe(CASE_STUDY_LIMITS.maxVolumeFraction * 1_000);
+      else expect(v.limit).toBe(CASE_STUDY_LIMITS[field]);
+    }
   });
 });
 

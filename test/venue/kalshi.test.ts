@@ -51,11 +51,34 @@ describe('Kalshi mapping (published shapes)', () => {
     expect(o.createdAt).toBe(Date.parse('2026-01-15T14:03:21.512Z'));
   });
 
-  it('maps a NO fill to the YES side: buying NO is selling YES at the YES price', () => {
-    const { fill } = fillFromKalshi(r, (readFixture('fill-example.json') as { fills: unknown[] }).fills[0], 'body.fills[0]');
+  it('maps a NO fill to the YES side: buying NO is selling YES at the YES price', async () => {
+    const noLookup = (orderId: string): Promise<string> => Promise.reject(new Error(`looked up ${orderId} though the fill names its order`));
+    const fill = await fillFromKalshi(r, (readFixture('fill-example.json') as { fills: unknown[] }).fills[0], 'body.fills[0]', noLookup);
     expect(fill).toMatchObject({ side: 'SELL', price: 440_000, quantity: 4, fee: 0, clientOrderId: 'mr-20260115-000001' });
     expect(coreSide('no', 'sell')).toBe('BUY');
     expect(coreSide('yes', 'sell')).toBe('SELL');
+  });
+
+  it("takes a fill's client order ID from its order when Kalshi leaves it out, and names a bad field", async () => {
+    const example = (readFixture('fill-example.json') as { fills: Record<string, unknown>[] }).fills[0]!;
+    const asked: string[] = [];
+    const lookup = (orderId: string): Promise<string> => {
+      asked.push(orderId);
+      return Promise.resolve('mr-20260115-000009');
+    };
+    const fill = await fillFromKalshi(r, { ...example, client_order_id: null }, 'body.fills[0]', lookup);
+    expect(fill).toEqual({
+      tradeId: example.trade_id,
+      clientOrderId: 'mr-20260115-000009',
+      marketId: MARKET,
+      side: 'SELL',
+      quantity: 4,
+      price: 440_000,
+      fee: 0,
+      ts: Date.parse('2026-01-15T14:05:00.000Z'),
+    });
+    expect(asked).toEqual([example.order_id]);
+    await expect(fillFromKalshi(r, { ...example, count: 0 }, 'body.fills[3]', lookup)).rejects.toThrow(/body\.fills\[3\]/);
   });
 
   it('turns the two bid ladders into YES bids and asks', () => {

@@ -9,7 +9,7 @@ import { ActivityFailureType } from '../../activities/errors';
 import { VenueErrorKind } from '../../activities/venue/errors';
 import { RecordErrorType } from '../../db/errors';
 import { ErrorType } from '../../domain/errors';
-import { ActivityFailure, DomainFailure, PERMANENT_RECORD_FAILURES, RECORD_WRITE_NON_RETRYABLE, VenueFailure } from '../../workflows/failure-types';
+import { ActivityFailure, DomainFailure, PERMANENT_RECORD_FAILURES, RECORD_WRITE_NON_RETRYABLE, VenueFailure, failureText } from '../../workflows/failure-types';
 
 const KNOWN = new Set<string>([...Object.values(ActivityFailureType), ...Object.values(VenueErrorKind), ...Object.values(RecordErrorType), ...Object.values(ErrorType)]);
 const root = join(import.meta.dirname, '..', '..', 'workflows');
@@ -39,5 +39,17 @@ describe('failure type names', () => {
 
   it('the check itself catches a name that matches nothing', () => {
     expect(KNOWN.has('RecordError')).toBe(false);
+  });
+});
+
+describe('failureText', () => {
+  it('joins a failure with its causes, skipping empty messages, at most four deep', () => {
+    const root = new Error('SMTP refused: 554');
+    const activity = new Error('Activity task failed', { cause: new Error('', { cause: root }) });
+    expect(failureText(activity)).toBe('Activity task failed: SMTP refused: 554');
+    let deep = new Error('e5');
+    for (const m of ['e4', 'e3', 'e2', 'e1']) deep = new Error(m, { cause: deep });
+    expect(failureText(deep)).toBe('e1: e2: e3: e4');
+    expect(failureText('not an error')).toBe('not an error');
   });
 });

@@ -19,7 +19,6 @@
  * are not mapped yet, so a strategy on Kalshi warms up on live quotes alone.
  */
 import type { Fill } from '../../../domain/fill';
-import { validateFill } from '../../../domain/fill';
 import { validateMarket, type Market } from '../../../domain/market';
 import type { Quantity } from '../../../domain/money';
 import { systemClock, type Clock } from '../clock';
@@ -28,7 +27,7 @@ import { isVenueError, VenueError } from '../errors';
 import { VenueHttpClient, type VenueHttpClientOptions } from '../http';
 import { ResponseReader, type Json } from '../parse';
 import { ResilientVenue } from '../resilient-venue';
-import { createOrderBody, depthFromKalshi, type KalshiFillParts, fillFromKalshi, kalshiMoney, marketFromKalshi, orderFromKalshi, positionFromKalshi } from './mapping';
+import { createOrderBody, depthFromKalshi, fillFromKalshi, kalshiMoney, marketFromKalshi, orderFromKalshi, positionFromKalshi } from './mapping';
 import { kalshiSigner, type KalshiCredentials } from './signing';
 
 /** Writes cost 2 of a 20-point bucket refilled at 20/s: 20 reads/s or 10 writes/s. */
@@ -177,7 +176,8 @@ export class KalshiVenue implements Venue {
     const r = this.reader('getFillsSince');
     const from = cursor === null ? { ts: 0, ids: [] } : this.decodeCursor(cursor);
     const seen = new Set(from.ids);
-    const raw: KalshiFillParts[] = [];
+    const all: Fill[] = [];
+    const clientOrderIdOf = (orderId: string) => this.clientIdOf(orderId);
     let pageCursor: string | undefined;
     for (let page = 0; page < (this.options.maxPages ?? 50); page++) {
       const json = await this.http.request('getFills', {
@@ -187,18 +187,12 @@ export class KalshiVenue implements Venue {
         idempotent: true,
       });
       const body = r.object(json, 'body');
-      for (const [i, f] of r.arrayOrEmpty(body, 'fills', 'body').entries()) raw.push(fillFromKalshi(r, f, `body.fills[${i}]`));
+      for (const [i, f] of r.arrayOrEmpty(body, 'fills', 'body').entries()) all.push(await fillFromKalshi(r, f, `body.fills[${i}]`, clientOrderIdOf));
       pageCursor = typeof body.cursor === 'string' && body.cursor.length > 0 ? body.cursor : undefined;
       if (!pageCursor) break;
     }
-    const fresh = raw.filter(({ fill }) => fill.ts > from.ts || (fill.ts === from.ts && !seen.has(fill.tradeId)));
-    fresh.sort((a, b) => a.fill.ts - b.fill.ts || a.fill.tradeId.localeCompare(b.fill.tradeId));
-    const fills: Fill[] = [];
-    for (const [i, parts] of fresh.entries()) {
-      const clientOrderId = parts.fill.clientOrderId ?? (await this.clientIdOf(parts.orderId));
-      const fill: Fill = { ...parts.fill, clientOrderId };
-      fills.push(r.domain(`body.fills[${i}]`, fill, () => validateFill(fill)));
-    }
+    const fills = all.filter((f) => f.ts > from.ts || (f.ts === from.ts && !seen.has(f.tradeId)));
+    fills.sort((a, b) => a.ts - b.ts || a.tradeId.localeCompare(b.tradeId));
     const last = fills.at(-1);
     if (!last) return { fills, cursor: cursor ?? encodeCursor(from), hasMore: false };
     const ids = last.ts === from.ts ? [...from.ids] : [];

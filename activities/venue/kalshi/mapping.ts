@@ -37,7 +37,7 @@
  * at the YES price (Kalshi reports yes_price on every order and fill, = 100 - no_price).
  * Kalshi's signed position (+ YES / - NO) is already the core's signed YES position.
  */
-import type { Fill } from '../../../domain/fill';
+import { validateFill, type Fill } from '../../../domain/fill';
 import type { Market, Side } from '../../../domain/market';
 import { MICROS, parseMicros, type Money, type Price, type Quantity } from '../../../domain/money';
 import type { DepthLevel, PlaceOrderRequest, VenueOrder, VenueOrderStatus, VenuePosition } from '../../../contracts/venue';
@@ -152,13 +152,11 @@ function averageFill(r: ResponseReader, o: Json, path: string, filled: number, s
   return yes as Price;
 }
 
-/** A Kalshi fill; `clientOrderId` comes from the fill or, when absent, from its order (resolved by the caller). */
-export interface KalshiFillParts {
-  fill: Omit<Fill, 'clientOrderId'> & { clientOrderId: string | null };
-  orderId: string;
-}
-
-export function fillFromKalshi(r: ResponseReader, value: unknown, path: string): KalshiFillParts {
+/**
+ * A Kalshi fill as the core's Fill, checked. Kalshi may leave out client_order_id; the fill's
+ * order then names it, through `clientOrderIdOf(order_id)` (the adapter's lookup).
+ */
+export async function fillFromKalshi(r: ResponseReader, value: unknown, path: string, clientOrderIdOf: (orderId: string) => Promise<string>): Promise<Fill> {
   const o = r.object(value, path);
   const side = r.oneOf(o, 'side', path, KALSHI_SIDES);
   const action = r.oneOf(o, 'action', path, KALSHI_ACTIONS);
@@ -166,21 +164,16 @@ export function fillFromKalshi(r: ResponseReader, value: unknown, path: string):
   let ts: number;
   if (typeof o.created_time === 'string') ts = isoTime(r, o, 'created_time', path);
   else ts = r.integer(o, 'ts', path) * 1000;
-  const clientOrderId = o.client_order_id === undefined || o.client_order_id === null || o.client_order_id === '' ? null : r.string(o, 'client_order_id', path);
+  const orderId = r.string(o, 'order_id', path);
+  const tradeId = r.string(o, tradeKey, path);
+  const marketId = r.string(o, 'ticker', path);
+  const quantity = kalshiCount(r, o, 'count', path) as Quantity;
+  const price = kalshiPrice(r, o, 'yes_price', ['yes_price_fixed', 'yes_price_dollars'], path);
   const fee = o.fee_cost === undefined || o.fee_cost === null ? (0 as Money) : r.money(o, 'fee_cost', path);
-  return {
-    orderId: r.string(o, 'order_id', path),
-    fill: {
-      tradeId: r.string(o, tradeKey, path),
-      clientOrderId,
-      marketId: r.string(o, 'ticker', path),
-      side: coreSide(side, action),
-      quantity: kalshiCount(r, o, 'count', path) as Quantity,
-      price: kalshiPrice(r, o, 'yes_price', ['yes_price_fixed', 'yes_price_dollars'], path),
-      fee,
-      ts,
-    },
-  };
+  const given = o.client_order_id === undefined || o.client_order_id === null || o.client_order_id === '' ? null : r.string(o, 'client_order_id', path);
+  const clientOrderId = given ?? (await clientOrderIdOf(orderId));
+  const fill: Fill = { tradeId, clientOrderId, marketId, side: coreSide(side, action), quantity, price, fee, ts };
+  return r.domain(path, value, () => validateFill(fill));
 }
 
 export function positionFromKalshi(r: ResponseReader, value: unknown, path: string): VenuePosition {
