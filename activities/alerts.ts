@@ -1,5 +1,5 @@
 /**
- * Alerts (ch. 19.8.2): recorded under their dedupe key before anything is sent, emailed when the
+ * Alerts (the reference's alert table): recorded under their dedupe key before anything is sent, emailed when the
  * level calls for it, throttled per (level, type).
  *
  * Who is emailed: CRITICAL and HIGH; MEDIUM and LOW are only recorded. Reports (type

@@ -1,6 +1,6 @@
 /**
  * Pre-trade risk decisions per second on one core, on a realistic mix (about 90% approvals),
- * beside a naive checker measured in the same run: the reference's shape (ch. 19.5.3), a list of
+ * beside a naive checker measured in the same run: the shape of the reference's pre-trade risk manager, a list of
  * check closures built per order, each returning a result object, then filtered.
  */
 import { type BenchResult, opsPerSecond } from './harness';

@@ -1,12 +1,12 @@
 /**
  * Trading circuit breakers (003, "Circuit Breakers"; 004, kill switch): account-level halts, as
- * opposed to the per-venue HTTP breaker of ch. 19.4.4. The state is a small JSON value kept in a
+ * opposed to the per-venue HTTP breaker of the reference's circuit breakers. The state is a small JSON value kept in a
  * long-lived workflow; every function here is pure and returns a new state.
  *
  * What lifts a trip:
  * - MANUAL, DRAWDOWN, ORDER_RATE, ERROR_RATE: an operator's `resume`.
  * - DAILY_LOSS: only `dailyReset` at the start of the next trading day; an operator cannot
- *   resume into a day whose loss limit is spent (ch. 19.5.2: "stop trading").
+ *   resume into a day whose loss limit is spent (the reference's essential pre-trade checks: "stop trading").
  * - ORDER_RATE and ERROR_RATE do not clear by themselves unless `rateTripCooldownMs` is set:
  *   a runaway order loop or a stream of venue errors at this level has already got past the
  *   pre-trade rate check and the venue breaker's own recovery, so by default a person looks

@@ -1,6 +1,6 @@
 /**
- * Execution quality (ch. 19.6): slippage, fill rate, latency and implementation shortfall,
- * plus the two alert conditions of ch. 19.8.2 that depend on them ("Fill rate < 50%",
+ * Execution quality (the reference's execution quality): slippage, fill rate, latency and implementation shortfall,
+ * plus the two alert conditions of the reference's alert table that depend on them ("Fill rate < 50%",
  * "Unusual slippage"). Money figures are exact integer micros; means, bps and ratios are floats.
  * All times are epoch milliseconds on one clock (the workflow's), passed in.
  */
@@ -21,7 +21,7 @@ export interface ExecutionRecord {
   clientOrderId: string;
   marketId: string;
   side: Side;
-  /** The price the signal wanted (the target of ch. 19.6.1). */
+  /** The price the signal wanted (the target of the reference's measures of execution quality). */
   intendedPrice: Price;
   orderQuantity: Quantity;
   fills: readonly ExecutionFill[];
@@ -101,7 +101,7 @@ export function executionRecordFromOrder(order: Order, signal: { intendedPrice: 
   });
 }
 
-/** Ch. 19.6.1: buy fill - target, sell target - fill, in micros per contract; positive is worse. */
+/** The reference's measures of execution quality: buy fill - target, sell target - fill, in micros per contract; positive is worse. */
 export function slippageMicros(side: Side, intendedPrice: Price, fillPrice: Price): number {
   return side === 'BUY' ? fillPrice - intendedPrice : intendedPrice - fillPrice;
 }
@@ -181,7 +181,7 @@ export interface ImplementationShortfall {
 }
 
 /**
- * Ch. 19.6.1 and the analyzer of 19.6.3: per filled contract, a buy is worth (1 - p) and a
+ * the reference's measures of execution quality and its analyzer: per filled contract, a buy is worth (1 - p) and a
  * sell p, at the intended price (paper) and at the fill price (actual). Fees are not included.
  */
 export function implementationShortfall(records: readonly ExecutionRecord[]): ImplementationShortfall {
@@ -235,7 +235,7 @@ export interface ExecutionSummary {
   pending: number;
   withFill: number;
   fullyFilled: number;
-  /** withFill / decided (ch. 19.6.1 fill rate); null when nothing is decided. */
+  /** withFill / decided (the fill rate the reference measures); null when nothing is decided. */
   fillRate: number | null;
   fullFillRate: number | null;
   filledQuantity: number;
@@ -329,7 +329,7 @@ export function summariseByMarket(records: readonly ExecutionRecord[]): Record<s
 }
 
 export interface FillRateAlertParams {
-  /** Alert below this fill rate (ch. 19.8.2: 50%). */
+  /** Alert below this fill rate (the reference's alert table: 50%). */
   minFillRate: number;
   /** Decided orders needed before the rate means anything. */
   minOrders: number;
@@ -376,13 +376,13 @@ export function validateSlippageAlertParams(p: SlippageAlertParams): SlippageAle
   return p;
 }
 
-/** HIGH alert "Fill rate < 50%" (ch. 19.8.2), once enough orders are decided. */
+/** HIGH alert "Fill rate < 50%" (the reference's alert table), once enough orders are decided. */
 export function isFillRateLow(summary: ExecutionSummary, params: FillRateAlertParams = FILL_RATE_ALERT_DEFAULTS): boolean {
   validateFillRateAlertParams(params);
   return summary.decided >= params.minOrders && summary.withFill < params.minFillRate * summary.decided;
 }
 
-/** HIGH alert "Unusual slippage" (ch. 19.8.2), compared exactly: cost > threshold × contracts. */
+/** HIGH alert "Unusual slippage" (the reference's alert table), compared exactly: cost > threshold × contracts. */
 export function isSlippageUnusual(summary: ExecutionSummary, params: SlippageAlertParams = SLIPPAGE_ALERT_DEFAULTS): boolean {
   validateSlippageAlertParams(params);
   return (

@@ -1,5 +1,5 @@
 /**
- * The paper fill model (ch. 19.10.2), shared by the backtester and the paper exchange:
+ * The paper fill model (the reference's paper fill model), shared by the backtester and the paper exchange:
  * - a buy limit can fill when the ask is at or below it, a sell limit when the bid is at or above it;
  * - a crossable limit fills in a given interval with `fillProbability`;
  * - the filled quantity is capped by a participation rate of the interval's volume,
@@ -18,7 +18,7 @@ export interface FillModelParams {
   fillProbability: number;
   /** Chance that a fill is only part of what could fill (case study: 0.2). */
   partialFillProbability: number;
-  /** Largest share of the interval's volume one order may take (ch. 19.10.2: 5-20%). */
+  /** Largest share of the interval's volume one order may take (the reference's paper fill model: 5-20%). */
   participationRate: number;
   /** Standard deviation of price noise, in micros (case study: 0.2 cents = 2000, later 0.5 cents). */
   slippageStd: number;
@@ -111,7 +111,7 @@ export function simulateFill(
   return { quantity: qty as Quantity, price: p as Price, fee: predictionMarketFee(params.feeCoefficientPpm, qty, p) };
 }
 
-/** Simulated venue latency in ms: log-normal, mean about `meanMs` (ch. 19.10.2). */
+/** Simulated venue latency in ms: log-normal, mean about `meanMs` (the reference's paper fill model). */
 export function sampleLatencyMs(rng: RandomSource, meanMs: number, sigma = 0.5): number {
   const mu = Math.log(meanMs) - (sigma * sigma) / 2;
   return Math.exp(mu + sigma * normal(rng));

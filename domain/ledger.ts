@@ -1,5 +1,5 @@
 /**
- * Positions and P&L (ch. 19.7), exact in integer micros.
+ * Positions and P&L (the reference's position tracking and P&L), exact in integer micros.
  *
  * A position keeps its signed quantity and its signed cost basis: the sum of what the
  * contracts still held cost (negative for a short, which was entered by selling). Then
@@ -133,7 +133,7 @@ export function averageEntryPrice(position: Position): Price | null {
   return mulDiv(Math.abs(position.costBasis), 1, Math.abs(position.quantity)) as Price;
 }
 
-/** quantity * mark - costBasis (ch. 19.7.2, both long and short); 0 when flat or without a mark. */
+/** quantity * mark - costBasis (the reference's P&L formulas, both long and short); 0 when flat or without a mark. */
 export function unrealizedPnl(position: Position, mark: Price | null): Money {
   checkMark(mark, 'mark');
   if (position.quantity === 0 || mark === null) return ZERO;
@@ -150,7 +150,7 @@ function checkOutcome(outcome: Outcome): void {
 }
 
 /**
- * Resolution (ch. 19.7.2): each contract is worth 1 if the market resolves YES and 0 if NO.
+ * Resolution (the reference's P&L formulas): each contract is worth 1 if the market resolves YES and 0 if NO.
  * The position is realized at that value and flattened; fees are unchanged.
  */
 export function settlePosition(position: Position, outcome: Outcome): Position {
@@ -298,7 +298,7 @@ export interface PortfolioSummary {
 }
 
 /**
- * Market value of an open position, as in ch. 19.7.3: |q| * mark, or |costBasis| (what was paid
+ * Market value of an open position, as in the reference's position tracker: |q| * mark, or |costBasis| (what was paid
  * or received for it) when there is no mark. For a short this is the value of the contracts owed,
  * not the worst-case loss |q| * (1 - price); the risk checks decide which they need.
  */

@@ -41,7 +41,7 @@ export interface MarketSnapshot {
   intervalVolume: Quantity;
 }
 
-/** Mid of bid and ask, else last; null when neither exists (ch. 19.7: mark at mid, else last). */
+/** Mid of bid and ask, else last; null when neither exists (the reference's position tracking and P&L: mark at mid, else last). */
 export function markPrice(s: Pick<MarketSnapshot, 'bid' | 'ask' | 'last'>): Price | null {
   if (s.bid !== null && s.ask !== null) return Math.round((s.bid + s.ask) / 2) as Price;
   return s.last;

@@ -1,5 +1,5 @@
 /**
- * The order state machine (ch. 19.3.2, extended for ambiguous submissions and cancel races).
+ * The order state machine (the reference's order state machine, extended for ambiguous submissions and cancel races).
  *
  * An `Order` is a plain JSON object kept in workflow state; `applyOrderEvent` returns a new one
  * and never mutates its argument. Every legal (state, event) pair is in `ORDER_TRANSITIONS`;
@@ -473,5 +473,5 @@ export const isWorking = (o: Order | OrderState): boolean => {
 
 export const canCancel = (o: Order | OrderState): boolean => transitionTarget(stateOf(o), 'OrderCancelRequested') !== null;
 
-/** Ch. 19.3.2: a partially filled order that is then canceled leaves a partial position. */
+/** The reference's order state machine: a partially filled order that is then canceled leaves a partial position. */
 export const canceledAfterPartial = (order: Order): boolean => order.state === 'CANCELED' && order.filledQuantity > 0;

@@ -1,5 +1,5 @@
 /**
- * Reconciliation: what the trading core believes against what the venue reports (ch. 19.7.1,
+ * Reconciliation: what the trading core believes against what the venue reports (the reference's real-time position tracking,
  * and the reconciliation policies of the engine docs). `reconcile` lists every difference with
  * a severity; `decideReconciliation` turns the list and a policy into actions. Neither guesses:
  * nothing is adopted unless the policy is TRUST_VENUE, and then only what the venue reported.

@@ -1,5 +1,5 @@
 /**
- * Pre-trade risk limits (ch. 19.5.2), one typed object. Money and prices are integer micros,
+ * Pre-trade risk limits (the reference's essential pre-trade checks), one typed object. Money and prices are integer micros,
  * counts are whole numbers, ratios are plain numbers. Every limit is a maximum: an observed
  * value exactly at the limit passes, one above it fails, so a smaller number is always tighter.
  */

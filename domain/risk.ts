@@ -1,5 +1,5 @@
 /**
- * Pre-trade risk checks (ch. 19.5): one pure decision per order, made from precomputed
+ * Pre-trade risk checks (the reference's pre-trade risk checks): one pure decision per order, made from precomputed
  * aggregates so it is O(1) and allocates nothing when the order is approved. A refusal lists
  * every failing rule with its limit and the observed value, never just the first one. Each rule
  * is written once, as a row of RISK_RULE_TABLE: the limit it reads, when it fails, its report.
@@ -169,7 +169,7 @@ export interface RiskMeasures {
   opens: boolean;
   /** Limit price, else the touch it would cross; null when there is none. */
   orderPrice: number | null;
-  /** The mark of ch. 19.7 (mid rounded to the micro, else last). */
+  /** The mark of the reference's position tracking and P&L (mid rounded to the micro, else last). */
   refPrice: number | null;
   positionValue: number;
   portfolio: number;

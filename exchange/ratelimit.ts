@@ -1,4 +1,4 @@
-/** Per-key token buckets (ch. 19.4.2): each request takes its endpoint's weight or is refused with a wait. */
+/** Per-key token buckets (the reference's token-bucket rate limiter): each request takes its endpoint's weight or is refused with a wait. */
 import type { RateLimitConfig } from './config';
 
 interface Bucket {

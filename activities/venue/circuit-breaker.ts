@@ -1,5 +1,5 @@
 /**
- * Per-venue circuit breaker (book ch. 19.4.4). CLOSED counts consecutive failures; at the
+ * Per-venue circuit breaker (the reference's circuit breakers). CLOSED counts consecutive failures; at the
  * threshold (5, as in the case study) it OPENs and calls fail fast with CIRCUIT_OPEN without
  * reaching the venue. After `openMs` one trial call is let through (HALF_OPEN): success closes
  * the circuit, failure re-opens it for another `openMs`.

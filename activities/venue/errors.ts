@@ -3,7 +3,7 @@
  * stable `kind`; the activities layer turns it into an ApplicationFailure whose `type` is the
  * kind and whose nonRetryable flag comes from `temporalSemantics` (STYLE.md, "Do" 7).
  *
- * Handling follows the book's error table (ch. 19.3.4): authentication stops trading and
+ * Handling follows the book's error table (the reference's handling of API errors): authentication stops trading and
  * alerts; a bad request is a bug and is not retried; rate limits and server/network errors
  * are retried with backoff; a timeout on an order submission is ambiguous and must be
  * resolved by looking the order up before any resubmission.
@@ -152,7 +152,7 @@ export function malformed(venue: string, operation: string, field: string, value
   });
 }
 
-/** HTTP status to kind (book ch. 19.3.4). Anything unexpected in 4xx is a bad request. */
+/** HTTP status to kind (the reference's handling of API errors). Anything unexpected in 4xx is a bad request. */
 export function kindForStatus(status: number): VenueErrorKind | null {
   if (status >= 200 && status < 300) return null;
   if (status === 401 || status === 403) return 'AUTH';

@@ -1,8 +1,8 @@
 /**
- * Connection health per venue (book ch. 19.4.5). Every call through the client reports here;
+ * Connection health per venue (the reference's connection-loss recovery). Every call through the client reports here;
  * after `lostAfterFailures` consecutive connection-level failures the venue is "lost" and the
  * instant of the first of those failures is kept, so the monitor can raise the CRITICAL
- * "connection lost for more than a minute" alert (alert table, ch. 19.8) from `lostForMs`.
+ * "connection lost for more than a minute" alert (alert table, the reference's monitoring and alerts) from `lostForMs`.
  * Only failures that say the venue is unreachable or broken count: a 400 or a 401 is an
  * answer, so it proves the connection is up.
  */

@@ -1,5 +1,5 @@
 /**
- * Client-side token bucket (book ch. 19.4.2) with per-endpoint weights (19.4.1: "an order
+ * Client-side token bucket (the reference's token-bucket rate limiter) with per-endpoint weights (the reference's note on rate limits: "an order
  * submission costs 5 points, a market data query 1"). One instance per venue, shared by every
  * call to it. `acquire` waits for capacity instead of failing; waiters are served first come,
  * first served so a heavy order submission is not starved by a stream of light reads.

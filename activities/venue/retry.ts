@@ -1,7 +1,7 @@
 /**
  * Exponential backoff with full jitter: the n-th retry waits a uniform draw in
  * [0, min(cap, base * 2^(n-1))), spreading a crowd of clients apart after an outage. A venue's
- * Retry-After is a floor: we never come back earlier than it asked (book ch. 19.4.3, 19.3.4).
+ * Retry-After is a floor: we never come back earlier than it asked (the reference's retry with exponential backoff and its handling of API errors).
  */
 import { InvalidInput, type FieldProblem } from '../../domain/errors';
 import { systemClock, type Clock, type RandomSource } from './clock';

@@ -205,7 +205,7 @@ export async function markDailyPnl(
 }
 
 /**
- * Realizes a resolved market for an account (ch. 19.7.2 via the core's `settlePosition`) and
+ * Realizes a resolved market for an account (the reference's P&L formulas via the core's `settlePosition`) and
  * records the outcome on the market. Idempotent: the history row is keyed "SETTLE:<market>:<account>".
  */
 export async function settleMarketPosition(

@@ -227,7 +227,7 @@ describe('summariseDistribution', () => {
   });
 });
 
-describe('alerts (ch. 19.8.2)', () => {
+describe('alerts (as the reference alert table lists them)', () => {
   const finished = (id: string, filled: boolean): ExecutionRecord =>
     filled
       ? rec({ clientOrderId: id, fills: [f(10, 500_000, 0, 10)], submittedAt: 5, firstFillAt: 10, completedAt: 10, finalState: 'FILLED' })

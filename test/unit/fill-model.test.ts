@@ -15,7 +15,7 @@ import { seededRandom } from '../../domain/random';
 const q = (n: number) => n as Quantity;
 const certain: FillModelParams = { fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0, feeCoefficientPpm: 0 };
 
-describe('paper fill model (ch. 19.10.2)', () => {
+describe('paper fill model (as the reference describes it)', () => {
   it('a buy limit fills only when the ask reaches it; a sell when the bid does', () => {
     const quote = { bid: px(0.42), ask: px(0.44), intervalVolume: q(1000) };
     expect(isCrossable({ side: 'BUY', limitPrice: px(0.43), remaining: q(10) }, quote)).toBe(false);

@@ -82,7 +82,7 @@ const caseArb = fc
   });
 
 /**
- * What each limit is compared with, written out from the rule definitions (ch. 19.5.2 and
+ * What each limit is compared with, written out from the rule definitions (the reference's essential pre-trade checks and
  * risk.ts's header) independently of checkOrder's rule table. Null where the
  * rule fails whatever the limit.
  */
