@@ -1,5 +1,5 @@
 /**
- * The one place where errors leave an activity (STYLE.md, "Do" 7). Every activity runs through
+ * The one place where errors leave an activity. Every activity runs through
  * `runActivity`, which turns what the layers below throw into an ApplicationFailure whose `type`
  * is stable and whose nonRetryable flag says whether repeating the call can ever help:
  *

@@ -1,5 +1,5 @@
 /**
- * Identifiers derived from business keys, with their inverses (STYLE.md, "Do" 3): client order
+ * Identifiers derived from business keys, with their inverses: client order
  * IDs, workflow IDs, reconciliation run IDs, journal keys, audit event keys and alert dedupe keys.
  * Every module that makes or reads one calls a function here; none writes the format inline.
  * Client order IDs are made deterministically from the session and a sequence number,

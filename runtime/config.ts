@@ -1,5 +1,5 @@
 /**
- * The one typed, validated configuration of the worker and its clients (STYLE.md, "Do" 8).
+ * The one typed, validated configuration of the worker and its clients.
  * Built from an environment object (entry points pass process.env; nothing else reads it) and,
  * optionally, a JSON file named by DURABLE_TRADER_CONFIG; a variable overrides the file.
  * Secrets come from the environment only. Every bad field is reported at once, naming the

@@ -1,4 +1,4 @@
-// The modules that workflow code may not import (STYLE.md, "Do" 1). Shared by the
+// The modules that workflow code may not import. Shared by the
 // ESLint rule and by test/unit/sandbox-imports.test.ts so the two cannot drift apart.
 import { builtinModules } from 'node:module';
 

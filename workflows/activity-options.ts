@@ -1,5 +1,5 @@
 /**
- * The activity options of every workflow, in one place (STYLE.md, "Do" 5): per group of
+ * The activity options of every workflow, in one place: per group of
  * activities a timeout, a retry policy and the failure types no retry can fix. The workflows
  * proxy their activities with these; the drills, which run the workflow controllers without a
  * server, retry by the same policies (drills/controllers.ts). Sandbox-safe: plain data.

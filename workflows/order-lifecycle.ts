@@ -1,5 +1,5 @@
 /**
- * The order lifecycle as one state-holding object (STYLE.md, "Do" 6): the Temporal workflow in
+ * The order lifecycle as one state-holding object: the Temporal workflow in
  * order-workflow.ts wires it to activities, timers and handlers; tests drive it with fakes.
  *
  * risk check → record → submit (idempotent by client order ID; after an ambiguous failure,

@@ -1,7 +1,7 @@
 /**
  * Venue error taxonomy. Every failure that crosses a venue adapter is a VenueError with a
  * stable `kind`; the activities layer turns it into an ApplicationFailure whose `type` is the
- * kind and whose nonRetryable flag comes from `temporalSemantics` (STYLE.md, "Do" 7).
+ * kind and whose nonRetryable flag comes from `temporalSemantics`.
  *
  * Handling follows the book's error table (the reference's handling of API errors): authentication stops trading and
  * alerts; a bad request is a bug and is not retried; rate limits and server/network errors

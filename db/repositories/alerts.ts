@@ -1,5 +1,5 @@
 /**
- * Alerts are recorded under their dedupe key BEFORE they are sent (STYLE.md, "Do" 4), so a
+ * Alerts are recorded under their dedupe key BEFORE they are sent, so a
  * retried activity finds the key and sends nothing; the delivery result is written afterwards.
  */
 import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
