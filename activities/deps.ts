@@ -1,5 +1,5 @@
 /**
- * What every activity factory receives (STYLE.md: activities come from a factory that receives
+ * What every activity factory receives (activities come from a factory that receives
  * its dependencies). Built once in worker/, passed down; activities never read the environment.
  */
 import type { Logger } from 'pino';

@@ -1,6 +1,6 @@
 /**
  * Every activity the workflows may call, built once from the worker's dependencies
- * (STYLE.md: activities come from a factory that receives them). The shared services (market
+ * (activities come from a factory that receives them). The shared services (market
  * cache, fill sync, request window, last cash, alerts) are built here once and handed to each
  * factory; each factory holds one job. The object is what the worker registers; its type is
  * checked against the interfaces the workflows proxy, so a registered name cannot drift.

@@ -157,7 +157,7 @@ export const dashboardJournalKey = (requestId: string): string => `dashboard-${r
 export const adoptionAuditKey = (runId: string, marketId: string): string => `ADOPT:${runId}:${marketId}`;
 
 /**
- * Alert dedupe keys (STYLE.md "Do" 4: an alert records its key before sending, so a retry sends at
+ * Alert dedupe keys (an alert records its key before sending, so a retry sends at
  * most once). Each is `<TYPE>:<business key>`; the business key says what the alert is about
  * and, where an alert may rightly repeat, which repetition it is.
  */

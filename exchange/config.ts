@@ -1,6 +1,6 @@
 /**
  * Paper exchange configuration: market specs, fault settings, rate limits. Every validator
- * reports all bad fields at once (STYLE.md: config validates itself).
+ * reports all bad fields at once.
  */
 import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { CASE_STUDY_FILL_MODEL, type FillModelParams, validateFillModelParams } from '../domain/fill-model';

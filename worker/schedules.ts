@@ -2,7 +2,7 @@
  * The Temporal Schedules of the trading jobs, registered idempotently at worker start: created,
  * or updated to the current spec when they already exist. Overlap is always SKIP: a job still
  * running (a reconciliation waiting for an operator) makes the next run wait its turn, never
- * doubles it (STYLE.md, "Avoid": no ALLOW_ALL, no legacy cron workflows). Because SKIP drops a run
+ * doubles it (no ALLOW_ALL overlap, no legacy cron workflows). Because SKIP drops a run
  * while the previous one lives, every action carries a workflowExecutionTimeout sized to its job
  * (see RUN_TIMEOUTS), and the activities inside are bounded (workflows/operations-workflows.ts).
  */

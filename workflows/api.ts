@@ -1,6 +1,6 @@
 /**
  * Names shared by workflows, the worker and clients: task queue, workflow inputs, signals,
- * queries and search attributes. Sandbox-safe: clients import it too (STYLE.md, Temporal samples).
+ * queries and search attributes. Sandbox-safe: clients import it too.
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';

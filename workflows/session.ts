@@ -46,7 +46,7 @@ import { validateOperatorRequest, validateOrderFinished } from './validation';
 
 /**
  * patched() IDs of the session's changes of control flow; a history recorded before a change
- * replays the old way (STYLE.md: no control-flow change without patched() and a replay test).
+ * replays the old way (no control-flow change without patched() and a replay test).
  */
 export const SessionPatch = {
   /** A signal on a market with a working order starts nothing. */
