@@ -19,6 +19,16 @@ export interface Fill {
 const TRADE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /** Checks a fill from outside (venue response, data file) and reports every bad field at once. */
+/** What the ledger needs of an execution: side, whole contracts, a price inside (0, 1) and a fee, all integer micros. */
+export function executionProblems(f: Pick<Fill, 'side' | 'quantity' | 'price' | 'fee'>): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  if (f.side !== 'BUY' && f.side !== 'SELL') problems.push({ field: 'side', value: f.side, problem: 'must be BUY or SELL' });
+  if (!Number.isSafeInteger(f.quantity) || f.quantity <= 0) problems.push({ field: 'quantity', value: f.quantity, problem: 'must be a positive whole number of contracts' });
+  if (!Number.isSafeInteger(f.price) || f.price <= 0 || f.price >= MICROS) problems.push({ field: 'price', value: f.price, problem: 'must be integer micros inside (0, 1)' });
+  if (!Number.isSafeInteger(f.fee) || f.fee < 0) problems.push({ field: 'fee', value: f.fee, problem: 'must be non-negative integer micros' });
+  return problems;
+}
+
 export function validateFill(f: Fill): Fill {
   const problems: FieldProblem[] = [];
   if (typeof f.tradeId !== 'string' || !TRADE_ID_RE.test(f.tradeId)) {
@@ -30,10 +40,7 @@ export function validateFill(f: Fill): Fill {
     problems.push({ field: 'clientOrderId', value: f.clientOrderId, problem: 'must be 1-64 letters, digits, "_", "." or "-"' });
   }
   if (typeof f.marketId !== 'string' || f.marketId.length === 0) problems.push({ field: 'marketId', value: f.marketId, problem: 'must be a market ID' });
-  if (f.side !== 'BUY' && f.side !== 'SELL') problems.push({ field: 'side', value: f.side, problem: 'must be BUY or SELL' });
-  if (!Number.isSafeInteger(f.quantity) || f.quantity <= 0) problems.push({ field: 'quantity', value: f.quantity, problem: 'must be a positive whole number of contracts' });
-  if (!Number.isSafeInteger(f.price) || f.price <= 0 || f.price >= MICROS) problems.push({ field: 'price', value: f.price, problem: 'must be micros inside (0, 1)' });
-  if (!Number.isSafeInteger(f.fee) || f.fee < 0) problems.push({ field: 'fee', value: f.fee, problem: 'must be non-negative micros' });
+  problems.push(...executionProblems(f));
   if (!Number.isSafeInteger(f.ts) || f.ts < 0) problems.push({ field: 'ts', value: f.ts, problem: 'must be epoch milliseconds' });
   if (problems.length > 0) throw new InvalidInput(problems);
   return f;

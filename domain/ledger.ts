@@ -18,8 +18,8 @@
  *
  * Realized P&L here is gross; fees are kept beside it, and total = realized + unrealized - fees.
  */
-import { ArithmeticOverflow, InvalidInput, UnknownMarket, type FieldProblem } from './errors';
-import { validateFill, type Fill } from './fill';
+import { ArithmeticOverflow, InvalidInput, UnknownMarket } from './errors';
+import { executionProblems, validateFill, type Fill } from './fill';
 import { markPrice, validateMarketId, type MarketSnapshot, type Outcome } from './market';
 import { MICROS, ZERO, mulDiv, type Money, type Price } from './money';
 
@@ -76,15 +76,7 @@ export function emptyLedger(): Ledger {
 }
 
 function checkPositionFill(fill: PositionFill): void {
-  const problems: FieldProblem[] = [];
-  if (fill.side !== 'BUY' && fill.side !== 'SELL') problems.push({ field: 'side', value: fill.side, problem: 'must be BUY or SELL' });
-  if (!Number.isSafeInteger(fill.quantity) || fill.quantity <= 0) {
-    problems.push({ field: 'quantity', value: fill.quantity, problem: 'must be a positive whole number of contracts' });
-  }
-  if (!Number.isSafeInteger(fill.price) || fill.price <= 0 || fill.price >= MICROS) {
-    problems.push({ field: 'price', value: fill.price, problem: 'must be integer micros inside (0, 1)' });
-  }
-  if (!Number.isSafeInteger(fill.fee) || fill.fee < 0) problems.push({ field: 'fee', value: fill.fee, problem: 'must be non-negative integer micros' });
+  const problems = executionProblems(fill);
   if (problems.length > 0) throw new InvalidInput(problems);
 }
 
