@@ -7,6 +7,7 @@
  *   attempt starts after the trial's deadline;
  * - durable waits and timers are ordinary timers, every wait capped at `maxWaitMs`.
  */
+import { TimerSet } from '../testkit/timers';
 import { ApplicationFailure, type ActivityOptions, type LocalActivityOptions } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -122,26 +123,18 @@ export interface LifecycleRun {
 
 /** Runs one order lifecycle to its end on `acts` (already wrapped with retries). */
 export function runLifecycle(acts: OrderActivities, input: OrderWorkflowInput, maxWaitMs = 100): LifecycleRun {
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new TimerSet();
   const lifecycle = new OrderLifecycle(input, {
     acts,
     waitFor: cappedWaitFor(maxWaitMs),
-    startTimer: (ms, onFire) => {
-      const t = setTimeout(() => {
-        timers.delete(t);
-        onFire();
-      }, ms);
-      timers.add(t);
-    },
+    startTimer: timers.start,
     failureType,
   });
   const outcome = lifecycle.run().then(
     (status) => ({ status }),
     (error: unknown) => ({ error }),
   );
-  void outcome.finally(() => {
-    for (const t of timers) clearTimeout(t);
-  });
+  void outcome.finally(() => timers.clear());
   return { lifecycle, outcome };
 }
 

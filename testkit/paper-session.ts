@@ -16,6 +16,7 @@
  * Drills reuse it: `placeOrder` sends a scripted order through the same lifecycle the session's
  * own signals use, and `halt`/`resume` deliver operator signals to the running session.
  */
+import { TimerSet } from './timers';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../activities/index';
@@ -131,7 +132,7 @@ export function startPaperSession(options: PaperSessionOptions): RunningPaperSes
   const startedAt = clock();
   const tradingDay = tradingDayIn(startedAt, config.timeZone);
   const endOfDayAt = startedAt + (options.durationMs ?? 60_000);
-  const timers = new Set<NodeJS.Timeout>();
+  const timers = new TimerSet();
   let ended = false;
 
   const waitFor = async (until: () => boolean, ms: number): Promise<boolean> => {
@@ -149,13 +150,7 @@ export function startPaperSession(options: PaperSessionOptions): RunningPaperSes
     const lifecycle = new OrderLifecycle(input, {
       acts: orderActs,
       waitFor,
-      startTimer: (ms, onFire) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          onFire();
-        }, ms);
-        timers.add(t);
-      },
+      startTimer: timers.start,
       failureType,
     });
     const done = lifecycle.run();
@@ -258,7 +253,6 @@ export function startPaperSession(options: PaperSessionOptions): RunningPaperSes
       }
       const status = await done;
       await Promise.allSettled([...orders.values()].map((o) => o.done));
-      for (const t of timers) clearTimeout(t);
       timers.clear();
       return status;
     },

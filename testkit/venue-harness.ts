@@ -7,9 +7,9 @@ import { loadKalshiCredentials } from '../activities/venue/kalshi/signing';
 import { createPaperVenue, type PaperVenueOptions } from '../activities/venue/paper-venue';
 import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
-import type { Price } from '../domain/money';
+import type { Price, Quantity } from '../domain/money';
 import { startKalshiDouble, type KalshiDouble } from './kalshi-double';
-import type { Venue } from '../contracts/venue';
+import type { PlaceOrderRequest, Venue, VenueOrder } from '../contracts/venue';
 
 export const PAPER_SECRET = 'paper-test-secret-0123456789abcdef';
 export const PAPER_KEY_ID = 'drill';
@@ -97,3 +97,19 @@ export interface VenueUnderTest {
   idPrefix: string;
   close(): Promise<void>;
 }
+
+/** The venue's answer to a request it accepted and has not filled yet (for scripted venues in tests). */
+export const openOrderFor = (r: PlaceOrderRequest, venueOrderId = 'v-1'): VenueOrder => ({
+  venueOrderId,
+  clientOrderId: r.clientOrderId,
+  marketId: r.marketId,
+  side: r.side,
+  quantity: r.quantity,
+  limitPrice: r.limitPrice,
+  filledQuantity: 0 as Quantity,
+  averageFillPrice: null,
+  status: 'OPEN',
+  rejectReason: null,
+  createdAt: 1,
+  updatedAt: 1,
+});

@@ -1,25 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { PlaceOrderRequest, Venue, VenueOrder } from '../../contracts/venue';
+import { openOrderFor } from '../../testkit/venue-harness';
 import { VenueError, type VenueErrorKind } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import type { Price, Quantity } from '../../domain/money';
 
 const request: PlaceOrderRequest = { clientOrderId: 'rv-1', marketId: 'M-1', side: 'BUY', quantity: 2 as Quantity, limitPrice: 400_000 as Price };
 
-const orderFor = (r: PlaceOrderRequest, venueOrderId = 'v-1'): VenueOrder => ({
-  venueOrderId,
-  clientOrderId: r.clientOrderId,
-  marketId: r.marketId,
-  side: r.side,
-  quantity: r.quantity,
-  limitPrice: r.limitPrice,
-  filledQuantity: 0 as Quantity,
-  averageFillPrice: null,
-  status: 'OPEN',
-  rejectReason: null,
-  createdAt: 1,
-  updatedAt: 1,
-});
 
 const err = (kind: VenueErrorKind): VenueError => new VenueError(kind, 'scripted', { venue: 'fake', operation: 'x' });
 
@@ -33,7 +20,7 @@ function scripted(place: ('accept' | 'accept-then-lose' | VenueError)[]) {
       calls.push('place');
       const step = place.shift() ?? 'accept';
       if (step instanceof VenueError) throw step;
-      const o = venueOrders.get(r.clientOrderId) ?? orderFor(r, `v-${venueOrders.size + 1}`);
+      const o = venueOrders.get(r.clientOrderId) ?? openOrderFor(r, `v-${venueOrders.size + 1}`);
       venueOrders.set(r.clientOrderId, o);
       if (step === 'accept-then-lose') throw err('TIMEOUT');
       return o;

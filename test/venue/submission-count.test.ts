@@ -10,7 +10,8 @@
 import { describe, expect, it } from 'vitest';
 import { VenueError, type VenueErrorKind } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
-import type { PlaceOrderRequest, Venue, VenueOrder } from '../../contracts/venue';
+import type { Venue, VenueOrder } from '../../contracts/venue';
+import { openOrderFor } from '../../testkit/venue-harness';
 import type { Price, Quantity } from '../../domain/money';
 import { MAX_SUBMIT_ATTEMPTS } from '../../workflows/order-lifecycle';
 import { lifecycleSubmitter } from './lifecycle-submit';
@@ -31,26 +32,12 @@ function scriptedVenue(script: Script) {
   const orders = new Map<string, VenueOrder>();
   let placements = 0;
   let lookups = 0;
-  const orderFor = (r: PlaceOrderRequest): VenueOrder => ({
-    venueOrderId: `V-${r.clientOrderId}`,
-    clientOrderId: r.clientOrderId,
-    marketId: r.marketId,
-    side: r.side,
-    quantity: r.quantity,
-    limitPrice: r.limitPrice,
-    filledQuantity: 0 as Quantity,
-    averageFillPrice: null,
-    status: 'OPEN',
-    rejectReason: null,
-    createdAt: 1,
-    updatedAt: 1,
-  });
   const inner: Venue = {
     name: 'scripted',
     async placeOrder(r) {
       const step = script.place(++placements);
       if (step !== 'accept' && !step.takes) throw err(step.kind);
-      const o = orders.get(r.clientOrderId) ?? orderFor(r);
+      const o = orders.get(r.clientOrderId) ?? openOrderFor(r, `V-${r.clientOrderId}`);
       orders.set(r.clientOrderId, o);
       if (step !== 'accept') throw err(step.kind);
       return o;
