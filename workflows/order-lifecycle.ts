@@ -17,6 +17,7 @@ import type { AlertLevel, LookupResult, OrderActivities, OrderProgress, SubmitRe
 import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
 import { DomainError } from '../domain/errors';
 import { executionRecordFromOrder } from '../domain/execution-quality';
+import { AlertKey } from '../domain/ids';
 import {
   applyOrderEvent,
   averageFillPrice,
@@ -345,10 +346,10 @@ export class OrderLifecycle {
   }
 
   /** Raises an alert. One that cannot be sent after its retries is logged and counted: it never fails the order. */
-  private async alert(level: AlertLevel, type: string, title: string, body: string, dedupeSuffix = ''): Promise<void> {
+  private async alert(level: AlertLevel, type: string, title: string, body: string, occasion?: string): Promise<void> {
     const coid = this.order.clientOrderId;
     try {
-      await this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}${dedupeSuffix}`, title: `${title}: ${coid}`, body });
+      await this.env.acts.raiseAlert({ level, type, dedupeKey: AlertKey.order(type, coid, occasion), title: `${title}: ${coid}`, body });
     } catch (e) {
       const failure = this.env.failureType(e);
       if (failure === null || this.env.isCancellation?.(e) || !this.patched(ORDER_PATCHES.alertFailureContinues)) throw e;
@@ -510,7 +511,7 @@ export class OrderLifecycle {
       'ORDER_UNRESOLVED',
       'The venue has not confirmed a cancel',
       `The venue reports ${this.order.clientOrderId} as ${progress.status ?? 'unknown'} ${Math.round((at - this.cancelSentAt) / 1000)} s after our cancel (${this.order.filledQuantity} of ${this.order.quantity} filled); polling goes on every ${Math.round(this.limits.unresolvedPollMaxMs / 1000)} s at most. Check the order at the venue.`,
-      ':cancel',
+      'cancel',
     );
   }
 
@@ -544,7 +545,7 @@ export class OrderLifecycle {
         await acts.raiseAlert({
           level: 'CRITICAL',
           type: 'ORDER_WORKFLOW_FAILED',
-          dedupeKey: `ORDER_WORKFLOW_FAILED:${coid}`,
+          dedupeKey: AlertKey.order('ORDER_WORKFLOW_FAILED', coid),
           title: `Order workflow failed; cancel sent to the venue: ${coid}`,
           body: `The workflow of ${coid} failed (${why}: ${cause instanceof Error ? cause.message : String(cause)}) while the order was ${this.order.state}. A cancel was sent; the venue answered ${answer}. Fills after the last poll may be missing from the order record: reconcile.${problems.length > 0 ? ` Also failed: ${problems.join('; ')}` : ''}`,
         });
