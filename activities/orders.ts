@@ -1,6 +1,6 @@
 /**
  * The activities the order lifecycle workflow calls (OrderActivities, except raiseAlert, which
- * alerts.ts provides). Every time returned comes from `deps.clock`; every failure leaves as a
+ * alerts.ts provides, and syncFills, which fill-sync.ts provides). Every time returned comes from `deps.clock`; every failure leaves as a
  * typed ApplicationFailure (errors.ts).
  */
 import {
@@ -21,11 +21,11 @@ import { formatDecimal } from '../domain/money';
 import { runActivity, submitFailure } from './errors';
 import { coreSnapshot, loadAccount, marksOf } from './portfolio';
 import type { ActivityServices } from './services';
-import type { AssessOrderInput, AssessOrderResult, LookupResult, OrderActivities, OrderContext, OrderIntent, OrderProgress, SubmitResult } from '../contracts/activities';
+import type { AssessOrderInput, AssessOrderResult, LookupResult, OrderActivities, OrderContext, OrderFillOptions, OrderIntent, OrderProgress, SubmitResult } from '../contracts/activities';
 import { isVenueError } from './venue/errors';
 import type { VenueOrder } from '../contracts/venue';
 
-export type OrderActivitiesWithoutAlerts = Omit<OrderActivities, 'raiseAlert'>;
+export type OrderActivitiesWithoutAlerts = Omit<OrderActivities, 'raiseAlert' | 'syncFills'>;
 
 /** Slots per count of progress steps in a snapshot sequence: one per order state (see `snapshotSeq`). */
 const STATE_SLOTS = 16;
@@ -73,9 +73,9 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
     /**
      * Pre-trade risk (a local activity: a few indexed reads and one quote). The decision is
      * recorded under the client order ID; a retry returns the recorded decision instead of
-     * judging again on a newer quote.
+     * judging again on a newer quote. `syncFills: false`: the workflow synced the fills itself.
      */
-    assessOrder: (input: AssessOrderInput): Promise<AssessOrderResult> =>
+    assessOrder: (input: AssessOrderInput, options?: OrderFillOptions): Promise<AssessOrderResult> =>
       runActivity(async () => {
         const { order, context } = input;
         checkIntent(order);
@@ -83,7 +83,7 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
         if (earlier) return { approved: earlier.approved, violations: earlier.violations as RiskViolation[], at: earlier.decidedAt };
 
         // Fills the venue reported since the last poll count against the limits: sync them first.
-        const [quote] = await Promise.all([venue.getMarketSnapshot(order.marketId), services.fills.sync()]);
+        const [quote] = await Promise.all([venue.getMarketSnapshot(order.marketId), options?.syncFills === false ? null : services.fills.sync()]);
         const account = await loadAccount(db, config.account, context.tradingDay);
         const snapshot = coreSnapshot(quote);
         const open = account.positions.filter((p) => p.quantity !== 0).map((p) => p.marketId);
@@ -187,12 +187,14 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
      * The order's status at the venue, then the account's new fills into the ledger (status first,
      * so a FILLED status is never reported without the fills that preceded it), then every fill
      * of this order from the records: a retried poll returns the same fills again.
+     * `syncFills: false`: the workflow ran the sync as a step of its own just before, and this
+     * only reads (the lifecycle confirms a final status with one more sync, order-lifecycle.ts).
      */
-    pollOrder: (clientOrderId: string): Promise<OrderProgress> =>
+    pollOrder: (clientOrderId: string, options?: OrderFillOptions): Promise<OrderProgress> =>
       runActivity(async () => {
         validateClientOrderId(clientOrderId);
         const order = await venue.getOrderByClientId(clientOrderId);
-        await services.fills.sync();
+        if (options?.syncFills !== false) await services.fills.sync();
         const fills = await listOrderFills(db, clientOrderId);
         return {
           venueOrderId: order?.venueOrderId ?? null,

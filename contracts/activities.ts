@@ -80,15 +80,26 @@ export interface OrderProgress {
   at: number;
 }
 
+/** How an order activity that reads the ledger treats the venue's fills. */
+export interface OrderFillOptions {
+  /**
+   * False: the order workflow has just run the `syncFills` step and the activity only reads.
+   * Absent (orders recorded before that step): it syncs the venue's fills first, as it did.
+   */
+  syncFills?: boolean;
+}
+
 export interface OrderActivities {
   /** Pre-trade risk with the recorded portfolio and a fresh quote; the decision is recorded. */
-  assessOrder(input: AssessOrderInput): Promise<AssessOrderResult>;
+  assessOrder(input: AssessOrderInput, options?: OrderFillOptions): Promise<AssessOrderResult>;
   /** Inserts the order (idempotent by client order ID) or advances its recorded state. */
   recordOrder(order: Order, context: OrderContext): Promise<void>;
   submitOrder(order: OrderIntent): Promise<SubmitResult>;
   lookupOrder(clientOrderId: string): Promise<LookupResult>;
-  /** Syncs venue fills into the ledger (idempotent by trade ID) and reports this order's progress. */
-  pollOrder(clientOrderId: string): Promise<OrderProgress>;
+  /** The same activity as SessionActivities.syncFills: the account's venue fills into the ledger. */
+  syncFills(): Promise<FillSyncResult>;
+  /** This order's status at the venue and its fills in the ledger (syncing the venue's fills first unless told not to). */
+  pollOrder(clientOrderId: string, options?: OrderFillOptions): Promise<OrderProgress>;
   cancelOrder(clientOrderId: string): Promise<{ status: VenueOrderStatus | null; at: number }>;
   recordExecution(record: ExecutionRecord): Promise<void>;
   raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;

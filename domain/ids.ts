@@ -168,6 +168,11 @@ export const AlertKey = {
   dailyReport: (account: string, tradingDay: string): string => `DAILY_REPORT:${account}:${tradingDay}`,
   /** A session's alert of `type`; `occasion` tells apart the repetitions the session means to send. */
   session: (type: string, strategy: string, tradingDay: string, occasion: string): string => `${type}:${strategy}:${tradingDay}:${occasion}`,
+  /**
+   * An order's alert of `type`: one per order and type; `occasion` tells apart a second alert of
+   * the same type for the order (`cancel`: the venue has not confirmed our cancel).
+   */
+  order: (type: string, clientOrderId: string, occasion?: string): string => `${type}:${clientOrderId}${occasion === undefined ? '' : `:${occasion}`}`,
   /** One per reconciliation run. */
   reconciliationMismatch: (runId: string): string => `RECONCILIATION_MISMATCH:${runId}`,
   /** The n-th reminder of a run still waiting for an operator. */

@@ -102,8 +102,8 @@ async function main(): Promise<void> {
       say(`POINT submit-answered ${r.outcome}`);
       return r;
     },
-    pollOrder: async (clientOrderId) => {
-      const progress = await raw.pollOrder(clientOrderId);
+    pollOrder: async (clientOrderId, options) => {
+      const progress = await raw.pollOrder(clientOrderId, options);
       const filled = progress.fills.reduce((n, f) => n + f.quantity, 0);
       if (filled > 0 && filled < quantity) await point(spec, 'between-fills');
       return progress;

@@ -48,9 +48,22 @@ const ORDER_VENUE_CALLS: ActivityOptions = {
   retry: { initialInterval: '1 second', maximumInterval: '60 seconds', nonRetryableErrorTypes: [VenueFailure.AUTH, DomainFailure.InvalidInput] },
 };
 
-/** The order workflow's options, per activity. */
-export const ORDER_ACTIVITY_OPTIONS: { assessOrder: LocalActivityOptions } & Record<Exclude<keyof OrderActivities, 'assessOrder'>, ActivityOptions> = {
+/**
+ * The fill sync before each poll retries as the poll does, until the venue answers: a poll that
+ * went on without it would report the order's status without its fills. Up to 50 venue pages
+ * after an outage: the session's sync step allows the same time.
+ */
+const FILL_SYNC_BEFORE_POLL: ActivityOptions = { ...ORDER_VENUE_CALLS, startToCloseTimeout: '2 minutes' };
+
+/** The order workflow's options, per activity; `syncFillsBeforeRisk` is the fill sync that precedes the risk check. */
+export const ORDER_ACTIVITY_OPTIONS: { assessOrder: LocalActivityOptions; syncFillsBeforeRisk: LocalActivityOptions } & Record<Exclude<keyof OrderActivities, 'assessOrder'>, ActivityOptions> = {
   assessOrder: RISK_CHECK,
+  /**
+   * Gives up as the risk check does, and the order ends rejected as when the check cannot run
+   * (the sync used to run inside it): a venue outage must not hold a signal back for later.
+   */
+  syncFillsBeforeRisk: RISK_CHECK,
+  syncFills: FILL_SYNC_BEFORE_POLL,
   recordOrder: RECORD_WRITES,
   recordExecution: RECORD_WRITES,
   submitOrder: SUBMISSION,

@@ -13,10 +13,11 @@
  * as the submit returns; an alert never fails the order; any other failure after the submit
  * cancels at the venue before the workflow fails; a long follow continues as new.
  */
-import type { AlertLevel, LookupResult, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
+import type { AlertLevel, FillSyncResult, LookupResult, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
 import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
 import { DomainError } from '../domain/errors';
 import { executionRecordFromOrder } from '../domain/execution-quality';
+import { AlertKey } from '../domain/ids';
 import {
   applyOrderEvent,
   averageFillPrice,
@@ -25,12 +26,15 @@ import {
   isTerminal,
   type Order,
   type OrderEvent,
+  type VenueOrderStatus,
 } from '../domain/order';
 import { describeDecision } from '../domain/risk';
 import { validateOperatorRequest } from './validation';
 
 /** Failure types after which a submission is final: the venue refused it, or we may not trade. */
 const SUBMIT_REFUSED = new Set(['BAD_REQUEST', 'AUTH']);
+/** Venue statuses after which the venue makes no more fills for the order. */
+const FINAL_VENUE_STATUSES: ReadonlySet<VenueOrderStatus> = new Set(['FILLED', 'CANCELED', 'EXPIRED', 'REJECTED']);
 
 export const POLL_POLICY = { initialMs: 1_000, factor: 2, maxMs: 30_000 } as const;
 /**
@@ -79,6 +83,11 @@ export const ORDER_PATCHES = {
    * The activity and the venue client no longer resubmit on their own.
    */
   submitProtocol: 'order-submit-protocol',
+  /**
+   * Venue fills are synced by a step of their own (`syncFills`) before the risk check and before
+   * each poll, which then only read; a final status is confirmed by one more sync and poll.
+   */
+  fillSyncStep: 'order-fill-sync-step',
 } as const;
 export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
 
@@ -89,6 +98,8 @@ export function resubmitDelay(submissions: number): number {
 
 export interface LifecycleEnv {
   acts: OrderActivities;
+  /** The fill sync before the risk check, which gives up as the risk check does; absent: `acts.syncFills`. */
+  syncFillsBeforeRisk?(): Promise<FillSyncResult>;
   /** Durable wait: resolves true as soon as `until()` holds, false after `ms`. */
   waitFor(until: () => boolean, ms: number): Promise<boolean>;
   /** Starts a durable timer that calls `onFire` when it expires. */
@@ -123,6 +134,8 @@ export class OrderLifecycle {
   private submitAttempts = 0;
   /** Whether this run takes ORDER_PATCHES.submitProtocol; null until first asked. */
   private submitProtocol: boolean | null = null;
+  /** Whether this run takes ORDER_PATCHES.fillSyncStep; null until first asked. */
+  private fillSyncStep: boolean | null = null;
   private polls = 0;
   private alertFailures = 0;
   private continuedRuns = 0;
@@ -269,17 +282,19 @@ export class OrderLifecycle {
     const { acts } = this.env;
     const { context } = this.input;
 
+    const request = { order: this.input.order, context, halted: this.input.halted, ordersInLastMinute: this.input.ordersInLastMinute };
     let decision;
     try {
-      decision = await acts.assessOrder({
-        order: this.input.order,
-        context,
-        halted: this.input.halted,
-        ordersInLastMinute: this.input.ordersInLastMinute,
-      });
+      if (this.syncsFillsAsStep()) {
+        await (this.env.syncFillsBeforeRisk ? this.env.syncFillsBeforeRisk() : acts.syncFills());
+        decision = await acts.assessOrder(request, { syncFills: false });
+      } else {
+        decision = await acts.assessOrder(request);
+      }
     } catch (e) {
-      // The risk check could not run (venue or records unavailable past every retry): nothing was
-      // sent, so the order ends rejected and recorded instead of failing without a trace.
+      // The risk check could not run (venue or records unavailable past every retry, its fill
+      // sync included): nothing was sent, so the order ends rejected and recorded instead of
+      // failing without a trace.
       const type = this.env.failureType(e);
       if (type === null) throw e;
       const reason = `risk check could not run (${type}); nothing was sent`;
@@ -345,10 +360,10 @@ export class OrderLifecycle {
   }
 
   /** Raises an alert. One that cannot be sent after its retries is logged and counted: it never fails the order. */
-  private async alert(level: AlertLevel, type: string, title: string, body: string, dedupeSuffix = ''): Promise<void> {
+  private async alert(level: AlertLevel, type: string, title: string, body: string, occasion?: string): Promise<void> {
     const coid = this.order.clientOrderId;
     try {
-      await this.env.acts.raiseAlert({ level, type, dedupeKey: `${type}:${coid}${dedupeSuffix}`, title: `${title}: ${coid}`, body });
+      await this.env.acts.raiseAlert({ level, type, dedupeKey: AlertKey.order(type, coid, occasion), title: `${title}: ${coid}`, body });
     } catch (e) {
       const failure = this.env.failureType(e);
       if (failure === null || this.env.isCancellation?.(e) || !this.patched(ORDER_PATCHES.alertFailureContinues)) throw e;
@@ -481,7 +496,7 @@ export class OrderLifecycle {
         await this.env.waitFor(() => !this.cancelSent && (this.cancelRequest !== null || this.ttlExpired), delay);
       }
       const before = this.order;
-      const progress = await acts.pollOrder(this.order.clientOrderId);
+      const progress = await this.poll();
       this.lastSeenAt = progress.at;
       const anomalies = this.absorb(progress);
       this.polls++;
@@ -499,6 +514,37 @@ export class OrderLifecycle {
     return 'ENDED';
   }
 
+  /**
+   * The order's status at the venue and its fills in the ledger. Under ORDER_PATCHES.fillSyncStep
+   * the fills are synced by a step of their own first; a sync that cannot succeed fails the
+   * follow as the poll that synced itself did. The poll then reads the status after the sync, so
+   * a fill made between the two is missing from a final status it reports (FILLED, or CANCELED
+   * after a last partial fill): such a status is read again after one more sync, which holds every
+   * fill made before it (a final status does not change).
+   */
+  private async poll(): Promise<OrderProgress> {
+    const { acts } = this.env;
+    const coid = this.order.clientOrderId;
+    if (!this.syncsFillsAsStep()) return acts.pollOrder(coid);
+    await acts.syncFills();
+    const progress = await acts.pollOrder(coid, { syncFills: false });
+    if (!this.mayMissFills(progress)) return progress;
+    await acts.syncFills();
+    return acts.pollOrder(coid, { syncFills: false });
+  }
+
+  /** A final venue status with fills short of the order: fills made just before it may not be synced yet. */
+  private mayMissFills(progress: OrderProgress): boolean {
+    if (progress.status === null || !FINAL_VENUE_STATUSES.has(progress.status)) return false;
+    return progress.fills.reduce((sum, f) => sum + f.quantity, 0) < this.order.quantity;
+  }
+
+  /** Whether this run takes ORDER_PATCHES.fillSyncStep: asked once, before the first call that syncs (risk check or poll), and kept for the run. */
+  private syncsFillsAsStep(): boolean {
+    this.fillSyncStep ??= this.patched(ORDER_PATCHES.fillSyncStep);
+    return this.fillSyncStep;
+  }
+
   /** Our cancel went out long ago and the venue still reports the order live: a person must look, once. */
   private async alertIfCancelUnanswered(progress: OrderProgress): Promise<void> {
     const at = progress.at;
@@ -510,7 +556,7 @@ export class OrderLifecycle {
       'ORDER_UNRESOLVED',
       'The venue has not confirmed a cancel',
       `The venue reports ${this.order.clientOrderId} as ${progress.status ?? 'unknown'} ${Math.round((at - this.cancelSentAt) / 1000)} s after our cancel (${this.order.filledQuantity} of ${this.order.quantity} filled); polling goes on every ${Math.round(this.limits.unresolvedPollMaxMs / 1000)} s at most. Check the order at the venue.`,
-      ':cancel',
+      'cancel',
     );
   }
 
@@ -544,7 +590,7 @@ export class OrderLifecycle {
         await acts.raiseAlert({
           level: 'CRITICAL',
           type: 'ORDER_WORKFLOW_FAILED',
-          dedupeKey: `ORDER_WORKFLOW_FAILED:${coid}`,
+          dedupeKey: AlertKey.order('ORDER_WORKFLOW_FAILED', coid),
           title: `Order workflow failed; cancel sent to the venue: ${coid}`,
           body: `The workflow of ${coid} failed (${why}: ${cause instanceof Error ? cause.message : String(cause)}) while the order was ${this.order.state}. A cancel was sent; the venue answered ${answer}. Fills after the last poll may be missing from the order record: reconcile.${problems.length > 0 ? ` Also failed: ${problems.join('; ')}` : ''}`,
         });

@@ -40,6 +40,8 @@ import { ORDER_ACTIVITY_OPTIONS } from './activity-options';
 
 const options = ORDER_ACTIVITY_OPTIONS;
 
+const syncFillsBeforeRisk = proxyLocalActivities<OrderActivities>(options.syncFillsBeforeRisk).syncFills;
+
 // proxyActivities returns a Proxy with no own keys: it cannot be spread, so name each activity.
 const acts: OrderActivities = {
   assessOrder: proxyLocalActivities<OrderActivities>(options.assessOrder).assessOrder,
@@ -47,6 +49,7 @@ const acts: OrderActivities = {
   recordExecution: proxyActivities<OrderActivities>(options.recordExecution).recordExecution,
   submitOrder: proxyActivities<OrderActivities>(options.submitOrder).submitOrder,
   lookupOrder: proxyActivities<OrderActivities>(options.lookupOrder).lookupOrder,
+  syncFills: proxyActivities<OrderActivities>(options.syncFills).syncFills,
   pollOrder: proxyActivities<OrderActivities>(options.pollOrder).pollOrder,
   cancelOrder: proxyActivities<OrderActivities>(options.cancelOrder).cancelOrder,
   raiseAlert: proxyActivities<OrderActivities>(options.raiseAlert).raiseAlert,
@@ -82,6 +85,7 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     validateOrderWorkflowInput(input);
     lifecycle = new OrderLifecycle(input, {
       acts,
+      syncFillsBeforeRisk,
       waitFor: (until, ms) => condition(until, ms),
       // A timer fails only when cancelled with its workflow; the lifecycle handles that cancellation.
       startTimer: (ms, onFire) => void sleep(ms).then(onFire, () => undefined),

@@ -96,8 +96,8 @@ function withDrillHolds(acts: Activities, holds: WorkerHolds, venue: ReturnType<
       if (beforeSubmit.has(order.clientOrderId) && !held.has(order.clientOrderId)) return hold('before-submit', order.clientOrderId);
       return out.submitOrder(order);
     },
-    pollOrder: async (clientOrderId) => {
-      const progress = await out.pollOrder(clientOrderId);
+    pollOrder: async (clientOrderId, options) => {
+      const progress = await out.pollOrder(clientOrderId, options);
       if (betweenFills.has(clientOrderId) && !held.has(clientOrderId) && progress.status === 'PARTIALLY_FILLED') return hold('between-fills', clientOrderId);
       return progress;
     },

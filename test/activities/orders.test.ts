@@ -97,6 +97,20 @@ forEachBackend('order activities', (backend) => {
     expect((await getPosition(backend.db, 'paper', x.market.marketId))?.quantity).toBe(8);
   });
 
+  it('assessOrder told the workflow synced ({ syncFills: false }) judges on the records as they are; after the syncFills step it sees the fills', async () => {
+    const a = createActivities(makeDeps({ db: backend.db, venue: x.venue, config: { limits: { ...TEST_LIMITS, maxOrderSize: 5, maxPositionSize: 10 } } }));
+    const first = await x.venue.placeOrder(intent('mr-20261121-000006', x.market.marketId, await x.crossingBuy(), 8));
+    for (let i = 0; i < 200 && (await x.venue.getOrderByClientId(first.clientOrderId))!.status !== 'FILLED'; i++) await new Promise((r) => setTimeout(r, 25));
+    const price = await x.crossingBuy();
+    const unsynced = await inActivity(() => a.assessOrder({ order: intent('mr-20261121-000007', x.market.marketId, price, 5), context: context(), halted: null, ordersInLastMinute: 0 }, { syncFills: false }));
+    expect(unsynced).toMatchObject({ approved: true, violations: [] });
+    expect(await listFills(backend.db)).toEqual([]);
+    expect(await inActivity(() => a.syncFills())).toMatchObject({ fillsInserted: expect.any(Number) as number });
+    expect((await getPosition(backend.db, 'paper', x.market.marketId))?.quantity).toBe(8);
+    const synced = await inActivity(() => a.assessOrder({ order: intent('mr-20261121-000008', x.market.marketId, price, 5), context: context(), halted: null, ordersInLastMinute: 0 }, { syncFills: false }));
+    expect(synced.violations.map((v) => [v.rule, v.observed])).toEqual([['POSITION_SIZE', 13]]);
+  });
+
   it('assessOrder on a market the venue does not list fails BAD_REQUEST, not retried', async () => {
     const a = acts();
     const f = await failureOf(inActivity(() => a.assessOrder({ order: intent('mr-20261121-000003', 'NO-SUCH-MKT', 500_000 as Price), context: context(), halted: null, ordersInLastMinute: 0 })));
@@ -156,6 +170,25 @@ forEachBackend('order activities', (backend) => {
     expect(await positionHistoryOf(backend.db, 'paper', order.marketId)).toHaveLength(filled.fills.length);
     const venueFills = x.exchange.engine.toState().accounts.find((acc) => acc.keyId === PAPER_KEY_ID)!.fills;
     expect((await listFills(backend.db)).map((f) => f.tradeId).sort()).toEqual(venueFills.map((f) => f.tradeId).sort());
+  });
+
+  it('pollOrder told the workflow synced ({ syncFills: false }) records no fills; without the flag it still syncs them', async () => {
+    const a = acts();
+    const order = intent('mr-20261121-000021', x.market.marketId, await x.crossingBuy(), 6);
+    await inActivity(() => a.submitOrder(order));
+    for (let i = 0; i < 200 && (await x.venue.getOrderByClientId(order.clientOrderId))!.status !== 'FILLED'; i++) await new Promise((r) => setTimeout(r, 25));
+    const readOnly = await inActivity(() => a.pollOrder(order.clientOrderId, { syncFills: false }));
+    expect(readOnly).toMatchObject({ status: 'FILLED', fills: [] });
+    expect(await listFills(backend.db)).toEqual([]);
+    expect(await getPosition(backend.db, 'paper', order.marketId)).toBeFalsy();
+
+    const syncing = await inActivity(() => a.pollOrder(order.clientOrderId));
+    expect(syncing.status).toBe('FILLED');
+    expect(syncing.fills.reduce((n, f) => n + f.quantity, 0)).toBe(6);
+    expect((await getPosition(backend.db, 'paper', order.marketId))?.quantity).toBe(6);
+    // The step finds nothing left, and a read-only poll now reports what the sync recorded.
+    expect(await inActivity(() => a.syncFills())).toMatchObject({ fillsInserted: 0 });
+    expect((await inActivity(() => a.pollOrder(order.clientOrderId, { syncFills: false }))).fills).toEqual(syncing.fills);
   });
 
   it('two orders polled concurrently: every fill recorded exactly once, positions add up', async () => {

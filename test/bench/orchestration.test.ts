@@ -158,6 +158,7 @@ describe('orchestration bench: its orders on the bench exchange, without a serve
       recordOrder: wrap(all.recordOrder),
       submitOrder: wrap(all.submitOrder),
       lookupOrder: wrap(all.lookupOrder),
+      syncFills: wrap(all.syncFills),
       pollOrder: wrap(all.pollOrder),
       cancelOrder: wrap(all.cancelOrder),
       recordExecution: wrap(all.recordExecution),

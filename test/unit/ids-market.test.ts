@@ -107,7 +107,26 @@ describe('identifiers', () => {
     expect(AlertKey.session('TRADING_HALTED', 'ema', '2026-11-21', '3')).toBe('TRADING_HALTED:ema:2026-11-21:3');
     expect(AlertKey.reconciliationMismatch('reconciliation-1')).toBe('RECONCILIATION_MISMATCH:reconciliation-1');
     expect(AlertKey.reconciliationUnanswered('reconciliation-1', 2)).toBe('RECONCILIATION_UNANSWERED:reconciliation-1:2');
+    expect(AlertKey.order('ORDER_UNRESOLVED', 'ema-20261121-000001')).toBe('ORDER_UNRESOLVED:ema-20261121-000001');
+    expect(AlertKey.order('ORDER_UNRESOLVED', 'ema-20261121-000001', 'cancel')).toBe('ORDER_UNRESOLVED:ema-20261121-000001:cancel');
+    expect(AlertKey.order('ORDER_WORKFLOW_FAILED', 'ema-20261121-000001')).toBe('ORDER_WORKFLOW_FAILED:ema-20261121-000001');
     expect(adoptionAuditKey('trust-2', 'PX-1')).toBe('ADOPT:trust-2:PX-1');
+  });
+
+  it("an order's alert key names its type, its order and its occasion, and no two of them share a key", () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9][a-z0-9_.-]{0,20}$/),
+        fc.integer({ min: 1, max: 9_999_999 }),
+        fc.constantFrom('ORDER_UNRESOLVED', 'ORDER_WORKFLOW_FAILED', 'PARTIAL_FILL'),
+        fc.constantFrom(undefined, 'cancel'),
+        (strategy, seq, type, occasion) => {
+          const coid = makeClientOrderId(strategy, '2026-11-21', seq);
+          const [keyType, keyOrder, ...rest] = AlertKey.order(type, coid, occasion).split(':');
+          expect([keyType, validateClientOrderId(keyOrder), rest]).toEqual([type, coid, occasion === undefined ? [] : [occasion]]);
+        },
+      ),
+    );
   });
 
   it('trading day of an instant is its UTC date', () => {

@@ -61,6 +61,7 @@ export function lifecycleSubmitter(venue: ResilientVenue, options: SubmitOptions
       if (r.found) tally.foundByLookup += 1;
       return r;
     },
+    syncFills: async () => ({ pages: 0, fillsSeen: 0, fillsInserted: 0 }),
     pollOrder: async () => ({ venueOrderId: null, status: 'CANCELED', rejectReason: null, fills: [], at: Date.now() }),
     cancelOrder: async () => ({ status: 'CANCELED', at: Date.now() }),
     raiseAlert: async (a) => {

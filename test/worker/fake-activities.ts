@@ -22,6 +22,7 @@ import type { VenueOrderStatus } from '../../contracts/venue';
 import type { BreakerTrip } from '../../domain/breakers';
 import type { Fill } from '../../domain/fill';
 import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
+import { clientOrderIdFromWorkflowId } from '../../domain/ids';
 import { TERMINAL_STATES, type Order } from '../../domain/order';
 import { decideReconciliation, type Discrepancy } from '../../domain/reconciliation';
 
@@ -81,8 +82,15 @@ export class FakeWorld {
   /** The venue ignores cancels of these orders and never reports them final. */
   readonly neverFinal = new Set<string>();
   activeSessions: string[] = [];
-  /** Times the session ran its fill-sync step (syncFills); fills themselves arrive with each poll here. */
+  /** Times a workflow ran the fill-sync step (syncFills): the session's, and each order's (also in orderCalls). */
   fillSyncs = 0;
+  /**
+   * The venue's fills the records hold, per client order ID: a fill sync (the step, or a poll not
+   * told that the step ran) brings in every fill the venue has made. The venue makes fills when
+   * an order's status is read (pollOrder), so a poll after the step can report a status ahead of
+   * the records, as a real venue can.
+   */
+  readonly ledgerFills = new Map<string, Fill[]>();
   /** SMTP down: raiseAlert and sendDailyReport fail with the retryable ALERT_DELIVERY_FAILED. */
   smtpDown = false;
   /** While true, reconcileAccount keeps comparing (heartbeating) and does not answer. */
@@ -164,6 +172,10 @@ export class FakeWorld {
   private async orderFault(coid: string, name: 'assessOrder' | 'submitOrder'): Promise<void> {
     const ms = (name === 'assessOrder' ? this.riskDelayMs : this.submitDelayMs).get(coid);
     if (ms !== undefined) await new Promise((r) => setTimeout(r, ms));
+  }
+
+  private syncLedger(only?: string): void {
+    for (const [coid, record] of this.venue) if (only === undefined || coid === only) this.ledgerFills.set(coid, [...record.fills]);
   }
 
   private strayFill(coid: string, record: VenueOrderRecord): Fill[] {
@@ -268,12 +280,13 @@ export class FakeWorld {
         const record = this.venue.get(coid);
         return record ? { found: true, venueOrderId: record.venueOrderId, status: record.status, at: Date.now() } : { found: false, at: Date.now() };
       },
-      pollOrder: async (coid) => {
+      pollOrder: async (coid, options) => {
         this.called(coid, 'pollOrder');
         const record = this.venue.get(coid);
         if (!record) return { venueOrderId: null, status: null, rejectReason: null, fills: [], at: Date.now() };
         this.fillSome(coid, record);
-        return { venueOrderId: record.venueOrderId, status: record.status, rejectReason: null, fills: [...record.fills, ...this.strayFill(coid, record)], at: Date.now() };
+        if (options?.syncFills !== false) this.syncLedger(coid);
+        return { venueOrderId: record.venueOrderId, status: record.status, rejectReason: null, fills: [...(this.ledgerFills.get(coid) ?? []), ...this.strayFill(coid, record)], at: Date.now() };
       },
       cancelOrder: async (coid) => {
         this.called(coid, 'cancelOrder');
@@ -284,10 +297,15 @@ export class FakeWorld {
       recordExecution: async () => undefined,
       raiseAlert: alert,
 
-      // ---- sessions ----
+      // ---- sessions and orders ----
       syncFills: async () => {
         this.fillSyncs++;
-        return { pages: 1, fillsSeen: 0, fillsInserted: 0 };
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        if (workflowId.startsWith('order-')) this.called(clientOrderIdFromWorkflowId(workflowId), 'syncFills');
+        const before = [...this.ledgerFills.values()].flat().length;
+        this.syncLedger();
+        const after = [...this.ledgerFills.values()].flat().length;
+        return { pages: 1, fillsSeen: after, fillsInserted: after - before };
       },
       preflight: async () => [
         { name: 'VENUE_REACHABLE', ok: true, detail: 'ok' },

@@ -38,6 +38,10 @@ interface VenueScript {
   recordRefuses?: (o: Order) => boolean;
   /** The venue also reports, on every poll, a fill larger than the order (a FILL_ANOMALY). */
   strayFill?: boolean;
+  /** Fill syncs (the step, or the one inside the risk check or a poll) from the `from`-th on fail with `type`. */
+  syncFails?: { from: number; type: string };
+  /** Called after each fill sync: the venue may act between a sync and the poll that follows. */
+  afterSync?: () => void;
   /** Called while the risk check runs / while the submit request is in flight (signals arrive). */
   duringRisk?: (lifecycle: OrderLifecycle) => void;
   duringSubmit?: (lifecycle: OrderLifecycle) => void;
@@ -55,7 +59,13 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   let lookupCalls = 0;
   const submitTimes: number[] = [];
   let tradeSeq = 0;
-  const released: Fill[] = [];
+  /** Fills the venue has made, and of those the ones a fill sync has brought into the records. */
+  const venueFills: Fill[] = [];
+  const ledger: Fill[] = [];
+  const scriptedMade = new Set<number>();
+  /** The fill steps in the order they ran: syncFills, and the activities that read fills with their flag. */
+  const fillSteps: string[] = [];
+  let syncs = 0;
   const input: OrderWorkflowInput = {
     order: { clientOrderId: COID, marketId: 'PRES-2028', side: 'BUY', quantity: 20 as Quantity, limitPrice: px(0.43) },
     context: { strategy: 'ema', sessionWorkflowId: null, tradingDay: '2026-11-21', signal: { price: px(0.43), confidence: 0.6, at: time.now, metadata: {} } },
@@ -71,9 +81,39 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
     return venueOrders.get(COID)!;
   };
 
+  const venueFill = (quantity: number, price: number) => {
+    venueFills.push({ tradeId: `T-${++tradeSeq}`, clientOrderId: COID, marketId: 'PRES-2028', side: 'BUY', quantity: quantity as Quantity, price: px(price), fee: 0 as never, ts: time.now });
+  };
+
+  /** The venue makes the scripted fills that are due, each once, and its status follows them. */
+  const venueTick = () => {
+    const o = venueOrders.get(COID);
+    if (!o) return;
+    (script.fills ?? []).forEach((f, i) => {
+      if (o.acceptedAt + f.afterMs <= time.now && !scriptedMade.has(i) && o.status !== 'CANCELED') {
+        scriptedMade.add(i);
+        venueFill(f.quantity, f.price);
+      }
+    });
+    const filled = venueFills.reduce((s, f) => s + f.quantity, 0);
+    if (filled === 20) o.status = 'FILLED';
+    else if (filled > 0 && o.status === 'OPEN') o.status = 'PARTIALLY_FILLED';
+  };
+
+  /** The fill sync: every fill the venue has made into the records, once. */
+  const sync = () => {
+    syncs++;
+    if (script.syncFails && syncs >= script.syncFails.from) throw new Failure(script.syncFails.type);
+    venueTick();
+    for (const f of venueFills) if (!ledger.includes(f)) ledger.push(f);
+    script.afterSync?.();
+  };
+
   const acts: OrderActivities = {
-    assessOrder: async (i) => {
+    assessOrder: async (i, options) => {
       calls.push('assessOrder');
+      fillSteps.push(`assessOrder syncFills=${String(options?.syncFills)}`);
+      if (options?.syncFills !== false) sync();
       script.duringRisk?.(lifecycle);
       if (script.riskUnavailable) throw new Failure('UNAVAILABLE');
       return i.halted ? { approved: false, violations: [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${i.halted}` }], at: time.now } : { approved: true, violations: [], at: time.now };
@@ -109,24 +149,24 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
       const o = venueOrders.get(id);
       return o ? { found: true, venueOrderId: `V-${id}`, status: o.status, at: time.now } : { found: false, at: time.now };
     },
-    pollOrder: async (id): Promise<OrderProgress> => {
+    syncFills: async () => {
+      fillSteps.push('syncFills');
+      sync();
+      return { pages: 1, fillsSeen: venueFills.length, fillsInserted: 0 };
+    },
+    pollOrder: async (id, options): Promise<OrderProgress> => {
       calls.push('pollOrder');
+      fillSteps.push(`pollOrder syncFills=${String(options?.syncFills)}`);
       pollTimes.push(time.now);
       const o = venueOrders.get(id);
       if (!o) return { venueOrderId: null, status: null, rejectReason: null, fills: [], at: time.now };
-      for (const f of script.fills ?? []) {
-        const due = o.acceptedAt + f.afterMs <= time.now;
-        const already = released.length > (script.fills ?? []).indexOf(f);
-        if (due && !already && o.status !== 'CANCELED') {
-          released.push({ tradeId: `T-${++tradeSeq}`, clientOrderId: id, marketId: 'PRES-2028', side: 'BUY', quantity: f.quantity as Quantity, price: px(f.price), fee: 0 as never, ts: time.now });
-        }
-      }
-      const filled = released.reduce((s, f) => s + f.quantity, 0);
-      if (filled === 20) o.status = 'FILLED';
-      else if (filled > 0 && o.status === 'OPEN') o.status = 'PARTIALLY_FILLED';
-      // The venue repeats every fill on every poll: the lifecycle must count each once.
+      // As the activity: the status first, then (unless told not to) the sync, then the recorded fills.
+      venueTick();
+      const status = o.status;
+      if (options?.syncFills !== false) sync();
+      // The records repeat every fill on every poll: the lifecycle must count each once.
       const stray: Fill[] = script.strayFill ? [{ tradeId: 'T-stray', clientOrderId: id, marketId: 'PRES-2028', side: 'BUY', quantity: 999 as Quantity, price: px(0.43), fee: 0 as never, ts: time.now }] : [];
-      return { venueOrderId: `V-${id}`, status: o.status, rejectReason: null, fills: [...released, ...stray], at: time.now };
+      return { venueOrderId: `V-${id}`, status, rejectReason: null, fills: [...ledger, ...stray], at: time.now };
     },
     cancelOrder: async (id) => {
       calls.push('cancelOrder');
@@ -154,7 +194,7 @@ function harness(script: VenueScript, overrides: Partial<OrderWorkflowInput> = {
   };
   // The script's hooks reach it through their closures, once run() has started.
   const lifecycle = new OrderLifecycle(input, env);
-  return { lifecycle, input, env, time, calls, pollTimes, alerts, logged, recorded, venueOrders, submits: () => submitCalls, submitTimes };
+  return { lifecycle, input, env, time, calls, fillSteps, pollTimes, alerts, logged, recorded, venueOrders, venueFill, submits: () => submitCalls, submitTimes };
 }
 
 /** A history recorded before these changes: patched() answers false for each of them. */
@@ -425,6 +465,112 @@ describe('no failure leaves a live venue order unmanaged', () => {
     const h = harness({ submits: ['accept'], recordRefuses: (o) => o.fills.length > 0, fills: [{ afterMs: 500, quantity: 8, price: 0.43 }] }, {}, before('order-cancel-on-failure'));
     await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'RecordConflict' });
     expect(h.calls).not.toContain('cancelOrder');
+  });
+});
+
+describe('the fill sync, a step of its own', () => {
+  const steady = { submits: ['accept' as const], fills: [{ afterMs: 3_000, quantity: 5, price: 0.43 }, { afterMs: 20_000, quantity: 15, price: 0.42 }] };
+  /** Says which patches were asked, in order, among the fill steps. */
+  const asking = (h: { fillSteps: string[] }, answer = true): Partial<LifecycleEnv> => ({
+    patched: (id) => {
+      if (id !== ORDER_PATCHES.fillSyncStep) return true;
+      h.fillSteps.push('patched');
+      return answer;
+    },
+  });
+
+  it('syncs before the risk check and before each poll, which are told only to read', async () => {
+    const h = harness(steady);
+    const status = await h.lifecycle.run();
+    expect(status).toMatchObject({ state: 'FILLED', filledQuantity: 20 });
+    expect(h.fillSteps.slice(0, 2)).toEqual(['syncFills', 'assessOrder syncFills=false']);
+    const polls = h.fillSteps.slice(2);
+    expect(polls.length).toBeGreaterThan(2);
+    for (let i = 0; i < polls.length; i += 2) expect([polls[i], polls[i + 1]]).toEqual(['syncFills', 'pollOrder syncFills=false']);
+  });
+
+  it('in a history recorded before the step, the risk check and the polls sync themselves, as they did', async () => {
+    const h = harness(steady, {}, before(ORDER_PATCHES.fillSyncStep));
+    const status = await h.lifecycle.run();
+    expect(status).toMatchObject({ state: 'FILLED', filledQuantity: 20 });
+    expect(h.fillSteps).not.toContain('syncFills');
+    expect(new Set(h.fillSteps)).toEqual(new Set(['assessOrder syncFills=undefined', 'pollOrder syncFills=undefined']));
+  });
+
+  it.each([true, false])('asks patched() once, before the risk check, and keeps the answer for the run (answer %s)', async (answer) => {
+    const h = harness(steady);
+    const lc = new OrderLifecycle(h.input, { ...h.env, ...asking(h, answer) });
+    await lc.run();
+    expect(h.fillSteps.filter((c) => c === 'patched')).toHaveLength(1);
+    expect(h.fillSteps[0]).toBe('patched');
+    expect(h.fillSteps.includes('syncFills')).toBe(answer);
+  });
+
+  it('a run carried over asks before its first poll', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 1_000, quantity: 20, price: 0.43 }] });
+    const order = { ...h.lifecycle.order, state: 'SUBMITTED' as const, venueOrderId: `V-${COID}`, timestamps: { CREATED: h.time.now, PENDING_SUBMIT: h.time.now, SUBMITTED: h.time.now } };
+    h.venueOrders.set(COID, { status: 'OPEN', acceptedAt: h.time.now });
+    const carry: OrderCarry = { order, cancelRequest: null, haltRequest: null, ttlExpired: false, ttlDeadline: h.time.now + 600_000, cancelSentAt: null, unresolvedAlerted: false, lastSeenAt: h.time.now, riskCheckedAt: h.time.now, submitAttempts: 1, polls: 3, alertFailures: 0, continuedRuns: 1 };
+    const status = await new OrderLifecycle({ ...h.input, carry }, { ...h.env, ...asking(h) }).run();
+    expect(status).toMatchObject({ state: 'FILLED', filledQuantity: 20 });
+    expect(h.fillSteps.slice(0, 3)).toEqual(['patched', 'syncFills', 'pollOrder syncFills=false']);
+    expect(h.fillSteps.filter((c) => c === 'patched')).toHaveLength(1);
+  });
+
+  it('a final status read after the sync is read again after one more sync: the fills made between them are kept', async () => {
+    let lastFillMade = false;
+    const h = harness({
+      submits: ['accept'],
+      fills: [{ afterMs: 1_000, quantity: 5, price: 0.43 }],
+      // Once the first fill is in the records, the venue makes one more and expires the order before the next status read.
+      afterSync: () => {
+        const o = h.venueOrders.get(COID);
+        if (lastFillMade || o?.status !== 'PARTIALLY_FILLED') return;
+        lastFillMade = true;
+        h.venueFill(3, 0.44);
+        o.status = 'EXPIRED';
+      },
+    });
+    const status = await h.lifecycle.run();
+    expect(status).toMatchObject({ state: 'EXPIRED', filledQuantity: 8 });
+    expect(status.fills.map((f) => f.quantity)).toEqual([5, 3]);
+    expect(h.fillSteps.slice(-4)).toEqual(['syncFills', 'pollOrder syncFills=false', 'syncFills', 'pollOrder syncFills=false']);
+    expect(h.alerts.map((a) => [a.type, a.body])).toEqual([['PARTIAL_FILL', '8 of 20 filled; final state EXPIRED.']]);
+  });
+
+  it('a FILLED status with every fill recorded needs no second read', async () => {
+    const h = harness({ submits: ['accept'], fills: [{ afterMs: 1_000, quantity: 20, price: 0.43 }] });
+    expect(await h.lifecycle.run()).toMatchObject({ state: 'FILLED', filledQuantity: 20 });
+    expect(h.fillSteps).toEqual(['syncFills', 'assessOrder syncFills=false', 'syncFills', 'pollOrder syncFills=false']);
+  });
+
+  it.each([
+    ['the step', undefined],
+    ['a history recorded before the step', ORDER_PATCHES.fillSyncStep],
+  ] as const)('a fill sync that cannot run before the risk check ends the order rejected, nothing sent (%s)', async (_, unpatched) => {
+    const h = harness({ submits: ['accept'], syncFails: { from: 1, type: 'UNAVAILABLE' } }, {}, unpatched ? before(unpatched) : {});
+    const status = await h.lifecycle.run();
+    expect(status.state).toBe('REJECTED');
+    expect(status.rejectReason).toMatch(/risk check could not run \(UNAVAILABLE\)/);
+    expect(h.calls).not.toContain('submitOrder');
+    expect(h.alerts.map((a) => a.type)).toEqual(['RISK_CHECK_FAILED']);
+  });
+
+  it.each([
+    ['the step', undefined],
+    ['a history recorded before the step', ORDER_PATCHES.fillSyncStep],
+  ] as const)('a fill sync that fails for good while following fails the workflow after a cancel at the venue, as the poll did (%s)', async (_, unpatched) => {
+    const h = harness({ submits: ['accept'], syncFails: { from: 2, type: 'AUTH' } }, {}, unpatched ? before(unpatched) : {});
+    await expect(h.lifecycle.run()).rejects.toMatchObject({ type: 'AUTH' });
+    expect(h.calls).toContain('cancelOrder');
+    expect(h.alerts.map((a) => [a.type, a.dedupeKey])).toEqual([['ORDER_WORKFLOW_FAILED', `ORDER_WORKFLOW_FAILED:${COID}`]]);
+  });
+
+  it('the sync before the risk check runs with the options of the risk check when the workflow gives them', async () => {
+    const h = harness(steady);
+    const lc = new OrderLifecycle(h.input, { ...h.env, syncFillsBeforeRisk: async () => (h.fillSteps.push('syncFillsBeforeRisk'), { pages: 1, fillsSeen: 0, fillsInserted: 0 }) });
+    await lc.run();
+    expect(h.fillSteps.slice(0, 3)).toEqual(['syncFillsBeforeRisk', 'assessOrder syncFills=false', 'syncFills']);
   });
 });
 

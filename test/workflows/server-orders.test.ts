@@ -59,6 +59,7 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
   describeHaltAndCancel();
   describeFailures();
   describeBoundedHistory();
+  describeFillSync();
   describeSessionNotice();
 
   function describeHaltAndCancel(): void {
@@ -206,6 +207,33 @@ describeOnServer(found, 'order workflow on a Temporal server', (server: TestServ
       expect(calls(world, coid).filter((c) => c === 'cancelOrder')).toHaveLength(1);
       expect(world.alertCalls.filter((a) => a.type === 'ORDER_UNRESOLVED').map((a) => a.level)).toEqual(['HIGH']);
     }, 150_000);
+  }
+
+  function describeFillSync(): void {
+    it('runs the fill sync as a named step before the risk check and before each poll, which is told it ran; a final status ahead of the records is read again', async () => {
+      const world = new FakeWorld();
+      const coid = server.unique('sync');
+      // 4 on the first poll, the last 6 on the second: that poll reads FILLED with only 4 in the records.
+      world.fillPlan.set(coid, [4, 6]);
+      const { result, events } = await withWorker(world, async (tq) => {
+        const h = await start(tq, orderInput(coid, 10, 60_000));
+        const result = await h.result();
+        return { result, events: (await h.fetchHistory()).events ?? [] };
+      });
+      expect(result).toMatchObject({ state: 'FILLED', filledQuantity: 10 });
+      // The sync before the risk check is a local activity, as the risk check: in the markers, and first.
+      expect(calls(world, coid).slice(0, 2)).toEqual(['syncFills', 'assessOrder']);
+      const scheduled = events.flatMap((e) => {
+        const a = e.activityTaskScheduledEventAttributes;
+        const name = a?.activityType?.name;
+        if (name !== 'syncFills' && name !== 'pollOrder') return [];
+        const [, options] = (a?.input?.payloads ?? []).map((p) => JSON.parse(Buffer.from(p.data ?? new Uint8Array()).toString('utf8')) as unknown);
+        return [{ step: name === 'syncFills' ? name : `pollOrder syncFills=${String((options as { syncFills?: boolean } | undefined)?.syncFills)}`, startToCloseSeconds: Number(a?.startToCloseTimeout?.seconds ?? 0) }];
+      });
+      expect(scheduled.map((s) => s.step)).toEqual(['syncFills', 'pollOrder syncFills=false', 'syncFills', 'pollOrder syncFills=false', 'syncFills', 'pollOrder syncFills=false']);
+      expect(new Set(scheduled.filter((s) => s.step === 'syncFills').map((s) => s.startToCloseSeconds))).toEqual(new Set([120]));
+      expect(calls(world, coid).filter((c) => c === 'syncFills')).toHaveLength(4);
+    }, 60_000);
   }
 
   function describeSessionNotice(): void {
