@@ -179,6 +179,20 @@ export async function recordsDigest(db: Db): Promise<Record<string, { rows: numb
   return out;
 }
 
+/**
+ * Empties every table of the current schema, so that each run of a property starts from the same
+ * records and a shrunk counterexample is not one polluted by an earlier run.
+ */
+export async function resetRecords(db: Db): Promise<void> {
+  const names = await tableNames(db);
+  if (names.length === 0) return;
+  // Names from information_schema matching IDENT_RE, as in recordsDigest. Only tables holding
+  // rows are truncated: a TRUNCATE costs milliseconds per table, and most runs write few.
+  const counts = await rows(db, names.map((t) => `SELECT '${t}' AS t, EXISTS (SELECT 1 FROM "${t}") AS filled`).join(' UNION ALL '));
+  const filled = counts.filter((c) => c.filled === true).map((c) => String(c.t));
+  if (filled.length > 0) await db.execute(`TRUNCATE ${filled.map((t) => `"${t}"`).join(', ')} RESTART IDENTITY CASCADE`);
+}
+
 /** Every row of every table as text (for the secrets search). */
 export async function dumpRecords(db: Db): Promise<string> {
   const parts: string[] = [];

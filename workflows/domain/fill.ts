@@ -1,7 +1,7 @@
 /** A venue execution. Its trade ID is unique at the venue: applying it twice must change nothing. */
 import { InvalidInput, type FieldProblem } from './errors';
 import { validateClientOrderId } from './ids';
-import type { Side } from './market';
+import { validateMarketId, type Side } from './market';
 import { MICROS, type Money, type Price, type Quantity } from './money';
 
 export interface Fill {
@@ -29,7 +29,11 @@ export function validateFill(f: Fill): Fill {
   } catch {
     problems.push({ field: 'clientOrderId', value: f.clientOrderId, problem: 'must be 1-64 letters, digits, "_", "." or "-"' });
   }
-  if (typeof f.marketId !== 'string' || f.marketId.length === 0) problems.push({ field: 'marketId', value: f.marketId, problem: 'must be a market ID' });
+  try {
+    validateMarketId(f.marketId);
+  } catch (e) {
+    problems.push(...(e as InvalidInput).problems);
+  }
   if (f.side !== 'BUY' && f.side !== 'SELL') problems.push({ field: 'side', value: f.side, problem: 'must be BUY or SELL' });
   if (!Number.isSafeInteger(f.quantity) || f.quantity <= 0) problems.push({ field: 'quantity', value: f.quantity, problem: 'must be a positive whole number of contracts' });
   if (!Number.isSafeInteger(f.price) || f.price <= 0 || f.price >= MICROS) problems.push({ field: 'price', value: f.price, problem: 'must be micros inside (0, 1)' });
