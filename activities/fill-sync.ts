@@ -1,8 +1,9 @@
 /**
  * Venue fills into the ledger. The venue hands out an account's fills after an opaque cursor;
- * each page is recorded with `recordFills` (fill, position, history and order totals in one
- * transaction, idempotent by trade ID) and only then is the cursor stored. A crash between the
- * two reads the page again and records nothing twice; nothing is ever skipped.
+ * each page, once its cursor is known to be storable, is recorded with `recordFills` (fill,
+ * position, history and order totals in one transaction, idempotent by trade ID) and only then
+ * is the cursor stored. A crash between the two reads the page again and records nothing twice;
+ * nothing is ever skipped.
  *
  * Within a worker, concurrent callers coalesce: a caller arriving while a sync runs waits for
  * the next one (which starts after the running one, so it sees every fill the venue had when
@@ -13,6 +14,8 @@ import type { Fill } from '../domain/fill';
 import { advanceFillCursor, getFillCursor } from '../db/repositories/venue-cursors';
 import type { FillSyncResult, SessionActivities } from '../contracts/activities';
 import { runActivity } from './errors';
+import { fillCursorProblem } from '../contracts/venue';
+import { malformed } from './venue/errors';
 import type { ResilientVenue } from './venue/resilient-venue';
 
 export type { FillSyncResult } from '../contracts/activities';
@@ -59,6 +62,10 @@ export class FillSync {
       const stored = await getFillCursor(this.db, this.account);
       const from = stored?.cursor ?? null;
       const page = await this.venue.getFillsSince(from);
+      // The whole page is checked before any of it is recorded: fills recorded from a page whose
+      // cursor cannot then be stored would be read again forever, and never past.
+      const cursorProblem = fillCursorProblem(page.cursor);
+      if (cursorProblem !== null) throw malformed(this.venue.name, 'getFillsSince', 'cursor', page.cursor, cursorProblem);
       result.pages += 1;
       result.fillsSeen += page.fills.length;
       if (page.fills.length > 0) {

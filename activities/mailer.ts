@@ -7,6 +7,7 @@ import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport';
 import { ErrorType, InvalidInput, type FieldProblem } from '../domain/errors';
 import type { Mailer } from './deps';
+import { isEmailAddress } from './email-address';
 
 /** Anything that hands out a secret only on request (activities/venue/credentials.ts `Secret`). */
 export interface SecretValue {
@@ -28,7 +29,6 @@ export interface SmtpSettings {
   requireTls?: boolean;
 }
 
-const EMAIL_RE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$|^[^\s@<>]+@localhost$/;
 const REDACTED = '[redacted]';
 
 export function validateSmtpSettings(s: SmtpSettings): SmtpSettings {
@@ -46,11 +46,11 @@ export function validateSmtpSettings(s: SmtpSettings): SmtpSettings {
       if (!ok) problems.push({ field: 'smtp.auth.pass', value: REDACTED, problem: 'must be a non-empty Secret' });
     }
   }
-  if (typeof s.from !== 'string' || !EMAIL_RE.test(s.from)) problems.push({ field: 'smtp.from', value: s.from, problem: 'must be an email address' });
+  if (!isEmailAddress(s.from)) problems.push({ field: 'smtp.from', value: s.from, problem: 'must be an email address' });
   if (!Array.isArray(s.to) || s.to.length === 0) problems.push({ field: 'smtp.to', value: s.to, problem: 'must list at least one email address' });
   else
     s.to.forEach((a, i) => {
-      if (typeof a !== 'string' || !EMAIL_RE.test(a)) problems.push({ field: `smtp.to[${i}]`, value: a, problem: 'must be an email address' });
+      if (!isEmailAddress(a)) problems.push({ field: `smtp.to[${i}]`, value: a, problem: 'must be an email address' });
     });
   for (const key of ['connectMs', 'greetingMs', 'socketMs'] as const) {
     const v = s.timeouts?.[key];

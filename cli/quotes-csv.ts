@@ -1,7 +1,9 @@
 /**
  * Quote files for the backtester: three small CSV formats, UTF-8, comma separated, one header
  * line naming the columns (any order; unknown or missing columns are an error), no quoting
- * (no field may contain a comma). Blank lines and lines starting with "#" are skipped.
+ * (no field may contain a comma). Blank lines are skipped, and lines starting with "#" before the
+ * header. After the header every other line is a row: a "#" there is a bad first cell, reported
+ * like any other, never a row silently dropped.
  *
  * quotes.csv: one quote event per line, sorted by time (ties in any order)
  *   ts         ISO 8601 UTC instant ("2024-03-01T00:00:00Z", seconds and millis optional,
@@ -168,12 +170,15 @@ export function quoteRowParser(headerLine: string, file = 'quotes.csv'): QuoteRo
   };
 }
 
+/** The header and the rows, with their line numbers; comments are taken only before the header. */
 function* dataLines(lines: Iterable<string>): Generator<[string, number]> {
   let n = 0;
+  let header = false;
   for (const raw of lines) {
     n += 1;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (line.trim() === '' || line.startsWith('#')) continue;
+    if (line.trim() === '' || (!header && line.startsWith('#'))) continue;
+    header = true;
     yield [line, n];
   }
 }

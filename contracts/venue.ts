@@ -60,6 +60,16 @@ export interface VenueMarketSnapshot extends MarketSnapshot {
 /** Longest fill cursor a venue may hand back: the records store it (venue_cursors). */
 export const MAX_CURSOR_LENGTH = 1000;
 
+/**
+ * Why a fill cursor cannot be stored, or null. The records keep it as text and send it back to
+ * the venue as it came: PostgreSQL text cannot hold a NUL byte and a lone surrogate would come
+ * back as U+FFFD, so only visible ASCII is taken (the paper exchange's "c-7", Kalshi's base64url).
+ */
+export function fillCursorProblem(cursor: unknown): string | null {
+  const ok = typeof cursor === 'string' && cursor.length >= 1 && cursor.length <= MAX_CURSOR_LENGTH && /^[\x21-\x7e]+$/.test(cursor);
+  return ok ? null : `must be 1-${MAX_CURSOR_LENGTH} visible ASCII characters`;
+}
+
 export interface FillPage {
   fills: Fill[];
   /** Pass back to get the fills after these; opaque to the caller. */

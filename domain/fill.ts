@@ -1,7 +1,7 @@
 /** A venue execution. Its trade ID is unique at the venue: applying it twice must change nothing. */
 import { InvalidInput, type FieldProblem } from './errors';
 import { validateClientOrderId } from './ids';
-import type { Side } from './market';
+import { validateMarketId, type Side } from './market';
 import { MICROS, type Money, type Price, type Quantity } from './money';
 
 export interface Fill {
@@ -39,7 +39,11 @@ export function validateFill(f: Fill): Fill {
   } catch {
     problems.push({ field: 'clientOrderId', value: f.clientOrderId, problem: 'must be 1-64 letters, digits, "_", "." or "-"' });
   }
-  if (typeof f.marketId !== 'string' || f.marketId.length === 0) problems.push({ field: 'marketId', value: f.marketId, problem: 'must be a market ID' });
+  try {
+    validateMarketId(f.marketId);
+  } catch (e) {
+    problems.push(...(e as InvalidInput).problems);
+  }
   problems.push(...executionProblems(f));
   if (!Number.isSafeInteger(f.ts) || f.ts < 0) problems.push({ field: 'ts', value: f.ts, problem: 'must be epoch milliseconds' });
   if (problems.length > 0) throw new InvalidInput(problems);

@@ -9,6 +9,7 @@ import { isValidTimeZone } from '../domain/calendar';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isEmailAddress } from '../activities/email-address';
 import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
 import { TASK_QUEUE } from '../workflows/api';
 import { CASE_STUDY_BREAKERS, parseBreakerConfig, type BreakerConfig } from '../domain/breakers';
@@ -317,8 +318,6 @@ function checkAddress(v: string): string | null {
   return /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/.test(v) ? null : 'must be host:port, e.g. 127.0.0.1:7233';
 }
 
-const EMAIL_RE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
-
 /** Reads the config file named by DURABLE_TRADER_CONFIG (relative to the project root); problems are collected. */
 export function readConfigFile(env: Env, problems: FieldProblem[]): Record<string, unknown> {
   const path = env[ENV.configFile]?.trim();
@@ -422,11 +421,11 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const pass = r.text(r.raw(ENV.smtpPass, null, true));
   const fromRaw = r.raw(ENV.alertFrom, 'smtp.from');
   let from = r.text(fromRaw);
-  if (from !== null && fromRaw && !EMAIL_RE.test(from)) from = r.bad(fromRaw, 'must be an email address') ?? null;
+  if (from !== null && fromRaw && !isEmailAddress(from)) from = r.bad(fromRaw, 'must be an email address') ?? null;
   const toRaw = r.raw(ENV.alertTo, 'smtp.to');
   let to = r.list(toRaw);
   if (to !== null && toRaw) {
-    const badAddresses = to.filter((a) => !EMAIL_RE.test(a));
+    const badAddresses = to.filter((a) => !isEmailAddress(a));
     if (badAddresses.length > 0 || to.length === 0) to = r.bad(toRaw, 'must be one or more email addresses, comma-separated') ?? null;
   }
   let smtp: SmtpConfig | null = null;

@@ -21,7 +21,7 @@ import type {
   VenueOrderStatus,
   VenuePosition,
 } from '../../contracts/venue';
-import { MAX_CURSOR_LENGTH } from '../../contracts/venue';
+import { fillCursorProblem } from '../../contracts/venue';
 import type { PaperCredentials } from './credentials';
 import { isVenueError } from './errors';
 import { VenueHttpClient, type Signer, type VenueHttpClientOptions } from './http';
@@ -117,7 +117,8 @@ export class PaperVenue implements Venue {
     const body = r.object(json, 'body');
     const fills = r.array(body, 'fills', 'body').map((f, i) => this.fill(r, f, `body.fills[${i}]`));
     const next = r.string(body, 'cursor', 'body');
-    if (next.length === 0 || next.length > MAX_CURSOR_LENGTH) throw r.fail('body.cursor', next, `must be 1-${MAX_CURSOR_LENGTH} characters`);
+    const cursorProblem = fillCursorProblem(next);
+    if (cursorProblem !== null) throw r.fail('body.cursor', next, cursorProblem);
     const hasMore = r.field(body, 'hasMore', 'body');
     if (typeof hasMore !== 'boolean') throw r.fail('body.hasMore', hasMore, 'must be a boolean');
     return { fills, cursor: next, hasMore };

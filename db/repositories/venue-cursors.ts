@@ -6,7 +6,7 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { venueCursors } from '../schema';
-import { MAX_CURSOR_LENGTH } from '../../contracts/venue';
+import { fillCursorProblem } from '../../contracts/venue';
 import { InvalidInput } from '../../domain/errors';
 import { ACCOUNT_RE, mapErrors } from './common';
 
@@ -34,7 +34,8 @@ export async function getFillCursor(ex: Executor, account: string): Promise<Fill
  */
 export async function advanceFillCursor(ex: Executor, input: { account: string; venue: string; expected: string | null; next: string }): Promise<boolean> {
   checkAccount(input.account);
-  if (typeof input.next !== 'string' || input.next.length === 0 || input.next.length > MAX_CURSOR_LENGTH) throw InvalidInput.of('next', input.next, `must be a cursor of 1-${MAX_CURSOR_LENGTH} characters`);
+  const problem = fillCursorProblem(input.next);
+  if (problem !== null) throw InvalidInput.of('next', input.next, problem);
   if (input.expected === input.next) return true;
   if (input.expected === null) {
     const rows = await mapErrors(

@@ -24,19 +24,22 @@ const fill = (n: number, price = 400_000): Fill => ({
 class PagedFills implements Partial<Venue> {
   readonly name = 'paged';
   calls = 0;
-  constructor(private readonly fills: Fill[]) {}
+  constructor(
+    private readonly fills: Fill[],
+    private readonly cursorAt: (index: number) => string = (i) => `c-${i}`,
+  ) {}
   async getFillsSince(cursor: string | null): Promise<FillPage> {
     this.calls += 1;
     await new Promise((r) => setTimeout(r, 5));
     const from = cursor === null ? 0 : Number(cursor.slice(2));
     const page = this.fills.slice(from, from + 2);
-    return { fills: page, cursor: `c-${from + page.length}`, hasMore: from + page.length < this.fills.length };
+    return { fills: page, cursor: this.cursorAt(from + page.length), hasMore: from + page.length < this.fills.length };
   }
 }
 
 forEachBackend('fill sync', (backend) => {
-  const syncOver = (fills: Fill[]) => {
-    const paged = new PagedFills(fills);
+  const syncOver = (fills: Fill[], cursorAt?: (index: number) => string) => {
+    const paged = new PagedFills(fills, cursorAt);
     return { paged, sync: new FillSync(backend.db, new ResilientVenue(paged as unknown as Venue, null), 'paper', 'UTC') };
   };
 
@@ -56,6 +59,17 @@ forEachBackend('fill sync', (backend) => {
     await expect(sync.sync()).rejects.toMatchObject({ type: 'RecordConflict' });
     expect((await getFillCursor(backend.db, 'paper'))?.cursor).toBe('c-2');
     expect((await listFills(backend.db)).map((f) => f.tradeId).sort()).toEqual(['trd-1', 'trd-2', 'trd-4']);
+  });
+
+  it('a page whose cursor cannot be stored is refused before any of its fills is recorded', async () => {
+    // Sweep seed -947578149: a NUL in the cursor was refused by the store only after the page's fills were in.
+    for (const bad of ['\u0000', 'c-\u00002', 'c-\uD800', '', 'c'.repeat(1_001)]) {
+      const { sync } = syncOver([1, 2, 3].map((n) => fill(n)), (i) => (i === 2 ? bad : `c-${i}`));
+      await expect(sync.sync()).rejects.toMatchObject({ name: 'VenueError', kind: 'MALFORMED_RESPONSE', field: 'cursor' });
+      expect(await listFills(backend.db)).toEqual([]);
+      expect(await getFillCursor(backend.db, 'paper')).toBeNull();
+      expect(await getPosition(backend.db, 'paper', 'PX-POL-1')).toBeNull();
+    }
   });
 
   it('concurrent callers share syncs: every caller sees its fills, the venue is asked at most twice per round', async () => {

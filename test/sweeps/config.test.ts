@@ -87,6 +87,21 @@ describe('environment variables', () => {
     );
   });
 
+  it('seed -1636029538: an address that nodemailer would read as other syntax is refused naming the variable', () => {
+    counter.tried('env: pinned cases');
+    const err = outcome(() => buildConfig({ [ENV.alertFrom]: 'NaN@!."' }));
+    expect(err!.problems).toEqual([expect.objectContaining({ field: ENV.alertFrom, problem: 'must be an email address' })]);
+    for (const bad of ['"a"@example.com', 'a@b.c,d@e.f', 'ops(x)@example.com', 'a\\b@example.com', 'a;b@example.com', '.a@example.com', 'a..b@example.com', 'a@-x.com', 'a@example', 'a@@example.com']) {
+      counter.tried('env: pinned cases');
+      expect(outcome(() => buildConfig({ [ENV.alertFrom]: bad }))?.problems.map((p) => p.field), bad).toEqual([ENV.alertFrom]);
+    }
+    for (const good of ['bot@example.com', 'ops+alerts@desk.example.co.uk', 'first.last_1%x@mail-1.example.org', 'trader@localhost']) {
+      counter.tried('env: pinned cases');
+      const smtp = buildConfig({ [ENV.smtpHost]: 'mail.local', [ENV.alertFrom]: good, [ENV.alertTo]: `${good}, b@example.com` }).smtp;
+      expect(smtp, good).toMatchObject({ from: good, to: [good, 'b@example.com'] });
+    }
+  });
+
   it('a strict variable holding quotes, brackets, ";" or NUL is refused naming it', () => {
     fc.assert(
       fc.property(fc.constantFrom(...STRICT_VARS), hostileString.filter((s) => SPECIAL.test(s.trim())), (name, value) => {

@@ -80,6 +80,17 @@ describe('quotes.csv', () => {
     );
   });
 
+  it('seed -1657248251: a row whose first cell is "#" is refused naming that column, not skipped as a comment', () => {
+    counter.tried('quotes: pinned cases', 3);
+    const quotes = parseOutcome(() => parseQuotesCsv(`${QUOTES_HEADER}\n${rowOf(QUOTE_COLUMNS, { ...GOOD_QUOTE, ts: '#' })}\n`), 'quotes.csv');
+    expect(!quotes.ok && quotes.error.problems.map((p) => p.field)).toEqual(['quotes.csv line 2, column ts']);
+    const markets = parseOutcome(() => parseMarketsCsv(`${MARKETS_HEADER}\n${rowOf(MARKET_COLUMNS, { ...GOOD_MARKET, market_id: '#PRES-2028' })}\n`), 'markets.csv');
+    expect(!markets.ok && markets.error.problems.map((p) => p.field)).toEqual(['markets.csv line 2, column market_id']);
+    // Before the header a "#" line is still a comment.
+    const commented = parseQuotesCsv(`# exported 2024-03-02\n${QUOTES_HEADER}\n${rowOf(QUOTE_COLUMNS, GOOD_QUOTE)}\n`);
+    expect(commented.map((q) => q.marketId)).toEqual(['PRES-2028']);
+  });
+
   it('broken headers and rows of the wrong width are refused', () => {
     fc.assert(
       fc.property(fc.array(fc.oneof(hostileString, fc.constantFrom(...QUOTE_COLUMNS)), { minLength: 0, maxLength: 9 }), fc.array(hostileString, { maxLength: 12 }), (header, cells) => {

@@ -8,12 +8,12 @@
 import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertOrder, openDatabase, recordAlert, startSession, upsertMarket, type Database } from '../../db';
+import { insertOrder, openDatabase, recordAlert, startSession, upsertMarket, type Database, type Db } from '../../db';
 import type { OperatorRequest } from '../../workflows/api';
 import type { Price, Quantity } from '../../domain/money';
 import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
 import { MAX_BODY_BYTES, startDashboard, type RunningDashboard } from '../../dashboard/server';
-import { SweepCounter, deeplyNestedJson, hostileString, malformedJsonText, pct, recordsDigest, runs, wrongTyped } from './support';
+import { SweepCounter, deeplyNestedJson, hostileString, malformedJsonText, pct, recordsDigest, resetRecords, rowCounts, runs, wrongTyped } from './support';
 
 const counter = new SweepCounter('dashboard-http');
 const TOKEN = 'sweep-dashboard-token-0123456789';
@@ -23,6 +23,7 @@ const DAY = '2026-01-05';
 let database: Database;
 let dash: RunningDashboard;
 let digestBefore: Awaited<ReturnType<typeof recordsDigest>>;
+let countsBefore: Record<string, number>;
 const signals: { workflowId: string; request: OperatorRequest }[] = [];
 
 interface Answer {
@@ -52,16 +53,44 @@ function expectError(a: Answer, statuses: number[]): void {
   expect(String(a.body.message).length).toBeGreaterThan(0);
 }
 
-beforeAll(async () => {
-  database = await openDatabase({ kind: 'pglite', dataDir: null });
-  const db = database.db;
+async function seed(db: Db): Promise<void> {
   await upsertMarket(db, { marketId: 'PX-A', category: 'politics', tickSize: 10_000, resolvesAt: null, outcome: null });
   await insertOrder(db, { clientOrderId: 'mr-20260105-000001', marketId: 'PX-A', side: 'BUY', quantity: 10 as Quantity, limitPrice: 410_000 as Price, strategy: 'mr', tradingDay: DAY, createdAt: NOW - 60_000 });
   await startSession(db, { sessionId: `session-mr-${DAY}`, strategy: 'mr', tradingDay: DAY, mode: 'PAPER', startedAt: NOW - 3_600_000 });
   await recordAlert(db, { level: 'HIGH', type: 'DAILY_LOSS_HALF', dedupeKey: 'k-1', title: 'Daily loss past half', body: 'x', raisedAt: NOW - 100_000 });
+}
+
+/**
+ * Wraps one run of a property: afterwards nothing was signalled and no table gained or lost a row
+ * (a journal entry is the one write an action makes; the full digest is compared at the end). A
+ * run that changed either fails, after the records are put back, so the next run (a shrink
+ * candidate too) starts from the seeded records rather than from the failing run's leftovers.
+ */
+function untouched<A extends unknown[]>(check: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    try {
+      await check(...args);
+    } finally {
+      const sent = signals.splice(0);
+      const counts = await rowCounts(database.db, Object.keys(countsBefore));
+      if (sent.length > 0 || JSON.stringify(counts) !== JSON.stringify(countsBefore)) {
+        await resetRecords(database.db);
+        await seed(database.db);
+        digestBefore = await recordsDigest(database.db);
+        expect({ sent, counts }).toEqual({ sent: [], counts: countsBefore });
+      }
+    }
+  };
+}
+
+beforeAll(async () => {
+  database = await openDatabase({ kind: 'pglite', dataDir: null });
+  const db = database.db;
+  await seed(db);
   const record = async (workflowId: string, req: OperatorRequest) => void signals.push({ workflowId, request: req });
   dash = await startDashboard({ db, limits: CASE_STUDY_LIMITS, temporal: { signalHalt: record, signalResume: record, signalKillSwitch: record }, token: TOKEN, temporalUiUrl: 'http://127.0.0.1:8233', port: 0, clock: () => NOW, log: () => {} });
   digestBefore = await recordsDigest(db);
+  countsBefore = await rowCounts(db);
 });
 
 afterAll(async () => {
@@ -87,28 +116,28 @@ const badValue: Record<string, fc.Arbitrary<unknown>> = {
 describe('actions', () => {
   it('one bad body field: 400 naming it; nothing signalled or journaled', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...Object.keys(badValue)).chain((f) => fc.tuple(fc.constant(f), badValue[f]!)), fc.constantFrom('/api/halt', '/api/resume'), async ([field, value], path) => {
+      fc.asyncProperty(fc.constantFrom(...Object.keys(badValue)).chain((f) => fc.tuple(fc.constant(f), badValue[f]!)), fc.constantFrom('/api/halt', '/api/resume'), untouched(async ([field, value], path) => {
         counter.tried('POST action: one bad field');
         const body = JSON.stringify({ ...GOOD, [field]: value });
         if (Buffer.byteLength(body) > MAX_BODY_BYTES) return void expectError(await act(body, path), [413]);
         const a = await act(body, path);
         expectError(a, [400]);
         expect(a.body.problems?.map((p) => p.field)).toContain(field);
-      }),
+      })),
       { numRuns: runs(250) },
     );
   });
 
   it('unknown fields are named; bodies that are not objects are refused', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(hostileString.filter((k) => !(k in GOOD) && k.length < 500), fc.constant('__proto__')), wrongTyped, async (key, value) => {
+      fc.asyncProperty(fc.oneof(hostileString.filter((k) => !(k in GOOD) && k.length < 500), fc.constant('__proto__')), wrongTyped, untouched(async (key, value) => {
         counter.tried('POST action: unknown field');
         const body = `{${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'},"operator":"ann","reason":"x"}`;
         const a = await act(body);
         if (Buffer.byteLength(body) > MAX_BODY_BYTES) return void expectError(a, [413]);
         expectError(a, [400]);
         expect(a.body.problems?.map((p) => p.field)).toContain(key);
-      }),
+      })),
       { numRuns: runs(100) },
     );
   });
@@ -116,12 +145,12 @@ describe('actions', () => {
   it('malformed JSON, non-objects, deep nesting and wrong content types are 400', async () => {
     const bodies = fc.oneof(malformedJsonText, fc.constantFrom('[]', '"x"', '1', 'null', deeplyNestedJson(800)));
     await fc.assert(
-      fc.asyncProperty(bodies, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8', ''), async (body, type) => {
+      fc.asyncProperty(bodies, fc.constantFrom('application/json', 'text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=utf-8', ''), untouched(async (body, type) => {
         counter.tried('POST action: malformed body or content type');
         const a = await act(body, '/api/halt', { 'content-type': type });
         if (Buffer.byteLength(body) > MAX_BODY_BYTES) return void expectError(a, [413]);
         expectError(a, [400]);
-      }),
+      })),
       { numRuns: runs(120) },
     );
   });
@@ -144,14 +173,14 @@ describe('actions', () => {
       { nil: undefined },
     );
     await fc.assert(
-      fc.asyncProperty(header, fc.constantFrom('/api/halt', '/api/resume'), async (auth, path) => {
+      fc.asyncProperty(header, fc.constantFrom('/api/halt', '/api/resume'), untouched(async (auth, path) => {
         counter.tried('POST action: bad token');
         const headers: Record<string, string> = { 'content-type': 'application/json' };
         if (auth !== undefined) headers.authorization = auth;
         const a = await request('POST', path, JSON.stringify(GOOD), headers);
         expectError(a, [401, 403]);
         expect(a.text).not.toContain(TOKEN);
-      }),
+      })),
       { numRuns: runs(150) },
     );
   });
@@ -160,7 +189,7 @@ describe('actions', () => {
 describe('paths and methods', () => {
   it('hostile paths are 404, hostile methods 405; never a 500', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(hostileString, { minLength: 1, maxLength: 3 }), fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'), async (segments, method) => {
+      fc.asyncProperty(fc.array(hostileString, { minLength: 1, maxLength: 3 }), fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH'), untouched(async (segments, method) => {
         counter.tried('paths: hostile path or method');
         const path = `/${segments.map(pct).join('/')}`;
         const a = await request(method, path, method === 'GET' || method === 'HEAD' ? undefined : '{}', {});
@@ -168,20 +197,20 @@ describe('paths and methods', () => {
         expect(a.status, `${method} ${path.slice(0, 100)}: ${a.text.slice(0, 200)}`).toBeLessThan(500);
         if (method === 'HEAD') return;
         if (a.status !== 200) expectError(a, [400, 401, 403, 404, 405]);
-      }),
+      })),
       { numRuns: runs(200) },
     );
   });
 
   it('panels ignore hostile query strings', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/api/state', '/api/orders', '/api/fills', '/api/pnl', '/api/alerts'), hostileString, hostileString, async (panel, k, v) => {
+      fc.asyncProperty(fc.constantFrom('/api/state', '/api/orders', '/api/fills', '/api/pnl', '/api/alerts'), hostileString, hostileString, untouched(async (panel, k, v) => {
         counter.tried('paths: hostile query string');
         const target = `${panel}?${pct(k)}=${pct(v)}`;
         const a = await request('GET', target, undefined, {});
         // Past Node's header limit the parser itself answers 431.
         expect(target.length > 8_000 ? [200, 431] : [200]).toContain(a.status);
-      }),
+      })),
       { numRuns: runs(100) },
     );
   });

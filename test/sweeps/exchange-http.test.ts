@@ -59,6 +59,22 @@ function expectError(a: Answer, statuses: number[]): void {
 /** Everything the accounts hold, as text; the market clock is fixed, so it changes only on a mutation. */
 const accountState = (): string => JSON.stringify({ state: ex.engine.toState(), faults: ex.admin.setFaults({}) });
 
+/**
+ * Wraps one run of a property: the accounts are as they were before it. Compared per run rather
+ * than with the state before the sweep, so a run that changed them fails on its own and the
+ * shrink candidates after it are judged on their own effect, not on the failing run's leftovers.
+ */
+function unchanged<A extends unknown[]>(check: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args) => {
+    const before = accountState();
+    try {
+      await check(...args);
+    } finally {
+      expect(accountState(), 'the accounts changed').toBe(before);
+    }
+  };
+}
+
 beforeAll(async () => {
   ex = await startPaperExchange({
     keys: [KEY],
@@ -103,28 +119,27 @@ const badValue: Record<string, fc.Arbitrary<unknown>> = {
 describe('signed order placement', () => {
   it('one bad field: 400 naming that field (or the unknown market), nothing created', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...Object.keys(badValue)).chain((f) => fc.tuple(fc.constant(f), badValue[f]!)), async ([field, value]) => {
+      fc.asyncProperty(fc.constantFrom(...Object.keys(badValue)).chain((f) => fc.tuple(fc.constant(f), badValue[f]!)), unchanged(async ([field, value]) => {
         counter.tried('POST /v1/orders: one bad field');
         const a = await signed('POST', '/v1/orders', JSON.stringify({ ...GOOD(), [field]: value }));
         expectError(a, [400]);
         const named = a.body.error?.field;
         expect(named === field || (field === 'marketId' && a.body.error?.code === 'UNKNOWN_MARKET'), a.text.slice(0, 300)).toBe(true);
-      }),
+      })),
       { numRuns: runs(300) },
     );
   });
 
   it('missing fields and unknown extra fields are named', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.subarray(Object.keys(GOOD())), hostileString.filter((k) => !(k in GOOD())), wrongTyped, async (keep, extra, extraValue) => {
+      fc.asyncProperty(fc.subarray(Object.keys(GOOD())), hostileString.filter((k) => !(k in GOOD())), wrongTyped, fc.boolean(), unchanged(async (keep, extra, extraValue, withExtra) => {
         counter.tried('POST /v1/orders: missing or extra fields');
         const body: Record<string, unknown> = Object.fromEntries(Object.entries(GOOD()).filter(([k]) => keep.includes(k)));
-        const withExtra = fc.sample(fc.boolean(), 1)[0];
         if (withExtra || keep.length === Object.keys(GOOD()).length) body[extra] = extraValue;
         const a = await signed('POST', '/v1/orders', JSON.stringify(body));
         expectError(a, [400]);
         expect(a.body.error?.field).toBeDefined();
-      }),
+      })),
       { numRuns: runs(150) },
     );
   });
@@ -132,12 +147,12 @@ describe('signed order placement', () => {
   it('malformed JSON, non-objects and deep nesting: 400 MALFORMED_JSON or INVALID_INPUT', async () => {
     const bodies = fc.oneof(malformedJsonText, fc.constantFrom('[]', '"x"', '1', 'null', deeplyNestedJson(2_000), `{"clientOrderId":${deeplyNestedJson(500)}}`));
     await fc.assert(
-      fc.asyncProperty(bodies, async (body) => {
+      fc.asyncProperty(bodies, unchanged(async (body) => {
         counter.tried('POST /v1/orders: malformed body');
         const a = await signed('POST', '/v1/orders', body);
         expectError(a, [400]);
         expect(['MALFORMED_JSON', 'INVALID_INPUT']).toContain(a.body.error?.code);
-      }),
+      })),
       { numRuns: runs(150) },
     );
   });
@@ -158,14 +173,14 @@ describe('signed order placement', () => {
 describe('paths, methods and query parameters', () => {
   it('hostile order and market IDs in the path are 4xx, never a 500', async () => {
     await fc.assert(
-      fc.asyncProperty(hostileString, fc.constantFrom('GET', 'DELETE'), fc.constantFrom('/v1/orders/', '/v1/orders/by-client-id/', '/v1/markets/'), async (id, method, prefix) => {
+      fc.asyncProperty(hostileString, fc.constantFrom('GET', 'DELETE'), fc.constantFrom('/v1/orders/', '/v1/orders/by-client-id/', '/v1/markets/'), unchanged(async (id, method, prefix) => {
         counter.tried('paths: hostile IDs');
         const path = prefix === '/v1/markets/' ? `${prefix}${pct(id)}/snapshot` : `${prefix}${pct(id)}`;
         const a = await signed(prefix === '/v1/markets/' ? 'GET' : method, path);
         // Node's HTTP parser itself answers 431 to a request line past its header size limit.
         if (path.length > 8_000 && a.status === 431) return;
         expectError(a, [400, 404]);
-      }),
+      })),
       { numRuns: runs(200) },
     );
   });
@@ -175,14 +190,14 @@ describe('paths, methods and query parameters', () => {
       fc.asyncProperty(
         fc.constantFrom(['/v1/fills', 'cursor'], ['/v1/fills', 'limit'], ['/v1/settlements', 'cursor'], ['/v1/orders', 'status'], ['/v1/markets/M/snapshot', 'depth'], ['/v1/balance', 'x']),
         hostileString.filter((s) => s !== 'open' && !/^\d+$/.test(s)),
-        async ([path, param], value) => {
+        unchanged(async ([path, param], value) => {
           counter.tried('query: hostile parameter');
           const target = `${path.replace('/M/', `/${market}/`)}?${param}=${pct(value)}${path === '/v1/orders' && param !== 'status' ? '&status=open' : ''}`;
           const a = await signed('GET', target);
           if (target.length > 8_000 && a.status === 431) return;
           expectError(a, [400]);
           expect(a.body.error?.field).toBe(param);
-        },
+        }),
       ),
       { numRuns: runs(150) },
     );
@@ -190,13 +205,13 @@ describe('paths, methods and query parameters', () => {
 
   it('unknown routes and methods are 404 or 405', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), fc.array(hostileString, { minLength: 1, maxLength: 4 }), async (method, segments) => {
+      fc.asyncProperty(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH'), fc.array(hostileString, { minLength: 1, maxLength: 4 }), unchanged(async (method, segments) => {
         counter.tried('routes: unknown path or method');
         const path = `/v1/${segments.map(pct).join('/')}`;
         const a = await signed(method, path, method === 'GET' ? '' : '{}');
         if (path.length > 8_000 && a.status === 431) return;
         expectError(a, [400, 404, 405]);
-      }),
+      })),
       { numRuns: runs(150) },
     );
   });
@@ -206,7 +221,7 @@ describe('authentication', () => {
   it('forged, stale, missing or hostile signing headers are 401', async () => {
     const header = fc.option(fc.oneof(hostileString.filter((s) => /^[\x20-\x7e]*$/.test(s) && s.length < 2_000), fc.constant(KEY.keyId), fc.constant(String(Date.now())), fc.constant('0'.repeat(64))), { nil: undefined });
     await fc.assert(
-      fc.asyncProperty(header, header, header, async (key, ts, sig) => {
+      fc.asyncProperty(header, header, header, unchanged(async (key, ts, sig) => {
         counter.tried('auth: forged signing headers');
         const headers: Record<string, string> = {};
         if (key !== undefined) headers['x-paper-key'] = key;
@@ -216,7 +231,7 @@ describe('authentication', () => {
         expectError(a, [401]);
         expect(a.body.error?.code).toMatch(/^AUTH_/);
         expect(a.text).not.toContain(KEY.secret);
-      }),
+      })),
       { numRuns: runs(150) },
     );
   });
@@ -244,12 +259,12 @@ describe('admin endpoints', () => {
       fc.oneof(hostileString, wrongTyped).filter((v) => v !== 'YES' && v !== 'NO').map((v) => ({ route: ['POST', `/admin/markets/MKT/resolve`], field: 'outcome', body: { outcome: v } })),
     );
     await fc.assert(
-      fc.asyncProperty(cases, async ({ route, field, body }) => {
+      fc.asyncProperty(cases, unchanged(async ({ route, field, body }) => {
         counter.tried('admin: hostile body');
         const a = await admin(route[0]!, route[1]!.replace('MKT', market), JSON.stringify(body));
         expectError(a, [400]);
         expect(a.body.error?.field ?? a.body.error?.message).toContain(field);
-      }),
+      })),
       { numRuns: runs(200) },
     );
   });
@@ -257,11 +272,11 @@ describe('admin endpoints', () => {
   it('malformed and oversized admin bodies are 400 and 413', async () => {
     await fc.assert(
       // An empty body is read as {} by design (API.md): only non-empty malformed text here.
-      fc.asyncProperty(malformedJsonText.filter((t) => t !== ''), fc.constantFrom('/admin/faults', '/admin/balance/adjust'), async (body, path) => {
+      fc.asyncProperty(malformedJsonText.filter((t) => t !== ''), fc.constantFrom('/admin/faults', '/admin/balance/adjust'), unchanged(async (body, path) => {
         counter.tried('admin: malformed body');
         const a = await admin(path === '/admin/faults' ? 'PUT' : 'POST', path, body);
         expectError(a, [400]);
-      }),
+      })),
       { numRuns: runs(60) },
     );
     counter.tried('admin: oversized body');

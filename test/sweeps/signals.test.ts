@@ -1,7 +1,8 @@
 /**
  * Bad-input sweep of the payloads that reach workflows from outside: the session's halt, resume,
- * kill-switch and daily-reset signals, an order's cancel request, the reconciliation decision,
- * and the order workflow's input. Payloads are anything JSON can carry (Temporal decodes signal
+ * kill-switch, daily-reset and orderFinished signals, an order's cancel and halt requests, the
+ * reconciliation decision (signal, and the update with its validator), and the order workflow's
+ * input. Payloads are anything JSON can carry (Temporal decodes signal
  * arguments from JSON): wrong types, missing fields, oversized and hostile text, deep nesting.
  * A handler never throws; a bad payload is refused with a message naming the field, and the
  * workflow's state (its records until it flushes them) is exactly as before; a good one is taken.
@@ -12,6 +13,7 @@ import type { OrderActivities, SessionActivities } from '../../contracts/activit
 import type { OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS, initialBreakerState } from '../../domain/breakers';
 import { InvalidInput } from '../../domain/errors';
+import { ORDER_STATES } from '../../domain/order';
 import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
 import { OrderLifecycle } from '../../workflows/order-lifecycle';
 import { ReconciliationRun } from '../../workflows/reconciliation';
@@ -160,12 +162,117 @@ describe('order cancel request', () => {
     );
   });
 
+  it('a bad halt payload is refused naming the field; a good one is kept, and only the first', () => {
+    fc.assert(
+      fc.property(operatorPayload, operatorPayload, (payload, second) => {
+        counter.tried('order: halt');
+        const lifecycle = new OrderLifecycle(ORDER_INPUT, { acts: unused as OrderActivities, waitFor: never, startTimer: () => {}, failureType: () => null });
+        const before = JSON.stringify(lifecycle.order);
+        expect(() => lifecycle.requestHalt(payload)).not.toThrow();
+        if (isValidRequest(payload)) {
+          expect(lifecycle.status().haltRequested).toMatchObject({ operator: (payload as { operator: string }).operator.trim() });
+          const kept = JSON.stringify(lifecycle.status().haltRequested);
+          lifecycle.requestHalt(second);
+          expect(JSON.stringify(lifecycle.status().haltRequested)).toBe(kept);
+        } else {
+          expect(lifecycle.status().haltRequested).toBeNull();
+          expect(lifecycle.refusedSignals.at(-1)).toMatch(/halt/);
+        }
+        expect(lifecycle.status().cancelRequested).toBeNull();
+        expect(JSON.stringify(lifecycle.order)).toBe(before);
+      }),
+      { numRuns: runs(200) },
+    );
+  });
+
   it('a flood of bad cancel payloads keeps only the newest 20 refusals', () => {
     counter.tried('order: cancel flood', 1_000);
     const lifecycle = new OrderLifecycle(ORDER_INPUT, { acts: unused as OrderActivities, waitFor: never, startTimer: () => {}, failureType: () => null });
     for (let i = 0; i < 1_000; i++) lifecycle.requestCancel({ operator: '', reason: 'x'.repeat(10_000) });
     expect(lifecycle.refusedSignals).toHaveLength(20);
     expect(lifecycle.status().cancelRequested).toBeNull();
+  });
+});
+
+describe('orderFinished signal', () => {
+  const RESERVED = { clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028' };
+  const finished: fc.Arbitrary<unknown> = fc.oneof(
+    anyJson,
+    fc.record(
+      {
+        clientOrderId: fc.oneof(fc.constant(RESERVED.clientOrderId), hostileString, wrongTyped),
+        marketId: fc.oneof(fc.constant(RESERVED.marketId), hostileString, wrongTyped),
+        state: fc.oneof(fc.constantFrom(...ORDER_STATES), hostileString, wrongTyped),
+      },
+      { requiredKeys: [] },
+    ),
+  );
+
+  it('a bad payload is refused naming an orderFinished field and changes nothing; a good one releases only its own market', () => {
+    fc.assert(
+      fc.property(finished, (payload) => {
+        counter.tried('session: orderFinished');
+        const session = new TradingSession({ ...SESSION_INPUT, carry: { ...LOADED, reservations: { [RESERVED.marketId]: RESERVED.clientOrderId } } }, {
+          acts: unused as SessionActivities,
+          waitFor: never,
+          watch: never,
+          startOrder: never,
+          continueAsNewSuggested: () => false,
+          continueAsNew: never,
+        });
+        const before = sessionState(session);
+        expect(() => session.onOrderFinished(payload)).not.toThrow();
+        const p = (typeof payload === 'object' && payload !== null ? payload : {}) as Record<string, unknown>;
+        const wellTyped = !Array.isArray(payload) && typeof p.clientOrderId === 'string' && typeof p.marketId === 'string' && (ORDER_STATES as readonly unknown[]).includes(p.state);
+        if (session.refusedSignals.length > 0) {
+          expect(session.refusedSignals.at(-1)).toContain('orderFinished');
+          expect(sessionState(session)).toBe(before);
+        } else {
+          expect(wellTyped, JSON.stringify(payload)).toBe(true);
+          const released = p.clientOrderId === RESERVED.clientOrderId && p.marketId === RESERVED.marketId;
+          expect(session.status().reservations).toEqual(released ? {} : { [RESERVED.marketId]: RESERVED.clientOrderId });
+        }
+        if (!wellTyped) expect(session.refusedSignals).toHaveLength(1);
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+});
+
+describe('reconciliation decision update', () => {
+  const decisionPayload = fc.oneof(
+    operatorPayload,
+    fc.record({ operator: fc.constant('ann'), reason: fc.constant('checked the venue'), decision: fc.oneof(hostileString, wrongTyped, fc.constantFrom('ADOPT_VENUE', 'STAY_HALTED', 'adopt_venue', 'STAY_HALTED ', '')) }),
+    fc.record({ operator: fc.oneof(hostileString, wrongTyped, fc.constant('ann')), reason: fc.oneof(hostileString, wrongTyped, fc.constant('checked')), decision: fc.constantFrom('ADOPT_VENUE', 'STAY_HALTED') }),
+  );
+  const newRun = () => new ReconciliationRun('reconcile-1', { policy: 'HALT_AND_ALERT', reminderMs: 3_600_000 }, { acts: unused as never, waitFor: never, haltSession: never });
+
+  it('the validator refuses a bad decision naming the field and changes nothing; the handler keeps a good one, then refuses any other', () => {
+    fc.assert(
+      fc.property(decisionPayload, decisionPayload, (payload, second) => {
+        counter.tried('update: decideReconciliation');
+        const run = newRun();
+        const before = JSON.stringify(run.status());
+        let checked: unknown = null;
+        try {
+          checked = run.checkDecision(payload);
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidInput);
+          expect((e as InvalidInput).problems.every((p) => p.field.startsWith('reconciliationDecision'))).toBe(true);
+        }
+        // A validator must not change the workflow's state, whatever it is given.
+        expect(JSON.stringify(run.status())).toBe(before);
+        const decision = (payload as { decision?: unknown } | null)?.decision;
+        if (checked === null) return;
+        expect(isValidRequest(payload) && (decision === 'ADOPT_VENUE' || decision === 'STAY_HALTED')).toBe(true);
+        expect(run.acceptDecision(payload)).toMatchObject({ accepted: true, runId: 'reconcile-1', decision });
+        const kept = JSON.stringify(run.status());
+        expect(() => run.checkDecision(second)).toThrow(InvalidInput);
+        expect(() => run.acceptDecision(second)).toThrow(/reconciliationDecision/);
+        expect(JSON.stringify(run.status())).toBe(kept);
+      }),
+      { numRuns: runs(300) },
+    );
   });
 });
 

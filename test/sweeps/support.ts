@@ -179,6 +179,26 @@ export async function recordsDigest(db: Db): Promise<Record<string, { rows: numb
   return out;
 }
 
+/** Every table's row count, in one query: a cheap per-run check beside the full digest. */
+export async function rowCounts(db: Db, names?: readonly string[]): Promise<Record<string, number>> {
+  names ??= await tableNames(db);
+  if (names.length === 0) return {};
+  // Names from information_schema matching IDENT_RE, as in recordsDigest.
+  const counts = await rows(db, names.map((t) => `SELECT '${t}' AS t, count(*)::int AS n FROM "${t}"`).join(' UNION ALL '));
+  return Object.fromEntries(counts.map((c) => [String(c.t), Number(c.n)]));
+}
+
+/**
+ * Empties every table of the current schema, so that each run of a property starts from the same
+ * records and a shrunk counterexample is not one polluted by an earlier run.
+ */
+export async function resetRecords(db: Db): Promise<void> {
+  // Only tables holding rows are truncated: a TRUNCATE costs milliseconds per table, and most
+  // runs write to few. Names from information_schema matching IDENT_RE, as in recordsDigest.
+  const filled = Object.entries(await rowCounts(db)).filter(([, n]) => n > 0).map(([t]) => t);
+  if (filled.length > 0) await db.execute(`TRUNCATE ${filled.map((t) => `"${t}"`).join(', ')} RESTART IDENTITY CASCADE`);
+}
+
 /** Every row of every table as text (for the secrets search). */
 export async function dumpRecords(db: Db): Promise<string> {
   const parts: string[] = [];

@@ -5,8 +5,8 @@
  * shape, text that is not JSON, oversized bodies, error statuses whose bodies echo the secret),
  * so everything after the socket runs as in production. Every failure is a VenueError (most a
  * MALFORMED_RESPONSE naming the field path), never a TypeError; the secret never appears in an
- * error; and a fill sync fed a bad page fails (a VenueError, or a RecordConflict for a trade ID
- * already stored with other figures) and records nothing: every table is as before.
+ * error; and a fill sync fed a bad page, each run from empty records, either takes the page or
+ * fails with a VenueError having recorded nothing: every table is still empty.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,9 +18,9 @@ import { KalshiVenue } from '../../activities/venue/kalshi/kalshi-venue';
 import { PaperVenue, paperSigner } from '../../activities/venue/paper-venue';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import type { Venue } from '../../contracts/venue';
-import { RecordError, openDatabase, type Database } from '../../db';
+import { getFillCursor, openDatabase, type Database } from '../../db';
 import type { Price, Quantity } from '../../domain/money';
-import { SweepCounter, anyJson, hostileString, malformedJsonText, recordsDigest, runs, wrongTyped } from './support';
+import { SweepCounter, anyJson, hostileString, malformedJsonText, recordsDigest, resetRecords, runs, wrongTyped } from './support';
 
 const counter = new SweepCounter('venue-responses');
 const SECRET = 'venue-sweep-secret-5e1f0a9c77d2';
@@ -226,10 +226,10 @@ describe('Kalshi adapter', () => {
 
 describe('fill sync fed bad pages', () => {
   let database: Database;
-  let digestBefore: Awaited<ReturnType<typeof recordsDigest>>;
+  let empty: Awaited<ReturnType<typeof recordsDigest>>;
   beforeAll(async () => {
     database = await openDatabase({ kind: 'pglite', dataDir: null });
-    digestBefore = await recordsDigest(database.db);
+    empty = await recordsDigest(database.db);
   });
   afterAll(async () => {
     await database?.close();
@@ -239,29 +239,48 @@ describe('fill sync fed bad pages', () => {
   it('a fills page with a wrong field records nothing and stores no cursor', async () => {
     const valid = PAPER_OPS.find((o) => o.name === 'getFillsSince')!.valid;
     const fillPaths = pathsOf(valid).filter((p) => p[0] === 'fills' || p[0] === 'cursor');
-    const sync = new FillSync(database.db, new ResilientVenue(paper, null), 'paper', 'UTC');
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...fillPaths), fc.oneof(wrongTyped, hostileString), async (path, value) => {
         counter.tried('fill sync: bad page');
-        const page = replaced(valid, path, value, false) as { fills: Record<string, unknown>[] };
+        // Each run (shrinking included) starts from empty records, so a failure is this page's own.
+        await resetRecords(database.db);
+        const sync = new FillSync(database.db, new ResilientVenue(paper, null), 'paper', 'UTC');
+        const page = replaced(valid, path, value, false) as { fills: Record<string, unknown>[]; cursor: unknown };
         // A second fill carrying the bad field too, so no valid fill of the page can slip in before it.
         const first = Array.isArray(page.fills) ? page.fills[0] : undefined;
         if (first !== null && typeof first === 'object' && !Array.isArray(first)) {
           page.fills = [first, { ...first, tradeId: typeof first.tradeId === 'string' ? `${first.tradeId}-b` : first.tradeId }];
         }
         next = { status: 200, body: JSON.stringify(page) };
-        let failed = false;
         try {
           await sync.sync();
         } catch (e) {
-          failed = true;
-          // A venue error, or the records refusing a trade ID already stored with other figures.
-          expect(isVenueError(e) || e instanceof RecordError, String(e)).toBe(true);
+          expect(isVenueError(e), String(e)).toBe(true);
+          expect(await recordsDigest(database.db)).toEqual(empty);
+          return;
         }
-        if (failed) expect(await recordsDigest(database.db)).toEqual(digestBefore);
-        else digestBefore = await recordsDigest(database.db);
+        expect((await getFillCursor(database.db, 'paper'))?.cursor).toBe(page.cursor);
       }),
       { numRuns: runs(80) },
     );
+  });
+
+  it('pinned counterexamples of earlier seeds: each page is refused naming the field, nothing recorded', async () => {
+    const valid = PAPER_OPS.find((o) => o.name === 'getFillsSince')!.valid;
+    const pinned: [seed: number, path: (string | number)[], value: unknown, field: string][] = [
+      // The store refused the cursor only after the page's fills were in.
+      [-947578149, ['cursor'], '\u0000', 'body.cursor'],
+      // A market ID the store cannot hold passed the fill check.
+      [1448980236, ['fills', 0, 'marketId'], 'a\u0000b', 'body.fills[0]'],
+    ];
+    for (const [seed, path, value, field] of pinned) {
+      counter.tried('fill sync: pinned cases');
+      await resetRecords(database.db);
+      const page = replaced({ ...valid, fills: [FILL, { ...FILL, tradeId: `${FILL.tradeId}-b` }] }, path, value, false);
+      next = { status: 200, body: JSON.stringify(page) };
+      const sync = new FillSync(database.db, new ResilientVenue(paper, null), 'paper', 'UTC');
+      await expect(sync.sync(), `seed ${seed}`).rejects.toMatchObject({ kind: 'MALFORMED_RESPONSE', field: expect.stringContaining(field) });
+      expect(await recordsDigest(database.db)).toEqual(empty);
+    }
   });
 });

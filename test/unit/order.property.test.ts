@@ -181,7 +181,7 @@ describe('order state machine under random event sequences', () => {
           if (s.error instanceof DomainError) errors.add(s.error.type);
         }
       }),
-      { numRuns: 500, seed: 42 },
+      { numRuns: 500 },
     );
     expect([...errors].sort()).toEqual(['FillExceedsOrder', 'FillMismatch', 'InvalidInput', 'InvalidOrderTransition']);
     expect([...seen].sort()).toEqual(

@@ -239,7 +239,7 @@ describe('pre-trade risk properties', () => {
         if (d.approved) approvals++;
         else for (const v of d.violations) seen.add(v.rule);
       }),
-      { numRuns: 3_000, seed: 42 },
+      { numRuns: 3_000 },
     );
     expect(seen).toEqual(new Set(Object.values(RiskRule)));
     expect(approvals).toBeGreaterThan(150);
