@@ -113,3 +113,15 @@ export const openOrderFor = (r: PlaceOrderRequest, venueOrderId = 'v-1'): VenueO
   createdAt: 1,
   updatedAt: 1,
 });
+
+/** The venue calls a scripted submit/lookup venue never expects: empty reads, and a refusal where an answer would be made up. */
+export const idleVenueRest: Omit<Venue, 'name' | 'placeOrder' | 'getOrderByClientId'> = {
+  cancelOrder: () => Promise.reject(new Error('unused')),
+  getOrderByVenueId: () => Promise.resolve(null),
+  listOpenOrders: () => Promise.resolve([]),
+  getFillsSince: () => Promise.resolve({ fills: [], cursor: '' }),
+  getPositions: () => Promise.resolve([]),
+  getBalance: () => Promise.reject(new Error('unused')),
+  getMarketSnapshot: () => Promise.reject(new Error('unused')),
+  listMarkets: () => Promise.resolve([]),
+};

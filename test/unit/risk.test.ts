@@ -297,23 +297,7 @@ describe('pre-trade risk: the rule table', () => {
 
 describe('pre-trade risk: reporting', () => {
   it('lists every failing rule at once, with money rendered as decimals', () => {
-    const d = checkOrder(
-      order({ quantity: q(900), limitPrice: 995_000 as Price }),
-      ctx(
-        {
-          halted: { reason: 'DAILY_LOSS' },
-          currentPosition: 0,
-          openPositionCount: 5,
-          portfolioExposure: usd(1_900),
-          categoryExposure: usd(790),
-          dailyRealizedPnl: usd(-150),
-          unrealizedPnl: usd(-60),
-          ordersInLastMinute: 10,
-        },
-        { bid: px(0.4), ask: px(0.45), ts: NOW - 120_000, averageDailyVolume: q(1_000) },
-      ),
-      CASE_STUDY_LIMITS,
-    );
+    const d = everyRuleBroken();
     expect(new Set(rules(d))).toEqual(new Set(RISK_RULES));
     expect(violation(d, RiskRule.DAILY_LOSS).message).toBe('daily loss 210.00 (realized + unrealized) exceeds the limit of 200.00');
     expect(violation(d, RiskRule.POSITION_VALUE).message).toContain('895.50');

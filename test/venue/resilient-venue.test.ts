@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PlaceOrderRequest, Venue, VenueOrder } from '../../contracts/venue';
-import { openOrderFor } from '../../testkit/venue-harness';
+import { idleVenueRest, openOrderFor } from '../../testkit/venue-harness';
 import { VenueError, type VenueErrorKind } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import type { Price, Quantity } from '../../domain/money';
@@ -29,14 +29,7 @@ function scripted(place: ('accept' | 'accept-then-lose' | VenueError)[]) {
       calls.push('lookup');
       return venueOrders.get(id) ?? null;
     },
-    cancelOrder: () => Promise.reject(new Error('unused')),
-    getOrderByVenueId: () => Promise.resolve(null),
-    listOpenOrders: () => Promise.resolve([]),
-    getFillsSince: () => Promise.resolve({ fills: [], cursor: '' }),
-    getPositions: () => Promise.resolve([]),
-    getBalance: () => Promise.reject(new Error('unused')),
-    getMarketSnapshot: () => Promise.reject(new Error('unused')),
-    listMarkets: () => Promise.resolve([]),
+    ...idleVenueRest,
   };
   return { venue: new ResilientVenue(venue, null), calls, venueOrders };
 }

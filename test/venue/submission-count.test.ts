@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { VenueError, type VenueErrorKind } from '../../activities/venue/errors';
 import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import type { Venue, VenueOrder } from '../../contracts/venue';
-import { openOrderFor } from '../../testkit/venue-harness';
+import { idleVenueRest, openOrderFor } from '../../testkit/venue-harness';
 import type { Price, Quantity } from '../../domain/money';
 import { MAX_SUBMIT_ATTEMPTS } from '../../workflows/order-lifecycle';
 import { lifecycleSubmitter } from './lifecycle-submit';
@@ -46,14 +46,7 @@ function scriptedVenue(script: Script) {
       if (++lookups <= (script.failingLookups ?? 0)) throw err('UNAVAILABLE');
       return orders.get(id) ?? null;
     },
-    cancelOrder: () => Promise.reject(new Error('unused')),
-    getOrderByVenueId: () => Promise.resolve(null),
-    listOpenOrders: () => Promise.resolve([]),
-    getFillsSince: () => Promise.resolve({ fills: [], cursor: '' }),
-    getPositions: () => Promise.resolve([]),
-    getBalance: () => Promise.reject(new Error('unused')),
-    getMarketSnapshot: () => Promise.reject(new Error('unused')),
-    listMarkets: () => Promise.resolve([]),
+    ...idleVenueRest,
   };
   return { venue: new ResilientVenue(inner, null), orders, placements: () => placements };
 }
