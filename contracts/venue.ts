@@ -78,6 +78,40 @@ export interface FillPage {
   hasMore?: boolean;
 }
 
+/**
+ * The records' map of venue order IDs to client order IDs, for venues whose fills carry only the
+ * venue's order ID (Kalshi). Kept in the records, not in a worker's memory, so a restart does not
+ * refetch every order. `remember` is idempotent; a venue order ID maps to one client order ID.
+ */
+export interface OrderIdMap {
+  clientOrderIdFor(venue: string, venueOrderId: string): Promise<string | null>;
+  remember(venue: string, venueOrderId: string, clientOrderId: string): Promise<void>;
+}
+
+/** A market's resolution as the venue settled it for this account. */
+export interface VenueSettlement {
+  /** Unique per settlement at the venue: booking it twice must change nothing. */
+  settlementId: string;
+  marketId: string;
+  /** The resolved outcome. */
+  result: 'YES' | 'NO' | 'VOID';
+  /** Signed YES contracts the settlement removed (the position just before it). */
+  quantity: number;
+  /** Cash the venue credited (or debited) for it. */
+  cash: Money;
+  /** Fees charged at settlement, if any. */
+  fee: Money;
+  /** Epoch milliseconds, venue clock. */
+  ts: number;
+}
+
+export interface SettlementPage {
+  settlements: VenueSettlement[];
+  /** Pass back to get the settlements after these; same rule as a fill cursor. */
+  cursor: string;
+  hasMore?: boolean;
+}
+
 export type OrderRef = { clientOrderId: string } | { venueOrderId: string };
 
 export interface Venue {
@@ -101,4 +135,6 @@ export interface Venue {
    * history leaves it out, and a strategy there warms up on live quotes alone.
    */
   getPriceHistory?(marketId: string, sinceMs: number): Promise<MarketSnapshot[]>;
+  /** Settlements after `cursor` (null: from the beginning), oldest first. Optional: a venue without them leaves it out. */
+  getSettlementsSince?(cursor: string | null): Promise<SettlementPage>;
 }

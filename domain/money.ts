@@ -54,6 +54,44 @@ export function positiveQuantity(contracts: number, field = 'quantity'): Quantit
   return q;
 }
 
+/**
+ * Contract counts carry at most two decimal places (Kalshi's fixed-point `*_fp` counts: "0.37").
+ * A Quantity is the JS number nearest that decimal; every sum or difference is taken in integer
+ * hundredths ("lots") and converted back, so it stays the nearest number to the exact decimal and
+ * compares exactly. Whole-contract quantities are unchanged.
+ */
+export const QUANTITY_DECIMALS = 2;
+export const LOTS_PER_CONTRACT = 100;
+
+/** The quantity in integer hundredths of a contract; throws if it has more than two decimals. */
+export function quantityLots(q: number, field = 'quantity'): number {
+  const lots = Math.round(q * LOTS_PER_CONTRACT);
+  if (!Number.isSafeInteger(lots) || lots / LOTS_PER_CONTRACT !== q) {
+    throw InvalidInput.of(field, q, 'must be a number of contracts with at most 2 decimal places');
+  }
+  return lots;
+}
+
+export const quantityFromLots = (lots: number): Quantity => checkSafe('quantity lots', lots) / LOTS_PER_CONTRACT as Quantity;
+
+const QUANTITY_RE = /^(\d{1,13})(?:\.(\d{1,2}))?$/;
+
+/** Parses a fixed-point count string ("10", "10.5", "0.37") exactly; more than 2 decimals is an error. */
+export function parseQuantity(text: unknown, field = 'quantity'): Quantity {
+  if (typeof text !== 'string') throw InvalidInput.of(field, text, 'must be a fixed-point count string like "10.00"');
+  const m = QUANTITY_RE.exec(text);
+  if (!m) throw InvalidInput.of(field, text, 'must be a non-negative count with at most 2 decimal places');
+  return quantityFromLots(Number(m[1]) * LOTS_PER_CONTRACT + Number((m[2] ?? '').padEnd(2, '0')));
+}
+
+/** A quantity as the fixed-point string with two decimals ("10.00"): for venues and `numeric` columns. */
+export function quantityText(q: number): string {
+  const lots = quantityLots(q);
+  const sign = lots < 0 ? '-' : '';
+  const abs = Math.abs(lots);
+  return `${sign}${Math.floor(abs / LOTS_PER_CONTRACT)}.${String(abs % LOTS_PER_CONTRACT).padStart(2, '0')}`;
+}
+
 const DECIMAL_RE = /^([+-])?(\d{1,15})(?:\.(\d{1,6}))?$/;
 
 /** Parses a decimal string ("12.34", "-0.000001") exactly into micros. More than 6 decimals is an error. */
