@@ -18,6 +18,7 @@ import { createPreflightActivities } from './preflight';
 import { createReconciliationActivities } from './reconciliation';
 import { createResolutionActivities } from './resolution';
 import { createServices } from './services';
+import { createSettlementSyncActivities } from './settlement-sync';
 import { createSessionRecordActivities } from './session-records';
 import { createSessionSnapshotActivities } from './session-snapshot';
 import type { AlertRequest, OperationsActivities, OrderActivities, SessionActivities } from '../contracts/activities';
@@ -37,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createReconciliationActivities(deps, services),
     ...createAdoptionActivities(deps),
     ...createResolutionActivities(deps, services),
+    ...createSettlementSyncActivities(deps, services),
     ...createDailyResetActivities(deps),
     ...createDailyReportActivities(deps, services),
     raiseAlert: (alert: AlertRequest) => runActivity(() => services.alerts.raiseAlert(alert)),

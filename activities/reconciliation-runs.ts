@@ -33,6 +33,8 @@ export interface RunSummary {
   adoption?: Adoption;
   /** Venue fills recorded by the sync that preceded the comparison. */
   fillsSynced?: number;
+  /** Venue settlements booked by the sync that preceded the comparison. */
+  settlementsBooked?: number;
 }
 
 export const CASH_DERIVATION = 'local cash = baseline + sum over positions of (realized P&L - cost basis - fees); baseline fixed at the first run, moved by adoptions';

@@ -27,6 +27,7 @@ import type { ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { CASH_DERIVATION, getRun, latestAnchor, POSITION_KINDS, validText, type RunSummary } from './reconciliation-runs';
 import { settleResolved } from './resolution';
+import { syncSettlements } from './settlement-sync';
 import type { ActivityServices } from './services';
 
 function discrepancyKey(d: Discrepancy): string {
@@ -54,7 +55,10 @@ async function reconcileAccount(deps: ActivityDeps, services: ActivityServices, 
   await startReconciliationRun(db, { runId, account, policy, startedAt: clock() });
   // Fills the venue reported and resolutions it paid out are lag, not differences: bring the
   // records up to date with both first (each idempotent), then compare.
+  // Settlements before resolutions: the venue's own settlement books the position it removed and
+  // the cash it credited; a market it has not settled yet is still settled from its outcome.
   const synced = await services.fills.sync();
+  const settlements = await syncSettlements(deps, services);
   await settleResolved(deps, services);
 
   const venuePositions = await venue.getPositions();
@@ -123,7 +127,7 @@ async function reconcileAccount(deps: ActivityDeps, services: ActivityServices, 
     })),
     now,
   );
-  const summary: RunSummary = { outcome, cash, fillsSynced: synced.fillsInserted };
+  const summary: RunSummary = { outcome, cash, fillsSynced: synced.fillsInserted, settlementsBooked: settlements.settlementsBooked };
   await finishReconciliationRun(db, runId, { status: decision.clean ? 'CLEAN' : 'DISCREPANCIES', finishedAt: now, summary: summary as Record<string, unknown> });
   return outcome;
 }

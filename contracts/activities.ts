@@ -199,6 +199,14 @@ export interface FillSyncResult {
   fillsInserted: number;
 }
 
+/** What one settlement sync did; `supported` false: the venue reports no settlements. */
+export interface SettlementSyncResult {
+  supported: boolean;
+  pages: number;
+  settlementsSeen: number;
+  settlementsBooked: number;
+}
+
 export interface SessionActivities {
   preflight(input: { strategy: string; marketIds: string[] }): Promise<PreflightCheck[]>;
   watchForSignal(input: WatchInput): Promise<WatchResult>;
@@ -252,6 +260,8 @@ export interface OperationsActivities {
   sendDailyReport(input: { tradingDay: string }): Promise<void>;
   /** Settles positions in markets the venue reports resolved (resolution P&L), once per market. */
   settleResolvedMarkets(): Promise<{ settled: { marketId: string; outcome: 'YES' | 'NO'; realizedPnl: Money }[] }>;
+  /** Books the settlements the venue reported since the last sync (resolution P&L), each once. */
+  syncSettlements(): Promise<SettlementSyncResult>;
   recordOperatorAction(action: OperatorAction): Promise<void>;
   raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
 }

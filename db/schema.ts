@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, boolean, check, customType, date, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { InvalidInput } from '../domain/errors';
-import { parseMicros, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
+import { parseMicros, parseQuantity, quantityText, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
 import { ORDER_STATES } from '../domain/order';
 
 function micros(value: number, column: string): string {
@@ -503,3 +503,64 @@ export const venueCursors = pgTable('venue_cursors', {
   fillCursor: text('fill_cursor').notNull(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * The venue's order ID for each of our client order IDs, for venues whose fills name only their
+ * own order ID (Kalshi). One client order ID per venue order ID: a second, different one is
+ * refused, never overwritten (db/repositories/venue-order-ids.ts).
+ */
+export const venueOrderIds = pgTable(
+  'venue_order_ids',
+  {
+    venue: text('venue').notNull(),
+    venueOrderId: text('venue_order_id').notNull(),
+    clientOrderId: text('client_order_id').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [primaryKey({ name: 'venue_order_ids_pk', columns: [t.venue, t.venueOrderId] }), index('venue_order_ids_client_idx').on(t.clientOrderId)],
+);
+
+/** numeric(20,2) of signed contracts, exact to the hundredth (domain/money.ts quantityText). */
+const signedQuantityColumn = customType<{ data: number; driverData: string }>({
+  dataType: () => 'numeric(20, 2)',
+  toDriver: (v) => quantityText(v),
+  fromDriver: (v) => {
+    const text = numericText(v, 'quantity');
+    const negative = text.startsWith('-');
+    const q = parseQuantity(negative ? text.slice(1) : text, 'quantity');
+    return negative ? -q : q;
+  },
+});
+
+export const SETTLEMENT_RESULTS = ['YES', 'NO', 'VOID'] as const;
+
+/**
+ * Each market resolution the venue settled for an account, booked once (keyed on the venue's
+ * settlement ID): what the venue reported, and what the records booked for it (the local
+ * position it closed and the realized P&L that added). db/repositories/settlements.ts.
+ */
+export const venueSettlements = pgTable(
+  'venue_settlements',
+  {
+    account: text('account').notNull(),
+    venue: text('venue').notNull(),
+    settlementId: text('settlement_id').notNull(),
+    marketId: text('market_id').notNull(),
+    result: text('result').notNull(),
+    /** Signed YES contracts the venue says the settlement removed. */
+    quantity: signedQuantityColumn('quantity').notNull(),
+    cash: moneyColumn('cash').notNull(),
+    fee: moneyColumn('fee').notNull(),
+    settledAt: instantColumn('settled_at').notNull(),
+    /** The records' position in the market just before booking (closed by it). */
+    localQuantity: signedQuantityColumn('local_quantity').notNull(),
+    realizedDelta: moneyColumn('realized_delta').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [
+    primaryKey({ name: 'venue_settlements_pk', columns: [t.account, t.venue, t.settlementId] }),
+    check('venue_settlements_result_valid', inList('result', SETTLEMENT_RESULTS)),
+    check('venue_settlements_fee_valid', sql`fee >= 0`),
+    index('venue_settlements_market_idx').on(t.account, t.marketId),
+  ],
+);

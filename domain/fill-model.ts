@@ -6,12 +6,15 @@
  *   and with `partialFillProbability` only part of what could fill does;
  * - the price is the touch plus normal noise (sigma `slippageStd`), on the tick grid,
  *   never worse than the limit;
- * - fees follow the prediction-market convention coefficient × qty × p × (1 − p), rounded up to a cent.
+ * - fees follow the prediction-market convention coefficient × qty × p × (1 − p), rounded up to a cent;
+ *   with `feeSchedule: 'KALSHI'` (the `KALSHI_FILL_MODEL` preset) they follow Kalshi's schedule and
+ *   rounding instead (domain/fees.ts): centicent trade fee, balance rounding, order accumulator.
  */
 import { InvalidInput, type FieldProblem } from './errors';
 import { MICROS, type Money, type Price, type Quantity, roundToTick } from './money';
 import type { Side } from './market';
 import { normal, type RandomSource } from './random';
+import { kalshiFillFee, KALSHI_TAKER_RATE_PPM } from './fees';
 
 export interface FillModelParams {
   /** Chance that a crossable limit order fills in one interval (case study: 0.8, later 0.7). */
@@ -24,6 +27,11 @@ export interface FillModelParams {
   slippageStd: number;
   /** Fee coefficient in parts per million of qty × p × (1 − p); 0 for no fees. */
   feeCoefficientPpm: number;
+  /**
+   * Absent: the convention above. 'KALSHI': Kalshi's fee rounding (domain/fees.ts) at
+   * `feeCoefficientPpm` as the rate, with the order's accumulator carried in `WorkingOrder.feeAccumulator`.
+   */
+  feeSchedule?: 'KALSHI';
 }
 
 export const CASE_STUDY_FILL_MODEL: FillModelParams = {
@@ -32,6 +40,13 @@ export const CASE_STUDY_FILL_MODEL: FillModelParams = {
   participationRate: 0.2,
   slippageStd: 2_000,
   feeCoefficientPpm: 0,
+};
+
+/** The case study's fills with Kalshi's taker fees and their rounding (a non-direct member's $0.01 balances). */
+export const KALSHI_FILL_MODEL: FillModelParams = {
+  ...CASE_STUDY_FILL_MODEL,
+  feeCoefficientPpm: KALSHI_TAKER_RATE_PPM,
+  feeSchedule: 'KALSHI',
 };
 
 export function validateFillModelParams(p: FillModelParams): FillModelParams {
@@ -49,6 +64,7 @@ export function validateFillModelParams(p: FillModelParams): FillModelParams {
   if (!Number.isSafeInteger(p.feeCoefficientPpm) || p.feeCoefficientPpm < 0 || p.feeCoefficientPpm > MICROS) {
     problems.push({ field: 'feeCoefficientPpm', value: p.feeCoefficientPpm, problem: 'must be an integer between 0 and 1000000' });
   }
+  if (p.feeSchedule !== undefined && p.feeSchedule !== 'KALSHI') problems.push({ field: 'feeSchedule', value: p.feeSchedule, problem: 'must be KALSHI or absent' });
   if (problems.length > 0) throw new InvalidInput(problems);
   return p;
 }
@@ -58,6 +74,8 @@ export interface WorkingOrder {
   /** Null for a market order. */
   limitPrice: Price | null;
   remaining: Quantity;
+  /** Kalshi fee schedule only: the order's rounding accumulator before this fill (absent: 0). */
+  feeAccumulator?: Money;
 }
 
 export interface TouchQuote {
@@ -70,6 +88,8 @@ export interface SimulatedFill {
   quantity: Quantity;
   price: Price;
   fee: Money;
+  /** Kalshi fee schedule only: the order's rounding accumulator after this fill. */
+  feeAccumulator?: Money;
 }
 
 export function isCrossable(order: WorkingOrder, quote: TouchQuote): boolean {
@@ -108,6 +128,10 @@ export function simulateFill(
   if (order.limitPrice !== null) p = order.side === 'BUY' ? Math.min(p, order.limitPrice) : Math.max(p, order.limitPrice);
   p = Math.min(Math.max(p, tickSize), MICROS - tickSize);
 
+  if (params.feeSchedule === 'KALSHI') {
+    const fee = kalshiFillFee({ side: order.side, quantity: qty, price: p as Price, ratePpm: params.feeCoefficientPpm }, order.feeAccumulator ?? (0 as Money));
+    return { quantity: qty as Quantity, price: p as Price, fee: fee.netFee, feeAccumulator: fee.accumulator };
+  }
   return { quantity: qty as Quantity, price: p as Price, fee: predictionMarketFee(params.feeCoefficientPpm, qty, p) };
 }
 

@@ -158,6 +158,22 @@ export function settlePosition(position: Position, outcome: Outcome): Position {
   };
 }
 
+/**
+ * A resolution the venue paid at its own figure (a voided market: no YES or NO value). The
+ * position is realized at `payout` in total and flattened, the same way `settlePosition` is.
+ */
+export function settlePositionAtPayout(position: Position, payout: Money): Position {
+  if (!Number.isSafeInteger(payout)) throw InvalidInput.of('payout', payout, 'must be integer micros');
+  if (position.quantity === 0) return position;
+  return {
+    marketId: position.marketId,
+    quantity: 0,
+    costBasis: ZERO,
+    realizedPnl: safe('realized P&L', position.realizedPnl + payout - position.costBasis) as Money,
+    fees: position.fees,
+  };
+}
+
 export function hasApplied(ledger: Ledger, tradeId: string): boolean {
   return hasOwn.call(ledger.appliedTradeIds, tradeId) || hasOwn.call(ledger.previousTradeIds, tradeId);
 }

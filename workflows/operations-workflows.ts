@@ -119,6 +119,7 @@ function pick(p: OperationsActivities): OperationsActivities {
     resetDailyCounters: (i) => p.resetDailyCounters(i),
     sendDailyReport: (i) => p.sendDailyReport(i),
     settleResolvedMarkets: () => p.settleResolvedMarkets(),
+    syncSettlements: () => p.syncSettlements(),
     recordOperatorAction: (a) => p.recordOperatorAction(a),
     raiseAlert: (a) => p.raiseAlert(a),
   };

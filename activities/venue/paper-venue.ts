@@ -8,18 +8,20 @@ import { createHmac } from 'node:crypto';
 import { validateFill, type Fill } from '../../domain/fill';
 import { validateClientOrderId } from '../../domain/ids';
 import { validateMarket, type Market, type MarketSnapshot } from '../../domain/market';
-import { formatDecimal, type Price } from '../../domain/money';
+import { formatDecimal, type Money, type Price } from '../../domain/money';
 import type {
   DepthLevel,
   FillPage,
   OrderRef,
   PlaceOrderRequest,
+  SettlementPage,
   Venue,
   VenueBalance,
   VenueMarketSnapshot,
   VenueOrder,
   VenueOrderStatus,
   VenuePosition,
+  VenueSettlement,
 } from '../../contracts/venue';
 import { fillCursorProblem } from '../../contracts/venue';
 import type { PaperCredentials } from './credentials';
@@ -187,6 +189,35 @@ export class PaperVenue implements Venue {
       };
       return r.domain(path, m, () => validateMarket(market));
     });
+  }
+
+  /**
+   * GET /v1/settlements (API.md): this key's resolution payouts after the cursor. The exchange
+   * settles a market once per account, so the market ID is the settlement's ID; it charges no
+   * settlement fee.
+   */
+  async getSettlementsSince(cursor: string | null): Promise<SettlementPage> {
+    const json = await this.http.request('getSettlements', { method: 'GET', path: '/v1/settlements', query: { cursor: cursor ?? undefined }, idempotent: true });
+    const r = this.reader('getSettlementsSince');
+    const body = r.object(json, 'body');
+    const settlements = r.array(body, 'settlements', 'body').map((s, i): VenueSettlement => {
+      const path = `body.settlements[${i}]`;
+      const o = r.object(s, path);
+      const marketId = r.string(o, 'marketId', path);
+      return {
+        settlementId: marketId,
+        marketId,
+        result: r.oneOf(o, 'outcome', path, ['YES', 'NO'] as const),
+        quantity: r.integer(o, 'quantity', path),
+        cash: r.money(o, 'payout', path),
+        fee: 0 as Money,
+        ts: r.timestamp(o, 'ts', path),
+      };
+    });
+    const next = r.string(body, 'cursor', 'body');
+    const cursorProblem = fillCursorProblem(next);
+    if (cursorProblem !== null) throw r.fail('body.cursor', next, cursorProblem);
+    return { settlements, cursor: next };
   }
 
   /** GET /v1/markets/{id}/history (API.md): points strictly after `sinceMs`, oldest first. */

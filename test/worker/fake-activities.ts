@@ -400,6 +400,7 @@ export class FakeWorld {
         if (!this.reports.includes(tradingDay)) this.reports.push(tradingDay);
       },
       settleResolvedMarkets: async () => ({ settled: [] }),
+      syncSettlements: async () => ({ supported: false, pages: 0, settlementsSeen: 0, settlementsBooked: 0 }),
     };
   }
 }

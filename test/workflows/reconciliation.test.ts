@@ -38,6 +38,7 @@ function harness(policy: ReconciliationPolicy, venueQuantity: number, options: H
     resetDailyCounters: async () => ({ tradingDay: '2026-11-22', previousDay: '2026-11-21', liftedTrips: 0 }),
     sendDailyReport: async () => undefined,
     settleResolvedMarkets: async () => ({ settled: [] }),
+    syncSettlements: async () => ({ supported: false, pages: 0, settlementsSeen: 0, settlementsBooked: 0 }),
     recordOperatorAction: async (a) => void journal.push(a),
     raiseAlert: async (a) => {
       steps.push(`alert:${a.type}`);
