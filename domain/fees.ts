@@ -14,7 +14,7 @@
  *  4. rounding_fee = balance_change − floor(balance_change);
  *  5. an order-level fee accumulator sums the rounding fees of all the order's fills (taker and
  *     maker alike); once it exceeds $0.01 a $0.01 rebate is paid and the accumulator drops by $0.01.
- *  Net fee of a fill = trade fee + rounding fee − rebate (never negative).
+ *  Net fee of a fill = trade fee + rounding fee − rebate (the page says never negative; see below).
  * So the order's total fee is the sum of its fills' trade fees plus what is left in the
  * accumulator (between 0 and $0.01): the "order-level rounding" of the issue.
  *
