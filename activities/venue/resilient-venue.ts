@@ -17,7 +17,7 @@ import { validateClientOrderId } from '../../domain/ids';
 import { parseSide, validateMarketId, type Market, type MarketSnapshot } from '../../domain/market';
 import { positiveQuantity, price } from '../../domain/money';
 import { DomainError } from '../../domain/errors';
-import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from '../../contracts/venue';
+import type { FillPage, OrderRef, SettlementPage, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from '../../contracts/venue';
 import { VenueError, isAmbiguousOnSubmit } from './errors';
 import type { HealthReport } from './health';
 import type { HttpStats, VenueHttpClient } from './http';
@@ -40,6 +40,8 @@ export class ResilientVenue implements Venue {
   private readonly counts: SubmissionStats = { submissions: 0, answered: 0, ambiguousOutcomes: 0, notPlaced: 0 };
   /** Present exactly when the adapter serves price history. */
   readonly getPriceHistory?: (marketId: string, sinceMs: number) => Promise<MarketSnapshot[]>;
+  /** Present exactly when the adapter serves settlements. */
+  readonly getSettlementsSince?: (cursor: string | null) => Promise<SettlementPage>;
 
   constructor(
     private readonly inner: Venue,
@@ -47,6 +49,7 @@ export class ResilientVenue implements Venue {
   ) {
     this.name = inner.name;
     if (inner.getPriceHistory) this.getPriceHistory = inner.getPriceHistory.bind(inner);
+    if (inner.getSettlementsSince) this.getSettlementsSince = inner.getSettlementsSince.bind(inner);
   }
 
   /** Connection health for the "connection lost over a minute" alert; null without a transport. */
