@@ -37,7 +37,7 @@
  */
 import type { Fill } from '../../../domain/fill';
 import { validateMarket, type Market } from '../../../domain/market';
-import { quantityLots, type Price, type Quantity } from '../../../domain/money';
+import { quantityLots, type Quantity } from '../../../domain/money';
 import { systemClock, type Clock } from '../clock';
 import type {
   FillPage,
@@ -66,8 +66,6 @@ import {
   fillFromKalshi,
   fpCount,
   marketFromKalshi,
-  MARKETABLE_BUY_PRICE,
-  MARKETABLE_SELL_PRICE,
   orderFromCreated,
   orderFromKalshi,
   positionFromKalshi,
@@ -172,8 +170,7 @@ export class KalshiVenue implements Venue {
       if (filledLots + quantityLots(created.remaining) > quantityLots(request.quantity)) {
         throw r.fail('body.fill_count', json === null ? null : (json as Json).fill_count, `with remaining_count exceeds the order quantity ${request.quantity}`);
       }
-      const price = request.limitPrice ?? (request.side === 'BUY' ? MARKETABLE_BUY_PRICE : MARKETABLE_SELL_PRICE);
-      return await this.remember(orderFromCreated(request, created, price as Price));
+      return await this.remember(orderFromCreated(request, created));
     } catch (e) {
       if (isVenueError(e) && e.status === 409) {
         const existing = await this.getOrderByClientId(request.clientOrderId);

@@ -48,6 +48,9 @@
  *  - Settlement revenue is integer cents (as the Settlement model says) unless revenue_dollars is
  *    sent; a settlement is identified by ticker and settled_time (the shape has no ID).
  *  - An order without client_order_id (placed by hand) gets externalClientOrderId(order_id).
+ *  - The Order carries time_in_force; an immediate_or_cancel order at $0.99 (buy) or $0.01 (sell)
+ *    is the marketable limit this adapter sends for a core market order and reads back as one
+ *    (limitPrice null), so a lookup after an ambiguous submit matches the request.
  */
 import { executionProblems, validateFill, type Fill } from '../../../domain/fill';
 import { externalClientOrderId } from '../../../domain/ids';
@@ -181,7 +184,7 @@ export function orderFromKalshi(r: ResponseReader, value: unknown, path: string)
     marketId: r.string(o, 'ticker', path),
     side,
     quantity,
-    limitPrice: r.price(o, 'yes_price_dollars', path),
+    limitPrice: coreLimitPrice(r.price(o, 'yes_price_dollars', path), side, o.time_in_force),
     filledQuantity: filled,
     averageFillPrice: averageFill(r, o, path, filled, side),
     status,
@@ -189,6 +192,12 @@ export function orderFromKalshi(r: ResponseReader, value: unknown, path: string)
     createdAt: created,
     updatedAt: optionalIsoTime(r, o, 'last_update_time', path) ?? created,
   };
+}
+
+/** The marketable limit this adapter sends for a core market order reads back as a market order (limitPrice null). */
+function coreLimitPrice(yesPrice: Price, side: Side, timeInForce: unknown): Price | null {
+  const marketable = side === 'BUY' ? MARKETABLE_BUY_PRICE : MARKETABLE_SELL_PRICE;
+  return timeInForce === 'immediate_or_cancel' && yesPrice === marketable ? null : yesPrice;
 }
 
 function averageFill(r: ResponseReader, o: Json, path: string, filled: Quantity, side: Side): Price | null {
@@ -224,7 +233,7 @@ export function createdOrderFromKalshi(r: ResponseReader, value: unknown, path: 
 }
 
 /** The core order a V2 create answer describes, with the request it answered. */
-export function orderFromCreated(request: PlaceOrderRequest, c: CreatedOrder, price: Price): VenueOrder {
+export function orderFromCreated(request: PlaceOrderRequest, c: CreatedOrder): VenueOrder {
   const filledLots = quantityLots(c.filled);
   let status: VenueOrderStatus;
   if (quantityLots(c.remaining) > 0) status = filledLots > 0 ? 'PARTIALLY_FILLED' : 'OPEN';
@@ -235,7 +244,7 @@ export function orderFromCreated(request: PlaceOrderRequest, c: CreatedOrder, pr
     marketId: request.marketId,
     side: request.side,
     quantity: request.quantity,
-    limitPrice: price,
+    limitPrice: request.limitPrice,
     filledQuantity: c.filled,
     averageFillPrice: filledLots > 0 ? c.averageFillPrice : null,
     status,
