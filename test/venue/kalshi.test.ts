@@ -1,6 +1,9 @@
 import { constants, verify } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { VenueError } from '../../activities/venue/errors';
+import { KALSHI_TIERS, kalshiRateLimit } from '../../activities/venue/kalshi/kalshi-venue';
+import { TokenBucketRateLimiter } from '../../activities/venue/rate-limiter';
+import { ManualClock } from './manual-clock';
 import type { VenueLogEntry } from '../../activities/venue/http';
 import { createOrderBody, depthFromKalshi, directionOf, fillFromKalshi, marketFromKalshi, orderFromKalshi, settlementFromKalshi } from '../../activities/venue/kalshi/mapping';
 import { externalClientOrderId, venueOrderIdOfExternal } from '../../domain/ids';
@@ -244,5 +247,32 @@ describe('Kalshi adapter against the double', () => {
     expect(lost.lostSince).not.toBeNull();
     await started.venue.getBalance();
     expect(started.venue.health()).toMatchObject({ connected: true, lostSince: null });
+  });
+});
+
+describe('Kalshi token budgets (rate limits page: reads and writes billed apart)', () => {
+  it('basic tier: 200 read and 100 write tokens a second at 10 a request; the write bucket holds two seconds; a 429 empties only its budget', async () => {
+    const clock = new ManualClock();
+    const limiter = new TokenBucketRateLimiter(kalshiRateLimit('basic'), clock);
+    let writes = 0;
+    for (let i = 0; i < 30; i++) void limiter.acquire('placeOrder').then(() => (writes += 1));
+    let reads = 0;
+    for (let i = 0; i < 25; i++) void limiter.acquire('getOrder').then(() => (reads += 1));
+    for (let i = 0; i < 10; i++) await clock.advance(0);
+    expect(writes).toBe(20);
+    expect(reads).toBe(20);
+    await clock.advance(1_000);
+    expect(writes).toBe(30);
+    expect(reads).toBe(25);
+
+    limiter.exhausted('cancelOrder');
+    let afterStorm = 0;
+    void limiter.acquire('placeOrder').then(() => (afterStorm += 1));
+    void limiter.acquire('getBalance').then(() => (afterStorm += 10));
+    await clock.advance(0);
+    expect(afterStorm).toBe(10);
+    await clock.advance(100);
+    expect(afterStorm).toBe(11);
+    expect(KALSHI_TIERS.prime).toEqual({ read: 4_000, write: 4_000 });
   });
 });
