@@ -10,8 +10,10 @@
  *   GET    /portfolio/settlements?min_ts&cursor&limit          https://docs.kalshi.com/api-reference/portfolio/get-settlements
  *   GET    /portfolio/positions, /portfolio/balance            https://docs.kalshi.com/api-reference/portfolio/get-positions, .../get-balance
  *   GET    /markets, /markets/{ticker}, /markets/{ticker}/orderbook   https://docs.kalshi.com/getting_started/orderbook_responses
- * The retired /portfolio/orders create and cancel are never called (they answer 410
- * deprecated_v1_order_endpoint).
+ * Pages marked above that were not read themselves (cancel-order-v2, get-order, get-orders,
+ * get-positions, get-balance) are followed through integrators' notes and the published SDK models:
+ * ASSUMPTION, listed in docs/kalshi-api.md. The retired /portfolio/orders create and cancel are
+ * never called (integrators report they answer 410 deprecated_v1_order_endpoint; not on a Kalshi page).
  *
  * Market orders are gone (V2 always takes a price): a core request with limitPrice null is sent as
  * a marketable limit at $0.99 (buy) or $0.01 (sell) with time_in_force immediate_or_cancel.
