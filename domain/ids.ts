@@ -178,3 +178,21 @@ export const AlertKey = {
   /** The n-th reminder of a run still waiting for an operator. */
   reconciliationUnanswered: (runId: string, reminder: number): string => `RECONCILIATION_UNANSWERED:${runId}:${reminder}`,
 } as const;
+
+/**
+ * The client order ID the records give a venue order that has none of its own (placed by hand on
+ * the venue's site, or by another program): "ext-" and the venue order ID, so its fills are booked
+ * like any other and never stop the fill sync. Deterministic: the same venue order always gets the
+ * same ID, on every worker and after a restart. Venue order IDs that would not make a valid client
+ * order ID (too long, or other characters) are refused rather than altered, so the inverse is exact.
+ */
+const EXTERNAL_PREFIX = 'ext-';
+
+export function externalClientOrderId(venueOrderId: string): string {
+  return validateClientOrderId(`${EXTERNAL_PREFIX}${venueOrderId}`, 'venueOrderId');
+}
+
+/** The venue order ID inside an external client order ID, or null for one this system made. */
+export function venueOrderIdOfExternal(clientOrderId: string): string | null {
+  return clientOrderId.startsWith(EXTERNAL_PREFIX) && clientOrderId.length > EXTERNAL_PREFIX.length ? clientOrderId.slice(EXTERNAL_PREFIX.length) : null;
+}

@@ -9,6 +9,7 @@ import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
 import type { Price, Quantity } from '../domain/money';
 import { startKalshiDouble, type KalshiDouble } from './kalshi-double';
+import { MemoryOrderIdMap } from './order-id-map';
 import type { PlaceOrderRequest, Venue, VenueOrder } from '../contracts/venue';
 
 export const PAPER_SECRET = 'paper-test-secret-0123456789abcdef';
@@ -62,16 +63,19 @@ export function kalshiKeyPair(): { publicKey: ReturnType<typeof generateKeyPairS
 
 export const KALSHI_KEY_ID = '0b9e6a3c-55aa-4b1e-9d2f-8c7d6e5f4a3b';
 
-export async function kalshiUnderDouble(options: KalshiVenueOptions = {}): Promise<{ double: KalshiDouble; venue: ResilientVenue; privateKeyPem: string }> {
+export async function kalshiUnderDouble(
+  options: KalshiVenueOptions = {},
+  orderIds: MemoryOrderIdMap = new MemoryOrderIdMap(),
+): Promise<{ double: KalshiDouble; venue: ResilientVenue; privateKeyPem: string; orderIds: MemoryOrderIdMap }> {
   const keys = kalshiKeyPair();
   const double = await startKalshiDouble({ keyId: KALSHI_KEY_ID, publicKey: keys.publicKey });
   const credentials = loadKalshiCredentials({ KALSHI_API_KEY_ID: KALSHI_KEY_ID, KALSHI_PRIVATE_KEY_PEM: keys.privateKeyPem, KALSHI_BASE_URL: double.url });
-  const venue = createKalshiVenue(credentials, {
+  const venue = createKalshiVenue(credentials, orderIds, {
     timeoutMs: 2_000,
     retry: { maxAttempts: 4, baseDelayMs: 5, maxDelayMs: 50, maxRetryAfterMs: 5_000 },
     ...options,
   });
-  return { double, venue, privateKeyPem: keys.privateKeyPem };
+  return { double, venue, privateKeyPem: keys.privateKeyPem, orderIds };
 }
 
 export async function kalshiUnderTest(): Promise<VenueUnderTest> {

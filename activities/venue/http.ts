@@ -197,7 +197,10 @@ export class VenueHttpClient {
       this.health.recordFailure(err.kind);
       // Capped at the longest Retry-After the policy honours: a venue asking for days would
       // otherwise stall every later call of this client, cancels included, before it is sent.
-      if (err.kind === 'RATE_LIMITED') this.limiter.pause(Math.min(err.retryAfterMs ?? 0, this.retry.maxRetryAfterMs));
+      if (err.kind === 'RATE_LIMITED') {
+        if (err.retryAfterMs === undefined) this.limiter.exhausted(operation);
+        else this.limiter.pause(Math.min(err.retryAfterMs, this.retry.maxRetryAfterMs));
+      }
       this.log({
         level: err.isFatal ? 'error' : 'warn',
         event: 'failure',

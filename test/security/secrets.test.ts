@@ -16,6 +16,7 @@ import type { OrderContext, OrderIntent } from '../../contracts/activities';
 import { Secret } from '../../activities/venue/credentials';
 import type { VenueLogEntry } from '../../activities/venue/http';
 import { createKalshiVenue } from '../../activities/venue/kalshi/kalshi-venue';
+import { MemoryOrderIdMap } from '../../testkit/order-id-map';
 import { loadKalshiCredentials } from '../../activities/venue/kalshi/signing';
 import { createPaperVenue } from '../../activities/venue/paper-venue';
 import { openDatabase, type Database } from '../../db';
@@ -161,7 +162,7 @@ beforeAll(async () => {
   const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const double = await startKalshiDouble({ keyId: KALSHI_KEY_ID, publicKey: other.publicKey });
   try {
-    const kalshi = createKalshiVenue(loadKalshiCredentials({ KALSHI_API_KEY_ID: KALSHI_KEY_ID, KALSHI_PRIVATE_KEY_PEM: KALSHI_PEM, KALSHI_BASE_URL: double.url }), {
+    const kalshi = createKalshiVenue(loadKalshiCredentials({ KALSHI_API_KEY_ID: KALSHI_KEY_ID, KALSHI_PRIVATE_KEY_PEM: KALSHI_PEM, KALSHI_BASE_URL: double.url }), new MemoryOrderIdMap(), {
       timeoutMs: 1_000,
       retry: { maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0, maxRetryAfterMs: 0 },
       logger: (e) => void sink('venue client log (raw)').push(JSON.stringify(e)),

@@ -20,6 +20,7 @@ import { ResilientVenue } from '../../activities/venue/resilient-venue';
 import type { Venue } from '../../contracts/venue';
 import { getFillCursor, openDatabase, type Database } from '../../db';
 import type { Price, Quantity } from '../../domain/money';
+import { MemoryOrderIdMap } from '../../testkit/order-id-map';
 import { SweepCounter, anyJson, hostileString, malformedJsonText, recordsDigest, resetRecords, runs, wrongTyped } from './support';
 
 const counter = new SweepCounter('venue-responses');
@@ -49,7 +50,7 @@ function client(venue: string): VenueHttpClient {
 }
 
 const paper = new PaperVenue(client('paper'));
-const kalshi = new KalshiVenue(client('kalshi'));
+const kalshi = new KalshiVenue(client('kalshi'), { orderIds: new MemoryOrderIdMap() });
 
 const ORDER = { venueOrderId: 'ord-000000000001', clientOrderId: 'mr-20260105-000001', marketId: 'PX-A', side: 'BUY', quantity: 10, limitPrice: '0.43', filledQuantity: 4, averageFillPrice: '0.4275', status: 'PARTIALLY_FILLED', rejectReason: null, createdAt: 1767225600000, updatedAt: 1767225603000 };
 const FILL = { tradeId: 'trd-000000000007', venueOrderId: 'ord-000000000001', clientOrderId: 'mr-20260105-000001', marketId: 'PX-A', side: 'BUY', quantity: 4, price: '0.43', fee: '0.070000', ts: 1767225603000 };

@@ -1,41 +1,119 @@
 /**
- * Kalshi adapter: the Venue contract over Kalshi's Trade API v2 (shapes and assumptions are
- * listed in mapping.ts). Endpoints used, relative to the base URL (default: demo):
- *   POST   /portfolio/orders                 create (client_order_id, ticker, side, action, count, type, yes_price)
- *   GET    /portfolio/orders/{order_id}      one order
- *   DELETE /portfolio/orders/{order_id}      cancel
- *   GET    /portfolio/orders?status&ticker&cursor&limit   list (paged)
- *   GET    /portfolio/fills?min_ts&cursor&limit           fills (paged)
- *   GET    /portfolio/positions, /portfolio/balance
- *   GET    /markets?status&cursor&limit, /markets/{ticker}, /markets/{ticker}/orderbook
+ * Kalshi adapter: the Venue contract over Kalshi's Trade API v2 as documented today (shapes,
+ * direction and fixed point in mapping.ts; every page and every assumption in docs/kalshi-api.md).
+ * Endpoints, relative to the base URL (default: demo), and the page each follows:
+ *   POST   /portfolio/events/orders              create (V2)   https://docs.kalshi.com/api-reference/orders/create-order-v2
+ *   DELETE /portfolio/events/orders/{order_id}   cancel (V2)   https://docs.kalshi.com/api-reference/orders/cancel-order-v2
+ *   GET    /portfolio/orders/{order_id}          one order     https://docs.kalshi.com/api-reference/orders/get-order
+ *   GET    /portfolio/orders?status&ticker&cursor&limit        https://docs.kalshi.com/api-reference/orders/get-orders
+ *   GET    /portfolio/fills?min_ts&cursor&limit                https://docs.kalshi.com/api-reference/portfolio/get-fills
+ *   GET    /portfolio/settlements?min_ts&cursor&limit          https://docs.kalshi.com/api-reference/portfolio/get-settlements
+ *   GET    /portfolio/positions, /portfolio/balance            https://docs.kalshi.com/api-reference/portfolio/get-positions, .../get-balance
+ *   GET    /markets, /markets/{ticker}, /markets/{ticker}/orderbook   https://docs.kalshi.com/getting_started/orderbook_responses
+ * Pages marked above that were not read themselves (cancel-order-v2, get-order, get-orders,
+ * get-positions, get-balance) are followed through integrators' notes and the published SDK models:
+ * ASSUMPTION, listed in docs/kalshi-api.md. The retired /portfolio/orders create and cancel are
+ * never called (integrators report they answer 410 deprecated_v1_order_endpoint; not on a Kalshi page).
  *
- * ASSUMPTIONS beyond mapping.ts: no documented lookup by client_order_id, so the adapter keeps
- * a client-ID -> order-ID map of every order it has seen and otherwise scans the order list;
- * a duplicate client_order_id on create is answered with 409 (the adapter then returns the
- * existing order, as the contract requires); the fills list is newest first and min_ts is in
- * unix seconds; rate limits follow the basic tier (20 reads/s, 10 writes/s).
+ * Market orders are gone (V2 always takes a price): a core request with limitPrice null is sent as
+ * a marketable limit at $0.99 (buy) or $0.01 (sell) with time_in_force immediate_or_cancel.
  *
- * No `getPriceHistory` (optional in the contract): Kalshi serves candlesticks per series, which
- * are not mapped yet, so a strategy on Kalshi warms up on live quotes alone.
+ * Client order IDs: fills carry only the venue order ID (client_order_id left the Fill on
+ * 2026-03-30), so every order this adapter places or reads is remembered in the records' OrderIdMap
+ * (not in memory); a fill's order is resolved through that map, then through one
+ * GET /portfolio/orders/{id} (remembered too). An order with no client order ID of its own (placed
+ * by hand) gets externalClientOrderId(order_id), so its fills never stop the fill sync.
+ *
+ * Rate limits (https://docs.kalshi.com/getting_started/rate_limits): token budgets per tier, reads
+ * and writes billed apart; most requests cost 10 tokens; the write bucket holds two seconds of its
+ * budget; 429 carries no Retry-After, so the client empties that budget and backs off on its own.
+ *
+ * ASSUMPTIONS beyond mapping.ts: no documented lookup by client_order_id, so a lookup scans the
+ * order list (remembering every order it reads); a duplicate client_order_id on create is answered
+ * with 409 (the adapter then returns the existing order); cancel of an order that is no longer
+ * resting answers 404; the fills and settlements lists are newest first and min_ts is in unix
+ * seconds; cancels and single-order reads cost the default 10 tokens (their lower cost is not
+ * published as a number); the read bucket holds one second of its budget.
+ *
+ * No `getPriceHistory` (optional in the contract): candlesticks are not mapped yet.
  */
 import type { Fill } from '../../../domain/fill';
 import { validateMarket, type Market } from '../../../domain/market';
-import type { Quantity } from '../../../domain/money';
+import { quantityLots, type Quantity } from '../../../domain/money';
 import { systemClock, type Clock } from '../clock';
-import type { FillPage, OrderRef, PlaceOrderRequest, Venue, VenueBalance, VenueMarketSnapshot, VenueOrder, VenuePosition } from '../../../contracts/venue';
+import type {
+  FillPage,
+  OrderIdMap,
+  OrderRef,
+  PlaceOrderRequest,
+  SettlementPage,
+  Venue,
+  VenueBalance,
+  VenueMarketSnapshot,
+  VenueOrder,
+  VenuePosition,
+  VenueSettlement,
+} from '../../../contracts/venue';
 import { isVenueError, VenueError } from '../errors';
 import { VenueHttpClient, type VenueHttpClientOptions } from '../http';
+import type { RateLimitConfig } from '../rate-limiter';
 import { ResponseReader, type Json } from '../parse';
 import { ResilientVenue } from '../resilient-venue';
-import { createOrderBody, depthFromKalshi, fillFromKalshi, kalshiMoney, marketFromKalshi, orderFromKalshi, positionFromKalshi } from './mapping';
+import { externalClientOrderId } from '../../../domain/ids';
+import {
+  balanceFromKalshi,
+  createdOrderFromKalshi,
+  createOrderBody,
+  depthFromKalshi,
+  fillFromKalshi,
+  fpCount,
+  marketFromKalshi,
+  orderFromCreated,
+  orderFromKalshi,
+  positionFromKalshi,
+  settlementFromKalshi,
+} from './mapping';
 import { kalshiSigner, type KalshiCredentials } from './signing';
 
-/** Writes cost 2 of a 20-point bucket refilled at 20/s: 20 reads/s or 10 writes/s. */
-export const KALSHI_ENDPOINT_WEIGHTS: Readonly<Record<string, number>> = { placeOrder: 2, cancelOrder: 2 };
+/** Tokens per request: "Most requests cost the default of 10 tokens" (rate limits page). */
+export const KALSHI_DEFAULT_COST = 10;
+
+/** Endpoints billed to the write budget: "order placement, amends, cancels, order groups". */
+export const KALSHI_WRITE_ENDPOINTS: readonly string[] = ['placeOrder', 'cancelOrder'];
+
+/** Per-second token budgets per tier (read, write), from the rate limits page. */
+export const KALSHI_TIERS = {
+  basic: { read: 200, write: 100 },
+  advanced: { read: 300, write: 300 },
+  premier: { read: 1_000, write: 1_000 },
+  paragon: { read: 2_000, write: 2_000 },
+  prime: { read: 4_000, write: 4_000 },
+} as const;
+export type KalshiTier = keyof typeof KALSHI_TIERS;
+
+/** Every endpoint at the default cost; kept as a table so a documented cheaper cost has one place to go. */
+export const KALSHI_ENDPOINT_WEIGHTS: Readonly<Record<string, number>> = {
+  placeOrder: KALSHI_DEFAULT_COST,
+  cancelOrder: KALSHI_DEFAULT_COST,
+};
+
+/** The limiter for a tier: the read bucket holds one second (an assumption), the write bucket two (documented). */
+export function kalshiRateLimit(tier: KalshiTier = 'basic'): RateLimitConfig {
+  const t = KALSHI_TIERS[tier];
+  return {
+    capacity: t.read,
+    refillPerSecond: t.read,
+    defaultWeight: KALSHI_DEFAULT_COST,
+    weights: KALSHI_ENDPOINT_WEIGHTS,
+    budgets: { write: { capacity: 2 * t.write, refillPerSecond: t.write, endpoints: KALSHI_WRITE_ENDPOINTS } },
+  };
+}
 
 const PAGE_LIMIT = 200;
 
 export interface KalshiAdapterOptions {
+  /** The records' venue order ID -> client order ID map. */
+  orderIds: OrderIdMap;
   /** Pages scanned when looking an order up by client order ID before giving up. */
   maxLookupPages?: number;
   /** Pages followed for fills, orders, positions and markets per call. */
@@ -43,43 +121,42 @@ export interface KalshiAdapterOptions {
   clock?: Clock;
 }
 
-interface FillCursor {
-  /** Epoch ms of the newest fill already delivered. */
+interface TsCursor {
+  /** Epoch ms of the newest item already delivered. */
   ts: number;
-  /** Trade IDs delivered at exactly `ts` (several fills may share a timestamp). */
+  /** IDs delivered at exactly `ts` (several may share a timestamp). */
   ids: string[];
 }
 
-function encodeCursor(c: FillCursor): string {
+function encodeCursor(c: TsCursor): string {
   return Buffer.from(JSON.stringify(c), 'utf8').toString('base64url');
 }
 
 export class KalshiVenue implements Venue {
   readonly name: string;
-  private readonly orderIdByClientId = new Map<string, string>();
-  private readonly clientIdByOrderId = new Map<string, string>();
   private readonly lastVolume = new Map<string, number>();
   private readonly clock: Clock;
+  private readonly orderIds: OrderIdMap;
 
   constructor(
     readonly http: VenueHttpClient,
-    private readonly options: KalshiAdapterOptions = {},
+    private readonly options: KalshiAdapterOptions,
   ) {
     this.name = http.venue;
     this.clock = options.clock ?? systemClock;
+    this.orderIds = options.orderIds;
   }
 
   private reader(operation: string): ResponseReader {
     return new ResponseReader(this.name, operation);
   }
 
-  private remember(o: VenueOrder): VenueOrder {
-    this.orderIdByClientId.set(o.clientOrderId, o.venueOrderId);
-    this.clientIdByOrderId.set(o.venueOrderId, o.clientOrderId);
+  private async remember(o: VenueOrder): Promise<VenueOrder> {
+    await this.orderIds.remember(this.name, o.venueOrderId, o.clientOrderId);
     return o;
   }
 
-  private orderFrom(json: unknown, operation: string): VenueOrder {
+  private orderFrom(json: unknown, operation: string): Promise<VenueOrder> {
     const r = this.reader(operation);
     return this.remember(orderFromKalshi(r, r.field(r.object(json, 'body'), 'order', 'body'), 'body.order'));
   }
@@ -87,8 +164,15 @@ export class KalshiVenue implements Venue {
   async placeOrder(request: PlaceOrderRequest): Promise<VenueOrder> {
     const body = createOrderBody(request, this.name);
     try {
-      const json = await this.http.request('placeOrder', { method: 'POST', path: '/portfolio/orders', body, idempotent: false });
-      return this.orderFrom(json, 'placeOrder');
+      const json = await this.http.request('placeOrder', { method: 'POST', path: '/portfolio/events/orders', body, idempotent: false });
+      const r = this.reader('placeOrder');
+      const created = createdOrderFromKalshi(r, json, 'body');
+      if (created.clientOrderId !== request.clientOrderId) throw r.fail('body.client_order_id', created.clientOrderId, `must echo the request's ${request.clientOrderId}`);
+      const filledLots = quantityLots(created.filled);
+      if (filledLots + quantityLots(created.remaining) > quantityLots(request.quantity)) {
+        throw r.fail('body.fill_count', json === null ? null : (json as Json).fill_count, `with remaining_count exceeds the order quantity ${request.quantity}`);
+      }
+      return await this.remember(orderFromCreated(request, created));
     } catch (e) {
       if (isVenueError(e) && e.status === 409) {
         const existing = await this.getOrderByClientId(request.clientOrderId);
@@ -101,16 +185,23 @@ export class KalshiVenue implements Venue {
   async cancelOrder(ref: OrderRef): Promise<VenueOrder> {
     const orderId = await this.resolveOrderId(ref, 'cancelOrder');
     try {
-      const json = await this.http.request('cancelOrder', { method: 'DELETE', path: `/portfolio/orders/${encodeURIComponent(orderId)}`, idempotent: true });
-      return this.orderFrom(json, 'cancelOrder');
+      const json = await this.http.request('cancelOrder', { method: 'DELETE', path: `/portfolio/events/orders/${encodeURIComponent(orderId)}`, idempotent: true });
+      const r = this.reader('cancelOrder');
+      const body = r.object(json, 'body');
+      const answered = r.string(body, 'order_id', 'body');
+      if (answered !== orderId) throw r.fail('body.order_id', answered, `must be the canceled order ${orderId}`);
+      fpCount(r, body, 'reduced_by', 'body');
     } catch (e) {
-      // Canceling an order that is no longer resting is refused; the contract answers with its state.
-      if (isVenueError(e) && e.kind === 'BAD_REQUEST' && e.status !== 404) {
-        const current = await this.getOrderByVenueId(orderId);
-        if (current && current.status !== 'OPEN' && current.status !== 'PARTIALLY_FILLED') return current;
-      }
+      // An order that is no longer resting cannot be canceled; the contract answers with its state.
+      if (!(isVenueError(e) && e.kind === 'BAD_REQUEST')) throw e;
+      const current = await this.getOrderByVenueId(orderId);
+      if (current && current.status !== 'OPEN' && current.status !== 'PARTIALLY_FILLED') return current;
       throw e;
     }
+    // The V2 cancel answers without the order's state: read it.
+    const after = await this.getOrderByVenueId(orderId);
+    if (!after) throw new VenueError('MALFORMED_RESPONSE', 'the canceled order is not found', { venue: this.name, operation: 'cancelOrder', field: 'order_id', value: orderId });
+    return after;
   }
 
   private async resolveOrderId(ref: OrderRef, operation: string): Promise<string> {
@@ -125,7 +216,7 @@ export class KalshiVenue implements Venue {
   async getOrderByVenueId(venueOrderId: string): Promise<VenueOrder | null> {
     try {
       const json = await this.http.request('getOrder', { method: 'GET', path: `/portfolio/orders/${encodeURIComponent(venueOrderId)}`, idempotent: true });
-      return this.orderFrom(json, 'getOrder');
+      return await this.orderFrom(json, 'getOrder');
     } catch (e) {
       if (isVenueError(e) && e.status === 404) return null;
       throw e;
@@ -133,11 +224,6 @@ export class KalshiVenue implements Venue {
   }
 
   async getOrderByClientId(clientOrderId: string): Promise<VenueOrder | null> {
-    const known = this.orderIdByClientId.get(clientOrderId);
-    if (known !== undefined) {
-      const order = await this.getOrderByVenueId(known);
-      if (order) return order;
-    }
     const maxPages = this.options.maxLookupPages ?? 20;
     let cursor: string | undefined;
     for (let page = 0; page < maxPages; page++) {
@@ -155,9 +241,9 @@ export class KalshiVenue implements Venue {
     const json = await this.http.request('listOrders', { method: 'GET', path: '/portfolio/orders', query: { limit: PAGE_LIMIT, ...query }, idempotent: true });
     const r = this.reader(operation);
     const body = r.object(json, 'body');
-    const orders = r.arrayOrEmpty(body, 'orders', 'body').map((o, i) => this.remember(orderFromKalshi(r, o, `body.orders[${i}]`)));
-    const next = typeof body.cursor === 'string' && body.cursor.length > 0 ? body.cursor : null;
-    return { orders, next };
+    const orders = r.arrayOrEmpty(body, 'orders', 'body').map((o, i) => orderFromKalshi(r, o, `body.orders[${i}]`));
+    for (const o of orders) await this.remember(o);
+    return { orders, next: nextCursor(r, body) };
   }
 
   async listOpenOrders(marketId?: string): Promise<VenueOrder[]> {
@@ -172,51 +258,65 @@ export class KalshiVenue implements Venue {
     return out.sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /** The client order ID of a fill's order: the records' map, else one order lookup (remembered), else the external ID. */
+  private async clientIdOf(venueOrderId: string): Promise<string> {
+    const known = await this.orderIds.clientOrderIdFor(this.name, venueOrderId);
+    if (known !== null) return known;
+    const order = await this.getOrderByVenueId(venueOrderId);
+    if (order) return order.clientOrderId;
+    // The venue does not show the order (archived, another subaccount): still never stall the sync.
+    return this.reader('getFillsSince').domain('fill.order_id', venueOrderId, () => externalClientOrderId(venueOrderId));
+  }
+
   async getFillsSince(cursor: string | null): Promise<FillPage> {
     const r = this.reader('getFillsSince');
-    const from = cursor === null ? { ts: 0, ids: [] } : this.decodeCursor(cursor);
-    const seen = new Set(from.ids);
+    const from = cursor === null ? { ts: 0, ids: [] } : this.decodeCursor(cursor, 'getFillsSince');
+    const raw: { value: unknown; path: string }[] = [];
+    await this.pages('getFills', '/portfolio/fills', from, 'fills', r, raw);
     const all: Fill[] = [];
-    const clientOrderIdOf = (orderId: string) => this.clientIdOf(orderId);
+    for (const { value, path } of raw) all.push(await fillFromKalshi(r, value, path, (id) => this.clientIdOf(id)));
+    const { items, next } = since(all, from, (f) => f.tradeId);
+    return { fills: items, cursor: next === null ? (cursor ?? encodeCursor(from)) : encodeCursor(next), hasMore: false };
+  }
+
+  async getSettlementsSince(cursor: string | null): Promise<SettlementPage> {
+    const r = this.reader('getSettlementsSince');
+    const from = cursor === null ? { ts: 0, ids: [] } : this.decodeCursor(cursor, 'getSettlementsSince');
+    const raw: { value: unknown; path: string }[] = [];
+    await this.pages('getSettlements', '/portfolio/settlements', from, 'settlements', r, raw);
+    const all: VenueSettlement[] = raw.map(({ value, path }) => settlementFromKalshi(r, value, path));
+    const { items, next } = since(all, from, (s) => s.settlementId);
+    return { settlements: items, cursor: next === null ? (cursor ?? encodeCursor(from)) : encodeCursor(next), hasMore: false };
+  }
+
+  /** Every item of a time-filtered list since `from` (min_ts in seconds, so the boundary second is re-read and filtered). */
+  private async pages(operation: string, path: string, from: TsCursor, key: string, r: ResponseReader, out: { value: unknown; path: string }[]): Promise<void> {
     let pageCursor: string | undefined;
     for (let page = 0; page < (this.options.maxPages ?? 50); page++) {
-      const json = await this.http.request('getFills', {
+      const json = await this.http.request(operation, {
         method: 'GET',
-        path: '/portfolio/fills',
+        path,
         query: { limit: PAGE_LIMIT, min_ts: from.ts > 0 ? Math.floor(from.ts / 1000) : undefined, cursor: pageCursor },
         idempotent: true,
       });
       const body = r.object(json, 'body');
-      for (const [i, f] of r.arrayOrEmpty(body, 'fills', 'body').entries()) all.push(await fillFromKalshi(r, f, `body.fills[${i}]`, clientOrderIdOf));
-      pageCursor = typeof body.cursor === 'string' && body.cursor.length > 0 ? body.cursor : undefined;
-      if (!pageCursor) break;
+      for (const [i, value] of r.array(body, key, 'body').entries()) out.push({ value, path: `body.${key}[${i}]` });
+      const next = nextCursor(r, body);
+      if (next === null) return;
+      pageCursor = next;
     }
-    const fills = all.filter((f) => f.ts > from.ts || (f.ts === from.ts && !seen.has(f.tradeId)));
-    fills.sort((a, b) => a.ts - b.ts || a.tradeId.localeCompare(b.tradeId));
-    const last = fills.at(-1);
-    if (!last) return { fills, cursor: cursor ?? encodeCursor(from), hasMore: false };
-    const ids = last.ts === from.ts ? [...from.ids] : [];
-    for (const f of fills) if (f.ts === last.ts) ids.push(f.tradeId);
-    return { fills, cursor: encodeCursor({ ts: last.ts, ids }), hasMore: false };
+    throw new VenueError('UNAVAILABLE', `${key} list not exhausted after ${this.options.maxPages ?? 50} pages`, { venue: this.name, operation });
   }
 
-  private decodeCursor(cursor: string): FillCursor {
+  private decodeCursor(cursor: string, operation: string): TsCursor {
     try {
       const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-      const c = parsed as FillCursor;
+      const c = parsed as TsCursor;
       if (Number.isSafeInteger(c.ts) && Array.isArray(c.ids) && c.ids.every((x) => typeof x === 'string')) return c;
     } catch {
       // Falls through to the typed error below.
     }
-    throw new VenueError('BAD_REQUEST', 'fill cursor was not made by this adapter', { venue: this.name, operation: 'getFillsSince', field: 'cursor', value: cursor });
-  }
-
-  private async clientIdOf(orderId: string): Promise<string> {
-    const known = this.clientIdByOrderId.get(orderId);
-    if (known !== undefined) return known;
-    const order = await this.getOrderByVenueId(orderId);
-    if (!order) throw this.reader('getFillsSince').fail('fill.order_id', orderId, 'names an order the venue does not know');
-    return order.clientOrderId;
+    throw new VenueError('BAD_REQUEST', 'cursor was not made by this adapter', { venue: this.name, operation, field: 'cursor', value: cursor });
   }
 
   async getPositions(): Promise<VenuePosition[]> {
@@ -230,8 +330,9 @@ export class KalshiVenue implements Venue {
         const pos = positionFromKalshi(r, p, `body.market_positions[${i}]`);
         if (pos.quantity !== 0) out.push(pos);
       }
-      cursor = typeof body.cursor === 'string' && body.cursor.length > 0 ? body.cursor : undefined;
-      if (!cursor) break;
+      const next = nextCursor(r, body);
+      if (next === null) break;
+      cursor = next;
     }
     return out.sort((a, b) => a.marketId.localeCompare(b.marketId));
   }
@@ -239,7 +340,7 @@ export class KalshiVenue implements Venue {
   async getBalance(): Promise<VenueBalance> {
     const json = await this.http.request('getBalance', { method: 'GET', path: '/portfolio/balance', idempotent: true });
     const r = this.reader('getBalance');
-    return { cash: kalshiMoney(r, r.object(json, 'body'), 'balance', 'body') };
+    return { cash: balanceFromKalshi(r, r.object(json, 'body'), 'body') };
   }
 
   async getMarketSnapshot(marketId: string): Promise<VenueMarketSnapshot> {
@@ -250,11 +351,11 @@ export class KalshiVenue implements Venue {
     ]);
     const r = this.reader('getMarketSnapshot');
     const m = r.object(r.field(r.object(marketJson, 'body'), 'market', 'body'), 'body.market');
-    const book = r.object(r.field(r.object(bookJson, 'body'), 'orderbook', 'body'), 'body.orderbook');
-    const { bids, asks } = depthFromKalshi(r, book, 'body.orderbook');
-    const volume = r.integer(m, 'volume', 'body.market');
-    const volume24h = r.integer(m, 'volume_24h', 'body.market');
-    const lastCents = r.integer(m, 'last_price', 'body.market');
+    const book = r.object(r.field(r.object(bookJson, 'body'), 'orderbook_fp', 'body'), 'body.orderbook_fp');
+    const { bids, asks } = depthFromKalshi(r, book, 'body.orderbook_fp');
+    const volume = fpCount(r, m, 'volume_fp', 'body.market');
+    const volume24h = fpCount(r, m, 'volume_24h_fp', 'body.market');
+    const last = m.last_price_dollars === undefined || m.last_price_dollars === null || m.last_price_dollars === '0.0000' ? null : r.price(m, 'last_price_dollars', 'body.market');
     const previous = this.lastVolume.get(marketId);
     this.lastVolume.set(marketId, volume);
     return {
@@ -262,12 +363,12 @@ export class KalshiVenue implements Venue {
       ts: this.clock.now(),
       bid: bids[0]?.price ?? null,
       ask: asks[0]?.price ?? null,
-      last: lastCents > 0 && lastCents < 100 ? (lastCents * 10_000 as VenueMarketSnapshot['bid']) : null,
-      averageDailyVolume: volume24h as Quantity,
-      intervalVolume: (previous === undefined ? 0 : Math.max(0, volume - previous)) as Quantity,
+      last,
+      averageDailyVolume: volume24h,
+      intervalVolume: (previous === undefined ? 0 : Math.max(0, quantityLots(volume) - quantityLots(previous)) / 100) as Quantity,
       bids,
       asks,
-      volume24h: volume24h as Quantity,
+      volume24h,
     };
   }
 
@@ -282,20 +383,42 @@ export class KalshiVenue implements Venue {
         const market = marketFromKalshi(r, m, `body.markets[${i}]`);
         out.push(r.domain(`body.markets[${i}]`, m, () => validateMarket(market)));
       }
-      cursor = typeof body.cursor === 'string' && body.cursor.length > 0 ? body.cursor : undefined;
-      if (!cursor) break;
+      const next = nextCursor(r, body);
+      if (next === null) break;
+      cursor = next;
     }
     return out;
   }
 }
 
+/** A list's next-page cursor: a non-empty string, or none ("" or absent). */
+function nextCursor(r: ResponseReader, body: Json): string | null {
+  const c = body.cursor;
+  if (c === undefined || c === null || c === '') return null;
+  if (typeof c !== 'string') throw r.fail('body.cursor', c, 'must be a string');
+  return c;
+}
+
+/** The items after `from`, oldest first, and the cursor after them (null when there are none). */
+function since<T extends { ts: number }>(all: T[], from: TsCursor, idOf: (t: T) => string): { items: T[]; next: TsCursor | null } {
+  const seen = new Set(from.ids);
+  const unique = new Map<string, T>();
+  for (const x of all) if (x.ts > from.ts || (x.ts === from.ts && !seen.has(idOf(x)))) unique.set(idOf(x), x);
+  const items = [...unique.values()].sort((a, b) => a.ts - b.ts || idOf(a).localeCompare(idOf(b)));
+  const last = items.at(-1);
+  if (!last) return { items, next: null };
+  const ids = last.ts === from.ts ? [...from.ids] : [];
+  for (const x of items) if (x.ts === last.ts) ids.push(idOf(x));
+  return { items, next: { ts: last.ts, ids } };
+}
+
 export type KalshiVenueOptions = Omit<VenueHttpClientOptions, 'venue' | 'baseUrl' | 'signer' | 'secrets' | 'rateLimit'> &
-  Partial<Pick<VenueHttpClientOptions, 'rateLimit'>> & { name?: string; adapter?: KalshiAdapterOptions };
+  Partial<Pick<VenueHttpClientOptions, 'rateLimit'>> & { name?: string; tier?: KalshiTier; adapter?: Omit<KalshiAdapterOptions, 'orderIds'> };
 
 export function kalshiHttpClient(credentials: KalshiCredentials, options: KalshiVenueOptions = {}): VenueHttpClient {
-  const { adapter: _adapter, ...http } = options;
+  const { adapter: _adapter, tier, ...http } = options;
   return new VenueHttpClient({
-    rateLimit: { capacity: 20, refillPerSecond: 20, weights: KALSHI_ENDPOINT_WEIGHTS },
+    rateLimit: kalshiRateLimit(tier),
     ...http,
     venue: options.name ?? 'kalshi',
     baseUrl: credentials.baseUrl,
@@ -304,9 +427,9 @@ export function kalshiHttpClient(credentials: KalshiCredentials, options: Kalshi
   });
 }
 
-/** Kalshi as the activities layer uses it: adapter + resilient client, one per account. */
-export function createKalshiVenue(credentials: KalshiCredentials, options: KalshiVenueOptions = {}): ResilientVenue {
+/** Kalshi as the activities layer uses it: adapter + resilient client, one per account, with the records' order-ID map. */
+export function createKalshiVenue(credentials: KalshiCredentials, orderIds: OrderIdMap, options: KalshiVenueOptions = {}): ResilientVenue {
   const http = kalshiHttpClient(credentials, options);
-  const adapter = new KalshiVenue(http, { clock: options.clock, ...options.adapter });
+  const adapter = new KalshiVenue(http, { clock: options.clock, ...options.adapter, orderIds });
   return new ResilientVenue(adapter, http);
 }
