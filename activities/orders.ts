@@ -8,7 +8,6 @@ import {
   listRiskDecisions,
   recordExecution as recordExecutionRow,
   recordRiskDecision,
-  rememberVenueOrderId,
   saveOrderSnapshot,
 } from '../db';
 import { InvalidInput } from '../domain/errors';
@@ -68,16 +67,6 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
       result.outcome === 'REJECTED' ? 'warn' : 'info',
     );
     return result;
-  }
-
-  /**
-   * The venue named its order for one of ours: the records keep the pair (venue-order-ids.ts), so
-   * fills that carry only the venue's order ID find their order after a restart. A rejected order
-   * never fills and is not kept.
-   */
-  async function rememberOrderId(clientOrderId: string, order: Pick<VenueOrder, 'venueOrderId' | 'status'>): Promise<void> {
-    if (order.status === 'REJECTED') return;
-    await rememberVenueOrderId(db, { venue: venue.name, venueOrderId: order.venueOrderId, clientOrderId });
   }
 
   return {
@@ -183,7 +172,6 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
           quantity: order.quantity,
           limitPrice: order.limitPrice,
         });
-        await rememberOrderId(order.clientOrderId, placed);
         return submitted(placed, clock());
       }, submitFailure),
 
@@ -191,7 +179,6 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
       runActivity(async () => {
         validateClientOrderId(clientOrderId);
         const found = await venue.getOrderByClientId(clientOrderId);
-        if (found) await rememberOrderId(clientOrderId, found);
         const at = clock();
         return found ? { found: true, venueOrderId: found.venueOrderId, status: found.status, at } : { found: false, at };
       }),
