@@ -43,6 +43,8 @@ import {
 import { FillExceedsOrder, applyOrderEvents, averageFillPrice, createOrder, remainingQuantity, type OrderEvent } from '../../domain/order';
 import { reconcile } from '../../domain/reconciliation';
 import { exitQuantity } from '../../domain/sizing';
+import type { OrderCarry, OrderWorkflowInput } from '../../workflows/api';
+import { validateOrderWorkflowInput } from '../../workflows/validation';
 
 const q = (text: string): Quantity => parseQuantity(text);
 
@@ -345,5 +347,34 @@ describe('execution quality with fractional fills', () => {
     expect(s.fullyFilled).toBe(2);
     expect(isSlippageUnusual(s, { minFilledOrders: 1, maxMeanSlippageMicros: 2_999 })).toBe(true);
     expect(isSlippageUnusual(s, { minFilledOrders: 1, maxMeanSlippageMicros: 3_000 })).toBe(false);
+  });
+});
+
+describe('an order workflow carried over with fractional fills', () => {
+  const order = applyOrderEvents(createOrder({ clientOrderId: 'o-1', marketId: 'KX-1', side: 'BUY', quantity: 2, limitPrice: 450_000, ts: 0 }), [
+    { type: 'OrderSubmitRequested', ts: 1 },
+    { type: 'OrderAccepted', venueOrderId: 'v-1', ts: 2 },
+    { type: 'OrderFilled', fill: fill(1, { quantity: q('0.1') }), ts: 3 },
+    { type: 'OrderFilled', fill: fill(2, { quantity: q('0.2') }), ts: 4 },
+  ]);
+  const input = (o: typeof order): OrderWorkflowInput => ({
+    order: { clientOrderId: 'o-1', marketId: 'KX-1', side: 'BUY', quantity: 2 as Quantity, limitPrice: 450_000 as Price },
+    context: { strategy: 'ema', sessionWorkflowId: null, tradingDay: '2026-12-05', signal: { price: 450_000 as Price, confidence: 0.6, at: 0, metadata: {} } },
+    ttlMs: 600_000,
+    halted: null,
+    ordersInLastMinute: 0,
+    searchAttributes: false,
+    carry: JSON.parse(
+      JSON.stringify({ order: o, cancelRequest: null, haltRequest: null, ttlExpired: false, ttlDeadline: 600_000, cancelSentAt: null, unresolvedAlerted: false, lastSeenAt: 4, riskCheckedAt: 1, submitAttempts: 1, polls: 2, alertFailures: 0, continuedRuns: 1 }),
+    ) as OrderCarry,
+  });
+
+  it('validates: 0.1 + 0.2 adds up to the filled 0.3', () => {
+    expect(order.filledQuantity).toBe(0.3);
+    expect(() => validateOrderWorkflowInput(input(order))).not.toThrow();
+  });
+
+  it('refuses a filled quantity with a third decimal, naming the field', () => {
+    expect(() => validateOrderWorkflowInput(input({ ...order, filledQuantity: 0.305 as Quantity }))).toThrow(/carry\.order\.filledQuantity: must be contracts \(at most 2 decimals\)/);
   });
 });
