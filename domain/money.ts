@@ -13,8 +13,9 @@
  * is taken in integer hundredths of a contract ("lots", `addQuantity`/`subtractQuantity`), so the
  * result is again the number nearest the exact decimal and quantities compare exactly with ===.
  * The notional of a fractional quantity is price × lots / 100 in integer arithmetic: exact when
- * the price is a multiple of 100 micros (4-decimal dollars, as Kalshi prices are), otherwise
- * rounded half away from zero to the micro. Whole-contract results are unchanged.
+ * the price is a multiple of 100 micros (4-decimal dollars, as Kalshi prices are: a 4-decimal
+ * price times a 2-decimal count needs 6 decimals, docs.kalshi.com/getting_started/fixed_point_migration),
+ * otherwise rounded half away from zero to the micro. Whole-contract results are unchanged.
  */
 import { ArithmeticOverflow, InvalidInput, type FieldProblem } from './errors';
 
