@@ -19,27 +19,27 @@ import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { adoptionAuditKey } from '../domain/ids';
 import { averageEntryPrice, positionsNetCashFlow, type Position } from '../domain/ledger';
 import { markPrice } from '../domain/market';
-import { mulDiv, type Money, type Price } from '../domain/money';
+import { mulDiv, notional, quantityLots, subtractQuantity, type Money, type Price } from '../domain/money';
 import type { OperationsActivities } from '../contracts/activities';
 import { reportOperatorAction, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import { getRun, latestAnchor, POSITION_KINDS, validText, type Adoption, type RunSummary } from './reconciliation-runs';
 
-/** How a recorded position changes to hold `target` contracts, without realizing P&L. */
+/** How a recorded position changes to hold `target` contracts (two decimals at most), without realizing P&L. */
 export function bookAdoption(before: Position, target: number, mark: Price | null): { after: Position; bookedAt: Price | null } | null {
   const q = before.quantity;
   if (target === q) return { after: before, bookedAt: null };
   if (target === 0) return { after: { ...before, quantity: 0, costBasis: 0 as Money }, bookedAt: averageEntryPrice(before) };
   const sameSide = q !== 0 && q > 0 === target > 0;
   if (sameSide && Math.abs(target) < Math.abs(q)) {
-    return { after: { ...before, quantity: target, costBasis: mulDiv(before.costBasis, target, q) as Money }, bookedAt: averageEntryPrice(before) };
+    return { after: { ...before, quantity: target, costBasis: mulDiv(before.costBasis, quantityLots(target, 'target'), quantityLots(q)) as Money }, bookedAt: averageEntryPrice(before) };
   }
   if (sameSide) {
     const entry = averageEntryPrice(before) as Price;
-    return { after: { ...before, quantity: target, costBasis: (before.costBasis + (target - q) * entry) as Money }, bookedAt: entry };
+    return { after: { ...before, quantity: target, costBasis: (before.costBasis + notional(entry, subtractQuantity(target, q))) as Money }, bookedAt: entry };
   }
   if (mark === null) return null;
-  return { after: { ...before, quantity: target, costBasis: (target * mark) as Money }, bookedAt: mark };
+  return { after: { ...before, quantity: target, costBasis: notional(mark, target) }, bookedAt: mark };
 }
 
 

@@ -10,7 +10,7 @@ import { mapErrors } from '../db/repositories/common';
 import { positionHistory } from '../db/schema';
 import { addDays, startOfDayIn } from '../domain/calendar';
 import { AlertKey, validateTradingDay } from '../domain/ids';
-import { formatDecimal, parseMicros, type Money } from '../domain/money';
+import { addQuantity, formatDecimal, parseMicros, parseSignedQuantity, type Money } from '../domain/money';
 import type { OperationsActivities } from '../contracts/activities';
 import type { ActivityDeps } from './deps';
 import { runActivity } from './errors';
@@ -126,7 +126,7 @@ async function sendDailyReport(deps: ActivityDeps, services: ActivityServices, i
     realizedPnl: parseMicros(r.realized, 'realized') as Money,
     fees: parseMicros(r.fees, 'fees') as Money,
     fills: Number(r.fills),
-    contracts: Number(r.contracts),
+    contracts: parseSignedQuantity(r.contracts, 'contracts_traded'),
   }));
 
   const orders = await listOrders(db, { account, tradingDay: day, limit: 100_000 });
@@ -140,8 +140,8 @@ async function sendDailyReport(deps: ActivityDeps, services: ActivityServices, i
     const reachedVenue = o.venueOrderId !== null || o.filledQuantity > 0 || (o.state !== 'CREATED' && o.state !== 'REJECTED');
     if (!reachedVenue) continue;
     ordersPlaced++;
-    contractsOrdered += o.quantity;
-    contractsFilled += o.filledQuantity;
+    contractsOrdered = addQuantity(contractsOrdered, o.quantity);
+    contractsFilled = addQuantity(contractsFilled, o.filledQuantity);
     if (o.filledQuantity > 0) ordersFilled++;
   }
 

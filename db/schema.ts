@@ -1,13 +1,14 @@
 /**
  * The durable business record (docs/design.md, "What is durable"): every table the traders,
  * accountants and dashboard read. Money and prices are numeric(20,6) mapped to integer micros,
- * contracts are bigint, instants are timestamptz mapped to epoch milliseconds. No table names a
+ * contracts are numeric(20,2) (a fill may be a fraction of a contract, domain/money.ts),
+ * instants are timestamptz mapped to epoch milliseconds. No table names a
  * schema, so migrations apply into whatever schema leads the search_path (tests use one each).
  */
 import { sql } from 'drizzle-orm';
 import { bigserial, boolean, check, customType, date, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { InvalidInput } from '../domain/errors';
-import { parseMicros, parseQuantity, quantityText, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
+import { parseMicros, parseQuantity, parseSignedQuantity, quantityText, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
 import { ORDER_STATES } from '../domain/order';
 
 function micros(value: number, column: string): string {
@@ -34,24 +35,24 @@ export const priceColumn = customType<{ data: Price; driverData: string }>({
   fromDriver: (v) => parseMicros(numericText(v, 'price'), 'price') as Price,
 });
 
-function wholeNumber(value: unknown, column: string): number {
-  const n = typeof value === 'string' ? Number(value) : typeof value === 'bigint' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw InvalidInput.of(column, value, 'must be a safe whole number');
-  return n;
-}
+/** The driver hands numeric back as text; a number (never expected) is read through its decimal form. */
+const countText = (value: unknown): unknown => (typeof value === 'number' || typeof value === 'bigint' ? String(value) : value);
 
-/** bigint of whole contracts (never negative on orders and fills). */
-export const contractsColumn = customType<{ data: Quantity; driverData: string | number }>({
-  dataType: () => 'bigint',
-  toDriver: (v) => wholeNumber(v, 'quantity'),
-  fromDriver: (v) => wholeNumber(v, 'quantity') as Quantity,
+/**
+ * numeric(20,2) of contracts (never negative on orders and fills): the exact decimal, written
+ * with `quantityText` and read with `parseQuantity`, so "0.37" round-trips without a float step.
+ */
+export const contractsColumn = customType<{ data: Quantity; driverData: string }>({
+  dataType: () => 'numeric(20, 2)',
+  toDriver: (v) => quantityText(v, 'quantity'),
+  fromDriver: (v) => parseQuantity(countText(v), 'quantity'),
 });
 
-/** bigint of signed contracts (a position: negative when short). */
-export const signedContractsColumn = customType<{ data: number; driverData: string | number }>({
-  dataType: () => 'bigint',
-  toDriver: (v) => wholeNumber(v, 'quantity'),
-  fromDriver: (v) => wholeNumber(v, 'quantity'),
+/** numeric(20,2) of signed contracts (a position: negative when short). */
+export const signedContractsColumn = customType<{ data: number; driverData: string }>({
+  dataType: () => 'numeric(20, 2)',
+  toDriver: (v) => quantityText(v, 'quantity'),
+  fromDriver: (v) => parseSignedQuantity(countText(v), 'quantity'),
 });
 
 /** timestamptz carried as epoch milliseconds, the core's unit of time. */

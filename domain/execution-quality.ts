@@ -6,7 +6,7 @@
  */
 import { ErrorType, InvalidInput, type FieldProblem } from './errors';
 import type { Side } from './market';
-import { MICROS, ZERO, add, averagePrice, bps, notional, type Money, type Price, type Quantity } from './money';
+import { LOTS_PER_CONTRACT, MICROS, ZERO, add, addQuantity, averagePrice, bps, isContractQuantity, notional, quantityLots, type Money, type Price, type Quantity } from './money';
 import { ORDER_STATES, isTerminal, type Order, type OrderState } from './order';
 
 export interface ExecutionFill {
@@ -53,8 +53,8 @@ export function validateExecutionRecord(r: ExecutionRecord): ExecutionRecord {
   } else {
     let filled = 0;
     r.fills.forEach((f, i) => {
-      if (!Number.isSafeInteger(f.quantity) || f.quantity <= 0) bad(`fills[${i}].quantity`, f.quantity, 'must be a positive whole number of contracts');
-      else filled += f.quantity;
+      if (!isContractQuantity(f.quantity) || f.quantity <= 0) bad(`fills[${i}].quantity`, f.quantity, 'must be a positive number of contracts with at most 2 decimal places');
+      else filled = addQuantity(filled, f.quantity);
       if (!isMicrosPrice(f.price)) bad(`fills[${i}].price`, f.price, 'must be micros inside (0, 1)');
       if (!Number.isSafeInteger(f.fee) || f.fee < 0) bad(`fills[${i}].fee`, f.fee, 'must be non-negative micros');
       if (!isTime(f.ts)) bad(`fills[${i}].ts`, f.ts, 'must be epoch milliseconds');
@@ -144,7 +144,7 @@ export function analyseOrder(record: ExecutionRecord): OrderExecution {
   let fillNotional = ZERO;
   const fills = record.fills.map((f) => {
     const s = slippageMicros(record.side, record.intendedPrice, f.price);
-    filled += f.quantity;
+    filled = addQuantity(filled, f.quantity);
     cost = add(cost, notional(s as Money, f.quantity));
     fees = add(fees, f.fee);
     fillNotional = add(fillNotional, notional(f.price, f.quantity));
@@ -280,7 +280,7 @@ export function summarise(records: readonly ExecutionRecord[]): ExecutionSummary
     }
     if (a.filledQuantity > 0) withFill += 1;
     if (a.filledQuantity === r.orderQuantity) fullyFilled += 1;
-    filledQuantity += a.filledQuantity;
+    filledQuantity = addQuantity(filledQuantity, a.filledQuantity);
     fees = add(fees, a.fees);
     cost = add(cost, a.slippageCost);
     r.fills.forEach((f, j) => {
@@ -382,12 +382,12 @@ export function isFillRateLow(summary: ExecutionSummary, params: FillRateAlertPa
   return summary.decided >= params.minOrders && summary.withFill < params.minFillRate * summary.decided;
 }
 
-/** HIGH alert "Unusual slippage" (the reference's alert table), compared exactly: cost > threshold × contracts. */
+/** HIGH alert "Unusual slippage" (the reference's alert table), compared exactly in hundredths: cost > threshold × contracts. */
 export function isSlippageUnusual(summary: ExecutionSummary, params: SlippageAlertParams = SLIPPAGE_ALERT_DEFAULTS): boolean {
   validateSlippageAlertParams(params);
   return (
     summary.withFill >= params.minFilledOrders &&
     summary.filledQuantity > 0 &&
-    summary.slippage.cost > params.maxMeanSlippageMicros * summary.filledQuantity
+    summary.slippage.cost * LOTS_PER_CONTRACT > params.maxMeanSlippageMicros * quantityLots(summary.filledQuantity)
   );
 }

@@ -17,15 +17,20 @@
  * plus the position valued at the mark, to the micro (test/unit/ledger.property.test.ts).
  *
  * Realized P&L here is gross; fees are kept beside it, and total = realized + unrealized - fees.
+ *
+ * Quantities may be fractional (two decimals, domain/money.ts): every quantity sum is taken in
+ * hundredths (`addQuantity`), every value is `notional(price, quantity)`, and a fill's notional
+ * is computed once and split between the contracts it closes and those it opens, so the identity
+ * above stays exact even where a fractional notional is rounded (a price off the 100-micro grid).
  */
 import { ArithmeticOverflow, InvalidInput, UnknownMarket } from './errors';
 import { executionProblems, validateFill, type Fill } from './fill';
 import { markPrice, validateMarketId, type MarketSnapshot, type Outcome } from './market';
-import { MICROS, ZERO, mulDiv, type Money, type Price } from './money';
+import { MICROS, ZERO, addQuantity, mulDiv, notional, quantityLots, subtractQuantity, type Money, type Price } from './money';
 
 export interface Position {
   marketId: string;
-  /** Signed whole contracts: positive long, negative short. */
+  /** Signed contracts, at most two decimals: positive long, negative short. */
   quantity: number;
   /** Signed cost of the contracts still held: quantity * average entry, exact integer micros. */
   costBasis: Money;
@@ -96,12 +101,14 @@ export function applyFillToPosition(position: Position, fill: PositionFill): Pos
   const held = position.quantity;
   const signed = fill.side === 'BUY' ? fill.quantity : -fill.quantity;
   const fees = safe('fees', position.fees + fill.fee) as Money;
+  // Signed value of the whole fill: + paid when buying, - received when selling.
+  const fillValue = notional(fill.price, signed);
 
   if (held === 0 || (held > 0) === (signed > 0)) {
     return {
       marketId: position.marketId,
-      quantity: safe('quantity', held + signed),
-      costBasis: safe('cost basis', position.costBasis + signed * fill.price) as Money,
+      quantity: addQuantity(held, signed),
+      costBasis: safe('cost basis', position.costBasis + fillValue) as Money,
       realizedPnl: position.realizedPnl,
       fees,
     };
@@ -109,27 +116,28 @@ export function applyFillToPosition(position: Position, fill: PositionFill): Pos
 
   const heldAbs = Math.abs(held);
   const closed = Math.min(fill.quantity, heldAbs);
-  const removed = closed === heldAbs ? position.costBasis : mulDiv(position.costBasis, closed, heldAbs);
+  const removed = closed === heldAbs ? position.costBasis : mulDiv(position.costBasis, quantityLots(closed), quantityLots(heldAbs));
   // What the closed contracts fetch: + proceeds when selling a long, - cost when covering a short.
-  const exitValue = (held > 0 ? closed : -closed) * fill.price;
+  const exitValue = notional(fill.price, held > 0 ? closed : -closed);
   const realizedPnl = safe('realized P&L', position.realizedPnl + (exitValue - removed)) as Money;
-  const opened = fill.quantity - closed;
-  const quantity = held + signed;
-  const costBasis = opened > 0 ? quantity * fill.price : closed === heldAbs ? 0 : position.costBasis - removed;
+  const opened = subtractQuantity(fill.quantity, closed);
+  const quantity = addQuantity(held, signed);
+  // The opened remainder costs the rest of the fill's value, so the two parts add up to it exactly.
+  const costBasis = opened > 0 ? fillValue + exitValue : closed === heldAbs ? 0 : position.costBasis - removed;
   return { marketId: position.marketId, quantity, costBasis: safe('cost basis', costBasis) as Money, realizedPnl, fees };
 }
 
 /** Average entry price of the open contracts, rounded half away from zero; null when flat. */
 export function averageEntryPrice(position: Position): Price | null {
   if (position.quantity === 0) return null;
-  return mulDiv(Math.abs(position.costBasis), 1, Math.abs(position.quantity)) as Price;
+  return mulDiv(Math.abs(position.costBasis), 100, Math.abs(quantityLots(position.quantity))) as Price;
 }
 
 /** quantity * mark - costBasis (the reference's P&L formulas, both long and short); 0 when flat or without a mark. */
 export function unrealizedPnl(position: Position, mark: Price | null): Money {
   checkMark(mark, 'mark');
   if (position.quantity === 0 || mark === null) return ZERO;
-  return safe('unrealized P&L', position.quantity * mark - position.costBasis) as Money;
+  return safe('unrealized P&L', notional(mark, position.quantity) - position.costBasis) as Money;
 }
 
 /** realized + unrealized - fees for one market. */
@@ -148,7 +156,7 @@ function checkOutcome(outcome: Outcome): void {
 export function settlePosition(position: Position, outcome: Outcome): Position {
   checkOutcome(outcome);
   if (position.quantity === 0) return position;
-  const payout = outcome === 'YES' ? position.quantity * MICROS : 0;
+  const payout = outcome === 'YES' ? notional(MICROS as Money, position.quantity) : 0;
   return {
     marketId: position.marketId,
     quantity: 0,
@@ -313,7 +321,7 @@ export interface PortfolioSummary {
 export function positionExposure(position: Position, mark: Price | null): Money {
   checkMark(mark, 'mark');
   if (position.quantity === 0) return ZERO;
-  return (mark === null ? Math.abs(position.costBasis) : safe('exposure', Math.abs(position.quantity) * mark)) as Money;
+  return (mark === null ? Math.abs(position.costBasis) : notional(mark, Math.abs(position.quantity))) as Money;
 }
 
 /**

@@ -4,7 +4,18 @@
  * integer. Binary floats never carry money; decimals enter and leave as strings.
  *
  * Prediction-market prices are micros per contract in the open interval (0, 1_000_000):
- * a contract pays 1.000000 if it resolves YES. Quantities are whole contracts.
+ * a contract pays 1.000000 if it resolves YES.
+ *
+ * Quantities are contracts with at most two decimal places: an order is sized in whole contracts
+ * (`quantity`, `positiveQuantity`), but a venue may fill a fraction of one ("0.37", Kalshi's
+ * `count_fp`), so fills, filled quantities and positions carry up to two decimals
+ * (`contractQuantity`). A quantity is the JS number nearest its decimal; every sum or difference
+ * is taken in integer hundredths of a contract ("lots", `addQuantity`/`subtractQuantity`), so the
+ * result is again the number nearest the exact decimal and quantities compare exactly with ===.
+ * The notional of a fractional quantity is price × lots / 100 in integer arithmetic: exact when
+ * the price is a multiple of 100 micros (4-decimal dollars, as Kalshi prices are: a 4-decimal
+ * price times a 2-decimal count needs 6 decimals, docs.kalshi.com/getting_started/fixed_point_migration),
+ * otherwise rounded half away from zero to the micro. Whole-contract results are unchanged.
  */
 import { ArithmeticOverflow, InvalidInput, type FieldProblem } from './errors';
 
@@ -19,7 +30,7 @@ declare const quantityBrand: unique symbol;
 export type Money = number & { readonly [moneyBrand]: true };
 /** Price of one contract in integer micros. */
 export type Price = number & { readonly [priceBrand]: true };
-/** Whole number of contracts (never negative; direction lives in the side). */
+/** Contracts, at most two decimals (never negative; direction lives in the side). Orders are whole. */
 export type Quantity = number & { readonly [quantityBrand]: true };
 
 export const ZERO = 0 as Money;
@@ -41,6 +52,7 @@ export function price(micros: number, field = 'price'): Price {
   return micros as Price;
 }
 
+/** An order's size: whole contracts (strategies and sizing never order a fraction). */
 export function quantity(contracts: number, field = 'quantity'): Quantity {
   if (!Number.isSafeInteger(contracts) || contracts < 0) {
     throw InvalidInput.of(field, contracts, 'must be a whole, non-negative number of contracts');
@@ -54,27 +66,67 @@ export function positiveQuantity(contracts: number, field = 'quantity'): Quantit
   return q;
 }
 
-/**
- * Contract counts carry at most two decimal places (Kalshi's fixed-point `*_fp` counts: "0.37").
- * A Quantity is the JS number nearest that decimal; every sum or difference is taken in integer
- * hundredths ("lots") and converted back, so it stays the nearest number to the exact decimal and
- * compares exactly. Whole-contract quantities are unchanged.
- */
+/** Contracts carry at most two decimal places; sums are taken in hundredths ("lots"). */
 export const QUANTITY_DECIMALS = 2;
 export const LOTS_PER_CONTRACT = 100;
 
+const isTwoDecimal = (q: number): boolean => {
+  const lots = Math.round(q * LOTS_PER_CONTRACT);
+  return Number.isSafeInteger(lots) && lots / LOTS_PER_CONTRACT === q;
+};
+
 /** The quantity in integer hundredths of a contract; throws if it has more than two decimals. */
 export function quantityLots(q: number, field = 'quantity'): number {
-  const lots = Math.round(q * LOTS_PER_CONTRACT);
-  if (!Number.isSafeInteger(lots) || lots / LOTS_PER_CONTRACT !== q) {
+  if (typeof q !== 'number' || !isTwoDecimal(q)) {
     throw InvalidInput.of(field, q, 'must be a number of contracts with at most 2 decimal places');
   }
-  return lots;
+  return Math.round(q * LOTS_PER_CONTRACT);
 }
 
-export const quantityFromLots = (lots: number): Quantity => checkSafe('quantity lots', lots) / LOTS_PER_CONTRACT as Quantity;
+export const quantityFromLots = (lots: number): Quantity => (checkSafe('quantity lots', lots) / LOTS_PER_CONTRACT) as Quantity;
+
+/** True for a number of contracts with at most two decimals (either sign). */
+export const isContractQuantity = (q: unknown): q is number => typeof q === 'number' && isTwoDecimal(q);
+
+/** A fill's or a position's size: non-negative contracts with at most two decimals ("0.37"). */
+export function contractQuantity(contracts: number, field = 'quantity'): Quantity {
+  if (!isContractQuantity(contracts) || contracts < 0) {
+    throw InvalidInput.of(field, contracts, 'must be a non-negative number of contracts with at most 2 decimal places');
+  }
+  return (contracts === 0 ? 0 : contracts) as Quantity;
+}
+
+/** a + b exactly (in lots); signed for positions, a Quantity stays a Quantity. */
+export function addQuantity<Q extends number>(a: Q, b: number): Q {
+  if (Number.isSafeInteger(a) && Number.isSafeInteger(b)) return checkSafe('quantity sum', a + b) as Q;
+  return quantityFromLots(quantityLots(a) + quantityLots(b)) as number as Q;
+}
+
+/** a - b exactly (in lots). The caller decides whether a negative result is allowed. */
+export function subtractQuantity<Q extends number>(a: Q, b: number): Q {
+  if (Number.isSafeInteger(a) && Number.isSafeInteger(b)) return checkSafe('quantity difference', a - b) as Q;
+  return quantityFromLots(quantityLots(a) - quantityLots(b)) as number as Q;
+}
+
+/** Sum of quantities, exact (in lots). */
+export function sumQuantities(quantities: Iterable<number>): Quantity {
+  let lots = 0;
+  for (const q of quantities) lots = checkSafe('quantity sum', lots + quantityLots(q));
+  return quantityFromLots(lots);
+}
 
 const QUANTITY_RE = /^(\d{1,13})(?:\.(\d{1,2}))?$/;
+
+const SIGNED_QUANTITY_RE = /^([+-])?(\d{1,13})(?:\.(\d{1,2}))?$/;
+
+/** Parses a signed fixed-point count ("-3.50": a short position) exactly; more than 2 decimals is an error. */
+export function parseSignedQuantity(text: unknown, field = 'quantity'): number {
+  if (typeof text !== 'string') throw InvalidInput.of(field, text, 'must be a fixed-point count string like "-10.00"');
+  const m = SIGNED_QUANTITY_RE.exec(text);
+  if (!m) throw InvalidInput.of(field, text, 'must be a signed count with at most 2 decimal places');
+  const lots = Number(m[2]) * LOTS_PER_CONTRACT + Number((m[3] ?? '').padEnd(2, '0'));
+  return m[1] === '-' && lots !== 0 ? quantityFromLots(-lots) : quantityFromLots(lots);
+}
 
 /** Parses a fixed-point count string ("10", "10.5", "0.37") exactly; more than 2 decimals is an error. */
 export function parseQuantity(text: unknown, field = 'quantity'): Quantity {
@@ -84,9 +136,9 @@ export function parseQuantity(text: unknown, field = 'quantity'): Quantity {
   return quantityFromLots(Number(m[1]) * LOTS_PER_CONTRACT + Number((m[2] ?? '').padEnd(2, '0')));
 }
 
-/** A quantity as the fixed-point string with two decimals ("10.00"): for venues and `numeric` columns. */
-export function quantityText(q: number): string {
-  const lots = quantityLots(q);
+/** A quantity as the fixed-point string with two decimals ("10.00", "-0.37"): for venues and `numeric` columns. */
+export function quantityText(q: number, field = 'quantity'): string {
+  const lots = quantityLots(q, field);
   const sign = lots < 0 ? '-' : '';
   const abs = Math.abs(lots);
   return `${sign}${Math.floor(abs / LOTS_PER_CONTRACT)}.${String(abs % LOTS_PER_CONTRACT).padStart(2, '0')}`;
@@ -175,9 +227,14 @@ export function neg(a: Money): Money {
   return (a === 0 ? 0 : -a) as Money;
 }
 
-/** Notional value of `qty` contracts at `p`: an exact integer product. */
+/**
+ * Value of `qty` contracts (signed allowed) at `p` micros each. Whole contracts: the exact
+ * product. A fraction: p × lots / 100, exact when p is a multiple of 100 micros, otherwise
+ * rounded half away from zero to the micro.
+ */
 export function notional(p: Price | Money, qty: Quantity | number): Money {
-  return checkSafe('notional', p * qty) as Money;
+  if (Number.isSafeInteger(qty)) return checkSafe('notional', p * qty) as Money;
+  return mulDiv(p, quantityLots(qty), LOTS_PER_CONTRACT) as Money;
 }
 
 /**
@@ -204,7 +261,8 @@ export function mulDiv(a: number, b: number, c: number): number {
 
 /** Price rounded to the nearest micro of an exact ratio (e.g. an average fill price). */
 export function averagePrice(totalNotional: Money, qty: Quantity): Price {
-  return mulDiv(totalNotional, 1, qty) as Price;
+  if (Number.isSafeInteger(qty)) return mulDiv(totalNotional, 1, qty) as Price;
+  return mulDiv(totalNotional, LOTS_PER_CONTRACT, quantityLots(qty)) as Price;
 }
 
 /** Prediction-market price validity: strictly inside (0, 1) and on the market's tick grid. */

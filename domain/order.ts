@@ -9,7 +9,7 @@ import { DomainError, ErrorType, InvalidInput, describeValue, type FieldProblem 
 import { validateFill, type Fill } from './fill';
 import { validateClientOrderId } from './ids';
 import { validateMarketId, type Side } from './market';
-import { MICROS, ZERO, add, averagePrice, notional, type Money, type Price, type Quantity } from './money';
+import { MICROS, ZERO, add, addQuantity, averagePrice, notional, subtractQuantity, type Money, type Price, type Quantity } from './money';
 
 /** An order's status as the venue reports it (the venue contract and reconciliation read it). */
 export type VenueOrderStatus = 'OPEN' | 'PARTIALLY_FILLED' | 'FILLED' | 'CANCELED' | 'REJECTED' | 'EXPIRED';
@@ -438,10 +438,10 @@ function applyFill(order: Order, event: OrderFilled): Order {
   }
 
   const tableTarget = lookupTarget(order, 'OrderFilled');
-  const remaining = order.quantity - order.filledQuantity;
+  const remaining = remainingQuantity(order);
   if (fill.quantity > remaining) throw new FillExceedsOrder(order.clientOrderId, fill.tradeId, fill.quantity, remaining);
 
-  const filledQuantity = (order.filledQuantity + fill.quantity) as Quantity;
+  const filledQuantity = addQuantity(order.filledQuantity, fill.quantity);
   const recorded: RecordedFill = { ...fill, receivedAt: event.ts };
   return moveTo(order, resolveTarget(tableTarget, filledQuantity, order.quantity), event.ts, {
     filledQuantity,
@@ -451,7 +451,8 @@ function applyFill(order: Order, event: OrderFilled): Order {
   });
 }
 
-export const remainingQuantity = (order: Order): Quantity => (order.quantity - order.filledQuantity) as Quantity;
+/** Exact in hundredths of a contract, so a fractionally filled order compares exactly. */
+export const remainingQuantity = (order: Order): Quantity => subtractQuantity(order.quantity, order.filledQuantity);
 
 /** Quantity-weighted mean fill price, rounded to the nearest micro; null before any fill. */
 export function averageFillPrice(order: Order): Price | null {

@@ -27,7 +27,7 @@
  */
 import type { VenueOrderStatus } from './order';
 import { InvalidInput, describeValue, type FieldProblem } from './errors';
-import { formatDecimal, type Money } from './money';
+import { formatDecimal, isContractQuantity, type Money } from './money';
 
 export type { VenueOrderStatus };
 
@@ -169,7 +169,7 @@ function validateInputs(
   const problems: FieldProblem[] = [];
   const checkPositions = (side: string, positions: Record<string, number>) => {
     for (const [marketId, q] of Object.entries(positions)) {
-      if (!Number.isSafeInteger(q)) problems.push({ field: `${side}.positions.${marketId}`, value: q, problem: 'must be a whole signed number of contracts' });
+      if (!isContractQuantity(q)) problems.push({ field: `${side}.positions.${marketId}`, value: q, problem: 'must be a signed number of contracts with at most 2 decimal places' });
     }
   };
   const checkCash = (field: string, cash: number) => {
@@ -177,8 +177,8 @@ function validateInputs(
   };
   const checkOrder = (field: string, o: { marketId: string; filledQuantity: number }) => {
     if (typeof o.marketId !== 'string' || o.marketId.length === 0) problems.push({ field: `${field}.marketId`, value: o.marketId, problem: 'must be a market ID' });
-    if (!Number.isSafeInteger(o.filledQuantity) || o.filledQuantity < 0) {
-      problems.push({ field: `${field}.filledQuantity`, value: o.filledQuantity, problem: 'must be a whole, non-negative number of contracts' });
+    if (!isContractQuantity(o.filledQuantity) || o.filledQuantity < 0) {
+      problems.push({ field: `${field}.filledQuantity`, value: o.filledQuantity, problem: 'must be a non-negative number of contracts with at most 2 decimal places' });
     }
   };
   checkPositions('local', local.positions);

@@ -24,7 +24,7 @@
  */
 import { InvalidInput, type FieldProblem } from './errors';
 import { markPrice, type Market, type MarketSnapshot, type Side } from './market';
-import { MICROS, formatDecimal, type Money, type Price, type Quantity } from './money';
+import { MICROS, addQuantity, formatDecimal, isContractQuantity, notional, subtractQuantity, type Money, type Price, type Quantity } from './money';
 import type { RiskLimits } from './risk-limits';
 
 export interface OrderRequest {
@@ -125,7 +125,7 @@ function inputValid(o: OrderRequest, c: RiskContext, problems: FieldProblem[] | 
   if (!isPriceOrNull(s.ask)) ok = bad(problems, 'ctx.snapshot.ask', s.ask, 'must be integer micros or null');
   if (!isPriceOrNull(s.last)) ok = bad(problems, 'ctx.snapshot.last', s.last, 'must be integer micros or null');
   if (!isWhole(s.averageDailyVolume)) ok = bad(problems, 'ctx.snapshot.averageDailyVolume', s.averageDailyVolume, 'must be a whole, non-negative number of contracts');
-  if (!isInt(c.currentPosition)) ok = bad(problems, 'ctx.currentPosition', c.currentPosition, 'must be a whole number of contracts');
+  if (!isContractQuantity(c.currentPosition)) ok = bad(problems, 'ctx.currentPosition', c.currentPosition, 'must be a number of contracts with at most 2 decimal places');
   if (!isWhole(c.openPositionCount)) ok = bad(problems, 'ctx.openPositionCount', c.openPositionCount, 'must be a non-negative whole number');
   if (!isWhole(c.portfolioExposure)) ok = bad(problems, 'ctx.portfolioExposure', c.portfolioExposure, 'must be non-negative integer micros');
   if (!isWhole(c.categoryExposure)) ok = bad(problems, 'ctx.categoryExposure', c.categoryExposure, 'must be non-negative integer micros');
@@ -210,13 +210,14 @@ function measure(order: OrderRequest, ctx: RiskContext): RiskMeasures {
   const qty = order.quantity;
   const buy = order.side === 'BUY';
   const cur = ctx.currentPosition;
-  const next = buy ? cur + qty : cur - qty;
+  // A position may hold a fraction of a contract (fractional fills): quantities add in hundredths.
+  const next = buy ? addQuantity(cur, qty) : subtractQuantity(cur, qty);
   const absCur = cur < 0 ? -cur : cur;
   const absNext = next < 0 ? -next : next;
   const grows = absNext > absCur;
   const orderPrice = order.limitPrice !== null ? order.limitPrice : buy ? snap.ask : snap.bid;
   const valuePrice = orderPrice !== null ? orderPrice : MICROS;
-  const addedExposure = (grows ? absNext - absCur : 0) * valuePrice;
+  const addedExposure = grows ? notional(valuePrice as Price, subtractQuantity(absNext, absCur)) : 0;
   const refPrice = markPrice(snap);
   m.order = order;
   m.ctx = ctx;
@@ -228,7 +229,7 @@ function measure(order: OrderRequest, ctx: RiskContext): RiskMeasures {
   m.opens = cur === 0 && qty > 0;
   m.orderPrice = orderPrice;
   m.refPrice = refPrice;
-  m.positionValue = absNext * valuePrice;
+  m.positionValue = notional(valuePrice as Price, absNext);
   m.portfolio = ctx.portfolioExposure + addedExposure;
   m.category = ctx.categoryExposure + addedExposure;
   m.dailyLoss = -(ctx.dailyRealizedPnl + ctx.unrealizedPnl);

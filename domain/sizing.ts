@@ -65,10 +65,14 @@ export function kellyContracts(input: KellyInput): Quantity {
   return Math.min(maxOrderSize, contracts) as Quantity;
 }
 
-/** Contracts to close a signed position, at most maxOrderSize per order. */
+/**
+ * Whole contracts to close a signed position, at most maxOrderSize per order. Orders are whole,
+ * so a fraction of a contract left by fractional fills is not ordered (it would need an order that
+ * overshoots into the other side); it stays held until resolution.
+ */
 export function exitQuantity(position: number, maxOrderSize: number): Quantity {
   checkMaxOrderSize(maxOrderSize);
-  return Math.min(Math.abs(position), maxOrderSize) as Quantity;
+  return Math.min(Math.floor(Math.abs(position)), maxOrderSize) as Quantity;
 }
 
 export type SizingMethod =

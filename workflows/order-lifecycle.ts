@@ -18,6 +18,7 @@ import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, Order
 import { DomainError } from '../domain/errors';
 import { executionRecordFromOrder } from '../domain/execution-quality';
 import { AlertKey } from '../domain/ids';
+import { LOTS_PER_CONTRACT } from '../domain/money';
 import {
   applyOrderEvent,
   averageFillPrice,
@@ -536,7 +537,9 @@ export class OrderLifecycle {
   /** A final venue status with fills short of the order: fills made just before it may not be synced yet. */
   private mayMissFills(progress: OrderProgress): boolean {
     if (progress.status === null || !FINAL_VENUE_STATUSES.has(progress.status)) return false;
-    return progress.fills.reduce((sum, f) => sum + f.quantity, 0) < this.order.quantity;
+    // In hundredths, so fractional fills compare exactly; never throws on a malformed fill (absorb reports those).
+    const filledLots = progress.fills.reduce((lots, f) => lots + Math.round(f.quantity * LOTS_PER_CONTRACT), 0);
+    return filledLots < this.order.quantity * LOTS_PER_CONTRACT;
   }
 
   /** Whether this run takes ORDER_PATCHES.fillSyncStep: asked once, before the first call that syncs (risk check or poll), and kept for the run. */

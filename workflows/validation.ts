@@ -7,7 +7,7 @@ import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { validateFill, type Fill } from '../domain/fill';
 import { validateClientOrderId, validateKey, validateTradingDay } from '../domain/ids';
 import { validateMarketId } from '../domain/market';
-import { MICROS } from '../domain/money';
+import { MICROS, addQuantity, isContractQuantity } from '../domain/money';
 import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import { ORDER_STATES, isTerminal, type OrderState } from '../domain/order';
 
@@ -118,12 +118,14 @@ function orderCarryProblems(carry: unknown, intent: OrderIntent): FieldProblem[]
     }
     if (o.venueOrderId !== null && typeof o.venueOrderId !== 'string') bad('order.venueOrderId', o.venueOrderId, 'must be null or text');
     const filled = o.filledQuantity;
-    if (!isCount(filled) || filled > (intent?.quantity ?? 0)) bad('order.filledQuantity', filled, 'must be whole contracts no more than the order quantity');
+    if (!isContractQuantity(filled) || filled < 0 || filled > (intent?.quantity ?? 0)) {
+      bad('order.filledQuantity', filled, 'must be contracts (at most 2 decimals) no more than the order quantity');
+    }
     for (const key of ['fillNotional', 'fees'] as const) if (!isCount(o[key])) bad(`order.${key}`, o[key], 'must be non-negative integer micros');
     if (!Array.isArray(o.fills)) bad('order.fills', o.fills, 'must be a list of fills');
     else {
       const seen = new Set<string>();
-      let sum = 0;
+      let sum: number = 0;
       o.fills.forEach((f: unknown, i: number) => {
         try {
           validateFill(f as Fill);
@@ -131,7 +133,7 @@ function orderCarryProblems(carry: unknown, intent: OrderIntent): FieldProblem[]
           if (!isEpoch(fill.receivedAt)) bad(`order.fills[${i}].receivedAt`, fill.receivedAt, 'must be epoch milliseconds');
           if (seen.has(fill.tradeId)) bad(`order.fills[${i}].tradeId`, fill.tradeId, 'appears twice');
           seen.add(fill.tradeId);
-          sum += fill.quantity;
+          sum = addQuantity(sum, fill.quantity);
         } catch (e) {
           if (!(e instanceof InvalidInput)) throw e;
           problems.push(...e.problems.map((p) => ({ ...p, field: `carry.order.fills[${i}].${p.field}` })));

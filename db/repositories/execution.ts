@@ -6,13 +6,13 @@ import { and, desc, eq, gte, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { executionQuality } from '../schema';
 import { validateExecutionRecord, slippageMicros, type ExecutionRecord } from '../../domain/execution-quality';
-import { averagePrice, type Money, type Quantity } from '../../domain/money';
+import { averagePrice, notional as notionalOf, sumQuantities, type Money } from '../../domain/money';
 import { mapErrors } from './common';
 
 export async function recordExecution(ex: Executor, r: ExecutionRecord): Promise<void> {
   validateExecutionRecord(r);
-  const filled = r.fills.reduce((s, f) => s + f.quantity, 0) as Quantity;
-  const notional = r.fills.reduce((s, f) => s + f.quantity * f.price, 0) as Money;
+  const filled = sumQuantities(r.fills.map((f) => f.quantity));
+  const notional = r.fills.reduce((s, f) => s + notionalOf(f.price, f.quantity), 0) as Money;
   const fees = r.fills.reduce((s, f) => s + f.fee, 0) as Money;
   const avg = filled > 0 ? averagePrice(notional, filled) : null;
   const row = {

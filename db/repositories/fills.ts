@@ -19,7 +19,7 @@ import { isValidTimeZone, tradingDayIn } from '../../domain/calendar';
 import { validateTradingDay } from '../../domain/ids';
 import { applyFillToPosition, type Position } from '../../domain/ledger';
 import type { Side } from '../../domain/market';
-import { toNumericString, type Money } from '../../domain/money';
+import { addQuantity, notional as notionalOf, quantityText, toNumericString, type Money } from '../../domain/money';
 import { appendAudit, type AuditEntry } from './audit';
 import { ACCOUNT_RE, differingFields, mapErrors, transaction } from './common';
 
@@ -193,7 +193,8 @@ async function applyBatch(tx: Tx, uniqueFills: { fill: Fill; row: FillRow }[], a
     const before = current.get(k)!;
     const after = applyFillToPosition(before, fill);
     current.set(k, { ...after, account: before.account, fillCount: before.fillCount + 1, lastTradeId: r.tradeId, changedAt: r.filledAt });
-    const notional = r.quantity * r.price;
+    // The order's fill notional as the order state machine computes it (exact for 4-decimal prices).
+    const notional = notionalOf(r.price, r.quantity);
     history.push({
       account: before.account,
       marketId: r.marketId,
@@ -211,7 +212,7 @@ async function applyBatch(tx: Tx, uniqueFills: { fill: Fill; row: FillRow }[], a
       changedAt: r.filledAt,
     });
     const od = orderDeltas.get(r.clientOrderId) ?? { quantity: 0, notional: 0, fees: 0 };
-    orderDeltas.set(r.clientOrderId, { quantity: od.quantity + r.quantity, notional: od.notional + notional, fees: od.fees + r.fee });
+    orderDeltas.set(r.clientOrderId, { quantity: addQuantity(od.quantity, r.quantity), notional: od.notional + notional, fees: od.fees + r.fee });
     audit.push({
       eventKey: `FILL:${r.tradeId}`,
       kind: 'FILL',
@@ -237,11 +238,11 @@ async function applyBatch(tx: Tx, uniqueFills: { fill: Fill; row: FillRow }[], a
   // locked above, and an order's fills all belong to the position whose lock we hold.
   const positionValues = positionKeys.map((k) => {
     const p = current.get(key(k.account, k.marketId))!;
-    return sql`(${p.account}, ${p.marketId}, ${String(p.quantity)}, ${toNumericString(p.costBasis)}, ${toNumericString(p.realizedPnl)}, ${toNumericString(p.fees)}, ${String(p.fillCount)}, ${p.lastTradeId})`;
+    return sql`(${p.account}, ${p.marketId}, ${quantityText(p.quantity)}, ${toNumericString(p.costBasis)}, ${toNumericString(p.realizedPnl)}, ${toNumericString(p.fees)}, ${String(p.fillCount)}, ${p.lastTradeId})`;
   });
   writes.push(
     tx.execute(sql`update ${positions} set
-        quantity = v.quantity::bigint, cost_basis = v.cost_basis::numeric, realized_pnl = v.realized_pnl::numeric,
+        quantity = v.quantity::numeric, cost_basis = v.cost_basis::numeric, realized_pnl = v.realized_pnl::numeric,
         fees = v.fees::numeric, fill_count = v.fill_count::integer, last_trade_id = v.last_trade_id, updated_at = now()
       from (values ${sql.join(positionValues, sql`, `)}) as v(account, market_id, quantity, cost_basis, realized_pnl, fees, fill_count, last_trade_id)
       where ${positions}.account = v.account and ${positions}.market_id = v.market_id`),
@@ -249,10 +250,10 @@ async function applyBatch(tx: Tx, uniqueFills: { fill: Fill; row: FillRow }[], a
   writes.push(tx.insert(positionHistory).values(history).execute());
   const orderValues = [...orderDeltas]
     .sort((a, b) => (a[0] < b[0] ? -1 : 1))
-    .map(([id, d]) => sql`(${id}, ${String(d.quantity)}, ${toNumericString(d.notional)}, ${toNumericString(d.fees)})`);
+    .map(([id, d]) => sql`(${id}, ${quantityText(d.quantity)}, ${toNumericString(d.notional)}, ${toNumericString(d.fees)})`);
   writes.push(
     tx.execute(sql`update ${orders} set
-        filled_quantity = ${orders}.filled_quantity + v.quantity::bigint,
+        filled_quantity = ${orders}.filled_quantity + v.quantity::numeric,
         fill_notional = ${orders}.fill_notional + v.notional::numeric,
         fees = ${orders}.fees + v.fees::numeric
       from (values ${sql.join(orderValues, sql`, `)}) as v(client_order_id, quantity, notional, fees)

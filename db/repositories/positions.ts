@@ -9,7 +9,7 @@ import { InvalidInput } from '../../domain/errors';
 import { validateTradingDay } from '../../domain/ids';
 import { averageEntryPrice, settlePosition, unrealizedPnl, type Position } from '../../domain/ledger';
 import type { Outcome } from '../../domain/market';
-import { MICROS, parseMicros, type Money, type Price } from '../../domain/money';
+import { MICROS, parseMicros, parseSignedQuantity, type Money, type Price } from '../../domain/money';
 import { appendAudit } from './audit';
 import { mapErrors, transaction } from './common';
 import type { AccountPosition } from './fills';
@@ -144,7 +144,7 @@ async function dayTotals(ex: Executor, account: string, from?: string, to?: stri
     realizedPnl: parseMicros(r.realized, 'realized_pnl') as Money,
     fees: parseMicros(r.fees, 'fees') as Money,
     fillCount: Number(r.fills),
-    contractsTraded: Number(r.contracts),
+    contractsTraded: parseSignedQuantity(r.contracts, 'contracts_traded'),
     notionalTraded: parseMicros(r.notional, 'notional_traded') as Money,
   }));
 }

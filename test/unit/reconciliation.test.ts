@@ -201,7 +201,7 @@ describe('reconcile', () => {
 
   it('bad input names every bad field', () => {
     const { local, venue } = accounts();
-    local.positions.A = 1.5;
+    local.positions.A = 1.505;
     venue.cash = NaN as Money;
     local.openOrders['o-1'] = lo('DANCING');
     venue.openOrders['o-2'] = { marketId: 'B', status: 'LOST' as VenueOrderStatus, filledQuantity: -1 };

@@ -356,7 +356,7 @@ describe('pre-trade risk: bad input is an error, never an approval', () => {
     ['snapshot of another market', order(), ctx({}, { marketId: 'OTHER' })],
     ['NaN exposure', order(), ctx({ portfolioExposure: NaN as Money })],
     ['negative open position count', order(), ctx({ openPositionCount: -1 })],
-    ['fractional position', order(), ctx({ currentPosition: 0.5 })],
+    ['position with 3 decimals', order(), ctx({ currentPosition: 0.505 })],
     ['NaN now', order(), ctx({ now: NaN })],
     ['halt without a reason', order(), ctx({ halted: {} as { reason: string } })],
   ];
