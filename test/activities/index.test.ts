@@ -8,7 +8,7 @@ import { makeDeps } from '../../testkit/activities-harness';
 const PROXIED = [
   'assessOrder', 'recordOrder', 'submitOrder', 'lookupOrder', 'pollOrder', 'cancelOrder', 'recordExecution', 'raiseAlert',
   'preflight', 'watchForSignal', 'syncFills', 'sessionSnapshot', 'loadCarryover', 'recordBreakerChange', 'recordOperatorAction', 'cancelAllOpenOrders', 'writeDailySummary',
-  'reconcileAccount', 'adoptVenueFigures', 'listActiveSessions', 'resetDailyCounters', 'sendDailyReport', 'settleResolvedMarkets',
+  'reconcileAccount', 'adoptVenueFigures', 'listActiveSessions', 'resetDailyCounters', 'sendDailyReport', 'settleResolvedMarkets', 'syncSettlements',
 ];
 
 describe('createActivities', () => {
