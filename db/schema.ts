@@ -503,3 +503,23 @@ export const venueCursors = pgTable('venue_cursors', {
   fillCursor: text('fill_cursor').notNull(),
   updatedAt: updatedAt(),
 });
+
+/**
+ * The LIVE capital ramp per account: one row per step entered (a share of LIVE_CAPITAL_CAP), never
+ * changed afterwards. The step in force is the highest share recorded; it moves up only when the
+ * LIVE criteria passed over the period since the step before began (worker/stages.ts).
+ */
+export const liveCapitalSteps = pgTable(
+  'live_capital_steps',
+  {
+    account: text('account').notNull(),
+    percent: integer('percent').notNull(),
+    /** The cap and the step's capital when the step began, for the record. */
+    capitalCap: moneyColumn('capital_cap').notNull(),
+    capital: moneyColumn('capital').notNull(),
+    beganAt: instantColumn('began_at').notNull(),
+    reason: text('reason').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [primaryKey({ name: 'live_capital_steps_pk', columns: [t.account, t.percent] }), check('live_capital_steps_percent_valid', sql`percent between 1 and 100`)],
+);
