@@ -7,8 +7,10 @@
  * workflows. A refused go/no-go leaves the venue without a single order. The logs of the whole
  * run never hold the Kalshi credentials.
  *
- * Settlement: the double in this branch has no way to resolve a market; booking a settlement
- * through the workflows is asserted once the rebuilt double (which settles markets) is merged.
+ * Settlement: the double in this branch cannot resolve a market by itself, so the test rewrites
+ * the market list it serves to carry the documented `result: "yes"` and runs the market
+ * resolution workflow, which books the position's resolution once. Settlements read from
+ * `/portfolio/settlements` come with the rebuilt double (another branch).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +18,7 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { riskLimitsAsConfig } from '../../activities/preflight';
-import { listLiveCapitalSteps, listFills } from '../../db';
+import { listFills, listLiveCapitalSteps, listPositions, positionHistoryOf } from '../../db';
 import { tradingDayIn } from '../../domain/calendar';
 import { makeClientOrderId, orderWorkflowId } from '../../domain/ids';
 import type { Price, Quantity } from '../../domain/money';
@@ -24,7 +26,7 @@ import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
 import { buildConfig, type Env, type WorkerConfig } from '../../runtime/config';
 import { CapturedLines } from '../../runtime/logging';
 import { cancelOrderSignal, orderStatusQuery, type OrderWorkflowInput } from '../../workflows/api';
-import type { orderWorkflow } from '../../workflows';
+import type { marketResolutionWorkflow, orderWorkflow } from '../../workflows';
 import { openActivityDeps, withLimits } from '../../worker/activity-deps';
 import { configAtStep, guardStart, liveStartChecks, preflightWith, StageRefused } from '../../worker/stages';
 import { startObservability } from '../../worker/observability';
@@ -94,7 +96,7 @@ describeOnServer(found, 'LIVE against the Kalshi double as the demo environment'
     expect(text).not.toContain(SMTP_PASSWORD);
   }
 
-  it('goes live after the go/no-go, on the ramp step, then places, follows and cancels orders through the workflows', async () => {
+  it('goes live after the go/no-go, on the ramp step, then places, follows, cancels and settles orders through the workflows', async () => {
     const w = await world();
     const observability = await startObservability(w.config, { destination: w.lines, processMetrics: false });
     const opened = await openActivityDeps(w.config, observability);
@@ -138,6 +140,17 @@ describeOnServer(found, 'LIVE against the Kalshi double as the demo environment'
         expect(w.double.ordersPerClientId().get(crossing)).toBe(1);
         const fills = await listFills(opened.deps.db, { clientOrderId: crossing });
         expect(fills.map((f) => [f.quantity, f.price])).toEqual([[2, 440_000]]);
+
+        // The market resolves YES: the resolution workflow books the 2 contracts at 1, once.
+        w.double.mutateNext((body) => {
+          for (const m of body.markets as Record<string, unknown>[]) if (m.ticker === MARKET) Object.assign(m, { result: 'yes' });
+        }, '/markets');
+        const settled = await server.client.workflow.execute<typeof marketResolutionWorkflow>('marketResolutionWorkflow', { taskQueue, workflowId: server.unique('resolution'), args: [] });
+        expect(settled.settled).toBe(1);
+        const history = await positionHistoryOf(opened.deps.db, 'kalshi-demo', MARKET);
+        expect(history.filter((h) => h.cause === 'SETTLEMENT')).toHaveLength(1);
+        const [position] = await listPositions(opened.deps.db, { account: 'kalshi-demo' });
+        expect(position).toMatchObject({ marketId: MARKET, quantity: 0, realizedPnl: 2 * (1_000_000 - 440_000) });
         await terminateQuietly(rest);
       } finally {
         await worker.stop();
