@@ -131,6 +131,8 @@ const DAY_MS = 86_400_000;
  *   orders with a fill, orders with a fill over orders sent, the contract-weighted slippage per
  *   contract against the signal's price;
  * - system errors: CRITICAL alerts raised since `since`.
+ * Orders and alerts are not kept per account: a database shared by several accounts' workers
+ * mixes them here (the P&L is the account's own).
  */
 export async function liveRunStats(db: Db, input: { account: string; since: number; now: number; timeZone: string }): Promise<RunStats> {
   const days = (await listDailyPnl(db, { account: input.account, from: tradingDayIn(input.since, input.timeZone) })).reverse();
@@ -190,12 +192,15 @@ export async function planLiveRamp(db: Db, input: { account: string; config: Wor
   const stored = await currentLiveCapitalStep(db, input.account);
   const recorded: RampStep | null = stored === null ? null : { percent: stored.percent, since: stored.beganAt };
   let report: StageReport | null = null;
+  let baselineProblem: string | null = null;
   if (recorded !== null && input.config.live.rampSteps.some((p) => p > recorded.percent)) {
     const stats = await liveRunStats(db, { account: input.account, since: recorded.since, now: input.now, timeZone: input.config.timeZone });
-    const { baseline } = readRampBaseline(input.config.live.rampBaseline);
+    const { baseline, problem } = readRampBaseline(input.config.live.rampBaseline);
+    baselineProblem = problem;
     report = compareStages(stats, baseline);
   }
-  return { ramp: decideRamp({ steps: input.config.live.rampSteps, recorded, report, now: input.now }), report };
+  const ramp = decideRamp({ steps: input.config.live.rampSteps, recorded, report, now: input.now });
+  return { ramp: baselineProblem === null ? ramp : { ...ramp, reasons: [baselineProblem, ...ramp.reasons] }, report };
 }
 
 /** The LIVE start's reads (ramp from the records, balance from the venue) and its one write (the step). */

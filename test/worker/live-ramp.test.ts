@@ -52,6 +52,7 @@ forEachBackend('the LIVE capital ramp in the records', (backend) => {
     expect(again.ramp).toMatchObject({ step: { percent: 25, since: t0 }, toRecord: null, next: 50 });
     expect(printed).toMatch(/Stage report: LIVE/);
     expect(printed).toMatch(/DURATION\s+FAIL/);
+    expect(again.rows.find((r) => r.check === 'CAPITAL_RAMP_STEP')?.detail).toMatch(/LIVE_RAMP_BASELINE is not set: the ramp needs the figures of the stage before LIVE/);
     expect(printed).toMatch(/Capital ramp: step 1 of 3: 25% of the cap \$2000.00 = \$500.00/);
     expect(await listLiveCapitalSteps(backend.db, ACCOUNT)).toHaveLength(1);
   });
