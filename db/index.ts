@@ -14,3 +14,4 @@ export * from './repositories/markets';
 export * from './repositories/venue-cursors';
 export * from './repositories/venue-order-ids';
 export * from './repositories/settlements';
+export * from './repositories/live-ramp';

@@ -521,18 +521,6 @@ export const venueOrderIds = pgTable(
   (t) => [primaryKey({ name: 'venue_order_ids_pk', columns: [t.venue, t.venueOrderId] }), index('venue_order_ids_client_idx').on(t.clientOrderId)],
 );
 
-/** numeric(20,2) of signed contracts, exact to the hundredth (domain/money.ts quantityText). */
-const signedQuantityColumn = customType<{ data: number; driverData: string }>({
-  dataType: () => 'numeric(20, 2)',
-  toDriver: (v) => quantityText(v),
-  fromDriver: (v) => {
-    const text = numericText(v, 'quantity');
-    const negative = text.startsWith('-');
-    const q = parseQuantity(negative ? text.slice(1) : text, 'quantity');
-    return negative ? -q : q;
-  },
-});
-
 export const SETTLEMENT_RESULTS = ['YES', 'NO', 'VOID'] as const;
 
 /**
@@ -549,12 +537,12 @@ export const venueSettlements = pgTable(
     marketId: text('market_id').notNull(),
     result: text('result').notNull(),
     /** Signed YES contracts the venue says the settlement removed. */
-    quantity: signedQuantityColumn('quantity').notNull(),
+    quantity: signedContractsColumn('quantity').notNull(),
     cash: moneyColumn('cash').notNull(),
     fee: moneyColumn('fee').notNull(),
     settledAt: instantColumn('settled_at').notNull(),
     /** The records' position in the market just before booking (closed by it). */
-    localQuantity: signedQuantityColumn('local_quantity').notNull(),
+    localQuantity: signedContractsColumn('local_quantity').notNull(),
     realizedDelta: moneyColumn('realized_delta').notNull(),
     recordedAt: recordedAt(),
   },
@@ -564,4 +552,24 @@ export const venueSettlements = pgTable(
     check('venue_settlements_fee_valid', sql`fee >= 0`),
     index('venue_settlements_market_idx').on(t.account, t.marketId),
   ],
+);
+
+/**
+ * The LIVE capital ramp per account: one row per step entered (a share of LIVE_CAPITAL_CAP), never
+ * changed afterwards. The step in force is the highest share recorded; it moves up only when the
+ * LIVE criteria passed over the period since the step before began (worker/stages.ts).
+ */
+export const liveCapitalSteps = pgTable(
+  'live_capital_steps',
+  {
+    account: text('account').notNull(),
+    percent: integer('percent').notNull(),
+    /** The cap and the step's capital when the step began, for the record. */
+    capitalCap: moneyColumn('capital_cap').notNull(),
+    capital: moneyColumn('capital').notNull(),
+    beganAt: instantColumn('began_at').notNull(),
+    reason: text('reason').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [primaryKey({ name: 'live_capital_steps_pk', columns: [t.account, t.percent] }), check('live_capital_steps_percent_valid', sql`percent between 1 and 100`)],
 );

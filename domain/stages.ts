@@ -17,6 +17,7 @@ import { slippageMicros } from './execution-quality';
 import type { Market, MarketSnapshot, Side } from './market';
 import { formatDecimal, type Money, type Price, type Quantity } from './money';
 import { seededRandom } from './random';
+import type { RiskLimits } from './risk-limits';
 import { sizeSignal, type SizingMethod } from './sizing';
 import type { Strategy } from './strategy';
 
@@ -71,6 +72,12 @@ export interface GoNoGoInput {
   preflight: readonly PreflightOutcome[] | null;
   /** Whether CRITICAL and HIGH alerts would be emailed (SMTP configured). */
   alertsEmailed: boolean;
+  /** LIVE: the capital ramp's step for this start (decideRamp); absent or null: not decided. */
+  ramp?: RampDecision | null;
+  /** LIVE: the cash the venue reports; null when it could not be read. */
+  balance?: Money | null;
+  /** LIVE: why the balance could not be read, for the table. */
+  balanceProblem?: string | null;
 }
 
 export interface GoNoGoRow {
@@ -91,7 +98,8 @@ export interface GoNoGo {
 
 /**
  * The go/no-go table of a start in `stage`. LIVE requires the confirmation flag, a capital cap
- * at least the exposure limit, alert email, and every pre-flight check passing. PAPER and SHADOW
+ * at least the exposure limit, alert email, a ramp step, a venue balance covering the step's
+ * capital (capitalRows), and every pre-flight check passing. PAPER and SHADOW
  * require pre-flight; BACKTEST needs nothing live. Rows that do not apply are shown as not required.
  */
 export function evaluateGoNoGo(input: GoNoGoInput): GoNoGo {
@@ -128,6 +136,7 @@ export function evaluateGoNoGo(input: GoNoGoInput): GoNoGo {
     ok: input.alertsEmailed,
     detail: input.alertsEmailed ? 'CRITICAL and HIGH alerts are emailed' : 'SMTP is not configured: alerts would be recorded but nobody emailed',
   });
+  if (live) rows.push(...capitalRows(input));
   const needsPreflight = input.stage !== 'BACKTEST';
   if (input.preflight === null || input.preflight.length === 0) {
     rows.push({ check: 'PREFLIGHT', required: needsPreflight, ok: false, detail: 'pre-flight checks did not run' });
@@ -136,6 +145,23 @@ export function evaluateGoNoGo(input: GoNoGoInput): GoNoGo {
   }
   const failed = rows.filter((r) => r.required && !r.ok);
   return { stage: input.stage, go: failed.length === 0, rows, refusals: failed.map((r) => `${r.check}: ${r.detail}`) };
+}
+
+/** The LIVE rows about money: the ramp step in force and the venue balance behind it. */
+function capitalRows(input: GoNoGoInput): GoNoGoRow[] {
+  const ramp = input.ramp ?? null;
+  const cap = input.capitalCap;
+  const rows: GoNoGoRow[] = [];
+  rows.push({ check: 'CAPITAL_RAMP_STEP', required: true, ok: ramp !== null && cap !== null, detail: ramp === null || cap === null ? 'no ramp step decided (needs LIVE_CAPITAL_CAP and the records)' : describeRamp(ramp, cap) });
+  const capital = ramp !== null && cap !== null ? steppedCapital(cap, ramp.step.percent) : null;
+  const balance = input.balance ?? null;
+  let detail: string;
+  if (balance === null) detail = `the venue balance could not be read${input.balanceProblem ? `: ${input.balanceProblem}` : ''}`;
+  else if (capital === null) detail = `balance $${formatDecimal(balance)}; no step capital to compare it with`;
+  else if (balance >= capital) detail = `balance $${formatDecimal(balance)} covers the session's capital $${formatDecimal(capital)}`;
+  else detail = `balance $${formatDecimal(balance)} is below the session's capital $${formatDecimal(capital)} (${ramp!.step.percent}% of LIVE_CAPITAL_CAP $${formatDecimal(cap!)}): fund the account or lower LIVE_CAPITAL_CAP`;
+  rows.push({ check: 'VENUE_BALANCE', required: true, ok: balance !== null && capital !== null && balance >= capital, detail });
+  return rows;
 }
 
 function pad(text: string, width: number): string {
@@ -152,6 +178,109 @@ export function formatGoNoGo(g: GoNoGo): string {
   }
   lines.push(g.go ? `GO: ${g.stage} may start` : `NO-GO: ${g.stage} refused (${g.refusals.length} failed check${g.refusals.length === 1 ? '' : 's'})`);
   return lines.join('\n');
+}
+
+// ---- capital ramp (LIVE) ----
+
+/** Reference 004's "small capital" then "full production": a quarter, a half, then all of the cap. */
+export const DEFAULT_RAMP_STEPS: readonly number[] = Object.freeze([25, 50, 100]);
+
+/**
+ * Ramp steps as whole percentages of LIVE_CAPITAL_CAP: "25,50,100" (or an array of numbers),
+ * strictly increasing, each from 1 to 100, the last exactly 100 (the ramp ends at the cap).
+ */
+export function parseRampSteps(value: unknown, field = 'LIVE_RAMP_STEPS'): number[] {
+  const parts = typeof value === 'string' ? value.split(',').map((p) => p.trim().replace(/%$/, '')) : Array.isArray(value) ? value : null;
+  const problem = 'must be whole percentages of LIVE_CAPITAL_CAP, strictly increasing, ending at 100, e.g. "25,50,100"';
+  if (parts === null || parts.length === 0) throw InvalidInput.of(field, value, problem);
+  const steps = parts.map((p) => (typeof p === 'string' && /^\d{1,3}$/.test(p) ? Number(p) : p));
+  const ok = steps.every((p, i) => Number.isSafeInteger(p) && (p as number) >= 1 && (p as number) <= 100 && (i === 0 || (p as number) > (steps[i - 1] as number)));
+  if (!ok || steps[steps.length - 1] !== 100) throw InvalidInput.of(field, value, problem);
+  return steps as number[];
+}
+
+/** `percent` of the cap, rounded down to the micro (never more than the cap allows). */
+export function steppedCapital(cap: Money, percent: number): Money {
+  return (Math.floor(cap / 100) * percent + Math.floor(((cap % 100) * percent) / 100)) as Money;
+}
+
+/** A step of the ramp as the records hold it: which share of the cap, since when. */
+export interface RampStep {
+  percent: number;
+  /** Epoch ms the step began (its criteria are measured from here). */
+  since: number;
+}
+
+export interface RampDecision {
+  steps: readonly number[];
+  /** The step in force for this start. */
+  step: RampStep;
+  /** 1-based position of `step.percent` in `steps` (0 when the records hold a step no longer configured). */
+  position: number;
+  /** The step the records held before this decision; null on the first LIVE start. */
+  previous: RampStep | null;
+  /** The next share of the cap, or null at the last step. */
+  next: number | null;
+  /** A step to write to the records when the start goes (the first step, or a move up); null: unchanged. */
+  toRecord: RampStep | null;
+  /** Why the step moved or stayed. */
+  reasons: string[];
+}
+
+/**
+ * The ramp step for a LIVE start. Rules:
+ * - no step recorded: the first configured step, beginning now;
+ * - a step recorded: it stays in force unless `report` (the LIVE stage criteria measured over
+ *   the period since the step began, compareStages) is justified, in which case the next
+ *   configured step above it begins now. One step per start at most: the new step's own
+ *   period starts empty, so its criteria cannot pass on the old step's figures;
+ * - a recorded step that is no longer one of the configured steps stays in force (the records
+ *   win over a changed list) and moves to the next configured step above it.
+ * The step only ever moves up; lowering the capital is done with LIVE_CAPITAL_CAP.
+ */
+export function decideRamp(input: { steps: readonly number[]; recorded: RampStep | null; report: StageReport | null; now: number }): RampDecision {
+  const { steps, recorded, report, now } = input;
+  const positionOf = (percent: number) => steps.indexOf(percent) + 1;
+  if (recorded === null) {
+    const step = { percent: steps[0]!, since: now };
+    return { steps, step, position: 1, previous: null, next: steps[1] ?? null, toRecord: step, reasons: [`first LIVE start: the ramp begins at ${step.percent}% of the cap`] };
+  }
+  const next = steps.find((p) => p > recorded.percent) ?? null;
+  if (next === null) return { steps, step: recorded, position: positionOf(recorded.percent), previous: recorded, next: null, toRecord: null, reasons: ['the last step: the whole cap is in use'] };
+  if (report === null) return { steps, step: recorded, position: positionOf(recorded.percent), previous: recorded, next, toRecord: null, reasons: ['the step\'s criteria were not measured'] };
+  if (!report.justified) return { steps, step: recorded, position: positionOf(recorded.percent), previous: recorded, next, toRecord: null, reasons: report.reasons };
+  const step = { percent: next, since: now };
+  return { steps, step, position: positionOf(next), previous: recorded, next: steps.find((p) => p > next) ?? null, toRecord: step, reasons: [`every LIVE criterion passed over the ${recorded.percent}% step: moved up to ${next}%`] };
+}
+
+/** One line for the go/no-go table and the stage report: the step, its capital and why. */
+export function describeRamp(r: RampDecision, cap: Money): string {
+  const where = r.position > 0 ? `step ${r.position} of ${r.steps.length}` : 'a step no longer configured';
+  const since = new Date(r.step.since).toISOString().slice(0, 16).replace('T', ' ');
+  const moved = r.toRecord !== null && r.previous !== null ? ` (up from ${r.previous.percent}%)` : '';
+  const next = r.next === null ? '' : `; next ${r.next}% when the LIVE criteria pass over this step`;
+  return `${where}: ${r.step.percent}% of the cap $${formatDecimal(cap)} = $${formatDecimal(steppedCapital(cap, r.step.percent))}${moved}, since ${since} UTC${next} (${r.reasons.join('; ')})`;
+}
+
+/**
+ * The risk limits a step allows. The configured limits describe the whole cap; a step of
+ * `percent` scales what depends on capital by the same share: the money limits on positions,
+ * exposure and the day's loss, and the contract counts of a position and an order (rounded
+ * down, at least one contract). Limits that guard against mistakes rather than size (price
+ * deviation, spread, quote age, order rate, the fat-finger notional) stay as they are.
+ */
+export function limitsAtStep(limits: RiskLimits, percent: number): RiskLimits {
+  const money = (m: Money): Money => steppedCapital(m, percent);
+  const count = (n: number): number => Math.max(1, Math.floor((n * percent) / 100));
+  return Object.freeze({
+    ...limits,
+    maxPositionValue: money(limits.maxPositionValue),
+    maxDailyLoss: money(limits.maxDailyLoss),
+    maxPortfolioExposure: money(limits.maxPortfolioExposure),
+    maxCategoryExposure: money(limits.maxCategoryExposure),
+    maxPositionSize: count(limits.maxPositionSize),
+    maxOrderSize: count(limits.maxOrderSize),
+  });
 }
 
 // ---- stage report ----

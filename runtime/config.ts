@@ -19,7 +19,8 @@ import { validateMarketId } from '../domain/market';
 import { RECONCILIATION_POLICIES, type ReconciliationPolicy } from '../domain/reconciliation';
 import { CASE_STUDY_LIMITS, parseRiskLimits, type RiskLimits } from '../domain/risk-limits';
 import { parseMoney, type Money } from '../domain/money';
-import { STAGES, type Stage } from '../domain/stages';
+import { DEFAULT_RAMP_STEPS, STAGES, parseRampSteps, type Stage } from '../domain/stages';
+import { createPrivateKey } from 'node:crypto';
 import { STRATEGY_NAMES, createStrategy, type StrategyName } from '../domain/strategies';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -60,6 +61,14 @@ export const ENV = {
   stage: 'TRADING_STAGE',
   liveConfirm: 'LIVE_CONFIRM',
   liveCapitalCap: 'LIVE_CAPITAL_CAP',
+  liveRampSteps: 'LIVE_RAMP_STEPS',
+  liveRampBaseline: 'LIVE_RAMP_BASELINE',
+  venue: 'VENUE',
+  kalshiEnvironment: 'KALSHI_ENV',
+  kalshiBaseUrl: 'KALSHI_BASE_URL',
+  kalshiKeyId: 'KALSHI_API_KEY_ID',
+  kalshiPrivateKey: 'KALSHI_PRIVATE_KEY_PEM',
+  kalshiPrivateKeyPath: 'KALSHI_PRIVATE_KEY_PATH',
   metricsHost: 'METRICS_HOST',
   metricsPort: 'METRICS_PORT',
   logLevel: 'LOG_LEVEL',
@@ -74,7 +83,41 @@ export interface LiveGuardConfig {
   confirmed: boolean;
   /** Most capital the live run may put at risk, integer micros; null when not set (LIVE then refuses). */
   capitalCap: Money | null;
+  /** The capital ramp: whole percentages of the cap, increasing, ending at 100 (LIVE_RAMP_STEPS). */
+  rampSteps: readonly number[];
+  /** JSON run figures of the stage before LIVE (as `npm run stage-report` reads), the baseline of the ramp's criteria; null: the ramp cannot move. */
+  rampBaseline: string | null;
 }
+
+export const VENUES = ['paper', 'kalshi'] as const;
+export type VenueKind = (typeof VENUES)[number];
+export const KALSHI_ENVIRONMENTS = ['demo', 'production'] as const;
+export type KalshiEnvironment = (typeof KALSHI_ENVIRONMENTS)[number];
+
+/**
+ * Kalshi's REST roots as documented (docs.kalshi.com/getting_started/api_environments):
+ * the recommended external-api host first, then the shared host that remains supported.
+ */
+export const KALSHI_BASE_URLS: Readonly<Record<KalshiEnvironment, readonly string[]>> = {
+  production: ['https://external-api.kalshi.com/trade-api/v2', 'https://api.elections.kalshi.com/trade-api/v2'],
+  demo: ['https://external-api.demo.kalshi.co/trade-api/v2', 'https://demo-api.kalshi.co/trade-api/v2'],
+};
+
+export interface KalshiConfig {
+  environment: KalshiEnvironment;
+  baseUrl: string;
+  keyId: string;
+  /** The RSA private key, PEM text (from KALSHI_PRIVATE_KEY_PEM or the file KALSHI_PRIVATE_KEY_PATH names). */
+  privateKeyPem: Secret;
+}
+
+/**
+ * Which venue the worker opens (VENUE). BACKTEST and PAPER always trade on the paper exchange
+ * (VENUE=kalshi is refused there); LIVE trades on Kalshi only (VENUE=paper is refused: the paper
+ * exchange is not a real venue); SHADOW reads market data from the named venue and never sends
+ * it an order.
+ */
+export type VenueConfig = { kind: 'paper' } | { kind: 'kalshi'; kalshi: KalshiConfig };
 
 export interface MetricsConfig {
   /** Interface the /metrics server binds; loopback unless an operator opens it on purpose. */
@@ -142,6 +185,7 @@ export interface WorkerConfig {
   /** Deployment stage (reference 004): BACKTEST, PAPER, SHADOW or LIVE. */
   stage: Stage;
   live: LiveGuardConfig;
+  venue: VenueConfig;
   metrics: MetricsConfig;
   logLevel: LogLevel;
 }
@@ -186,7 +230,8 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   riskLimits: null,
   breakers: null,
   stage: null,
-  live: ['capitalCap'],
+  live: ['capitalCap', 'rampSteps', 'rampBaseline'],
+  venue: ['kind', 'kalshiEnvironment', 'kalshiBaseUrl', 'kalshiKeyId', 'kalshiPrivateKeyPath'],
   metrics: ['host', 'port'],
   logLevel: null,
 };
@@ -197,6 +242,8 @@ const FILE_SECRETS: Record<string, string> = {
   'database': ENV.databaseUrl,
   'paperExchange.secret': ENV.paperSecret,
   'smtp.pass': ENV.smtpPass,
+  'venue.kalshiPrivateKey': ENV.kalshiPrivateKey,
+  'venue.kalshiPrivateKeyPem': ENV.kalshiPrivateKey,
 };
 
 /** Settings that must come from the environment although they are not secret. */
@@ -316,6 +363,106 @@ export function cronProblem(expr: string): string | null {
 
 function checkAddress(v: string): string | null {
   return /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/.test(v) ? null : 'must be host:port, e.g. 127.0.0.1:7233';
+}
+
+const PEM_PROBLEM = 'must be an RSA private key in PEM form (PKCS#1 or PKCS#8)';
+
+/** PEM text from a one-line variable may carry literal "\\n" escapes. */
+function pemText(text: string): string {
+  return text.includes('\\n') ? text.replaceAll('\\n', '\n') : text;
+}
+
+function isRsaPem(pem: string): boolean {
+  try {
+    return createPrivateKey(pem).asymmetricKeyType === 'rsa';
+  } catch {
+    return false;
+  }
+}
+
+/** Hosts of Kalshi's production environment (kalshi.com and its subdomains; demo is kalshi.co). */
+function isProductionHost(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.toLowerCase();
+    return host === 'kalshi.com' || host.endsWith('.kalshi.com');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * VENUE and the Kalshi settings: the stage decides which venues are allowed (see VenueConfig);
+ * production needs its base URL named explicitly, one of the documented ones, and LIVE against
+ * production needs LIVE_CONFIRM=true; demo defaults to the documented demo root and refuses a
+ * production host. Credentials come from the environment only.
+ */
+function readVenue(r: Reader, stage: Stage, confirmed: boolean): VenueConfig {
+  const kindRaw = r.raw(ENV.venue, 'venue.kind');
+  const kindText = r.text(kindRaw)?.toLowerCase() ?? 'paper';
+  if (kindRaw && !(VENUES as readonly string[]).includes(kindText)) {
+    r.bad(kindRaw, `must be one of ${VENUES.join(', ')}`);
+    return { kind: 'paper' };
+  }
+  const kind = kindText as VenueKind;
+  if (stage === 'LIVE' && kind !== 'kalshi') {
+    r.problems.push({ field: ENV.venue, value: kindRaw?.value ?? null, problem: `must be kalshi when ${ENV.stage}=LIVE: LIVE trades on a real venue and the paper exchange is not one (to trade on paper, set ${ENV.stage}=PAPER)` });
+    return { kind: 'paper' };
+  }
+  if ((stage === 'PAPER' || stage === 'BACKTEST') && kind !== 'paper') {
+    r.problems.push({ field: ENV.venue, value: kindText, problem: `applies to SHADOW and LIVE only: ${ENV.stage}=${stage} always uses the paper exchange (unset ${ENV.venue} or set it to paper)` });
+    return { kind: 'paper' };
+  }
+  if (kind === 'paper') return { kind };
+
+  const envRaw = r.raw(ENV.kalshiEnvironment, 'venue.kalshiEnvironment');
+  const envText = r.text(envRaw)?.toLowerCase() ?? 'demo';
+  let environment: KalshiEnvironment | null = envText as KalshiEnvironment;
+  if (envRaw && !(KALSHI_ENVIRONMENTS as readonly string[]).includes(envText)) environment = r.bad(envRaw, `must be one of ${KALSHI_ENVIRONMENTS.join(', ')}`) ?? null;
+
+  const urlRaw = r.raw(ENV.kalshiBaseUrl, 'venue.kalshiBaseUrl');
+  const urlText = r.text(urlRaw)?.replace(/\/+$/, '') ?? null;
+  let baseUrl: string | null = null;
+  if (environment === 'production') {
+    const named = KALSHI_BASE_URLS.production;
+    if (urlRaw === null) r.report(ENV.kalshiBaseUrl, `is required with ${ENV.kalshiEnvironment}=production: name the production URL explicitly (${named.join(' or ')})`);
+    else if (urlText !== null && !named.includes(urlText)) r.bad(urlRaw, `is not a documented Kalshi production URL (${named.join(' or ')}); production is reached only through one of them`);
+    else baseUrl = urlText;
+    if (stage === 'LIVE' && !confirmed) r.report(ENV.liveConfirm, `must be true for a LIVE start against Kalshi's production environment (${ENV.kalshiEnvironment}=production): real money is at stake`);
+  } else if (environment === 'demo') {
+    if (urlRaw === null) baseUrl = KALSHI_BASE_URLS.demo[0]!;
+    else if (urlText !== null && checkUrl(urlText) !== null) r.bad(urlRaw, checkUrl(urlText)!);
+    else if (urlText !== null && isProductionHost(urlText)) r.bad(urlRaw, `names Kalshi's production environment while ${ENV.kalshiEnvironment}=demo: set ${ENV.kalshiEnvironment}=production to trade there`);
+    else baseUrl = urlText;
+  }
+
+  const keyId = r.text(r.raw(ENV.kalshiKeyId, 'venue.kalshiKeyId'));
+  if (keyId === null) r.report(ENV.kalshiKeyId, `is required with ${ENV.venue}=kalshi (the API key ID of the Kalshi ${environment ?? ''} account)`);
+  const pemRaw = r.raw(ENV.kalshiPrivateKey, null, true);
+  const pathRaw = r.raw(ENV.kalshiPrivateKeyPath, 'venue.kalshiPrivateKeyPath');
+  let pem: string | null = null;
+  if (pemRaw && pathRaw) r.report(ENV.kalshiPrivateKey, `and ${ENV.kalshiPrivateKeyPath} are both set: give the private key one way only`);
+  else if (pemRaw) {
+    const text = pemText(String(pemRaw.value));
+    if (isRsaPem(text)) pem = text;
+    else r.bad(pemRaw, PEM_PROBLEM);
+  } else if (pathRaw) {
+    const path = r.text(pathRaw);
+    if (path !== null) {
+      const full = isAbsolute(path) ? path : resolve(PROJECT_ROOT, path);
+      let text: string | null = null;
+      try {
+        text = readFileSync(full, 'utf8');
+      } catch (e) {
+        r.bad(pathRaw, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
+      }
+      // The file's content is a secret: a bad key is named by the path, never echoed.
+      if (text !== null && isRsaPem(text)) pem = text;
+      else if (text !== null) r.bad(pathRaw, `names a file that ${PEM_PROBLEM.replace('must be', 'is not')}`);
+    }
+  } else r.report(ENV.kalshiPrivateKey, `or ${ENV.kalshiPrivateKeyPath} is required with ${ENV.venue}=kalshi (the RSA private key of the API key)`);
+
+  if (environment === null || baseUrl === null || keyId === null || pem === null) return { kind: 'paper' };
+  return { kind: 'kalshi', kalshi: { environment, baseUrl, keyId, privateKeyPem: new Secret(pem) } };
 }
 
 /** Reads the config file named by DURABLE_TRADER_CONFIG (relative to the project root); problems are collected. */
@@ -495,6 +642,11 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     if (cap !== undefined && cap <= 0) r.bad(capRaw, 'must be a positive amount of money such as "500.00"');
     else if (cap !== undefined) capitalCap = cap;
   }
+  const rampRaw = r.raw(ENV.liveRampSteps, 'live.rampSteps');
+  const rampSteps = (rampRaw ? r.check(rampRaw, (v) => parseRampSteps(v, rampRaw.source)) : [...DEFAULT_RAMP_STEPS]) ?? [...DEFAULT_RAMP_STEPS];
+  const baselineText = r.text(r.raw(ENV.liveRampBaseline, 'live.rampBaseline'));
+  const rampBaseline = baselineText === null ? null : isAbsolute(baselineText) ? baselineText : resolve(PROJECT_ROOT, baselineText);
+  const venue = readVenue(r, stage, confirmed);
   const metricsHostRaw = r.raw(ENV.metricsHost, 'metrics.host');
   let metricsHost = r.text(metricsHostRaw) ?? DEFAULTS.metricsHost;
   if (metricsHostRaw && !/^[A-Za-z0-9.-]+$|^\[?[0-9A-Fa-f:]+\]?$/.test(metricsHost)) metricsHost = r.bad(metricsHostRaw, 'must be a host name or an IP address, e.g. 127.0.0.1') ?? DEFAULTS.metricsHost;
@@ -522,7 +674,8 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     riskLimits,
     breakers,
     stage,
-    live: { confirmed, capitalCap },
+    live: { confirmed, capitalCap, rampSteps, rampBaseline },
+    venue,
     metrics: { host: metricsHost, port: metricsPort },
     logLevel,
   };
@@ -547,13 +700,19 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * The secret values the config holds (paper secret, SMTP password, the database password),
+ * The secret values the config holds (paper secret, SMTP password, the database password, the
+ * Kalshi key ID and private key),
  * for the log scrubber: they must never appear in a log line, whatever field carries them.
  */
 export function secretsOf(config: WorkerConfig): string[] {
   const out: string[] = [];
   if (config.paperExchange) out.push(config.paperExchange.secret.reveal());
   if (config.smtp?.pass) out.push(config.smtp.pass.reveal());
+  if (config.venue.kind === 'kalshi') {
+    const pem = config.venue.kalshi.privateKeyPem.reveal();
+    // The whole PEM, and each base64 line of it, so that no part of the key reaches a log.
+    out.push(config.venue.kalshi.keyId, pem, ...pem.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----')));
+  }
   if (config.database.url !== null) {
     try {
       const password = new URL(config.database.url).password;
@@ -572,5 +731,6 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
     database: { url: config.database.url === null ? null : redactUrl(config.database.url) },
     paperExchange: config.paperExchange && { ...config.paperExchange, secret: REDACTED },
     smtp: config.smtp && { ...config.smtp, pass: config.smtp.pass === null ? null : REDACTED },
+    venue: config.venue.kind === 'kalshi' ? { kind: 'kalshi', kalshi: { ...config.venue.kalshi, keyId: REDACTED, privateKeyPem: REDACTED } } : config.venue,
   };
 }

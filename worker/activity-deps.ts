@@ -1,11 +1,17 @@
-/** What the activities need, opened from the config: the records, the paper venue, SMTP. */
+/** What the activities need, opened from the config: the records, the stage's venue, SMTP. */
 import { join } from 'node:path';
 import type { ActivityDeps } from '../activities/index';
 import { createSmtpMailer, smtpSettingsFrom } from '../activities/mailer';
+import { createKalshiVenue, type KalshiVenueOptions } from '../activities/venue/kalshi/kalshi-venue';
+import { loadKalshiCredentials } from '../activities/venue/kalshi/signing';
 import { createPaperVenue } from '../activities/venue/paper-venue';
-import { openDatabase } from '../db';
+import type { ResilientVenue } from '../activities/venue/resilient-venue';
+import type { VenueLogger } from '../activities/venue/http';
+import type { OrderIdMap } from '../contracts/venue';
+import { createOrderIdMap, openDatabase } from '../db';
 import { InvalidInput } from '../domain/errors';
-import { ENV, type WorkerConfig } from '../runtime/config';
+import type { RiskLimits } from '../domain/risk-limits';
+import { ENV, type KalshiConfig, type WorkerConfig } from '../runtime/config';
 import { observe, type Observability } from './observability';
 
 /** Alert cooldown per level and type (reference: 5 minutes). */
@@ -13,21 +19,77 @@ export const ALERT_COOLDOWN_MS = 5 * 60_000;
 /** Cash differences up to one cent are rounding, not a mismatch. */
 export const CASH_TOLERANCE_MICROS = 10_000;
 
-/** Opens what the activities need: the records (PostgreSQL, or PGlite under dataDir), the paper venue, SMTP. */
-export async function openActivityDeps(config: WorkerConfig, observability?: Pick<Observability, 'log' | 'metrics'>): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
+export interface OpenVenueOptions {
+  /** Passed through to the Kalshi adapter's factory (e.g. the records' order-ID map). */
+  kalshi?: KalshiVenueOptions;
+  logger?: VenueLogger;
+}
+
+/** The venue orders go to, with the names the records keep it under. */
+export interface TradingVenue {
+  venue: ResilientVenue;
+  /** Account name in the records: "paper", or "kalshi-demo" / "kalshi-production". */
+  account: string;
+  venueName: string;
+}
+
+/** Kalshi through its public factory, credentials handed over as the adapter reads them. */
+export function openKalshiVenue(kalshi: KalshiConfig, orderIds: OrderIdMap, options: OpenVenueOptions = {}): ResilientVenue {
+  const credentials = loadKalshiCredentials({ KALSHI_API_KEY_ID: kalshi.keyId, KALSHI_PRIVATE_KEY_PEM: kalshi.privateKeyPem.reveal(), KALSHI_BASE_URL: kalshi.baseUrl });
+  return createKalshiVenue(credentials, orderIds, { ...options.kalshi, ...(options.logger ? { logger: options.logger } : {}) });
+}
+
+/**
+ * The venue the stage trades on: Kalshi for LIVE (the config admits LIVE with VENUE=kalshi
+ * only), the paper exchange for every other stage. SHADOW never trades on Kalshi: its
+ * market data venue is `openMarketDataVenue`. Nothing falls back to paper: a missing paper
+ * exchange is an error naming the variables. `orderIds` is the records' venue-order-ID map, which
+ * Kalshi's fills need (they name only the venue's order).
+ */
+export function openTradingVenue(config: WorkerConfig, orderIds: OrderIdMap, options: OpenVenueOptions = {}): TradingVenue {
+  if (config.stage === 'LIVE') {
+    if (config.venue.kind !== 'kalshi') throw InvalidInput.of(ENV.venue, config.venue.kind, 'must be kalshi when TRADING_STAGE=LIVE: LIVE trades on a real venue');
+    return { venue: openKalshiVenue(config.venue.kalshi, orderIds, options), account: `kalshi-${config.venue.kalshi.environment}`, venueName: 'kalshi' };
+  }
   const paper = config.paperExchange;
   if (paper === null) {
-    throw InvalidInput.of(ENV.paperUrl, null, `is required to trade: set ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} (npm run exchange starts a paper exchange)`);
+    throw InvalidInput.of(ENV.paperUrl, null, `is required to trade in ${config.stage}: set ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} (npm run exchange starts a paper exchange)`);
   }
-  const database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') });
+  return { venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, options.logger ? { logger: options.logger } : {}), account: 'paper', venueName: 'paper' };
+}
+
+/** SHADOW with VENUE=kalshi: Kalshi for market data only (no order is ever sent to it); otherwise null. */
+export function openMarketDataVenue(config: WorkerConfig, orderIds: OrderIdMap, options: OpenVenueOptions = {}): ResilientVenue | null {
+  return config.stage === 'SHADOW' && config.venue.kind === 'kalshi' ? openKalshiVenue(config.venue.kalshi, orderIds, options) : null;
+}
+
+/** The activities' deps with other risk limits (a LIVE ramp step's): the rest is shared. */
+export function withLimits(deps: ActivityDeps, limits: RiskLimits): ActivityDeps {
+  return { ...deps, config: { ...deps.config, limits, maxQuoteAgeMs: limits.maxQuoteAgeMs } };
+}
+
+/** Opens what the activities need: the records (PostgreSQL, or PGlite under dataDir), the stage's venue, SMTP. */
+export async function openActivityDeps(
+  config: WorkerConfig,
+  observability?: Pick<Observability, 'log' | 'metrics'>,
+  options: Pick<OpenVenueOptions, 'kalshi'> = {},
+): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
   const venueLogger = observability ? observability.metrics.venueLogger(observability.log) : undefined;
+  const database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') });
+  let trading: TradingVenue;
+  try {
+    trading = openTradingVenue(config, createOrderIdMap(database.db), { ...options, ...(venueLogger ? { logger: venueLogger } : {}) });
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
   const deps: ActivityDeps = {
     db: database.db,
-    venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, venueLogger ? { logger: venueLogger } : {}),
+    venue: trading.venue,
     mailer: config.smtp === null ? null : createSmtpMailer(smtpSettingsFrom(config.smtp)),
     config: {
-      account: 'paper',
-      venueName: 'paper',
+      account: trading.account,
+      venueName: trading.venueName,
       limits: config.riskLimits,
       breakers: config.breakers,
       timeZone: config.timeZone,

@@ -9,6 +9,9 @@
  *    the schedules; and today's trading session on the exchange's open markets the default
  *    strategy can still enter (unless SESSION_MARKETS names them).
  *
+ * With TRADING_STAGE=LIVE neither step 1 nor the choice of markets happens: LIVE trades on Kalshi
+ * (docs/live.md), never on a paper exchange, and trades the markets SESSION_MARKETS names.
+ *
  * Stops on Ctrl-C, stopping the exchange it started. `npm run backtest` replays data offline.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -73,7 +76,8 @@ async function main(): Promise<number> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   let exchange: ChildProcess | null = null;
   try {
-    if (!env[ENV.paperUrl]) {
+    const live = env[ENV.stage]?.trim().toUpperCase() === 'LIVE';
+    if (!live && !env[ENV.paperUrl]) {
       const dataDir = join(env[ENV.dataDir] ?? join(PROJECT_ROOT, 'data'), 'exchange');
       const { secret } = loadOrCreateSecret(env[ENV.paperSecret], dataDir, 'dev-key.secret');
       const started = await startExchange(env, dataDir, secret);
@@ -82,7 +86,7 @@ async function main(): Promise<number> {
       env[ENV.paperKeyId] = 'dev';
       env[ENV.paperSecret] = secret;
     }
-    if (!env[ENV.sessionMarkets]) {
+    if (!live && !env[ENV.sessionMarkets]) {
       const venue = createPaperVenue(loadPaperCredentials(env));
       env[ENV.sessionMarkets] = tradeableMarkets(await venue.listMarkets(), Date.now()).join(',');
       console.log(`Trading session markets (${DEFAULTS.strategyName}, open and outside its blackout): ${env[ENV.sessionMarkets] || '(none)'}`);

@@ -3,7 +3,12 @@
  *
  * - `guardStart`: runs pre-flight for the configured stage, prints the go/no-go table and
  *   refuses (StageRefused) when a required row fails. LIVE requires LIVE_CONFIRM=true, a
- *   LIVE_CAPITAL_CAP covering the exposure limit, SMTP for alerts and every pre-flight check.
+ *   LIVE_CAPITAL_CAP covering the exposure limit, SMTP for alerts, a venue balance covering the
+ *   capital ramp's step (`liveStartChecks`) and every pre-flight check; the step is recorded
+ *   only when the start goes.
+ * - The capital ramp (docs/live.md): `liveRunStats` measures the LIVE figures of the records
+ *   since the step began, `planLiveStart` judges them with the LIVE stage criteria and decides
+ *   the step (domain/stages.ts decideRamp).
  * - `startObservability`: the logger, the metrics registry and the /metrics server the config
  *   asks for, and `observe` to hand them to the activities.
  * - `stageReport`: a run's figures against its predecessor's on the reference criteria.
@@ -21,7 +26,11 @@ import type { ActivityDeps } from '../activities/deps';
 import { createPreflightActivities } from '../activities/preflight';
 import { createServices } from '../activities/services';
 import type { PreflightCheck } from '../contracts/activities';
-import { listFills, listRiskDecisions, type Db } from '../db';
+import { currentLiveCapitalStep, listAlerts, listDailyPnl, listExecutions, listFills, listRiskDecisions, recordLiveCapitalStep, type Db } from '../db';
+import { tradingDayIn } from '../domain/calendar';
+import { slippageMicros } from '../domain/execution-quality';
+import type { Money } from '../domain/money';
+import { limitsAtStep, steppedCapital, decideRamp, describeRamp, type RampDecision, type RampStep } from '../domain/stages';
 import { InvalidInput } from '../domain/errors';
 import type { FillModelParams } from '../domain/fill-model';
 import type { Market, MarketSnapshot, Side } from '../domain/market';
@@ -39,8 +48,25 @@ export class StageRefused extends Error {
   }
 }
 
+/** What a LIVE start found about its money: the ramp step and the venue balance. */
+export interface LivePlan {
+  ramp: RampDecision | null;
+  balance: Money | null;
+  /** Why the balance or the ramp could not be read. */
+  problems: string[];
+  /** The LIVE criteria over the step in force (null on the first start, or when not measured). */
+  report: StageReport | null;
+}
+
+/** How guardStart reaches the records and the venue for a LIVE start (liveStartChecks builds it). */
+export interface LiveStartChecks {
+  plan(): Promise<LivePlan>;
+  /** Writes the step to the records; called only when the start goes. */
+  commit(ramp: RampDecision): Promise<void>;
+}
+
 /** The go/no-go table of a start in the configured stage, from pre-flight results (null: did not run). */
-export function goNoGoFor(config: WorkerConfig, preflight: readonly PreflightCheck[] | null): GoNoGo {
+export function goNoGoFor(config: WorkerConfig, preflight: readonly PreflightCheck[] | null, live: LivePlan | null = null): GoNoGo {
   return evaluateGoNoGo({
     stage: config.stage,
     confirmed: config.live.confirmed,
@@ -48,6 +74,9 @@ export function goNoGoFor(config: WorkerConfig, preflight: readonly PreflightChe
     maxPortfolioExposure: config.riskLimits.maxPortfolioExposure,
     preflight,
     alertsEmailed: config.smtp !== null,
+    ramp: live?.ramp ?? null,
+    balance: live?.balance ?? null,
+    balanceProblem: live && live.problems.length > 0 ? live.problems.join('; ') : null,
   });
 }
 
@@ -56,7 +85,12 @@ export function goNoGoFor(config: WorkerConfig, preflight: readonly PreflightChe
  * and returns it when GO; throws StageRefused when NO-GO. A pre-flight that cannot run at all
  * is a failed row, not a crash.
  */
-export async function guardStart(config: WorkerConfig, runPreflight: () => Promise<PreflightCheck[]>, print: (text: string) => void = console.log): Promise<GoNoGo> {
+export async function guardStart(
+  config: WorkerConfig,
+  runPreflight: () => Promise<PreflightCheck[]>,
+  print: (text: string) => void = console.log,
+  live?: LiveStartChecks,
+): Promise<GoNoGo & { ramp: RampDecision | null }> {
   let checks: PreflightCheck[] | null = null;
   if (config.stage !== 'BACKTEST') {
     try {
@@ -65,10 +99,147 @@ export async function guardStart(config: WorkerConfig, runPreflight: () => Promi
       checks = [{ name: 'VENUE_REACHABLE', ok: false, detail: `pre-flight could not run: ${e instanceof Error ? e.message : String(e)}` }];
     }
   }
-  const g = goNoGoFor(config, checks);
+  let plan: LivePlan | null = null;
+  if (config.stage === 'LIVE') {
+    try {
+      plan = live ? await live.plan() : { ramp: null, balance: null, problems: ['no venue to read it from'], report: null };
+    } catch (e) {
+      plan = { ramp: null, balance: null, problems: [e instanceof Error ? e.message : String(e)], report: null };
+    }
+  }
+  const g = goNoGoFor(config, checks, plan);
   print(formatGoNoGo(g));
+  if (plan?.report && plan.ramp) print(`${formatStageReport(plan.report)}\n${rampLine(config, plan.ramp)}`);
   if (!g.go) throw new StageRefused(g);
-  return g;
+  if (plan?.ramp && live) await live.commit(plan.ramp);
+  return { ...g, ramp: plan?.ramp ?? null };
+}
+
+// ---- capital ramp (LIVE) ----
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The LIVE figures of the records since `since` (the ramp step's start):
+ * - days: elapsed time, in days (fractional);
+ * - total P&L and max drawdown: the net daily P&L (fills and resolutions less fees, plus the
+ *   day's mark) of the account's trading days from the step's first day, the drawdown taken on
+ *   the running total day by day;
+ * - win rate: the share of trading days with fills whose net P&L was positive (the records do
+ *   not pair fills into round trips, so a day stands in for a trade);
+ * - trades, fill rate, slippage: the orders sent since `since` (execution-quality records):
+ *   orders with a fill, orders with a fill over orders sent, the contract-weighted slippage per
+ *   contract against the signal's price;
+ * - system errors: CRITICAL alerts raised since `since`.
+ * Orders and alerts are not kept per account: a database shared by several accounts' workers
+ * mixes them here (the P&L is the account's own).
+ */
+export async function liveRunStats(db: Db, input: { account: string; since: number; now: number; timeZone: string }): Promise<RunStats> {
+  const days = (await listDailyPnl(db, { account: input.account, from: tradingDayIn(input.since, input.timeZone) })).reverse();
+  let total = 0;
+  let peak = 0;
+  let drawdown = 0;
+  let tradedDays = 0;
+  let winningDays = 0;
+  for (const d of days) {
+    total += d.netPnl;
+    peak = Math.max(peak, total);
+    drawdown = Math.max(drawdown, peak - total);
+    if (d.fillCount > 0) {
+      tradedDays += 1;
+      if (d.netPnl > 0) winningDays += 1;
+    }
+  }
+  const executions = (await listExecutions(db, { since: input.since, limit: 100_000 })).filter((e) => e.submittedAt !== null);
+  const filled = executions.filter((e) => e.fills.length > 0);
+  let slip = 0;
+  let contracts = 0;
+  for (const e of filled) {
+    for (const f of e.fills) {
+      slip += slippageMicros(e.side, e.intendedPrice, f.price) * f.quantity;
+      contracts += f.quantity;
+    }
+  }
+  const critical = await listAlerts(db, { level: 'CRITICAL', since: input.since, limit: 10_000 });
+  return {
+    stage: 'LIVE',
+    days: Math.max(0, input.now - input.since) / DAY_MS,
+    totalTrades: filled.length,
+    winRate: tradedDays === 0 ? null : winningDays / tradedDays,
+    totalPnl: total as Money,
+    maxDrawdown: drawdown as Money,
+    fillRate: executions.length === 0 ? null : filled.length / executions.length,
+    averageSlippage: contracts === 0 ? null : (Math.round(slip / contracts) as Money),
+    systemErrors: critical.length,
+  };
+}
+
+/** The run figures LIVE is judged against (LIVE_RAMP_BASELINE), or why there are none. */
+export function readRampBaseline(path: string | null): { baseline: RunStats | null; problem: string | null } {
+  if (path === null) return { baseline: null, problem: 'LIVE_RAMP_BASELINE is not set: the ramp needs the figures of the stage before LIVE to judge a step' };
+  try {
+    return { baseline: parseRunStats(readJson(path), 'LIVE_RAMP_BASELINE'), problem: null };
+  } catch (e) {
+    return { baseline: null, problem: `LIVE_RAMP_BASELINE ${path}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/**
+ * The step in force from the records; on a recorded step, the LIVE criteria over its period
+ * against the baseline (compareStages) decide whether it moves up. Pure apart from the reads.
+ */
+export async function planLiveRamp(db: Db, input: { account: string; config: WorkerConfig; now: number }): Promise<{ ramp: RampDecision; report: StageReport | null }> {
+  const stored = await currentLiveCapitalStep(db, input.account);
+  const recorded: RampStep | null = stored === null ? null : { percent: stored.percent, since: stored.beganAt };
+  let report: StageReport | null = null;
+  let baselineProblem: string | null = null;
+  if (recorded !== null && input.config.live.rampSteps.some((p) => p > recorded.percent)) {
+    const stats = await liveRunStats(db, { account: input.account, since: recorded.since, now: input.now, timeZone: input.config.timeZone });
+    const { baseline, problem } = readRampBaseline(input.config.live.rampBaseline);
+    baselineProblem = problem;
+    report = compareStages(stats, baseline);
+  }
+  const ramp = decideRamp({ steps: input.config.live.rampSteps, recorded, report, now: input.now });
+  return { ramp: baselineProblem === null ? ramp : { ...ramp, reasons: [baselineProblem, ...ramp.reasons] }, report };
+}
+
+/** The LIVE start's reads (ramp from the records, balance from the venue) and its one write (the step). */
+export function liveStartChecks(deps: ActivityDeps, config: WorkerConfig, now: () => number = () => Date.now()): LiveStartChecks {
+  return {
+    async plan() {
+      const problems: string[] = [];
+      let balance: Money | null = null;
+      try {
+        balance = (await deps.venue.getBalance()).cash;
+      } catch (e) {
+        problems.push(e instanceof Error ? e.message : String(e));
+      }
+      const { ramp, report } = await planLiveRamp(deps.db, { account: deps.config.account, config, now: now() });
+      return { ramp, balance, problems, report };
+    },
+    async commit(ramp) {
+      const cap = config.live.capitalCap;
+      if (ramp.toRecord === null || cap === null) return;
+      await recordLiveCapitalStep(deps.db, {
+        account: deps.config.account,
+        percent: ramp.toRecord.percent,
+        capitalCap: cap,
+        capital: steppedCapital(cap, ramp.toRecord.percent),
+        beganAt: ramp.toRecord.since,
+        reason: ramp.reasons.join('; '),
+      });
+    },
+  };
+}
+
+/** The config a LIVE session runs under: the risk limits of its ramp step (limitsAtStep); other stages unchanged. */
+export function configAtStep(config: WorkerConfig, ramp: RampDecision | null): WorkerConfig {
+  return ramp === null ? config : { ...config, riskLimits: limitsAtStep(config.riskLimits, ramp.step.percent) };
+}
+
+/** The ramp line for reports: the step in force and its capital. */
+export function rampLine(config: WorkerConfig, ramp: RampDecision): string {
+  return config.live.capitalCap === null ? `ramp step ${ramp.step.percent}%` : `Capital ramp: ${describeRamp(ramp, config.live.capitalCap)}`;
 }
 
 /** Pre-flight through the session activity, outside Temporal, on the configured markets. */
@@ -220,7 +391,9 @@ export async function main(argv: readonly string[], env: Env, out: (text: string
     try {
       opened = config.stage === 'BACKTEST' ? null : await openActivityDeps(config);
       const deps = opened?.deps;
-      await guardStart(config, deps ? preflightWith(deps, config) : async () => [], out);
+      // A dry check: the ramp step is shown, never recorded.
+      const live = deps && config.stage === 'LIVE' ? { ...liveStartChecks(deps, config), commit: async () => undefined } : undefined;
+      await guardStart(config, deps ? preflightWith(deps, config) : async () => [], out, live);
       return 0;
     } catch (e) {
       if (e instanceof StageRefused) return 3;

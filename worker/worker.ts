@@ -10,14 +10,14 @@ import { createActivities } from '../activities/index';
 import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
 import { ensureSchedules } from './schedules';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
-import { openActivityDeps } from './activity-deps';
+import { openActivityDeps, withLimits } from './activity-deps';
 import { signalHalt, signalKillSwitch, signalResume, startSession } from '../runtime/session-control';
 import { installDriverCrashGuard } from '../runtime/process-guards';
 import { loadDashboardSettings, temporalUiUrlFor, type DashboardSettings } from '../dashboard/config';
 import { venueQuotes } from '../dashboard/api';
 import { startDashboard, type RunningDashboard } from '../dashboard/server';
 import { instrumentActivities } from '../runtime/metrics';
-import { guardStart, preflightWith, StageRefused } from './stages';
+import { configAtStep, guardStart, liveStartChecks, preflightWith, StageRefused } from './stages';
 import { startObservability } from './observability';
 import { tradingDayIn } from '../domain/calendar';
 import { TemporalUnavailable, connectTemporal, consoleLog, registerSearchAttributes, type StartLocalServer, type TemporalHandle, type WorkerLog } from '../runtime/temporal';
@@ -178,8 +178,8 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     console.error(`Configuration: ${e.message}`);
     return 2;
   }
-  if (config.paperExchange === null) {
-    console.error(`Configuration: ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} must be set: the worker trades on the paper exchange (npm run exchange starts one)`);
+  if (config.stage !== 'LIVE' && config.paperExchange === null) {
+    console.error(`Configuration: ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} must be set: ${config.stage} trades on the paper exchange (npm run exchange starts one)`);
     return 2;
   }
   const observability = await startObservability(config);
@@ -190,12 +190,16 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
   const opened = await openActivityDeps(config, observability);
   let dashboard: RunningDashboard | null = null;
   try {
-    await guardStart(config, preflightWith(opened.deps, config));
+    // Nothing trades before the go/no-go: no worker polls and no session starts until it passes.
+    // A LIVE session then runs under the risk limits of its capital ramp step.
+    const started = await guardStart(config, preflightWith(opened.deps, config), console.log, config.stage === 'LIVE' ? liveStartChecks(opened.deps, config) : undefined);
+    const runConfig = configAtStep(config, started.ramp);
+    const deps = started.ramp === null ? opened.deps : withLimits(opened.deps, runConfig.riskLimits);
     // Halt and resume from the page reach the sessions once the Temporal client exists.
     let client: Client | null = null;
     dashboard = await startDashboard({
       db: opened.deps.db,
-      limits: config.riskLimits,
+      limits: runConfig.riskLimits,
       temporal: {
         signalHalt: (id, req) => (client ? signalHalt(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
         signalResume: (id, req) => (client ? signalResume(client, id, req) : Promise.reject(new Error('Temporal is not connected yet'))),
@@ -211,11 +215,11 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     });
     log.info(`Dashboard at ${dashboard.url}${dashboardSettings.token ? '' : ' (read-only: set DASHBOARD_TOKEN to allow halt and resume)'}`);
     await serveWorker({
-      config,
+      config: runConfig,
       log,
       makeActivities: async ({ temporal }) => {
         client = temporal.client;
-        return { activities: instrumentActivities(createActivities(opened.deps), observability.metrics, observability.log), close: async () => undefined };
+        return { activities: instrumentActivities(createActivities(deps), observability.metrics, observability.log), close: async () => undefined };
       },
       onReady: async ({ temporal, searchAttributes }) => {
         if (config.session.markets.length === 0) {
@@ -223,11 +227,11 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
           return;
         }
         const day = tradingDayIn(Date.now(), config.timeZone);
-        const started = await startSession(temporal.client, config, day, searchAttributes);
+        const session = await startSession(temporal.client, runConfig, day, searchAttributes);
         log.info(
-          started.status === 'STARTED'
-            ? `Session ${started.workflowId} started${started.restartedAfter ? ` again (the day's previous run ended ${started.restartedAfter})` : ''}`
-            : `Session ${started.workflowId} already exists (${started.existing})`,
+          session.status === 'STARTED'
+            ? `Session ${session.workflowId} started${session.restartedAfter ? ` again (the day's previous run ended ${session.restartedAfter})` : ''}`
+            : `Session ${session.workflowId} already exists (${session.existing})`,
         );
       },
     });

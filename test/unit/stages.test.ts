@@ -7,6 +7,8 @@ import {
   alignSignals,
   compareSlippage,
   compareStages,
+  decideRamp,
+  DEFAULT_RAMP_STEPS,
   evaluateGoNoGo,
   formatGoNoGo,
   formatStageReport,
@@ -64,7 +66,8 @@ describe('go/no-go', () => {
     { name: 'VENUE_REACHABLE', ok: true, detail: 'answered' },
     { name: 'MARKET_DATA_FRESH', ok: true, detail: 'ages 100 ms' },
   ];
-  const live: GoNoGoInput = { stage: 'LIVE', confirmed: true, capitalCap: usd(2000), maxPortfolioExposure: usd(2000), preflight: passing, alertsEmailed: true };
+  const ramp = decideRamp({ steps: DEFAULT_RAMP_STEPS, recorded: null, report: null, now: Date.UTC(2026, 0, 5) });
+  const live: GoNoGoInput = { stage: 'LIVE', confirmed: true, capitalCap: usd(2000), maxPortfolioExposure: usd(2000), preflight: passing, alertsEmailed: true, ramp, balance: usd(600) };
 
   it('is GO for a confirmed, capped live start whose pre-flight passes', () => {
     const g = evaluateGoNoGo(live);

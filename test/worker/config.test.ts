@@ -6,6 +6,7 @@ import { TASK_QUEUE } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
 import { InvalidInput } from '../../domain/errors';
 import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
+import { kalshiKeyPair, KALSHI_KEY_ID } from '../../testkit/venue-harness';
 import { buildConfig, cronProblem, describeConfig, loadConfig, PROJECT_ROOT, secretsOf, type Env } from '../../runtime/config';
 
 function problemsOf(fn: () => unknown): { field: string; value: unknown; problem: string }[] {
@@ -17,6 +18,8 @@ function problemsOf(fn: () => unknown): { field: string; value: unknown; problem
   }
   throw new Error('expected InvalidInput');
 }
+
+const KALSHI_DEMO: Env = { VENUE: 'kalshi', KALSHI_API_KEY_ID: KALSHI_KEY_ID, KALSHI_PRIVATE_KEY_PEM: kalshiKeyPair().privateKeyPem };
 
 describe('worker config', () => {
   it('defaults to a local dev server, the case-study limits and timings', () => {
@@ -33,15 +36,16 @@ describe('worker config', () => {
     expect(c.riskLimits).toBe(CASE_STUDY_LIMITS);
     expect(c.breakers).toBe(CASE_STUDY_BREAKERS);
     expect(c.stage).toBe('PAPER');
-    expect(c.live).toEqual({ confirmed: false, capitalCap: null });
+    expect(c.live).toEqual({ confirmed: false, capitalCap: null, rampSteps: [25, 50, 100], rampBaseline: null });
+    expect(c.venue).toEqual({ kind: 'paper' });
     expect(c.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(c.logLevel).toBe('info');
   });
 
   it('reads the stage, the live guard, metrics and log level; the cap may come from the file', () => {
-    const c = buildConfig({ TRADING_STAGE: 'live', LIVE_CONFIRM: 'true', LIVE_CAPITAL_CAP: '500.00', METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0', LOG_LEVEL: 'DEBUG' });
+    const c = buildConfig({ TRADING_STAGE: 'live', ...KALSHI_DEMO, LIVE_CONFIRM: 'true', LIVE_CAPITAL_CAP: '500.00', METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0', LOG_LEVEL: 'DEBUG' });
     expect(c.stage).toBe('LIVE');
-    expect(c.live).toEqual({ confirmed: true, capitalCap: 500_000_000 });
+    expect(c.live).toMatchObject({ confirmed: true, capitalCap: 500_000_000 });
     expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9100 });
     expect(c.logLevel).toBe('debug');
     expect(buildConfig({ METRICS_PORT: '0' }).metrics.port).toBeNull();

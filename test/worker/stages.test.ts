@@ -12,7 +12,10 @@ import { CASE_STUDY_FILL_MODEL } from '../../domain/fill-model';
 import type { Price } from '../../domain/money';
 import { buildConfig, type Env } from '../../runtime/config';
 import { CapturedLines } from '../../runtime/logging';
-import { guardStart, loadShadowExecutions, main, runShadow, StageRefused, stageReport } from '../../worker/stages';
+import { decideRamp } from '../../domain/stages';
+import type { Money } from '../../domain/money';
+import { kalshiKeyPair, KALSHI_KEY_ID } from '../../testkit/venue-harness';
+import { guardStart, type LiveStartChecks, loadShadowExecutions, main, runShadow, StageRefused, stageReport } from '../../worker/stages';
 import { startObservability } from '../../worker/observability';
 import { contracts, inActivity, makeDeps, startTestExchange, type TestExchange } from '../../testkit/activities-harness';
 import { forEachBackend } from '../db/harness';
@@ -25,7 +28,13 @@ const PASSING: PreflightCheck[] = [
   { name: 'ALERTING_REACHABLE', ok: true, detail: 'SMTP server answered' },
 ];
 const SMTP: Env = { SMTP_HOST: 'smtp.example.com', ALERT_EMAIL_FROM: 'bot@example.com', ALERT_EMAIL_TO: 'ops@example.com' };
-const LIVE_OK: Env = { ...SMTP, TRADING_STAGE: 'LIVE', LIVE_CONFIRM: 'true', LIVE_CAPITAL_CAP: '2000.00' };
+const KALSHI_DEMO: Env = { VENUE: 'kalshi', KALSHI_API_KEY_ID: KALSHI_KEY_ID, KALSHI_PRIVATE_KEY_PEM: kalshiKeyPair().privateKeyPem };
+const LIVE_OK: Env = { ...SMTP, ...KALSHI_DEMO, TRADING_STAGE: 'LIVE', LIVE_CONFIRM: 'true', LIVE_CAPITAL_CAP: '2000.00' };
+/** A first LIVE start on an account holding $1,000: the ramp's first step (25% of $2,000 = $500) is covered. */
+const FIRST_STEP: LiveStartChecks = {
+  plan: async () => ({ ramp: decideRamp({ steps: [25, 50, 100], recorded: null, report: null, now: Date.UTC(2026, 0, 5) }), balance: 1_000_000_000 as Money, problems: [], report: null }),
+  commit: async () => undefined,
+};
 
 async function refusal(env: Env, checks: PreflightCheck[] | Error = PASSING): Promise<{ error: StageRefused; printed: string }> {
   let printed = '';
@@ -33,7 +42,7 @@ async function refusal(env: Env, checks: PreflightCheck[] | Error = PASSING): Pr
     if (checks instanceof Error) throw checks;
     return checks;
   };
-  const e = await guardStart(buildConfig(env), run, (t) => (printed += t)).then(
+  const e = await guardStart(buildConfig(env), run, (t) => (printed += t), FIRST_STEP).then(
     () => null,
     (x: unknown) => x,
   );
@@ -44,12 +53,14 @@ async function refusal(env: Env, checks: PreflightCheck[] | Error = PASSING): Pr
 describe('LIVE guard', () => {
   it('starts live with the flag, a cap covering the exposure limit, alert email and a clean pre-flight; prints the table', async () => {
     let printed = '';
-    const g = await guardStart(buildConfig(LIVE_OK), async () => PASSING, (t) => (printed += t));
+    const g = await guardStart(buildConfig(LIVE_OK), async () => PASSING, (t) => (printed += t), FIRST_STEP);
     expect(g.go).toBe(true);
     expect(printed).toMatch(/^Go\/no-go for LIVE/);
     expect(printed).toMatch(/LIVE_CONFIRMED\s+PASS/);
     expect(printed).toMatch(/CAPITAL_CAP_SET\s+PASS\s+capital cap 2000.00/);
     expect(printed).toMatch(/PREFLIGHT RECONCILIATION_CLEAN\s+PASS/);
+    expect(printed).toMatch(/CAPITAL_RAMP_STEP\s+PASS\s+step 1 of 3: 25% of the cap \$2000.00 = \$500.00/);
+    expect(printed).toMatch(/VENUE_BALANCE\s+PASS\s+balance \$1000.00 covers the session's capital \$500.00/);
     expect(printed).toMatch(/GO: LIVE may start/);
   });
 
@@ -62,7 +73,12 @@ describe('LIVE guard', () => {
 
   it('refuses without a capital cap', async () => {
     const { error } = await refusal({ ...LIVE_OK, LIVE_CAPITAL_CAP: undefined });
-    expect(error.goNoGo.refusals).toEqual([expect.stringMatching(/^CAPITAL_CAP_SET: LIVE_CAPITAL_CAP is not set/), expect.stringMatching(/^EXPOSURE_WITHIN_CAP: no capital cap/)]);
+    expect(error.goNoGo.refusals).toEqual([
+      expect.stringMatching(/^CAPITAL_CAP_SET: LIVE_CAPITAL_CAP is not set/),
+      expect.stringMatching(/^EXPOSURE_WITHIN_CAP: no capital cap/),
+      expect.stringMatching(/^CAPITAL_RAMP_STEP: no ramp step decided/),
+      expect.stringMatching(/^VENUE_BALANCE: balance \$1000.00; no step capital/),
+    ]);
   });
 
   it('refuses when a pre-flight check fails, or pre-flight cannot run', async () => {
@@ -76,8 +92,8 @@ describe('LIVE guard', () => {
   });
 
   it('names every failure at once: no flag, no cap, no SMTP, failed check', async () => {
-    const { error } = await refusal({ TRADING_STAGE: 'LIVE' }, [{ name: 'VENUE_REACHABLE', ok: false, detail: 'NETWORK: connection failed' }]);
-    expect(error.goNoGo.refusals.map((r) => r.split(':')[0])).toEqual(['LIVE_CONFIRMED', 'CAPITAL_CAP_SET', 'EXPOSURE_WITHIN_CAP', 'ALERTS_EMAILED', 'PREFLIGHT VENUE_REACHABLE']);
+    const { error } = await refusal({ TRADING_STAGE: 'LIVE', ...KALSHI_DEMO }, [{ name: 'VENUE_REACHABLE', ok: false, detail: 'NETWORK: connection failed' }]);
+    expect(error.goNoGo.refusals.map((r) => r.split(':')[0])).toEqual(['LIVE_CONFIRMED', 'CAPITAL_CAP_SET', 'EXPOSURE_WITHIN_CAP', 'ALERTS_EMAILED', 'CAPITAL_RAMP_STEP', 'VENUE_BALANCE', 'PREFLIGHT VENUE_REACHABLE']);
   });
 
   it('paper needs no flag or cap but a clean pre-flight; a backtest runs no pre-flight', async () => {
