@@ -12,3 +12,4 @@ export * from './repositories/reconciliation';
 export * from './repositories/execution';
 export * from './repositories/markets';
 export * from './repositories/venue-cursors';
+export * from './repositories/shadow';

@@ -7,7 +7,7 @@
 import { sql } from 'drizzle-orm';
 import { bigserial, boolean, check, customType, date, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import { InvalidInput } from '../domain/errors';
-import { parseMicros, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
+import { parseMicros, parseQuantity, quantityText, toNumericString, type Money, type Price, type Quantity } from '../domain/money';
 import { ORDER_STATES } from '../domain/order';
 
 function micros(value: number, column: string): string {
@@ -503,3 +503,66 @@ export const venueCursors = pgTable('venue_cursors', {
   fillCursor: text('fill_cursor').notNull(),
   updatedAt: updatedAt(),
 });
+
+// ---- shadow trading (docs/design.md, "SHADOW") ----
+
+/** numeric(20,2) carrying contracts with at most two decimals, through the fixed-point text. */
+const shadowQuantityColumn = customType<{ data: Quantity; driverData: string }>({
+  dataType: () => 'numeric(20, 2)',
+  toDriver: (v) => quantityText(v),
+  fromDriver: (v) => parseQuantity(numericText(v, 'quantity'), 'quantity'),
+});
+
+/**
+ * The quotes a shadow session decided on, and each market's strategy state at its first quote
+ * (`kind` WARM): what the replay of each decision steps through. Keyed by the session run, the
+ * market and the quote time, so a retried watch records each quote once.
+ */
+export const shadowQuotes = pgTable(
+  'shadow_quotes',
+  {
+    shadowRun: text('shadow_run').notNull(),
+    marketId: text('market_id').notNull(),
+    kind: text('kind').notNull(),
+    quotedAt: instantColumn('quoted_at').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.shadowRun, t.marketId, t.kind, t.quotedAt] }), check('shadow_quotes_kind_valid', inList('kind', ['WARM', 'QUOTE']))],
+);
+
+/**
+ * One row per shadow decision (`decision_key`, made in the workflow, so a retried activity writes
+ * once): the risk check as LIVE makes it, signal alignment against the replay, the paper fill
+ * model's fill and the venue book's executable price for the same quantity. Slippage is signed
+ * micros per contract from the touch, adverse positive.
+ */
+export const shadowComparisons = pgTable(
+  'shadow_comparisons',
+  {
+    decisionKey: text('decision_key').primaryKey(),
+    shadowRun: text('shadow_run').notNull(),
+    sessionId: text('session_id').notNull(),
+    strategy: text('strategy').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    marketId: text('market_id').notNull(),
+    side: text('side').notNull(),
+    quantity: shadowQuantityColumn('quantity').notNull(),
+    limitPrice: priceColumn('limit_price'),
+    decidedAt: instantColumn('decided_at').notNull(),
+    quotedAt: instantColumn('quoted_at').notNull(),
+    touch: priceColumn('touch'),
+    riskApproved: boolean('risk_approved').notNull(),
+    aligned: boolean('aligned').notNull(),
+    paperFilled: shadowQuantityColumn('paper_filled').notNull(),
+    paperPrice: priceColumn('paper_price'),
+    paperFee: moneyColumn('paper_fee').notNull(),
+    bookFilled: shadowQuantityColumn('book_filled').notNull(),
+    bookPrice: priceColumn('book_price'),
+    modelledSlippage: moneyColumn('modelled_slippage'),
+    observedSlippage: moneyColumn('observed_slippage'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [check('shadow_comparisons_side_valid', inList('side', SIDES)), index('shadow_comparisons_run_idx').on(t.shadowRun, t.decidedAt), index('shadow_comparisons_strategy_idx').on(t.strategy, t.tradingDay)],
+);
