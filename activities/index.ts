@@ -20,9 +20,10 @@ import { createResolutionActivities } from './resolution';
 import { createServices } from './services';
 import { createSessionRecordActivities } from './session-records';
 import { createSessionSnapshotActivities } from './session-snapshot';
-import type { AlertRequest, OperationsActivities, OrderActivities, SessionActivities } from '../contracts/activities';
+import { createShadowActivities } from './shadow';
+import type { AlertRequest, OperationsActivities, OrderActivities, SessionActivities, ShadowActivities } from '../contracts/activities';
 
-export type AllActivities = OrderActivities & SessionActivities & OperationsActivities;
+export type AllActivities = OrderActivities & SessionActivities & OperationsActivities & ShadowActivities;
 
 export function createActivities(deps: ActivityDeps) {
   const services = createServices(deps);
@@ -39,6 +40,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createResolutionActivities(deps, services),
     ...createDailyResetActivities(deps),
     ...createDailyReportActivities(deps, services),
+    ...createShadowActivities(deps, services),
     raiseAlert: (alert: AlertRequest) => runActivity(() => services.alerts.raiseAlert(alert)),
   } satisfies AllActivities;
 }
