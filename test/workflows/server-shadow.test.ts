@@ -16,14 +16,16 @@ import type { Price, Quantity } from '../../domain/money';
 import type { ResilientVenue } from '../../activities/venue/resilient-venue';
 import type { shadowSessionWorkflow } from '../../workflows';
 import type { ShadowSessionInput } from '../../workflows/shadow-api';
-import { makeDeps, startTestExchange, type TestExchange } from '../../testkit/activities-harness';
+import { makeDeps, startTestExchange, TEST_LIMITS, type TestExchange } from '../../testkit/activities-harness';
 import { SERVER_URL, uniqueSchema } from '../db/harness';
 import { describeOnServer, temporalServerForFile, type TestServer } from '../support/temporal-server';
 import { shadowRunStatsFromRecords } from '../../worker/stages';
 
 const found = await temporalServerForFile();
 const HOUR = 3_600_000;
-const SPEED = 3_600;
+const SPEED = 600;
+/** The risk limit on quote age, scaled to the sped-up clock: three wall seconds of latency. */
+const deps = (db: Database, venue: ResilientVenue, clock: () => number) => makeDeps({ db: db.db, venue, clock, config: { limits: { ...TEST_LIMITS, maxQuoteAgeMs: 3 * SPEED * 1_000 } } });
 
 /** Counts every order-touching venue call; quotes and history pass through. */
 function countingVenue(venue: ResilientVenue): { venue: ResilientVenue; orderCalls: string[] } {
@@ -70,8 +72,8 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
     strategyParams: { entryThreshold: 0.5, blackoutDays: 0, minHistoryHours: 1, minObservations: 5 },
     tradingDay,
     marketIds: [marketId],
-    endOfDayAt: clock() + 8 * HOUR,
-    watchPeriodMs: HOUR,
+    endOfDayAt: clock() + 3 * HOUR,
+    watchPeriodMs: HOUR / 4,
     pollIntervalMs: 100,
     fillModel: CASE_STUDY_FILL_MODEL,
     ...over,
@@ -81,7 +83,7 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
     const w = await world();
     try {
       const counted = countingVenue(w.exchange.venue);
-      const acts = createActivities(makeDeps({ db: w.db.db, venue: counted.venue, clock: w.clock }));
+      const acts = createActivities(deps(w.db, counted.venue, w.clock));
       const taskQueue = server.unique('shadow-tq');
       const strategy = server.unique('shd');
       const day = new Date(w.clock()).toISOString().slice(0, 10);
@@ -118,7 +120,7 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
     const w = await world();
     try {
       const counted = countingVenue(w.exchange.venue);
-      const real = createActivities(makeDeps({ db: w.db.db, venue: counted.venue, clock: w.clock }));
+      const real = createActivities(deps(w.db, counted.venue, w.clock));
       const marketId = w.exchange.market.marketId;
       // The watch runs for real (quotes recorded), then reports a SELL the strategy never gave.
       const acts = {
@@ -140,6 +142,7 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
           args: [input(strategy, day, marketId, w.clock, { strategyParams: { entryThreshold: 50 } })],
         });
         const status = await h.result();
+        if (status.mode !== 'HALTED') console.log(JSON.stringify(status), await listShadowComparisons(w.db.db, { shadowRun: status.shadowRun }));
         expect(status.mode).toBe('HALTED');
         expect(status.streak).toEqual({ misalignedInARow: 3, decisions: 3, aligned: 0 });
         const rows = await listShadowComparisons(w.db.db, { shadowRun: status.shadowRun });
