@@ -21,9 +21,10 @@ import { createServices } from './services';
 import { createSettlementSyncActivities } from './settlement-sync';
 import { createSessionRecordActivities } from './session-records';
 import { createSessionSnapshotActivities } from './session-snapshot';
-import type { AlertRequest, OperationsActivities, OrderActivities, SessionActivities } from '../contracts/activities';
+import { createShadowActivities } from './shadow';
+import type { AlertRequest, OperationsActivities, OrderActivities, SessionActivities, ShadowActivities } from '../contracts/activities';
 
-export type AllActivities = OrderActivities & SessionActivities & OperationsActivities;
+export type AllActivities = OrderActivities & SessionActivities & OperationsActivities & ShadowActivities;
 
 export function createActivities(deps: ActivityDeps) {
   const services = createServices(deps);
@@ -41,6 +42,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSettlementSyncActivities(deps, services),
     ...createDailyResetActivities(deps),
     ...createDailyReportActivities(deps, services),
+    ...createShadowActivities(deps, services),
     raiseAlert: (alert: AlertRequest) => runActivity(() => services.alerts.raiseAlert(alert)),
   } satisfies AllActivities;
 }

@@ -11,6 +11,7 @@ import type { Money, Price, Quantity } from '../domain/money';
 import type { Order, OrderState } from '../domain/order';
 import type { RiskViolation } from '../domain/risk';
 import type { ExecutionRecord } from '../domain/execution-quality';
+import type { FillModelParams } from '../domain/fill-model';
 import type { Discrepancy, ReconciliationDecision, ReconciliationPolicy } from '../domain/reconciliation';
 import type { VenueOrderStatus } from './venue';
 
@@ -262,6 +263,70 @@ export interface OperationsActivities {
   settleResolvedMarkets(): Promise<{ settled: { marketId: string; outcome: 'YES' | 'NO'; realizedPnl: Money }[] }>;
   /** Books the settlements the venue reported since the last sync (resolution P&L), each once. */
   syncSettlements(): Promise<SettlementSyncResult>;
+  recordOperatorAction(action: OperatorAction): Promise<void>;
+  raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
+}
+
+// ---- shadow trading (workflows/shadow-session.ts, activities/shadow.ts) ----
+
+/** The market watch of a shadow session: as the live watch, positions from the run's paper fills, each quote recorded for the replay. */
+export interface ShadowWatchInput {
+  /** `<workflow ID>/<first run ID>` (domain/ids.ts shadowRunKey): the run the quotes are recorded under. */
+  shadowRun: string;
+  strategy: string;
+  strategyName: string;
+  strategyParams: Record<string, unknown>;
+  strategyState: Record<string, unknown>;
+  marketIds: string[];
+  untilMs: number;
+  pollIntervalMs: number;
+}
+
+export interface ShadowWatchResult {
+  strategyState: Record<string, unknown>;
+  signal: WatchSignal | null;
+  /** Activity clock when it returned: the decision time of `signal`. */
+  at: number;
+  /** Venue time of the quote the signal came from; null without a signal. */
+  quotedAt: number | null;
+  quoteTimes: Record<string, number>;
+}
+
+export interface ShadowDecisionInput {
+  /** domain/ids.ts shadowDecisionKey, made in the workflow: the comparison is written once under it. */
+  decisionKey: string;
+  shadowRun: string;
+  sessionId: string;
+  strategy: string;
+  strategyName: string;
+  strategyParams: Record<string, unknown>;
+  tradingDay: string;
+  signal: WatchSignal;
+  quotedAt: number;
+  decidedAt: number;
+  /** The paper fill model the shadow executes on (domain/fill-model.ts). */
+  fillModel: FillModelParams;
+  /** How far apart the decision and a replayed signal may be and still agree. */
+  toleranceMs: number;
+}
+
+/** What one decision's comparison found (the row in shadow_comparisons holds the rest). */
+export interface ShadowDecisionResult {
+  aligned: boolean;
+  riskApproved: boolean;
+  /** The failing risk rules, as text; empty when approved. */
+  violations: string[];
+  paperFilled: Quantity;
+  /** Signed micros per contract from the touch, adverse positive; null when not measured. */
+  modelledSlippage: number | null;
+  observedSlippage: number | null;
+  at: number;
+}
+
+export interface ShadowActivities {
+  watchShadow(input: ShadowWatchInput): Promise<ShadowWatchResult>;
+  /** Risk as LIVE, the paper fill, the book walk and the replay's verdict, recorded once per decision key. */
+  compareShadowDecision(input: ShadowDecisionInput): Promise<ShadowDecisionResult>;
   recordOperatorAction(action: OperatorAction): Promise<void>;
   raiseAlert(alert: AlertRequest): Promise<AlertOutcome>;
 }

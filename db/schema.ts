@@ -573,3 +573,60 @@ export const liveCapitalSteps = pgTable(
   },
   (t) => [primaryKey({ name: 'live_capital_steps_pk', columns: [t.account, t.percent] }), check('live_capital_steps_percent_valid', sql`percent between 1 and 100`)],
 );
+
+// ---- shadow trading (docs/design.md, "SHADOW") ----
+
+
+/**
+ * The quotes a shadow session decided on, and each market's strategy state at its first quote
+ * (`kind` WARM): what the replay of each decision steps through. Keyed by the session run, the
+ * market and the quote time, so a retried watch records each quote once.
+ */
+export const shadowQuotes = pgTable(
+  'shadow_quotes',
+  {
+    shadowRun: text('shadow_run').notNull(),
+    marketId: text('market_id').notNull(),
+    kind: text('kind').notNull(),
+    quotedAt: instantColumn('quoted_at').notNull(),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [primaryKey({ columns: [t.shadowRun, t.marketId, t.kind, t.quotedAt] }), check('shadow_quotes_kind_valid', inList('kind', ['WARM', 'QUOTE']))],
+);
+
+/**
+ * One row per shadow decision (`decision_key`, made in the workflow, so a retried activity writes
+ * once): the risk check as LIVE makes it, signal alignment against the replay, the paper fill
+ * model's fill and the venue book's executable price for the same quantity. Slippage is signed
+ * micros per contract from the touch, adverse positive.
+ */
+export const shadowComparisons = pgTable(
+  'shadow_comparisons',
+  {
+    decisionKey: text('decision_key').primaryKey(),
+    shadowRun: text('shadow_run').notNull(),
+    sessionId: text('session_id').notNull(),
+    strategy: text('strategy').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    marketId: text('market_id').notNull(),
+    side: text('side').notNull(),
+    quantity: contractsColumn('quantity').notNull(),
+    limitPrice: priceColumn('limit_price'),
+    decidedAt: instantColumn('decided_at').notNull(),
+    quotedAt: instantColumn('quoted_at').notNull(),
+    touch: priceColumn('touch'),
+    riskApproved: boolean('risk_approved').notNull(),
+    aligned: boolean('aligned').notNull(),
+    paperFilled: contractsColumn('paper_filled').notNull(),
+    paperPrice: priceColumn('paper_price'),
+    paperFee: moneyColumn('paper_fee').notNull(),
+    bookFilled: contractsColumn('book_filled').notNull(),
+    bookPrice: priceColumn('book_price'),
+    modelledSlippage: moneyColumn('modelled_slippage'),
+    observedSlippage: moneyColumn('observed_slippage'),
+    detail: jsonb('detail').$type<Record<string, unknown>>().notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [check('shadow_comparisons_side_valid', inList('side', SIDES)), index('shadow_comparisons_run_idx').on(t.shadowRun, t.decidedAt), index('shadow_comparisons_strategy_idx').on(t.strategy, t.tradingDay)],
+);

@@ -115,6 +115,33 @@ export function isSessionWorkflowId(workflowId: string): boolean {
   }
 }
 
+/** `shadow-<strategy>-<YYYY-MM-DD>`: the shadow session of a strategy's trading day. */
+export const shadowWorkflowId = (strategy: string, tradingDay: string): string => `shadow-${validateKey(strategy, 'strategy')}-${validateTradingDay(tradingDay)}`;
+
+export function parseShadowWorkflowId(workflowId: string): { strategy: string; tradingDay: string } {
+  const m = /^shadow-(.+)-(\d{4}-\d{2}-\d{2})$/.exec(workflowId);
+  if (!m) throw InvalidInput.of('workflowId', workflowId, 'is not a shadow session workflow ID');
+  return { strategy: validateKey(m[1], 'strategy'), tradingDay: validateTradingDay(m[2]) };
+}
+
+/**
+ * `<workflow ID>/<first run ID>`: one shadow run. A shadow session started again the same day is a
+ * new run (its quotes and warm states start afresh); continue-as-new keeps the run.
+ */
+export const shadowRunKey = (workflowId: string, firstRunId: string): string => `${workflowId}/${firstRunId}`;
+
+/** `<shadow run>#<sequence>`: one decision of a shadow run, made in the workflow (the comparison's idempotency key). */
+export const shadowDecisionKey = (shadowRun: string, sequence: number): string => {
+  if (!Number.isSafeInteger(sequence) || sequence < 1) throw InvalidInput.of('sequence', sequence, 'must be a whole number from 1');
+  return `${shadowRun}#${sequence}`;
+};
+
+export function parseShadowDecisionKey(key: string): { shadowRun: string; sequence: number } {
+  const m = /^(.+)#(\d+)$/.exec(key);
+  if (!m) throw InvalidInput.of('decisionKey', key, 'is not a shadow decision key');
+  return { shadowRun: m[1]!, sequence: Number(m[2]) };
+}
+
 const CLI_RUN_PREFIX = 'reconciliation-cli-';
 
 /**
@@ -173,6 +200,8 @@ export const AlertKey = {
    * the same type for the order (`cancel`: the venue has not confirmed our cancel).
    */
   order: (type: string, clientOrderId: string, occasion?: string): string => `${type}:${clientOrderId}${occasion === undefined ? '' : `:${occasion}`}`,
+  /** One per shadow run: it halts once. */
+  shadowMisaligned: (shadowRun: string): string => `SHADOW_MISALIGNED:${shadowRun}`,
   /** One per reconciliation run. */
   reconciliationMismatch: (runId: string): string => `RECONCILIATION_MISMATCH:${runId}`,
   /** The n-th reminder of a run still waiting for an operator. */

@@ -15,7 +15,7 @@ import { InvalidInput, type FieldProblem } from './errors';
 import { simulateFill, validateFillModelParams, type FillModelParams } from './fill-model';
 import { slippageMicros } from './execution-quality';
 import type { Market, MarketSnapshot, Side } from './market';
-import { formatDecimal, type Money, type Price, type Quantity } from './money';
+import { formatDecimal, quantityFromLots, quantityLots, type Money, type Price, type Quantity } from './money';
 import { seededRandom } from './random';
 import type { RiskLimits } from './risk-limits';
 import { sizeSignal, type SizingMethod } from './sizing';
@@ -307,6 +307,8 @@ export interface RunStats {
   capital?: Money | null;
   /** Shadow runs: share of live signals the replay also produced. */
   signalAlignment?: number | null;
+  /** Shadow runs: the paper fill model's slippage per contract on the same decisions (averageSlippage is the observed one). */
+  modelledSlippage?: Money | null;
 }
 
 export interface StageCriteria {
@@ -382,6 +384,7 @@ function validateRunStats(s: RunStats, prefix: string, problems: FieldProblem[])
   if (!Number.isSafeInteger(s.totalPnl)) bad('totalPnl', s.totalPnl, 'must be integer micros');
   if (!Number.isSafeInteger(s.maxDrawdown) || s.maxDrawdown < 0) bad('maxDrawdown', s.maxDrawdown, 'must be non-negative integer micros');
   if (s.averageSlippage !== null && !Number.isSafeInteger(s.averageSlippage)) bad('averageSlippage', s.averageSlippage, 'must be integer micros or null');
+  if (s.modelledSlippage !== undefined && s.modelledSlippage !== null && !Number.isSafeInteger(s.modelledSlippage)) bad('modelledSlippage', s.modelledSlippage, 'must be integer micros or null');
   if (!Number.isSafeInteger(s.systemErrors) || s.systemErrors < 0) bad('systemErrors', s.systemErrors, 'must be a whole number');
 }
 
@@ -464,6 +467,21 @@ function slippageHolds(cur: RunStats, prev: RunStats, c: StageCriteria): Criteri
   );
 }
 
+/** Reference 004, shadow stage: "slippage modeled accurately" (observed against the paper model on the same decisions). */
+function slippageModelled(cur: RunStats, c: StageCriteria): CriterionResult {
+  const observed = cur.averageSlippage;
+  const modelled = cur.modelledSlippage ?? null;
+  if (observed === null || modelled === null) return criterion('SLIPPAGE_MODELLED', 'NOT_MEASURED', 'n/a', 'n/a', 'no decision had both a paper fill and a book to measure');
+  const limit = Math.max(c.maxSlippageRatio * modelled, modelled + c.slippageFloor);
+  return criterion(
+    'SLIPPAGE_MODELLED',
+    slippageModelledAccurately(observed, modelled, c) ? 'PASS' : 'FAIL',
+    `$${formatDecimal(observed, 3)}`,
+    `<= $${formatDecimal(limit, 3)}`,
+    `reference 004: observed slippage on the venue's book against $${formatDecimal(modelled, 3)} modelled by the paper fill model`,
+  );
+}
+
 function backtestCriteria(cur: RunStats, c: StageCriteria): CriterionResult[] {
   const out: CriterionResult[] = [];
   const sharpe = cur.sharpe ?? null;
@@ -527,6 +545,7 @@ export function compareStages(current: RunStats, previous: RunStats | null, c: S
       );
       criteria.push(fillRateAtLeast(current, c.minShadowFillRate, 'reference 003 (execution quality)'));
       criteria.push(slippageHolds(current, previous, c));
+      if (current.modelledSlippage !== undefined) criteria.push(slippageModelled(current, c));
     } else {
       criteria.push(pnlMatches(current, previous, c));
       criteria.push(pnlPositive(current));
@@ -607,19 +626,41 @@ export function alignSignals(live: readonly ShadowSignal[], replayed: readonly S
   return { matched, liveOnly, replayOnly, alignment: total === 0 ? null : matched / total };
 }
 
+/** Where a replay starts and how its positions move (absent: from scratch, each signal filled in full at once). */
+export interface ReplayStart {
+  /** Per market, the strategy state the replay begins from (a warm-up the live side also began from). */
+  initialStates?: Readonly<Record<string, unknown>>;
+  /**
+   * Fills the live side actually got (signed contracts, at the quote time they were decided on):
+   * when given, replayed positions follow these instead of the replay's own signals, so sizing
+   * sees what the live side saw.
+   */
+  fills?: readonly { marketId: string; at: number; signedQuantity: number }[];
+}
+
 /**
  * The signals a strategy gives on a quote stream, as a backtest running beside the live
  * session would. Positions follow the replayed signals as if each filled in full at once (the
- * replay has no venue); an exit therefore closes what the replay itself opened.
+ * replay has no venue); an exit therefore closes what the replay itself opened. With
+ * `start.fills`, positions follow those fills instead (applied after the quote they were decided on).
  */
-export function replaySignals(strategy: Strategy<unknown>, markets: readonly Market[], snapshots: Iterable<MarketSnapshot>, sizing: SizingMethod): ShadowSignal[] {
+export function replaySignals(strategy: Strategy<unknown>, markets: readonly Market[], snapshots: Iterable<MarketSnapshot>, sizing: SizingMethod, start: ReplayStart = {}): ShadowSignal[] {
   const byId = new Map(markets.map((m) => [m.marketId, m]));
-  const state = new Map<string, unknown>();
+  const state = new Map<string, unknown>(Object.entries(start.initialStates ?? {}));
   const position = new Map<string, number>();
+  const fills = start.fills ? [...start.fills].sort((a, b) => a.at - b.at) : null;
+  let nextFill = 0;
   const out: ShadowSignal[] = [];
   for (const s of snapshots) {
     const market = byId.get(s.marketId);
     if (!market) continue;
+    if (fills) {
+      // Fills decided on an earlier quote are held by now; lots keep fractional contracts exact.
+      for (; nextFill < fills.length && fills[nextFill]!.at < s.ts; nextFill++) {
+        const f = fills[nextFill]!;
+        position.set(f.marketId, quantityFromLots(quantityLots(position.get(f.marketId) ?? 0) + quantityLots(f.signedQuantity)));
+      }
+    }
     const held = position.get(s.marketId) ?? 0;
     const step = strategy.onSnapshot(state.has(s.marketId) ? state.get(s.marketId) : strategy.initialState(), s, { market, position: held, modelProbability: null });
     state.set(s.marketId, step.state);
@@ -627,7 +668,7 @@ export function replaySignals(strategy: Strategy<unknown>, markets: readonly Mar
     const qty = sizeSignal(step.signal, held, sizing);
     if (qty <= 0) continue;
     out.push({ marketId: s.marketId, side: step.signal.side, at: s.ts });
-    position.set(s.marketId, held + (step.signal.side === 'BUY' ? qty : -qty));
+    if (!fills) position.set(s.marketId, held + (step.signal.side === 'BUY' ? qty : -qty));
   }
   return out;
 }
@@ -659,6 +700,11 @@ export interface ShadowSlippage {
   ratio: number | null;
   /** Observed within maxSlippageRatio x modelled, or within the floor. */
   modelledAccurately: boolean | null;
+}
+
+/** Observed slippage within `maxSlippageRatio` x the modelled one, or within the floor of it (reference 004: "slippage modeled accurately"). */
+export function slippageModelledAccurately(observed: number, modelled: number, c: StageCriteria = REFERENCE_CRITERIA): boolean {
+  return observed <= Math.max(c.maxSlippageRatio * modelled, modelled + c.slippageFloor);
 }
 
 /**
@@ -703,8 +749,7 @@ export function compareSlippage(
   const modelledSlippage = modelContracts === 0 ? null : modelSlip / modelContracts;
   const observedSlippage = obsContracts === 0 ? null : obsSlip / obsContracts;
   const ratio = modelledSlippage === null || observedSlippage === null || modelledSlippage <= 0 ? null : observedSlippage / modelledSlippage;
-  const modelledAccurately =
-    modelledSlippage === null || observedSlippage === null ? null : observedSlippage <= Math.max(c.maxSlippageRatio * modelledSlippage, modelledSlippage + c.slippageFloor);
+  const modelledAccurately = modelledSlippage === null || observedSlippage === null ? null : slippageModelledAccurately(observedSlippage, modelledSlippage, c);
   return {
     orders: n,
     modelledFillRate: n === 0 ? null : modelFilledOrders / (n * draws),

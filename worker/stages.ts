@@ -16,7 +16,9 @@
  *   records; `runShadow` replays the quotes through the strategy beside them and compares
  *   signals and modelled versus observed slippage.
  *
- * CLI: `npm run stage-report -- <current.json> <previous.json>` prints the stage report
+ * CLI: `tsx worker/stages.ts shadow [strategy] [paper.json]` prints the stage report of the newest
+ * shadow run in the records (shadow_comparisons) against a PAPER run's figures.
+ * `npm run stage-report -- <current.json> <previous.json>` prints the stage report
  * (exit 0 justified, 3 not justified, 2 bad input); `tsx worker/stages.ts check` prints the
  * go/no-go table of the configured stage (exit 0 GO, 3 NO-GO, 2 bad configuration).
  */
@@ -26,10 +28,11 @@ import type { ActivityDeps } from '../activities/deps';
 import { createPreflightActivities } from '../activities/preflight';
 import { createServices } from '../activities/services';
 import type { PreflightCheck } from '../contracts/activities';
-import { currentLiveCapitalStep, listAlerts, listDailyPnl, listExecutions, listFills, listRiskDecisions, recordLiveCapitalStep, type Db } from '../db';
+import { currentLiveCapitalStep, listAlerts, listDailyPnl, listExecutions, listFills, listRiskDecisions, listShadowComparisons, listShadowRuns, recordLiveCapitalStep, type Db } from '../db';
 import { tradingDayIn } from '../domain/calendar';
 import { slippageMicros } from '../domain/execution-quality';
 import type { Money } from '../domain/money';
+import { shadowRunStats } from '../domain/shadow';
 import { limitsAtStep, steppedCapital, decideRamp, describeRamp, type RampDecision, type RampStep } from '../domain/stages';
 import { InvalidInput } from '../domain/errors';
 import type { FillModelParams } from '../domain/fill-model';
@@ -349,6 +352,21 @@ export function runShadow(input: ShadowInput): ShadowReport {
   return { alignment, slippage, text };
 }
 
+/**
+ * A shadow run's figures from its comparisons in the records (shadow_comparisons, written by the
+ * shadow session workflow): signal alignment, the paper fill rate, observed and modelled slippage.
+ */
+export async function shadowRunStatsFromRecords(db: Db, shadowRun: string): Promise<RunStats> {
+  const rows = await listShadowComparisons(db, { shadowRun });
+  return shadowRunStats(rows);
+}
+
+/** The newest shadow run of a strategy (or of any), or null when none is recorded. */
+export async function latestShadowRun(db: Db, strategy?: string): Promise<string | null> {
+  const runs = await listShadowRuns(db, strategy === undefined ? {} : { strategy });
+  return runs[0]?.shadowRun ?? null;
+}
+
 // ---- CLI ----
 
 function readJson(path: string): unknown {
@@ -375,6 +393,40 @@ export async function main(argv: readonly string[], env: Env, out: (text: string
         return 2;
       }
       throw e;
+    }
+  }
+  if (command === 'shadow') {
+    // `shadow [strategy] [previous.json]`: the newest recorded shadow run against a PAPER run's figures.
+    let config: WorkerConfig;
+    try {
+      config = loadConfig(env);
+    } catch (e) {
+      if (!(e instanceof InvalidInput)) throw e;
+      err(`Configuration: ${e.message}`);
+      return 2;
+    }
+    const { openActivityDeps } = await import('./activity-deps');
+    const opened = await openActivityDeps(config);
+    try {
+      const run = await latestShadowRun(opened.deps.db, args[0] ?? config.session.strategy);
+      if (run === null) {
+        err(`stage-report: no shadow run of ${args[0] ?? config.session.strategy} is recorded (start one with TRADING_STAGE=SHADOW)`);
+        return 2;
+      }
+      const current = await shadowRunStatsFromRecords(opened.deps.db, run);
+      const previous = args[1] === undefined || args[1] === '-' ? null : parseRunStats(readJson(args[1]), 'previous');
+      const { report, text } = stageReport(current, previous);
+      out(`Shadow run ${run}`);
+      out(text);
+      return report.justified ? 0 : 3;
+    } catch (e) {
+      if (e instanceof InvalidInput || e instanceof SyntaxError || (e as NodeJS.ErrnoException).code === 'ENOENT') {
+        err(`stage-report: ${(e as Error).message}`);
+        return 2;
+      }
+      throw e;
+    } finally {
+      await opened.close();
     }
   }
   if (command === 'check') {
@@ -406,7 +458,7 @@ export async function main(argv: readonly string[], env: Env, out: (text: string
       await opened?.close();
     }
   }
-  err('usage: tsx worker/stages.ts report <current.json> [previous.json] | check');
+  err('usage: tsx worker/stages.ts report <current.json> [previous.json] | shadow [strategy] [previous.json] | check');
   return 2;
 }
 

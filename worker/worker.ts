@@ -12,6 +12,7 @@ import { ensureSchedules } from './schedules';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
 import { openActivityDeps, withLimits } from './activity-deps';
 import { signalHalt, signalKillSwitch, signalResume, startSession } from '../runtime/session-control';
+import { startShadowSession } from '../runtime/shadow-control';
 import { installDriverCrashGuard } from '../runtime/process-guards';
 import { loadDashboardSettings, temporalUiUrlFor, type DashboardSettings } from '../dashboard/config';
 import { venueQuotes } from '../dashboard/api';
@@ -227,6 +228,12 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
           return;
         }
         const day = tradingDayIn(Date.now(), config.timeZone);
+        if (config.stage === 'SHADOW') {
+          // SHADOW trades nothing: the shadow session replaces the trading session (docs/design.md, "SHADOW").
+          const shadow = await startShadowSession(temporal.client, config, day);
+          log.info(`Shadow session ${shadow.workflowId} ${shadow.status === 'STARTED' ? 'started' : 'already exists'}`);
+          return;
+        }
         const session = await startSession(temporal.client, runConfig, day, searchAttributes);
         log.info(
           session.status === 'STARTED'

@@ -125,3 +125,17 @@ export const OPERATIONS_ACTIVITY_OPTIONS = {
     retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE] },
   },
 } satisfies Record<string, ActivityOptions>;
+
+/**
+ * The shadow session's options (workflows/shadow-session.ts). The watch's timeouts follow its
+ * period as the session's do; a comparison is a few reads and one idempotent write.
+ */
+export const SHADOW_ACTIVITY_OPTIONS = {
+  watchRetry: WATCH_RETRY,
+  comparison: {
+    startToCloseTimeout: '1 minute',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: [...RECORD_WRITE_NON_RETRYABLE, DomainFailure.InvalidInput, DomainFailure.UnknownMarket, VenueFailure.AUTH] },
+  },
+  records: RECORD_WRITES,
+  alerts: ALERTS,
+} satisfies Record<string, ActivityOptions | RetryPolicy>;

@@ -2,3 +2,4 @@
 export { orderWorkflow } from './order-workflow';
 export { sessionWorkflow } from './session-workflow';
 export { dailyResetWorkflow, marketResolutionWorkflow, reconciliationWorkflow, startDaySessionWorkflow } from './operations-workflows';
+export { shadowSessionWorkflow } from './shadow-session';

@@ -4,11 +4,12 @@ import type { Db } from '../../db';
 import type { ResilientVenue } from '../../activities/venue/resilient-venue';
 import { makeDeps } from '../../testkit/activities-harness';
 
-/** Every name the workflows proxy (order-workflow.ts, session-workflow.ts, operations-workflows.ts). */
+/** Every name the workflows proxy (order-workflow.ts, session-workflow.ts, operations-workflows.ts, shadow-session.ts). */
 const PROXIED = [
   'assessOrder', 'recordOrder', 'submitOrder', 'lookupOrder', 'pollOrder', 'cancelOrder', 'recordExecution', 'raiseAlert',
   'preflight', 'watchForSignal', 'syncFills', 'sessionSnapshot', 'loadCarryover', 'recordBreakerChange', 'recordOperatorAction', 'cancelAllOpenOrders', 'writeDailySummary',
   'reconcileAccount', 'adoptVenueFigures', 'listActiveSessions', 'resetDailyCounters', 'sendDailyReport', 'settleResolvedMarkets', 'syncSettlements',
+  'watchShadow', 'compareShadowDecision',
 ];
 
 describe('createActivities', () => {
