@@ -1,0 +1,31 @@
+/**
+ * The worst case of a binary contract position, the one rule every risk figure uses (pre-trade
+ * rules, ledger exposure, the portfolio and category sums, the dashboard's panel).
+ *
+ * A YES contract pays 1 or 0. Long YES bought at p loses p per contract if the market resolves NO;
+ * short YES sold at p (buying NO at 1 − p) loses 1 − p per contract if it resolves YES. So a long
+ * of q at p is worth p×q at risk and a short (1 − p)×q: a short at 0.10 risks as much as a long at
+ * 0.90. Sizing reads the same rule (the capital at risk per contract, sizing.ts).
+ */
+import { MICROS } from './money';
+
+/** Per contract, in micros: p for a long, 1 − p for a short; 1.00 when there is no valid price (the most a contract pays). */
+export function worstCasePerContract(long: boolean, price: number | null): number {
+  if (price === null || !(price > 0 && price < MICROS)) return MICROS;
+  return long ? price : MICROS - price;
+}
+
+/** |q| × the worst case per contract of the side the signed quantity holds (positive long, negative short). */
+export function worstCaseValue(signedQuantity: number, price: number | null): number {
+  if (signedQuantity === 0) return 0;
+  return signedQuantity > 0 ? signedQuantity * worstCasePerContract(true, price) : -signedQuantity * worstCasePerContract(false, price);
+}
+
+/**
+ * The worst case valued at entry, from the signed cost basis (what a long paid, minus what a short
+ * received): a long risks its cost, a short |q| × 1.00 less what it received.
+ */
+export function worstCaseAtCost(signedQuantity: number, costBasis: number): number {
+  if (signedQuantity === 0) return 0;
+  return signedQuantity > 0 ? costBasis : -signedQuantity * MICROS + costBasis;
+}
