@@ -312,7 +312,10 @@ async function execution(ctx: CliContext, opts: { day?: string; market?: string;
       ['Orders', `${s.orders} (${s.submitted} sent, ${s.pending} pending)`],
       ['Fill rate', `${percent(s.fillRate)} any fill, ${percent(s.fullFillRate)} complete`],
       ['Filled', `${s.filledQuantity} contracts, notional ${money(s.fillNotional)}, fees ${money(s.fees)}`],
-      ['Slippage', `mean ${fixed(s.slippage.meanBps)} bps (${s.slippage.meanMicros === null ? '-' : price(Math.round(s.slippage.meanMicros))} per contract); cost ${money(s.slippage.cost)}, with fees ${money(s.slippage.costWithFees)}`],
+      [
+        'Slippage',
+        `mean ${fixed(s.slippage.meanBpsPerExecution)} bps per execution, ${fixed(s.slippage.meanBps)} bps per contract (${s.slippage.meanMicros === null ? '-' : price(Math.round(s.slippage.meanMicros))} per contract); cost ${money(s.slippage.cost)}, with fees ${money(s.slippage.costWithFees)}`,
+      ],
       ['Signal to submit', `median ${duration(s.latencyMs.signalToSubmit?.median)}, p95 ${duration(s.latencyMs.signalToSubmit?.p95)}`],
       ['Signal to first fill', `median ${duration(s.latencyMs.signalToFirstFill?.median)}, p95 ${duration(s.latencyMs.signalToFirstFill?.p95)}`],
       ['Implementation shortfall', `${money(s.implementationShortfall.shortfall)} (${percent(s.implementationShortfall.ratio, 2)} of paper P&L ${money(s.implementationShortfall.paperPnl)})`],
