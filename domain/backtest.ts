@@ -42,7 +42,7 @@ import { seededRandom } from './random';
 import { checkOrder, type RiskRule } from './risk';
 import type { RiskLimits } from './risk-limits';
 import { sizeSignal, type SizingMethod } from './sizing';
-import { DAY_MS, type Strategy, type StrategyContext } from './strategy';
+import type { Strategy, StrategyContext } from './strategy';
 import { buildRiskContext, ORDER_RATE_WINDOW_MS } from './trading-context';
 
 export interface BacktestConfig {
