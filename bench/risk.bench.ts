@@ -79,6 +79,8 @@ function naiveCheckOrder(order: OrderRequest, ctx: RiskContext, limits: RiskLimi
   const reduces = (order.side === 'BUY' ? ctx.currentPosition < 0 : ctx.currentPosition > 0) && order.quantity <= Math.abs(ctx.currentPosition);
   const added = grows ? (Math.abs(after) - Math.abs(ctx.currentPosition)) * worth(after > 0) : 0;
   const dailyLoss = -(ctx.dailyRealizedPnl + ctx.unrealizedPnl - ctx.openingUnrealizedPnl);
+  const closing = reduces || (order.side === 'BUY') === ctx.currentPosition < 0 ? Math.min(order.quantity, Math.abs(ctx.currentPosition)) : 0;
+  const notional = closing * worth(true) + (order.quantity - closing) * worth(order.side === 'BUY');
   const mid = s.bid !== null && s.ask !== null ? Math.round((s.bid + s.ask) / 2) : s.last;
   const checks: (() => CheckResult)[] = [
     () => (ctx.halted === null ? pass : fail('TRADING_HALTED', null, null, `trading is halted: ${ctx.halted.reason}`)),
@@ -92,7 +94,7 @@ function naiveCheckOrder(order: OrderRequest, ctx: RiskContext, limits: RiskLimi
     () => (price !== null && mid !== null && Math.abs(price - mid) <= limits.maxPriceDeviation ? pass : fail('PRICE_DEVIATION', limits.maxPriceDeviation, null, 'deviation')),
     () => (order.quantity <= limits.maxVolumeFraction * s.averageDailyVolume ? pass : fail('VOLUME_FRACTION', limits.maxVolumeFraction * s.averageDailyVolume, order.quantity, 'volume')),
     () => (s.bid !== null && s.ask !== null && s.ask >= s.bid && s.ask - s.bid <= limits.maxSpread ? pass : fail('SPREAD', limits.maxSpread, null, 'spread')),
-    () => (order.quantity * worth(order.side === 'BUY') <= limits.fatFingerNotional ? pass : fail('FAT_FINGER', limits.fatFingerNotional, order.quantity * worth(order.side === 'BUY'), 'fat finger')),
+    () => (notional <= limits.fatFingerNotional ? pass : fail('FAT_FINGER', limits.fatFingerNotional, notional, 'fat finger')),
     () => (ctx.currentPosition !== 0 || ctx.openPositionCount < limits.maxOpenPositions ? pass : fail('MAX_OPEN_POSITIONS', limits.maxOpenPositions, ctx.openPositionCount + 1, 'open positions')),
     () => (ctx.ordersInLastMinute < limits.maxOrdersPerMinute ? pass : fail('ORDER_RATE', limits.maxOrdersPerMinute, ctx.ordersInLastMinute + 1, 'order rate')),
     () => (ctx.now - s.ts <= limits.maxQuoteAgeMs ? pass : fail('STALE_QUOTE', limits.maxQuoteAgeMs, ctx.now - s.ts, 'stale quote')),

@@ -27,7 +27,7 @@ import { dailyPnlSinceOpen, emptyLedger, portfolioSummary, positionExposure, typ
 import { markPrice, type Side } from '../domain/market';
 import { bps, formatDecimal, type Price } from '../domain/money';
 import type { RiskLimits } from '../domain/risk-limits';
-import { worstCasePerContract } from '../domain/worst-case';
+import { orderWorstCase } from '../domain/worst-case';
 
 /** Latest quote of a market, from the venue; null prices when a side is empty. */
 export interface Quote {
@@ -276,7 +276,7 @@ export function createDashboardApi(d: DashboardData) {
     const largestOrder = open.reduce<OrderRecord | null>((m, o) => (o.quantity > (m?.quantity ?? 0) ? o : m), null);
     const largestNotional = open
       .filter((o) => o.limitPrice !== null)
-      .map((o) => ({ clientOrderId: o.clientOrderId, notional: o.quantity * worstCasePerContract(o.side === 'BUY', o.limitPrice) }))
+      .map((o) => ({ clientOrderId: o.clientOrderId, notional: orderWorstCase(o.side === 'BUY', o.quantity, o.limitPrice, held.find((p) => p.marketId === o.marketId)?.quantity ?? 0) }))
       .sort((a, b) => b.notional - a.notional)[0];
     const watched = [...quotes.values()];
     const widest = watched.filter((q) => q.bid !== null && q.ask !== null).sort((a, b) => b.ask! - b.bid! - (a.ask! - a.bid!))[0];

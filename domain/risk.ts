@@ -12,7 +12,9 @@
  * - Exposure of a position is its worst case (worst-case.ts): p × contracts for a long,
  *   (1 − p) × contracts for a short, so a short at 0.10 weighs what a long at 0.90 does (the
  *   caller sums the same figure at the marks for portfolioExposure and categoryExposure). The
- *   fat-finger notional is the order's own worst case: q × p for a buy, q × (1 − p) for a sell.
+ *   fat-finger notional is what the order puts at stake (worst-case.ts `orderWorstCase`): the
+ *   contracts that reduce the position at their price, those that open or add at their worst
+ *   case, so a short sale of q at p counts q × (1 − p) and an exit is valued as it trades.
  *   An order adds exposure only for the contracts by
  *   which it grows |position| in its market: a buy of 50 against a short of 30 adds 20. This is
  *   never more than the reference's conservative "current + qty × price". Nothing is subtracted
@@ -32,7 +34,7 @@ import { InvalidInput, type FieldProblem } from './errors';
 import { markPrice, type Market, type MarketSnapshot, type Side } from './market';
 import { MICROS, formatDecimal, type Money, type Price, type Quantity } from './money';
 import type { RiskLimits } from './risk-limits';
-import { worstCasePerContract, worstCaseValue } from './worst-case';
+import { orderWorstCase, worstCasePerContract, worstCaseValue } from './worst-case';
 
 export interface OrderRequest {
   marketId: string;
@@ -254,7 +256,7 @@ function measure(order: OrderRequest, ctx: RiskContext): RiskMeasures {
   m.priceOk = orderPrice !== null && orderPrice > 0 && orderPrice < MICROS && orderPrice % ctx.market.tickSize === 0;
   m.deviation = orderPrice !== null && refPrice !== null ? Math.abs(orderPrice - refPrice) : null;
   m.spread = snap.bid !== null && snap.ask !== null ? snap.ask - snap.bid : null;
-  m.notional = qty * worstCasePerContract(buy, orderPrice);
+  m.notional = orderWorstCase(buy, qty, orderPrice, cur);
   m.quoteAge = ctx.now - snap.ts;
   return m;
 }

@@ -29,3 +29,14 @@ export function worstCaseAtCost(signedQuantity: number, costBasis: number): numb
   if (signedQuantity === 0) return 0;
   return signedQuantity > 0 ? costBasis : -signedQuantity * MICROS + costBasis;
 }
+
+/**
+ * What an order puts at stake, for the fat-finger check: the contracts that reduce the position
+ * at the price they trade at (the proceeds of selling a long, the cost of buying back a short),
+ * and the contracts that open or add at the worst case of the side they open (p bought, 1 − p sold
+ * short). So an exit is valued as before and a short sale at 0.10 weighs what a buy at 0.90 does.
+ */
+export function orderWorstCase(buy: boolean, quantity: number, price: number | null, currentPosition: number): number {
+  const closing = buy === currentPosition < 0 ? Math.min(quantity, Math.abs(currentPosition)) : 0;
+  return closing * worstCasePerContract(true, price) + (quantity - closing) * worstCasePerContract(buy, price);
+}

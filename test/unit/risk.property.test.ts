@@ -111,7 +111,11 @@ function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, num
     // The smallest fraction (in whole ppm) that admits the order.
     maxVolumeFraction: s.averageDailyVolume === 0 ? null : Math.ceil((o.quantity * 1_000_000) / s.averageDailyVolume) / 1_000_000,
     maxSpread: s.bid === null || s.ask === null || s.ask < s.bid ? null : s.ask - s.bid,
-    fatFingerNotional: o.quantity * worth(o.side === 'BUY'),
+    // Contracts that reduce the position at their price, the rest at the worst case of the side they open.
+    fatFingerNotional: (() => {
+      const closing = (o.side === 'BUY' ? c.currentPosition < 0 : c.currentPosition > 0) ? Math.min(o.quantity, Math.abs(c.currentPosition)) : 0;
+      return closing * worth(true) + (o.quantity - closing) * worth(o.side === 'BUY');
+    })(),
     maxOpenPositions: c.openPositionCount + 1,
     maxOrdersPerMinute: c.ordersInLastMinute + 1,
     maxQuoteAgeMs: c.now - s.ts,

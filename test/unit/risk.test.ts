@@ -200,11 +200,14 @@ describe('pre-trade risk: each rule at its boundary', () => {
 });
 
 describe('pre-trade risk: market orders', () => {
-  it('a market buy is valued at the ask, a market sell at the bid (its worst case 1 − bid per contract)', () => {
+  it('a market buy is valued at the ask, a market sell at the bid (a short sale at its worst case, 1 − bid)', () => {
     const buy = checkOrder(order({ limitPrice: null }), ctx(), { ...LOOSE, fatFingerNotional: usd(4.29) });
     expect(violation(buy, RiskRule.FAT_FINGER).observed).toBe(4_300_000);
-    const sell = checkOrder(order({ side: 'SELL', limitPrice: null }), ctx({ currentPosition: 10 }), { ...LOOSE, fatFingerNotional: usd(5.79) });
-    expect(violation(sell, RiskRule.FAT_FINGER).observed).toBe(5_800_000);
+    const sell = checkOrder(order({ side: 'SELL', limitPrice: null }), ctx({ currentPosition: 10 }), { ...LOOSE, fatFingerNotional: usd(4.19) });
+    expect(violation(sell, RiskRule.FAT_FINGER).observed).toBe(4_200_000);
+    // Selling 10 against 4 held: 4 at 0.42 and 6 opened short at 0.58.
+    const through = checkOrder(order({ side: 'SELL', limitPrice: null }), ctx({ currentPosition: 4 }), { ...LOOSE, fatFingerNotional: usd(5.15) });
+    expect(violation(through, RiskRule.FAT_FINGER).observed).toBe(4 * 420_000 + 6 * 580_000);
     expect(checkOrder(order({ limitPrice: null }), ctx(), CASE_STUDY_LIMITS)).toBe(APPROVED);
   });
 
