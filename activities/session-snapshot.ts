@@ -1,8 +1,10 @@
 /**
  * The session's view of the account (`sessionSnapshot`): equity, the day's P&L, exposure, venue
  * traffic for the error-rate breaker, open orders, and which reserved orders have ended. It reads;
- * the only writes are the fresh marks of the positions (and, for sessions that predate the
- * `syncFills` step, the fill sync it asked for).
+ * the only writes are the fresh marks of the positions, the day's opening marks when the daily
+ * reset has not recorded them (`openTradingDay`, once per day), and, for sessions that predate
+ * the `syncFills` step, the fill sync it asked for. The day's P&L is measured from the opening
+ * (ledger.ts `dailyPnlSinceOpen`), so a position carried over midnight brings no old loss.
  */
 import { listDailyPnl, listOpenOrders, listPositions, markPositions, openTradingDay } from '../db';
 import { InvalidInput } from '../domain/errors';
