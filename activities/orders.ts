@@ -124,6 +124,7 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
             categoryExposure: ctx.categoryExposure,
             dailyRealizedPnl: ctx.dailyRealizedPnl,
             unrealizedPnl: ctx.unrealizedPnl,
+            openingUnrealizedPnl: ctx.openingUnrealizedPnl,
           },
           decidedAt: now,
         });
