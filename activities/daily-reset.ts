@@ -4,7 +4,7 @@
  * `dailyResetJournalKey`, taken under an advisory lock).
  */
 import { and, asc, eq, sql } from 'drizzle-orm';
-import { loadActiveTrips, markDailyPnl, recordBreakerChange, recordOperatorAction } from '../db';
+import { loadActiveTrips, markDailyPnl, openTradingDay, recordBreakerChange, recordOperatorAction } from '../db';
 import { transaction } from '../db/repositories/common';
 import { breakerEvents, operatorActions } from '../db/schema';
 import { BreakerKind } from '../domain/breakers';
@@ -48,9 +48,10 @@ async function resetDailyCounters(deps: ActivityDeps, input: { tradingDay: strin
       lifted += trips.length;
       liftedFor.push(strategy);
     }
-    // Close the old day's mark and open the new one (realized P&L per day comes from position history).
+    // Close the old day's mark and record the new day's opening marks, from which its loss is
+    // measured (realized P&L per day comes from position history). The opening is written once.
     await markDailyPnl(tx, { account, tradingDay: previousDay, at: now });
-    await markDailyPnl(tx, { account, tradingDay: day, at: now });
+    await openTradingDay(tx, { account, tradingDay: day, at: now });
     await recordOperatorAction(tx, {
       action: 'DAILY_RESET',
       operator: 'daily-reset',

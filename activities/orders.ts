@@ -84,7 +84,7 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
 
         // Fills the venue reported since the last poll count against the limits: sync them first.
         const [quote] = await Promise.all([venue.getMarketSnapshot(order.marketId), options?.syncFills === false ? null : services.fills.sync()]);
-        const account = await loadAccount(db, config.account, context.tradingDay);
+        const account = await loadAccount(db, config.account, context.tradingDay, clock());
         const snapshot = coreSnapshot(quote);
         const open = account.positions.filter((p) => p.quantity !== 0).map((p) => p.marketId);
         const markets = await services.markets.require([order.marketId, ...open]);
@@ -99,6 +99,7 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
             now,
             halted: input.halted === null ? null : { reason: input.halted },
             recentOrderTimes: [],
+            openingUnrealizedPnl: account.openingUnrealizedPnl,
           }),
           ordersInLastMinute: input.ordersInLastMinute,
         };
@@ -123,6 +124,7 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
             categoryExposure: ctx.categoryExposure,
             dailyRealizedPnl: ctx.dailyRealizedPnl,
             unrealizedPnl: ctx.unrealizedPnl,
+            openingUnrealizedPnl: ctx.openingUnrealizedPnl,
           },
           decidedAt: now,
         });

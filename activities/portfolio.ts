@@ -4,7 +4,7 @@
  * and orders need, and the trading day of an instant in the configured time zone. Shared by the
  * order and session activities so risk, sizing and breakers all judge from the same figures.
  */
-import { getMarket, listDailyPnl, listMarkets, listPositions, upsertMarket, type Db, type PositionView } from '../db';
+import { getMarket, listDailyPnl, listMarkets, listPositions, openTradingDay, upsertMarket, type Db, type PositionView } from '../db';
 import { UnknownMarket } from '../domain/errors';
 import type { Ledger } from '../domain/ledger';
 import { markPrice, type Market, type MarketSnapshot } from '../domain/market';
@@ -89,12 +89,19 @@ export interface RecordedAccount {
   /** The trading day's realized P&L (gross of fees) and fees, from position history. */
   dayRealized: Money;
   dayFees: Money;
+  /** Unrealized P&L the trading day opened with (recorded once, `openTradingDay`): the daily loss is measured from it. */
+  openingUnrealizedPnl: Money;
 }
 
-/** Positions and the day's realized figures of an account, as a core Ledger. */
-export async function loadAccount(db: Db, account: string, tradingDay: string): Promise<RecordedAccount> {
+/**
+ * Positions and the day's realized figures of an account, as a core Ledger, with the day's opening
+ * unrealized P&L (recorded now if neither the daily reset nor a snapshot has recorded it yet).
+ */
+export async function loadAccount(db: Db, account: string, tradingDay: string, now: number): Promise<RecordedAccount> {
   const [positions, days] = await Promise.all([listPositions(db, { account }), listDailyPnl(db, { account, from: tradingDay, to: tradingDay })]);
   const day = days[0];
+  const openingUnrealizedPnl =
+    day !== undefined && day.openedAt !== null ? day.openingUnrealizedPnl : (await openTradingDay(db, { account, tradingDay, at: now })).openingUnrealizedPnl;
   const dayRealized = (day?.realizedPnl ?? 0) as Money;
   const dayFees = (day?.fees ?? 0) as Money;
   const ledger: Ledger = {
@@ -106,7 +113,7 @@ export async function loadAccount(db: Db, account: string, tradingDay: string): 
     dailyRealizedPnl: dayRealized,
     dailyFees: dayFees,
   };
-  return { positions, ledger, dayRealized, dayFees };
+  return { positions, ledger, dayRealized, dayFees, openingUnrealizedPnl };
 }
 
 /** Stored marks of the recorded positions, overridden by fresh quotes where given. */

@@ -1,13 +1,15 @@
 /**
  * The session's view of the account (`sessionSnapshot`): equity, the day's P&L, exposure, venue
  * traffic for the error-rate breaker, open orders, and which reserved orders have ended. It reads;
- * the only writes are the fresh marks of the positions (and, for sessions that predate the
- * `syncFills` step, the fill sync it asked for).
+ * the only writes are the fresh marks of the positions, the day's opening marks when the daily
+ * reset has not recorded them (`openTradingDay`, once per day), and, for sessions that predate
+ * the `syncFills` step, the fill sync it asked for. The day's P&L is measured from the opening
+ * (ledger.ts `dailyPnlSinceOpen`), so a position carried over midnight brings no old loss.
  */
-import { listDailyPnl, listOpenOrders, listPositions, markPositions } from '../db';
+import { listDailyPnl, listOpenOrders, listPositions, markPositions, openTradingDay } from '../db';
 import { InvalidInput } from '../domain/errors';
 import { validateClientOrderId, validateKey, validateTradingDay } from '../domain/ids';
-import { accountEquity, positionExposure, unrealizedPnl } from '../domain/ledger';
+import { accountEquity, dailyPnlSinceOpen, positionExposure, unrealizedPnl } from '../domain/ledger';
 import type { Money } from '../domain/money';
 import type { SessionActivities, SessionSnapshot, SessionSnapshotInput } from '../contracts/activities';
 import type { ActivityDeps } from './deps';
@@ -48,6 +50,8 @@ export function createSessionSnapshotActivities(deps: ActivityDeps, services: Ac
         const now = clock();
         if (Object.keys(fresh).length > 0) await markPositions(db, account, fresh, now);
         const [daily] = await listDailyPnl(db, { account, from: day, to: day });
+        // The day's loss is measured from its opening marks: the reset records them, else the day's first snapshot does.
+        const opening = daily !== undefined && daily.openedAt !== null ? daily.openingUnrealizedPnl : (await openTradingDay(db, { account, tradingDay: day, at: now })).openingUnrealizedPnl;
         const equity = accountEquity(balance, positions, marks);
         let unrealized = 0;
         let exposure = 0;
@@ -61,6 +65,7 @@ export function createSessionSnapshotActivities(deps: ActivityDeps, services: Ac
         }
         const realized = daily?.realizedPnl ?? 0;
         const fees = daily?.fees ?? 0;
+        const dailyPnl = dailyPnlSinceOpen({ realizedPnl: realized, fees, unrealizedPnl: unrealized, openingUnrealizedPnl: opening });
         const window = services.requests.count(now, config.breakers.errorWindowMs);
         const open = await listOpenOrders(db, { strategy: input.strategy, account });
         deps.metrics?.session({
@@ -69,7 +74,7 @@ export function createSessionSnapshotActivities(deps: ActivityDeps, services: Ac
           realizedPnl: realized as Money,
           unrealizedPnl: unrealized as Money,
           fees: fees as Money,
-          dailyPnl: (realized - fees + unrealized) as Money,
+          dailyPnl,
           equity,
           exposure: exposure as Money,
           openPositions,
@@ -79,7 +84,7 @@ export function createSessionSnapshotActivities(deps: ActivityDeps, services: Ac
           at: now,
           metrics: {
             equity,
-            dailyPnl: (realized - fees + unrealized) as Money,
+            dailyPnl,
             ordersInWindow: 0,
             errorsInWindow: window.errors,
             requestsInWindow: window.requests,

@@ -13,7 +13,7 @@ import { validateFillModelParams } from '../domain/fill-model';
 import { validateKey, validateTradingDay } from '../domain/ids';
 import { applyFillInPlace, emptyLedger, marksFromSnapshots } from '../domain/ledger';
 import { validateMarketId, type Market, type MarketSnapshot } from '../domain/market';
-import { quantityFromLots, quantityLots, type Money, type Price, type Quantity } from '../domain/money';
+import { ZERO, quantityFromLots, quantityLots, type Money, type Price, type Quantity } from '../domain/money';
 import { checkOrder, describeDecision } from '../domain/risk';
 import { decisionAligned, paperFillOf, slippageFromTouch, walkBook } from '../domain/shadow';
 import { sizeSignal } from '../domain/sizing';
@@ -188,6 +188,8 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
           now: input.decidedAt,
           halted: null,
           recentOrderTimes: earlier.filter((r) => r.riskApproved).map((r) => r.decidedAt),
+          // The shadow run's paper ledger starts flat: the day opens with nothing unrealized.
+          openingUnrealizedPnl: ZERO,
         });
         const risk = checkOrder(order, { ...ctx, ordersInLastMinute: countOrdersInWindow(earlier.filter((r) => r.riskApproved).map((r) => r.decidedAt), input.decidedAt) }, config.limits);
 

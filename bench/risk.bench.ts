@@ -51,6 +51,7 @@ function makeCases(n: number): Case[] {
       categoryExposure: (int(0, 600) * 1_000_000) as Money,
       dailyRealizedPnl: ((bad && badRule === 4 ? -250 : int(-100, 100)) * 1_000_000) as Money,
       unrealizedPnl: (int(-50, 50) * 1_000_000) as Money,
+      openingUnrealizedPnl: 0 as Money,
       ordersInLastMinute: bad && badRule === 5 ? 10 : int(0, 5),
     };
     cases.push({ order: { marketId: market.marketId, side, quantity, limitPrice }, ctx });
@@ -72,24 +73,28 @@ function naiveCheckOrder(order: OrderRequest, ctx: RiskContext, limits: RiskLimi
     violation: { rule, limit, observed, message },
   });
   const price = order.limitPrice ?? (order.side === 'BUY' ? s.ask : s.bid);
-  const worth = price ?? 1_000_000;
+  const worth = (long: boolean) => (price === null || price <= 0 || price >= 1_000_000 ? 1_000_000 : long ? price : 1_000_000 - price);
   const after = ctx.currentPosition + (order.side === 'BUY' ? order.quantity : -order.quantity);
   const grows = Math.abs(after) > Math.abs(ctx.currentPosition);
-  const added = grows ? (Math.abs(after) - Math.abs(ctx.currentPosition)) * worth : 0;
+  const reduces = (order.side === 'BUY' ? ctx.currentPosition < 0 : ctx.currentPosition > 0) && order.quantity <= Math.abs(ctx.currentPosition);
+  const added = grows ? (Math.abs(after) - Math.abs(ctx.currentPosition)) * worth(after > 0) : 0;
+  const dailyLoss = -(ctx.dailyRealizedPnl + ctx.unrealizedPnl - ctx.openingUnrealizedPnl);
+  const closing = reduces || (order.side === 'BUY') === ctx.currentPosition < 0 ? Math.min(order.quantity, Math.abs(ctx.currentPosition)) : 0;
+  const notional = closing * worth(true) + (order.quantity - closing) * worth(order.side === 'BUY');
   const mid = s.bid !== null && s.ask !== null ? Math.round((s.bid + s.ask) / 2) : s.last;
   const checks: (() => CheckResult)[] = [
     () => (ctx.halted === null ? pass : fail('TRADING_HALTED', null, null, `trading is halted: ${ctx.halted.reason}`)),
     () => (order.quantity > 0 && order.quantity <= limits.maxOrderSize ? pass : fail('ORDER_QUANTITY', limits.maxOrderSize, order.quantity, `order size ${order.quantity}`)),
     () => (!grows || Math.abs(after) <= limits.maxPositionSize ? pass : fail('POSITION_SIZE', limits.maxPositionSize, Math.abs(after), `position ${after}`)),
-    () => (!grows || Math.abs(after) * worth <= limits.maxPositionValue ? pass : fail('POSITION_VALUE', limits.maxPositionValue, Math.abs(after) * worth, `value ${formatDecimal(Math.abs(after) * worth)}`)),
-    () => (-(ctx.dailyRealizedPnl + ctx.unrealizedPnl) <= limits.maxDailyLoss ? pass : fail('DAILY_LOSS', limits.maxDailyLoss, -(ctx.dailyRealizedPnl + ctx.unrealizedPnl), 'daily loss')),
+    () => (!grows || Math.abs(after) * worth(after > 0) <= limits.maxPositionValue ? pass : fail('POSITION_VALUE', limits.maxPositionValue, Math.abs(after) * worth(after > 0), `value ${formatDecimal(Math.abs(after) * worth(after > 0))}`)),
+    () => (reduces || dailyLoss <= limits.maxDailyLoss ? pass : fail('DAILY_LOSS', limits.maxDailyLoss, dailyLoss, 'daily loss')),
     () => (!grows || ctx.portfolioExposure + added <= limits.maxPortfolioExposure ? pass : fail('PORTFOLIO_EXPOSURE', limits.maxPortfolioExposure, ctx.portfolioExposure + added, 'portfolio')),
     () => (!grows || ctx.categoryExposure + added <= limits.maxCategoryExposure ? pass : fail('CATEGORY_EXPOSURE', limits.maxCategoryExposure, ctx.categoryExposure + added, 'category')),
     () => (price !== null && price > 0 && price < 1_000_000 && price % ctx.market.tickSize === 0 ? pass : fail('PRICE_RANGE', null, price, 'price range')),
     () => (price !== null && mid !== null && Math.abs(price - mid) <= limits.maxPriceDeviation ? pass : fail('PRICE_DEVIATION', limits.maxPriceDeviation, null, 'deviation')),
     () => (order.quantity <= limits.maxVolumeFraction * s.averageDailyVolume ? pass : fail('VOLUME_FRACTION', limits.maxVolumeFraction * s.averageDailyVolume, order.quantity, 'volume')),
     () => (s.bid !== null && s.ask !== null && s.ask >= s.bid && s.ask - s.bid <= limits.maxSpread ? pass : fail('SPREAD', limits.maxSpread, null, 'spread')),
-    () => (order.quantity * worth <= limits.fatFingerNotional ? pass : fail('FAT_FINGER', limits.fatFingerNotional, order.quantity * worth, 'fat finger')),
+    () => (notional <= limits.fatFingerNotional ? pass : fail('FAT_FINGER', limits.fatFingerNotional, notional, 'fat finger')),
     () => (ctx.currentPosition !== 0 || ctx.openPositionCount < limits.maxOpenPositions ? pass : fail('MAX_OPEN_POSITIONS', limits.maxOpenPositions, ctx.openPositionCount + 1, 'open positions')),
     () => (ctx.ordersInLastMinute < limits.maxOrdersPerMinute ? pass : fail('ORDER_RATE', limits.maxOrdersPerMinute, ctx.ordersInLastMinute + 1, 'order rate')),
     () => (ctx.now - s.ts <= limits.maxQuoteAgeMs ? pass : fail('STALE_QUOTE', limits.maxQuoteAgeMs, ctx.now - s.ts, 'stale quote')),

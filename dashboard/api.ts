@@ -23,10 +23,11 @@ import { fills, orders, positionHistory } from '../db/schema';
 import { tradingDayIn } from '../domain/calendar';
 import { slippageMicros } from '../domain/execution-quality';
 import { orderWorkflowId } from '../domain/ids';
-import { emptyLedger, portfolioSummary, type Ledger } from '../domain/ledger';
+import { dailyPnlSinceOpen, emptyLedger, portfolioSummary, positionExposure, type Ledger } from '../domain/ledger';
 import { markPrice, type Side } from '../domain/market';
 import { bps, formatDecimal, type Price } from '../domain/money';
 import type { RiskLimits } from '../domain/risk-limits';
+import { orderWorstCase } from '../domain/worst-case';
 
 /** Latest quote of a market, from the venue; null prices when a side is empty. */
 export interface Quote {
@@ -182,6 +183,7 @@ export function createDashboardApi(d: DashboardData) {
         realizedPnl: dec(day.realizedPnl),
         fees: dec(day.fees),
         unrealizedPnl: decOrNull(day.unrealizedPnl),
+        unrealizedChange: decOrNull(day.unrealizedChange),
         netPnl: dec(day.netPnl),
         fillCount: day.fillCount,
       })),
@@ -264,16 +266,17 @@ export function createDashboardApi(d: DashboardData) {
     const summary = portfolioSummary(ledger, marks, categories);
     const largestCategory = Object.entries(summary.exposureByCategory).sort((a, b) => b[1] - a[1])[0] ?? null;
     const day = today[0];
-    const dayPnl = (day ? day.realizedPnl - day.fees : 0) + summary.unrealizedPnl;
+    // Today's P&L from the day's opening marks (ledger.ts dailyPnlSinceOpen), as the breaker measures it.
+    const dayPnl = dailyPnlSinceOpen({ realizedPnl: day?.realizedPnl ?? 0, fees: day?.fees ?? 0, unrealizedPnl: summary.unrealizedPnl, openingUnrealizedPnl: day?.openingUnrealizedPnl ?? 0 });
     const largestPosition = held.reduce<PositionView | null>((m, p) => (Math.abs(p.quantity) > Math.abs(m?.quantity ?? 0) ? p : m), null);
     const positionValue = held
       .filter((p) => p.quantity !== 0)
-      .map((p) => ({ marketId: p.marketId, value: Math.abs(p.quantity) * (p.mark ?? 0) || Math.abs(p.costBasis) }))
+      .map((p) => ({ marketId: p.marketId, value: positionExposure(p, p.mark) }))
       .sort((a, b) => b.value - a.value)[0];
     const largestOrder = open.reduce<OrderRecord | null>((m, o) => (o.quantity > (m?.quantity ?? 0) ? o : m), null);
     const largestNotional = open
       .filter((o) => o.limitPrice !== null)
-      .map((o) => ({ clientOrderId: o.clientOrderId, notional: o.quantity * o.limitPrice! }))
+      .map((o) => ({ clientOrderId: o.clientOrderId, notional: orderWorstCase(o.side === 'BUY', o.quantity, o.limitPrice, held.find((p) => p.marketId === o.marketId)?.quantity ?? 0) }))
       .sort((a, b) => b.notional - a.notional)[0];
     const watched = [...quotes.values()];
     const widest = watched.filter((q) => q.bid !== null && q.ask !== null).sort((a, b) => b.ask! - b.bid! - (a.ask! - a.bid!))[0];
@@ -288,8 +291,8 @@ export function createDashboardApi(d: DashboardData) {
     }
     return {
       limits: [
-        money('maxDailyLoss', 'Daily loss', Math.max(0, -dayPnl), `today's P&L ${dec(dayPnl)} (realized - fees + unrealized)`),
-        money('maxPortfolioExposure', 'Portfolio exposure', summary.exposure, `${summary.openPositions} open positions at their marks`),
+        money('maxDailyLoss', 'Daily loss', Math.max(0, -dayPnl), `today's P&L ${dec(dayPnl)} (realized - fees + change in unrealized since the day's opening marks)`),
+        money('maxPortfolioExposure', 'Portfolio exposure', summary.exposure, `${summary.openPositions} open positions, worst case at their marks (a short at 1 - p)`),
         money('maxCategoryExposure', 'Category exposure', largestCategory ? largestCategory[1] : 0, largestCategory ? `largest: ${largestCategory[0]}` : 'no open positions'),
         money('maxPositionValue', 'Position value', positionValue ? positionValue.value : 0, positionValue ? `largest: ${positionValue.marketId}` : 'no open positions'),
         count('maxPositionSize', 'Position size', 'contracts', largestPosition ? Math.abs(largestPosition.quantity) : 0, largestPosition ? `largest: ${largestPosition.marketId}` : 'no open positions'),

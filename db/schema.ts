@@ -292,7 +292,8 @@ export const positionHistory = pgTable(
 /**
  * The day's mark: unrealized P&L of the open positions, and a snapshot of the day's realized
  * figures taken at the same moment (written by `markDailyPnl`; the live figures are sums over
- * position_history).
+ * position_history). The day's opening figure (`openTradingDay`, written once by the daily reset
+ * or the day's first snapshot) is what the day's loss is measured from.
  */
 export const dailyPnl = pgTable(
   'daily_pnl',
@@ -306,6 +307,9 @@ export const dailyPnl = pgTable(
     contractsTraded: signedContractsColumn('contracts_traded').notNull(),
     notionalTraded: moneyColumn('notional_traded').notNull(),
     markedAt: instantColumn('marked_at').notNull(),
+    /** Unrealized P&L of the positions held when the day opened, at their marks then; null until recorded. */
+    openingUnrealizedPnl: moneyColumn('opening_unrealized_pnl'),
+    openedAt: instantColumn('opened_at'),
     updatedAt: updatedAt(),
   },
   (t) => [primaryKey({ name: 'daily_pnl_pk', columns: [t.account, t.tradingDay] })],

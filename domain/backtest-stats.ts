@@ -10,14 +10,18 @@
  * - Profit factor = gross wins / gross losses; null when there is no loss.
  * - Max drawdown = the largest fall of equity (total P&L) from a running peak, checked at every
  *   snapshot, in micros.
- * - Sharpe = mean / sample standard deviation of daily P&L (the change in equity between the
- *   last snapshots of consecutive UTC days, the first day measured from 0), annualised with
- *   sqrt(365): prediction markets trade every calendar day. Null with fewer than two days or
- *   zero variance. No risk-free rate is subtracted (the capital is collateral, not invested).
+ * - Sharpe = mean / sample standard deviation of daily P&L, annualised with sqrt(365):
+ *   prediction markets trade every calendar day, so the series has one value per calendar day
+ *   of the trading zone from the first to the last, a day without snapshots counting as a day
+ *   of zero P&L (equity did not move). Annualising by sqrt(365) a series that skipped quiet days
+ *   would overstate it. Daily P&L is the change in equity between the ends of consecutive days,
+ *   the first day measured from 0. Null with fewer than two days or zero variance. No risk-free
+ *   rate is subtracted (the capital is collateral, not invested).
  * - Fill rate = orders with at least one fill / orders placed (the case study's "5/8 orders").
  * Money stays in integer micros; ratios are floats.
  */
 import type { BacktestResult } from './backtest';
+import { addDays } from './calendar';
 import { formatDecimal, type Money } from './money';
 
 export interface BacktestStats {
@@ -40,6 +44,7 @@ export interface BacktestStats {
   ordersPlaced: number;
   ordersFilled: number;
   riskRejections: number;
+  /** Calendar days from the first to the last day with snapshots, in the trading zone. */
   days: number;
 }
 
@@ -51,9 +56,21 @@ export function sharpeFromDailyPnl(daily: readonly number[]): number | null {
   return (mean / Math.sqrt(variance)) * Math.sqrt(365);
 }
 
-/** Daily P&L from end-of-day equity, the first day measured from zero. */
-export function dailyPnl(equity: readonly { equity: number }[]): number[] {
-  return equity.map((e, i) => e.equity - (i === 0 ? 0 : (equity[i - 1] as { equity: number }).equity));
+/**
+ * Daily P&L per calendar day from end-of-day equity (days ascending, YYYY-MM-DD), the first day
+ * measured from zero; each day missing between two recorded days is a day of zero P&L.
+ */
+export function dailyPnl(equity: readonly { day: string; equity: number }[]): number[] {
+  const out: number[] = [];
+  let previous: { day: string; equity: number } | null = null;
+  for (const e of equity) {
+    if (previous !== null) {
+      for (let d = addDays(previous.day, 1); d < e.day; d = addDays(d, 1)) out.push(0);
+    }
+    out.push(e.equity - (previous === null ? 0 : previous.equity));
+    previous = e;
+  }
+  return out;
 }
 
 const roundedMean = (total: number, n: number): Money => Math.round(total / n) as Money;
@@ -75,6 +92,7 @@ export function computeBacktestStats(r: BacktestResult): BacktestStats {
     holding += t.closedAt - t.openedAt;
   }
   const n = r.trades.length;
+  const daily = dailyPnl(r.dailyEquity);
   return {
     totalTrades: n,
     wins,
@@ -84,7 +102,7 @@ export function computeBacktestStats(r: BacktestResult): BacktestStats {
     averageLoss: losses === 0 ? null : roundedMean(grossLoss, losses),
     profitFactor: grossLoss === 0 ? null : grossWin / grossLoss,
     maxDrawdown: r.maxDrawdown,
-    sharpe: sharpeFromDailyPnl(dailyPnl(r.dailyEquity)),
+    sharpe: sharpeFromDailyPnl(daily),
     averageHoldingMs: n === 0 ? null : holding / n,
     totalPnl: r.totalPnl,
     realizedPnl: r.realizedPnl,
@@ -95,7 +113,7 @@ export function computeBacktestStats(r: BacktestResult): BacktestStats {
     ordersPlaced: r.ordersPlaced,
     ordersFilled: r.ordersFilled,
     riskRejections: r.riskRejections,
-    days: r.dailyEquity.length,
+    days: daily.length,
   };
 }
 

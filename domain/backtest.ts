@@ -20,7 +20,10 @@
  *   and its position settled (1.00 for YES, 0 for NO). At the end, positions in markets with a
  *   known outcome are settled; the rest are valued at their last mark (mid, else last).
  * - No circuit breakers run here (halted is always null): the point is the strategy's own P&L
- *   under the pre-trade limits. The ledger's daily counters restart at each UTC day.
+ *   under the pre-trade limits. A day is a calendar day of `timeZone` (domain/calendar.ts, as the
+ *   live session's trading day): the ledger's daily counters restart when it begins, and the
+ *   unrealized P&L at that instant's marks is the day's opening figure the daily-loss rule
+ *   measures from (ledger.ts `dailyPnlSinceOpen`).
  *
  * Equity (realized + unrealized − fees) is kept incrementally in integer micros as
  * cash + Σ position × mark, so the drawdown is tracked at every snapshot in O(1).
@@ -29,8 +32,9 @@ import { InvalidInput, UnknownMarket, type FieldProblem } from './errors';
 import type { FillModelParams } from './fill-model';
 import { simulateFill, validateFillModelParams } from './fill-model';
 import type { Fill } from './fill';
-import { makeClientOrderId, tradingDayOf } from './ids';
-import { applyFillInPlace, emptyLedger, positionOf, settleMarket, startTradingDay, type Ledger } from './ledger';
+import { endOfTradingDay, isValidTimeZone, tradingDayIn } from './calendar';
+import { makeClientOrderId } from './ids';
+import { applyFillInPlace, emptyLedger, positionOf, settleMarket, startTradingDay, unrealizedPnl, type Ledger } from './ledger';
 import { markPrice, validateMarket, type Market, type MarketSnapshot } from './market';
 import { MICROS, type Money, type Price, type Quantity } from './money';
 import { applyOrderEvent, createOrder, remainingQuantity, type Order } from './order';
@@ -38,7 +42,7 @@ import { seededRandom } from './random';
 import { checkOrder, type RiskRule } from './risk';
 import type { RiskLimits } from './risk-limits';
 import { sizeSignal, type SizingMethod } from './sizing';
-import { DAY_MS, type Strategy, type StrategyContext } from './strategy';
+import type { Strategy, StrategyContext } from './strategy';
 import { buildRiskContext, ORDER_RATE_WINDOW_MS } from './trading-context';
 
 export interface BacktestConfig {
@@ -55,6 +59,8 @@ export interface BacktestConfig {
   modelProbability?: (marketId: string, ts: number) => number | null;
   /** Key used in client order IDs; defaults to the strategy name. */
   orderIdPrefix?: string;
+  /** IANA zone whose calendar days are the trading days (TRADING_TIME_ZONE live); defaults to UTC. */
+  timeZone?: string;
 }
 
 export const ORDER_TTL_MS = 10 * 60_000;
@@ -135,6 +141,9 @@ function validateConfig(config: BacktestConfig): void {
   };
   collect('fillModel', () => validateFillModelParams(config.fillModel));
   config.markets.forEach((m, i) => collect(`markets[${i}]`, () => validateMarket(m)));
+  if (config.timeZone !== undefined && (typeof config.timeZone !== 'string' || !isValidTimeZone(config.timeZone))) {
+    problems.push({ field: 'timeZone', value: config.timeZone, problem: 'must be an IANA time zone such as "America/New_York" or "UTC"' });
+  }
   if (!Number.isSafeInteger(config.seed)) problems.push({ field: 'seed', value: config.seed, problem: 'must be an integer' });
   if (!Number.isSafeInteger(config.orderTtlMs) || config.orderTtlMs <= 0) {
     problems.push({ field: 'orderTtlMs', value: config.orderTtlMs, problem: 'must be a positive number of milliseconds' });
@@ -194,7 +203,10 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
   let count = 0;
   let firstTs: number | null = null;
   let lastTs = 0;
-  let day = -1;
+  const timeZone = config.timeZone ?? 'UTC';
+  let day: string | null = null;
+  let dayEndsAt = 0;
+  let openingUnrealized = 0;
   const ctx: StrategyContext = { market: config.markets[0] as Market, position: 0, modelProbability: null };
 
   const tripPnl = (slot: MarketSlot): number => {
@@ -247,8 +259,15 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
     afterPositionChange(slot, before, ts, 'resolution');
   };
 
-  const recordDay = (dayIndex: number): void => {
-    dailyEquity.push({ day: tradingDayOf(dayIndex * DAY_MS), equity: (cash + holdings) as Money });
+  const recordDay = (name: string): void => {
+    dailyEquity.push({ day: name, equity: (cash + holdings) as Money });
+  };
+
+  /** Unrealized P&L of what is held, at the marks known now (the day's opening marks when called at its start). */
+  const unrealizedNow = (): number => {
+    let u = 0;
+    for (const p of Object.values(ledger.positions)) if (p.quantity !== 0) u += unrealizedPnl(p, marks[p.marketId] ?? null);
+    return u;
   };
 
   for (const snap of snapshots) {
@@ -260,11 +279,12 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
     lastTs = ts;
     count += 1;
 
-    const d = Math.floor(ts / DAY_MS);
-    if (d !== day) {
-      if (day >= 0) recordDay(day);
-      day = d;
+    if (day === null || ts >= dayEndsAt) {
+      if (day !== null) recordDay(day);
+      day = tradingDayIn(ts, timeZone);
+      dayEndsAt = endOfTradingDay(day, timeZone);
       ledger = startTradingDay(ledger);
+      openingUnrealized = unrealizedNow();
     }
 
     // Mark to market.
@@ -331,7 +351,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
           sizedToZero += 1;
         } else {
           while (recentOrderTimes.length > 0 && (recentOrderTimes[0] as number) <= ts - ORDER_RATE_WINDOW_MS) recentOrderTimes.shift();
-          const riskCtx = buildRiskContext({ ledger, markets: categories, marks, market: ctx.market, snapshot: snap, now: ts, halted: null, recentOrderTimes });
+          const riskCtx = buildRiskContext({ ledger, markets: categories, marks, market: ctx.market, snapshot: snap, now: ts, halted: null, recentOrderTimes, openingUnrealizedPnl: openingUnrealized as Money });
           const request = { marketId: snap.marketId, side: signal.side, quantity: qty as Quantity, limitPrice: signal.price };
           const decision = checkOrder(request, riskCtx, limits);
           if (!decision.approved) {
@@ -339,7 +359,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
             for (const v of decision.violations) rejectionsByRule[v.rule] = (rejectionsByRule[v.rule] ?? 0) + 1;
           } else {
             orderSeq += 1;
-            const clientOrderId = makeClientOrderId(prefix, tradingDayOf(ts), orderSeq);
+            const clientOrderId = makeClientOrderId(prefix, day, orderSeq);
             let order = createOrder({ clientOrderId, marketId: snap.marketId, side: signal.side, quantity: qty, limitPrice: signal.price, ts });
             order = applyOrderEvent(order, { type: 'OrderSubmitRequested', ts });
             order = applyOrderEvent(order, { type: 'OrderAccepted', ts, venueOrderId: clientOrderId });
@@ -377,7 +397,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
       slot.trip = null;
     }
   }
-  if (day >= 0) recordDay(day);
+  if (day !== null) recordDay(day);
   const equity = cash + holdings;
   if (peak - equity > maxDrawdown) maxDrawdown = peak - equity;
 

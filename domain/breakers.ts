@@ -65,7 +65,11 @@ export interface BreakerState {
 export interface BreakerMetrics {
   /** Cash plus positions marked to market, in micros. */
   equity: Money;
-  /** Realized + unrealized P&L of the trading day, in micros. */
+  /**
+   * The trading day's P&L in micros, measured from the day's opening marks (ledger.ts
+   * `dailyPnlSinceOpen`): realized today − fees + change in unrealized since the open. A position
+   * carried over midnight brings none of yesterday's loss, so the reset is not undone at once.
+   */
   dailyPnl: Money;
   /** Orders sent (or attempted) in the last `orderWindowMs`. */
   ordersInWindow: number;

@@ -202,7 +202,10 @@ export interface DistributionSummary {
   count: number;
   mean: number;
   median: number;
-  /** Nearest-rank 95th percentile: the smallest value with at least 95% of values at or below it. */
+  /**
+   * 95th percentile by the chapter's rank rule: sorted[floor(0.95 × n)] (0-based), the only value
+   * when n = 1. For n = 20 that is the largest value, where nearest rank would take the 19th.
+   */
   p95: number;
   min: number;
   max: number;
@@ -219,7 +222,7 @@ export function summariseDistribution(values: readonly number[]): DistributionSu
     count: n,
     mean: sorted.reduce((a, b) => a + b, 0) / n,
     median: n % 2 === 1 ? at(middle) : (at(middle - 1) + at(middle)) / 2,
-    p95: at(Math.ceil(0.95 * n) - 1),
+    p95: at(Math.min(n - 1, Math.floor(0.95 * n))),
     min: at(0),
     max: at(n - 1),
   };
@@ -247,7 +250,13 @@ export interface ExecutionSummary {
     costWithFees: Money;
     /** Quantity-weighted over every filled contract. */
     meanMicros: number | null;
+    /** Quantity-weighted mean slippage in bps over every filled contract. */
     meanBps: number | null;
+    /**
+     * The chapter's mean slippage in bps: the plain mean over executions (one per filled order,
+     * at its average fill price), each order counting once whatever its size.
+     */
+    meanBpsPerExecution: number | null;
     /** Distribution of each filled order's own mean slippage in micros (worst = max). */
     perOrderMicros: DistributionSummary | null;
   };
@@ -259,6 +268,8 @@ export interface ExecutionSummary {
   };
   implementationShortfall: ImplementationShortfall;
 }
+
+const plainMean = (values: readonly number[]): number | null => (values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length);
 
 export function summarise(records: readonly ExecutionRecord[]): ExecutionSummary {
   records.forEach(validateExecutionRecord);
@@ -307,6 +318,7 @@ export function summarise(records: readonly ExecutionRecord[]): ExecutionSummary
       costWithFees: add(cost, fees),
       meanMicros: filledQuantity === 0 ? null : cost / filledQuantity,
       meanBps: filledQuantity === 0 ? null : weightedBps / filledQuantity,
+      meanBpsPerExecution: plainMean(analyses.flatMap((a) => (a.meanSlippageBps === null ? [] : [a.meanSlippageBps]))),
       perOrderMicros: summariseDistribution(analyses.flatMap((a) => (a.meanSlippageMicros === null ? [] : [a.meanSlippageMicros]))),
     },
     latencyMs: {

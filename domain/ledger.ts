@@ -27,6 +27,7 @@ import { ArithmeticOverflow, InvalidInput, UnknownMarket } from './errors';
 import { executionProblems, validateFill, type Fill } from './fill';
 import { markPrice, validateMarketId, type MarketSnapshot, type Outcome } from './market';
 import { MICROS, ZERO, addQuantity, mulDiv, notional, quantityLots, subtractQuantity, type Money, type Price } from './money';
+import { worstCaseAtCost, worstCaseValue } from './worst-case';
 
 export interface Position {
   marketId: string;
@@ -314,14 +315,48 @@ export interface PortfolioSummary {
 }
 
 /**
- * Market value of an open position, as in the reference's position tracker: |q| * mark, or |costBasis| (what was paid
- * or received for it) when there is no mark. For a short this is the value of the contracts owed,
- * not the worst-case loss |q| * (1 - price); the risk checks decide which they need.
+ * The trading day's P&L, measured from the day's opening marks:
+ *
+ *   realized today − fees today + (unrealized now − unrealized at the open)
+ *
+ * where the open's unrealized P&L is that of the positions held when the day began, at their
+ * marks then (a position opened today contributes 0 there: it was opened at its entry). Summed
+ * over days this telescopes to the total P&L, so a position carried over midnight brings none of
+ * yesterday's loss into today; the daily-loss breaker and the DAILY_LOSS rule read this figure.
+ */
+export function dailyPnlSinceOpen(day: { realizedPnl: number; fees: number; unrealizedPnl: number; openingUnrealizedPnl: number }): Money {
+  return safe('daily P&L', day.realizedPnl - day.fees + (day.unrealizedPnl - day.openingUnrealizedPnl)) as Money;
+}
+
+/**
+ * Each day's opening unrealized P&L and the change in unrealized P&L over the day, from the days
+ * recorded for an account in ascending order: the opening recorded for the day, else the closing
+ * figure of the last earlier day with one (what was held then is what the day opened with), else
+ * 0. Summed over days the changes telescope to the last close, so a multi-day total counts each
+ * move of a mark once, never a day's cumulative unrealized again on every day it is held.
+ */
+export function dailyUnrealizedChanges(
+  days: readonly { unrealizedPnl: number | null; openingUnrealizedPnl: number | null }[],
+): { openingUnrealizedPnl: Money; unrealizedChange: Money | null }[] {
+  let lastClose = 0;
+  return days.map((d) => {
+    const opening = d.openingUnrealizedPnl ?? lastClose;
+    if (d.unrealizedPnl !== null) lastClose = d.unrealizedPnl;
+    return { openingUnrealizedPnl: opening as Money, unrealizedChange: d.unrealizedPnl === null ? null : (safe('unrealized change', d.unrealizedPnl - opening) as Money) };
+  });
+}
+
+/**
+ * What an open position can lose (worst-case.ts): p×q for a long, (1 − p)×q for a short, at the
+ * mark, or at entry (the cost basis) when there is no mark. Portfolio and category exposure, the
+ * pre-trade rules and the dashboard sum this figure, so a short and a long with the same worst
+ * case weigh the same.
  */
 export function positionExposure(position: Position, mark: Price | null): Money {
   checkMark(mark, 'mark');
   if (position.quantity === 0) return ZERO;
-  return (mark === null ? Math.abs(position.costBasis) : notional(mark, Math.abs(position.quantity))) as Money;
+  const e = mark === null ? worstCaseAtCost(position.quantity, position.costBasis) : worstCaseValue(position.quantity, mark);
+  return safe('exposure', e) as Money;
 }
 
 /**

@@ -9,23 +9,32 @@
  * - The order's price is its limit price; a market order (limitPrice null) is valued at the
  *   touch it would cross (ask for a buy, bid for a sell). With no price at all, PRICE_RANGE and
  *   PRICE_DEVIATION fail and the value rules use 1.00 per contract, the most a contract pays.
- * - Exposure of a position is |contracts| × price (the caller sums |position| × mark for
- *   portfolioExposure and categoryExposure). An order adds exposure only for the contracts by
+ * - Exposure of a position is its worst case (worst-case.ts): p × contracts for a long,
+ *   (1 − p) × contracts for a short, so a short at 0.10 weighs what a long at 0.90 does (the
+ *   caller sums the same figure at the marks for portfolioExposure and categoryExposure). The
+ *   fat-finger notional is what the order puts at stake (worst-case.ts `orderWorstCase`): the
+ *   contracts that reduce the position at their price, those that open or add at their worst
+ *   case, so a short sale of q at p counts q × (1 − p) and an exit is valued as it trades.
+ *   An order adds exposure only for the contracts by
  *   which it grows |position| in its market: a buy of 50 against a short of 30 adds 20. This is
  *   never more than the reference's conservative "current + qty × price". Nothing is subtracted
  *   for the closing part: it may not fill, and the aggregates are marked at other prices.
  * - The rules on holdings (POSITION_SIZE, POSITION_VALUE, PORTFOLIO_EXPOSURE, CATEGORY_EXPOSURE)
  *   pass an order that does not grow |position|. Otherwise a position left above a limit that
- *   was tightened, or by a price move, could not be reduced. DAILY_LOSS, TRADING_HALTED and the
- *   order-quality rules apply to every order: a halt is lifted by an operator or the daily reset
- *   (breakers.ts), and an emergency flatten goes through its own path.
- * - DAILY_LOSS passes while realized + unrealized ≥ −maxDailyLoss (the reference's code rejects
- *   only below the limit), so it follows the same "exactly at the limit passes" rule.
+ *   was tightened, or by a price move, could not be reduced. TRADING_HALTED and the order-quality
+ *   rules apply to every order: a halt is lifted by an operator or the daily reset (breakers.ts),
+ *   and an emergency flatten goes through its own path.
+ * - DAILY_LOSS measures the day from its opening marks: realized today (net of fees) + the change
+ *   in unrealized P&L since the day opened (ledger.ts `dailyPnlSinceOpen`), so a position carried
+ *   overnight does not bring yesterday's loss into today. It passes while that is ≥ −maxDailyLoss
+ *   (the reference's code rejects only below the limit), and it never refuses an order that only
+ *   reduces a position: once the day's loss is spent the strategy must still be able to exit.
  */
 import { InvalidInput, type FieldProblem } from './errors';
 import { markPrice, type Market, type MarketSnapshot, type Side } from './market';
 import { MICROS, addQuantity, formatDecimal, isContractQuantity, notional, subtractQuantity, type Money, type Price, type Quantity } from './money';
 import type { RiskLimits } from './risk-limits';
+import { orderWorstCase, worstCasePerContract, worstCaseValue } from './worst-case';
 
 export interface OrderRequest {
   marketId: string;
@@ -51,8 +60,15 @@ export interface RiskContext {
   portfolioExposure: Money;
   /** Σ |position| × mark over the markets of this market's category, in micros. */
   categoryExposure: Money;
+  /** Realized P&L of the trading day, net of the day's fees. */
   dailyRealizedPnl: Money;
+  /** Unrealized P&L of the open positions at the current marks. */
   unrealizedPnl: Money;
+  /**
+   * Unrealized P&L of the positions held when the trading day opened, at the day's opening marks
+   * (recorded by the daily reset or the day's first snapshot); 0 when nothing was held.
+   */
+  openingUnrealizedPnl: Money;
   /** Orders sent in the trailing 60 s, not counting this one. */
   ordersInLastMinute: number;
 }
@@ -131,6 +147,7 @@ function inputValid(o: OrderRequest, c: RiskContext, problems: FieldProblem[] | 
   if (!isWhole(c.categoryExposure)) ok = bad(problems, 'ctx.categoryExposure', c.categoryExposure, 'must be non-negative integer micros');
   if (!isInt(c.dailyRealizedPnl)) ok = bad(problems, 'ctx.dailyRealizedPnl', c.dailyRealizedPnl, 'must be integer micros');
   if (!isInt(c.unrealizedPnl)) ok = bad(problems, 'ctx.unrealizedPnl', c.unrealizedPnl, 'must be integer micros');
+  if (!isInt(c.openingUnrealizedPnl)) ok = bad(problems, 'ctx.openingUnrealizedPnl', c.openingUnrealizedPnl, 'must be integer micros');
   if (!isWhole(c.ordersInLastMinute)) ok = bad(problems, 'ctx.ordersInLastMinute', c.ordersInLastMinute, 'must be a non-negative whole number');
   if (!(c.halted === null || (typeof c.halted === 'object' && typeof c.halted.reason === 'string'))) {
     ok = bad(problems, 'ctx.halted', c.halted, 'must be null or { reason: string }');
@@ -167,6 +184,8 @@ export interface RiskMeasures {
   grows: boolean;
   /** The order opens a position in a flat market. */
   opens: boolean;
+  /** The order only reduces the position: against it, and no larger than it. */
+  reduces: boolean;
   /** Limit price, else the touch it would cross; null when there is none. */
   orderPrice: number | null;
   /** The mark of the reference's position tracking and P&L (mid rounded to the micro, else last). */
@@ -191,6 +210,7 @@ const scratch: RiskMeasures = {
   absNext: 0,
   grows: false,
   opens: false,
+  reduces: false,
   orderPrice: null,
   refPrice: null,
   positionValue: 0,
@@ -216,8 +236,8 @@ function measure(order: OrderRequest, ctx: RiskContext): RiskMeasures {
   const absNext = next < 0 ? -next : next;
   const grows = absNext > absCur;
   const orderPrice = order.limitPrice !== null ? order.limitPrice : buy ? snap.ask : snap.bid;
-  const valuePrice = orderPrice !== null ? orderPrice : MICROS;
-  const addedExposure = grows ? notional(valuePrice as Price, subtractQuantity(absNext, absCur)) : 0;
+  // Worst case per contract (worst-case.ts): p on the long side, 1 − p on the short side, 1.00 without a price.
+  const addedExposure = grows ? notional(worstCasePerContract(next > 0, orderPrice) as Money, subtractQuantity(absNext, absCur)) : 0;
   const refPrice = markPrice(snap);
   m.order = order;
   m.ctx = ctx;
@@ -227,16 +247,17 @@ function measure(order: OrderRequest, ctx: RiskContext): RiskMeasures {
   m.absNext = absNext;
   m.grows = grows;
   m.opens = cur === 0 && qty > 0;
+  m.reduces = cur !== 0 && buy === cur < 0 && qty <= absCur;
   m.orderPrice = orderPrice;
   m.refPrice = refPrice;
-  m.positionValue = notional(valuePrice as Price, absNext);
+  m.positionValue = worstCaseValue(next, orderPrice);
   m.portfolio = ctx.portfolioExposure + addedExposure;
   m.category = ctx.categoryExposure + addedExposure;
-  m.dailyLoss = -(ctx.dailyRealizedPnl + ctx.unrealizedPnl);
+  m.dailyLoss = -(ctx.dailyRealizedPnl + ctx.unrealizedPnl - ctx.openingUnrealizedPnl);
   m.priceOk = orderPrice !== null && orderPrice > 0 && orderPrice < MICROS && orderPrice % ctx.market.tickSize === 0;
   m.deviation = orderPrice !== null && refPrice !== null ? Math.abs(orderPrice - refPrice) : null;
   m.spread = snap.bid !== null && snap.ask !== null ? snap.ask - snap.bid : null;
-  m.notional = qty * valuePrice;
+  m.notional = orderWorstCase(buy, qty, orderPrice, cur);
   m.quoteAge = ctx.now - snap.ts;
   return m;
 }
@@ -293,11 +314,11 @@ export const RISK_RULE_TABLE: { readonly [R in RiskRule]: RiskRuleDefinition } =
   DAILY_LOSS: {
     limitField: 'maxDailyLoss',
     unit: 'micros',
-    fails: (m, l) => m.dailyLoss > l.maxDailyLoss,
+    fails: (m, l) => !m.reduces && m.dailyLoss > l.maxDailyLoss,
     report: (m, l) => ({
       limit: l.maxDailyLoss,
       observed: m.dailyLoss,
-      message: `daily loss ${$(m.dailyLoss)} (realized + unrealized) exceeds the limit of ${$(l.maxDailyLoss)}`,
+      message: `daily loss ${$(m.dailyLoss)} (realized today + change in unrealized since the open) exceeds the limit of ${$(l.maxDailyLoss)}`,
     }),
   },
   PORTFOLIO_EXPOSURE: {

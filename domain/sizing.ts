@@ -13,6 +13,7 @@
 import { InvalidInput } from './errors';
 import type { Side } from './market';
 import { MICROS, type Money, type Price, type Quantity } from './money';
+import { worstCasePerContract } from './worst-case';
 
 function checkMaxOrderSize(maxOrderSize: number): void {
   if (!Number.isSafeInteger(maxOrderSize) || maxOrderSize < 0) {
@@ -60,7 +61,7 @@ export function kellyContracts(input: KellyInput): Quantity {
   }
   const f = kellyFraction(side, price, probability);
   if (f === 0 || kellyMultiplier === 0) return 0 as Quantity;
-  const costPerContract = side === 'BUY' ? price : MICROS - price;
+  const costPerContract = worstCasePerContract(side === 'BUY', price);
   const contracts = Math.floor((kellyMultiplier * f * bankroll) / costPerContract + 1e-9);
   return Math.min(maxOrderSize, contracts) as Quantity;
 }

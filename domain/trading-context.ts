@@ -4,7 +4,9 @@
  * from the same figures:
  *
  * - exposure (portfolio and this market's category) and unrealized P&L come from
- *   `portfolioSummary` at the given marks (|position| × mark, at cost without a mark);
+ *   `portfolioSummary` at the given marks (each position's worst case, worst-case.ts);
+ * - `openingUnrealizedPnl` is the unrealized P&L at the trading day's opening marks, so the
+ *   daily-loss rule measures the day from its open, not from each position's entry;
  * - `dailyRealizedPnl` is the ledger's realized P&L since the trading day began *net of the
  *   day's fees*, so the daily-loss rule sees what the account actually lost;
  * - `ordersInLastMinute` counts order times in the trailing 60 s window (now - 60 s, now].
@@ -31,6 +33,8 @@ export interface TradingContextInput {
   halted: { reason: string } | null;
   /** Epoch ms at which earlier orders were sent (any order, ascending or not). */
   recentOrderTimes: readonly number[];
+  /** Unrealized P&L of the positions held at the trading day's open, at its opening marks. */
+  openingUnrealizedPnl: Money;
 }
 
 /** Orders sent in (now - windowMs, now]. */
@@ -54,6 +58,7 @@ export function buildRiskContext(input: TradingContextInput): RiskContext {
     categoryExposure: (summary.exposureByCategory[market.category] ?? 0) as Money,
     dailyRealizedPnl: (ledger.dailyRealizedPnl - ledger.dailyFees) as Money,
     unrealizedPnl: summary.unrealizedPnl,
+    openingUnrealizedPnl: input.openingUnrealizedPnl,
     ordersInLastMinute: countOrdersInWindow(input.recentOrderTimes, input.now),
   };
 }

@@ -361,6 +361,18 @@ export function cronProblem(expr: string): string | null {
   return null;
 }
 
+/**
+ * The daily reset must fire at 00:00 in TRADING_TIME_ZONE: a trading day runs from midnight to
+ * midnight there (sessions start at 00:00) and the reset opens the day it runs on, so at 17:00 it
+ * would roll the daily loss in the middle of a day. Refused rather than shifted (issue 14).
+ */
+function resetTimeProblem(expr: string): string | null {
+  const [minute, hour] = expr.trim().split(/\s+/);
+  return /^0+$/.test(minute ?? '') && /^0+$/.test(hour ?? '')
+    ? null
+    : 'must fire at 00:00 in TRADING_TIME_ZONE (minute 0, hour 0; any days): a trading day runs from midnight to midnight there and the reset opens the day it runs on';
+}
+
 function checkAddress(v: string): string | null {
   return /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/.test(v) ? null : 'must be host:port, e.g. 127.0.0.1:7233';
 }
@@ -589,7 +601,8 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   if (tzRaw && !isValidTimeZone(timeZone)) timeZone = r.bad(tzRaw, 'must be an IANA time zone such as "America/New_York" or "UTC"') ?? DEFAULTS.timeZone;
   const cronRaw = r.raw(ENV.dailyResetCron, 'dailyResetCron');
   let dailyResetCron = r.text(cronRaw) ?? DEFAULTS.dailyResetCron;
-  if (cronRaw && cronProblem(dailyResetCron) !== null) dailyResetCron = r.bad(cronRaw, cronProblem(dailyResetCron)!) ?? DEFAULTS.dailyResetCron;
+  const resetProblem = cronProblem(dailyResetCron) ?? resetTimeProblem(dailyResetCron);
+  if (cronRaw && resetProblem !== null) dailyResetCron = r.bad(cronRaw, resetProblem) ?? DEFAULTS.dailyResetCron;
 
   // ---- reconciliation ----
   const policyRaw = r.raw(ENV.reconciliationPolicy, 'reconciliation.policy');

@@ -204,6 +204,8 @@ const dayJson = (d: DailyPnlView) => ({
   tradingDay: d.tradingDay,
   realizedPnl: decimal(d.realizedPnl),
   unrealizedPnl: decimal(d.unrealizedPnl),
+  openingUnrealizedPnl: decimal(d.openingUnrealizedPnl),
+  unrealizedChange: decimal(d.unrealizedChange),
   fees: decimal(d.fees),
   netPnl: decimal(d.netPnl),
   fills: d.fillCount,
@@ -247,15 +249,24 @@ async function pnl(ctx: CliContext, opts: { days?: string; by?: string; json?: b
   }
   const rows = await listDailyPnl(await ctx.records(), { account: ACCOUNT, from, to });
   if (opts.json) {
-    ctx.out(json({ from, to, days: rows.map(dayJson), total: { realizedPnl: decimal(sum(rows, (r) => r.realizedPnl)), fees: decimal(sum(rows, (r) => r.fees)), netPnl: decimal(sum(rows, (r) => r.netPnl)) } }));
+    ctx.out(
+      json({
+        from,
+        to,
+        days: rows.map(dayJson),
+        total: { realizedPnl: decimal(sum(rows, (r) => r.realizedPnl)), unrealizedChange: decimal(sum(rows, (r) => r.unrealizedChange)), fees: decimal(sum(rows, (r) => r.fees)), netPnl: decimal(sum(rows, (r) => r.netPnl)) },
+      }),
+    );
     return ExitCode.OK;
   }
-  ctx.out(`P&L by day, ${from} .. ${to}\n`);
-  const body = rows.map((d) => [d.tradingDay, money(d.realizedPnl), money(d.unrealizedPnl), money(d.fees), money(d.netPnl), String(d.fillCount), String(d.contractsTraded)]);
-  if (rows.length > 0) body.push(['TOTAL', money(sum(rows, (r) => r.realizedPnl)), '', money(sum(rows, (r) => r.fees)), money(sum(rows, (r) => r.netPnl)), String(rows.reduce((s, r) => s + r.fillCount, 0)), '']);
+  // A day's net is its realized P&L less fees plus the change in unrealized over the day (from its
+  // opening marks), so the TOTAL row is exact; the cumulative unrealized at the close is shown beside it.
+  ctx.out(`P&L by day, ${from} .. ${to} (unrealized Δ: change since the day's opening marks)\n`);
+  const body = rows.map((d) => [d.tradingDay, money(d.realizedPnl), money(d.unrealizedChange), money(d.unrealizedPnl), money(d.fees), money(d.netPnl), String(d.fillCount), String(d.contractsTraded)]);
+  if (rows.length > 0) body.push(['TOTAL', money(sum(rows, (r) => r.realizedPnl)), money(sum(rows, (r) => r.unrealizedChange)), '', money(sum(rows, (r) => r.fees)), money(sum(rows, (r) => r.netPnl)), String(rows.reduce((s, r) => s + r.fillCount, 0)), '']);
   ctx.out(
     table(
-      [{ header: 'day' }, { header: 'realized', align: 'right' }, { header: 'unrealized', align: 'right' }, { header: 'fees', align: 'right' }, { header: 'net', align: 'right' }, { header: 'fills', align: 'right' }, { header: 'contracts', align: 'right' }],
+      [{ header: 'day' }, { header: 'realized', align: 'right' }, { header: 'unrealized Δ', align: 'right' }, { header: 'unrealized', align: 'right' }, { header: 'fees', align: 'right' }, { header: 'net', align: 'right' }, { header: 'fills', align: 'right' }, { header: 'contracts', align: 'right' }],
       body,
     ),
   );
@@ -301,7 +312,10 @@ async function execution(ctx: CliContext, opts: { day?: string; market?: string;
       ['Orders', `${s.orders} (${s.submitted} sent, ${s.pending} pending)`],
       ['Fill rate', `${percent(s.fillRate)} any fill, ${percent(s.fullFillRate)} complete`],
       ['Filled', `${s.filledQuantity} contracts, notional ${money(s.fillNotional)}, fees ${money(s.fees)}`],
-      ['Slippage', `mean ${fixed(s.slippage.meanBps)} bps (${s.slippage.meanMicros === null ? '-' : price(Math.round(s.slippage.meanMicros))} per contract); cost ${money(s.slippage.cost)}, with fees ${money(s.slippage.costWithFees)}`],
+      [
+        'Slippage',
+        `mean ${fixed(s.slippage.meanBpsPerExecution)} bps per execution, ${fixed(s.slippage.meanBps)} bps per contract (${s.slippage.meanMicros === null ? '-' : price(Math.round(s.slippage.meanMicros))} per contract); cost ${money(s.slippage.cost)}, with fees ${money(s.slippage.costWithFees)}`,
+      ],
       ['Signal to submit', `median ${duration(s.latencyMs.signalToSubmit?.median)}, p95 ${duration(s.latencyMs.signalToSubmit?.p95)}`],
       ['Signal to first fill', `median ${duration(s.latencyMs.signalToFirstFill?.median)}, p95 ${duration(s.latencyMs.signalToFirstFill?.p95)}`],
       ['Implementation shortfall', `${money(s.implementationShortfall.shortfall)} (${percent(s.implementationShortfall.ratio, 2)} of paper P&L ${money(s.implementationShortfall.paperPnl)})`],

@@ -2,12 +2,12 @@
  * What is held and what it earned: positions with unrealized P&L at the stored or given marks,
  * position history, daily P&L, and market resolution. The P&L arithmetic is the core ledger's.
  */
-import { and, asc, eq, gte, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { dailyPnl, markets, positionHistory, positions } from '../schema';
 import { InvalidInput } from '../../domain/errors';
 import { validateTradingDay } from '../../domain/ids';
-import { averageEntryPrice, settlePosition, unrealizedPnl, type Position } from '../../domain/ledger';
+import { averageEntryPrice, dailyPnlSinceOpen, dailyUnrealizedChanges, settlePosition, unrealizedPnl, type Position } from '../../domain/ledger';
 import type { Outcome } from '../../domain/market';
 import { MICROS, parseMicros, parseSignedQuantity, type Money, type Price } from '../../domain/money';
 import { appendAudit } from './audit';
@@ -100,9 +100,18 @@ export interface DailyPnlView {
   /** Gross of fees: fills and resolutions of the day, summed from position history. */
   realizedPnl: Money;
   fees: Money;
-  /** From the day's latest mark (`markDailyPnl`); null until marked. */
+  /** Cumulative, of the positions held at the day's latest mark (`markDailyPnl`); null until marked. */
   unrealizedPnl: Money | null;
-  /** realized + (unrealized or 0) - fees. */
+  /**
+   * Unrealized P&L the day opened with: recorded by `openTradingDay`, else the last earlier day's
+   * closing mark, else 0 (ledger.ts `dailyUnrealizedChanges`).
+   */
+  openingUnrealizedPnl: Money;
+  /** When the opening was recorded; null when it is the fallback above. */
+  openedAt: number | null;
+  /** unrealized − opening: the day's own change in unrealized P&L; null until marked. */
+  unrealizedChange: Money | null;
+  /** The day's P&L: realized − fees + (unrealizedChange or 0). Summing it over days is exact. */
   netPnl: Money;
   fillCount: number;
   contractsTraded: number;
@@ -155,22 +164,36 @@ export async function listDailyPnl(ex: Executor, filter: { account?: string; fro
   const from = filter.from === undefined ? undefined : validateTradingDay(filter.from, 'from');
   const to = filter.to === undefined ? undefined : validateTradingDay(filter.to, 'to');
   const totals = await dayTotals(ex, account, from, to);
+  // Marks from before `from` too: a day's opening falls back on the close of the day before it.
   const where: SQL[] = [eq(dailyPnl.account, account)];
-  if (from !== undefined) where.push(gte(dailyPnl.tradingDay, from));
   if (to !== undefined) where.push(lte(dailyPnl.tradingDay, to));
-  const marks = new Map((await mapErrors(ex.select().from(dailyPnl).where(and(...where)))).map((m) => [m.tradingDay, m]));
-  const days = new Set([...totals.map((t) => t.tradingDay), ...marks.keys()]);
+  const markRows = await mapErrors(ex.select().from(dailyPnl).where(and(...where)).orderBy(asc(dailyPnl.tradingDay)));
+  const changes = dailyUnrealizedChanges(markRows);
+  const marks = new Map(markRows.map((m, i) => [m.tradingDay, { ...m, ...changes[i]! }]));
+  let carried = 0 as Money;
+  for (const m of markRows) if (m.unrealizedPnl !== null && (from === undefined || m.tradingDay < from)) carried = m.unrealizedPnl;
+  const days = new Set([...totals.map((t) => t.tradingDay), ...[...marks.keys()].filter((d) => from === undefined || d >= from)]);
   const byDay = new Map(totals.map((t) => [t.tradingDay, t]));
-  return [...days]
-    .sort()
-    .reverse()
-    .slice(0, filter.limit ?? 366)
-    .map((day) => {
-      const t = byDay.get(day) ?? { account, tradingDay: day, realizedPnl: 0 as Money, fees: 0 as Money, fillCount: 0, contractsTraded: 0, notionalTraded: 0 as Money };
-      const m = marks.get(day);
-      const unrealized = m ? m.unrealizedPnl : null;
-      return { ...t, unrealizedPnl: unrealized, netPnl: (t.realizedPnl + (unrealized ?? 0) - t.fees) as Money, markedAt: m ? m.markedAt : null };
-    });
+  const ascending = [...days].sort();
+  const views = ascending.map((day): DailyPnlView => {
+    const t = byDay.get(day) ?? { account, tradingDay: day, realizedPnl: 0 as Money, fees: 0 as Money, fillCount: 0, contractsTraded: 0, notionalTraded: 0 as Money };
+    const m = marks.get(day);
+    const unrealized = m ? m.unrealizedPnl : null;
+    // A day with fills but no mark opened with the last close before it.
+    const opening = m ? m.openingUnrealizedPnl : carried;
+    if (unrealized !== null) carried = unrealized;
+    const change = m ? m.unrealizedChange : null;
+    return {
+      ...t,
+      unrealizedPnl: unrealized,
+      openingUnrealizedPnl: opening,
+      openedAt: m ? m.openedAt : null,
+      unrealizedChange: change,
+      netPnl: dailyPnlSinceOpen({ realizedPnl: t.realizedPnl, fees: t.fees, unrealizedPnl: change ?? 0, openingUnrealizedPnl: 0 }),
+      markedAt: m ? m.markedAt : null,
+    };
+  });
+  return views.reverse().slice(0, filter.limit ?? 366);
 }
 
 /**
@@ -201,7 +224,66 @@ export async function markDailyPnl(
   };
   const { account: _a, tradingDay: _d, ...update } = row;
   await mapErrors(ex.insert(dailyPnl).values(row).onConflictDoUpdate({ target: [dailyPnl.account, dailyPnl.tradingDay], set: update }));
-  return { ...row, netPnl: (row.realizedPnl + unrealized - row.fees) as Money };
+  const [view] = await listDailyPnl(ex, { account, from: day, to: day });
+  return view!;
+}
+
+/**
+ * Records the unrealized P&L the trading day opens with, once: the positions as they stood when
+ * the day began (each market's last position-history row from an earlier trading day, so fills
+ * of the day itself never count as held at the open), at their stored marks. Once recorded, a day
+ * keeps its opening however often this runs, so a restart, a retried
+ * reset or a second worker never moves the point the day's loss is measured from. The daily reset
+ * calls it at the day's start; the day's first session snapshot calls it when the reset has not.
+ * Returns the recorded opening.
+ */
+export async function openTradingDay(ex: Executor, input: { account?: string; tradingDay: string; at: number }): Promise<{ openingUnrealizedPnl: Money; openedAt: number }> {
+  const account = input.account ?? 'paper';
+  const day = validateTradingDay(input.tradingDay);
+  if (!Number.isSafeInteger(input.at)) throw InvalidInput.of('at', input.at, 'must be epoch milliseconds');
+  return transaction(ex, async (tx) => {
+    const heldAtOpen = await tx
+      .selectDistinctOn([positionHistory.marketId], { marketId: positionHistory.marketId, quantity: positionHistory.quantity, costBasis: positionHistory.costBasis })
+      .from(positionHistory)
+      .where(and(eq(positionHistory.account, account), lt(positionHistory.tradingDay, day)))
+      .orderBy(positionHistory.marketId, desc(positionHistory.id));
+    const marks = new Map((await tx.select({ marketId: positions.marketId, mark: positions.markPrice }).from(positions).where(eq(positions.account, account))).map((r) => [r.marketId, r.mark]));
+    let opening = 0;
+    for (const h of heldAtOpen) {
+      if (h.quantity === 0) continue;
+      opening += unrealizedPnl({ marketId: h.marketId, quantity: h.quantity, costBasis: h.costBasis, realizedPnl: 0 as Money, fees: 0 as Money }, marks.get(h.marketId) ?? null);
+    }
+    const open = await listPositions(tx, { account, openOnly: true });
+    const unrealized = open.reduce((s, p) => s + p.unrealizedPnl, 0) as Money;
+    const [t] = await dayTotals(tx, account, day, day);
+    await tx
+      .insert(dailyPnl)
+      .values({
+        account,
+        tradingDay: day,
+        realizedPnl: t?.realizedPnl ?? (0 as Money),
+        fees: t?.fees ?? (0 as Money),
+        unrealizedPnl: unrealized,
+        fillCount: t?.fillCount ?? 0,
+        contractsTraded: t?.contractsTraded ?? 0,
+        notionalTraded: t?.notionalTraded ?? (0 as Money),
+        markedAt: input.at,
+        openingUnrealizedPnl: opening as Money,
+        openedAt: input.at,
+      })
+      .onConflictDoUpdate({
+        target: [dailyPnl.account, dailyPnl.tradingDay],
+        set: {
+          openingUnrealizedPnl: sql`coalesce(${dailyPnl.openingUnrealizedPnl}, excluded.opening_unrealized_pnl)`,
+          openedAt: sql`coalesce(${dailyPnl.openedAt}, excluded.opened_at)`,
+        },
+      });
+    const [row] = await tx
+      .select({ opening: dailyPnl.openingUnrealizedPnl, openedAt: dailyPnl.openedAt })
+      .from(dailyPnl)
+      .where(and(eq(dailyPnl.account, account), eq(dailyPnl.tradingDay, day)));
+    return { openingUnrealizedPnl: row!.opening!, openedAt: row!.openedAt! };
+  });
 }
 
 /**

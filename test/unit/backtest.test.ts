@@ -3,7 +3,7 @@ import { runBacktest, type BacktestConfig } from '../../domain/backtest';
 import { computeBacktestStats, formatStatsTable, sharpeFromDailyPnl, dailyPnl } from '../../domain/backtest-stats';
 import { CASE_STUDY_FILL_MODEL, type FillModelParams } from '../../domain/fill-model';
 import type { Market, MarketSnapshot } from '../../domain/market';
-import type { Price, Quantity } from '../../domain/money';
+import type { Money, Price, Quantity } from '../../domain/money';
 import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
 import type { Signal, Strategy } from '../../domain/strategy';
 import { emaMeanReversion } from '../../domain/strategies/ema-mean-reversion';
@@ -182,7 +182,7 @@ describe('runBacktest on generated data', () => {
 
 describe('stats helpers', () => {
   it('computes Sharpe from daily P&L, annualised with sqrt(365)', () => {
-    expect(dailyPnl([{ equity: 10 }, { equity: 30 }, { equity: 20 }])).toEqual([10, 20, -10]);
+    expect(dailyPnl([{ day: '2024-03-01', equity: 10 }, { day: '2024-03-02', equity: 30 }, { day: '2024-03-03', equity: 20 }])).toEqual([10, 20, -10]);
     const d = [10, 20, -10];
     const mean = 20 / 3;
     const sd = Math.sqrt(((10 - mean) ** 2 + (20 - mean) ** 2 + (-10 - mean) ** 2) / 2);
@@ -205,6 +205,7 @@ describe('buildRiskContext', () => {
       now: T0 + MIN,
       halted: null,
       recentOrderTimes: [T0, T0 + 1, T0 - MIN],
+      openingUnrealizedPnl: 0 as Money,
     });
     expect(ctx).toMatchObject({
       currentPosition: 0,

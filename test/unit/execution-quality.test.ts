@@ -219,9 +219,9 @@ describe('summariseByMarket', () => {
 });
 
 describe('summariseDistribution', () => {
-  it('uses the nearest-rank p95 and the mean of the two middle values for an even count', () => {
+  it("uses the chapter's p95 rank (sorted[floor(0.95 n)]) and the mean of the two middle values for an even count", () => {
     const xs = Array.from({ length: 20 }, (_, i) => i + 1);
-    expect(summariseDistribution(xs)).toEqual({ count: 20, mean: 10.5, median: 10.5, p95: 19, min: 1, max: 20 });
+    expect(summariseDistribution(xs)).toEqual({ count: 20, mean: 10.5, median: 10.5, p95: 20, min: 1, max: 20 });
     expect(summariseDistribution([7])).toEqual({ count: 1, mean: 7, median: 7, p95: 7, min: 7, max: 7 });
     expect(summariseDistribution([])).toBeNull();
   });

@@ -337,8 +337,9 @@ describe('portfolio', () => {
     const s = portfolioSummary(ledger, marks, markets);
     expect(s).toEqual({
       openPositions: 3,
-      exposure: usd(50 + 35 + 5),
-      exposureByCategory: { politics: usd(85), economics: usd(5) },
+      // B, short 50 at 0.70, can lose 50 × (1 − 0.70) = 15 (issue 14: a short's worst case).
+      exposure: usd(50 + 15 + 5),
+      exposureByCategory: { politics: usd(65), economics: usd(5) },
       realizedPnl: usd(0.2),
       unrealizedPnl: usd(10 - 5),
       fees: usd(0.16),
@@ -367,7 +368,8 @@ describe('portfolio', () => {
   it('a market missing from marks has no mark; missing from markets is UnknownMarket', () => {
     const s = portfolioSummary(ledger, { A: px(0.5) }, markets);
     expect(s.unrealizedPnl).toBe(usd(10));
-    expect(s.exposure).toBe(usd(50 + 30 + 5));
+    // B without a mark, at entry: sold 50 at 0.60, can lose 50 × 0.40 = 20.
+    expect(s.exposure).toBe(usd(50 + 20 + 5));
     expect(() => portfolioSummary(ledger, marks, { A: markets.A, B: markets.B })).toThrow(UnknownMarket);
     expectInvalid(() => portfolioSummary(ledger, { A: 5_000_000 as Price }, markets), 'marks.A');
   });

@@ -50,6 +50,7 @@ const caseArb = fc
       categoryExposure: fc.integer({ min: 0, max: 1_000 * USD }),
       dailyRealizedPnl: fc.integer({ min: -300 * USD, max: 300 * USD }),
       unrealizedPnl: fc.integer({ min: -100 * USD, max: 100 * USD }),
+      openingUnrealizedPnl: fc.oneof(fc.constant(0), fc.integer({ min: -100 * USD, max: 100 * USD })),
       ordersInLastMinute: fc.integer({ min: 0, max: 15 }),
     }),
   )
@@ -76,6 +77,7 @@ const caseArb = fc
       categoryExposure: r.categoryExposure as Money,
       dailyRealizedPnl: r.dailyRealizedPnl as Money,
       unrealizedPnl: r.unrealizedPnl as Money,
+      openingUnrealizedPnl: r.openingUnrealizedPnl as Money,
       ordersInLastMinute: r.ordersInLastMinute,
     };
     return [order, ctx];
@@ -86,28 +88,34 @@ const caseArb = fc
  * risk.ts's header) independently of checkOrder's rule table. Null where the
  * rule fails whatever the limit.
  */
-function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, number | null> & { grows: boolean; opens: boolean } {
+function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, number | null> & { grows: boolean; opens: boolean; reduces: boolean } {
   const s = c.snapshot;
   const after = c.currentPosition + (o.side === 'BUY' ? o.quantity : -o.quantity);
   const grows = Math.abs(after) > Math.abs(c.currentPosition);
   const p = o.limitPrice ?? (o.side === 'BUY' ? s.ask : s.bid);
-  const worth = p ?? 1_000_000;
-  const added = (Math.abs(after) - Math.abs(c.currentPosition)) * worth;
+  // What a contract can lose: a long its price, a short 1 − price, 1.00 without a usable price.
+  const worth = (long: boolean) => (p === null || p <= 0 || p >= 1_000_000 ? 1_000_000 : long ? p : 1_000_000 - p);
+  const added = (Math.abs(after) - Math.abs(c.currentPosition)) * worth(after > 0);
   const mid = s.bid !== null && s.ask !== null ? Math.round((s.bid + s.ask) / 2) : s.last;
   return {
     grows,
     opens: c.currentPosition === 0 && o.quantity > 0,
+    reduces: (o.side === 'BUY' ? c.currentPosition < 0 : c.currentPosition > 0) && o.quantity <= Math.abs(c.currentPosition),
     maxOrderSize: o.quantity,
     maxPositionSize: Math.abs(after),
-    maxPositionValue: Math.abs(after) * worth,
-    maxDailyLoss: -(c.dailyRealizedPnl + c.unrealizedPnl),
+    maxPositionValue: Math.abs(after) * worth(after > 0),
+    maxDailyLoss: -(c.dailyRealizedPnl + c.unrealizedPnl - c.openingUnrealizedPnl),
     maxPortfolioExposure: c.portfolioExposure + added,
     maxCategoryExposure: c.categoryExposure + added,
     maxPriceDeviation: p === null || mid === null ? null : Math.abs(p - mid),
     // The smallest fraction (in whole ppm) that admits the order.
     maxVolumeFraction: s.averageDailyVolume === 0 ? null : Math.ceil((o.quantity * 1_000_000) / s.averageDailyVolume) / 1_000_000,
     maxSpread: s.bid === null || s.ask === null || s.ask < s.bid ? null : s.ask - s.bid,
-    fatFingerNotional: o.quantity * worth,
+    // Contracts that reduce the position at their price, the rest at the worst case of the side they open.
+    fatFingerNotional: (() => {
+      const closing = (o.side === 'BUY' ? c.currentPosition < 0 : c.currentPosition > 0) ? Math.min(o.quantity, Math.abs(c.currentPosition)) : 0;
+      return closing * worth(true) + (o.quantity - closing) * worth(o.side === 'BUY');
+    })(),
     maxOpenPositions: c.openPositionCount + 1,
     maxOrdersPerMinute: c.ordersInLastMinute + 1,
     maxQuoteAgeMs: c.now - s.ts,
@@ -183,7 +191,7 @@ function oracle(o: OrderRequest, c: RiskContext, l: RiskLimits): Set<string> {
     [RiskRule.ORDER_QUANTITY, o.quantity < 1 || over('maxOrderSize')],
     [RiskRule.POSITION_SIZE, m.grows && over('maxPositionSize')],
     [RiskRule.POSITION_VALUE, m.grows && over('maxPositionValue')],
-    [RiskRule.DAILY_LOSS, over('maxDailyLoss')],
+    [RiskRule.DAILY_LOSS, !m.reduces && over('maxDailyLoss')],
     [RiskRule.PORTFOLIO_EXPOSURE, m.grows && over('maxPortfolioExposure')],
     [RiskRule.CATEGORY_EXPOSURE, m.grows && over('maxCategoryExposure')],
     [RiskRule.PRICE_RANGE, p === null || p <= 0 || p >= 1_000_000 || p % c.market.tickSize !== 0],

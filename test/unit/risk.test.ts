@@ -43,6 +43,7 @@ function ctx(over: Partial<RiskContext> = {}, snap: Partial<MarketSnapshot> = {}
     categoryExposure: usd(50),
     dailyRealizedPnl: usd(0),
     unrealizedPnl: usd(0),
+    openingUnrealizedPnl: usd(0),
     ordersInLastMinute: 0,
     ...over,
   };
@@ -199,11 +200,14 @@ describe('pre-trade risk: each rule at its boundary', () => {
 });
 
 describe('pre-trade risk: market orders', () => {
-  it('a market buy is valued at the ask, a market sell at the bid', () => {
+  it('a market buy is valued at the ask, a market sell at the bid (a short sale at its worst case, 1 − bid)', () => {
     const buy = checkOrder(order({ limitPrice: null }), ctx(), { ...LOOSE, fatFingerNotional: usd(4.29) });
     expect(violation(buy, RiskRule.FAT_FINGER).observed).toBe(4_300_000);
     const sell = checkOrder(order({ side: 'SELL', limitPrice: null }), ctx({ currentPosition: 10 }), { ...LOOSE, fatFingerNotional: usd(4.19) });
     expect(violation(sell, RiskRule.FAT_FINGER).observed).toBe(4_200_000);
+    // Selling 10 against 4 held: 4 at 0.42 and 6 opened short at 0.58.
+    const through = checkOrder(order({ side: 'SELL', limitPrice: null }), ctx({ currentPosition: 4 }), { ...LOOSE, fatFingerNotional: usd(5.15) });
+    expect(violation(through, RiskRule.FAT_FINGER).observed).toBe(4 * 420_000 + 6 * 580_000);
     expect(checkOrder(order({ limitPrice: null }), ctx(), CASE_STUDY_LIMITS)).toBe(APPROVED);
   });
 
@@ -243,11 +247,25 @@ describe('pre-trade risk: orders that reduce a position', () => {
     expect(112_900_000).toBeLessThanOrEqual(100_000_000 + 50 * 430_000);
   });
 
-  it('the daily-loss stop applies to reducing orders too', () => {
-    const d = checkOrder(order({ side: 'SELL', limitPrice: px(0.42) }), ctx({ currentPosition: 20, dailyRealizedPnl: usd(-201) }), CASE_STUDY_LIMITS);
-    expect(rules(d)).toEqual([RiskRule.DAILY_LOSS]);
+  it('the daily-loss stop never refuses an order that only reduces the position (issue 14)', () => {
+    const spent = { currentPosition: 20, dailyRealizedPnl: usd(-201) };
+    expect(checkOrder(order({ side: 'SELL', limitPrice: px(0.42) }), ctx(spent), CASE_STUDY_LIMITS)).toBe(APPROVED);
+    expect(checkOrder(order({ side: 'SELL', limitPrice: px(0.42), quantity: q(20) }), ctx(spent), { ...CASE_STUDY_LIMITS, maxOrderSize: 20 })).toBe(APPROVED);
+    // Adding, or selling through flat into a short, is still refused.
+    expect(rules(checkOrder(order(), ctx(spent), CASE_STUDY_LIMITS))).toEqual([RiskRule.DAILY_LOSS]);
+    expect(rules(checkOrder(order({ side: 'SELL', limitPrice: px(0.42), quantity: q(30) }), ctx(spent), LOOSE_LOSS))).toEqual([RiskRule.DAILY_LOSS]);
+  });
+
+  it('the daily loss is measured from the day opening marks: yesterday carried loss is not today loss', () => {
+    // Held since yesterday, −$250 unrealized at today's open and −$260 now: today lost $10.
+    const carried = { currentPosition: 20, unrealizedPnl: usd(-260), openingUnrealizedPnl: usd(-250) };
+    expect(checkOrder(order(), ctx(carried), CASE_STUDY_LIMITS)).toBe(APPROVED);
+    const d = checkOrder(order(), ctx({ ...carried, dailyRealizedPnl: usd(-190.000001) }), CASE_STUDY_LIMITS);
+    expect(violation(d, RiskRule.DAILY_LOSS).observed).toBe(200_000_001);
   });
 });
+
+const LOOSE_LOSS: RiskLimits = { ...LOOSE, maxDailyLoss: CASE_STUDY_LIMITS.maxDailyLoss };
 
 /** An order that breaks every rule at once against the case-study limits. */
 const everyRuleBroken = (): RiskDecision =>
@@ -299,7 +317,7 @@ describe('pre-trade risk: reporting', () => {
   it('lists every failing rule at once, with money rendered as decimals', () => {
     const d = everyRuleBroken();
     expect(new Set(rules(d))).toEqual(new Set(RISK_RULES));
-    expect(violation(d, RiskRule.DAILY_LOSS).message).toBe('daily loss 210.00 (realized + unrealized) exceeds the limit of 200.00');
+    expect(violation(d, RiskRule.DAILY_LOSS).message).toBe('daily loss 210.00 (realized today + change in unrealized since the open) exceeds the limit of 200.00');
     expect(violation(d, RiskRule.POSITION_VALUE).message).toContain('895.50');
     expect(violation(d, RiskRule.SPREAD).message).toBe('spread 0.05 exceeds the limit of 0.01');
     expect(describeDecision(d)).toMatch(/^REJECTED TRADING_HALTED, ORDER_QUANTITY, /);

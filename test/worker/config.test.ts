@@ -104,7 +104,7 @@ describe('worker config', () => {
       ALERT_EMAIL_FROM: 'bot@example.com',
       ALERT_EMAIL_TO: 'a@example.com, b@example.com',
       TRADING_TIME_ZONE: 'America/New_York',
-      DAILY_RESET_CRON: '30 17 * * 1-5',
+      DAILY_RESET_CRON: '0 0 * * 1-5',
       RECONCILIATION_POLICY: 'WARN_ONLY',
       RECONCILIATION_EVERY_MINUTES: '10',
       SESSION_STRATEGY: 'ema-live',

@@ -7,7 +7,7 @@ import { GrpcCode, type WorkerLog } from '../../runtime/temporal';
 
 const config = buildConfig({
   TRADING_TIME_ZONE: 'America/New_York',
-  DAILY_RESET_CRON: '0 17 * * *',
+  DAILY_RESET_CRON: '0 0 * * 1-5',
   RECONCILIATION_EVERY_MINUTES: '5',
   RECONCILIATION_REMINDER_MINUTES: '20',
   SESSION_STRATEGY: 'ema-mr',
@@ -70,7 +70,7 @@ describe('schedule specs', () => {
 
   it('runs the daily reset on the configured cron in the configured zone, with a catch-up window', () => {
     const d = byId.get(SCHEDULE_IDS.dailyReset)!;
-    expect(d.spec).toEqual({ cronExpressions: ['0 17 * * *'], timezone: 'America/New_York' });
+    expect(d.spec).toEqual({ cronExpressions: ['0 0 * * 1-5'], timezone: 'America/New_York' });
     expect(d.action.workflowType).toBe('dailyResetWorkflow');
     expect(d.action.args).toEqual([{ tradingDay: null }]);
     expect(d.policies.catchupWindow).toBe('12 hours');
