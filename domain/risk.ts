@@ -19,6 +19,9 @@
  *   was tightened, or by a price move, could not be reduced. DAILY_LOSS, TRADING_HALTED and the
  *   order-quality rules apply to every order: a halt is lifted by an operator or the daily reset
  *   (breakers.ts), and an emergency flatten goes through its own path.
+ * - SPREAD applies to entries only: an order that reduces a position (toward flat, not through
+ *   it) passes whatever the book looks like, since refusing it would keep the trader in a
+ *   position exactly when the market has thinned. Adding to a position or flipping is an entry.
  * - DAILY_LOSS passes while realized + unrealized ≥ −maxDailyLoss (the reference's code rejects
  *   only below the limit), so it follows the same "exactly at the limit passes" rule.
  */
@@ -167,6 +170,8 @@ export interface RiskMeasures {
   grows: boolean;
   /** The order opens a position in a flat market. */
   opens: boolean;
+  /** The order moves the position toward flat without crossing it (an exit or part of one). */
+  reduces: boolean;
   /** Limit price, else the touch it would cross; null when there is none. */
   orderPrice: number | null;
   /** The mark of the reference's position tracking and P&L (mid rounded to the micro, else last). */
@@ -191,6 +196,7 @@ const scratch: RiskMeasures = {
   absNext: 0,
   grows: false,
   opens: false,
+  reduces: false,
   orderPrice: null,
   refPrice: null,
   positionValue: 0,
@@ -226,6 +232,7 @@ function measure(order: OrderRequest, ctx: RiskContext): RiskMeasures {
   m.absNext = absNext;
   m.grows = grows;
   m.opens = cur === 0 && qty > 0;
+  m.reduces = (buy ? cur < 0 : cur > 0) && qty <= absCur;
   m.orderPrice = orderPrice;
   m.refPrice = refPrice;
   m.positionValue = absNext * valuePrice;
@@ -358,7 +365,7 @@ export const RISK_RULE_TABLE: { readonly [R in RiskRule]: RiskRuleDefinition } =
   SPREAD: {
     limitField: 'maxSpread',
     unit: 'micros',
-    fails: (m, l) => m.spread === null || m.spread < 0 || m.spread > l.maxSpread,
+    fails: (m, l) => !m.reduces && (m.spread === null || m.spread < 0 || m.spread > l.maxSpread),
     report: (m, l) => {
       const { bid, ask } = m.ctx.snapshot;
       return {

@@ -86,7 +86,7 @@ const caseArb = fc
  * risk.ts's header) independently of checkOrder's rule table. Null where the
  * rule fails whatever the limit.
  */
-function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, number | null> & { grows: boolean; opens: boolean } {
+function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, number | null> & { grows: boolean; opens: boolean; reduces: boolean } {
   const s = c.snapshot;
   const after = c.currentPosition + (o.side === 'BUY' ? o.quantity : -o.quantity);
   const grows = Math.abs(after) > Math.abs(c.currentPosition);
@@ -97,6 +97,8 @@ function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, num
   return {
     grows,
     opens: c.currentPosition === 0 && o.quantity > 0,
+    // Toward flat without crossing it: the spread rule lets such an order through.
+    reduces: (o.side === 'BUY' ? c.currentPosition < 0 : c.currentPosition > 0) && o.quantity <= Math.abs(c.currentPosition),
     maxOrderSize: o.quantity,
     maxPositionSize: Math.abs(after),
     maxPositionValue: Math.abs(after) * worth,
@@ -190,7 +192,7 @@ function oracle(o: OrderRequest, c: RiskContext, l: RiskLimits): Set<string> {
     [RiskRule.PRICE_DEVIATION, over('maxPriceDeviation')],
     // qty ≤ fraction × ADV, in exact integer parts per million.
     [RiskRule.VOLUME_FRACTION, BigInt(o.quantity) * 1_000_000n > BigInt(Math.round(l.maxVolumeFraction * 1e6)) * BigInt(c.snapshot.averageDailyVolume)],
-    [RiskRule.SPREAD, over('maxSpread')],
+    [RiskRule.SPREAD, !m.reduces && over('maxSpread')],
     [RiskRule.FAT_FINGER, over('fatFingerNotional')],
     [RiskRule.MAX_OPEN_POSITIONS, m.opens && over('maxOpenPositions')],
     [RiskRule.ORDER_RATE, over('maxOrdersPerMinute')],
