@@ -333,6 +333,7 @@ export async function runBacktestCli(argv: string[], out: CliOutput = processOut
         'Side by side (the case study\'s tables; each change is against the stage before):',
         formatComparisonTable({ backtest: runFiguresOf(stats), paper, live }),
         '',
+        ...(paper !== null || live !== null ? [''] : []),
       ].join('\n'),
     );
     if (paper !== null || live !== null) {
