@@ -261,7 +261,7 @@ export function startBenchExchange(key: { keyId: string; secret: string }): Prom
     engine: {
       stepMs: 100,
       startingCash: 1_000_000 * MICROS,
-      fillModel: { ...CASE_STUDY_FILL_MODEL, fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0 },
+      fillModel: { ...CASE_STUDY_FILL_MODEL, fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0, latencyMeanMs: 0 },
     },
   });
 }

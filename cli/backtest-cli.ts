@@ -10,20 +10,27 @@
  *                    settings: threshold 1.3, exit -0.3, priced at the touch), ma (moving-average
  *                    crossover) or edge (model edge, half-Kelly sized on a $2,000 bankroll)
  *   --seed N         seed of the fill model's random draws (default 1)
+ *   --fill-model M   paper fill model: a preset (chapter, pre-live, post-live; default pre-live,
+ *                    the case study's paper trading: 0.8 fill probability, 0.2-cent slippage sd,
+ *                    150 ms latency) or JSON ('{"preset":"post-live","slippageStd":4000}')
+ *   --paper FILE     a paper run's figures (the stage-report JSON, worker/stages.ts), shown
+ *   --live FILE      beside the backtest with the relative difference per row, and judged
+ *                    against it on the reference criteria (domain/stages.ts compareStages)
  *   --json           print the result as JSON instead of the table
  *
- * Risk limits are the case study's (CASE_STUDY_LIMITS), the fill model its paper-trading one
- * (CASE_STUDY_FILL_MODEL), orders live 10 minutes. Exit codes: 0 done, 1 bad data, 2 bad arguments.
+ * Risk limits are the case study's (CASE_STUDY_LIMITS), orders live 10 minutes. Exit codes: 0
+ * done, 1 bad data (quotes, markets, model or run files), 2 bad arguments.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ORDER_TTL_MS, runBacktest, type BacktestConfig } from '../domain/backtest';
-import { computeBacktestStats, formatStatsTable } from '../domain/backtest-stats';
+import { computeBacktestStats, formatComparisonTable, formatStatsTable, runFiguresOf, type BacktestStats, type RunFigures } from '../domain/backtest-stats';
 import { InvalidInput } from '../domain/errors';
-import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
+import { CASE_STUDY_FILL_MODEL, parseFillModel, type FillModelParams } from '../domain/fill-model';
 import type { MarketSnapshot } from '../domain/market';
-import { MICROS, type Money } from '../domain/money';
+import { MICROS, parseMoney, type Money } from '../domain/money';
+import type { RunStats, Stage } from '../domain/stages';
 import { CASE_STUDY_LIMITS } from '../domain/risk-limits';
 import type { SizingMethod } from '../domain/sizing';
 import type { Strategy } from '../domain/strategy';
@@ -42,16 +49,20 @@ export interface BacktestCliArgs {
   model: string | null;
   strategy: StrategyChoice;
   seed: number;
+  fillModel: FillModelParams;
+  paper: string | null;
+  live: string | null;
   json: boolean;
 }
 
 export class UsageError extends Error {}
 
-const USAGE = 'usage: npm run backtest -- [--data PATH] [--markets FILE] [--model FILE] [--strategy ema|ema-live|ma|edge] [--seed N] [--json]';
+const USAGE =
+  'usage: npm run backtest -- [--data PATH] [--markets FILE] [--model FILE] [--strategy ema|ema-live|ma|edge] [--seed N] [--fill-model chapter|pre-live|post-live|JSON] [--paper FILE] [--live FILE] [--json]';
 
 /** Parses argv, collecting every bad argument into one UsageError. */
 export function parseBacktestArgs(argv: readonly string[]): BacktestCliArgs {
-  const args: BacktestCliArgs = { data: DEFAULT_DATA_DIR, markets: null, model: null, strategy: 'ema', seed: 1, json: false };
+  const args: BacktestCliArgs = { data: DEFAULT_DATA_DIR, markets: null, model: null, strategy: 'ema', seed: 1, fillModel: CASE_STUDY_FILL_MODEL, paper: null, live: null, json: false };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -92,6 +103,23 @@ export function parseBacktestArgs(argv: readonly string[]): BacktestCliArgs {
         else problems.push(`--seed: must be an integer (got ${JSON.stringify(v)})`);
         break;
       }
+      case '--fill-model': {
+        const v = value();
+        if (v === null) break;
+        try {
+          args.fillModel = parseFillModel(v.trimStart().startsWith('{') ? (JSON.parse(v) as unknown) : v, '--fill-model');
+        } catch (e) {
+          if (e instanceof InvalidInput) problems.push(...e.problems.map((p) => `${p.field}: ${p.problem} (got ${JSON.stringify(p.value)})`));
+          else problems.push(`--fill-model: must be a preset name or a JSON object of fill model settings (got ${JSON.stringify(v)})`);
+        }
+        break;
+      }
+      case '--paper':
+        args.paper = value();
+        break;
+      case '--live':
+        args.live = value();
+        break;
       case '--json':
         if (inline !== undefined) problems.push(`--json: takes no value (got ${JSON.stringify(inline)})`);
         args.json = true;
@@ -121,6 +149,10 @@ function locateFiles(args: BacktestCliArgs): DataFiles {
   if (!existsSync(quotes)) throw new UsageError(`--data: ${JSON.stringify(args.data)} has no quotes.csv`);
   if (!existsSync(markets)) throw new UsageError(`${args.markets !== null ? '--markets' : '--data'}: markets file ${JSON.stringify(markets)} does not exist`);
   if (args.model !== null && !existsSync(model)) throw new UsageError(`--model: ${JSON.stringify(args.model)} does not exist`);
+  for (const flag of ['paper', 'live'] as const) {
+    const file = args[flag];
+    if (file !== null && !existsSync(file)) throw new UsageError(`--${flag}: ${JSON.stringify(file)} does not exist`);
+  }
   return { quotes, markets, model: existsSync(model) ? model : null };
 }
 
@@ -141,6 +173,62 @@ function buildStrategy(choice: StrategyChoice): { strategy: Strategy<unknown>; s
         sizing: { kind: 'kelly', maxOrderSize, kellyMultiplier: 0.5, bankroll: EDGE_BANKROLL },
       };
   }
+}
+
+/** The backtest as a stage run, for the stage report (domain/stages.ts). */
+export function backtestRunStats(stats: BacktestStats): RunStats {
+  return {
+    stage: 'BACKTEST',
+    days: stats.days,
+    totalTrades: stats.totalTrades,
+    winRate: stats.winRate,
+    totalPnl: stats.totalPnl,
+    maxDrawdown: stats.maxDrawdown,
+    fillRate: stats.fillRate,
+    averageSlippage: stats.averageSlippage === null ? null : (Math.round(stats.averageSlippage) as Money),
+    systemErrors: 0,
+    sharpe: stats.sharpe,
+    profitFactor: stats.profitFactor,
+  };
+}
+
+/**
+ * A paper or live run's figures from the stage-report JSON (worker/stages.ts parseRunStats),
+ * with the case study's average win and loss when given; checked by compareStages's validation.
+ * Every problem names the file and the field.
+ */
+async function readRunFile(file: string, stage: Stage): Promise<RunStats & RunFigures> {
+  const { parseRunStats } = await import('../worker/stages');
+  const { compareStages } = await import('../domain/stages');
+  const problems: { field: string; value: unknown; problem: string }[] = [];
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  } catch (e) {
+    throw InvalidInput.of(file, null, `is not JSON: ${(e as Error).message}`);
+  }
+  const raw = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  const run = parseRunStats(raw.stage === undefined && typeof json === 'object' && json !== null ? { ...raw, stage } : json, file) as RunStats & RunFigures;
+  if (run.stage !== stage) problems.push({ field: `${file}: stage`, value: run.stage, problem: `must be ${stage} for --${stage.toLowerCase()}` });
+  for (const key of ['averageWin', 'averageLoss'] as const) {
+    const v: unknown = raw[key];
+    if (v === undefined || v === null) continue;
+    try {
+      run[key] = typeof v === 'string' ? parseMoney(v, `${file}: ${key}`) : (v as Money);
+      if (!Number.isSafeInteger(run[key])) throw InvalidInput.of(`${file}: ${key}`, v, 'must be a decimal string like "19.60" or integer micros');
+    } catch (e) {
+      if (!(e instanceof InvalidInput)) throw e;
+      problems.push(...e.problems);
+    }
+  }
+  try {
+    compareStages({ ...run, stage: 'BACKTEST' }, null);
+  } catch (e) {
+    if (!(e instanceof InvalidInput)) throw e;
+    problems.push(...e.problems.map((p) => ({ ...p, field: `${file}: ${p.field.replace(/^current\./, '')}` })));
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return run;
 }
 
 export interface CliOutput {
@@ -199,7 +287,7 @@ export async function runBacktestCli(argv: string[], out: CliOutput = processOut
       markets,
       limits: CASE_STUDY_LIMITS,
       sizing,
-      fillModel: CASE_STUDY_FILL_MODEL,
+      fillModel: args.fillModel,
       seed: args.seed,
       orderTtlMs: ORDER_TTL_MS,
       ...(model !== null ? { modelProbability: (id: string, ts: number) => (model as ModelProbabilities).at(id, ts) } : {}),
@@ -218,10 +306,12 @@ export async function runBacktestCli(argv: string[], out: CliOutput = processOut
     }
     const elapsedMs = performance.now() - started;
     const stats = computeBacktestStats(result);
+    const paper = args.paper === null ? null : await readRunFile(args.paper, 'PAPER');
+    const live = args.live === null ? null : await readRunFile(args.live, 'LIVE');
 
     if (args.json) {
       const { ledger: _ledger, fills: _fills, ...summary } = result;
-      out.stdout(`${JSON.stringify({ files, stats, result: { ...summary, fills: result.fills.length } }, null, 2)}\n`);
+      out.stdout(`${JSON.stringify({ files, stats, runStats: backtestRunStats(stats), paper, live, result: { ...summary, fills: result.fills.length } }, null, 2)}\n`);
       return 0;
     }
     const period = result.firstTs === null ? 'no quotes' : `${new Date(result.firstTs).toISOString()} .. ${new Date(result.lastTs as number).toISOString()}`;
@@ -233,15 +323,26 @@ export async function runBacktestCli(argv: string[], out: CliOutput = processOut
       [
         `Backtest: ${strategy.name} ${JSON.stringify(strategy.params)}`,
         `Data: ${files.quotes} (${result.snapshots} quotes, ${markets.length} markets, ${period})`,
-        `Seed ${args.seed}; fill model ${JSON.stringify(CASE_STUDY_FILL_MODEL)}; order time-to-live ${ORDER_TTL_MS / 60_000} min`,
+        `Seed ${args.seed}; fill model ${JSON.stringify(args.fillModel)}; order time-to-live ${ORDER_TTL_MS / 60_000} min`,
         `Replayed in ${elapsedMs.toFixed(0)} ms (${Math.round(result.snapshots / (elapsedMs / 1_000)).toLocaleString('en-US')} quotes/s)`,
         '',
         formatStatsTable(stats),
         '',
         `Risk rejections by rule: ${rejections || 'none'}`,
         '',
+        'Side by side (the case study\'s tables; each change is against the stage before):',
+        formatComparisonTable({ backtest: runFiguresOf(stats), paper, live }),
+        '',
+        ...(paper !== null || live !== null ? [''] : []),
       ].join('\n'),
     );
+    if (paper !== null || live !== null) {
+      const { compareStages, formatStageReport } = await import('../domain/stages');
+      const reports: string[] = [];
+      if (paper !== null) reports.push(formatStageReport(compareStages(paper, backtestRunStats(stats))));
+      if (live !== null && paper !== null) reports.push(formatStageReport(compareStages(live, paper)));
+      out.stdout(`${reports.join('\n\n')}\n`);
+    }
     return 0;
   } catch (e) {
     if (!(e instanceof InvalidInput)) throw e;

@@ -18,6 +18,8 @@
  *   the first day measured from 0. Null with fewer than two days or zero variance. No risk-free
  *   rate is subtracted (the capital is collateral, not invested).
  * - Fill rate = orders with at least one fill / orders placed (the case study's "5/8 orders").
+ * - Average slippage = mean over fills of the per-contract slippage against the order's limit
+ *   (the chapter's definition, positive is worse; backtest.ts averageSlippage).
  * Money stays in integer micros; ratios are floats.
  */
 import type { BacktestResult } from './backtest';
@@ -46,6 +48,8 @@ export interface BacktestStats {
   riskRejections: number;
   /** Calendar days from the first to the last day with snapshots, in the trading zone. */
   days: number;
+  /** Micros per contract, a float; null with no fills. */
+  averageSlippage: number | null;
 }
 
 export function sharpeFromDailyPnl(daily: readonly number[]): number | null {
@@ -114,6 +118,7 @@ export function computeBacktestStats(r: BacktestResult): BacktestStats {
     ordersFilled: r.ordersFilled,
     riskRejections: r.riskRejections,
     days: daily.length,
+    averageSlippage: r.averageSlippage,
   };
 }
 
@@ -122,6 +127,12 @@ const dollars = (m: number | null): string => (m === null ? '-' : `${m < 0 ? '-'
 const percent = (x: number | null): string => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
 const hours = (ms: number | null): string => (ms === null ? '-' : `${(ms / 3_600_000).toFixed(1)} hours`);
 const ratio = (x: number | null): string => (x === null ? '-' : x.toFixed(2));
+/** Slippage per contract to a hundredth of a cent: the case study quotes "$0.003". */
+const slippageText = (micros: number | null): string => {
+  if (micros === null) return '-';
+  const rounded = Math.round(micros / 100) * 100;
+  return `${rounded < 0 ? '-' : ''}$${formatDecimal(Math.abs(rounded), 4)}`;
+};
 
 /** The case study's "Metric / Value" table, as rows of [metric, value]. */
 export function statsRows(s: BacktestStats): Array<[string, string]> {
@@ -137,6 +148,7 @@ export function statsRows(s: BacktestStats): Array<[string, string]> {
     ['Sharpe ratio', ratio(s.sharpe)],
     ['Average holding time', hours(s.averageHoldingMs)],
     ['Fill rate', s.fillRate === null ? '-' : `${percent(s.fillRate)} (${s.ordersFilled}/${s.ordersPlaced} orders)`],
+    ['Average slippage', s.averageSlippage === null ? '-' : `${slippageText(s.averageSlippage)} per contract`],
     ['Signals', String(s.signals)],
     ['Risk rejections', String(s.riskRejections)],
     ['Days', String(s.days)],
@@ -147,4 +159,85 @@ export function formatStatsTable(s: BacktestStats): string {
   const rows: Array<[string, string]> = [['Metric', 'Value'], ...statsRows(s)];
   const w = Math.max(...rows.map(([m]) => m.length));
   return rows.map(([m, v]) => `${m.padEnd(w)}  ${v}`).join('\n');
+}
+
+// ---- backtest, paper and live side by side (the case study's comparison tables) ----
+
+/**
+ * The figures of one run the case study's tables compare. domain/stages.ts RunStats carries
+ * them (average win and loss optional), so a paper or live run read for the stage report fits.
+ */
+export interface RunFigures {
+  totalTrades: number;
+  winRate: number | null;
+  averageWin?: Money | null;
+  averageLoss?: Money | null;
+  totalPnl: Money;
+  maxDrawdown: Money | null;
+  fillRate: number | null;
+  /** Micros per contract; positive is worse. */
+  averageSlippage: number | null;
+}
+
+export interface RunComparison {
+  backtest: RunFigures | null;
+  paper: RunFigures | null;
+  live: RunFigures | null;
+}
+
+export function runFiguresOf(s: BacktestStats): RunFigures {
+  return {
+    totalTrades: s.totalTrades,
+    winRate: s.winRate,
+    averageWin: s.averageWin,
+    averageLoss: s.averageLoss,
+    totalPnl: s.totalPnl,
+    maxDrawdown: s.maxDrawdown,
+    fillRate: s.fillRate,
+    averageSlippage: s.averageSlippage,
+  };
+}
+
+/** (later − earlier) / |earlier|; null when either is missing or the earlier is zero. */
+export function relativeDifference(earlier: number | null | undefined, later: number | null | undefined): number | null {
+  if (earlier === null || earlier === undefined || later === null || later === undefined || earlier === 0) return null;
+  return (later - earlier) / Math.abs(earlier);
+}
+
+const ABSENT = '—';
+const change = (x: number | null): string => (x === null ? ABSENT : `${x > 0 ? '+' : x < 0 ? '-' : ''}${(Math.abs(x) * 100).toFixed(1)}%`);
+
+const COMPARED: ReadonlyArray<{ metric: string; value: (r: RunFigures) => number | null | undefined; text: (v: number) => string }> = [
+  { metric: 'Total trades', value: (r) => r.totalTrades, text: String },
+  { metric: 'Win rate', value: (r) => r.winRate, text: percent },
+  { metric: 'Average win', value: (r) => r.averageWin, text: dollars },
+  { metric: 'Average loss', value: (r) => r.averageLoss, text: dollars },
+  { metric: 'Total P&L', value: (r) => r.totalPnl, text: dollars },
+  { metric: 'Max drawdown', value: (r) => r.maxDrawdown, text: dollars },
+  { metric: 'Fill rate', value: (r) => r.fillRate, text: percent },
+  { metric: 'Average slippage', value: (r) => r.averageSlippage, text: slippageText },
+];
+
+/**
+ * The case study's comparison rows for backtest, paper and live, each with the relative change
+ * from the stage before (paper against the backtest, live against paper). A run that is absent,
+ * a figure it lacks, or a change from zero prints "—".
+ */
+export function comparisonRows(runs: RunComparison): string[][] {
+  const cell = (r: RunFigures | null, row: (typeof COMPARED)[number]): string => {
+    const v = r === null ? null : row.value(r);
+    return v === null || v === undefined ? ABSENT : row.text(v);
+  };
+  const diff = (a: RunFigures | null, b: RunFigures | null, row: (typeof COMPARED)[number]): string =>
+    a === null || b === null ? ABSENT : change(relativeDifference(row.value(a), row.value(b)));
+  return [
+    ['Metric', 'Backtest', 'Paper', 'Live', 'Paper vs backtest', 'Live vs paper'],
+    ...COMPARED.map((row) => [row.metric, cell(runs.backtest, row), cell(runs.paper, row), cell(runs.live, row), diff(runs.backtest, runs.paper, row), diff(runs.paper, runs.live, row)]),
+  ];
+}
+
+export function formatComparisonTable(runs: RunComparison): string {
+  const rows = comparisonRows(runs);
+  const widths = (rows[0] as string[]).map((_, i) => Math.max(...rows.map((r) => (r[i] as string).length)));
+  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] as number))).join('  ')).join('\n');
 }

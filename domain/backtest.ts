@@ -12,9 +12,12 @@
  * - One working order per market. While it works, new signals for that market are dropped
  *   (counted). An order that has not filled completely within `orderTtlMs` (case study: 10
  *   minutes) is canceled at the first snapshot of its market at or after the deadline.
- * - An order is placed at its signal's snapshot and can first fill on the next snapshot of its
- *   market, with the paper fill model (`fill-model.ts`) and one seeded RandomSource, so a run
- *   is reproducible from its seed. Venue latency is not simulated beyond that one quote.
+ * - An order is placed at its signal's snapshot and reaches the book after the fill model's
+ *   simulated latency (`latencyMeanMs`, log-normal); it can first fill on the first later
+ *   snapshot of its market at or after that, with the paper fill model (`fill-model.ts`) and
+ *   one seeded RandomSource, so a run is reproducible from its seed.
+ * - Slippage per fill is the chapter's (fill − limit for a buy, limit − fill for a sell, per
+ *   contract); `averageSlippage` is its plain mean over fills, as the chapter averages records.
  * - The strategy sees each market as unresolved until `resolvesAt`. At the first snapshot at
  *   or after `resolvesAt` of a market whose outcome is known, its working order is canceled
  *   and its position settled (1.00 for YES, 0 for NO). At the end, positions in markets with a
@@ -30,7 +33,8 @@
  */
 import { InvalidInput, UnknownMarket, type FieldProblem } from './errors';
 import type { FillModelParams } from './fill-model';
-import { simulateFill, validateFillModelParams } from './fill-model';
+import { orderLatencyMs, simulateFill, validateFillModelParams } from './fill-model';
+import { slippageMicros } from './execution-quality';
 import type { Fill } from './fill';
 import { endOfTradingDay, isValidTimeZone, tradingDayIn } from './calendar';
 import { makeClientOrderId } from './ids';
@@ -103,6 +107,8 @@ export interface BacktestResult {
   ordersFilled: number;
   ordersCanceled: number;
   fills: Fill[];
+  /** Mean slippage per contract over fills, micros (float; positive is worse); null with no fills. */
+  averageSlippage: number | null;
   trades: RoundTrip[];
   dailyEquity: DailyEquity[];
   maxDrawdown: Money;
@@ -121,6 +127,8 @@ interface MarketSlot {
   state: unknown;
   order: Order | null;
   orderDeadline: number;
+  /** When the working order reaches the book (placement + simulated latency). */
+  orderActiveAt: number;
   /** Fills so far on the working order, for trade IDs. */
   orderFills: number;
   mark: number;
@@ -171,6 +179,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
       state: strategy.initialState(),
       order: null,
       orderDeadline: 0,
+      orderActiveAt: 0,
       orderFills: 0,
       mark: 0,
       position: 0,
@@ -194,6 +203,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
   let ordersFilled = 0;
   let ordersCanceled = 0;
   let orderSeq = 0;
+  let slippageSum = 0;
 
   // Equity = cash + holdings; cash moves on fills and settlements, holdings with marks.
   let cash = 0;
@@ -304,7 +314,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
       const order = slot.order;
       if (ts >= slot.orderDeadline) {
         closeOrder(slot, ts);
-      } else {
+      } else if (ts >= slot.orderActiveAt) {
         const sim = simulateFill({ side: order.side, limitPrice: order.limitPrice, remaining: remainingQuantity(order) }, snap, fillModel, slot.market.tickSize, rng);
         if (sim !== null) {
           slot.orderFills += 1;
@@ -323,6 +333,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
           slot.order = next.state === 'FILLED' ? null : next;
           applyFillInPlace(ledger, fill);
           fills.push(fill);
+          slippageSum += slippageMicros(order.side, order.limitPrice as Price, sim.price as Price);
           const signed = order.side === 'BUY' ? sim.quantity : -sim.quantity;
           cash -= signed * sim.price + sim.fee;
           holdings += signed * slot.mark;
@@ -365,6 +376,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
             order = applyOrderEvent(order, { type: 'OrderAccepted', ts, venueOrderId: clientOrderId });
             slot.order = order;
             slot.orderDeadline = ts + orderTtlMs;
+            slot.orderActiveAt = ts + orderLatencyMs(fillModel, rng);
             slot.orderFills = 0;
             ordersPlaced += 1;
             recentOrderTimes.push(ts);
@@ -428,6 +440,7 @@ export function runBacktest(snapshots: Iterable<MarketSnapshot>, config: Backtes
     ordersFilled,
     ordersCanceled,
     fills,
+    averageSlippage: fills.length === 0 ? null : slippageSum / fills.length,
     trades,
     dailyEquity,
     maxDrawdown: maxDrawdown as Money,

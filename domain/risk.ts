@@ -29,6 +29,9 @@
  *   overnight does not bring yesterday's loss into today. It passes while that is ≥ −maxDailyLoss
  *   (the reference's code rejects only below the limit), and it never refuses an order that only
  *   reduces a position: once the day's loss is spent the strategy must still be able to exit.
+ * - SPREAD applies to entries only: an order that reduces a position (toward flat, not through
+ *   it) passes whatever the book looks like, since refusing it would keep the trader in a
+ *   position exactly when the market has thinned. Adding to a position or flipping is an entry.
  */
 import { InvalidInput, type FieldProblem } from './errors';
 import { markPrice, type Market, type MarketSnapshot, type Side } from './market';
@@ -380,7 +383,7 @@ export const RISK_RULE_TABLE: { readonly [R in RiskRule]: RiskRuleDefinition } =
   SPREAD: {
     limitField: 'maxSpread',
     unit: 'micros',
-    fails: (m, l) => m.spread === null || m.spread < 0 || m.spread > l.maxSpread,
+    fails: (m, l) => !m.reduces && (m.spread === null || m.spread < 0 || m.spread > l.maxSpread),
     report: (m, l) => {
       const { bid, ask } = m.ctx.snapshot;
       return {

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { CASE_STUDY_FILL_MODEL, FILL_MODEL_PRESET_NAMES, parseFillModel, type FillModelParams } from '../domain/fill-model';
 import { generateSecret } from './auth';
 import { type FaultConfig, mergeFaults, NO_FAULTS } from './config';
 
@@ -15,6 +16,7 @@ export interface CliOptions {
   dataDir: string;
   keyId: string;
   latencyMeanMs: number;
+  fillModel: FillModelParams;
   faults: Partial<FaultConfig>;
   help: boolean;
 }
@@ -26,6 +28,9 @@ export const USAGE = `usage: npm run exchange -- [options]
   --data-dir DIR    state and secrets directory (default data/exchange)
   --key-id ID       id of the dev trading key (default dev)
   --latency-ms N    mean simulated response latency (default 0)
+  --fill-model M    paper fill model: a preset (${FILL_MODEL_PRESET_NAMES.join(', ')}; default
+                    pre-live: fill probability 0.8, slippage sd 0.2 cents, 150 ms order latency)
+                    or JSON, e.g. '{"preset":"post-live","latencyMeanMs":0}'
   --faults JSON     initial faults, e.g. '{"errorRate":0.05}'
 secrets: PAPER_EXCHANGE_SECRET (dev key) and PAPER_EXCHANGE_ADMIN_TOKEN; when unset they are
 generated once and kept in <data-dir>/dev-key.secret and <data-dir>/admin.token (mode 0600).`;
@@ -33,7 +38,7 @@ generated once and kept in <data-dir>/dev-key.secret and <data-dir>/admin.token 
 const INT_RE = /^-?\d{1,15}$/;
 
 export function parseCliArgs(argv: readonly string[]): CliOptions {
-  const out: CliOptions = { host: '127.0.0.1', port: 8787, seed: 1, dataDir: 'data/exchange', keyId: 'dev', latencyMeanMs: 0, faults: {}, help: false };
+  const out: CliOptions = { host: '127.0.0.1', port: 8787, seed: 1, dataDir: 'data/exchange', keyId: 'dev', latencyMeanMs: 0, fillModel: CASE_STUDY_FILL_MODEL, faults: {}, help: false };
   const problems: FieldProblem[] = [];
   const int = (flag: string, raw: string, min: number, max: number): number | null => {
     if (!INT_RE.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -49,7 +54,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       continue;
     }
     const value = argv[i + 1];
-    const known = ['--port', '--host', '--seed', '--data-dir', '--key-id', '--latency-ms', '--faults'];
+    const known = ['--port', '--host', '--seed', '--data-dir', '--key-id', '--latency-ms', '--fill-model', '--faults'];
     if (!known.includes(flag)) {
       problems.push({ field: flag, value: flag, problem: 'is not an option (see --help)' });
       continue;
@@ -68,6 +73,14 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
         break;
       case '--latency-ms':
         out.latencyMeanMs = int(flag, value, 0, 60_000) ?? out.latencyMeanMs;
+        break;
+      case '--fill-model':
+        try {
+          out.fillModel = parseFillModel(value.trimStart().startsWith('{') ? (JSON.parse(value) as unknown) : value, flag);
+        } catch (e) {
+          if (e instanceof InvalidInput) problems.push(...e.problems);
+          else problems.push({ field: flag, value, problem: 'must be a preset name or a JSON object of fill model settings' });
+        }
         break;
       case '--host':
         out.host = value;

@@ -344,13 +344,18 @@ export function defaultMarkets(seed: number, startAt: number): MarketSpec[] {
 export const DEFAULT_HISTORY_INTERVAL_MS = 5 * 60_000;
 export const DEFAULT_HISTORY_WINDOW_MS = 96 * 3_600_000;
 
-export function defaultEngineConfig(seed: number, startAt: number): EngineConfig {
+/**
+ * The exchange's defaults. The fill model is the case study's paper trading calibration (the
+ * `pre-live` preset, with its 150 ms order latency); choose another with `--fill-model` or the
+ * `engine.fillModel` option (domain/fill-model.ts parseFillModel).
+ */
+export function defaultEngineConfig(seed: number, startAt: number, fillModel: FillModelParams = CASE_STUDY_FILL_MODEL): EngineConfig {
   return {
     seed,
     stepMs: 1_000,
     marketOrderTtlMs: 5_000,
     maxCatchUpSteps: 3_600,
-    fillModel: CASE_STUDY_FILL_MODEL,
+    fillModel,
     startingCash: 10_000 * MICROS,
     historyIntervalMs: DEFAULT_HISTORY_INTERVAL_MS,
     historyWindowMs: DEFAULT_HISTORY_WINDOW_MS,

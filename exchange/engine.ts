@@ -2,10 +2,11 @@
  * The in-process matching engine of the paper exchange: accounts (one per API key), orders
  * with a per-account client-order-ID index, fills with monotone trade IDs, positions, cash
  * reservations, synthetic markets and their resolution. Working orders fill against the
- * synthetic quote through the shared fill model (domain/fill-model.ts); nothing
+ * synthetic quote through the shared fill model (domain/fill-model.ts), from the moment the
+ * model's simulated latency has carried them to the book; nothing
  * here does I/O, and time comes in as arguments.
  */
-import { predictionMarketFee, simulateFill } from '../domain/fill-model';
+import { orderLatencyMs, predictionMarketFee, simulateFill } from '../domain/fill-model';
 import type { Outcome, Side } from '../domain/market';
 import { MICROS, averagePrice, mulDiv, type Money, type Price, type Quantity } from '../domain/money';
 import { type EngineConfig, type MarketSpec, validateEngineConfig } from './config';
@@ -32,6 +33,11 @@ export interface ExchangeOrder {
   rejectReason: RejectReason | null;
   createdAt: number;
   updatedAt: number;
+  /**
+   * When the order reaches the book: placement plus the fill model's simulated latency. Absent
+   * (state saved before latency existed) means at placement.
+   */
+  activeAt?: number;
   /** Cash reserved when placed, and what is still reserved for the unfilled rest. */
   reserveInitial: number;
   reserved: number;
@@ -349,7 +355,7 @@ export class PaperEngine {
           this.close(order, 'EXPIRED', at);
           continue;
         }
-        this.match(m, order, at);
+        if (at >= (order.activeAt ?? order.createdAt)) this.match(m, order, at);
       }
       this.sample(m, at);
     }
@@ -499,7 +505,9 @@ export class PaperEngine {
       this.setReserve(a, order, reserve);
       a.open.set(order.venueOrderId, order);
       m.open.add(order);
-      this.match(m, order, at);
+      const latency = orderLatencyMs(this.config.fillModel, this.fillRng);
+      if (latency > 0) order.activeAt = at + latency;
+      else this.match(m, order, at);
     }
     this.onChange();
     return { order, created: true };

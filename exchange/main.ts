@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     keys: [{ keyId: args.keyId, secret: key.secret }],
     adminToken: admin.secret,
     latencyMeanMs: args.latencyMeanMs,
+    engine: { fillModel: args.fillModel },
     faults: args.faults,
     log: (line) => console.log(line),
   });

@@ -17,7 +17,7 @@ export const PAPER_KEY_ID = 'drill';
 export const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 
 /** Fast, certain fills so contract tests do not wait on chance. */
-export const EAGER_FILLS = { ...CASE_STUDY_FILL_MODEL, fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0 };
+export const EAGER_FILLS = { ...CASE_STUDY_FILL_MODEL, fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0, latencyMeanMs: 0 };
 
 export async function startPaper(options: PaperExchangeOptions = {}): Promise<PaperExchange> {
   return startPaperExchange({

@@ -18,14 +18,17 @@ interface BacktestOptions {
   model?: string;
   strategy?: string;
   seed?: string;
+  fillModel?: string;
+  paper?: string;
+  live?: string;
   json?: boolean;
 }
 
 export function backtestArgv(opts: BacktestOptions): string[] {
   const argv: string[] = [];
-  for (const key of ['data', 'markets', 'model', 'strategy', 'seed'] as const) {
+  for (const key of ['data', 'markets', 'model', 'strategy', 'seed', 'fillModel', 'paper', 'live'] as const) {
     const v = opts[key];
-    if (v !== undefined) argv.push(`--${key}=${v}`);
+    if (v !== undefined) argv.push(`--${key === 'fillModel' ? 'fill-model' : key}=${v}`);
   }
   if (opts.json) argv.push('--json');
   return argv;
@@ -39,6 +42,9 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
     .option('--model <file>', 'model estimates file (edge strategy)')
     .option('--strategy <name>', 'ema (default), ema-live, ma or edge')
     .option('--seed <n>', 'seed of the fill model draws (default 1)')
+    .option('--fill-model <preset|json>', 'paper fill model: chapter, pre-live (default) or post-live, or JSON overrides')
+    .option('--paper <file>', "a paper run's figures (stage-report JSON), shown beside the backtest")
+    .option('--live <file>', "a live run's figures (stage-report JSON), shown beside the backtest")
     .addHelpText('after', '\nBad data in the files exits 1 naming file, line and field; bad arguments exit 2.')
     .action((opts: BacktestOptions) =>
       ctx.run(async () => (await import('../backtest-cli')).runBacktestCli(backtestArgv(opts), { stdout: (t) => ctx.io.stdout(t), stderr: (t) => ctx.io.stderr(t) }, progressBar(ctx.io.progressStream, 'Replaying quotes', BAR_FROM_QUOTES))),

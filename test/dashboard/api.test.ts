@@ -190,7 +190,7 @@ describe('panels', () => {
     expect(by.fatFingerNotional).toMatchObject({ used: '6.20', limit: '25.00' });
     expect(by.maxOrdersPerMinute).toMatchObject({ used: '1', limit: '10' });
     // Only PX-A is held and quoted for marks; the spread and quote age come from the quotes read.
-    expect(by.maxSpread).toMatchObject({ used: '0.02', limit: '0.01', utilization: 2 });
+    expect(by.maxSpread).toMatchObject({ used: '0.02', limit: '0.02', utilization: 1 });
     expect(by.maxQuoteAgeMs).toMatchObject({ used: '2000', limit: '90000' });
     expect(by.maxPriceDeviation).toMatchObject({ used: null, utilization: null });
   });

@@ -83,11 +83,13 @@ export const E2E_BREAKERS: BreakerConfig = Object.freeze({
 
 /**
  * ma-crossover set to signal on the first tick the mid moves: a fast EMA of seconds against a slow
- * one of an hour, no band, two observations, full confidence (so every order is maxOrderSize).
+ * one of an hour, no band, two observations, full confidence (so every order is maxOrderSize),
+ * priced at the touch (on these one-tick spreads what 'inside' gave before it came to mean the
+ * case study's one tick behind the touch).
  */
 export const E2E_STRATEGY = {
   strategyName: 'ma-crossover',
-  strategyParams: { fastSpanHours: 0.0005, slowSpanHours: 1, bandMicros: 0, confidenceScaleMicros: 1, minHistoryHours: 0, minObservations: 2, pricing: 'inside' },
+  strategyParams: { fastSpanHours: 0.0005, slowSpanHours: 1, bandMicros: 0, confidenceScaleMicros: 1, minHistoryHours: 0, minObservations: 2, pricing: 'touch' },
 } as const;
 
 function baseMarket(marketId: string, category: string): MarketSpec {

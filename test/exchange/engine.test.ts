@@ -154,12 +154,35 @@ describe('fill model over time (manual clock)', () => {
     expect(e.balance('k').reserved).toBe(0);
   });
 
-  it('fills a market order against the touch with slippage kept on the tick grid', () => {
+  it("fills a market order at the touch plus the chapter's slippage |ε|, in micros off the tick grid", () => {
     const e = engineWith({ fillModel: { fillProbability: 1, partialFillProbability: 0, participationRate: 0.5, slippageStd: 5_000, feeCoefficientPpm: 0 } });
     const { order } = e.placeOrder('k', { clientOrderId: 'mk-2', marketId: 'M-1', side: 'BUY', quantity: 20, limitPrice: null });
     for (let i = 1; i <= 20 && order.status !== 'FILLED'; i++) e.advanceTo(T0 + i * 1_000);
     expect(order.status).toBe('FILLED');
-    for (const f of e.fillsAfter('k', 0, 100).fills) expect(f.price % 10_000).toBe(0);
+    const fills = e.fillsAfter('k', 0, 100).fills;
+    expect(fills.some((f) => f.price % 10_000 !== 0)).toBe(true);
+    for (const f of fills) expect(Number.isSafeInteger(f.price)).toBe(true);
+  });
+
+  it('an order reaches the book only after the simulated latency; without latency on the next step', () => {
+    const eager = { fillProbability: 1, partialFillProbability: 0, participationRate: 1, slippageStd: 0, feeCoefficientPpm: 0 };
+    const instant = engineWith({ fillModel: { ...eager, latencyMeanMs: 0 } });
+    const a = instant.placeOrder('k', { clientOrderId: 'lat-0', marketId: 'M-1', side: 'BUY', quantity: 5, limitPrice: 990_000 }).order;
+    expect(a.activeAt).toBeUndefined();
+    instant.advanceTo(T0 + 1_000);
+    expect(a.status).toBe('FILLED');
+
+    const slow = engineWith({ fillModel: { ...eager, latencyMeanMs: 2_500 } });
+    const b = slow.placeOrder('k', { clientOrderId: 'lat-1', marketId: 'M-1', side: 'BUY', quantity: 5, limitPrice: 990_000 }).order;
+    expect(b.status).toBe('OPEN');
+    expect(b.activeAt).toBeGreaterThan(T0);
+    const arrives = b.activeAt!;
+    for (let t = T0 + 1_000; t < arrives; t += 1_000) {
+      slow.advanceTo(t);
+      expect(b.status).toBe('OPEN');
+    }
+    slow.advanceTo(Math.ceil(arrives / 1_000) * 1_000);
+    expect(b.status).toBe('FILLED');
   });
 });
 

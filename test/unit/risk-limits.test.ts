@@ -12,7 +12,7 @@ const caseStudyConfig = {
   maxCategoryExposure: '800',
   maxPriceDeviation: 0.1,
   maxVolumeFraction: '0.03',
-  maxSpread: '0.01',
+  maxSpread: '0.02',
   fatFingerNotional: 25,
   maxOpenPositions: 5,
   maxOrdersPerMinute: '10',
@@ -41,7 +41,7 @@ describe('risk limits', () => {
     expect(CASE_STUDY_LIMITS.maxCategoryExposure).toBe(800_000_000);
     expect(CASE_STUDY_LIMITS.maxPriceDeviation).toBe(100_000);
     expect(CASE_STUDY_LIMITS.maxVolumeFraction).toBe(0.03);
-    expect(CASE_STUDY_LIMITS.maxSpread).toBe(10_000);
+    expect(CASE_STUDY_LIMITS.maxSpread).toBe(20_000); // 2 cents: lets the case study's own 0.42/0.44 trade through
     expect(Object.isFrozen(CASE_STUDY_LIMITS)).toBe(true);
   });
 
@@ -50,7 +50,7 @@ describe('risk limits', () => {
   });
 
   it('the defaults pass their own validation', () => {
-    expect(parseRiskLimits({ ...CASE_STUDY_LIMITS, maxPositionValue: '500', maxDailyLoss: '200', maxPortfolioExposure: '2000', maxCategoryExposure: '800', fatFingerNotional: '25', maxPriceDeviation: '0.1', maxSpread: '0.01' })).toEqual(CASE_STUDY_LIMITS);
+    expect(parseRiskLimits({ ...CASE_STUDY_LIMITS, maxPositionValue: '500', maxDailyLoss: '200', maxPortfolioExposure: '2000', maxCategoryExposure: '800', fatFingerNotional: '25', maxPriceDeviation: '0.1', maxSpread: '0.02' })).toEqual(CASE_STUDY_LIMITS);
   });
 
   it('reads money exactly, without binary-float drift', () => {

@@ -100,6 +100,7 @@ function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, num
   return {
     grows,
     opens: c.currentPosition === 0 && o.quantity > 0,
+    // Toward flat without crossing it: the spread rule lets such an order through.
     reduces: (o.side === 'BUY' ? c.currentPosition < 0 : c.currentPosition > 0) && o.quantity <= Math.abs(c.currentPosition),
     maxOrderSize: o.quantity,
     maxPositionSize: Math.abs(after),
@@ -198,7 +199,7 @@ function oracle(o: OrderRequest, c: RiskContext, l: RiskLimits): Set<string> {
     [RiskRule.PRICE_DEVIATION, over('maxPriceDeviation')],
     // qty ≤ fraction × ADV, in exact integer parts per million.
     [RiskRule.VOLUME_FRACTION, BigInt(o.quantity) * 1_000_000n > BigInt(Math.round(l.maxVolumeFraction * 1e6)) * BigInt(c.snapshot.averageDailyVolume)],
-    [RiskRule.SPREAD, over('maxSpread')],
+    [RiskRule.SPREAD, !m.reduces && over('maxSpread')],
     [RiskRule.FAT_FINGER, over('fatFingerNotional')],
     [RiskRule.MAX_OPEN_POSITIONS, m.opens && over('maxOpenPositions')],
     [RiskRule.ORDER_RATE, over('maxOrdersPerMinute')],

@@ -319,16 +319,17 @@ describe('pre-trade risk: reporting', () => {
     expect(new Set(rules(d))).toEqual(new Set(RISK_RULES));
     expect(violation(d, RiskRule.DAILY_LOSS).message).toBe('daily loss 210.00 (realized today + change in unrealized since the open) exceeds the limit of 200.00');
     expect(violation(d, RiskRule.POSITION_VALUE).message).toContain('895.50');
-    expect(violation(d, RiskRule.SPREAD).message).toBe('spread 0.05 exceeds the limit of 0.01');
+    expect(violation(d, RiskRule.SPREAD).message).toBe('spread 0.05 exceeds the limit of 0.02');
     expect(describeDecision(d)).toMatch(/^REJECTED TRADING_HALTED, ORDER_QUANTITY, /);
   });
 });
 
 describe('pre-trade risk: case-study examples', () => {
-  it("day 1: 15 contracts at 0.43 in a 0.42/0.44 market fails the case study's 1-cent spread rule", () => {
-    const d = checkOrder(order({ quantity: q(15) }), ctx({}, { ask: px(0.44) }), CASE_STUDY_LIMITS);
+  it("day 1: 15 contracts at 0.43 in a 0.42/0.44 market fails the case study's literal 1-cent spread rule, and passes the 2-cent default", () => {
+    const d = checkOrder(order({ quantity: q(15) }), ctx({}, { ask: px(0.44) }), { ...CASE_STUDY_LIMITS, maxSpread: 10_000 });
     expect(rules(d)).toEqual([RiskRule.SPREAD]);
     expect(violation(d, RiskRule.SPREAD)).toMatchObject({ limit: 10_000, observed: 20_000 });
+    expect(checkOrder(order({ quantity: q(15) }), ctx({}, { ask: px(0.44) }), CASE_STUDY_LIMITS)).toBe(APPROVED);
   });
 
   it('100 contracts per market: holding 90, a buy of 10 passes and a buy of 11 does not', () => {

@@ -52,16 +52,18 @@ const fastEma = emaMeanReversion.create(emaMeanReversion.params({ minObservation
 
 describe('passivePrice', () => {
   const s = snap(0, 40, 3); // 0.40 / 0.43
-  it('prices at the touch or one tick inside', () => {
+  it("prices at the touch or one tick inside the book (the case study's 'inside': behind the touch)", () => {
     expect(passivePrice('BUY', s, TICK, 'touch')).toBe(400_000);
     expect(passivePrice('SELL', s, TICK, 'touch')).toBe(430_000);
-    expect(passivePrice('BUY', s, TICK, 'inside')).toBe(410_000);
-    expect(passivePrice('SELL', s, TICK, 'inside')).toBe(420_000);
+    expect(passivePrice('BUY', s, TICK, 'inside')).toBe(390_000);
+    expect(passivePrice('SELL', s, TICK, 'inside')).toBe(440_000);
   });
   it('never crosses on a one-tick spread', () => {
     const tight = snap(0, 40, 1);
-    expect(passivePrice('BUY', tight, TICK, 'inside')).toBe(400_000);
-    expect(passivePrice('SELL', tight, TICK, 'inside')).toBe(410_000);
+    expect(passivePrice('BUY', tight, TICK, 'inside')).toBe(390_000);
+    expect(passivePrice('SELL', tight, TICK, 'inside')).toBe(420_000);
+    expect(passivePrice('BUY', tight, TICK, 'touch')).toBe(400_000);
+    expect(passivePrice('SELL', tight, TICK, 'touch')).toBe(410_000);
   });
   it('falls back to the other side or last, rounded away from crossing', () => {
     const noBid = { ...s, bid: null };
@@ -111,10 +113,10 @@ describe('ema mean reversion', () => {
     expect(run(fastEma, sparse, market()).signals).toEqual([]);
   });
 
-  it('enters below fair value with a BUY at one tick inside, confidence min(|z|/3, 1)', () => {
+  it('enters below fair value with a BUY one tick inside the book (behind the bid), confidence min(|z|/3, 1)', () => {
     const { signals } = run(fastEma, [...noisy(30), snap(30 * HOUR_MS, 30, 3)], market());
     const [, sig] = signals[0]!;
-    expect(sig).toMatchObject({ marketId: 'M1', side: 'BUY', intent: 'ENTER', price: 310_000 });
+    expect(sig).toMatchObject({ marketId: 'M1', side: 'BUY', intent: 'ENTER', price: 290_000 });
     expect(sig.confidence).toBe(1);
     expect(sig.metadata.z).toBeLessThan(-3);
     expect(sig.metadata.reason).toBe('entry');
