@@ -17,6 +17,8 @@ import { runActivity } from './errors';
 import { coreSnapshot } from './portfolio';
 import { endedOrders } from './reserved-orders';
 import type { ActivityServices } from './services';
+import { LiveMonitor } from './monitoring';
+import { isVenueError } from './venue/errors';
 import { warmUpMarket } from './warmup';
 
 function validateWatchInput(input: WatchInput): StrategyName {
@@ -61,19 +63,28 @@ export interface WatchProgress {
   strategyState: Record<string, unknown>;
   quoteTimes: Record<string, number>;
   polls: number;
+  /** When the first attempt of this watch started (activity clock): outages that ended since are reported. */
+  startedAt?: number;
 }
 
-function resumedProgress(input: WatchInput): WatchProgress {
+function resumedProgress(input: WatchInput, now: number): WatchProgress {
   const d = lastHeartbeat() as Partial<WatchProgress> | undefined;
   if (d && typeof d === 'object' && typeof d.strategyState === 'object' && d.strategyState !== null) {
-    return { strategyState: d.strategyState, quoteTimes: d.quoteTimes ?? {}, polls: typeof d.polls === 'number' ? d.polls : 0 };
+    return { strategyState: d.strategyState, quoteTimes: d.quoteTimes ?? {}, polls: typeof d.polls === 'number' ? d.polls : 0, startedAt: typeof d.startedAt === 'number' ? d.startedAt : now };
   }
-  return { strategyState: { ...input.strategyState }, quoteTimes: {}, polls: 0 };
+  return { strategyState: { ...input.strategyState }, quoteTimes: {}, polls: 0, startedAt: firstAttemptStart(now) };
+}
+
+/** The first attempt's start: an attempt that failed during an outage heartbeats nothing, so its retry asks Temporal. */
+function firstAttemptStart(now: number): number {
+  const scheduled = currentContext()?.info.scheduledTimestampMs;
+  return typeof scheduled === 'number' && scheduled > 0 && scheduled <= now ? scheduled : now;
 }
 
 export function createMarketWatchActivities(deps: ActivityDeps, services: ActivityServices): Pick<SessionActivities, 'watchForSignal'> {
   const { db, venue, config, clock } = deps;
   const account = config.account;
+  const monitor = new LiveMonitor(deps, services.alerts);
 
   return {
     /**
@@ -87,13 +98,16 @@ export function createMarketWatchActivities(deps: ActivityDeps, services: Activi
         const name = validateWatchInput(input);
         const strategy = createStrategy(name, input.strategyParams ?? {});
         const markets = await services.markets.require(input.marketIds);
-        const progress = resumedProgress(input);
+        const progress = resumedProgress(input, clock());
         const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
         const reserved = Object.entries(input.reservedMarkets ?? {});
         for (;;) {
           throwIfCancelled();
           const [quotes, positions, working, ended] = await Promise.all([
-            Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))),
+            Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))).catch(async (e: unknown) => {
+              if (isVenueError(e)) await monitor.afterVenueFailure(clock());
+              throw e;
+            }),
             listPositions(db, { account }),
             listOpenOrders(db, { strategy: input.strategy }),
             endedOrders(
@@ -125,6 +139,10 @@ export function createMarketWatchActivities(deps: ActivityDeps, services: Activi
           progress.polls += 1;
           heartbeat(progress);
           const now = clock();
+          await monitor.afterPoll(
+            quotes.map((q) => ({ marketId: q.marketId, ts: q.ts })),
+            now,
+          );
           if (signal !== null) {
             deps.metrics?.signal(signal);
             logEvent(
@@ -136,7 +154,14 @@ export function createMarketWatchActivities(deps: ActivityDeps, services: Activi
             );
           }
           if (signal !== null || now >= input.untilMs) {
-            return { strategyState: progress.strategyState, signal, at: now, quoteTimes: progress.quoteTimes, endedOrders: ended };
+            return {
+              strategyState: progress.strategyState,
+              signal,
+              at: now,
+              quoteTimes: progress.quoteTimes,
+              endedOrders: ended,
+              connectionOutage: monitor.outageEndedSince(progress.startedAt ?? now),
+            };
           }
           await sleepUnlessCancelled(Math.min(input.pollIntervalMs, input.untilMs - now));
         }
