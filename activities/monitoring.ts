@@ -113,7 +113,7 @@ export class LiveMonitor {
       'CRITICAL',
       'CONNECTION_LOST',
       AlertKey.connectionLost(health.venue, health.lostSince),
-      `Venue connection lost for more than ${Math.round(limit / 1000)} s`,
+      `Venue connection lost for more than ${limit % 60_000 === 0 ? `${limit / 60_000} min` : `${limit / 1000} s`}`,
       `${health.venue} has not answered since ${new Date(health.lostSince).toISOString()} (${Math.round(health.lostForMs / 1000)} s, ${health.consecutiveFailures} failures in a row, last ${health.lastFailureKind ?? 'unknown'}). Check the infrastructure. When it comes back the session applies CONNECTION_LOST_POLICY to its working orders.`,
     );
   }
