@@ -63,7 +63,7 @@ export class LiveMonitor {
   async afterPoll(quotes: readonly QuoteSeen[], now: number): Promise<void> {
     await this.checkQuotes(quotes, now);
     await this.checkRateLimits(now);
-    await this.checkConnection(now);
+    await this.checkConnection();
     if (now - this.lastExecutionCheck >= this.thresholds.executionCheckEveryMs) {
       this.lastExecutionCheck = now;
       await this.checkExecutions(now);
@@ -73,7 +73,7 @@ export class LiveMonitor {
   /** After a poll the venue failed: the connection may be lost, or the venue may be throttling us. */
   async afterVenueFailure(now: number): Promise<void> {
     await this.checkRateLimits(now);
-    await this.checkConnection(now);
+    await this.checkConnection();
   }
 
   /** The last outage that outlasted the alert threshold and ended at or after `from`; null if none. */
@@ -103,7 +103,7 @@ export class LiveMonitor {
     await this.raiseInWindow('MEDIUM', 'RATE_LIMIT_HIT', now, 'API rate limit hit', `The venue answered 429 (rate limited) ${hits} time(s) since the last check (${total} since the worker started). Adjust the polling frequency.`);
   }
 
-  private async checkConnection(now: number): Promise<void> {
+  private async checkConnection(): Promise<void> {
     const health = this.deps.venue.health();
     if (health === null) return;
     this.deps.metrics?.monitoring?.({ connectionLostMs: health.lostForMs });
