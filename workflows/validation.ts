@@ -298,6 +298,8 @@ function sessionCarryProblems(carry: SessionCarry): FieldProblem[] {
       });
   }
   if (carry.kill !== undefined && carry.kill !== null) collect(problems, () => validateOperatorRequest(carry.kill, 'carry.kill'));
+  if (carry.cancelWorking !== undefined && carry.cancelWorking !== null) collect(problems, () => validateOperatorRequest(carry.cancelWorking, 'carry.cancelWorking'));
+  if (carry.outageHandled !== undefined && carry.outageHandled !== null && !Number.isSafeInteger(carry.outageHandled)) bad('outageHandled', carry.outageHandled, 'must be epoch milliseconds or null');
   if (carry.orderNotices !== undefined) {
     if (!Array.isArray(carry.orderNotices)) bad('orderNotices', carry.orderNotices, 'must be a list');
     else

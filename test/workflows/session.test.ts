@@ -653,6 +653,7 @@ describe('halts that leave nothing unsafe', () => {
     running.session.onHalt({ operator: 'alex', reason: 'leave nothing working', cancelOrders: true });
     const carry = carryOf(running.session);
     expect(carry?.cancelWorking).toEqual({ operator: 'alex', reason: 'halt: leave nothing working' });
+    expect(() => validateSessionWorkflowInput({ ...first.input, carry: { ...carry!, cancelWorking: { operator: '', reason: 'x' }, outageHandled: 'soon' as never } })).toThrow(/carry\.cancelWorking.*operator[\s\S]*carry\.outageHandled/);
     const next = harness({}, validateSessionWorkflowInput({ ...first.input, carry }), first.time);
     await next.session.run();
     expect(next.cancels.map((c) => c.reason)).toEqual(['halt: leave nothing working (by alex)', 'end of trading day']);
