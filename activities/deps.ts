@@ -9,6 +9,7 @@ import type { Money } from '../domain/money';
 import type { BreakerConfig } from '../domain/breakers';
 import type { ReconciliationPolicy } from '../domain/reconciliation';
 import type { RiskLimits } from '../domain/risk-limits';
+import type { FillRateAlertParams, SlippageAlertParams } from '../domain/execution-quality';
 import { isSessionWorkflowId } from '../domain/ids';
 import { currentContext } from './context';
 import type { ResilientVenue } from './venue/resilient-venue';
@@ -37,6 +38,40 @@ export interface ActivityConfig {
   /** A quote older than this fails the MARKET_DATA_FRESH pre-flight check and the STALE_QUOTE rule. */
   maxQuoteAgeMs: number;
   reconciliation: { policy: ReconciliationPolicy; cashTolerance: number };
+  /** The alert table's live checks (activities/monitoring.ts); absent fields take MONITORING_DEFAULTS. */
+  monitoring?: Partial<MonitoringThresholds>;
+}
+
+/** When the live checks raise the alert table's rows and the deployment guide's thresholds. */
+export interface MonitoringThresholds {
+  /** CRITICAL CONNECTION_LOST once the venue has been unreachable this long (the alert table: one minute). */
+  connectionLostAlertMs: number;
+  /** HIGH QUOTE_STALE when a quote is older than this when read (the deployment guide: 1 s). */
+  quoteStalenessAlertMs: number;
+  /** HIGH REJECTION_RATE_HIGH above this share of submitted orders, in percent (the deployment guide: 1%). */
+  rejectionRateAlertPercent: number;
+  /** Submitted orders needed before the rejection rate means anything. */
+  minOrdersForRejectionRate: number;
+  fillRate: FillRateAlertParams;
+  slippage: SlippageAlertParams;
+  /** How far back the execution checks (fill rate, slippage, rejections) look. */
+  lookbackMs: number;
+  /** The execution checks read the records at most this often per worker. */
+  executionCheckEveryMs: number;
+}
+
+/** What the live checks measured, for the monitoring gauges. */
+export interface MonitoringFigures {
+  /** Age of each quote when it was read, ms. */
+  quoteAgesMs?: Record<string, number>;
+  /** How long the venue connection has been lost, ms (0 when connected). */
+  connectionLostMs?: number;
+  /** 429 answers since the last report. */
+  rateLimitHits?: number;
+  /** Over the look-back: rejected / submitted, withFill / decided, mean slippage per contract (micros); null when not measurable. */
+  rejectionRate?: number | null;
+  fillRate?: number | null;
+  meanSlippageMicros?: number | null;
 }
 
 export interface ActivityDeps {
@@ -80,6 +115,8 @@ export interface ActivityMetrics {
   quote(marketId: string, ts: number): void;
   session(figures: SessionFigures): void;
   error(component: string, kind: string): void;
+  /** The live checks' measurements (activities/monitoring.ts). */
+  monitoring?(figures: MonitoringFigures): void;
 }
 
 /** The IDs a log line is found by. */

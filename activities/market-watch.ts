@@ -17,6 +17,8 @@ import { runActivity } from './errors';
 import { coreSnapshot } from './portfolio';
 import { endedOrders } from './reserved-orders';
 import type { ActivityServices } from './services';
+import { LiveMonitor } from './monitoring';
+import { isVenueError } from './venue/errors';
 import { warmUpMarket } from './warmup';
 
 function validateWatchInput(input: WatchInput): StrategyName {
@@ -61,21 +63,30 @@ export interface WatchProgress {
   strategyState: Record<string, unknown>;
   quoteTimes: Record<string, number>;
   polls: number;
+  /** When the first attempt of this watch started (activity clock): outages that ended since are reported. */
+  startedAt?: number;
 }
 
-function resumedProgress(input: WatchInput): WatchProgress {
+function resumedProgress(input: WatchInput, now: number): WatchProgress {
   const d = lastHeartbeat() as Partial<WatchProgress> | undefined;
   if (d && typeof d === 'object' && typeof d.strategyState === 'object' && d.strategyState !== null) {
-    return { strategyState: d.strategyState, quoteTimes: d.quoteTimes ?? {}, polls: typeof d.polls === 'number' ? d.polls : 0 };
+    return { strategyState: d.strategyState, quoteTimes: d.quoteTimes ?? {}, polls: typeof d.polls === 'number' ? d.polls : 0, startedAt: typeof d.startedAt === 'number' ? d.startedAt : now };
   }
-  return { strategyState: { ...input.strategyState }, quoteTimes: {}, polls: 0 };
+  return { strategyState: { ...input.strategyState }, quoteTimes: {}, polls: 0, startedAt: firstAttemptStart(now) };
+}
+
+/** The first attempt's start: an attempt that failed during an outage heartbeats nothing, so its retry asks Temporal. */
+function firstAttemptStart(now: number): number {
+  const scheduled = currentContext()?.info.scheduledTimestampMs;
+  return typeof scheduled === 'number' && scheduled > 0 && scheduled <= now ? scheduled : now;
 }
 
 export function createMarketWatchActivities(deps: ActivityDeps, services: ActivityServices): Pick<SessionActivities, 'watchForSignal'> {
   const { db, venue, config, clock } = deps;
   const account = config.account;
+  const monitor = new LiveMonitor(deps, services.alerts);
 
-  return {
+  const activities = {
     /**
      * Polls each market every `pollIntervalMs` and steps the strategy, heartbeating its state
      * each round (a retry resumes from the last heartbeat, not from the input). Returns at the
@@ -84,62 +95,85 @@ export function createMarketWatchActivities(deps: ActivityDeps, services: Activi
      */
     watchForSignal: (input: WatchInput): Promise<WatchResult> =>
       runActivity(async () => {
-        const name = validateWatchInput(input);
-        const strategy = createStrategy(name, input.strategyParams ?? {});
-        const markets = await services.markets.require(input.marketIds);
-        const progress = resumedProgress(input);
-        const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
-        const reserved = Object.entries(input.reservedMarkets ?? {});
-        for (;;) {
-          throwIfCancelled();
-          const [quotes, positions, working, ended] = await Promise.all([
-            Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))),
-            listPositions(db, { account }),
-            listOpenOrders(db, { strategy: input.strategy }),
-            endedOrders(
-              db,
-              reserved.map(([, coid]) => coid),
-              false,
-            ),
-          ]);
-          const held = new Map(positions.map((p) => [p.marketId, p.quantity]));
-          // One working order per market: a strategy that keeps signalling while its order works
-          // (an exit in the blackout, say) must not stack orders on top of it. The session's
-          // reservation covers an order that has started but not yet recorded itself.
-          const endedIds = new Set(ended.map((e) => e.clientOrderId));
-          const busy = new Set([...working.map((o) => o.marketId), ...reserved.filter(([, coid]) => !endedIds.has(coid)).map(([marketId]) => marketId)]);
-          let signal: WatchSignal | null = null;
-          for (const quote of quotes) {
-            const snapshot: MarketSnapshot = coreSnapshot(quote);
-            const position = held.get(snapshot.marketId) ?? 0;
-            const state = progress.strategyState[snapshot.marketId] ?? (await warmUpMarket(deps, strategy, markets[snapshot.marketId]!, snapshot.ts));
-            const step = strategy.onSnapshot(state, snapshot, { market: markets[snapshot.marketId]!, position, modelProbability: null });
-            progress.strategyState[snapshot.marketId] = step.state;
-            progress.quoteTimes[snapshot.marketId] = snapshot.ts;
-            deps.metrics?.quote(snapshot.marketId, snapshot.ts);
-            if (signal === null && step.signal !== null && !busy.has(snapshot.marketId)) {
-              const quantity = sizeSignal(step.signal, position, sizing);
-              if (quantity > 0) signal = { ...step.signal, quantity };
-            }
-          }
-          progress.polls += 1;
-          heartbeat(progress);
-          const now = clock();
-          if (signal !== null) {
-            deps.metrics?.signal(signal);
-            logEvent(
-              deps,
-              'signal',
-              { sessionId: currentContext()?.info.workflowExecution?.workflowId ?? null },
-              { strategy: input.strategy, marketId: signal.marketId, side: signal.side, intent: signal.intent, price: formatDecimal(signal.price), confidence: signal.confidence, quantity: signal.quantity, metadata: signal.metadata },
-              `${signal.intent} ${signal.side} signal on ${signal.marketId}`,
-            );
-          }
-          if (signal !== null || now >= input.untilMs) {
-            return { strategyState: progress.strategyState, signal, at: now, quoteTimes: progress.quoteTimes, endedOrders: ended };
-          }
-          await sleepUnlessCancelled(Math.min(input.pollIntervalMs, input.untilMs - now));
+        try {
+          return await watch(input);
+        } catch (e) {
+          // A venue that fails the watch may be lost (CONNECTION_LOST) or throttling us (RATE_LIMIT_HIT).
+          if (isVenueError(e)) await monitor.afterVenueFailure(clock());
+          throw e;
         }
       }),
   };
+
+  async function watch(input: WatchInput): Promise<WatchResult> {
+    const name = validateWatchInput(input);
+    const strategy = createStrategy(name, input.strategyParams ?? {});
+    const markets = await services.markets.require(input.marketIds);
+    const progress = resumedProgress(input, clock());
+    const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
+    const reserved = Object.entries(input.reservedMarkets ?? {});
+    for (;;) {
+      throwIfCancelled();
+      const [quotes, positions, working, ended] = await Promise.all([
+        Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))),
+        listPositions(db, { account }),
+        listOpenOrders(db, { strategy: input.strategy }),
+        endedOrders(
+          db,
+          reserved.map(([, coid]) => coid),
+          false,
+        ),
+      ]);
+      const held = new Map(positions.map((p) => [p.marketId, p.quantity]));
+      // One working order per market: a strategy that keeps signalling while its order works
+      // (an exit in the blackout, say) must not stack orders on top of it. The session's
+      // reservation covers an order that has started but not yet recorded itself.
+      const endedIds = new Set(ended.map((e) => e.clientOrderId));
+      const busy = new Set([...working.map((o) => o.marketId), ...reserved.filter(([, coid]) => !endedIds.has(coid)).map(([marketId]) => marketId)]);
+      let signal: WatchSignal | null = null;
+      for (const quote of quotes) {
+        const snapshot: MarketSnapshot = coreSnapshot(quote);
+        const position = held.get(snapshot.marketId) ?? 0;
+        const state = progress.strategyState[snapshot.marketId] ?? (await warmUpMarket(deps, strategy, markets[snapshot.marketId]!, snapshot.ts));
+        const step = strategy.onSnapshot(state, snapshot, { market: markets[snapshot.marketId]!, position, modelProbability: null });
+        progress.strategyState[snapshot.marketId] = step.state;
+        progress.quoteTimes[snapshot.marketId] = snapshot.ts;
+        deps.metrics?.quote(snapshot.marketId, snapshot.ts);
+        if (signal === null && step.signal !== null && !busy.has(snapshot.marketId)) {
+          const quantity = sizeSignal(step.signal, position, sizing);
+          if (quantity > 0) signal = { ...step.signal, quantity };
+        }
+      }
+      progress.polls += 1;
+      heartbeat(progress);
+      const now = clock();
+      await monitor.afterPoll(
+        quotes.map((q) => ({ marketId: q.marketId, ts: q.ts })),
+        now,
+      );
+      if (signal !== null) {
+        deps.metrics?.signal(signal);
+        logEvent(
+          deps,
+          'signal',
+          { sessionId: currentContext()?.info.workflowExecution?.workflowId ?? null },
+          { strategy: input.strategy, marketId: signal.marketId, side: signal.side, intent: signal.intent, price: formatDecimal(signal.price), confidence: signal.confidence, quantity: signal.quantity, metadata: signal.metadata },
+          `${signal.intent} ${signal.side} signal on ${signal.marketId}`,
+        );
+      }
+      if (signal !== null || now >= input.untilMs) {
+        return {
+          strategyState: progress.strategyState,
+          signal,
+          at: now,
+          quoteTimes: progress.quoteTimes,
+          endedOrders: ended,
+          connectionOutage: monitor.outageEndedSince(progress.startedAt ?? now),
+        };
+      }
+      await sleepUnlessCancelled(Math.min(input.pollIntervalMs, input.untilMs - now));
+    }
+  }
+
+  return activities;
 }

@@ -166,6 +166,14 @@ export interface WatchResult {
   quoteTimes: Record<string, number>;
   /** Reserved orders (WatchInput.reservedMarkets) the watch saw final in the records. */
   endedOrders?: EndedOrder[];
+  /** The last venue connection outage that outlasted the alert threshold and has ended (this worker's view). */
+  connectionOutage?: ConnectionOutage | null;
+}
+
+/** A venue connection lost from `since` until `restoredAt` (epoch ms, activity clock). */
+export interface ConnectionOutage {
+  since: number;
+  restoredAt: number;
 }
 
 export interface SessionSnapshot {

@@ -206,6 +206,14 @@ export const AlertKey = {
   reconciliationMismatch: (runId: string): string => `RECONCILIATION_MISMATCH:${runId}`,
   /** The n-th reminder of a run still waiting for an operator. */
   reconciliationUnanswered: (runId: string, reminder: number): string => `RECONCILIATION_UNANSWERED:${runId}:${reminder}`,
+  /** One per venue outage, named by when the connection was lost. */
+  connectionLost: (venue: string, lostSince: number): string => `CONNECTION_LOST:${venue}:${lostSince}`,
+  /**
+   * A live check's alert of `type` for the account, one per cooldown window (`windowStart`, epoch
+   * ms): a condition that holds is raised again each window, and the alert cooldown keeps it to
+   * one email per cooldown.
+   */
+  monitor: (type: string, account: string, windowStart: number): string => `${type}:${account}:${windowStart}`,
 } as const;
 
 /**

@@ -11,7 +11,8 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isEmailAddress } from '../activities/email-address';
 import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
-import { TASK_QUEUE } from '../workflows/api';
+import { CONNECTION_LOST_POLICIES, TASK_QUEUE, type ConnectionLostPolicy } from '../workflows/api';
+import { MONITORING_DEFAULTS } from '../activities/monitoring';
 import { CASE_STUDY_BREAKERS, parseBreakerConfig, type BreakerConfig } from '../domain/breakers';
 import { ErrorType, InvalidInput, type FieldProblem } from '../domain/errors';
 import { validateKey } from '../domain/ids';
@@ -58,6 +59,10 @@ export const ENV = {
   sessionWatchPeriodMs: 'SESSION_WATCH_PERIOD_MS',
   sessionPollIntervalMs: 'SESSION_POLL_INTERVAL_MS',
   sessionOrderTtlMs: 'SESSION_ORDER_TTL_MS',
+  connectionLostPolicy: 'CONNECTION_LOST_POLICY',
+  connectionLostAlertMs: 'CONNECTION_LOST_ALERT_MS',
+  quoteStalenessAlertMs: 'QUOTE_STALENESS_ALERT_MS',
+  rejectionRateAlertPercent: 'REJECTION_RATE_ALERT_PERCENT',
   stage: 'TRADING_STAGE',
   liveConfirm: 'LIVE_CONFIRM',
   liveCapitalCap: 'LIVE_CAPITAL_CAP',
@@ -166,6 +171,14 @@ export interface SessionConfig {
   orderTtlMs: number;
 }
 
+export interface MonitoringConfig {
+  /** Working orders when the venue connection comes back after an outage: cancel them (default) or keep them. */
+  connectionLostPolicy: ConnectionLostPolicy;
+  connectionLostAlertMs: number;
+  quoteStalenessAlertMs: number;
+  rejectionRateAlertPercent: number;
+}
+
 export interface WorkerConfig {
   temporal: TemporalConfig;
   dataDir: string;
@@ -180,6 +193,8 @@ export interface WorkerConfig {
   dailyResetCron: string;
   reconciliation: { policy: ReconciliationPolicy; everyMinutes: number; reminderMinutes: number };
   session: SessionConfig;
+  /** The alert table's live checks (activities/monitoring.ts) and what a session does after a connection outage. */
+  monitoring: MonitoringConfig;
   riskLimits: RiskLimits;
   breakers: BreakerConfig;
   /** Deployment stage (reference 004): BACKTEST, PAPER, SHADOW or LIVE. */
@@ -227,6 +242,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
   session: ['strategy', 'strategyName', 'strategyParams', 'markets', 'watchPeriodMs', 'pollIntervalMs', 'orderTtlMs'],
+  monitoring: ['connectionLostPolicy', 'connectionLostAlertMs', 'quoteStalenessAlertMs', 'rejectionRateAlertPercent'],
   riskLimits: null,
   breakers: null,
   stage: null,
@@ -636,6 +652,19 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const orderTtlMs = r.integer(r.raw(ENV.sessionOrderTtlMs, 'session.orderTtlMs'), 1_000, 86_400_000, ' of milliseconds') ?? DEFAULTS.orderTtlMs;
   if (pollIntervalMs > watchPeriodMs) r.report(ENV.sessionPollIntervalMs, `must not exceed the watch period (${watchPeriodMs} ms)`);
 
+  // ---- monitoring ----
+  const lostPolicyRaw = r.raw(ENV.connectionLostPolicy, 'monitoring.connectionLostPolicy');
+  let connectionLostPolicy = (r.text(lostPolicyRaw)?.toLowerCase() ?? MONITORING_DEFAULTS.connectionLostPolicy) as ConnectionLostPolicy;
+  if (lostPolicyRaw && !CONNECTION_LOST_POLICIES.includes(connectionLostPolicy)) {
+    connectionLostPolicy = r.bad(lostPolicyRaw, `must be one of ${CONNECTION_LOST_POLICIES.join(', ')}`) ?? MONITORING_DEFAULTS.connectionLostPolicy;
+  }
+  const monitoring: MonitoringConfig = {
+    connectionLostPolicy,
+    connectionLostAlertMs: r.integer(r.raw(ENV.connectionLostAlertMs, 'monitoring.connectionLostAlertMs'), 1_000, 3_600_000, ' of milliseconds') ?? MONITORING_DEFAULTS.connectionLostAlertMs,
+    quoteStalenessAlertMs: r.integer(r.raw(ENV.quoteStalenessAlertMs, 'monitoring.quoteStalenessAlertMs'), 100, 3_600_000, ' of milliseconds') ?? MONITORING_DEFAULTS.quoteStalenessAlertMs,
+    rejectionRateAlertPercent: r.integer(r.raw(ENV.rejectionRateAlertPercent, 'monitoring.rejectionRateAlertPercent'), 1, 100, ' of percent') ?? MONITORING_DEFAULTS.rejectionRateAlertPercent,
+  };
+
   // ---- limits: a file object replaces the case-study defaults as a whole ----
   const limitsRaw = r.raw(null, 'riskLimits');
   const riskLimits = (limitsRaw ? r.check(limitsRaw, parseRiskLimits) : CASE_STUDY_LIMITS) ?? CASE_STUDY_LIMITS;
@@ -684,6 +713,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     dailyResetCron,
     reconciliation: { policy, everyMinutes, reminderMinutes },
     session: { strategy, strategyName, strategyParams, markets, watchPeriodMs, pollIntervalMs, orderTtlMs },
+    monitoring,
     riskLimits,
     breakers,
     stage,

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { logEvent, type ActivityMetrics, type SessionFigures } from '../activities/deps';
+import { logEvent, type ActivityMetrics, type MonitoringFigures, type SessionFigures } from '../activities/deps';
 import type { VenueLogEntry, VenueLogger } from '../activities/venue/http';
 import type { Fill } from '../domain/fill';
 import { MICROS } from '../domain/money';
@@ -42,6 +42,12 @@ export const METRIC_NAMES = {
   operatorActions: 'trader_operator_actions_total',
   activityFailures: 'trader_activity_failures_total',
   stage: 'trader_stage_info',
+  quoteStaleness: 'trader_quote_staleness_seconds',
+  connectionLost: 'trader_venue_connection_lost_seconds',
+  rateLimitHits: 'trader_rate_limit_hits_total',
+  rejectionRate: 'trader_order_rejection_ratio',
+  fillRate: 'trader_fill_rate_ratio',
+  meanSlippage: 'trader_mean_slippage_dollars',
 } as const;
 
 const dollars = (micros: number): number => micros / MICROS;
@@ -80,6 +86,12 @@ export class TradingMetrics implements ActivityMetrics {
   private readonly alerts: Counter;
   private readonly operatorActions: Counter;
   private readonly activityFailures: Counter;
+  private readonly quoteStaleness: Gauge;
+  private readonly connectionLost: Gauge;
+  private readonly rateLimitHits: Counter;
+  private readonly rejectionRate: Gauge;
+  private readonly fillRate: Gauge;
+  private readonly meanSlippage: Gauge;
 
   constructor(options: TradingMetricsOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -129,6 +141,13 @@ export class TradingMetrics implements ActivityMetrics {
       labelNames: ['activity', 'type', 'retryable'],
       registers,
     });
+    // The live checks' figures (activities/monitoring.ts): the deployment guide's thresholds are alerts there and gauges here.
+    this.quoteStaleness = new Gauge({ name: METRIC_NAMES.quoteStaleness, help: 'Age of each market quote when the watch read it, seconds (alert above 1 s)', labelNames: ['market'], registers });
+    this.connectionLost = new Gauge({ name: METRIC_NAMES.connectionLost, help: 'How long the venue connection has been lost, seconds (0 when connected; CRITICAL alert above 60 s)', registers });
+    this.rateLimitHits = new Counter({ name: METRIC_NAMES.rateLimitHits, help: 'Venue answers of 429 (rate limited) the live checks counted', registers });
+    this.rejectionRate = new Gauge({ name: METRIC_NAMES.rejectionRate, help: 'Rejected share of the orders sent over the look-back (alert above 1%)', registers });
+    this.fillRate = new Gauge({ name: METRIC_NAMES.fillRate, help: 'Orders with a fill over decided orders, over the look-back (alert under 50%)', registers });
+    this.meanSlippage = new Gauge({ name: METRIC_NAMES.meanSlippage, help: 'Mean slippage per filled contract over the look-back, dollars', registers });
     const stage = new Gauge({ name: METRIC_NAMES.stage, help: 'Deployment stage the worker runs in (1 for the current one)', labelNames: ['stage'], registers });
     if (options.stage) stage.set({ stage: options.stage }, 1);
     if (options.processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'trader_' });
@@ -204,6 +223,16 @@ export class TradingMetrics implements ActivityMetrics {
 
   error(component: string, kind: string): void {
     this.errors.inc({ component, kind });
+  }
+
+  monitoring(f: MonitoringFigures): void {
+    for (const [market, ms] of Object.entries(f.quoteAgesMs ?? {})) this.quoteStaleness.set({ market }, ms / 1000);
+    if (f.connectionLostMs !== undefined) this.connectionLost.set(f.connectionLostMs / 1000);
+    if (f.rateLimitHits !== undefined && f.rateLimitHits > 0) this.rateLimitHits.inc(f.rateLimitHits);
+    // A ratio that cannot be measured yet (no orders) is left as it was rather than reported as 0.
+    if (f.rejectionRate !== undefined && f.rejectionRate !== null) this.rejectionRate.set(f.rejectionRate);
+    if (f.fillRate !== undefined && f.fillRate !== null) this.fillRate.set(f.fillRate);
+    if (f.meanSlippageMicros !== undefined && f.meanSlippageMicros !== null) this.meanSlippage.set(dollars(f.meanSlippageMicros));
   }
 
   // ---- venue and Temporal hooks ----

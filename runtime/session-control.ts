@@ -8,7 +8,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { InvalidInput } from '../domain/errors';
 import { sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { endOfTradingDay } from '../domain/calendar';
-import { SA_STRATEGY, haltSignal, killSwitchSignal, resumeSignal, sessionStatusQuery, type KillSwitchRequest, type OperatorRequest, type SessionStatus, type SessionWorkflowInput } from '../workflows/api';
+import { SA_STRATEGY, haltSignal, killSwitchSignal, resumeSignal, sessionStatusQuery, type HaltRequest, type KillSwitchRequest, type OperatorRequest, type SessionStatus, type SessionWorkflowInput } from '../workflows/api';
 import type { sessionWorkflow } from '../workflows/session-workflow';
 import { validateOperatorRequest, validateSessionWorkflowInput } from '../workflows/validation';
 import type { WorkerConfig } from './config';
@@ -28,6 +28,7 @@ export function sessionInput(config: WorkerConfig, tradingDay: string, searchAtt
     maxDailyLoss: config.riskLimits.maxDailyLoss,
     breakers: config.breakers,
     searchAttributes,
+    connectionLostPolicy: config.monitoring.connectionLostPolicy,
   };
 }
 
@@ -77,8 +78,11 @@ export async function startSession(client: Client, config: WorkerConfig, trading
   }
 }
 
-export async function signalHalt(client: Client, workflowId: string, request: OperatorRequest): Promise<void> {
-  await client.workflow.getHandle(workflowId).signal(haltSignal, validateOperatorRequest(request, 'halt'));
+/** `cancelOrders`: also cancel the session's working orders (the kill switch always does). */
+export async function signalHalt(client: Client, workflowId: string, request: HaltRequest): Promise<void> {
+  const valid = validateOperatorRequest(request, 'halt');
+  if (request.cancelOrders !== undefined && typeof request.cancelOrders !== 'boolean') throw InvalidInput.of('halt.cancelOrders', request.cancelOrders, 'must be true or false');
+  await client.workflow.getHandle(workflowId).signal(haltSignal, request.cancelOrders === true ? { ...valid, cancelOrders: true } : valid);
 }
 
 export async function signalResume(client: Client, workflowId: string, request: OperatorRequest): Promise<void> {

@@ -96,6 +96,11 @@ export async function openActivityDeps(
       alertCooldownMs: ALERT_COOLDOWN_MS,
       maxQuoteAgeMs: config.riskLimits.maxQuoteAgeMs,
       reconciliation: { policy: config.reconciliation.policy, cashTolerance: CASH_TOLERANCE_MICROS },
+      monitoring: {
+        connectionLostAlertMs: config.monitoring.connectionLostAlertMs,
+        quoteStalenessAlertMs: config.monitoring.quoteStalenessAlertMs,
+        rejectionRateAlertPercent: config.monitoring.rejectionRateAlertPercent,
+      },
     },
     clock: () => Date.now(),
   };

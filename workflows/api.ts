@@ -121,6 +121,8 @@ export interface OrderFinished {
   clientOrderId: string;
   marketId: string;
   state: OrderState;
+  /** The venue failure type that refused the order ('AUTH': our credentials); absent otherwise and from older orders. */
+  venueFailure?: string;
 }
 export const orderFinishedSignal = defineSignal<[OrderFinished]>('orderFinished');
 
@@ -146,6 +148,8 @@ export interface SessionWorkflowInput {
   searchAttributes: boolean;
   /** History length at which the session continues as new even unprompted (default 8 000; tests lower it). */
   continueAsNewAtEvents?: number;
+  /** Working orders when the venue connection comes back after an outage (default 'cancel'; CONNECTION_LOST_POLICY). */
+  connectionLostPolicy?: ConnectionLostPolicy;
   /** State handed over by continue-as-new; absent on a fresh start. */
   carry?: SessionCarry;
 }
@@ -172,6 +176,10 @@ export interface SessionCarry {
   orderNotices?: OrderNotice[];
   unsentAlerts?: string[];
   recordFailures?: string[];
+  /** `since` of the last connection outage the session acted on. */
+  outageHandled?: number | null;
+  /** Working orders still to be cancelled at the venue (a halt with cancelOrders, a connection outage). */
+  cancelWorking?: OperatorRequest | null;
 }
 
 /** Breaker trips and lifts waiting to be written (`at` fixed when queued, so a retried write is the same row). */
@@ -194,6 +202,15 @@ export interface OrderNotice {
   signal: 'halt' | 'cancel';
   request: OperatorRequest;
 }
+
+/** A halt; `cancelOrders` also cancels the working orders (the kill switch always does). */
+export interface HaltRequest extends OperatorRequest {
+  cancelOrders?: boolean;
+}
+
+/** What the session does with its working orders when the venue connection comes back after an outage. */
+export const CONNECTION_LOST_POLICIES = ['cancel', 'keep'] as const;
+export type ConnectionLostPolicy = (typeof CONNECTION_LOST_POLICIES)[number];
 
 export interface KillSwitchRequest extends OperatorRequest {
   /** Also send orders that bring every position to zero. */
@@ -229,7 +246,7 @@ export interface SessionStatus {
   unrecorded: number;
 }
 
-export const haltSignal = defineSignal<[OperatorRequest]>('halt');
+export const haltSignal = defineSignal<[HaltRequest]>('halt');
 export const resumeSignal = defineSignal<[OperatorRequest]>('resume');
 export const killSwitchSignal = defineSignal<[KillSwitchRequest]>('killSwitch');
 export const dailyResetSignal = defineSignal<[DailyResetRequest]>('dailyReset');

@@ -71,7 +71,13 @@ async function tellSession(input: OrderWorkflowInput, order: Order): Promise<voi
   if (!sessionId || !patched(ORDER_PATCHES.finishedSignal)) return;
   try {
     await CancellationScope.nonCancellable(() =>
-      getExternalWorkflowHandle(sessionId).signal(orderFinishedSignal, { clientOrderId: order.clientOrderId, marketId: order.marketId, state: order.state }),
+      getExternalWorkflowHandle(sessionId).signal(orderFinishedSignal, {
+        clientOrderId: order.clientOrderId,
+        marketId: order.marketId,
+        state: order.state,
+        // The session halts on a credentials refusal (only the payload differs: no command changes).
+        ...(order.rejectReason?.startsWith('AUTH:') ? { venueFailure: 'AUTH' } : {}),
+      }),
     );
   } catch (e) {
     log.warn('could not tell the session that the order ended', { sessionWorkflowId: sessionId, clientOrderId: order.clientOrderId, error: String(e) });

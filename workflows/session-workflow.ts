@@ -57,6 +57,12 @@ function classifyRecordFailure(e: unknown): { kind: RecordFailureKind; message: 
   return { kind: e.retryState === RetryState.NON_RETRYABLE_FAILURE ? 'REFUSED' : 'UNREACHABLE', message };
 }
 
+/** The type of an activity's failure (its ApplicationFailure cause), or null. */
+function failureType(e: unknown): string | null {
+  if (e instanceof ActivityFailure && e.cause instanceof ApplicationFailure) return e.cause.type ?? null;
+  return null;
+}
+
 /** How sdk-core fails a signal to a workflow that is not running (ended, or never started). */
 const isTargetGone = (e: unknown): boolean => e instanceof ApplicationFailure && e.type === 'SignalExternalWorkflowExecutionFailed' && /not found/i.test(e.message);
 
@@ -137,6 +143,7 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
         }
       },
       patched,
+      failureType,
       classifyRecordFailure,
       log: (message) => log.warn(message),
       runId: workflowInfo().runId,

@@ -14,9 +14,11 @@
  * records, or its workflow is no longer running. Halts and the kill switch are passed on to
  * every reserved order.
  */
-import type { AlertLevel, AlertRequest, EndedOrder, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
+import type { AlertLevel, AlertRequest, ConnectionOutage, EndedOrder, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
 import type {
+  ConnectionLostPolicy,
   DailyResetRequest,
+  HaltRequest,
   KillSwitchRequest,
   OperatorRequest,
   OrderNotice,
@@ -61,6 +63,12 @@ export const SessionPatch = {
   watchPeriods: 'session-watch-periods',
   /** Venue fills are synced by a step of their own (`syncFills`) before each snapshot and the daily summary, which then only read. */
   fillSyncStep: 'session-fill-sync-step',
+  /** The venue refusing our credentials (an order's submit, the watch) halts the whole session with a CRITICAL alert. */
+  authHalts: 'session-auth-halts',
+  /** Working orders are cancelled at the venue on request: a halt with cancelOrders, a connection outage under the cancel policy. */
+  cancelWorking: 'session-cancel-working',
+  /** A venue connection outage the watch reports is acted on by CONNECTION_LOST_POLICY. */
+  connectionOutage: 'session-connection-outage',
 } as const;
 
 /**
@@ -85,6 +93,8 @@ export interface SessionEnv {
   patched?(changeId: string): boolean;
   /** This run's ID (unique per run, the same on replay): names breaker changes in the records. */
   runId?: string;
+  /** The failure type of an activity's failure ('AUTH', ...); null when it is none; absent: never known. */
+  failureType?(error: unknown): string | null;
   /** Sorts a failed record write; absent: every failure is a bug (it fails the session). */
   classifyRecordFailure?(error: unknown): { kind: RecordFailureKind; message: string };
   log?(message: string): void;
@@ -105,6 +115,8 @@ const HALTED_CHECK_MS = 5 * MINUTE;
 export function watchActivityTimeouts(input: Pick<SessionWorkflowInput, 'watchPeriodMs' | 'pollIntervalMs'>): { startToCloseMs: number; heartbeatMs: number } {
   return { startToCloseMs: input.watchPeriodMs + input.pollIntervalMs + 5 * MINUTE, heartbeatMs: Math.max(MINUTE, 3 * input.pollIntervalMs) };
 }
+
+const DEFAULT_CONNECTION_LOST_POLICY: ConnectionLostPolicy = 'cancel';
 
 type QueuedRequest = { handler: 'halt' | 'resume' | 'killSwitch' | 'dailyReset' | 'orderFinished'; payload: unknown };
 
@@ -149,6 +161,12 @@ export class TradingSession {
   /** False until the carried-over state is merged; requests that arrive before wait in `early`. */
   private loaded: boolean;
   private readonly early: QueuedRequest[] = [];
+  /** Working orders still to cancel at the venue, and why. */
+  private cancelWorking: OperatorRequest | null;
+  /** `since` of the last connection outage acted on. */
+  private outageHandled: number | null;
+  /** AUTH refusals seen by this run (names their alerts). */
+  private authRefusals = 0;
 
   constructor(
     readonly input: SessionWorkflowInput,
@@ -174,6 +192,8 @@ export class TradingSession {
     this.orderNotices = c?.orderNotices ?? [];
     this.unsentAlerts = c?.unsentAlerts ?? [];
     this.recordFailures = c?.recordFailures ?? [];
+    this.cancelWorking = c?.cancelWorking ?? null;
+    this.outageHandled = c?.outageHandled ?? null;
     this.mode = c ? 'TRADING' : 'PREFLIGHT';
     this.loaded = c !== undefined;
   }
@@ -188,8 +208,36 @@ export class TradingSession {
     if (this.waitForLoad('halt', payload)) return;
     const req = this.accept(payload, 'halt');
     if (!req) return;
+    const cancelOrders = (payload as HaltRequest).cancelOrders;
+    if (cancelOrders !== undefined && typeof cancelOrders !== 'boolean') {
+      this.refuse(InvalidInput.of('halt.cancelOrders', cancelOrders, 'must be true or false'));
+      return;
+    }
     this.noteBreakerChange('TRIPPED', manualHalt(this.breakers, req.operator, req.reason, this.lastAt), req);
-    this.journal('HALT', req, {});
+    if (cancelOrders === true) this.cancelWorkingOrders({ operator: req.operator, reason: `halt: ${req.reason}` });
+    this.journal('HALT', req, cancelOrders === true ? { cancelOrders: true } : {});
+  }
+
+  /** Every working order is cancelled: the session's own orders by signal, and whatever the records still hold open at the venue. */
+  private cancelWorkingOrders(request: OperatorRequest): void {
+    this.noticeOrders({ signal: 'cancel', request });
+    this.cancelWorking = request;
+  }
+
+  /**
+   * The venue refused our credentials (401/403): every further call will be refused too, so the
+   * whole session halts, not only the order (the reference's API error table: stop trading, alert
+   * the operator). A MANUAL trip: an operator resumes once the credentials are fixed.
+   */
+  private haltForAuth(reason: string): Promise<void> {
+    this.noteBreakerChange('TRIPPED', manualHalt(this.breakers, 'venue-auth', reason, this.lastAt), { operator: 'venue-auth', reason });
+    return this.alert(
+      'CRITICAL',
+      'SESSION_HALTED_AUTH',
+      `${this.env.runId ?? 'local'}:${++this.authRefusals}`,
+      'Session halted: the venue refused our credentials',
+      `${reason}\nNo order is started until an operator resumes the session, after the API key is fixed.`,
+    );
   }
 
   onResume(payload: unknown): void {
@@ -234,8 +282,9 @@ export class TradingSession {
   onOrderFinished(payload: unknown): void {
     if (this.waitForLoad('orderFinished', payload)) return;
     try {
-      const { clientOrderId, marketId } = validateOrderFinished(payload);
+      const { clientOrderId, marketId, venueFailure } = validateOrderFinished(payload);
       if (this.reservations[marketId] === clientOrderId) this.release([{ clientOrderId, state: null }]);
+      if (venueFailure === 'AUTH' && this.patched(SessionPatch.authHalts)) void this.haltForAuth(`order ${clientOrderId} was refused by the venue: AUTH`);
     } catch (e) {
       this.refuse(e);
     }
@@ -443,7 +492,20 @@ export class TradingSession {
       orderNotices: this.orderNotices,
       unsentAlerts: this.unsentAlerts,
       recordFailures: this.recordFailures,
+      ...(this.cancelWorking !== null ? { cancelWorking: this.cancelWorking } : {}),
+      ...(this.outageHandled !== null ? { outageHandled: this.outageHandled } : {}),
     };
+  }
+
+  /** Acts once on each connection outage the watch reports, by the configured policy. */
+  private onConnectionOutage(outage: ConnectionOutage | null | undefined): void {
+    if (!outage || (this.outageHandled !== null && outage.since <= this.outageHandled)) return;
+    if (!this.patched(SessionPatch.connectionOutage)) return;
+    this.outageHandled = outage.since;
+    const policy = this.input.connectionLostPolicy ?? DEFAULT_CONNECTION_LOST_POLICY;
+    const lost = `the venue connection was lost for ${Math.round((outage.restoredAt - outage.since) / 1000)} s`;
+    if (policy === 'cancel') this.cancelWorkingOrders({ operator: 'session', reason: `${lost}; working orders cancelled when it came back (CONNECTION_LOST_POLICY=cancel)` });
+    else this.env.log?.(`${lost}; working orders kept (CONNECTION_LOST_POLICY=keep)`);
   }
 
   async run(): Promise<SessionStatus> {
@@ -478,6 +540,12 @@ export class TradingSession {
         if (this.kill === kill) this.kill = null;
         continue;
       }
+      if (this.cancelWorking !== null && this.patched(SessionPatch.cancelWorking)) {
+        const request = this.cancelWorking;
+        await acts.cancelAllOpenOrders({ strategy: input.strategy, flatten: false, reason: `${request.reason} (by ${request.operator})` });
+        if (this.cancelWorking === request) this.cancelWorking = null;
+        continue;
+      }
       if (this.lastAt >= input.endOfDayAt) break;
       // Entries the records refused stay pending; they are carried over, so they do not hold the hand-over back.
       if (this.env.continueAsNewSuggested()) {
@@ -487,27 +555,35 @@ export class TradingSession {
 
       if (!isTradingAllowed(this.breakers)) {
         const journaled = this.actionSequence;
-        const changed = () => this.actionSequence !== journaled || this.kill !== null || isTradingAllowed(this.breakers);
+        const changed = () => this.actionSequence !== journaled || this.kill !== null || this.cancelWorking !== null || isTradingAllowed(this.breakers);
         await this.env.waitFor(changed, Math.max(1_000, Math.min(HALTED_CHECK_MS, input.endOfDayAt - this.lastAt)));
         await this.refreshSnapshot();
         continue;
       }
 
       const interrupt = () => this.kill !== null || !isTradingAllowed(this.breakers);
-      const watched = await this.env.watch(
-        {
-          strategy: input.strategy,
-          strategyName: input.strategyName,
-          strategyParams: input.strategyParams,
-          strategyState: this.strategyState,
-          marketIds: input.marketIds,
-          untilMs: Math.min(input.endOfDayAt, (this.lastAt || 0) + input.watchPeriodMs),
-          pollIntervalMs: input.pollIntervalMs,
-          reservedMarkets: { ...this.reservations },
-        },
-        interrupt,
-      );
+      let watched: WatchResult | null;
+      try {
+        watched = await this.env.watch(
+          {
+            strategy: input.strategy,
+            strategyName: input.strategyName,
+            strategyParams: input.strategyParams,
+            strategyState: this.strategyState,
+            marketIds: input.marketIds,
+            untilMs: Math.min(input.endOfDayAt, (this.lastAt || 0) + input.watchPeriodMs),
+            pollIntervalMs: input.pollIntervalMs,
+            reservedMarkets: { ...this.reservations },
+          },
+          interrupt,
+        );
+      } catch (e) {
+        if (this.env.failureType?.(e) !== 'AUTH' || !this.patched(SessionPatch.authHalts)) throw e;
+        await this.haltForAuth(`the market watch was refused by the venue: ${failureText(e)}`);
+        continue;
+      }
       if (watched === null) continue;
+      this.onConnectionOutage(watched.connectionOutage);
       this.strategyState = watched.strategyState;
       this.lastAt = Math.max(this.lastAt, watched.at);
       this.quoteTimes = watched.quoteTimes;

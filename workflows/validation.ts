@@ -1,6 +1,7 @@
 /** Validation of payloads that reach workflows from outside (signals, workflow inputs). */
 import type { OrderContext, OrderIntent } from '../contracts/activities';
 import type { OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput, StartDaySessionInput } from './api';
+import { CONNECTION_LOST_POLICIES } from './api';
 import { isValidTimeZone } from '../domain/calendar';
 import { parseBreakerState } from '../domain/breakers';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
@@ -184,8 +185,16 @@ export function validateOrderFinished(payload: unknown): OrderFinished {
   collect(problems, () => validateClientOrderId(p.clientOrderId, 'orderFinished.clientOrderId'));
   collect(problems, () => validateMarketId(p.marketId, 'orderFinished.marketId'));
   if (!(ORDER_STATES as readonly unknown[]).includes(p.state)) problems.push({ field: 'orderFinished.state', value: p.state, problem: `must be one of ${ORDER_STATES.join(', ')}` });
+  if (p.venueFailure !== undefined && (typeof p.venueFailure !== 'string' || !/^[A-Z_]{1,64}$/.test(p.venueFailure))) {
+    problems.push({ field: 'orderFinished.venueFailure', value: p.venueFailure, problem: 'must be a failure type (A-Z and _) when given' });
+  }
   if (problems.length > 0) throw new InvalidInput(problems);
-  return { clientOrderId: p.clientOrderId as string, marketId: p.marketId as string, state: p.state as OrderFinished['state'] };
+  return {
+    clientOrderId: p.clientOrderId as string,
+    marketId: p.marketId as string,
+    state: p.state as OrderFinished['state'],
+    ...(p.venueFailure !== undefined ? { venueFailure: p.venueFailure as string } : {}),
+  };
 }
 
 const HOUR_MS = 3_600_000;
@@ -225,6 +234,9 @@ export function validateSessionWorkflowInput(input: SessionWorkflowInput): Sessi
   if (typeof input.searchAttributes !== 'boolean') problems.push({ field: 'searchAttributes', value: input.searchAttributes, problem: 'must be true or false' });
   if (input.continueAsNewAtEvents !== undefined && !wholeIn(input.continueAsNewAtEvents, ...CONTINUE_AS_NEW_RANGE)) {
     problems.push({ field: 'continueAsNewAtEvents', value: input.continueAsNewAtEvents, problem: `must be a whole number of events between ${CONTINUE_AS_NEW_RANGE[0]} and ${CONTINUE_AS_NEW_RANGE[1]}` });
+  }
+  if (input.connectionLostPolicy !== undefined && !(CONNECTION_LOST_POLICIES as readonly unknown[]).includes(input.connectionLostPolicy)) {
+    problems.push({ field: 'connectionLostPolicy', value: input.connectionLostPolicy, problem: `must be one of ${CONNECTION_LOST_POLICIES.join(', ')}` });
   }
   if (input.carry !== undefined) problems.push(...sessionCarryProblems(input.carry));
   if (problems.length > 0) throw new InvalidInput(problems);
@@ -288,6 +300,8 @@ function sessionCarryProblems(carry: SessionCarry): FieldProblem[] {
       });
   }
   if (carry.kill !== undefined && carry.kill !== null) collect(problems, () => validateOperatorRequest(carry.kill, 'carry.kill'));
+  if (carry.cancelWorking !== undefined && carry.cancelWorking !== null) collect(problems, () => validateOperatorRequest(carry.cancelWorking, 'carry.cancelWorking'));
+  if (carry.outageHandled !== undefined && carry.outageHandled !== null && !Number.isSafeInteger(carry.outageHandled)) bad('outageHandled', carry.outageHandled, 'must be epoch milliseconds or null');
   if (carry.orderNotices !== undefined) {
     if (!Array.isArray(carry.orderNotices)) bad('orderNotices', carry.orderNotices, 'must be a list');
     else

@@ -25,6 +25,8 @@ export interface HealthReport {
   lastSuccessAt: number | null;
   lastFailureAt: number | null;
   lastFailureKind: VenueErrorKind | null;
+  /** The last outage that has ended (declared lost, then a call succeeded); null before the first. */
+  lastOutage: { since: number; restoredAt: number } | null;
 }
 
 export class ConnectionHealth {
@@ -34,6 +36,7 @@ export class ConnectionHealth {
   private lastSuccessAt: number | null = null;
   private lastFailureAt: number | null = null;
   private lastFailureKind: VenueErrorKind | null = null;
+  private lastOutage: { since: number; restoredAt: number } | null = null;
 
   constructor(
     readonly venue: string,
@@ -46,10 +49,13 @@ export class ConnectionHealth {
   }
 
   recordSuccess(): void {
+    const now = this.clock.now();
+    // Kept so that whoever acts on an outage (the session's CONNECTION_LOST_POLICY) hears of it after it ended.
+    if (this.lostSince !== null) this.lastOutage = { since: this.lostSince, restoredAt: now };
     this.failures = 0;
     this.streakStartedAt = null;
     this.lostSince = null;
-    this.lastSuccessAt = this.clock.now();
+    this.lastSuccessAt = now;
   }
 
   recordFailure(kind: VenueErrorKind): void {
@@ -77,6 +83,7 @@ export class ConnectionHealth {
       lastSuccessAt: this.lastSuccessAt,
       lastFailureAt: this.lastFailureAt,
       lastFailureKind: this.lastFailureKind,
+      lastOutage: this.lastOutage,
     };
   }
 

@@ -44,7 +44,7 @@ function journalLine(key: string | null, by: string): string {
   return key === null ? `Journal: NOT written by the CLI (see the warning); the workflow journals it when applied` : `Journal: recorded as ${key} (operator ${by}) before sending`;
 }
 
-async function control(ctx: CliContext, kind: 'HALT' | 'RESUME' | 'KILL_SWITCH', opts: ControlOptions & { flatten?: boolean }): Promise<number> {
+async function control(ctx: CliContext, kind: 'HALT' | 'RESUME' | 'KILL_SWITCH', opts: ControlOptions & { flatten?: boolean; cancelOrders?: boolean }): Promise<number> {
   const check = new ArgumentCheck();
   const target = checkTarget(check, opts);
   const reason = opts.reason === undefined && kind === 'RESUME' ? 'resumed from the CLI (no reason given)' : checkReason(check, '--reason', opts.reason ?? '');
@@ -53,23 +53,24 @@ async function control(ctx: CliContext, kind: 'HALT' | 'RESUME' | 'KILL_SWITCH',
   const { strategy, tradingDay } = resolveTarget(ctx, target);
   const workflowId = sessionWorkflowId(strategy, tradingDay);
   const flatten = opts.flatten === true;
+  const cancelOrders = kind === 'HALT' && opts.cancelOrders === true;
   const journal = await journalFirst(
     ctx,
-    { action: kind, operator, reason: reason!, details: { command: kind === 'KILL_SWITCH' ? 'kill' : kind.toLowerCase(), workflowId, ...(kind === 'KILL_SWITCH' ? { flatten } : {}) } },
+    { action: kind, operator, reason: reason!, details: { command: kind === 'KILL_SWITCH' ? 'kill' : kind.toLowerCase(), workflowId, ...(kind === 'KILL_SWITCH' ? { flatten } : {}), ...(cancelOrders ? { cancelOrders } : {}) } },
     true,
   );
   const { client } = await ctx.temporal();
   const { signalHalt, signalKillSwitch, signalResume } = await import('../../runtime/session-control');
   const request = { operator, reason: reason! };
-  if (kind === 'HALT') await signalHalt(client, workflowId, request);
+  if (kind === 'HALT') await signalHalt(client, workflowId, cancelOrders ? { ...request, cancelOrders } : request);
   else if (kind === 'RESUME') await signalResume(client, workflowId, request);
   else await signalKillSwitch(client, workflowId, { ...request, flatten });
 
   if (opts.json) {
-    ctx.out(json({ command: kind, workflowId, operator, reason, ...(kind === 'KILL_SWITCH' ? { flatten } : {}), signalled: true, journalKey: journal.key, journalProblem: journal.problem }));
+    ctx.out(json({ command: kind, workflowId, operator, reason, ...(kind === 'KILL_SWITCH' ? { flatten } : {}), ...(kind === 'HALT' ? { cancelOrders } : {}), signalled: true, journalKey: journal.key, journalProblem: journal.problem }));
     return ExitCode.OK;
   }
-  const what = kind === 'HALT' ? 'Halt' : kind === 'RESUME' ? 'Resume' : flatten ? 'Kill switch (cancel all open orders, then flatten every position)' : 'Kill switch (cancel all open orders)';
+  const what = kind === 'HALT' ? (cancelOrders ? 'Halt (and cancel the working orders)' : 'Halt') : kind === 'RESUME' ? 'Resume' : flatten ? 'Kill switch (cancel all open orders, then flatten every position)' : 'Kill switch (cancel all open orders)';
   ctx.out(`${what} sent to ${workflowId} by ${operator}: ${reason}\n${journalLine(journal.key, operator)}\n`);
   if (kind !== 'RESUME') ctx.out(`Check with: durable-trader status --strategy ${strategy} --day ${tradingDay}\n`);
   return ExitCode.OK;
@@ -228,7 +229,8 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
   withJson(withOperator(withTarget(program.command('halt'))))
     .description('halt trading: no new orders until resumed (journaled first)')
     .requiredOption('--reason <text>', 'why (required; journaled and shown in the status)')
-    .action((opts: ControlOptions) => ctx.run(() => control(ctx, 'HALT', opts)));
+    .option('--cancel-orders', 'also cancel the working orders (the kill switch always does)')
+    .action((opts: ControlOptions & { cancelOrders?: boolean }) => ctx.run(() => control(ctx, 'HALT', opts)));
 
   withJson(withOperator(withTarget(program.command('resume'))))
     .description('lift a manual halt (journaled first; breaker trips other than the manual halt stay)')

@@ -158,6 +158,9 @@ describe('usage and exit codes', () => {
     const noReason = await cli(['halt'], env(join(root, 'unused')));
     expect(noReason.code).toBe(2);
     expect(noReason.stderr).toMatch(/--reason/);
+    const cancelValue = await cli(['halt', '--reason', 'x', '--cancel-orders=yes'], env(join(root, 'unused')));
+    expect(cancelValue.code).toBe(2);
+    expect(cancelValue.stderr).toMatch(/--cancel-orders/);
     const noDecision = await cli(['reconcile', 'decide', '--run', 'r1', '--reason', 'x'], env(join(root, 'unused')));
     expect(noDecision.code).toBe(2);
     expect(noDecision.stderr).toMatch(/--decision/);
@@ -360,7 +363,7 @@ describe('acting commands without a Temporal server', () => {
   it('halt and kill journal who and why first, then fail with exit 1 naming TEMPORAL_ADDRESS', async () => {
     // The seeded records: already migrated, so no second PGlite set-up.
     const dir = seeded;
-    const halt = await cli(['halt', '--reason', 'news event', '--operator', 'alice'], env(dir));
+    const halt = await cli(['halt', '--reason', 'news event', '--operator', 'alice', '--cancel-orders'], env(dir));
     expect(halt.code).toBe(1);
     expect(halt.stderr).toContain(`TEMPORAL_ADDRESS=127.0.0.1:${closedPort}`);
     expect(halt.stderr).toContain('TEMPORAL_CLI_PATH');
@@ -376,6 +379,7 @@ describe('acting commands without a Temporal server', () => {
       ]);
       expect(actions[0]!.workflowId).toMatch(/^cli:[0-9a-f-]{36}$/);
       expect(actions[0]!.details).toEqual({ command: 'kill', workflowId: `session-ema-mr-${DAY}`, flatten: true });
+      expect(actions[1]!.details).toMatchObject({ command: 'halt', cancelOrders: true });
     } finally {
       await database.close();
     }

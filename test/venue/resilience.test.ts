@@ -196,5 +196,17 @@ describe('connection health', () => {
     expect(h.isLostLongerThan(60_000)).toBe(true);
     h.recordFailure('BAD_REQUEST');
     expect(h.report()).toMatchObject({ connected: true, consecutiveFailures: 0, lostSince: null });
+    // The outage is remembered once it ended, so the session can act on it afterwards (CONNECTION_LOST_POLICY).
+    expect(h.report().lastOutage).toEqual({ since: 0, restoredAt: 65_000 });
+  });
+
+  it('a losing streak shorter than the lost threshold is no outage', async () => {
+    const clock = new ManualClock(0);
+    const h = new ConnectionHealth('t', 3, clock);
+    h.recordFailure('NETWORK');
+    h.recordFailure('NETWORK');
+    await clock.advance(5_000);
+    h.recordSuccess();
+    expect(h.report().lastOutage).toBeNull();
   });
 });

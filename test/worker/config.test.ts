@@ -228,3 +228,23 @@ describe('worker config', () => {
     expect(cronProblem('0 0 * * MON')).toMatch(/field 5/);
   });
 });
+
+describe('monitoring settings', () => {
+  it('default to the alert table and the deployment guide: cancel after an outage, 1 minute, 1 s, 1%', () => {
+    expect(buildConfig({}).monitoring).toEqual({ connectionLostPolicy: 'cancel', connectionLostAlertMs: 60_000, quoteStalenessAlertMs: 1_000, rejectionRateAlertPercent: 1 });
+    const keep = buildConfig({ CONNECTION_LOST_POLICY: 'KEEP', CONNECTION_LOST_ALERT_MS: '120000', QUOTE_STALENESS_ALERT_MS: '2000', REJECTION_RATE_ALERT_PERCENT: '5' });
+    expect(keep.monitoring).toEqual({ connectionLostPolicy: 'keep', connectionLostAlertMs: 120_000, quoteStalenessAlertMs: 2_000, rejectionRateAlertPercent: 5 });
+    expect(buildConfig({}, { monitoring: { connectionLostPolicy: 'keep' } }).monitoring.connectionLostPolicy).toBe('keep');
+  });
+
+  it('reports every bad monitoring field at once, with its value', () => {
+    const problems = problemsOf(() => buildConfig({ CONNECTION_LOST_POLICY: 'panic', CONNECTION_LOST_ALERT_MS: '10', QUOTE_STALENESS_ALERT_MS: 'soon', REJECTION_RATE_ALERT_PERCENT: '0' }));
+    expect(problems.map((p) => [p.field, p.value])).toEqual([
+      ['CONNECTION_LOST_POLICY', 'panic'],
+      ['CONNECTION_LOST_ALERT_MS', '10'],
+      ['QUOTE_STALENESS_ALERT_MS', 'soon'],
+      ['REJECTION_RATE_ALERT_PERCENT', '0'],
+    ]);
+    expect(problems[0]!.problem).toBe('must be one of cancel, keep');
+  });
+});

@@ -4,7 +4,7 @@
  * events the /metrics exposition holds every required family and the log one line per event
  * kind with its IDs; no secret value appears in either.
  */
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import type { ActivityDeps } from '../../activities/deps';
 import type { OrderContext, OrderIntent } from '../../contracts/activities';
@@ -203,5 +203,23 @@ forEachBackend('metrics and logs of the activities', (backend) => {
     expect(careless.paperSecret).toBe('[redacted]');
     expect(careless.smtp).toEqual({ pass: '[redacted]' });
     expect(careless.msg).toBe('connected with [redacted] and [redacted]');
+  });
+});
+
+describe('the live checks as gauges', () => {
+  it('quote staleness, connection loss, rate-limit hits, rejection and fill rates, mean slippage', async () => {
+    const m = new TradingMetrics({ clock: () => 0 });
+    m.monitoring({ quoteAgesMs: { 'PRES-2028': 1_500 }, connectionLostMs: 75_000 });
+    m.monitoring({ rateLimitHits: 2 });
+    m.monitoring({ rateLimitHits: 1, rejectionRate: 1 / 12, fillRate: 0.5, meanSlippageMicros: 20_000 });
+    // A ratio that cannot be measured yet leaves the last one in place.
+    m.monitoring({ rejectionRate: null, fillRate: null, meanSlippageMicros: null });
+    const text = await m.exposition();
+    expect(text).toContain('trader_quote_staleness_seconds{market="PRES-2028"} 1.5');
+    expect(text).toContain('trader_venue_connection_lost_seconds 75');
+    expect(text).toContain('trader_rate_limit_hits_total 3');
+    expect(text).toMatch(/trader_order_rejection_ratio 0\.0833/);
+    expect(text).toContain('trader_fill_rate_ratio 0.5');
+    expect(text).toContain('trader_mean_slippage_dollars 0.02');
   });
 });

@@ -3,7 +3,7 @@
  * market signals, recorded journal entries, orders and alerts.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertRequest, EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchSignal } from '../../contracts/activities';
+import type { AlertRequest, ConnectionOutage, EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchSignal } from '../../contracts/activities';
 import type { OperatorRequest, OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS, type BreakerTrip } from '../../domain/breakers';
 import { MICROS, px, type Money, type Quantity } from '../../domain/money';
@@ -37,6 +37,19 @@ interface Script {
   recordsFail?: { kind: RecordFailureKind; untilMs: number; only?: 'journal' | 'breakers' };
   /** Every fill sync fails (the venue does not answer). */
   fillSyncFails?: boolean;
+  /** The n-th watch (1-based) fails with an activity failure of this type. */
+  watchFails?: { watch: number; type: string };
+  /** Every watch from the n-th on reports this ended connection outage. */
+  outage?: { fromWatch: number; outage: ConnectionOutage };
+  /** Fields of the session input set otherwise. */
+  input?: Partial<SessionWorkflowInput>;
+}
+
+/** An activity failure of a given type, as the workflow sees one. */
+class TypedFailure extends Error {
+  constructor(readonly type: string) {
+    super(`${type}: refused by the venue`);
+  }
 }
 
 class RecordWriteFailed extends Error {
@@ -66,6 +79,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
   /** The fill sync and the reads and writes that depend on it, in call order. */
   const ledgerCalls: string[] = [];
   let watches = 0;
+  let watchesSeen = 0;
   const pending = [...(script.signals ?? [])].sort((a, b) => a.atMs - b.atMs);
 
   const snapshot = (reservedOrders: string[] = []): SessionSnapshot => {
@@ -137,6 +151,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
     maxDailyLoss: (200 * MICROS) as Money,
     breakers: CASE_STUDY_BREAKERS,
     searchAttributes: false,
+    ...script.input,
   };
 
   const session = new TradingSession(input, {
@@ -144,6 +159,11 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
     waitFor: time.waitFor,
     watch: async (w, interrupt) => {
       watches++;
+      if (script.watchFails && script.watchFails.watch === watchesSeen + 1) {
+        watchesSeen++;
+        throw new TypedFailure(script.watchFails.type);
+      }
+      watchesSeen++;
       // A signal the market gave while nobody was watching is gone: drop what is already past.
       while (pending[0] && t0 + pending[0].atMs < time.now) pending.shift();
       if (script.continueAsNewAfterWatches !== undefined && watches > script.continueAsNewAfterWatches) watches = 0;
@@ -157,7 +177,8 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
         signal = { marketId: next.marketId ?? 'PRES-2028', side: 'BUY', price: px(0.43), confidence: 0.5, intent: 'ENTER', quantity: 25 as Quantity, metadata: {} };
       }
       const endedOrders = endedAmong(Object.values(w.reservedMarkets ?? {}));
-      return { strategyState: { watched: ((w.strategyState.watched as number) ?? 0) + 1 }, signal, at: time.now, quoteTimes: { 'PRES-2028': time.now }, endedOrders };
+      const outage = script.outage && watchesSeen >= script.outage.fromWatch ? { connectionOutage: script.outage.outage } : {};
+      return { strategyState: { watched: ((w.strategyState.watched as number) ?? 0) + 1 }, signal, at: time.now, quoteTimes: { 'PRES-2028': time.now }, endedOrders, ...outage };
     },
     startOrder: async (workflowId, orderInput) => {
       if (taken.has(workflowId)) return 'ALREADY_EXISTS';
@@ -171,6 +192,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
       return !ended(workflowId.slice('order-'.length));
     },
     patched: (id) => !(script.unpatched ?? []).includes(id),
+    failureType: (e) => (e instanceof TypedFailure ? e.type : null),
     classifyRecordFailure: (e) => (e instanceof RecordWriteFailed ? { kind: e.kind, message: e.message } : { kind: 'BUG', message: String(e) }),
     log: (m) => void logged.push(m),
     continueAsNewSuggested: () => script.continueAsNewAfterWatches !== undefined && watches === script.continueAsNewAfterWatches,
@@ -574,5 +596,94 @@ describe('session input and watch timeouts', () => {
     expect(validateOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'CANCELED' })).toEqual({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'CANCELED' });
     expect(() => validateOrderFinished({ clientOrderId: '', marketId: 'a b', state: 'DONE' })).toThrow(/orderFinished\.clientOrderId.*orderFinished\.marketId.*orderFinished\.state/);
     expect(() => validateOrderFinished(null)).toThrow(/orderFinished: must be an object/);
+  });
+});
+
+describe('halts that leave nothing unsafe', () => {
+  it('a watch the venue refuses for our credentials halts the whole session with one CRITICAL alert; a resume trades again', async () => {
+    const h = harness({ watchFails: { watch: 1, type: 'AUTH' }, signals: [{ atMs: HOUR }, { atMs: 3 * HOUR }] });
+    h.time.at(2 * HOUR, () => h.session.onResume({ operator: 'alex', reason: 'new API key installed' }));
+    const status = await h.session.run();
+    expect(h.alerts.filter((a) => a.type === 'SESSION_HALTED_AUTH').map((a) => a.level)).toEqual(['CRITICAL']);
+    expect(h.alerts.find((a) => a.type === 'SESSION_HALTED_AUTH')!.body).toMatch(/market watch was refused by the venue: AUTH/);
+    expect(h.breakerChanges.map((c) => [c.change, c.kinds])).toEqual([
+      ['TRIPPED', ['MANUAL']],
+      ['LIFTED', ['MANUAL']],
+    ]);
+    // The 1h signal fell inside the halt; the 3h one traded after the resume.
+    expect(h.orders).toHaveLength(1);
+    expect(status.mode).toBe('ENDED');
+  });
+
+  it('a watch failure other than AUTH, and an AUTH failure in a history from before the change, still fail the session', async () => {
+    await expect(harness({ watchFails: { watch: 1, type: 'UNAVAILABLE' } }).session.run()).rejects.toThrow(/UNAVAILABLE/);
+    await expect(harness({ watchFails: { watch: 1, type: 'AUTH' }, unpatched: [SessionPatch.authHalts] }).session.run()).rejects.toThrow(/AUTH/);
+  });
+
+  it('an order that ended refused for AUTH halts the session; an ordinary rejection does not; a bad failure type is refused', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }, { atMs: 3 * HOUR }], orderLifetimeMs: 10 * HOUR });
+    h.time.at(90 * 60_000, () => h.session.onOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'REJECTED', venueFailure: 'BAD_REQUEST' }));
+    h.time.at(2 * HOUR, () => h.session.onOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'REJECTED', venueFailure: 'auth!' }));
+    h.time.at(150 * 60_000, () => h.session.onOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'REJECTED', venueFailure: 'AUTH' }));
+    const status = await h.session.run();
+    expect(status.refusedSignals.some((r) => r.includes('orderFinished.venueFailure') && r.includes('auth!'))).toBe(true);
+    expect(status.haltReason).toMatch(/order ema-20261121-000001 was refused by the venue: AUTH/);
+    expect(h.orders).toHaveLength(1);
+    expect(h.alerts.filter((a) => a.type === 'SESSION_HALTED_AUTH')).toHaveLength(1);
+    expect(validateOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'REJECTED', venueFailure: 'AUTH' }).venueFailure).toBe('AUTH');
+  });
+
+  it('a halt with cancelOrders cancels the working orders (signal and venue), once; a plain halt leaves them; a bad flag is refused', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], orderLifetimeMs: 10 * HOUR });
+    h.time.at(2 * HOUR, () => h.session.onHalt({ operator: 'alex', reason: 'news', cancelOrders: 'yes' }));
+    h.time.at(3 * HOUR, () => h.session.onHalt({ operator: 'alex', reason: 'news' }));
+    h.time.at(4 * HOUR, () => h.session.onHalt({ operator: 'alex', reason: 'leave nothing working', cancelOrders: true }));
+    const status = await h.session.run();
+    expect(status.refusedSignals.some((r) => r.includes('halt.cancelOrders'))).toBe(true);
+    expect(h.cancels.map((c) => c.reason)).toEqual(['halt: leave nothing working (by alex)', 'end of trading day']);
+    expect(h.told.map((t) => t.signal)).toEqual(['halt', 'cancel']);
+    expect(h.journal.filter((j) => j.action === 'HALT').map((j) => j.details)).toEqual([{}, { cancelOrders: true }]);
+  });
+
+  it('a cancel still owed is carried over continue-as-new', async () => {
+    const carryOf = (session: TradingSession) => JSON.parse(JSON.stringify((session as unknown as { carry(): unknown }).carry())) as SessionWorkflowInput['carry'];
+    const first = harness({});
+    // A run handed over by continue-as-new has its state loaded: the halt applies at once.
+    const running = harness({}, { ...first.input, carry: carryOf(first.session) }, first.time);
+    running.session.onHalt({ operator: 'alex', reason: 'leave nothing working', cancelOrders: true });
+    const carry = carryOf(running.session);
+    expect(carry?.cancelWorking).toEqual({ operator: 'alex', reason: 'halt: leave nothing working' });
+    expect(() => validateSessionWorkflowInput({ ...first.input, carry: { ...carry!, cancelWorking: { operator: '', reason: 'x' }, outageHandled: 'soon' as never } })).toThrow(/carry\.cancelWorking.*operator[\s\S]*carry\.outageHandled/);
+    const next = harness({}, validateSessionWorkflowInput({ ...first.input, carry }), first.time);
+    await next.session.run();
+    expect(next.cancels.map((c) => c.reason)).toEqual(['halt: leave nothing working (by alex)', 'end of trading day']);
+  });
+
+  const outage: ConnectionOutage = { since: 1_000_000, restoredAt: 1_090_000 };
+
+  it('a connection outage under CONNECTION_LOST_POLICY=cancel (the default) cancels the working orders once, however many watches report it', async () => {
+    const h = harness({ signals: [{ atMs: 10 * 60_000 }], orderLifetimeMs: 10 * HOUR, outage: { fromWatch: 3, outage } });
+    const status = await h.session.run();
+    expect(h.cancels.map((c) => c.reason)).toEqual([
+      'the venue connection was lost for 90 s; working orders cancelled when it came back (CONNECTION_LOST_POLICY=cancel) (by session)',
+      'end of trading day',
+    ]);
+    expect(h.told.map((t) => t.signal)).toEqual(['cancel']);
+    expect(status.mode).toBe('ENDED');
+  });
+
+  it('CONNECTION_LOST_POLICY=keep leaves them working, and says so; a history from before the change does nothing', async () => {
+    const keep = harness({ signals: [{ atMs: HOUR }], orderLifetimeMs: 10 * HOUR, outage: { fromWatch: 3, outage }, input: { connectionLostPolicy: 'keep' } });
+    await keep.session.run();
+    expect(keep.cancels.map((c) => c.reason)).toEqual(['end of trading day']);
+    expect(keep.logged.filter((l) => l.includes('CONNECTION_LOST_POLICY=keep'))).toHaveLength(1);
+    const old = harness({ signals: [{ atMs: HOUR }], orderLifetimeMs: 10 * HOUR, outage: { fromWatch: 3, outage }, unpatched: [SessionPatch.connectionOutage] });
+    await old.session.run();
+    expect(old.cancels.map((c) => c.reason)).toEqual(['end of trading day']);
+  });
+
+  it('an unknown connection-lost policy is refused, naming the field', () => {
+    const h = harness({});
+    expect(() => validateSessionWorkflowInput({ ...h.input, connectionLostPolicy: 'panic' as never })).toThrow('connectionLostPolicy: must be one of cancel, keep (got "panic")');
   });
 });
