@@ -15,3 +15,4 @@ export * from './repositories/venue-cursors';
 export * from './repositories/venue-order-ids';
 export * from './repositories/settlements';
 export * from './repositories/live-ramp';
+export * from './repositories/strategy-states';

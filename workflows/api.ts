@@ -4,7 +4,7 @@
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OperatorAction, OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../contracts/activities';
+import type { MarketWarmth, OperatorAction, OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../contracts/activities';
 import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from '../domain/breakers';
 import type { ReconciliationPolicy } from '../domain/reconciliation';
 import type { Price, Quantity, Money } from '../domain/money';
@@ -172,6 +172,7 @@ export interface SessionCarry {
   orderNotices?: OrderNotice[];
   unsentAlerts?: string[];
   recordFailures?: string[];
+  warmth?: Record<string, MarketWarmth>;
 }
 
 /** Breaker trips and lifts waiting to be written (`at` fixed when queued, so a retried write is the same row). */
@@ -227,6 +228,8 @@ export interface SessionStatus {
   recordFailures: string[];
   /** Journal entries and breaker changes not yet in the records. */
   unrecorded: number;
+  /** Each market's warm-up against what the strategy needs (strategies with a warm-up; absent in sessions from before it). */
+  warmth?: Record<string, MarketWarmth>;
 }
 
 export const haltSignal = defineSignal<[OperatorRequest]>('halt');
