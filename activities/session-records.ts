@@ -10,24 +10,52 @@ import {
   listPositions,
   listRiskDecisions,
   loadActiveTrips,
+  loadStrategyStates,
   markDailyPnl,
   recordBreakerChange as recordBreakerRows,
   recordOperatorAction as recordOperatorRow,
+  saveStrategyStates,
   startSession,
   updateSession,
 } from '../db';
 import { mapErrors } from '../db/repositories/common';
 import { tradingSessions } from '../db/schema';
 import { orderSequencesOf, sessionWorkflowId, validateKey, validateTradingDay } from '../domain/ids';
-import type { OperationsActivities, OperatorAction, SessionActivities } from '../contracts/activities';
-import { reportOperatorAction, type ActivityDeps } from './deps';
+import type { Carryover, CarryoverInput, MarketWarmth, OperationsActivities, OperatorAction, SessionActivities, StrategyStateInput } from '../contracts/activities';
+import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { validateMarketId } from '../domain/market';
+import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../domain/strategies';
+import type { Strategy } from '../domain/strategy';
+import { logEvent, reportOperatorAction, type ActivityDeps } from './deps';
+import { carriedStates, warmthText } from './warmup';
 import { runActivity } from './errors';
 import type { ActivityServices } from './services';
 import { freshMarks, tryVenue } from './venue-reads';
 
 const DAY_MS = 86_400_000;
 
-export type SessionRecordActivities = Pick<SessionActivities, 'loadCarryover' | 'recordBreakerChange' | 'recordOperatorAction' | 'writeDailySummary'> &
+/** The strategy a session names and its market list, checked together (every bad field at once). */
+function sessionStrategy(input: { strategyName?: unknown; strategyParams?: unknown; marketIds?: unknown }): { strategy: Strategy<unknown>; marketIds: string[] } {
+  const problems: FieldProblem[] = [];
+  if (!(STRATEGY_NAMES as readonly unknown[]).includes(input.strategyName)) problems.push({ field: 'strategyName', value: input.strategyName, problem: `must be one of ${STRATEGY_NAMES.join(', ')}` });
+  const params = input.strategyParams ?? {};
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) problems.push({ field: 'strategyParams', value: params, problem: 'must be an object' });
+  const marketIds = input.marketIds;
+  if (!Array.isArray(marketIds)) problems.push({ field: 'marketIds', value: marketIds, problem: 'must be a list of market IDs' });
+  else
+    marketIds.forEach((m, i) => {
+      try {
+        validateMarketId(m, `marketIds[${i}]`);
+      } catch (e) {
+        if (e instanceof InvalidInput) problems.push(...e.problems);
+        else throw e;
+      }
+    });
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return { strategy: createStrategy(input.strategyName as StrategyName, params as Record<string, unknown>), marketIds: marketIds as string[] };
+}
+
+export type SessionRecordActivities = Pick<SessionActivities, 'loadCarryover' | 'saveStrategyState' | 'recordBreakerChange' | 'recordOperatorAction' | 'writeDailySummary'> &
   Pick<OperationsActivities, 'listActiveSessions'>;
 
 export function createSessionRecordActivities(deps: ActivityDeps, services: ActivityServices): SessionRecordActivities {
@@ -45,7 +73,7 @@ export function createSessionRecordActivities(deps: ActivityDeps, services: Acti
      * today's session workflow (a failed run of it may have written some); also records the
      * session as RUNNING.
      */
-    loadCarryover: (input: { strategy: string; tradingDay: string }) =>
+    loadCarryover: (input: CarryoverInput) =>
       runActivity(async () => {
         const strategy = validateKey(input?.strategy, 'strategy');
         const day = validateTradingDay(input.tradingDay);
@@ -62,7 +90,44 @@ export function createSessionRecordActivities(deps: ActivityDeps, services: Acti
         const ids = [...orders.map((o) => o.clientOrderId), ...decisions.map((d) => d.clientOrderId).filter((c): c is string => c !== null)];
         const lastSequence = Math.max(0, ...orderSequencesOf(strategy, day, ids));
         const lastActionSequence = Math.max(0, ...actions.filter((a) => a.workflowId === record.sessionId).map((a) => a.sequence));
-        return { trips, lastSequence, lastActionSequence };
+        const out: Carryover = { trips, lastSequence, lastActionSequence };
+        if (input.strategyName === undefined) return out;
+        // The strategy's own state per market: the warm-up carried over from the last session.
+        const { strategy: strat, marketIds } = sessionStrategy(input);
+        const rows = await loadStrategyStates(db, { account, strategy, marketIds });
+        const carried = carriedStates(strat, rows, marketIds, clock());
+        const strategyState: Record<string, unknown> = {};
+        const warmth: Record<string, MarketWarmth> = {};
+        for (const c of carried) {
+          if (c.refused === null) strategyState[c.marketId] = c.state;
+          if (c.warmth) warmth[c.marketId] = c.warmth;
+          logEvent(deps, 'warm_up_carried', { sessionId: record.sessionId }, { marketId: c.marketId, strategy: strat.name, ...(c.warmth ?? {}), refused: c.refused, quotedAt: c.quotedAt }, warmthText(c), c.refused === null || c.refused === 'NONE_RECORDED' ? 'info' : 'warn');
+        }
+        return { ...out, strategyState, warmth };
+      }),
+
+    saveStrategyState: (input: StrategyStateInput) =>
+      runActivity(async () => {
+        const key = validateKey(input?.strategy, 'strategy');
+        const day = validateTradingDay(input.tradingDay);
+        const states = input.strategyState;
+        if (typeof states !== 'object' || states === null || Array.isArray(states)) throw InvalidInput.of('strategyState', states, 'must map markets to states');
+        const { strategy } = sessionStrategy({ ...input, marketIds: Object.keys(states) });
+        const sessionId = sessionWorkflowId(key, day);
+        const warmth: Record<string, MarketWarmth> = {};
+        const rows = [];
+        for (const [marketId, state] of Object.entries(states)) {
+          const quotedAt = input.quoteTimes?.[marketId];
+          const w = strategy.warmth ? strategy.warmth(state) : null;
+          if (strategy.warmth && w === null) throw InvalidInput.of(`strategyState.${marketId}`, state, `must be a state of ${strategy.name}`);
+          if (w) warmth[marketId] = w;
+          // A state with no quote time has not stepped a quote this session: the record already holds it.
+          if (quotedAt === undefined) continue;
+          if (!Number.isSafeInteger(quotedAt) || quotedAt <= 0) throw InvalidInput.of(`quoteTimes.${marketId}`, quotedAt, 'must be epoch milliseconds');
+          rows.push({ account, strategy: key, marketId, strategyName: strategy.name, params: strategy.params as Record<string, unknown>, state, quotedAt, tradingDay: day, sessionId });
+        }
+        await saveStrategyStates(db, rows);
+        return { warmth };
       }),
 
     recordBreakerChange: (input) =>

@@ -12,6 +12,8 @@ import { DAY_MS, HOUR_MS, type Strategy } from '../domain/strategy';
 import { logEvent, type ActivityDeps } from './deps';
 import { currentContext } from './context';
 import type { Venue } from '../contracts/venue';
+import type { MarketWarmth } from '../contracts/activities';
+import type { StoredStrategyState } from '../db';
 import { isVenueError } from './venue/errors';
 
 /**
@@ -92,4 +94,70 @@ export async function warmUpMarket<S>(deps: Pick<ActivityDeps, 'venue' | 'log'>,
     skipped === 'NO_HISTORY_AT_VENUE' ? `${market.marketId}: ${deps.venue.name} keeps no price history; warming up on live quotes` : `${market.marketId}: warmed up on ${observations} quotes over ${hours} h of venue history`,
   );
   return result.state;
+}
+
+/**
+ * The warm-up a new session carries on from: each market's state as the strategy's last session
+ * left it in the records (saveStrategyState, after every watch). That is the state the strategy
+ * built from the very quotes the live session acted on, so a carried market is exactly as warm as
+ * it was at yesterday's close; venue history (above) is the fallback for a market without one, and
+ * depends on what the venue keeps (Kalshi's adapter keeps none).
+ *
+ * A stored state is used only when it was made by the same strategy with the same validated
+ * params (a state built with another EMA span is not this strategy's fair value), when the
+ * strategy recognises it as one of its states, and when its last quote is at most
+ * `CARRY_MAX_AGE_MS` old (a state a fortnight stale is not warm, whatever its count says).
+ */
+export const CARRY_MAX_AGE_MS = 7 * DAY_MS;
+
+export type CarryRefusal = 'NONE_RECORDED' | 'OTHER_STRATEGY' | 'PARAMS_CHANGED' | 'NOT_A_STATE' | 'TOO_OLD';
+
+export interface CarriedMarket {
+  marketId: string;
+  state: unknown;
+  warmth: MarketWarmth | null;
+  refused: CarryRefusal | null;
+  quotedAt: number | null;
+}
+
+/** JSON with sorted keys: params compared by value, not by key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** Sorts the stored states of the session's markets into those it carries on from and those it refuses (and why). */
+export function carriedStates(strategy: Strategy<unknown>, rows: readonly StoredStrategyState[], marketIds: readonly string[], nowMs: number): CarriedMarket[] {
+  const params = canonicalJson(strategy.params);
+  return marketIds.map((marketId) => {
+    const row = rows.find((r) => r.marketId === marketId);
+    const refuse = (refused: CarryRefusal): CarriedMarket => ({ marketId, state: undefined, warmth: null, refused, quotedAt: row?.quotedAt ?? null });
+    if (!row) return refuse('NONE_RECORDED');
+    if (row.strategyName !== strategy.name) return refuse('OTHER_STRATEGY');
+    if (canonicalJson(row.params) !== params) return refuse('PARAMS_CHANGED');
+    const warmth = strategy.warmth ? strategy.warmth(row.state) : null;
+    if (strategy.warmth && warmth === null) return refuse('NOT_A_STATE');
+    if (nowMs - row.quotedAt > CARRY_MAX_AGE_MS) return refuse('TOO_OLD');
+    return { marketId, state: row.state, warmth: warmth ? { ...warmth, carriedFrom: row.tradingDay } : null, refused: null, quotedAt: row.quotedAt };
+  });
+}
+
+const REFUSAL_TEXT: Record<CarryRefusal, string> = {
+  NONE_RECORDED: 'no state recorded by an earlier session',
+  OTHER_STRATEGY: 'the recorded state is another strategy’s',
+  PARAMS_CHANGED: 'the recorded state was made with other params',
+  NOT_A_STATE: 'the recorded state is not one of this strategy’s',
+  TOO_OLD: `the recorded state is more than ${CARRY_MAX_AGE_MS / DAY_MS} days old`,
+};
+
+/** The log line of one market's carry: how warm it is against what the strategy needs, or why it starts cold. */
+export function warmthText(c: CarriedMarket): string {
+  if (c.refused !== null) return `${c.marketId}: starts cold (${REFUSAL_TEXT[c.refused]}); warms up from venue history or live quotes`;
+  const w = c.warmth;
+  if (!w) return `${c.marketId}: carried on from the recorded state`;
+  return `${c.marketId}: carried on from ${w.carriedFrom ?? 'an earlier session'}: ${w.observations} of ${w.neededObservations} observations over ${w.hours} of ${w.neededHours} h${w.warm ? ', warm' : ', not warm yet'}`;
 }

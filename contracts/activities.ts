@@ -216,6 +216,44 @@ export interface SettlementSyncResult {
   settlementsBooked: number;
 }
 
+/** A market's warm-up as the session reports it; `carriedFrom`: the trading day whose state it carried on from. */
+export interface MarketWarmth {
+  observations: number;
+  hours: number;
+  neededObservations: number;
+  neededHours: number;
+  warm: boolean;
+  carriedFrom?: string | null;
+}
+
+/** With the strategy (sessions from before the strategy-state carry send none): its carried state is loaded too. */
+export interface CarryoverInput {
+  strategy: string;
+  tradingDay: string;
+  strategyName?: string;
+  strategyParams?: Record<string, unknown>;
+  marketIds?: string[];
+}
+
+export interface Carryover {
+  trips: BreakerTrip[];
+  lastSequence: number;
+  lastActionSequence?: number;
+  /** Each market's state left by an earlier session of the same strategy and params (absent: none asked for). */
+  strategyState?: Record<string, unknown>;
+  warmth?: Record<string, MarketWarmth>;
+}
+
+export interface StrategyStateInput {
+  strategy: string;
+  tradingDay: string;
+  strategyName: string;
+  strategyParams: Record<string, unknown>;
+  strategyState: Record<string, unknown>;
+  /** Newest quote time per market (the state's watermark). */
+  quoteTimes: Record<string, number>;
+}
+
 export interface SessionActivities {
   preflight(input: { strategy: string; marketIds: string[] }): Promise<PreflightCheck[]>;
   watchForSignal(input: WatchInput): Promise<WatchResult>;
@@ -232,7 +270,12 @@ export interface SessionActivities {
    * journal sequence of the day's session workflow, so a restarted run never reuses a journal key
    * (absent from results recorded before it was added).
    */
-  loadCarryover(input: { strategy: string; tradingDay: string }): Promise<{ trips: BreakerTrip[]; lastSequence: number; lastActionSequence?: number }>;
+  loadCarryover(input: CarryoverInput): Promise<Carryover>;
+  /**
+   * Records each market's strategy state as the session holds it (after every watch), so the next
+   * day's session, or one started again, carries on warm; returns how warm each market is.
+   */
+  saveStrategyState(input: StrategyStateInput): Promise<{ warmth: Record<string, MarketWarmth> }>;
   /** `changeKey` names the change (unique per change): without it, changes at the same instant collapse into one row. */
   recordBreakerChange(input: { strategy: string; tradingDay: string; change: 'TRIPPED' | 'LIFTED'; trips: BreakerTrip[]; at: number; changeKey?: string }): Promise<void>;
   recordOperatorAction(action: OperatorAction): Promise<void>;

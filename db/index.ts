@@ -16,3 +16,4 @@ export * from './repositories/venue-order-ids';
 export * from './repositories/settlements';
 export * from './repositories/live-ramp';
 export * from './repositories/shadow';
+export * from './repositories/strategy-states';

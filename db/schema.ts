@@ -634,3 +634,27 @@ export const shadowComparisons = pgTable(
   },
   (t) => [check('shadow_comparisons_side_valid', inList('side', SIDES)), index('shadow_comparisons_run_idx').on(t.shadowRun, t.decidedAt), index('shadow_comparisons_strategy_idx').on(t.strategy, t.tradingDay)],
 );
+
+/**
+ * The strategy's state per market as the session last left it (its quotes stepped through the
+ * pure strategy), so the next day's session carries on warm instead of starting empty. One row
+ * per account, strategy key and market, overwritten as the session goes; it is used only by a
+ * session with the same strategy and the same validated params.
+ */
+export const strategyStates = pgTable(
+  'strategy_states',
+  {
+    account: text('account').notNull(),
+    strategy: text('strategy').notNull(),
+    marketId: text('market_id').notNull(),
+    strategyName: text('strategy_name').notNull(),
+    params: jsonb('params').$type<Record<string, unknown>>().notNull(),
+    state: jsonb('state').$type<unknown>().notNull(),
+    /** Time of the last quote stepped into the state. */
+    quotedAt: instantColumn('quoted_at').notNull(),
+    tradingDay: date('trading_day', { mode: 'string' }).notNull(),
+    sessionId: text('session_id').notNull(),
+    recordedAt: recordedAt(),
+  },
+  (t) => [primaryKey({ name: 'strategy_states_pk', columns: [t.account, t.strategy, t.marketId] })],
+);

@@ -57,6 +57,22 @@ export interface Strategy<S> {
   /** The state of a market before its first snapshot. */
   initialState(): S;
   onSnapshot(state: S, snapshot: MarketSnapshot, ctx: StrategyContext): StrategyStep<S>;
+  /**
+   * How far a market's state is through the strategy's warm-up; absent for a strategy without
+   * one. Also the check that a state carried from an earlier session is one of its own: it
+   * returns null for anything that is not.
+   */
+  warmth?(state: unknown): Warmth | null;
+}
+
+/** A market's warm-up: what the strategy has seen against what it needs before it may signal. */
+export interface Warmth {
+  observations: number;
+  /** From the first to the last quote seen, one decimal. */
+  hours: number;
+  neededObservations: number;
+  neededHours: number;
+  warm: boolean;
 }
 
 /** How a strategy is made: defaults, validation (every bad field at once), construction. */

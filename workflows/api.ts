@@ -4,7 +4,7 @@
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { OperatorAction, OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../contracts/activities';
+import type { MarketWarmth, OperatorAction, OrderContext, OrderIntent, PreflightCheck, SessionSnapshot } from '../contracts/activities';
 import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from '../domain/breakers';
 import type { ReconciliationPolicy } from '../domain/reconciliation';
 import type { Price, Quantity, Money } from '../domain/money';
@@ -180,6 +180,7 @@ export interface SessionCarry {
   outageHandled?: number | null;
   /** Working orders still to be cancelled at the venue (a halt with cancelOrders, a connection outage). */
   cancelWorking?: OperatorRequest | null;
+  warmth?: Record<string, MarketWarmth>;
 }
 
 /** Breaker trips and lifts waiting to be written (`at` fixed when queued, so a retried write is the same row). */
@@ -244,6 +245,8 @@ export interface SessionStatus {
   recordFailures: string[];
   /** Journal entries and breaker changes not yet in the records. */
   unrecorded: number;
+  /** Each market's warm-up against what the strategy needs (strategies with a warm-up; absent in sessions from before it). */
+  warmth?: Record<string, MarketWarmth>;
 }
 
 export const haltSignal = defineSignal<[HaltRequest]>('halt');

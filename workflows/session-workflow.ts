@@ -43,7 +43,7 @@ const CONTINUE_AS_NEW_AT = 8_000;
 type RecordWrites = Pick<SessionActivities, 'recordBreakerChange' | 'recordOperatorAction'>;
 
 const records = proxyActivities<Pick<SessionActivities, 'loadCarryover' | 'sessionSnapshot' | 'recordBreakerChange' | 'recordOperatorAction' | 'writeDailySummary'>>(SESSION_ACTIVITY_OPTIONS.records);
-const boundedRecordWrites = proxyActivities<RecordWrites>(SESSION_ACTIVITY_OPTIONS.boundedRecordWrites);
+const boundedRecordWrites = proxyActivities<RecordWrites & Pick<SessionActivities, 'saveStrategyState'>>(SESSION_ACTIVITY_OPTIONS.boundedRecordWrites);
 
 /** Record failures that mean the data the session wrote is malformed: a bug, which fails the session. */
 const RECORD_BUGS: ReadonlySet<string> = new Set([DomainFailure.InvalidInput, ...RECORD_DATA_BUGS]);
@@ -81,6 +81,7 @@ const acts: SessionActivities = {
   sessionSnapshot: records.sessionSnapshot,
   recordBreakerChange: (change) => writes().recordBreakerChange(change),
   recordOperatorAction: (action) => writes().recordOperatorAction(action),
+  saveStrategyState: (input) => boundedRecordWrites.saveStrategyState(input),
   writeDailySummary: records.writeDailySummary,
   preflight: checks.preflight,
   watchForSignal: market.watchForSignal,

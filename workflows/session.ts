@@ -14,7 +14,7 @@
  * records, or its workflow is no longer running. Halts and the kill switch are passed on to
  * every reserved order.
  */
-import type { AlertLevel, AlertRequest, ConnectionOutage, EndedOrder, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
+import type { AlertLevel, AlertRequest, ConnectionOutage, EndedOrder, MarketWarmth, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
 import type {
   ConnectionLostPolicy,
   DailyResetRequest,
@@ -69,6 +69,8 @@ export const SessionPatch = {
   cancelWorking: 'session-cancel-working',
   /** A venue connection outage the watch reports is acted on by CONNECTION_LOST_POLICY. */
   connectionOutage: 'session-connection-outage',
+  /** The strategy's state per market is recorded after every watch and a fresh session carries on from it (the warm-up survives the day). */
+  strategyCarry: 'session-strategy-carry',
 } as const;
 
 /**
@@ -135,6 +137,7 @@ const noteFailure = (list: string[], note: string): void => {
 export class TradingSession {
   private breakers: BreakerState;
   private strategyState: Record<string, unknown>;
+  private warmth: Record<string, MarketWarmth>;
   private sequence: number;
   private actionSequence: number;
   private recentOrderTimes: number[];
@@ -175,6 +178,7 @@ export class TradingSession {
     const c = input.carry;
     this.breakers = c?.breakers ?? initialBreakerState();
     this.strategyState = c?.strategyState ?? {};
+    this.warmth = c?.warmth ?? {};
     this.sequence = c?.sequence ?? 0;
     this.actionSequence = c?.actionSequence ?? 0;
     this.recentOrderTimes = c?.recentOrderTimes ?? [];
@@ -308,6 +312,7 @@ export class TradingSession {
       unsentAlerts: this.unsentAlerts,
       recordFailures: this.recordFailures,
       unrecorded: this.pending.length + this.pendingBreakerChanges.length,
+      warmth: this.warmth,
     };
   }
 
@@ -494,6 +499,7 @@ export class TradingSession {
       recordFailures: this.recordFailures,
       ...(this.cancelWorking !== null ? { cancelWorking: this.cancelWorking } : {}),
       ...(this.outageHandled !== null ? { outageHandled: this.outageHandled } : {}),
+      warmth: this.warmth,
     };
   }
 
@@ -513,7 +519,16 @@ export class TradingSession {
     const { input } = this;
 
     if (!input.carry) {
-      const carryover = await acts.loadCarryover({ strategy: input.strategy, tradingDay: input.tradingDay });
+      const carryStrategy = this.patched(SessionPatch.strategyCarry);
+      const carryover = await acts.loadCarryover({
+        strategy: input.strategy,
+        tradingDay: input.tradingDay,
+        ...(carryStrategy ? { strategyName: input.strategyName, strategyParams: input.strategyParams, marketIds: input.marketIds } : {}),
+      });
+      if (carryStrategy) {
+        this.strategyState = { ...(carryover.strategyState ?? {}), ...this.strategyState };
+        this.warmth = { ...(carryover.warmth ?? {}), ...this.warmth };
+      }
       this.sequence = Math.max(this.sequence, carryover.lastSequence);
       this.actionSequence = Math.max(this.actionSequence, carryover.lastActionSequence ?? 0);
       for (const trip of carryover.trips) {
@@ -588,6 +603,7 @@ export class TradingSession {
       this.lastAt = Math.max(this.lastAt, watched.at);
       this.quoteTimes = watched.quoteTimes;
       this.release(watched.endedOrders);
+      await this.saveStrategyState();
 
       await this.refreshSnapshot();
       if (watched.signal && watched.signal.quantity > 0 && isTradingAllowed(this.breakers)) {
@@ -621,6 +637,31 @@ export class TradingSession {
       this.env.log?.(`fill sync failed, the records are used as they are: ${failureText(e)}`);
     }
     return true;
+  }
+
+  /**
+   * Records the strategy state the watch left (durable beyond this workflow: the next day's session
+   * loads it) and takes the warmth of each market from the answer. A write that fails is noted and
+   * made again after the next watch, which carries a newer state anyway.
+   */
+  private async saveStrategyState(): Promise<void> {
+    if (!this.patched(SessionPatch.strategyCarry)) return;
+    const { input } = this;
+    try {
+      const saved = await this.env.acts.saveStrategyState({
+        strategy: input.strategy,
+        tradingDay: input.tradingDay,
+        strategyName: input.strategyName,
+        strategyParams: input.strategyParams,
+        strategyState: this.strategyState,
+        quoteTimes: this.quoteTimes,
+      });
+      const warmth: Record<string, MarketWarmth> = {};
+      for (const [marketId, w] of Object.entries(saved.warmth)) warmth[marketId] = { ...w, carriedFrom: this.warmth[marketId]?.carriedFrom ?? null };
+      this.warmth = warmth;
+    } catch (e) {
+      this.recordFailure(e, 'strategy state');
+    }
   }
 
   /** Reads P&L and counts from the records, evaluates the breakers, alerts on what crossed, frees markets whose orders ended. */

@@ -11,8 +11,10 @@
  *   exit short  when -s <= exitThreshold
  *
  * Warm-up: no signal until the market has both `minObservations` snapshots (the reference's 100)
- * and `minHistoryHours` of history (72 h). Blackout: no new entries within `blackoutDays` (3) of
- * `market.resolvesAt`; with `exitInBlackout` an open position is closed when the blackout starts,
+ * and `minHistoryHours` of history (72 h). Window: the thesis holds "in the 3-14 day window before
+ * an event" (reference 001): no new entries within `blackoutDays` (3) of `market.resolvesAt`, nor
+ * more than `maxDaysToResolution` (14; 0 = no outer bound) before it; exits are never held back
+ * by the window. With `exitInBlackout` an open position is closed when the blackout starts,
  * since the thesis says the edge is gone inside 3 days. Confidence = min(|z| / 3, 1).
  *
  * Incremental statistics, O(1) per snapshot (a deliberate departure from the reference, which
@@ -52,6 +54,8 @@ export interface EmaMeanReversionParams {
   minHistoryHours: number;
   minObservations: number;
   blackoutDays: number;
+  /** No new entries in a market resolving more than this many days out (the window's outer bound); 0: none. */
+  maxDaysToResolution: number;
   exitInBlackout: boolean;
   /** Below this standard deviation (micros) the z-score is noise: no signal (reference: 0.001). */
   minStdMicros: number;
@@ -67,6 +71,7 @@ export const EMA_CASE_STUDY_PARAMS: Readonly<EmaMeanReversionParams> = {
   minHistoryHours: 72,
   minObservations: 100,
   blackoutDays: 3,
+  maxDaysToResolution: 14,
   exitInBlackout: true,
   minStdMicros: 1_000,
   pricing: 'inside',
@@ -94,6 +99,17 @@ export interface EmaMeanReversionState {
   devWeight: number;
 }
 
+const STATE_FIELDS = ['n', 'firstTs', 'lastTs', 'ema', 'devMean', 'devVar', 'devWeight'] as const;
+
+/** A state of this strategy (as carried from the records): the seven finite numbers, a whole count and ordered times. */
+export function isEmaState(s: unknown): s is EmaMeanReversionState {
+  if (typeof s !== 'object' || s === null) return false;
+  const r = s as Record<string, unknown>;
+  if (!STATE_FIELDS.every((f) => typeof r[f] === 'number' && Number.isFinite(r[f]))) return false;
+  const st = s as EmaMeanReversionState;
+  return Number.isSafeInteger(st.n) && st.n >= 0 && st.lastTs >= st.firstTs && st.devVar >= 0 && st.devWeight >= 0 && st.devWeight <= 1;
+}
+
 function validate(p: EmaMeanReversionParams): EmaMeanReversionParams {
   const c = new ParamProblems(p);
   c.number('emaSpanHours', 0, 10_000, 'min');
@@ -103,6 +119,10 @@ function validate(p: EmaMeanReversionParams): EmaMeanReversionParams {
   c.number('minHistoryHours', 0, 10_000);
   c.integer('minObservations', 2, 10_000_000);
   c.number('blackoutDays', 0, 3_650);
+  c.number('maxDaysToResolution', 0, 3_650);
+  if (typeof p.maxDaysToResolution === 'number' && typeof p.blackoutDays === 'number' && p.maxDaysToResolution > 0 && p.maxDaysToResolution <= p.blackoutDays) {
+    c.add('maxDaysToResolution', p.maxDaysToResolution, `must be above blackoutDays (${p.blackoutDays}), or 0 for no outer bound`);
+  }
   c.boolean('exitInBlackout');
   c.integer('minStdMicros', 0, 1_000_000);
   c.oneOf('pricing', PASSIVE_PRICINGS);
@@ -119,6 +139,7 @@ function create(params: EmaMeanReversionParams): Strategy<EmaMeanReversionState>
   const devSpanMs = p.deviationSpanHours * HOUR_MS;
   const minHistoryMs = p.minHistoryHours * HOUR_MS;
   const blackoutMs = p.blackoutDays * DAY_MS;
+  const windowMs = p.maxDaysToResolution * DAY_MS;
   const minVar = p.minStdMicros * p.minStdMicros;
   // Memo of the last weights: snapshots usually come at a fixed spacing, so exp() is rarely needed.
   let memoDt = -1;
@@ -152,6 +173,18 @@ function create(params: EmaMeanReversionParams): Strategy<EmaMeanReversionState>
     name: 'ema-mean-reversion',
     params: p,
     initialState: () => ({ n: 0, firstTs: 0, lastTs: 0, ema: 0, devMean: 0, devVar: 0, devWeight: 0 }),
+
+    warmth(state) {
+      if (!isEmaState(state)) return null;
+      const hoursMs = state.n > 0 ? state.lastTs - state.firstTs : 0;
+      return {
+        observations: state.n,
+        hours: Math.floor((hoursMs / HOUR_MS) * 10) / 10,
+        neededObservations: p.minObservations,
+        neededHours: p.minHistoryHours,
+        warm: state.n >= p.minObservations && hoursMs >= minHistoryMs,
+      };
+    },
 
     onSnapshot(state, snapshot, ctx): StrategyStep<EmaMeanReversionState> {
       const mid = midFloat(snapshot);
@@ -204,6 +237,7 @@ function create(params: EmaMeanReversionParams): Strategy<EmaMeanReversionState>
         return { state: next, signal: null };
       }
       if (inBlackout) return { state: next, signal: null };
+      if (windowMs > 0 && market.resolvesAt !== null && market.resolvesAt - snapshot.ts > windowMs) return { state: next, signal: null };
       const confidence = Math.min(Math.abs(z) / 3, 1);
       if (s > p.entryThreshold) return { state: next, signal: signal(snapshot, ctx, 'BUY', 'ENTER', confidence, 'entry', next, z, sd) };
       if (s < -p.entryThreshold) return { state: next, signal: signal(snapshot, ctx, 'SELL', 'ENTER', confidence, 'entry', next, z, sd) };

@@ -7,7 +7,7 @@ import { makeDeps } from '../../testkit/activities-harness';
 /** Every name the workflows proxy (order-workflow.ts, session-workflow.ts, operations-workflows.ts, shadow-session.ts). */
 const PROXIED = [
   'assessOrder', 'recordOrder', 'submitOrder', 'lookupOrder', 'pollOrder', 'cancelOrder', 'recordExecution', 'raiseAlert',
-  'preflight', 'watchForSignal', 'syncFills', 'sessionSnapshot', 'loadCarryover', 'recordBreakerChange', 'recordOperatorAction', 'cancelAllOpenOrders', 'writeDailySummary',
+  'preflight', 'watchForSignal', 'syncFills', 'sessionSnapshot', 'loadCarryover', 'saveStrategyState', 'recordBreakerChange', 'recordOperatorAction', 'cancelAllOpenOrders', 'writeDailySummary',
   'reconcileAccount', 'adoptVenueFigures', 'listActiveSessions', 'resetDailyCounters', 'sendDailyReport', 'settleResolvedMarkets', 'syncSettlements',
   'watchShadow', 'compareShadowDecision',
 ];

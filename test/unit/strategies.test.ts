@@ -166,6 +166,35 @@ describe('ema mean reversion', () => {
     expect(run(fastEma, [snap(0, 50)], market({ resolvesAt: 1 }), 5).signals).toHaveLength(1);
   });
 
+  it('makes no new entries more than 14 days before resolution (the 3-14 day window), exits still go out, and 0 lifts the bound', () => {
+    const series = [...noisy(30), snap(30 * HOUR_MS, 30)];
+    const at = 30 * HOUR_MS;
+    expect(EMA_CASE_STUDY_PARAMS.maxDaysToResolution).toBe(14);
+    expect(run(fastEma, series, market({ resolvesAt: at + 14 * DAY_MS + 1 })).signals).toEqual([]);
+    expect(run(fastEma, series, market({ resolvesAt: at + 14 * DAY_MS })).signals).toHaveLength(1);
+    // A short held in a market 20 days out is still closed when the price drops back.
+    const short = run(fastEma, series, market({ resolvesAt: at + 20 * DAY_MS }), (i) => (i >= 30 ? -10 : 0)).signals;
+    expect(short.map(([, sig]) => [sig.side, sig.intent])).toEqual([['BUY', 'EXIT']]);
+    const unbounded = emaMeanReversion.create({ ...(fastEma.params as typeof EMA_CASE_STUDY_PARAMS), maxDaysToResolution: 0 });
+    expect(run(unbounded, series, market({ resolvesAt: at + 60 * DAY_MS })).signals).toHaveLength(1);
+  });
+
+  it('refuses an outer bound inside the blackout, naming the field and value', () => {
+    expect(() => emaMeanReversion.params({ maxDaysToResolution: 2 })).toThrow(/maxDaysToResolution.*above blackoutDays \(3\).*2/);
+    expect(() => emaMeanReversion.params({ maxDaysToResolution: -1 })).toThrow(/maxDaysToResolution/);
+  });
+
+  it('says how warm a market is against the 100 observations and 72 hours it needs, and recognises only its own states', () => {
+    const ema = emaMeanReversion.create(EMA_CASE_STUDY_PARAMS);
+    const hourly = (n: number) => run(ema, Array.from({ length: n }, (_, i) => snap(i * HOUR_MS, i % 2 === 0 ? 49 : 51)), market()).state;
+    expect(ema.warmth!(ema.initialState())).toEqual({ observations: 0, hours: 0, neededObservations: 100, neededHours: 72, warm: false });
+    expect(ema.warmth!(hourly(73))).toEqual({ observations: 73, hours: 72, neededObservations: 100, neededHours: 72, warm: false });
+    expect(ema.warmth!(hourly(101))).toMatchObject({ observations: 101, hours: 100, warm: true });
+    expect(ema.warmth!({ watched: 3 })).toBeNull();
+    expect(ema.warmth!({ ...hourly(5), n: 2.5 })).toBeNull();
+    expect(ema.warmth!(null)).toBeNull();
+  });
+
   it('stays silent on a resolved market and on a flat series', () => {
     expect(run(fastEma, [...noisy(30), snap(30 * HOUR_MS, 30)], market({ outcome: 'YES' })).signals).toEqual([]);
     expect(run(fastEma, Array.from({ length: 50 }, (_, i) => snap(i * HOUR_MS, 50)), market()).signals).toEqual([]);

@@ -372,6 +372,7 @@ export class FakeWorld {
         return { canceled, flattenOrders: [] };
       },
       writeDailySummary: async () => undefined,
+      saveStrategyState: async () => ({ warmth: {} }),
 
       // ---- operations ----
       reconcileAccount: async ({ runId, policy }) => {

@@ -3,7 +3,7 @@
  * market signals, recorded journal entries, orders and alerts.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertRequest, ConnectionOutage, EndedOrder, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, WatchSignal } from '../../contracts/activities';
+import type { AlertRequest, Carryover, CarryoverInput, ConnectionOutage, EndedOrder, MarketWarmth, OperatorAction, PreflightCheck, SessionActivities, SessionSnapshot, StrategyStateInput, WatchInput, WatchSignal } from '../../contracts/activities';
 import type { OperatorRequest, OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS, type BreakerTrip } from '../../domain/breakers';
 import { MICROS, px, type Money, type Quantity } from '../../domain/money';
@@ -23,7 +23,9 @@ interface Script {
   /** Daily P&L reported by the records, by virtual offset (last one at or before now wins). */
   pnl?: { fromMs: number; dailyPnl: number }[];
   preflightFails?: boolean;
-  carryover?: { trips: BreakerTrip[]; lastSequence: number; lastActionSequence?: number };
+  carryover?: Carryover;
+  /** What saveStrategyState answers. */
+  warmth?: Record<string, MarketWarmth>;
   /** Virtual time loadCarryover takes. */
   loadCarryoverMs?: number;
   continueAsNewAfterWatches?: number;
@@ -34,7 +36,7 @@ interface Script {
   /** Every alert fails after its retries. */
   alertsFail?: boolean;
   /** Record writes fail with this kind while `until` (virtual offset) has not passed. */
-  recordsFail?: { kind: RecordFailureKind; untilMs: number; only?: 'journal' | 'breakers' };
+  recordsFail?: { kind: RecordFailureKind; untilMs: number; only?: 'journal' | 'breakers' | 'strategy' };
   /** Every fill sync fails (the venue does not answer). */
   fillSyncFails?: boolean;
   /** The n-th watch (1-based) fails with an activity failure of this type. */
@@ -72,12 +74,16 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
   const startedAt = new Map<string, number>();
   const ended = (coid: string) => time.now >= (startedAt.get(coid) ?? Infinity) + (script.orderLifetimeMs ?? 0);
   const endedAmong = (coids: readonly string[]): EndedOrder[] => coids.filter(ended).map((clientOrderId) => ({ clientOrderId, state: 'FILLED' }));
-  const failWrite = (what: 'journal' | 'breakers') => {
+  const failWrite = (what: 'journal' | 'breakers' | 'strategy') => {
     const f = script.recordsFail;
-    if (f && time.now < t0 + f.untilMs && (f.only === undefined || f.only === what)) throw new RecordWriteFailed(f.kind);
+    // Strategy-state writes fail only when asked for by name (the older scenarios predate them).
+    if (f && time.now < t0 + f.untilMs && (f.only === what || (f.only === undefined && what !== 'strategy'))) throw new RecordWriteFailed(f.kind);
   };
   /** The fill sync and the reads and writes that depend on it, in call order. */
   const ledgerCalls: string[] = [];
+  const savedStates: StrategyStateInput[] = [];
+  const carryoverInputs: CarryoverInput[] = [];
+  const watchInputs: WatchInput[] = [];
   let watches = 0;
   let watchesSeen = 0;
   const pending = [...(script.signals ?? [])].sort((a, b) => a.atMs - b.atMs);
@@ -114,9 +120,15 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
       ledgerCalls.push(`sessionSnapshot syncFills=${String(i.syncFills)}`);
       return snapshot(i.reservedOrders);
     },
-    loadCarryover: async () => {
+    loadCarryover: async (i) => {
+      carryoverInputs.push(i);
       if (script.loadCarryoverMs) await time.waitFor(() => false, script.loadCarryoverMs);
       return script.carryover ?? { trips: [], lastSequence: 0 };
+    },
+    saveStrategyState: async (i) => {
+      failWrite('strategy');
+      savedStates.push(i);
+      return { warmth: script.warmth ?? {} };
     },
     recordBreakerChange: async (c) => {
       failWrite('breakers');
@@ -158,6 +170,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
     acts,
     waitFor: time.waitFor,
     watch: async (w, interrupt) => {
+      watchInputs.push({ ...w, strategyState: { ...w.strategyState } });
       watches++;
       if (script.watchFails && script.watchFails.watch === watchesSeen + 1) {
         watchesSeen++;
@@ -200,7 +213,7 @@ function harness(script: Script, carryInput?: SessionWorkflowInput, sharedTime?:
       throw new ContinuedAsNew(next());
     },
   });
-  return { session, time, t0, journal, breakerChanges, alerts, orders, cancels, taken, input, told, logged, ledgerCalls };
+  return { session, time, t0, journal, breakerChanges, alerts, orders, cancels, taken, input, told, logged, ledgerCalls, savedStates, carryoverInputs, watchInputs };
 }
 
 const HOUR = 3_600_000;
@@ -596,6 +609,54 @@ describe('session input and watch timeouts', () => {
     expect(validateOrderFinished({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'CANCELED' })).toEqual({ clientOrderId: 'ema-20261121-000001', marketId: 'PRES-2028', state: 'CANCELED' });
     expect(() => validateOrderFinished({ clientOrderId: '', marketId: 'a b', state: 'DONE' })).toThrow(/orderFinished\.clientOrderId.*orderFinished\.marketId.*orderFinished\.state/);
     expect(() => validateOrderFinished(null)).toThrow(/orderFinished: must be an object/);
+  });
+  describe('the warm-up survives the day', () => {
+    const warm = (observations: number): MarketWarmth => ({ observations, hours: observations / 2, neededObservations: 100, neededHours: 72, warm: observations >= 144 });
+
+    it('a fresh session loads the state its strategy left, watches from it, reports how warm, and records it after each watch', async () => {
+      const carried = { 'PRES-2028': { watched: 40 } };
+      const h = harness({
+        signals: [{ atMs: HOUR }],
+        carryover: { trips: [], lastSequence: 0, strategyState: carried, warmth: { 'PRES-2028': { ...warm(40), carriedFrom: '2026-11-20' } } },
+        warmth: { 'PRES-2028': warm(41) },
+      });
+      h.time.at(1, () => expect(h.session.status().warmth).toEqual({ 'PRES-2028': { ...warm(40), carriedFrom: '2026-11-20' } }));
+      const status = await h.session.run();
+      expect(h.carryoverInputs[0]).toEqual({ strategy: 'ema', tradingDay: '2026-11-21', strategyName: 'ema', strategyParams: {}, marketIds: ['PRES-2028'] });
+      expect(h.watchInputs[0]!.strategyState).toEqual(carried);
+      // Every watch's state is recorded, with its quote times, for the next day.
+      expect(h.savedStates.length).toBe(h.watchInputs.length);
+      expect(h.savedStates[0]).toMatchObject({ strategy: 'ema', strategyName: 'ema', strategyState: { watched: 1 }, quoteTimes: { 'PRES-2028': expect.any(Number) } });
+      expect(status.warmth).toEqual({ 'PRES-2028': { ...warm(41), carriedFrom: '2026-11-20' } });
+    });
+
+    it('the warmth and the state are handed over by continue-as-new', async () => {
+      const h = harness({ signals: [], continueAsNewAfterWatches: 2, warmth: { 'PRES-2028': warm(3) } });
+      let next: SessionWorkflowInput | null = null;
+      try {
+        await h.session.run();
+      } catch (e) {
+        if (!(e instanceof ContinuedAsNew)) throw e;
+        next = e.next;
+      }
+      expect(next?.carry?.warmth).toEqual({ 'PRES-2028': { ...warm(3), carriedFrom: null } });
+      expect(next?.carry?.strategyState).toEqual({ watched: 2 });
+    });
+
+    it('a strategy-state write that fails is noted and does not stop the session', async () => {
+      const h = harness({ signals: [{ atMs: HOUR }], recordsFail: { kind: 'UNREACHABLE', untilMs: 3 * HOUR, only: 'strategy' } });
+      const status = await h.session.run();
+      expect(h.orders).toHaveLength(1);
+      expect(status.recordFailures.some((f) => f.startsWith('strategy state'))).toBe(true);
+    });
+
+    it('without the patch (an old history) nothing is loaded or recorded', async () => {
+      const h = harness({ signals: [{ atMs: HOUR }], unpatched: [SessionPatch.strategyCarry], carryover: { trips: [], lastSequence: 0, strategyState: { 'PRES-2028': { watched: 40 } } } });
+      await h.session.run();
+      expect(h.carryoverInputs[0]).toEqual({ strategy: 'ema', tradingDay: '2026-11-21' });
+      expect(h.watchInputs[0]!.strategyState).toEqual({});
+      expect(h.savedStates).toEqual([]);
+    });
   });
 });
 
