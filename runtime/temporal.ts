@@ -4,7 +4,9 @@
  * search attributes where the server allows it; where it does not, the workflows run without them.
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
@@ -136,6 +138,43 @@ export function describeConnection(temporal: TemporalConfig, address: string): s
   return parts.join(', ');
 }
 
+/**
+ * Why a TLS handshake with `address` fails, as Node's TLS stack words it ("unable to verify the
+ * first certificate", "Hostname/IP does not match certificate's altnames", "certificate
+ * required"); null when it succeeds or TLS is off. The gRPC clients only say "failed to connect".
+ */
+export async function tlsHandshakeProblem(temporal: TemporalConfig, address: string, timeoutMs = 3_000): Promise<string | null> {
+  const o = temporalConnectionOptions(temporal, address);
+  if (o.tls === false) return null;
+  const cut = address.lastIndexOf(':');
+  const host = address.slice(0, cut).replace(/^\[|\]$/g, '');
+  const tlsOptions = o.tls;
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (problem: string | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(problem);
+    };
+    const socket = tlsConnect({
+      host,
+      port: Number(address.slice(cut + 1)),
+      servername: tlsOptions.serverNameOverride ?? (isIP(host) ? undefined : host),
+      ...(tlsOptions.serverNameOverride && { checkServerIdentity: (_h: string, cert: PeerCertificate) => checkServerIdentity(tlsOptions.serverNameOverride!, cert) }),
+      ...(tlsOptions.serverRootCACertificate && { ca: Buffer.from(tlsOptions.serverRootCACertificate) }),
+      ...(tlsOptions.clientCertPair && { cert: Buffer.from(tlsOptions.clientCertPair.crt), key: Buffer.from(tlsOptions.clientCertPair.key) }),
+      ALPNProtocols: ['h2'],
+    });
+    // With TLS 1.3 a refused client certificate arrives after the handshake: wait a moment for it.
+    socket.once('secureConnect', () => setTimeout(() => done(null), 300));
+    socket.once('error', (e) => done(`TLS handshake: ${e.message}`));
+    socket.once('close', () => done(settled ? null : 'TLS handshake: the server closed the connection'));
+    const timer = setTimeout(() => done(null), timeoutMs);
+  });
+}
+
 /** A client connection (CLI, dashboard, starters) to `address` (default: the configured one). */
 export async function connectClientConnection(temporal: TemporalConfig, options: { address?: string; connectTimeout?: string | number } = {}): Promise<Connection> {
   return Connection.connect({ ...temporalConnectionOptions(temporal, options.address), connectTimeout: options.connectTimeout ?? '10 seconds' });
@@ -153,13 +192,15 @@ async function connectRemote(config: WorkerConfig, address: string, log: WorkerL
   try {
     connection = await connectClientConnection(config.temporal, { address });
   } catch (e) {
-    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached (${describeConnection(config.temporal, address)}: ${errorText(e)})`, { cause: e });
+    const handshake = await tlsHandshakeProblem(config.temporal, address);
+    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached (${describeConnection(config.temporal, address)}: ${errorText(e)}${handshake ? `; ${handshake}` : ''})`, { cause: e });
   }
   try {
     nativeConnection = await connectWorkerConnection(config.temporal, address);
   } catch (e) {
     await connection.close();
-    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached by the worker (${errorText(e)})`, { cause: e });
+    const handshake = await tlsHandshakeProblem(config.temporal, address);
+    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached by the worker (${describeConnection(config.temporal, address)}: ${errorText(e)}${handshake ? `; ${handshake}` : ''})`, { cause: e });
   }
   try {
     await connection.workflowService.describeNamespace({ namespace });
