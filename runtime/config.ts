@@ -769,6 +769,7 @@ export function redactUrl(url: string): string {
 
 /**
  * The secret values the config holds (paper secret, SMTP password, the database password, the
+ * Temporal API key, mTLS client key and gRPC header values,
  * Kalshi key ID and private key),
  * for the log scrubber: they must never appear in a log line, whatever field carries them.
  */
