@@ -148,12 +148,15 @@ export class CliContext {
     const address = temporal.address ?? `127.0.0.1:${temporal.localPort}`;
     const timeout = this.io.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     // Loaded here: the gRPC client and the server helpers cost a second of start-up that read commands do not need.
-    const [{ Client, Connection }, { TemporalUnavailable }] = await Promise.all([import('@temporalio/client'), import('../runtime/temporal')]);
+    const [{ Client }, { TemporalUnavailable, connectClientConnection, describeConnection, tlsHandshakeProblem }] = await Promise.all([import('@temporalio/client'), import('../runtime/temporal')]);
     let connection: Connection;
     try {
-      connection = await Connection.connect({ address, connectTimeout: timeout });
+      connection = await connectClientConnection(temporal, { address, connectTimeout: timeout });
     } catch (e) {
-      const which = temporal.address === null ? `${ENV.temporalAddress} is not set, and 127.0.0.1:${temporal.localPort} (where npm start runs its dev server)` : `${ENV.temporalAddress}=${address}`;
+      const which =
+        temporal.address === null
+          ? `${ENV.temporalAddress} is not set, and 127.0.0.1:${temporal.localPort} (where npm start runs its dev server)`
+          : `${ENV.temporalAddress}=${address} (${[describeConnection(temporal, address), await tlsHandshakeProblem(temporal, address)].filter((x) => x !== null).join('; ')})`;
       throw new TemporalUnavailable(
         `${which} did not answer within ${timeout} ms (${errorText(e)}); the CLI only connects and never starts a server (the worker does: npm start, or npm run worker)`,
         { cause: e },

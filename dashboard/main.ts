@@ -9,12 +9,13 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import { createPaperVenue } from '../activities/venue/paper-venue';
 import { openDatabase } from '../db';
 import { InvalidInput } from '../domain/errors';
 import { loadConfig, type Env } from '../runtime/config';
 import { signalHalt, signalKillSwitch, signalResume } from '../runtime/session-control';
+import { connectClientConnection } from '../runtime/temporal';
 import { loadDashboardSettings } from './config';
 import { startDashboard, type DashboardTemporal } from './server';
 import { venueQuotes, type QuoteSource } from './api';
@@ -36,7 +37,7 @@ export async function main(env: Env): Promise<number> {
   try {
     let temporal: DashboardTemporal | null = null;
     if (config.temporal.address !== null) {
-      connection = await Connection.connect({ address: config.temporal.address, connectTimeout: '10 seconds' });
+      connection = await connectClientConnection(config.temporal);
       const client = new Client({ connection, namespace: config.temporal.namespace });
       temporal = {
         signalHalt: (id, req) => signalHalt(client, id, req),

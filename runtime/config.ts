@@ -23,6 +23,7 @@ import { parseMoney, type Money } from '../domain/money';
 import { DEFAULT_RAMP_STEPS, STAGES, parseRampSteps, type Stage } from '../domain/stages';
 import { createPrivateKey } from 'node:crypto';
 import { STRATEGY_NAMES, createStrategy, type StrategyName } from '../domain/strategies';
+import { TEMPORAL_ENV, connectionSecrets, readTemporalConnection, type TemporalTlsConfig } from './temporal-env';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -36,6 +37,17 @@ export const ENV = {
   temporalCliPath: 'TEMPORAL_CLI_PATH',
   temporalUiPort: 'TEMPORAL_UI_PORT',
   temporalLocalPort: 'TEMPORAL_LOCAL_PORT',
+  temporalConfigFile: TEMPORAL_ENV.configFile,
+  temporalProfile: TEMPORAL_ENV.profile,
+  temporalApiKey: TEMPORAL_ENV.apiKey,
+  temporalTls: TEMPORAL_ENV.tls,
+  temporalTlsServerName: TEMPORAL_ENV.serverName,
+  temporalTlsServerCaCertPath: TEMPORAL_ENV.serverCaCertPath,
+  temporalTlsServerCaCertData: TEMPORAL_ENV.serverCaCertData,
+  temporalTlsClientCertPath: TEMPORAL_ENV.clientCertPath,
+  temporalTlsClientCertData: TEMPORAL_ENV.clientCertData,
+  temporalTlsClientKeyPath: TEMPORAL_ENV.clientKeyPath,
+  temporalTlsClientKeyData: TEMPORAL_ENV.clientKeyData,
   dataDir: 'DATA_DIR',
   databaseUrl: 'DATABASE_URL',
   paperUrl: PAPER_ENV.url,
@@ -142,6 +154,14 @@ export interface TemporalConfig {
   uiPort: number;
   /** gRPC port of the local dev server (fixed, so clients in other processes can reach it). */
   localPort: number;
+  /** TLS to a remote server (TEMPORAL_TLS_*, a Temporal profile); null: plaintext. runtime/temporal.ts turns these into connection options. */
+  tls: TemporalTlsConfig | null;
+  /** Temporal Cloud API key (TEMPORAL_API_KEY), sent as `authorization: Bearer`. */
+  apiKey: Secret | null;
+  /** Extra gRPC headers (TEMPORAL_GRPC_META_*); kept out of logs. */
+  grpcMeta: Record<string, string>;
+  /** The Temporal profile read, e.g. `profile "default" in ~/.config/temporalio/temporal.toml`; null: none. */
+  profile: string | null;
 }
 
 export interface SmtpConfig {
@@ -547,10 +567,15 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   }
 
   // ---- temporal ----
-  const addressRaw = r.raw(ENV.temporalAddress, 'temporal.address');
+  // Precedence: the variable, then this project's config file, then the Temporal profile (TOML).
+  const connection = readTemporalConnection(env, PROJECT_ROOT, r.problems);
+  const addressRaw = r.raw(ENV.temporalAddress, 'temporal.address') ?? (connection.profileAddress && { ...connection.profileAddress, secret: false });
   let address = r.text(addressRaw);
   if (address !== null && addressRaw && checkAddress(address) !== null) address = r.bad(addressRaw, checkAddress(address)!) ?? null;
-  const namespaceRaw = r.raw(ENV.temporalNamespace, 'temporal.namespace');
+  if (address === null && addressRaw === null && (connection.tls !== null || connection.apiKey !== null)) {
+    r.report(connection.apiKey !== null ? ENV.temporalApiKey : ENV.temporalTls, `TLS and API keys are for a remote server: set ${ENV.temporalAddress} too (without it a local plaintext dev server is started)`);
+  }
+  const namespaceRaw = r.raw(ENV.temporalNamespace, 'temporal.namespace') ?? (connection.profileNamespace && { ...connection.profileNamespace, secret: false });
   let namespace = r.text(namespaceRaw) ?? DEFAULTS.namespace;
   if (namespaceRaw && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$/.test(namespace)) namespace = r.bad(namespaceRaw, 'must be letters, digits, ".", "_" or "-"') ?? DEFAULTS.namespace;
   const cliRaw = r.raw(ENV.temporalCliPath, 'temporal.cliPath');
@@ -704,7 +729,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
 
   if (r.problems.length > 0) throw new InvalidInput(r.problems, ErrorType.InvalidConfig);
   return {
-    temporal: { address, namespace, taskQueue: TASK_QUEUE, cliPath, uiPort, localPort },
+    temporal: { address, namespace, taskQueue: TASK_QUEUE, cliPath, uiPort, localPort, tls: connection.tls, apiKey: connection.apiKey, grpcMeta: connection.grpcMeta, profile: connection.profile },
     dataDir,
     database: { url: databaseUrl },
     paperExchange,
@@ -744,6 +769,7 @@ export function redactUrl(url: string): string {
 
 /**
  * The secret values the config holds (paper secret, SMTP password, the database password, the
+ * Temporal API key, mTLS client key and gRPC header values,
  * Kalshi key ID and private key),
  * for the log scrubber: they must never appear in a log line, whatever field carries them.
  */
@@ -756,6 +782,7 @@ export function secretsOf(config: WorkerConfig): string[] {
     // The whole PEM, and each base64 line of it, so that no part of the key reaches a log.
     out.push(config.venue.kalshi.keyId, pem, ...pem.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----')));
   }
+  out.push(...connectionSecrets(config.temporal));
   if (config.database.url !== null) {
     try {
       const password = new URL(config.database.url).password;
@@ -771,6 +798,16 @@ export function secretsOf(config: WorkerConfig): string[] {
 export function describeConfig(config: WorkerConfig): Record<string, unknown> {
   return {
     ...config,
+    temporal: {
+      ...config.temporal,
+      tls: config.temporal.tls && {
+        serverName: config.temporal.tls.serverName,
+        serverCaCert: config.temporal.tls.serverCaCert === null ? null : 'PEM certificate',
+        client: config.temporal.tls.client && { cert: 'PEM certificate', key: REDACTED },
+      },
+      apiKey: config.temporal.apiKey === null ? null : REDACTED,
+      grpcMeta: Object.fromEntries(Object.keys(config.temporal.grpcMeta).map((k) => [k, REDACTED])),
+    },
     database: { url: config.database.url === null ? null : redactUrl(config.database.url) },
     paperExchange: config.paperExchange && { ...config.paperExchange, secret: REDACTED },
     smtp: config.smtp && { ...config.smtp, pass: config.smtp.pass === null ? null : REDACTED },

@@ -4,14 +4,17 @@
  * search attributes where the server allows it; where it does not, the workflows run without them.
  */
 import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
+import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import { encodeSearchAttributeIndexedValueType, type SearchAttributeKey } from '@temporalio/common/lib/search-attributes';
 import { TestWorkflowEnvironment, type LocalTestWorkflowEnvironmentOptions } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import { ORDER_SEARCH_ATTRIBUTES } from '../workflows/api';
-import { ENV, type WorkerConfig } from './config';
+import { ENV, type TemporalConfig, type WorkerConfig } from './config';
 import { buildCli, findCachedCli, findGo } from './temporal-cli';
 
 export interface WorkerLog {
@@ -92,20 +95,112 @@ export function localServerOptions(config: WorkerConfig, cliPath: string | null 
   };
 }
 
+/** What both the client's and the worker's connection take: the SDK's TLS, API key and metadata options. */
+export interface TemporalConnectionOptions {
+  address: string;
+  /** False: plaintext (a local dev server, or TLS turned off). */
+  tls: TLSConfig | false;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * The one place the validated settings become SDK connection options. TLS, the API key and the
+ * extra headers apply to the configured TEMPORAL_ADDRESS only: a local dev server (any other
+ * address, e.g. the CLI's 127.0.0.1:<TEMPORAL_LOCAL_PORT>) is plaintext.
+ */
+export function temporalConnectionOptions(temporal: TemporalConfig, address: string = temporal.address ?? `127.0.0.1:${temporal.localPort}`): TemporalConnectionOptions {
+  if (temporal.address === null || address !== temporal.address) return { address, tls: false };
+  const { tls } = temporal;
+  return {
+    address,
+    tls:
+      tls === null
+        ? false
+        : {
+            ...(tls.serverName !== null && { serverNameOverride: tls.serverName }),
+            ...(tls.serverCaCert !== null && { serverRootCACertificate: Buffer.from(tls.serverCaCert) }),
+            ...(tls.client !== null && { clientCertPair: { crt: Buffer.from(tls.client.cert), key: Buffer.from(tls.client.key.reveal()) } }),
+          },
+    ...(temporal.apiKey !== null && { apiKey: temporal.apiKey.reveal() }),
+    ...(Object.keys(temporal.grpcMeta).length > 0 && { metadata: { ...temporal.grpcMeta } }),
+  };
+}
+
+/** How the connection is secured, for log lines (no secrets). */
+export function describeConnection(temporal: TemporalConfig, address: string): string {
+  const o = temporalConnectionOptions(temporal, address);
+  const parts = [o.tls === false ? 'plaintext' : o.tls.clientCertPair ? 'mTLS' : 'TLS'];
+  if (o.tls !== false && o.tls.serverNameOverride) parts.push(`server name ${o.tls.serverNameOverride}`);
+  if (o.tls !== false) parts.push(o.tls.serverRootCACertificate ? 'configured CA' : 'system CAs');
+  if (o.apiKey !== undefined) parts.push('API key');
+  if (temporal.profile !== null && address === temporal.address) parts.push(temporal.profile);
+  return parts.join(', ');
+}
+
+/**
+ * Why a TLS handshake with `address` fails, as Node's TLS stack words it ("unable to verify the
+ * first certificate", "Hostname/IP does not match certificate's altnames", "certificate
+ * required"); null when it succeeds or TLS is off. The gRPC clients only say "failed to connect".
+ */
+export async function tlsHandshakeProblem(temporal: TemporalConfig, address: string, timeoutMs = 3_000): Promise<string | null> {
+  const o = temporalConnectionOptions(temporal, address);
+  if (o.tls === false) return null;
+  const cut = address.lastIndexOf(':');
+  const host = address.slice(0, cut).replace(/^\[|\]$/g, '');
+  const tlsOptions = o.tls;
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (problem: string | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(problem);
+    };
+    const socket = tlsConnect({
+      host,
+      port: Number(address.slice(cut + 1)),
+      servername: tlsOptions.serverNameOverride ?? (isIP(host) ? undefined : host),
+      ...(tlsOptions.serverNameOverride && { checkServerIdentity: (_h: string, cert: PeerCertificate) => checkServerIdentity(tlsOptions.serverNameOverride!, cert) }),
+      ...(tlsOptions.serverRootCACertificate && { ca: Buffer.from(tlsOptions.serverRootCACertificate) }),
+      ...(tlsOptions.clientCertPair && { cert: Buffer.from(tlsOptions.clientCertPair.crt), key: Buffer.from(tlsOptions.clientCertPair.key) }),
+      ALPNProtocols: ['h2'],
+    });
+    // With TLS 1.3 a refused client certificate arrives after the handshake: wait a moment for it.
+    socket.once('secureConnect', () => setTimeout(() => done(null), 300));
+    socket.once('error', (e) => done(`TLS handshake: ${e.message}`));
+    socket.once('close', () => done(settled ? null : 'TLS handshake: the server closed the connection'));
+    const timer = setTimeout(() => done(null), timeoutMs);
+  });
+}
+
+/** A client connection (CLI, dashboard, starters) to `address` (default: the configured one). */
+export async function connectClientConnection(temporal: TemporalConfig, options: { address?: string; connectTimeout?: string | number } = {}): Promise<Connection> {
+  return Connection.connect({ ...temporalConnectionOptions(temporal, options.address), connectTimeout: options.connectTimeout ?? '10 seconds' });
+}
+
+/** A worker connection (Rust core) to `address` (default: the configured one). */
+export async function connectWorkerConnection(temporal: TemporalConfig, address?: string): Promise<NativeConnection> {
+  return NativeConnection.connect(temporalConnectionOptions(temporal, address));
+}
+
 async function connectRemote(config: WorkerConfig, address: string, log: WorkerLog): Promise<TemporalHandle> {
   const { namespace } = config.temporal;
   let connection: Connection;
   let nativeConnection: NativeConnection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '10 seconds' });
+    connection = await connectClientConnection(config.temporal, { address });
   } catch (e) {
-    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached (${errorText(e)})`, { cause: e });
+    const handshake = await tlsHandshakeProblem(config.temporal, address);
+    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached (${describeConnection(config.temporal, address)}: ${errorText(e)}${handshake ? `; ${handshake}` : ''})`, { cause: e });
   }
   try {
-    nativeConnection = await NativeConnection.connect({ address });
+    nativeConnection = await connectWorkerConnection(config.temporal, address);
   } catch (e) {
     await connection.close();
-    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached by the worker (${errorText(e)})`, { cause: e });
+    const handshake = await tlsHandshakeProblem(config.temporal, address);
+    throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} could not be reached by the worker (${describeConnection(config.temporal, address)}: ${errorText(e)}${handshake ? `; ${handshake}` : ''})`, { cause: e });
   }
   try {
     await connection.workflowService.describeNamespace({ namespace });
@@ -116,7 +211,7 @@ async function connectRemote(config: WorkerConfig, address: string, log: WorkerL
     }
     throw new TemporalUnavailable(`${ENV.temporalAddress}=${address} did not answer (${errorText(e)})`, { cause: e });
   }
-  log.info(`Temporal: connected to ${address}, namespace ${namespace}`);
+  log.info(`Temporal: connected to ${address} (${describeConnection(config.temporal, address)}), namespace ${namespace}`);
   return {
     client: new Client({ connection, namespace }),
     connection,

@@ -8,11 +8,11 @@ import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { InvalidInput } from '../domain/errors';
 import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
-import { consoleLog, type WorkerLog } from '../runtime/temporal';
+import { connectClientConnection, consoleLog, type WorkerLog } from '../runtime/temporal';
 
 // ---- history JSON ----
 // The SDK's historyFromJSON/historyToJSON (common/lib/proto-utils) break when npm installs
@@ -149,7 +149,7 @@ export async function main(args: readonly string[], env: Env, cwd: string): Prom
   const address = exportAddress(config);
   let connection: Connection;
   try {
-    connection = await Connection.connect({ address, connectTimeout: '10 seconds' });
+    connection = await connectClientConnection(config.temporal, { address });
   } catch (e) {
     console.error(`Cannot reach a Temporal server at ${address} (${e instanceof Error ? e.message : String(e)}). Set ${ENV.temporalAddress}, or start the worker so that its local dev server runs.`);
     return 1;

@@ -21,6 +21,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ActivityConfig } from '../../activities/deps';
 import { buildConfig, ENV } from '../../runtime/config';
 import { connectTemporal, type StartLocalServer, type TemporalHandle } from '../../runtime/temporal';
+import { temporalConnectionEnv } from '../../runtime/temporal-env';
 import { bundleWorkflows } from '../../worker/bundle';
 import { DrillChild } from '../child';
 import type { DrillWorld } from '../world';
@@ -77,6 +78,7 @@ export class DrillTemporal {
     readonly tag: string,
     /** Whether this server suggests continue-as-new after CONTINUE_AS_NEW_SUGGESTED_AT events (the drill started it). */
     readonly quickContinueAsNew: boolean,
+    private readonly connectionEnv: Record<string, string>,
   ) {}
 
   /** Connects (or starts the dev server from the CLI path) and bundles the workflows once. */
@@ -84,7 +86,9 @@ export class DrillTemporal {
     const dir = mkdtempSync(join(tmpdir(), 'drill-temporal-'));
     try {
       const pass = (name: string): Record<string, string> => (env[name] ? { [name]: env[name]! } : {});
-      const config = buildConfig({ [gate.via]: gate.value, ...pass(ENV.temporalNamespace), DATA_DIR: dir });
+      // A remote server is reached as configured (TLS, API key, profile); a dev server of the drill's own is plaintext.
+      const connectionEnv = gate.via === 'TEMPORAL_ADDRESS' ? temporalConnectionEnv(env) : {};
+      const config = buildConfig({ ...connectionEnv, [gate.via]: gate.value, ...pass(ENV.temporalNamespace), DATA_DIR: dir });
       const quiet = { info: () => {}, warn: (m: string) => process.stderr.write(`${m}\n`) };
       const handle = await connectTemporal(config, quiet, startDrillDevServer);
       try {
@@ -92,7 +96,7 @@ export class DrillTemporal {
         const bundlePath = join(dir, 'workflows-bundle.js');
         writeFileSync(bundlePath, bundle.code);
         const where = handle.local ? `${gate.describe} on ${handle.address}` : gate.describe;
-        return new DrillTemporal(handle, dir, bundlePath, `${where}, namespace ${handle.namespace}`, runTag(), handle.local);
+        return new DrillTemporal(handle, dir, bundlePath, `${where}, namespace ${handle.namespace}`, runTag(), handle.local, connectionEnv);
       } catch (e) {
         await handle.close();
         throw e;
@@ -125,6 +129,7 @@ export class DrillTemporal {
     await world.backend.release();
     const spec: WorkerChildSpec = {
       address: this.handle.address,
+      connectionEnv: this.connectionEnv,
       namespace: this.handle.namespace,
       taskQueue,
       bundlePath: this.bundlePath,

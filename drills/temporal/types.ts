@@ -27,6 +27,8 @@ export const NO_SCRIPTED_SESSIONS: ScriptedSessions = { strategies: [], signalli
 
 export interface WorkerChildSpec {
   address: string;
+  /** The Temporal connection variables (TLS, API key, profile) of a remote server; empty for the drill's own dev server. */
+  connectionEnv: Record<string, string>;
   namespace: string;
   taskQueue: string;
   /** The workflow bundle, built once by the drill (bundling in every child would take seconds each). */

@@ -14,12 +14,13 @@
  *   (and a long enough list of differences fails the session workflow: see drill 1's notes).
  */
 import { Context } from '@temporalio/activity';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities/index';
 import type { WatchInput, WatchResult } from '../../contracts/activities';
 import { openDatabase } from '../../db/client';
 import { CapturingMailer, makeDeps } from '../../testkit/activities-harness';
 import { buildConfig } from '../../runtime/config';
+import { connectWorkerConnection } from '../../runtime/temporal';
 import { runWorker } from '../../worker/worker';
 import type { Price, Quantity } from '../../domain/money';
 import { DRILL_LIMITS, venueAt } from '../world';
@@ -112,13 +113,13 @@ async function main(): Promise<void> {
   } catch {
     // a runtime is already installed in this process
   }
-  const base = buildConfig({ TEMPORAL_ADDRESS: spec.address, TEMPORAL_NAMESPACE: spec.namespace, DATA_DIR: spec.dataDir });
+  const base = buildConfig({ ...spec.connectionEnv, TEMPORAL_ADDRESS: spec.address, TEMPORAL_NAMESPACE: spec.namespace, DATA_DIR: spec.dataDir });
   const config = { ...base, temporal: { ...base.temporal, taskQueue: spec.taskQueue } };
   const database = await openDatabase(spec.db, { migrate: false });
   const clock = () => Date.now() + spec.clockOffsetMs;
   const venue = venueAt(spec.venueUrl, { timeoutMs: spec.venueTimeoutMs });
   const deps = makeDeps({ db: database.db, venue, mailer: new CapturingMailer(), config: { limits: DRILL_LIMITS, ...spec.config }, clock });
-  const connection = await NativeConnection.connect({ address: spec.address });
+  const connection = await connectWorkerConnection(config.temporal);
   await runWorker({
     config,
     activities: withDrillHolds(createActivities(deps), spec.holds, venue, spec.scripted, clock),

@@ -24,7 +24,7 @@ const KALSHI_DEMO: Env = { VENUE: 'kalshi', KALSHI_API_KEY_ID: KALSHI_KEY_ID, KA
 describe('worker config', () => {
   it('defaults to a local dev server, the case-study limits and timings', () => {
     const c = buildConfig({});
-    expect(c.temporal).toEqual({ address: null, namespace: 'default', taskQueue: TASK_QUEUE, cliPath: null, uiPort: 8233, localPort: 7233 });
+    expect(c.temporal).toEqual({ address: null, namespace: 'default', taskQueue: TASK_QUEUE, cliPath: null, uiPort: 8233, localPort: 7233, tls: null, apiKey: null, grpcMeta: {}, profile: null });
     expect(c.dataDir).toBe(join(PROJECT_ROOT, 'data'));
     expect(c.database.url).toBeNull();
     expect(c.paperExchange).toBeNull();
