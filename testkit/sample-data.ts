@@ -70,8 +70,9 @@ export function generateSampleData(options: SampleOptions): SampleData {
   for (let i = 0; i < options.markets; i++) {
     const name = `${NAMES[i % NAMES.length]}${i >= NAMES.length ? `-${Math.floor(i / NAMES.length)}` : ''}`;
     // Market 0 resolves two days before the data ends (its last days are the blackout, then
-    // settlement); market 1 resolves a day after the end; the rest well after.
-    const resolvesAt = i === 0 ? end - 2 * DAY : i === 1 ? end + DAY : end + 30 * DAY;
+    // settlement); market 1 resolves a day after the end; the rest 9 days after, inside the case
+    // study's 3-14 day window (ema-mean-reversion.ts maxDaysToResolution) once warm.
+    const resolvesAt = i === 0 ? end - 2 * DAY : i === 1 ? end + DAY : end + 9 * DAY;
     markets.push({ marketId: name, category: CATEGORIES[i % CATEGORIES.length] as string, tickSize: TICK, resolvesAt, outcome: null });
     state.push({ fair: 0.3 + 0.4 * rng.next(), dev: 0, adv: 40_000 + Math.floor(rng.next() * 120_000) });
   }
