@@ -26,6 +26,9 @@ import { shadowRunStatsFromRecords } from '../../worker/stages';
 const found = await temporalServerForFile();
 const HOUR = 3_600_000;
 const SPEED = 600;
+const ORDER_TTL_MS = HOUR / 2;
+/** Five market hours (30 wall seconds): enough decisions that some paper orders fill. */
+const HOURS_OF_DAY = 5;
 /** The risk limit on quote age, scaled to the sped-up clock: three wall seconds of latency. */
 const deps = (db: Database, venue: ResilientVenue, clock: () => number) => makeDeps({ db: db.db, venue, clock, config: { limits: { ...TEST_LIMITS, maxQuoteAgeMs: 3 * SPEED * 1_000 } } });
 
@@ -75,9 +78,11 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
     strategyParams: { emaSpanHours: 0.5, deviationSpanHours: 1, entryThreshold: 0.5, blackoutDays: 0, minHistoryHours: 1, minObservations: 5, pricing: 'touch' },
     tradingDay,
     marketIds: [marketId],
-    endOfDayAt: clock() + 3 * HOUR,
+    endOfDayAt: clock() + HOURS_OF_DAY * HOUR,
     watchPeriodMs: HOUR / 4,
     pollIntervalMs: 100,
+    // The session's order time-to-live, as LIVE would use it: half an hour of the sped-up day.
+    orderTtlMs: ORDER_TTL_MS,
     fillModel: CASE_STUDY_FILL_MODEL,
     ...over,
   });
@@ -115,7 +120,7 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
         expect(stats.modelledSlippage).not.toBeNull();
         for (const r of rows.filter((x) => x.riskApproved)) {
           const order = r.detail.paperOrder as ShadowPaperOrder;
-          expect(order.ttlMs).toBe(10 * 60_000);
+          expect(order.ttlMs).toBe(ORDER_TTL_MS);
           expect(order.fills.reduce((n, f) => n + f.quantity, 0)).toBe(r.paperFilled);
           expect(order.fills.every((f) => f.quotedAt >= r.quotedAt && f.quotedAt <= order.expiresAt)).toBe(true);
           if (order.status === 'FILLED') expect(r.paperFilled).toBe(r.quantity);
@@ -140,7 +145,7 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
     } finally {
       await w.close();
     }
-  });
+  }, 120_000);
 
   it('three scripted misalignments in a row halt the session with one alert and one journaled halt; no venue order', async () => {
     const w = await world();
