@@ -176,7 +176,10 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
      * and sizes its signal as the session's watch does, and records every quote it steps (and a
      * market's warm-up state) under the shadow run, for the replay. A quote the venue repeats (the
      * same quote time) is not stepped again: it is not new market data, and the replay sees each
-     * recorded quote once. Heartbeats its state; a retry resumes from the last heartbeat.
+     * recorded quote once. After each poll's quotes are recorded it works the run's open paper
+     * orders on them (`workPaperOrders`, the step named above), so a fill there is held from the
+     * next quote; a market whose paper order works gives no new signal. Heartbeats its state; a
+     * retry resumes from the last heartbeat.
      */
     watchShadow: (input: ShadowWatchInput): Promise<ShadowWatchResult> =>
       runActivity(async () => {
