@@ -4,18 +4,37 @@
  * places, cancels or looks up an order there. The strategy, sizing and the pre-trade risk check
  * are the ones LIVE runs (domain/strategies, domain/sizing, domain/risk via trading-context);
  * execution is the paper fill model (domain/fill-model.ts) seeded by the decision key.
+ *
+ * A decision's paper order works as a LIVE order does (`orderTtlMs` in the decision's input, the
+ * session's time-to-live): the comparison tries it on the decision's quote, then each watch poll,
+ * after stepping the strategy, works the run's open paper orders over the quotes it has just
+ * recorded (`workPaperOrders`, domain/shadow.ts `workPaperOrder`) until each fills or expires. A
+ * fill on a quote is held by the strategy from the next quote on, as the replay holds it. While a
+ * market's paper order works, the watch takes no new signal there (LIVE's one working order per
+ * market). A decision recorded without `orderTtlMs` (a run started before working orders) is
+ * tried on its own quote only.
  */
-import { listShadowComparisons, listShadowQuotes, recordShadowComparison, recordShadowQuotes, type ShadowComparisonRow, type ShadowQuoteRow } from '../db';
+import {
+  listShadowComparisons,
+  listShadowQuotes,
+  listWorkingShadowOrders,
+  recordShadowComparison,
+  recordShadowPaperOrder,
+  recordShadowQuotes,
+  type ShadowComparisonRow,
+  type ShadowPaperOrder,
+  type ShadowQuoteRow,
+} from '../db';
 import type { ShadowActivities, ShadowDecisionInput, ShadowDecisionResult, ShadowWatchInput, ShadowWatchResult, WatchSignal } from '../contracts/activities';
 import type { VenueMarketSnapshot } from '../contracts/venue';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
-import { validateFillModelParams } from '../domain/fill-model';
+import { validateFillModelParams, type FillModelParams } from '../domain/fill-model';
 import { validateKey, validateTradingDay } from '../domain/ids';
 import { applyFillInPlace, emptyLedger, marksFromSnapshots } from '../domain/ledger';
 import { validateMarketId, type Market, type MarketSnapshot } from '../domain/market';
 import { ZERO, quantityFromLots, quantityLots, type Money, type Price, type Quantity } from '../domain/money';
 import { checkOrder, describeDecision } from '../domain/risk';
-import { decisionAligned, paperFillOf, slippageFromTouch, walkBook } from '../domain/shadow';
+import { decisionAligned, paperFillOf, slippageFromTouch, walkBook, workPaperOrder, type PaperOrderQuote, type PaperOrderWork } from '../domain/shadow';
 import { sizeSignal } from '../domain/sizing';
 import { replaySignals } from '../domain/stages';
 import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../domain/strategies';
@@ -69,8 +88,24 @@ function validateDecision(input: ShadowDecisionInput): StrategyName {
     if (!Number.isSafeInteger(input?.[field]) || input[field] < 0) problems.push({ field, value: input?.[field], problem: 'must be non-negative whole milliseconds' });
   }
   collect(problems, () => validateFillModelParams(input?.fillModel));
+  const ttl = input?.orderTtlMs;
+  if (ttl !== undefined && ttl !== null && (!Number.isSafeInteger(ttl) || ttl < 1)) problems.push({ field: 'orderTtlMs', value: ttl, problem: 'must be a positive whole number of milliseconds' });
   if (problems.length > 0) throw new InvalidInput(problems);
   return name;
+}
+
+/** A decision's paper order as recorded; null for a decision tried on its own quote only. */
+function paperOrderOf(row: ShadowComparisonRow): ShadowPaperOrder | null {
+  const o = row.detail.paperOrder as ShadowPaperOrder | undefined;
+  return o && typeof o === 'object' && Array.isArray(o.fills) ? o : null;
+}
+
+/** A decision's paper fills, each at the quote it filled on. */
+function paperFillsOf(row: ShadowComparisonRow): { quotedAt: number; quantity: Quantity; price: Price; fee: Money }[] {
+  const order = paperOrderOf(row);
+  if (order) return order.fills.map((f) => ({ quotedAt: f.quotedAt, quantity: f.quantity as Quantity, price: f.price as Price, fee: f.fee as Money }));
+  if (row.paperFilled <= 0 || row.paperPrice === null) return [];
+  return [{ quotedAt: row.quotedAt, quantity: row.paperFilled, price: row.paperPrice, fee: row.paperFee }];
 }
 
 /** Signed contracts per market of the run's paper fills. */
@@ -83,6 +118,22 @@ function paperPositions(rows: readonly ShadowComparisonRow[]): Map<string, numbe
   return new Map([...lots].map(([m, l]) => [m, quantityFromLots(l)]));
 }
 
+/** A recorded quote as the paper order sees it: the touch, the interval volume and the side of the book it takes. */
+function paperQuoteOf(row: ShadowQuoteRow, side: 'BUY' | 'SELL'): PaperOrderQuote {
+  const book = row.payload as unknown as VenueMarketSnapshot;
+  return { quotedAt: row.quotedAt, bid: book.bid, ask: book.ask, intervalVolume: book.intervalVolume, levels: (side === 'BUY' ? book.asks : book.bids) ?? [] };
+}
+
+function paperOrderRecord(work: PaperOrderWork, ttlMs: number, expiresAt: number): ShadowPaperOrder {
+  return {
+    status: work.status,
+    ttlMs,
+    expiresAt,
+    workedThrough: work.workedThrough,
+    fills: work.fills.map((f) => ({ quotedAt: f.quotedAt, quantity: f.quantity, price: f.price, fee: f.fee, touch: f.touch, bookPrice: f.bookPrice })),
+  };
+}
+
 interface ShadowWatchProgress {
   strategyState: Record<string, unknown>;
   quoteTimes: Record<string, number>;
@@ -92,13 +143,43 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
   const { db, venue, config, clock } = deps;
   const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
 
+  /**
+   * Works each open paper order of the run over every quote recorded since its decision, from the
+   * start (deterministic per decision key and quote time, so the same quotes give the same fills),
+   * and records what changed. A market's quote recorded later than the order's time-to-live ends it.
+   */
+  async function workPaperOrders(shadowRun: string): Promise<void> {
+    for (const row of await listWorkingShadowOrders(db, shadowRun)) {
+      const order = paperOrderOf(row);
+      if (order === null) continue;
+      const market = await services.markets.one(row.marketId);
+      const side = row.side as 'BUY' | 'SELL';
+      const quotes = (await listShadowQuotes(db, { shadowRun, marketId: row.marketId, from: row.quotedAt }))
+        .filter((q) => q.kind === 'QUOTE')
+        .map((q) => paperQuoteOf(q, side));
+      const work = workPaperOrder(row.decisionKey, { side, quantity: row.quantity, limitPrice: row.limitPrice }, quotes, row.detail.fillModel as FillModelParams, market.tickSize, order.expiresAt, clock());
+      if (work.status === order.status && work.workedThrough === order.workedThrough) continue;
+      await recordShadowPaperOrder(db, row.decisionKey, {
+        paperFilled: work.filled,
+        paperPrice: work.averagePrice,
+        paperFee: work.fee,
+        modelledSlippage: work.modelledSlippage as Money | null,
+        observedSlippage: work.observedSlippage as Money | null,
+        paperOrder: paperOrderRecord(work, order.ttlMs, order.expiresAt),
+      });
+    }
+  }
+
   return {
     /**
      * The live watch's loop on the shadow's own positions: polls each market, steps the strategy
      * and sizes its signal as the session's watch does, and records every quote it steps (and a
      * market's warm-up state) under the shadow run, for the replay. A quote the venue repeats (the
      * same quote time) is not stepped again: it is not new market data, and the replay sees each
-     * recorded quote once. Heartbeats its state; a retry resumes from the last heartbeat.
+     * recorded quote once. After each poll's quotes are recorded it works the run's open paper
+     * orders on them (`workPaperOrders`, the step named above), so a fill there is held from the
+     * next quote; a market whose paper order works gives no new signal. Heartbeats its state; a
+     * retry resumes from the last heartbeat.
      */
     watchShadow: (input: ShadowWatchInput): Promise<ShadowWatchResult> =>
       runActivity(async () => {
@@ -114,6 +195,7 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
           throwIfCancelled();
           const [quotes, decided] = await Promise.all([Promise.all(input.marketIds.map((m) => venue.getMarketSnapshot(m))), listShadowComparisons(db, { shadowRun: input.shadowRun })]);
           const held = paperPositions(decided);
+          const busy = new Set(decided.filter((r) => paperOrderOf(r)?.status === 'WORKING').map((r) => r.marketId));
           const recorded: ShadowQuoteRow[] = [];
           let signal: WatchSignal | null = null;
           let quotedAt: number | null = null;
@@ -131,7 +213,7 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
             progress.strategyState[snapshot.marketId] = step.state;
             progress.quoteTimes[snapshot.marketId] = snapshot.ts;
             recorded.push({ marketId: snapshot.marketId, kind: 'QUOTE', quotedAt: snapshot.ts, payload: { ...quote } });
-            if (signal === null && step.signal !== null) {
+            if (signal === null && step.signal !== null && !busy.has(snapshot.marketId)) {
               const quantity = sizeSignal(step.signal, position, sizing);
               if (quantity > 0) {
                 signal = { ...step.signal, quantity };
@@ -140,6 +222,7 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
             }
           }
           await recordShadowQuotes(db, input.shadowRun, recorded);
+          await workPaperOrders(input.shadowRun);
           heartbeat(progress);
           const now = clock();
           if (signal !== null || now >= input.untilMs) return { strategyState: progress.strategyState, signal, at: now, quotedAt, quoteTimes: progress.quoteTimes };
@@ -172,9 +255,11 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
 
         // Risk exactly as LIVE judges it, on the shadow's own (paper) ledger.
         const ledger = emptyLedger();
-        for (const r of earlier) {
-          if (r.paperFilled <= 0 || r.paperPrice === null) continue;
-          applyFillInPlace(ledger, { tradeId: `shadow-${r.decisionKey}`, clientOrderId: 'shadow', marketId: r.marketId, side: r.side as 'BUY' | 'SELL', quantity: r.paperFilled, price: r.paperPrice, fee: r.paperFee, ts: r.decidedAt });
+        // Trade IDs only need to differ within this ledger (a decision key holds "/" and "#", which a trade ID may not).
+        for (const [i, r] of earlier.entries()) {
+          for (const f of paperFillsOf(r)) {
+            applyFillInPlace(ledger, { tradeId: `shadow-${i}-${f.quotedAt}`, clientOrderId: 'shadow', marketId: r.marketId, side: r.side as 'BUY' | 'SELL', quantity: f.quantity, price: f.price, fee: f.fee, ts: f.quotedAt });
+          }
         }
         const held = Object.keys(ledger.positions);
         const markets = await services.markets.require([signal.marketId, ...held]);
@@ -193,9 +278,22 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
         });
         const risk = checkOrder(order, { ...ctx, ordersInLastMinute: countOrdersInWindow(earlier.filter((r) => r.riskApproved).map((r) => r.decidedAt), input.decidedAt) }, config.limits);
 
-        const paper = risk.approved ? paperFillOf(input.decisionKey, order, snapshot, input.fillModel, market.tickSize) : null;
         const walk = walkBook(signal.side, signal.quantity, signal.side === 'BUY' ? book.asks : book.bids);
         const touch = (signal.side === 'BUY' ? snapshot.ask : snapshot.bid) ?? null;
+        const observedAtDecision = slippageFromTouch(signal.side, touch, walk.averagePrice);
+        const ttlMs = input.orderTtlMs ?? null;
+        let paperOrder: ShadowPaperOrder | null = null;
+        let paper: { quantity: Quantity; price: Price | null; fee: Money; modelled: number | null; observed: number | null } | null = null;
+        if (risk.approved && ttlMs !== null) {
+          // The order's first interval is its decision quote; the watch works the rest.
+          const expiresAt = input.decidedAt + ttlMs;
+          const work = workPaperOrder(input.decisionKey, order, [paperQuoteOf(decisionQuote, signal.side)], input.fillModel, market.tickSize, expiresAt, input.decidedAt);
+          paperOrder = paperOrderRecord(work, ttlMs, expiresAt);
+          paper = { quantity: work.filled, price: work.averagePrice, fee: work.fee, modelled: work.modelledSlippage, observed: work.filled > 0 ? work.observedSlippage : observedAtDecision };
+        } else if (risk.approved) {
+          const fill = paperFillOf(input.decisionKey, order, snapshot, input.fillModel, market.tickSize);
+          if (fill) paper = { quantity: fill.quantity, price: fill.price, fee: fill.fee, modelled: slippageFromTouch(signal.side, touch, fill.price), observed: observedAtDecision };
+        }
 
         // The replay: the same strategy over the same recorded quotes, positions after the paper fills.
         const warm = recorded.find((q) => q.kind === 'WARM');
@@ -206,12 +304,14 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
           sizing,
           {
             ...(warm ? { initialStates: { [signal.marketId]: warm.payload.state } } : {}),
-            fills: earlier.filter((r) => r.marketId === signal.marketId && r.paperFilled > 0).map((r) => ({ marketId: r.marketId, at: r.quotedAt, signedQuantity: (r.side === 'BUY' ? 1 : -1) * r.paperFilled })),
+            fills: earlier
+              .filter((r) => r.marketId === signal.marketId)
+              .flatMap((r) => paperFillsOf(r).map((f) => ({ marketId: r.marketId, at: f.quotedAt, signedQuantity: (r.side === 'BUY' ? 1 : -1) * f.quantity }))),
           },
         );
         const aligned = decisionAligned({ marketId: signal.marketId, side: signal.side, at: input.quotedAt }, replayed, input.toleranceMs);
-        const modelled = paper ? slippageFromTouch(signal.side, touch, paper.price) : null;
-        const observed = slippageFromTouch(signal.side, touch, walk.averagePrice);
+        const modelled = paper?.modelled ?? null;
+        const observed = paper ? paper.observed : observedAtDecision;
         const { row } = await recordShadowComparison(db, {
           decisionKey: input.decisionKey,
           shadowRun: input.shadowRun,
@@ -242,6 +342,7 @@ export function createShadowActivities(deps: ActivityDeps, services: ActivitySer
             replayedNear: replayed.filter((r) => Math.abs(r.at - input.quotedAt) <= input.toleranceMs).map((r) => `${r.side}@${r.at}`),
             bookComplete: walk.complete,
             fillModel: { ...input.fillModel },
+            ...(paperOrder ? { paperOrder } : {}),
           },
         });
         return resultOf(row, clock());

@@ -359,6 +359,11 @@ export interface ShadowDecisionInput {
   fillModel: FillModelParams;
   /** How far apart the decision and a replayed signal may be and still agree. */
   toleranceMs: number;
+  /**
+   * The paper order's time-to-live (LIVE's order TTL): it works over the quotes that follow until
+   * it fills or this passes. Absent or null (a run before working orders): tried on its own quote only.
+   */
+  orderTtlMs?: number | null;
 }
 
 /** What one decision's comparison found (the row in shadow_comparisons holds the rest). */

@@ -7,6 +7,10 @@
  * - the venue's book at decision time: the paper fill model's price (modelled slippage) against
  *   the price the book's depth would have given the same quantity (observed slippage, `walkBook`).
  *
+ * A decision's paper order works, as a LIVE order does, over the quotes that follow until it fills
+ * or its time-to-live passes (`workPaperOrder`); slippage is measured at each paper fill, from the
+ * touch of the quote it filled on.
+ *
  * `max_misalignment_count=3` ("halt after 3 misalignments") is read as three in a row:
  * `noteAlignment` keeps the streak and says when it halts. Pure: money in integer micros,
  * quantities in contracts with at most two decimals (sums in integer hundredths).
@@ -15,7 +19,7 @@ import { InvalidInput } from './errors';
 import { slippageMicros } from './execution-quality';
 import { simulateFill, type FillModelParams, type SimulatedFill } from './fill-model';
 import type { Side } from './market';
-import { quantityFromLots, quantityLots, type Price, type Quantity } from './money';
+import { quantityFromLots, quantityLots, type Money, type Price, type Quantity } from './money';
 import { seededRandom } from './random';
 import { alignSignals, type RunStats, type ShadowSignal } from './stages';
 
@@ -112,6 +116,121 @@ export function paperFillOf(
 ): SimulatedFill | null {
   const volume = Math.max(quote.intervalVolume, order.quantity) as Quantity;
   return simulateFill({ side: order.side, limitPrice: order.limitPrice, remaining: order.quantity }, { bid: quote.bid, ask: quote.ask, intervalVolume: volume }, params, tickSize, seededRandom(seedOf(decisionKey)));
+}
+
+/** LIVE's default order time-to-live (runtime/config.ts `orderTtlMs`), for a shadow input without one. */
+export const DEFAULT_PAPER_ORDER_TTL_MS = 10 * 60_000;
+
+/** One recorded quote a paper order works on, with the book side it would take. */
+export interface PaperOrderQuote {
+  quotedAt: number;
+  bid: Price | null;
+  ask: Price | null;
+  intervalVolume: Quantity;
+  /** The asks for a buy, the bids for a sell. */
+  levels: readonly BookLevel[];
+}
+
+export interface PaperOrderFill {
+  quotedAt: number;
+  quantity: Quantity;
+  price: Price;
+  fee: Money;
+  /** The touch the order took from on that quote: slippage is measured from it. */
+  touch: Price;
+  /** The book's executable price for the same quantity on that quote (observed). */
+  bookPrice: Price | null;
+}
+
+export type PaperOrderStatus = 'WORKING' | 'FILLED' | 'EXPIRED';
+
+export interface PaperOrderWork {
+  status: PaperOrderStatus;
+  fills: PaperOrderFill[];
+  filled: Quantity;
+  remaining: Quantity;
+  /** Volume-weighted price of the fills, micros; null before the first. */
+  averagePrice: Price | null;
+  fee: Money;
+  /** Per contract over the fills, micros, positive worse; null before the first fill. */
+  modelledSlippage: number | null;
+  observedSlippage: number | null;
+  /** The latest quote time worked (quotes after the time-to-live are not). */
+  workedThrough: number;
+}
+
+/** The seed of one quote step: the decision quote keeps the decision key's own (`paperFillOf`). */
+export function paperStepSeed(decisionKey: string, quotedAt: number, decisionQuotedAt: number): number {
+  return seedOf(quotedAt === decisionQuotedAt ? decisionKey : `${decisionKey}@${quotedAt}`);
+}
+
+/**
+ * A decision's paper order worked over the recorded quotes from the decision's own (`quotes[0]`)
+ * onwards, one fill model interval per quote, until it has filled or a quote comes after
+ * `expiresAt` (its time-to-live; `now` past it expires it too). Deterministic: each step's draw is
+ * seeded by the decision key and the quote time, so working the same quotes again (a retry, or
+ * the next watch recomputing from the start) gives the same fills. The interval volume is raised
+ * to the order's size at every step, as `paperFillOf` does. Kalshi's order-level fee rounding
+ * carries across the order's fills (`feeAccumulator`).
+ */
+export function workPaperOrder(
+  decisionKey: string,
+  order: { side: Side; quantity: Quantity; limitPrice: Price | null },
+  quotes: readonly PaperOrderQuote[],
+  params: FillModelParams,
+  tickSize: number,
+  expiresAt: number,
+  now: number,
+): PaperOrderWork {
+  const first = quotes[0];
+  if (!first) throw InvalidInput.of('quotes', quotes, 'must start with the decision quote');
+  let remainingLots = quantityLots(order.quantity, 'quantity');
+  let feeAccumulator = 0 as Money;
+  let workedThrough = first.quotedAt;
+  let expired = now > expiresAt;
+  const fills: PaperOrderFill[] = [];
+  for (const [i, q] of quotes.entries()) {
+    if (i > 0 && q.quotedAt <= workedThrough) throw InvalidInput.of(`quotes[${i}].quotedAt`, q.quotedAt, 'must come after the quote before it');
+    if (q.quotedAt > expiresAt) {
+      expired = true;
+      break;
+    }
+    workedThrough = q.quotedAt;
+    const remaining = quantityFromLots(remainingLots);
+    const volume = Math.max(q.intervalVolume, order.quantity) as Quantity;
+    const rng = seededRandom(paperStepSeed(decisionKey, q.quotedAt, first.quotedAt));
+    const fill = simulateFill({ side: order.side, limitPrice: order.limitPrice, remaining, feeAccumulator }, { bid: q.bid, ask: q.ask, intervalVolume: volume }, params, tickSize, rng);
+    if (fill === null) continue;
+    if (fill.feeAccumulator !== undefined) feeAccumulator = fill.feeAccumulator;
+    const touch = (order.side === 'BUY' ? q.ask : q.bid) as Price;
+    const walked = q.levels.length === 0 ? null : walkBook(order.side, fill.quantity, q.levels).averagePrice;
+    fills.push({ quotedAt: q.quotedAt, quantity: fill.quantity, price: fill.price, fee: fill.fee, touch, bookPrice: walked });
+    remainingLots -= quantityLots(fill.quantity);
+    if (remainingLots <= 0) break;
+  }
+  const weighted = (pick: (f: PaperOrderFill) => number | null): number | null => {
+    let lots = 0;
+    let sum = 0;
+    for (const f of fills) {
+      const v = pick(f);
+      if (v === null) continue;
+      lots += quantityLots(f.quantity);
+      sum += v * quantityLots(f.quantity);
+    }
+    return lots === 0 ? null : Math.round(sum / lots);
+  };
+  const filledLots = fills.reduce((n, f) => n + quantityLots(f.quantity), 0);
+  return {
+    status: remainingLots <= 0 ? 'FILLED' : expired ? 'EXPIRED' : 'WORKING',
+    fills,
+    filled: quantityFromLots(filledLots),
+    remaining: quantityFromLots(Math.max(remainingLots, 0)),
+    averagePrice: weighted((f) => f.price) as Price | null,
+    fee: fills.reduce((n, f) => n + f.fee, 0) as Money,
+    modelledSlippage: weighted((f) => slippageMicros(order.side, f.touch, f.price)),
+    observedSlippage: weighted((f) => (f.bookPrice === null ? null : slippageMicros(order.side, f.touch, f.bookPrice))),
+    workedThrough,
+  };
 }
 
 /** FNV-1a of the key: a stable 32-bit seed. */

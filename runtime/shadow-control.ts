@@ -23,6 +23,7 @@ export function shadowInput(config: WorkerConfig, tradingDay: string): ShadowSes
     endOfDayAt: endOfTradingDay(tradingDay, config.timeZone),
     watchPeriodMs: session.watchPeriodMs,
     pollIntervalMs: session.pollIntervalMs,
+    orderTtlMs: session.orderTtlMs,
     fillModel: CASE_STUDY_FILL_MODEL,
   };
 }

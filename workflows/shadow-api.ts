@@ -19,6 +19,8 @@ export interface ShadowSessionInput {
   pollIntervalMs: number;
   /** The paper fill model every decision executes on. */
   fillModel: FillModelParams;
+  /** A decision's paper order works this long, as a LIVE order (config `orderTtlMs`; default domain/shadow.ts DEFAULT_PAPER_ORDER_TTL_MS). */
+  orderTtlMs?: number;
   /** How far apart a decision and a replayed signal may be and still agree (default: one poll). */
   toleranceMs?: number;
   /** Misalignments in a row that halt the session (reference 003: 3). */

@@ -3,23 +3,31 @@
  * watch, strategy, sizing and risk on the real venue's market data, executed on the paper fill
  * model; no order is ever sent to the venue. Each decision is compared, as it is taken, with a
  * replay of the same quotes and with the venue's book (activities/shadow.ts), and written to the
- * records under a key made here. Three misalignments in a row (reference 003,
+ * records under a key made here. A decision's paper order then works over the quotes that follow
+ * until it fills or its time-to-live passes (`orderTtlMs`, LIVE's; behind `shadow-working-orders`).
+ * Three misalignments in a row (reference 003,
  * `max_misalignment_count=3`) halt the session: journaled, alerted, and the run ends HALTED.
  *
  * `ShadowSession` holds the state and runs against an environment of activities, so tests drive
  * it without a server; `shadowSessionWorkflow` wires it to Temporal. A workflow of its own: the
  * trading session's histories are untouched.
  */
-import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, allHandlersFinished, condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ShadowActivities, ShadowDecisionResult } from '../contracts/activities';
-import { DomainError } from '../domain/errors';
+import { DomainError, InvalidInput } from '../domain/errors';
 import { AlertKey, shadowDecisionKey, shadowRunKey, shadowWorkflowId, validateKey, validateTradingDay } from '../domain/ids';
-import { MAX_MISALIGNMENTS_IN_A_ROW, NO_STREAK, noteAlignment, type AlignmentStreak } from '../domain/shadow';
+import { DEFAULT_PAPER_ORDER_TTL_MS, MAX_MISALIGNMENTS_IN_A_ROW, NO_STREAK, noteAlignment, type AlignmentStreak } from '../domain/shadow';
 import { SHADOW_ACTIVITY_OPTIONS } from './activity-options';
 import { watchActivityTimeouts } from './session';
 import { shadowStatusQuery, type ShadowSessionInput, type ShadowStatus } from './shadow-api';
 
 const CONTINUE_AS_NEW_AT = 8_000;
+
+/** patched() ids: histories recorded before these changes replay the old way. */
+export const SHADOW_PATCHES = {
+  /** A decision's paper order works over the following quotes until it fills or its TTL passes. Before: tried on its decision quote only. */
+  workingOrders: 'shadow-working-orders',
+} as const;
 
 export interface ShadowEnv {
   acts: ShadowActivities;
@@ -27,6 +35,8 @@ export interface ShadowEnv {
   shadowRun: string;
   continueAsNewSuggested(): boolean;
   continueAsNew(next: () => ShadowSessionInput): Promise<never>;
+  /** Temporal's patched(): false only while replaying a history recorded before the change. Default: true. */
+  patched?(id: string): boolean;
 }
 
 export class ShadowSession {
@@ -81,6 +91,7 @@ export class ShadowSession {
       if (watched.signal === null || watched.quotedAt === null) continue;
 
       const decisionKey = shadowDecisionKey(this.shadowRun, ++this.sequence);
+      const working = env.patched?.(SHADOW_PATCHES.workingOrders) ?? true;
       const result = await env.acts.compareShadowDecision({
         decisionKey,
         shadowRun: this.shadowRun,
@@ -94,6 +105,7 @@ export class ShadowSession {
         decidedAt: watched.at,
         fillModel: input.fillModel,
         toleranceMs: input.toleranceMs ?? input.pollIntervalMs,
+        ...(working ? { orderTtlMs: input.orderTtlMs ?? DEFAULT_PAPER_ORDER_TTL_MS } : {}),
       });
       this.lastDecision = result;
       const noted = noteAlignment(this.streak, result.aligned, input.maxMisalignments ?? MAX_MISALIGNMENTS_IN_A_ROW);
@@ -139,6 +151,8 @@ export class ShadowSession {
 function validateShadowInput(input: ShadowSessionInput): void {
   validateKey(input?.strategy, 'strategy');
   validateTradingDay(input?.tradingDay);
+  const ttl = input?.orderTtlMs;
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl < 1_000 || ttl > 86_400_000)) throw InvalidInput.of('orderTtlMs', ttl, 'must be whole milliseconds between 1 second and 24 hours');
 }
 
 export async function shadowSessionWorkflow(input: ShadowSessionInput): Promise<ShadowStatus> {
@@ -158,6 +172,7 @@ export async function shadowSessionWorkflow(input: ShadowSessionInput): Promise<
         await condition(allHandlersFinished);
         return continueAsNew<typeof shadowSessionWorkflow>(next());
       },
+      patched,
     });
     setHandler(shadowStatusQuery, () => session.status());
     return await session.run();

@@ -3,7 +3,7 @@
  * comparison per decision. Both writes are idempotent on their keys: a retried activity writes
  * once, and a second write of the same key with other figures is a conflict, not an overwrite.
  */
-import { and, asc, eq, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, gte, lte, sql } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { RecordConflict, RecordNotFound } from '../errors';
 import { shadowComparisons, shadowQuotes } from '../schema';
@@ -88,14 +88,77 @@ export async function recordShadowQuotes(ex: Executor, shadowRun: string, rows: 
   );
 }
 
-/** A market's recorded warm state and quotes in a shadow run up to `until` (inclusive), oldest first. */
-export async function listShadowQuotes(ex: Executor, filter: { shadowRun: string; marketId: string; until: number }): Promise<ShadowQuoteRow[]> {
+/** A market's recorded warm state and quotes in a shadow run from `from` up to `until` (both inclusive, absent: no bound), oldest first. */
+export async function listShadowQuotes(ex: Executor, filter: { shadowRun: string; marketId: string; until?: number; from?: number }): Promise<ShadowQuoteRow[]> {
   const rows = await mapErrors(
     ex
       .select()
       .from(shadowQuotes)
-      .where(and(eq(shadowQuotes.shadowRun, filter.shadowRun), eq(shadowQuotes.marketId, filter.marketId), lte(shadowQuotes.quotedAt, filter.until)))
+      .where(
+        and(
+          eq(shadowQuotes.shadowRun, filter.shadowRun),
+          eq(shadowQuotes.marketId, filter.marketId),
+          filter.until === undefined ? undefined : lte(shadowQuotes.quotedAt, filter.until),
+          filter.from === undefined ? undefined : gte(shadowQuotes.quotedAt, filter.from),
+        ),
+      )
       .orderBy(asc(shadowQuotes.quotedAt)),
   );
   return rows.map((r) => ({ marketId: r.marketId, kind: r.kind as 'WARM' | 'QUOTE', quotedAt: r.quotedAt, payload: r.payload }));
+}
+
+/** A decision's paper order as worked so far (domain/shadow.ts `workPaperOrder`), kept in the comparison's detail. */
+export interface ShadowPaperOrder {
+  status: 'WORKING' | 'FILLED' | 'EXPIRED';
+  ttlMs: number;
+  expiresAt: number;
+  workedThrough: number;
+  fills: { quotedAt: number; quantity: number; price: number; fee: number; touch: number; bookPrice: number | null }[];
+}
+
+/**
+ * Writes what a working paper order has done since: its fills and their totals, the slippage they
+ * measured, and its status. Idempotent and monotonic: the figures are recomputed from the
+ * decision key and the recorded quotes, so a retry writes the same; a row whose order is no longer
+ * WORKING, or that was already worked as far (same quote, same status), is left as it is.
+ * Returns whether it wrote.
+ */
+export async function recordShadowPaperOrder(
+  ex: Executor,
+  decisionKey: string,
+  work: { paperFilled: Quantity; paperPrice: Price | null; paperFee: Money; modelledSlippage: Money | null; observedSlippage: Money | null; paperOrder: ShadowPaperOrder },
+): Promise<boolean> {
+  const order = work.paperOrder;
+  const updated = await mapErrors(
+    ex
+      .update(shadowComparisons)
+      .set({
+        paperFilled: work.paperFilled,
+        paperPrice: work.paperPrice,
+        paperFee: work.paperFee,
+        modelledSlippage: work.modelledSlippage,
+        ...(work.paperFilled > 0 ? { observedSlippage: work.observedSlippage } : {}),
+        detail: sql`jsonb_set(${shadowComparisons.detail}, '{paperOrder}', ${JSON.stringify(order)}::jsonb)`,
+      })
+      .where(
+        and(
+          eq(shadowComparisons.decisionKey, decisionKey),
+          sql`${shadowComparisons.detail}->'paperOrder'->>'status' = 'WORKING'`,
+          sql`((${shadowComparisons.detail}->'paperOrder'->>'workedThrough')::bigint < ${order.workedThrough} or ${order.status} <> 'WORKING')`,
+        ),
+      )
+      .returning({ decisionKey: shadowComparisons.decisionKey }),
+  );
+  return updated.length > 0;
+}
+
+/** The run's comparisons whose paper order still works. */
+export async function listWorkingShadowOrders(ex: Executor, shadowRun: string): Promise<ShadowComparisonRow[]> {
+  return mapErrors(
+    ex
+      .select()
+      .from(shadowComparisons)
+      .where(and(eq(shadowComparisons.shadowRun, shadowRun), sql`${shadowComparisons.detail}->'paperOrder'->>'status' = 'WORKING'`))
+      .orderBy(asc(shadowComparisons.decidedAt), asc(shadowComparisons.decisionKey)),
+  );
 }

@@ -7,10 +7,10 @@
  * workflows. A refused go/no-go leaves the venue without a single order. The logs of the whole
  * run never hold the Kalshi credentials.
  *
- * Settlement: the double in this branch cannot resolve a market by itself, so the test rewrites
- * the market list it serves to carry the documented `result: "yes"` and runs the market
- * resolution workflow, which books the position's resolution once. Settlements read from
- * `/portfolio/settlements` come with the rebuilt double (another branch).
+ * Settlement: the double resolves the market itself (its position removed, the payout credited,
+ * a row on GET /portfolio/settlements), and the reconciliation workflow runs as its schedule
+ * starts it (worker/schedules.ts): it books the settlement once, finds the position gone and the
+ * cash credited as the records expect, and reports no mismatch, run after run.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,19 +18,21 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { riskLimitsAsConfig } from '../../activities/preflight';
-import { listFills, listLiveCapitalSteps, listPositions, positionHistoryOf } from '../../db';
+import { listFills, listLiveCapitalSteps, listPositions, listVenueSettlements, positionHistoryOf } from '../../db';
+import { getRun, type RunSummary } from '../../activities/reconciliation-runs';
 import { tradingDayIn } from '../../domain/calendar';
 import { makeClientOrderId, orderWorkflowId } from '../../domain/ids';
 import type { Price, Quantity } from '../../domain/money';
 import { CASE_STUDY_LIMITS } from '../../domain/risk-limits';
 import { buildConfig, type Env, type WorkerConfig } from '../../runtime/config';
 import { CapturedLines } from '../../runtime/logging';
-import { cancelOrderSignal, orderStatusQuery, type OrderWorkflowInput } from '../../workflows/api';
-import type { marketResolutionWorkflow, orderWorkflow } from '../../workflows';
+import { cancelOrderSignal, orderStatusQuery, reconciliationStatusQuery, type OrderWorkflowInput, type ReconciliationWorkflowInput } from '../../workflows/api';
+import type { marketResolutionWorkflow, orderWorkflow, reconciliationWorkflow } from '../../workflows';
 import { openActivityDeps, withLimits } from '../../worker/activity-deps';
+import { scheduleDefinitions, SCHEDULE_IDS } from '../../worker/schedules';
 import { configAtStep, guardStart, liveStartChecks, preflightWith, StageRefused } from '../../worker/stages';
 import { startObservability } from '../../worker/observability';
-import { startKalshiDouble, type KalshiDouble } from '../../testkit/kalshi-double';
+import { startKalshiDouble, takerFeeMicros, type KalshiDouble } from '../../testkit/kalshi-double';
 import { KALSHI_KEY_ID, kalshiKeyPair } from '../../testkit/venue-harness';
 import { startSmtpCapture, SMTP_PASSWORD, SMTP_USER, type SmtpCapture } from '../activities/smtp-capture';
 import { terminateQuietly } from '../support/server-sessions';
@@ -141,16 +143,60 @@ describeOnServer(found, 'LIVE against the Kalshi double as the demo environment'
         const fills = await listFills(opened.deps.db, { clientOrderId: crossing });
         expect(fills.map((f) => [f.quantity, f.price])).toEqual([[2, 440_000]]);
 
-        // The market resolves YES: the resolution workflow books the 2 contracts at 1, once.
-        w.double.mutateNext((body) => {
-          for (const m of body.markets as Record<string, unknown>[]) if (m.ticker === MARKET) Object.assign(m, { result: 'yes' });
-        }, '/markets');
-        const settled = await server.client.workflow.execute<typeof marketResolutionWorkflow>('marketResolutionWorkflow', { taskQueue, workflowId: server.unique('resolution'), args: [] });
-        expect(settled.settled).toBe(1);
+        // Kalshi's fee for 2 contracts taken at 0.44: 0.07 × 2 × 0.44 × 0.56 = $0.034496, rounded up to $0.0345.
+        const fee = takerFeeMicros(200, 440_000);
+        expect(fee).toBe(34_500);
+        expect(fills.map((f) => f.fee)).toEqual([fee]);
+
+        // The reconciliation as its schedule starts it (its input from the schedule's definition).
+        const definition = scheduleDefinitions(runConfig).find((d) => d.scheduleId === SCHEDULE_IDS.reconciliation);
+        const [reconciliationInput] = definition!.action.args as [ReconciliationWorkflowInput];
+        const reconcile = async (label: string) => {
+          const run = await server.client.workflow.start<typeof reconciliationWorkflow>('reconciliationWorkflow', { taskQueue, workflowId: server.unique(label), args: [reconciliationInput] });
+          // A mismatch would leave the run waiting for an operator: read its phase, not only its end.
+          const status = await eventually(() => run.query(reconciliationStatusQuery), (st) => st.phase !== 'CHECKING', `the ${label} run to compare`, 60_000);
+          expect(status, status.summary).toMatchObject({ phase: 'CLEAN', discrepancies: 0, haltedSessions: [] });
+          expect(await withTimeout(run.result(), 60_000, `the ${label} run to end`)).toMatchObject({ phase: 'CLEAN' });
+          const row = await getRun(opened.deps.db, run.workflowId);
+          return { status: row?.status, summary: row?.summary as RunSummary };
+        };
+        // Before the settlement: anchors the cash baseline, so the later runs check the credited cash.
+        const before = await reconcile('reconcile-before');
+        expect(before).toMatchObject({ status: 'CLEAN', summary: { settlementsBooked: 0, cash: { source: 'FIRST_RUN' } } });
+
+        // The market resolves YES at the venue: the double removes the position and credits $2.
+        const balanceBefore = (await opened.deps.venue.getBalance()).cash;
+        w.double.settle(MARKET, 'yes');
+        expect((await opened.deps.venue.getBalance()).cash).toBe(balanceBefore + 2_000_000);
+        expect(await opened.deps.venue.getPositions()).toEqual([]);
+
+        // Two runs: the settlement read from /portfolio/settlements is booked by the first, once.
+        const first = await reconcile('reconcile-settled');
+        const second = await reconcile('reconcile-again');
+        expect(first).toMatchObject({ status: 'CLEAN', summary: { settlementsBooked: 1, cash: { source: 'CARRIED' } } });
+        expect(second).toMatchObject({ status: 'CLEAN', summary: { settlementsBooked: 0, cash: { source: 'CARRIED' } } });
+        expect(first.summary.cash?.local).toBe(first.summary.cash?.venue);
+        expect(second.summary.cash?.local).toBe(second.summary.cash?.venue);
+        expect(second.summary.cash?.venue).toBe(balanceBefore + 2_000_000);
+        expect(w.double.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/portfolio/settlements') && r.status === 200).length).toBeGreaterThanOrEqual(3);
+
+        const booked = await listVenueSettlements(opened.deps.db, 'kalshi-demo');
+        expect(booked).toEqual([expect.objectContaining({ venue: 'kalshi', marketId: MARKET, result: 'YES', quantity: 2, cash: 2_000_000, fee: 0, localQuantity: 2, realizedDelta: 2 * (1_000_000 - 440_000) })]);
         const history = await positionHistoryOf(opened.deps.db, 'kalshi-demo', MARKET);
         expect(history.filter((h) => h.cause === 'SETTLEMENT')).toHaveLength(1);
         const [position] = await listPositions(opened.deps.db, { account: 'kalshi-demo' });
-        expect(position).toMatchObject({ marketId: MARKET, quantity: 0, realizedPnl: 2 * (1_000_000 - 440_000) });
+        expect(position).toMatchObject({ marketId: MARKET, quantity: 0, costBasis: 0, realizedPnl: 2 * (1_000_000 - 440_000), fees: fee });
+        expect(position!.realizedPnl - position!.fees).toBe(2 * (1_000_000 - 440_000) - 34_500);
+
+        // The resolution schedule's run afterwards finds nothing left to settle.
+        const resolution = await server.client.workflow.execute<typeof marketResolutionWorkflow>('marketResolutionWorkflow', { taskQueue, workflowId: server.unique('resolution'), args: [] });
+        expect(resolution.settled).toBe(0);
+        expect((await positionHistoryOf(opened.deps.db, 'kalshi-demo', MARKET)).filter((h) => h.cause === 'SETTLEMENT')).toHaveLength(1);
+
+        // The venue's own count: each client order ID reached it once.
+        const perClientId = w.double.ordersPerClientId();
+        expect([...perClientId.keys()].sort()).toEqual([crossing, resting].sort());
+        for (const [clientOrderId, count] of perClientId) expect({ clientOrderId, count }).toEqual({ clientOrderId, count: 1 });
         await terminateQuietly(rest);
       } finally {
         await worker.stop();

@@ -9,7 +9,9 @@ import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { createActivities } from '../../activities/index';
 import type { ShadowWatchInput } from '../../contracts/activities';
-import { listShadowComparisons, openDatabase, type Database } from '../../db';
+import { listShadowComparisons, listShadowQuotes, openDatabase, type Database, type ShadowPaperOrder } from '../../db';
+import type { VenueMarketSnapshot } from '../../contracts/venue';
+import { workPaperOrder } from '../../domain/shadow';
 import { CASE_STUDY_FILL_MODEL } from '../../domain/fill-model';
 import { shadowWorkflowId } from '../../domain/ids';
 import type { Price, Quantity } from '../../domain/money';
@@ -24,6 +26,9 @@ import { shadowRunStatsFromRecords } from '../../worker/stages';
 const found = await temporalServerForFile();
 const HOUR = 3_600_000;
 const SPEED = 600;
+const ORDER_TTL_MS = HOUR / 2;
+/** Five market hours (30 wall seconds): enough decisions that some paper orders fill. */
+const HOURS_OF_DAY = 5;
 /** The risk limit on quote age, scaled to the sped-up clock: three wall seconds of latency. */
 const deps = (db: Database, venue: ResilientVenue, clock: () => number) => makeDeps({ db: db.db, venue, clock, config: { limits: { ...TEST_LIMITS, maxQuoteAgeMs: 3 * SPEED * 1_000 } } });
 
@@ -68,13 +73,16 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
   const input = (strategy: string, tradingDay: string, marketId: string, clock: () => number, over: Partial<ShadowSessionInput> = {}): ShadowSessionInput => ({
     strategy,
     strategyName: 'ema-mean-reversion',
-    // A low entry bar and no blackout: the sped-up day gives a few decisions to compare.
-    strategyParams: { entryThreshold: 0.5, blackoutDays: 0, minHistoryHours: 1, minObservations: 5 },
+    // A low entry bar, short spans and no blackout: the sped-up day gives a few decisions to compare,
+    // and pricing at the touch rests a buy at the bid, which only the quotes after it can fill.
+    strategyParams: { emaSpanHours: 0.5, deviationSpanHours: 1, entryThreshold: 0.5, blackoutDays: 0, minHistoryHours: 1, minObservations: 5, pricing: 'touch' },
     tradingDay,
     marketIds: [marketId],
-    endOfDayAt: clock() + 3 * HOUR,
+    endOfDayAt: clock() + HOURS_OF_DAY * HOUR,
     watchPeriodMs: HOUR / 4,
     pollIntervalMs: 100,
+    // The session's order time-to-live, as LIVE would use it: half an hour of the sped-up day.
+    orderTtlMs: ORDER_TTL_MS,
     fillModel: CASE_STUDY_FILL_MODEL,
     ...over,
   });
@@ -104,7 +112,30 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
         expect(rows.every((r) => r.bookPrice !== null && r.observedSlippage !== null)).toBe(true);
         const stats = await shadowRunStatsFromRecords(w.db.db, status.shadowRun);
         expect(stats.signalAlignment).toBe(1);
-        console.log(`shadow day: ${rows.length} decisions, ${rows.filter((r) => r.paperFilled > 0).length} paper fills, alignment ${stats.signalAlignment}, slippage modelled ${stats.modelledSlippage} / observed ${stats.averageSlippage} micros per contract`);
+        // Paper orders work over the quotes after their decision (a buy at the bid fills when the ask
+        // comes down to it) until filled or LIVE's TTL passes; slippage is measured on each fill.
+        const filled = rows.filter((r) => r.paperFilled > 0);
+        expect(filled.length).toBeGreaterThan(0);
+        expect(filled.every((r) => r.modelledSlippage !== null && r.observedSlippage !== null)).toBe(true);
+        expect(stats.modelledSlippage).not.toBeNull();
+        for (const r of rows.filter((x) => x.riskApproved)) {
+          const order = r.detail.paperOrder as ShadowPaperOrder;
+          expect(order.ttlMs).toBe(ORDER_TTL_MS);
+          expect(order.fills.reduce((n, f) => n + f.quantity, 0)).toBe(r.paperFilled);
+          expect(order.fills.every((f) => f.quotedAt >= r.quotedAt && f.quotedAt <= order.expiresAt)).toBe(true);
+          if (order.status === 'FILLED') expect(r.paperFilled).toBe(r.quantity);
+          // The same decision key over the same recorded quotes gives the same fills (a retry, a recomputation).
+          const quotes = (await listShadowQuotes(w.db.db, { shadowRun: status.shadowRun, marketId: r.marketId, from: r.quotedAt, until: order.workedThrough }))
+            .filter((q) => q.kind === 'QUOTE')
+            .map((q) => {
+              const book = q.payload as unknown as VenueMarketSnapshot;
+              return { quotedAt: q.quotedAt, bid: book.bid, ask: book.ask, intervalVolume: book.intervalVolume, levels: r.side === 'BUY' ? book.asks : book.bids };
+            });
+          const again = workPaperOrder(r.decisionKey, { side: r.side as 'BUY' | 'SELL', quantity: r.quantity, limitPrice: r.limitPrice }, quotes, CASE_STUDY_FILL_MODEL, w.exchange.market.tickSize, order.expiresAt, 0);
+          expect(again.fills).toEqual(order.fills);
+        }
+        expect(filled.some((r) => (r.detail.paperOrder as ShadowPaperOrder).fills.some((f) => f.quotedAt > r.quotedAt))).toBe(true);
+        console.log(`shadow day: ${rows.length} decisions, ${filled.length} with paper fills (${rows.filter((r) => r.riskApproved).length} approved), alignment ${stats.signalAlignment}, slippage modelled ${stats.modelledSlippage} / observed ${stats.averageSlippage} micros per contract`);
       } finally {
         await worker.stop();
       }
@@ -114,7 +145,7 @@ describeOnServer(found, 'SHADOW on a Temporal server', (server: TestServer) => {
     } finally {
       await w.close();
     }
-  });
+  }, 120_000);
 
   it('three scripted misalignments in a row halt the session with one alert and one journaled halt; no venue order', async () => {
     const w = await world();

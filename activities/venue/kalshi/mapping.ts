@@ -52,7 +52,7 @@
  *    is the marketable limit this adapter sends for a core market order and reads back as one
  *    (limitPrice null), so a lookup after an ambiguous submit matches the request.
  */
-import { executionProblems, validateFill, type Fill } from '../../../domain/fill';
+import { validateFill, type Fill } from '../../../domain/fill';
 import { externalClientOrderId } from '../../../domain/ids';
 import type { Market, Side } from '../../../domain/market';
 import { LOTS_PER_CONTRACT, MICROS, parseQuantity, quantityFromLots, quantityLots, quantityText, type Money, type Price, type Quantity } from '../../../domain/money';
@@ -257,8 +257,8 @@ export function orderFromCreated(request: PlaceOrderRequest, c: CreatedOrder): V
 /**
  * A Kalshi fill as the core's Fill, checked. Fills carry only the venue order ID:
  * `clientOrderIdOf(order_id)` names the client order ID (the adapter's OrderIdMap, then a lookup).
- * The count is checked here on Kalshi's two-decimal grid; validateFill checks everything else (a
- * whole-contract stand-in is passed to it for the quantity until the core accepts fractions).
+ * The count is read on Kalshi's two-decimal grid (`count_fp`, fractions included) and
+ * validateFill checks the whole fill, quantity too, once.
  */
 export async function fillFromKalshi(r: ResponseReader, value: unknown, path: string, clientOrderIdOf: (orderId: string) => Promise<string>): Promise<Fill> {
   const o = r.object(value, path);
@@ -272,13 +272,7 @@ export async function fillFromKalshi(r: ResponseReader, value: unknown, path: st
   const fee = r.money(o, 'fee_cost', path);
   const ts = isoTime(r, o, 'created_time', path);
   const clientOrderId = await clientOrderIdOf(orderId);
-  const fill: Fill = { tradeId, clientOrderId, marketId, side, quantity, price, fee, ts };
-  const fractional = quantityLots(quantity) % LOTS_PER_CONTRACT !== 0;
-  if (fractional && executionProblems(fill).some((p) => p.field === 'quantity')) {
-    r.domain(path, value, () => validateFill({ ...fill, quantity: 1 as Quantity }));
-    return fill;
-  }
-  return r.domain(path, value, () => validateFill(fill));
+  return r.domain(path, value, () => validateFill({ tradeId, clientOrderId, marketId, side, quantity, price, fee, ts }));
 }
 
 export function positionFromKalshi(r: ResponseReader, value: unknown, path: string): VenuePosition {
