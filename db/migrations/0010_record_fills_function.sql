@@ -1,0 +1,137 @@
+-- Fill persistence in one statement (db/repositories/fills.ts, issue 16): `record_fills` does in
+-- the server what `recordFillsInTransaction` does over five round trips. The position arithmetic
+-- is domain/ledger.ts applyFillToPosition transcribed in integer micros and hundredths of a
+-- contract ("lots"); test/db/record-fills-sql.test.ts applies random fill sequences through both
+-- and compares every column. Anything it cannot do exactly it refuses with its own SQLSTATE, and
+-- the caller then takes the TypeScript path for that batch:
+--   RF001  a trade ID already recorded with other content (the caller names the fields)
+--   RF002  a value outside JavaScript's safe integers (the caller's ArithmeticOverflow)
+
+-- round(a * b / c), half away from zero, exact (domain/money.ts mulDiv).
+CREATE FUNCTION ledger_mul_div(a numeric, b numeric, c numeric) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+DECLARE
+  n numeric := a * b;
+  q numeric := div(abs(n), abs(c));
+BEGIN
+  IF 2 * mod(abs(n), abs(c)) >= abs(c) THEN q := q + 1; END IF;
+  IF (n < 0) <> (c < 0) THEN RETURN -q; END IF;
+  RETURN q;
+END;
+$$;
+--> statement-breakpoint
+CREATE FUNCTION ledger_safe(what text, v numeric) RETURNS numeric
+LANGUAGE plpgsql IMMUTABLE STRICT AS $$
+BEGIN
+  IF abs(v) > 9007199254740991 THEN
+    RAISE EXCEPTION 'ledger value out of the safe integer range: % = %', what, v USING ERRCODE = 'RF002';
+  END IF;
+  RETURN v;
+END;
+$$;
+--> statement-breakpoint
+-- p_fills: a JSON array of distinct fills in execution order, each
+--   {"t": trade ID, "o": client order ID, "a": account, "m": market, "s": "BUY"|"SELL",
+--    "q": lots (integer hundredths), "p": price micros, "f": fee micros, "ms": epoch ms, "d": trading day}
+-- Returns one row per fill (o_trade_id, o_inserted) and then one per position a new fill moved,
+-- after the batch (o_trade_id null), with its columns as stored.
+CREATE FUNCTION record_fills(p_fills jsonb)
+RETURNS TABLE (o_trade_id text, o_inserted boolean, o_account text, o_market_id text,
+               o_quantity numeric, o_cost_basis numeric, o_realized_pnl numeric, o_fees numeric)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  v_new text[];
+  v_conflict text;
+  x record;
+  pos record;
+  held numeric; signed_lots numeric; fill_value numeric; new_fees numeric; new_lots numeric;
+  new_cost numeric; new_realized numeric; held_abs numeric; closed numeric; removed numeric; exit_value numeric;
+BEGIN
+  CREATE TEMP TABLE IF NOT EXISTS pg_temp.record_fills_batch (
+    i int, t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, at timestamptz, d date, n numeric
+  ) ON COMMIT DELETE ROWS;
+  DELETE FROM pg_temp.record_fills_batch;
+  INSERT INTO pg_temp.record_fills_batch
+  SELECT x.i, x.t, x.o, x.a, x.m, x.s, x.q, x.p, x.f,
+         timestamptz 'epoch' + x.ms * interval '1 millisecond', x.d, NULL
+  FROM ROWS FROM (jsonb_to_recordset(p_fills) AS (t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date))
+       WITH ORDINALITY AS x(t, o, a, m, s, q, p, f, ms, d, i);
+
+  -- Trade IDs first, in sorted order (the same lock order as the TypeScript path).
+  WITH ins AS (
+    INSERT INTO fills (trade_id, client_order_id, account, market_id, side, quantity, price, fee, filled_at, trading_day)
+    SELECT b.t, b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, b.at, b.d
+    FROM pg_temp.record_fills_batch b ORDER BY b.t COLLATE "C"
+    ON CONFLICT (trade_id) DO NOTHING
+    RETURNING fills.trade_id
+  )
+  SELECT coalesce(array_agg(ins.trade_id), '{}') INTO v_new FROM ins;
+
+  SELECT b.t INTO v_conflict
+  FROM pg_temp.record_fills_batch b JOIN fills s ON s.trade_id = b.t
+  WHERE NOT (b.t = ANY (v_new))
+    AND (s.client_order_id, s.account, s.market_id, s.side, s.quantity, s.price, s.fee, s.filled_at, s.trading_day)
+        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, b.at, b.d)
+  LIMIT 1;
+  IF v_conflict IS NOT NULL THEN
+    RAISE EXCEPTION 'fill % is already recorded with other content', v_conflict USING ERRCODE = 'RF001';
+  END IF;
+
+  RETURN QUERY SELECT b.t, b.t = ANY (v_new), NULL::text, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
+    FROM pg_temp.record_fills_batch b ORDER BY b.i;
+  IF cardinality(v_new) = 0 THEN RETURN; END IF;
+  DELETE FROM pg_temp.record_fills_batch b WHERE NOT (b.t = ANY (v_new));
+
+  -- Creates missing positions and locks all of them, in key order.
+  INSERT INTO positions (account, market_id)
+  SELECT k.a, k.m FROM (SELECT DISTINCT b.a, b.m FROM pg_temp.record_fills_batch b) k ORDER BY k.a COLLATE "C", k.m COLLATE "C"
+  ON CONFLICT (account, market_id) DO UPDATE SET account = excluded.account;
+
+  FOR x IN SELECT * FROM pg_temp.record_fills_batch b ORDER BY b.i LOOP
+    SELECT p.quantity * 100 AS lots, p.cost_basis * 1000000 AS cost, p.realized_pnl * 1000000 AS realized, p.fees * 1000000 AS fees
+      INTO pos FROM positions p WHERE p.account = x.a AND p.market_id = x.m;
+    -- domain/ledger.ts applyFillToPosition, in lots and micros.
+    held := pos.lots;
+    signed_lots := CASE WHEN x.s = 'BUY' THEN x.q ELSE -x.q END;
+    new_fees := ledger_safe('fees', pos.fees + x.f);
+    fill_value := ledger_safe('notional', ledger_mul_div(x.p, signed_lots, 100));
+    new_lots := ledger_safe('quantity lots', held + signed_lots);
+    new_realized := pos.realized;
+    IF held = 0 OR (held > 0) = (signed_lots > 0) THEN
+      new_cost := ledger_safe('cost basis', pos.cost + fill_value);
+    ELSE
+      held_abs := abs(held);
+      closed := least(x.q, held_abs);
+      removed := CASE WHEN closed = held_abs THEN pos.cost ELSE ledger_safe('mulDiv result', ledger_mul_div(pos.cost, closed, held_abs)) END;
+      exit_value := ledger_safe('notional', ledger_mul_div(x.p, CASE WHEN held > 0 THEN closed ELSE -closed END, 100));
+      new_realized := ledger_safe('realized P&L', pos.realized + (exit_value - removed));
+      new_cost := ledger_safe('cost basis', CASE WHEN x.q - closed > 0 THEN fill_value + exit_value WHEN closed = held_abs THEN 0 ELSE pos.cost - removed END);
+    END IF;
+
+    UPDATE positions p SET quantity = new_lots / 100, cost_basis = new_cost / 1000000, realized_pnl = new_realized / 1000000,
+      fees = new_fees / 1000000, fill_count = p.fill_count + 1, last_trade_id = x.t, updated_at = now()
+    WHERE p.account = x.a AND p.market_id = x.m;
+    -- The order's fill notional as the order state machine computes it (notional(price, quantity)).
+    UPDATE pg_temp.record_fills_batch b SET n = ledger_mul_div(x.p, x.q, 100) WHERE b.i = x.i;
+    INSERT INTO position_history (account, market_id, trade_id, cause, trading_day, quantity, cost_basis, realized_pnl, fees,
+                                  realized_delta, fee, contracts_traded, notional_traded, changed_at)
+    VALUES (x.a, x.m, x.t, 'FILL', x.d, new_lots / 100, new_cost / 1000000, new_realized / 1000000, new_fees / 1000000,
+            (new_realized - pos.realized) / 1000000, x.f / 1000000, x.q / 100, ledger_mul_div(x.p, x.q, 100) / 1000000, x.at);
+    INSERT INTO audit_log (event_key, kind, client_order_id, market_id, occurred_at, payload)
+    VALUES ('FILL:' || x.t, 'FILL', x.o, x.m, x.at, jsonb_build_object(
+      'tradeId', x.t, 'account', x.a, 'side', x.s, 'quantity', x.q / 100, 'price', x.p, 'fee', x.f,
+      'positionAfter', jsonb_build_object('quantity', new_lots / 100, 'costBasis', new_cost, 'realizedPnl', new_realized, 'fees', new_fees)))
+    ON CONFLICT (event_key) DO NOTHING;
+  END LOOP;
+
+  UPDATE orders o SET filled_quantity = o.filled_quantity + v.q / 100, fill_notional = o.fill_notional + v.n / 1000000, fees = o.fees + v.f / 1000000
+  FROM (SELECT b.o, sum(b.q) AS q, sum(b.n) AS n, sum(b.f) AS f FROM pg_temp.record_fills_batch b GROUP BY b.o) v
+  WHERE o.client_order_id = v.o;
+
+  RETURN QUERY SELECT NULL::text, true, p.account, p.market_id, p.quantity, p.cost_basis, p.realized_pnl, p.fees
+    FROM positions p JOIN (SELECT DISTINCT b.a, b.m FROM pg_temp.record_fills_batch b) k ON p.account = k.a AND p.market_id = k.m
+    ORDER BY p.account COLLATE "C", p.market_id COLLATE "C";
+  DELETE FROM pg_temp.record_fills_batch;
+END;
+$$;
