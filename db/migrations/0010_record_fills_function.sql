@@ -48,47 +48,45 @@ DECLARE
   held numeric; signed_lots numeric; fill_value numeric; new_fees numeric; new_lots numeric;
   new_cost numeric; new_realized numeric; held_abs numeric; closed numeric; removed numeric; exit_value numeric;
 BEGIN
-  CREATE TEMP TABLE IF NOT EXISTS pg_temp.record_fills_batch (
-    i int, t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, at timestamptz, d date, n numeric
-  ) ON COMMIT DELETE ROWS;
-  DELETE FROM pg_temp.record_fills_batch;
-  INSERT INTO pg_temp.record_fills_batch
-  SELECT x.i, x.t, x.o, x.a, x.m, x.s, x.q, x.p, x.f,
-         timestamptz 'epoch' + x.ms * interval '1 millisecond', x.d, NULL
-  FROM ROWS FROM (jsonb_to_recordset(p_fills) AS (t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date))
-       WITH ORDINALITY AS x(t, o, a, m, s, q, p, f, ms, d, i);
-
   -- Trade IDs first, in sorted order (the same lock order as the TypeScript path).
   WITH ins AS (
     INSERT INTO fills (trade_id, client_order_id, account, market_id, side, quantity, price, fee, filled_at, trading_day)
-    SELECT b.t, b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, b.at, b.d
-    FROM pg_temp.record_fills_batch b ORDER BY b.t COLLATE "C"
+    SELECT b.t, b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d
+    FROM jsonb_to_recordset(p_fills) AS b(t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date)
+    ORDER BY b.t COLLATE "C"
     ON CONFLICT (trade_id) DO NOTHING
     RETURNING fills.trade_id
   )
   SELECT coalesce(array_agg(ins.trade_id), '{}') INTO v_new FROM ins;
 
   SELECT b.t INTO v_conflict
-  FROM pg_temp.record_fills_batch b JOIN fills s ON s.trade_id = b.t
+  FROM jsonb_to_recordset(p_fills) AS b(t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date)
+  JOIN fills s ON s.trade_id = b.t
   WHERE NOT (b.t = ANY (v_new))
     AND (s.client_order_id, s.account, s.market_id, s.side, s.quantity, s.price, s.fee, s.filled_at, s.trading_day)
-        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, b.at, b.d)
+        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d)
   LIMIT 1;
   IF v_conflict IS NOT NULL THEN
     RAISE EXCEPTION 'fill % is already recorded with other content', v_conflict USING ERRCODE = 'RF001';
   END IF;
 
   RETURN QUERY SELECT b.t, b.t = ANY (v_new), NULL::text, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
-    FROM pg_temp.record_fills_batch b ORDER BY b.i;
+    FROM ROWS FROM (jsonb_to_recordset(p_fills) AS (t text)) WITH ORDINALITY AS b(t, i) ORDER BY b.i;
   IF cardinality(v_new) = 0 THEN RETURN; END IF;
-  DELETE FROM pg_temp.record_fills_batch b WHERE NOT (b.t = ANY (v_new));
 
   -- Creates missing positions and locks all of them, in key order.
   INSERT INTO positions (account, market_id)
-  SELECT k.a, k.m FROM (SELECT DISTINCT b.a, b.m FROM pg_temp.record_fills_batch b) k ORDER BY k.a COLLATE "C", k.m COLLATE "C"
+  SELECT k.a, k.m FROM (
+    SELECT DISTINCT b.a, b.m FROM jsonb_to_recordset(p_fills) AS b(t text, a text, m text) WHERE b.t = ANY (v_new)
+  ) k ORDER BY k.a COLLATE "C", k.m COLLATE "C"
   ON CONFLICT (account, market_id) DO UPDATE SET account = excluded.account;
 
-  FOR x IN SELECT * FROM pg_temp.record_fills_batch b ORDER BY b.i LOOP
+  FOR x IN
+    SELECT b.t, b.o, b.a, b.m, b.s, b.q, b.p, b.f, timestamptz 'epoch' + b.ms * interval '1 millisecond' AS at, b.d
+    FROM ROWS FROM (jsonb_to_recordset(p_fills) AS (t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date))
+         WITH ORDINALITY AS b(t, o, a, m, s, q, p, f, ms, d, i)
+    WHERE b.t = ANY (v_new) ORDER BY b.i
+  LOOP
     SELECT p.quantity * 100 AS lots, p.cost_basis * 1000000 AS cost, p.realized_pnl * 1000000 AS realized, p.fees * 1000000 AS fees
       INTO pos FROM positions p WHERE p.account = x.a AND p.market_id = x.m;
     -- domain/ledger.ts applyFillToPosition, in lots and micros.
@@ -112,8 +110,6 @@ BEGIN
     UPDATE positions p SET quantity = new_lots / 100, cost_basis = new_cost / 1000000, realized_pnl = new_realized / 1000000,
       fees = new_fees / 1000000, fill_count = p.fill_count + 1, last_trade_id = x.t, updated_at = now()
     WHERE p.account = x.a AND p.market_id = x.m;
-    -- The order's fill notional as the order state machine computes it (notional(price, quantity)).
-    UPDATE pg_temp.record_fills_batch b SET n = ledger_mul_div(x.p, x.q, 100) WHERE b.i = x.i;
     INSERT INTO position_history (account, market_id, trade_id, cause, trading_day, quantity, cost_basis, realized_pnl, fees,
                                   realized_delta, fee, contracts_traded, notional_traded, changed_at)
     VALUES (x.a, x.m, x.t, 'FILL', x.d, new_lots / 100, new_cost / 1000000, new_realized / 1000000, new_fees / 1000000,
@@ -125,13 +121,17 @@ BEGIN
     ON CONFLICT (event_key) DO NOTHING;
   END LOOP;
 
+  -- The order's fill notional as the order state machine computes it (notional(price, quantity)).
   UPDATE orders o SET filled_quantity = o.filled_quantity + v.q / 100, fill_notional = o.fill_notional + v.n / 1000000, fees = o.fees + v.f / 1000000
-  FROM (SELECT b.o, sum(b.q) AS q, sum(b.n) AS n, sum(b.f) AS f FROM pg_temp.record_fills_batch b GROUP BY b.o) v
+  FROM (
+    SELECT b.o, sum(b.q) AS q, sum(ledger_mul_div(b.p, b.q, 100)) AS n, sum(b.f) AS f
+    FROM jsonb_to_recordset(p_fills) AS b(t text, o text, q numeric, p numeric, f numeric) WHERE b.t = ANY (v_new) GROUP BY b.o
+  ) v
   WHERE o.client_order_id = v.o;
 
   RETURN QUERY SELECT NULL::text, true, p.account, p.market_id, p.quantity, p.cost_basis, p.realized_pnl, p.fees
-    FROM positions p JOIN (SELECT DISTINCT b.a, b.m FROM pg_temp.record_fills_batch b) k ON p.account = k.a AND p.market_id = k.m
+    FROM positions p JOIN (SELECT DISTINCT b.a, b.m FROM jsonb_to_recordset(p_fills) AS b(t text, a text, m text) WHERE b.t = ANY (v_new)) k
+      ON p.account = k.a AND p.market_id = k.m
     ORDER BY p.account COLLATE "C", p.market_id COLLATE "C";
-  DELETE FROM pg_temp.record_fills_batch;
 END;
 $$;
