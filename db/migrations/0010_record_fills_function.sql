@@ -20,16 +20,6 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
-CREATE FUNCTION ledger_safe(what text, v numeric) RETURNS numeric
-LANGUAGE plpgsql IMMUTABLE STRICT AS $$
-BEGIN
-  IF abs(v) > 9007199254740991 THEN
-    RAISE EXCEPTION 'ledger value out of the safe integer range: % = %', what, v USING ERRCODE = 'RF002';
-  END IF;
-  RETURN v;
-END;
-$$;
---> statement-breakpoint
 -- p_fills: a JSON array of distinct fills in execution order, each
 --   {"t": trade ID, "o": client order ID, "a": account, "m": market, "s": "BUY"|"SELL",
 --    "q": lots (integer hundredths), "p": price micros, "f": fee micros, "ms": epoch ms, "d": trading day}
@@ -51,7 +41,7 @@ BEGIN
   -- Trade IDs first, in sorted order (the same lock order as the TypeScript path).
   WITH ins AS (
     INSERT INTO fills (trade_id, client_order_id, account, market_id, side, quantity, price, fee, filled_at, trading_day)
-    SELECT b.t, b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d
+    SELECT b.t, b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d
     FROM jsonb_to_recordset(p_fills) AS b(t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date)
     ORDER BY b.t COLLATE "C"
     ON CONFLICT (trade_id) DO NOTHING
@@ -64,7 +54,7 @@ BEGIN
   JOIN fills s ON s.trade_id = b.t
   WHERE NOT (b.t = ANY (v_new))
     AND (s.client_order_id, s.account, s.market_id, s.side, s.quantity, s.price, s.fee, s.filled_at, s.trading_day)
-        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q / 100, b.p / 1000000, b.f / 1000000, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d)
+        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d)
   LIMIT 1;
   IF v_conflict IS NOT NULL THEN
     RAISE EXCEPTION 'fill % is already recorded with other content', v_conflict USING ERRCODE = 'RF001';
@@ -92,39 +82,45 @@ BEGIN
     -- domain/ledger.ts applyFillToPosition, in lots and micros.
     held := pos.lots;
     signed_lots := CASE WHEN x.s = 'BUY' THEN x.q ELSE -x.q END;
-    new_fees := ledger_safe('fees', pos.fees + x.f);
-    fill_value := ledger_safe('notional', ledger_mul_div(x.p, signed_lots, 100));
-    new_lots := ledger_safe('quantity lots', held + signed_lots);
+    new_fees := pos.fees + x.f;
+    -- notional(price, quantity): price × lots × 0.01 is exact (numeric multiplication), round() is half away from zero.
+    fill_value := round(x.p * signed_lots * 0.01);
+    new_lots := held + signed_lots;
     new_realized := pos.realized;
+    removed := 0; exit_value := 0;
     IF held = 0 OR (held > 0) = (signed_lots > 0) THEN
-      new_cost := ledger_safe('cost basis', pos.cost + fill_value);
+      new_cost := pos.cost + fill_value;
     ELSE
       held_abs := abs(held);
       closed := least(x.q, held_abs);
-      removed := CASE WHEN closed = held_abs THEN pos.cost ELSE ledger_safe('mulDiv result', ledger_mul_div(pos.cost, closed, held_abs)) END;
-      exit_value := ledger_safe('notional', ledger_mul_div(x.p, CASE WHEN held > 0 THEN closed ELSE -closed END, 100));
-      new_realized := ledger_safe('realized P&L', pos.realized + (exit_value - removed));
-      new_cost := ledger_safe('cost basis', CASE WHEN x.q - closed > 0 THEN fill_value + exit_value WHEN closed = held_abs THEN 0 ELSE pos.cost - removed END);
+      removed := CASE WHEN closed = held_abs THEN pos.cost ELSE ledger_mul_div(pos.cost, closed, held_abs) END;
+      exit_value := round(x.p * CASE WHEN held > 0 THEN closed ELSE -closed END * 0.01);
+      new_realized := pos.realized + (exit_value - removed);
+      new_cost := CASE WHEN x.q - closed > 0 THEN fill_value + exit_value WHEN closed = held_abs THEN 0 ELSE pos.cost - removed END;
+    END IF;
+    -- Every figure the TypeScript path checks with Number.isSafeInteger, checked at once.
+    IF greatest(abs(new_fees), abs(fill_value), abs(new_lots), abs(new_cost), abs(new_realized), abs(removed), abs(exit_value)) > 9007199254740991 THEN
+      RAISE EXCEPTION 'ledger figure of fill % out of the safe integer range', x.t USING ERRCODE = 'RF002';
     END IF;
 
-    UPDATE positions p SET quantity = new_lots / 100, cost_basis = new_cost / 1000000, realized_pnl = new_realized / 1000000,
-      fees = new_fees / 1000000, fill_count = p.fill_count + 1, last_trade_id = x.t, updated_at = now()
+    UPDATE positions p SET quantity = new_lots * 0.01, cost_basis = new_cost * 0.000001, realized_pnl = new_realized * 0.000001,
+      fees = new_fees * 0.000001, fill_count = p.fill_count + 1, last_trade_id = x.t, updated_at = now()
     WHERE p.account = x.a AND p.market_id = x.m;
     INSERT INTO position_history (account, market_id, trade_id, cause, trading_day, quantity, cost_basis, realized_pnl, fees,
                                   realized_delta, fee, contracts_traded, notional_traded, changed_at)
-    VALUES (x.a, x.m, x.t, 'FILL', x.d, new_lots / 100, new_cost / 1000000, new_realized / 1000000, new_fees / 1000000,
-            (new_realized - pos.realized) / 1000000, x.f / 1000000, x.q / 100, ledger_mul_div(x.p, x.q, 100) / 1000000, x.at);
+    VALUES (x.a, x.m, x.t, 'FILL', x.d, new_lots * 0.01, new_cost * 0.000001, new_realized * 0.000001, new_fees * 0.000001,
+            (new_realized - pos.realized) * 0.000001, x.f * 0.000001, x.q * 0.01, round(x.p * x.q * 0.01) * 0.000001, x.at);
     INSERT INTO audit_log (event_key, kind, client_order_id, market_id, occurred_at, payload)
     VALUES ('FILL:' || x.t, 'FILL', x.o, x.m, x.at, jsonb_build_object(
-      'tradeId', x.t, 'account', x.a, 'side', x.s, 'quantity', x.q / 100, 'price', x.p, 'fee', x.f,
-      'positionAfter', jsonb_build_object('quantity', new_lots / 100, 'costBasis', new_cost, 'realizedPnl', new_realized, 'fees', new_fees)))
+      'tradeId', x.t, 'account', x.a, 'side', x.s, 'quantity', x.q * 0.01, 'price', x.p, 'fee', x.f,
+      'positionAfter', jsonb_build_object('quantity', new_lots * 0.01, 'costBasis', new_cost, 'realizedPnl', new_realized, 'fees', new_fees)))
     ON CONFLICT (event_key) DO NOTHING;
   END LOOP;
 
   -- The order's fill notional as the order state machine computes it (notional(price, quantity)).
-  UPDATE orders o SET filled_quantity = o.filled_quantity + v.q / 100, fill_notional = o.fill_notional + v.n / 1000000, fees = o.fees + v.f / 1000000
+  UPDATE orders o SET filled_quantity = o.filled_quantity + v.q * 0.01, fill_notional = o.fill_notional + v.n * 0.000001, fees = o.fees + v.f * 0.000001
   FROM (
-    SELECT b.o, sum(b.q) AS q, sum(ledger_mul_div(b.p, b.q, 100)) AS n, sum(b.f) AS f
+    SELECT b.o, sum(b.q) AS q, sum(round(b.p * b.q * 0.01)) AS n, sum(b.f) AS f
     FROM jsonb_to_recordset(p_fills) AS b(t text, o text, q numeric, p numeric, f numeric) WHERE b.t = ANY (v_new) GROUP BY b.o
   ) v
   WHERE o.client_order_id = v.o;
