@@ -20,6 +20,9 @@ BEGIN
 END;
 $$;
 --> statement-breakpoint
+-- One fill of the batch as the function reads it (its JSON argument is parsed once, into these).
+CREATE TYPE record_fills_input AS (i int, t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, at timestamptz, d date);
+--> statement-breakpoint
 -- p_fills: a JSON array of distinct fills in execution order, each
 --   {"t": trade ID, "o": client order ID, "a": account, "m": market, "s": "BUY"|"SELL",
 --    "q": lots (integer hundredths), "p": price micros, "f": fee micros, "ms": epoch ms, "d": trading day}
@@ -31,6 +34,7 @@ RETURNS TABLE (o_trade_id text, o_inserted boolean, o_account text, o_market_id 
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
+  v_batch record_fills_input[];
   v_new text[];
   v_conflict text;
   x record;
@@ -38,11 +42,16 @@ DECLARE
   held numeric; signed_lots numeric; fill_value numeric; new_fees numeric; new_lots numeric;
   new_cost numeric; new_realized numeric; held_abs numeric; closed numeric; removed numeric; exit_value numeric;
 BEGIN
+  v_batch := ARRAY(
+    SELECT ROW(b.i, b.t, b.o, b.a, b.m, b.s, b.q, b.p, b.f, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d)::record_fills_input
+    FROM ROWS FROM (jsonb_to_recordset(p_fills) AS (t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date))
+         WITH ORDINALITY AS b(t, o, a, m, s, q, p, f, ms, d, i)
+    ORDER BY b.i);
   -- Trade IDs first, in sorted order (the same lock order as the TypeScript path).
   WITH ins AS (
     INSERT INTO fills (trade_id, client_order_id, account, market_id, side, quantity, price, fee, filled_at, trading_day)
-    SELECT b.t, b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d
-    FROM jsonb_to_recordset(p_fills) AS b(t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date)
+    SELECT b.t, b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, b.at, b.d
+    FROM unnest(v_batch) b
     ORDER BY b.t COLLATE "C"
     ON CONFLICT (trade_id) DO NOTHING
     RETURNING fills.trade_id
@@ -50,32 +59,30 @@ BEGIN
   SELECT coalesce(array_agg(ins.trade_id), '{}') INTO v_new FROM ins;
 
   SELECT b.t INTO v_conflict
-  FROM jsonb_to_recordset(p_fills) AS b(t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date)
+  FROM unnest(v_batch) b
   JOIN fills s ON s.trade_id = b.t
   WHERE NOT (b.t = ANY (v_new))
     AND (s.client_order_id, s.account, s.market_id, s.side, s.quantity, s.price, s.fee, s.filled_at, s.trading_day)
-        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, timestamptz 'epoch' + b.ms * interval '1 millisecond', b.d)
+        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, b.at, b.d)
   LIMIT 1;
   IF v_conflict IS NOT NULL THEN
     RAISE EXCEPTION 'fill % is already recorded with other content', v_conflict USING ERRCODE = 'RF001';
   END IF;
 
   RETURN QUERY SELECT b.t, b.t = ANY (v_new), NULL::text, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
-    FROM ROWS FROM (jsonb_to_recordset(p_fills) AS (t text)) WITH ORDINALITY AS b(t, i) ORDER BY b.i;
+    FROM unnest(v_batch) b ORDER BY b.i;
   IF cardinality(v_new) = 0 THEN RETURN; END IF;
 
-  -- Creates missing positions and locks all of them, in key order.
+  -- Creates missing positions, then locks all of them in key order.
   INSERT INTO positions (account, market_id)
-  SELECT k.a, k.m FROM (
-    SELECT DISTINCT b.a, b.m FROM jsonb_to_recordset(p_fills) AS b(t text, a text, m text) WHERE b.t = ANY (v_new)
-  ) k ORDER BY k.a COLLATE "C", k.m COLLATE "C"
-  ON CONFLICT (account, market_id) DO UPDATE SET account = excluded.account;
+  SELECT DISTINCT b.a, b.m FROM unnest(v_batch) b WHERE b.t = ANY (v_new)
+  ON CONFLICT (account, market_id) DO NOTHING;
+  PERFORM 1 FROM positions p
+  WHERE (p.account, p.market_id) IN (SELECT b.a, b.m FROM unnest(v_batch) b WHERE b.t = ANY (v_new))
+  ORDER BY p.account COLLATE "C", p.market_id COLLATE "C"
+  FOR UPDATE;
 
-  FOR x IN
-    SELECT b.t, b.o, b.a, b.m, b.s, b.q, b.p, b.f, timestamptz 'epoch' + b.ms * interval '1 millisecond' AS at, b.d
-    FROM ROWS FROM (jsonb_to_recordset(p_fills) AS (t text, o text, a text, m text, s text, q numeric, p numeric, f numeric, ms bigint, d date))
-         WITH ORDINALITY AS b(t, o, a, m, s, q, p, f, ms, d, i)
-    WHERE b.t = ANY (v_new) ORDER BY b.i
+  FOR x IN SELECT * FROM unnest(v_batch) b WHERE b.t = ANY (v_new) ORDER BY b.i
   LOOP
     SELECT p.quantity * 100 AS lots, p.cost_basis * 1000000 AS cost, p.realized_pnl * 1000000 AS realized, p.fees * 1000000 AS fees
       INTO pos FROM positions p WHERE p.account = x.a AND p.market_id = x.m;
@@ -121,12 +128,12 @@ BEGIN
   UPDATE orders o SET filled_quantity = o.filled_quantity + v.q * 0.01, fill_notional = o.fill_notional + v.n * 0.000001, fees = o.fees + v.f * 0.000001
   FROM (
     SELECT b.o, sum(b.q) AS q, sum(round(b.p * b.q * 0.01)) AS n, sum(b.f) AS f
-    FROM jsonb_to_recordset(p_fills) AS b(t text, o text, q numeric, p numeric, f numeric) WHERE b.t = ANY (v_new) GROUP BY b.o
+    FROM unnest(v_batch) b WHERE b.t = ANY (v_new) GROUP BY b.o
   ) v
   WHERE o.client_order_id = v.o;
 
   RETURN QUERY SELECT NULL::text, true, p.account, p.market_id, p.quantity, p.cost_basis, p.realized_pnl, p.fees
-    FROM positions p JOIN (SELECT DISTINCT b.a, b.m FROM jsonb_to_recordset(p_fills) AS b(t text, a text, m text) WHERE b.t = ANY (v_new)) k
+    FROM positions p JOIN (SELECT DISTINCT b.a, b.m FROM unnest(v_batch) b WHERE b.t = ANY (v_new)) k
       ON p.account = k.a AND p.market_id = k.m
     ORDER BY p.account COLLATE "C", p.market_id COLLATE "C";
 END;
