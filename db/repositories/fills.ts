@@ -66,11 +66,15 @@ type FillRow = typeof fills.$inferInsert;
 
 const key = (account: string, marketId: string): string => `${account}\u0000${marketId}`;
 
+/** Zones already found valid: checking one builds an Intl.DateTimeFormat, which costs more than the rest of a fill's preparation. */
+const checkedZones = new Set<string>();
+
 function checkedBook(book: FillBook): { account: string; timeZone: string } {
   const account = book.account ?? 'paper';
   if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) throw InvalidInput.of('account', account, 'must be 1-64 letters, digits, "_", "." or "-"');
   const timeZone = book.timeZone ?? 'UTC';
-  if (!isValidTimeZone(timeZone)) throw InvalidInput.of('timeZone', timeZone, 'must be an IANA time zone such as America/New_York');
+  if (!checkedZones.has(timeZone) && !isValidTimeZone(timeZone)) throw InvalidInput.of('timeZone', timeZone, 'must be an IANA time zone such as America/New_York');
+  checkedZones.add(timeZone);
   return { account, timeZone };
 }
 
