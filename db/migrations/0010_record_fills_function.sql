@@ -58,15 +58,18 @@ BEGIN
   )
   SELECT coalesce(array_agg(ins.trade_id), '{}') INTO v_new FROM ins;
 
-  SELECT b.t INTO v_conflict
-  FROM unnest(v_batch) b
-  JOIN fills s ON s.trade_id = b.t
-  WHERE NOT (b.t = ANY (v_new))
-    AND (s.client_order_id, s.account, s.market_id, s.side, s.quantity, s.price, s.fee, s.filled_at, s.trading_day)
-        IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, b.at, b.d)
-  LIMIT 1;
-  IF v_conflict IS NOT NULL THEN
-    RAISE EXCEPTION 'fill % is already recorded with other content', v_conflict USING ERRCODE = 'RF001';
+  -- Only a repeat can conflict: when every fill was new there is nothing to compare.
+  IF cardinality(v_new) < cardinality(v_batch) THEN
+    SELECT b.t INTO v_conflict
+    FROM unnest(v_batch) b
+    JOIN fills s ON s.trade_id = b.t
+    WHERE NOT (b.t = ANY (v_new))
+      AND (s.client_order_id, s.account, s.market_id, s.side, s.quantity, s.price, s.fee, s.filled_at, s.trading_day)
+          IS DISTINCT FROM (b.o, b.a, b.m, b.s, b.q * 0.01, b.p * 0.000001, b.f * 0.000001, b.at, b.d)
+    LIMIT 1;
+    IF v_conflict IS NOT NULL THEN
+      RAISE EXCEPTION 'fill % is already recorded with other content', v_conflict USING ERRCODE = 'RF001';
+    END IF;
   END IF;
 
   RETURN QUERY SELECT b.t, b.t = ANY (v_new), NULL::text, NULL::text, NULL::numeric, NULL::numeric, NULL::numeric, NULL::numeric
