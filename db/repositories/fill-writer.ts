@@ -1,8 +1,9 @@
 /**
  * Group commit for fills. Callers that record fills at the same time (several order workflows'
- * poll activities in one worker) share transactions: while one transaction is in flight, newly
- * arriving fills queue, and the next transaction records them all through `recordFills`, which
- * keeps every per-fill guarantee (idempotent by trade ID, position change in the same commit).
+ * poll activities in one worker) share commits: while one is in flight, newly arriving fills
+ * queue, and the next records them all through `recordFills` (one statement, one round trip, for
+ * the whole batch), which keeps every per-fill guarantee (idempotent by trade ID, position change
+ * in the same commit).
  *
  * A failing batch is retried fill by fill, so one bad or conflicting fill fails only its own caller.
  */

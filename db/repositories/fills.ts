@@ -8,10 +8,19 @@
  * content is a RecordConflict and the whole batch is rolled back.
  *
  * Locks are taken in one global order (trade IDs, then positions, then orders, each sorted), so concurrent writers queue behind each other instead of deadlocking.
+ *
+ * Two implementations of the same write: `recordFills` sends the whole batch as one statement to
+ * the server-side function `record_fills` (migration 0009: one round trip, atomic as a statement),
+ * and `recordFillsInTransaction` does it in a transaction of five round trips with the position
+ * arithmetic in TypeScript. The function transcribes `applyFillToPosition` exactly
+ * (test/db/record-fills-sql.test.ts compares the two on random sequences); for a batch it refuses
+ * (a trade ID with other content, a figure beyond the safe integers) or inside a caller's open
+ * transaction, `recordFills` takes the TypeScript path, which raises the typed error.
  */
 import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { PgTransaction } from 'drizzle-orm/pg-core';
 import type { Executor, Tx } from '../client';
-import { RecordConflict } from '../errors';
+import { RecordConflict, isTransient, toRecordError } from '../errors';
 import { fills, orders, positionHistory, positions } from '../schema';
 import { InvalidInput } from '../../domain/errors';
 import { validateFill, type Fill } from '../../domain/fill';
@@ -19,7 +28,7 @@ import { isValidTimeZone, tradingDayIn } from '../../domain/calendar';
 import { validateTradingDay } from '../../domain/ids';
 import { applyFillToPosition, type Position } from '../../domain/ledger';
 import type { Side } from '../../domain/market';
-import { addQuantity, notional as notionalOf, quantityText, toNumericString, type Money } from '../../domain/money';
+import { addQuantity, notional as notionalOf, parseMicros, parseSignedQuantity, quantityLots, quantityText, toNumericString, type Money } from '../../domain/money';
 import { appendAudit, type AuditEntry } from './audit';
 import { ACCOUNT_RE, differingFields, mapErrors, transaction } from './common';
 
@@ -57,11 +66,15 @@ type FillRow = typeof fills.$inferInsert;
 
 const key = (account: string, marketId: string): string => `${account}\u0000${marketId}`;
 
+/** Zones already found valid: checking one builds an Intl.DateTimeFormat, which costs more than the rest of a fill's preparation. */
+const checkedZones = new Set<string>();
+
 function checkedBook(book: FillBook): { account: string; timeZone: string } {
   const account = book.account ?? 'paper';
   if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) throw InvalidInput.of('account', account, 'must be 1-64 letters, digits, "_", "." or "-"');
   const timeZone = book.timeZone ?? 'UTC';
-  if (!isValidTimeZone(timeZone)) throw InvalidInput.of('timeZone', timeZone, 'must be an IANA time zone such as America/New_York');
+  if (!checkedZones.has(timeZone) && !isValidTimeZone(timeZone)) throw InvalidInput.of('timeZone', timeZone, 'must be an IANA time zone such as America/New_York');
+  checkedZones.add(timeZone);
   return { account, timeZone };
 }
 
@@ -109,10 +122,48 @@ function emptyAccountPosition(account: string, marketId: string): AccountPositio
 }
 
 /**
- * Records a batch of fills in one transaction, applied to positions in the order given (the
+ * Records a batch of fills in one statement, applied to positions in the order given (the
  * venue's execution order). Either every new fill and its effects commit, or none does.
  */
 export async function recordFills(ex: Executor, batch: readonly Fill[], book: FillBook = {}): Promise<RecordFillsResult> {
+  const prepared = prepareBatch(batch, book);
+  if (prepared.unique.length === 0) return { outcomes: [], positions: [] };
+  // Inside a caller's transaction a refused statement would abort it: the TypeScript path there.
+  if (ex instanceof PgTransaction) return applyBatch(ex as Tx, prepared.unique, prepared.rows);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await applyBatchInOneStatement(ex, prepared.unique, prepared.rows);
+    } catch (err) {
+      const code = sqlState(err);
+      if (code === REFUSED_CONFLICT || code === REFUSED_OVERFLOW) return transaction(ex, (tx) => applyBatch(tx, prepared.unique, prepared.rows));
+      if (attempt < STATEMENT_ATTEMPTS && isTransient(err)) continue;
+      throw toRecordError(err);
+    }
+  }
+}
+
+/** The same write as `recordFills` in one transaction of five round trips, the position arithmetic in TypeScript. */
+export async function recordFillsInTransaction(ex: Executor, batch: readonly Fill[], book: FillBook = {}): Promise<RecordFillsResult> {
+  const prepared = prepareBatch(batch, book);
+  if (prepared.unique.length === 0) return { outcomes: [], positions: [] };
+  return transaction(ex, (tx) => applyBatch(tx, prepared.unique, prepared.rows));
+}
+
+/** SQLSTATEs `record_fills` raises for what it leaves to the TypeScript path (migration 0009). */
+const REFUSED_CONFLICT = 'RF001';
+const REFUSED_OVERFLOW = 'RF002';
+const STATEMENT_ATTEMPTS = 4;
+
+/** The server's SQLSTATE, on the error or on what it wraps (drizzle wraps the driver's error). */
+function sqlState(err: unknown): unknown {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function prepareBatch(batch: readonly Fill[], book: FillBook): { unique: { fill: Fill; row: FillRow }[]; rows: FillRow[] } {
   const where = checkedBook(book);
   const many = batch.length > 1;
   const rows = batch.map((f, i) => toRow(f, i, many, where));
@@ -125,8 +176,61 @@ export async function recordFills(ex: Executor, batch: readonly Fill[], book: Fi
       if (c) throw c;
     } else unique.set(r.tradeId, { fill: batch[i]!, row: r });
   });
-  if (unique.size === 0) return { outcomes: [], positions: [] };
-  return transaction(ex, (tx) => applyBatch(tx, [...unique.values()], rows));
+  return { unique: [...unique.values()], rows };
+}
+
+interface RecordFillsRow {
+  o_trade_id: string | null;
+  o_inserted: boolean;
+  o_account: string | null;
+  o_market_id: string | null;
+  o_quantity: string | null;
+  o_cost_basis: string | null;
+  o_realized_pnl: string | null;
+  o_fees: string | null;
+}
+
+/** The batch through `record_fills`: one round trip. */
+async function applyBatchInOneStatement(ex: Executor, uniqueFills: { fill: Fill; row: FillRow }[], allRows: FillRow[]): Promise<RecordFillsResult> {
+  const payload = uniqueFills.map(({ row: r }) => ({
+    t: r.tradeId,
+    o: r.clientOrderId,
+    a: r.account,
+    m: r.marketId,
+    s: r.side,
+    q: quantityLots(r.quantity),
+    p: r.price,
+    f: r.fee,
+    ms: r.filledAt,
+    d: r.tradingDay,
+  }));
+  const result = await ex.execute(sql`select o_trade_id, o_inserted, o_account, o_market_id, o_quantity::text as o_quantity,
+      o_cost_basis::text as o_cost_basis, o_realized_pnl::text as o_realized_pnl, o_fees::text as o_fees
+    from record_fills(${JSON.stringify(payload)}::jsonb)`);
+  // postgres.js hands back the rows, PGlite an object holding them.
+  const rows = (Array.isArray(result) ? result : (result as { rows: unknown[] }).rows) as RecordFillsRow[];
+  const insertedIds = new Set(rows.filter((r) => r.o_trade_id !== null && r.o_inserted).map((r) => r.o_trade_id!));
+  const positionsAfter: AccountPosition[] = rows
+    .filter((r) => r.o_trade_id === null)
+    .map((r) => ({
+      account: r.o_account!,
+      marketId: r.o_market_id!,
+      quantity: parseSignedQuantity(r.o_quantity, 'quantity'),
+      costBasis: parseMicros(r.o_cost_basis!, 'cost_basis') as Money,
+      realizedPnl: parseMicros(r.o_realized_pnl!, 'realized_pnl') as Money,
+      fees: parseMicros(r.o_fees!, 'fees') as Money,
+    }));
+  return { outcomes: outcomesOf(allRows, insertedIds), positions: positionsAfter };
+}
+
+/** One outcome per fill given; a trade ID repeated inside the batch is reported inserted once, at its first appearance. */
+function outcomesOf(allRows: FillRow[], insertedIds: ReadonlySet<string>): FillOutcome[] {
+  const reported = new Set<string>();
+  return allRows.map((r) => {
+    const inserted = insertedIds.has(r.tradeId) && !reported.has(r.tradeId);
+    reported.add(r.tradeId);
+    return { tradeId: r.tradeId, inserted };
+  });
 }
 
 async function applyBatch(tx: Tx, uniqueFills: { fill: Fill; row: FillRow }[], allRows: FillRow[]): Promise<RecordFillsResult> {
@@ -147,15 +251,8 @@ async function applyBatch(tx: Tx, uniqueFills: { fill: Fill; row: FillRow }[], a
     }
   }
 
-  const outcomes: FillOutcome[] = allRows.map((r) => ({ tradeId: r.tradeId, inserted: false }));
+  const outcomes = outcomesOf(allRows, insertedIds);
   const fresh = uniqueFills.filter((u) => insertedIds.has(u.row.tradeId));
-  for (const o of outcomes) if (insertedIds.has(o.tradeId)) o.inserted = true;
-  // A trade ID repeated inside the batch is reported inserted once, at its first appearance.
-  const reported = new Set<string>();
-  for (const o of outcomes) {
-    if (o.inserted && reported.has(o.tradeId)) o.inserted = false;
-    reported.add(o.tradeId);
-  }
   if (fresh.length === 0) return { outcomes, positions: [] };
 
   const positionKeys = [...new Map(fresh.map(({ row: r }) => [key(r.account!, r.marketId), { account: r.account!, marketId: r.marketId }])).values()].sort(

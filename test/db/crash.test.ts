@@ -14,6 +14,8 @@ import type { Money, Price, Quantity } from '../../domain/money';
 import { forEachBackend, rawRows, SERVER_URL } from './harness';
 
 const T0 = Date.UTC(2026, 0, 15, 14);
+/** The child's statement as pg_stat_activity shows it: the audit insert of the TypeScript path, or the one-statement path's call. */
+const WRITING_FILL = 'insert into "audit_log"|record_fills\\(';
 const fill = { tradeId: 'T-crash', clientOrderId: 'mr-20260115-000001', marketId: 'M1', side: 'BUY' as const, quantity: 5 as Quantity, price: 400_000 as Price, fee: 1_000 as Money, ts: T0 };
 
 async function counts(db: Parameters<typeof rawRows>[0]) {
@@ -62,7 +64,7 @@ forEachBackend('crash between writes', (ctx) => {
     try {
       let stalled = false;
       for (let i = 0; i < 200 && !stalled; i++) {
-        const rows = await admin`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query ilike ${'%insert into "audit_log"%'} and backend_xid is not null`;
+        const rows = await admin`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query ~* ${WRITING_FILL} and backend_xid is not null`;
         stalled = rows.length > 0;
         if (!stalled) await new Promise((r) => setTimeout(r, 50));
       }
@@ -72,9 +74,9 @@ forEachBackend('crash between writes', (ctx) => {
       // The killed process never commits. The server aborts its open transaction when it notices
       // the dropped socket, which it cannot do inside pg_sleep; end that backend the same way.
       for (let i = 0; i < 100; i++) {
-        const rows = await admin`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query ilike ${'%insert into "audit_log"%'}`;
+        const rows = await admin`select 1 from pg_stat_activity where wait_event = 'PgSleep' and query ~* ${WRITING_FILL}`;
         if (rows.length === 0) break;
-        await admin`select pg_terminate_backend(pid) from pg_stat_activity where wait_event = 'PgSleep' and query ilike ${'%insert into "audit_log"%'}`;
+        await admin`select pg_terminate_backend(pid) from pg_stat_activity where wait_event = 'PgSleep' and query ~* ${WRITING_FILL}`;
         await new Promise((r) => setTimeout(r, 50));
       }
       await ctx.db.execute(`drop trigger stall_fill_audit on audit_log`);
