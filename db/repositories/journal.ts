@@ -26,9 +26,25 @@ export interface OperatorActionRecord {
   at: number;
 }
 
+/**
+ * Detail keys a surface adds after it has acted (what it reached); a replay of the request is
+ * compared without them, since it carries only what was asked.
+ */
+export const OPERATOR_OUTCOME_KEYS = ['signalled', 'failed', 'outcome'] as const;
+
+const withoutOutcome = (details: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(details ?? {}).filter(([k]) => !(OPERATOR_OUTCOME_KEYS as readonly string[]).includes(k)));
+
 const text = (v: unknown, max: number): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
 
-export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord): Promise<{ inserted: boolean }> {
+/**
+ * Journals an action under its key. An exact replay inserts nothing and returns the stored row (with
+ * any outcome recorded since); the same key with other content is a RecordConflict.
+ */
+export async function recordOperatorAction(
+  ex: Executor,
+  a: OperatorActionRecord,
+): Promise<{ inserted: boolean; stored: { details: Record<string, string | number | boolean | null> } | null }> {
   const problems: FieldProblem[] = [];
   if (!(OPERATOR_ACTIONS as readonly string[]).includes(a.action)) problems.push({ field: 'action', value: a.action, problem: `must be one of ${OPERATOR_ACTIONS.join(', ')}` });
   for (const [field, max] of [['operator', MAX_OPERATOR_LENGTH], ['reason', MAX_REASON_LENGTH]] as const) {
@@ -47,12 +63,13 @@ export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord
         .select()
         .from(operatorActions)
         .where(and(eq(operatorActions.workflowId, a.workflowId), eq(operatorActions.sequence, a.sequence)));
-      const diff = differingFields(stored!, { ...stored!, ...row }, ['action', 'operator', 'reason', 'details']);
+      const asked = { ...stored!, details: withoutOutcome(stored!.details) };
+      const diff = differingFields(asked, { ...asked, ...row, details: withoutOutcome(row.details) }, ['action', 'operator', 'reason', 'details']);
       if (diff.length > 0) {
         const f = diff[0] as keyof typeof row;
-        throw new RecordConflict('operator_actions', `${a.workflowId}#${a.sequence}`, diff, stored![f], row[f]);
+        throw new RecordConflict('operator_actions', `${a.workflowId}#${a.sequence}`, diff, asked[f], row[f]);
       }
-      return { inserted: false };
+      return { inserted: false, stored: { details: stored!.details } };
     }
     await appendAudit(tx, [
       {
@@ -62,7 +79,27 @@ export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord
         payload: { action: a.action, operator: a.operator, reason: a.reason, workflowId: a.workflowId, details: a.details ?? {} },
       },
     ]);
-    return { inserted: true };
+    return { inserted: true, stored: null };
+  });
+}
+
+/** Adds what an already journaled action reached (the OPERATOR_OUTCOME_KEYS) to its row. */
+export async function recordOperatorActionOutcome(
+  ex: Executor,
+  key: { workflowId: string; sequence: number },
+  outcome: Partial<Record<(typeof OPERATOR_OUTCOME_KEYS)[number], string | null>>,
+): Promise<void> {
+  const extra = Object.fromEntries(Object.entries(outcome).filter(([k]) => (OPERATOR_OUTCOME_KEYS as readonly string[]).includes(k)));
+  await transaction(ex, async (tx) => {
+    const [stored] = await tx
+      .select()
+      .from(operatorActions)
+      .where(and(eq(operatorActions.workflowId, key.workflowId), eq(operatorActions.sequence, key.sequence)));
+    if (!stored) throw new RecordNotFound('operator_actions', 'workflow_id', `${key.workflowId}#${key.sequence}`);
+    await tx
+      .update(operatorActions)
+      .set({ details: { ...stored.details, ...extra } })
+      .where(eq(operatorActions.id, stored.id));
   });
 }
 

@@ -297,8 +297,12 @@ describe('actions', () => {
     expect(res.status).toBe(202);
     expect(await answerOf(res)).toEqual({ action: 'HALT', signalled: [SESSION], failed: [], journal: { workflowId: `dashboard-${requestId}`, sequence: 0 } });
     expect(signals.at(-1)).toEqual({ kind: 'halt', workflowId: SESSION, request: { operator: 'ann', reason: 'venue acting up' } });
-    // A retried request (same requestId) signals again, which a halt tolerates, and is journaled once.
-    expect((await post(d, '/api/halt', { ...body, requestId })).status).toBe(202);
+    // A retried request (same requestId) answers the first outcome, signals nothing again, and is journaled once.
+    const before = signals.length;
+    const replay = await post(d, '/api/halt', { ...body, requestId });
+    expect(replay.status).toBe(200);
+    expect(await answerOf(replay)).toMatchObject({ replayed: true, signalled: [SESSION] });
+    expect(signals).toHaveLength(before);
     const journal = await listOperatorActions(database.db);
     expect(journal).toHaveLength(1);
     expect(journal[0]).toMatchObject({ action: 'HALT', operator: 'ann', reason: 'venue acting up', workflowId: `dashboard-${requestId}`, details: { via: 'dashboard', signalled: SESSION, failed: null } });
