@@ -11,6 +11,8 @@
  *   session(s) through the injected Temporal functions; what it reached is added to that row. The
  *   same requestId with other content is 409 and signals nothing; an exact replay is 200 with the
  *   first request's outcome and signals nothing again.
+ * - Every request whose Host header is not one of the dashboard's names is 421 before anything
+ *   is read (runtime/host-check.ts), so a rebinding page cannot read the records.
  * - No browser can send the Authorization header cross-site without a CORS preflight, which this
  *   server never grants; the page's CSP allows only its own script and style.
  */
@@ -24,6 +26,7 @@ import { describeValue, InvalidInput, type FieldProblem } from '../domain/errors
 import { dashboardJournalKey, parseSessionWorkflowId } from '../domain/ids';
 import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import type { RiskLimits } from '../domain/risk-limits';
+import { refuseForeignHost } from '../runtime/host-check';
 import { createDashboardApi, type QuoteSource } from './api';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page';
 
@@ -45,6 +48,11 @@ export interface DashboardOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
+  /**
+   * Host names the dashboard answers besides the bind host, localhost, 127.0.0.1 and [::1] on its
+   * port (DASHBOARD_ALLOWED_HOSTS); any other Host header is 421 (DNS rebinding).
+   */
+  allowedHosts?: readonly string[];
   /** Temporal namespace for Web UI links; default "default". */
   namespace?: string;
   /** Default "paper". */
@@ -295,6 +303,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (refuseForeignHost(req, res, { bindHost: host, port: (server.address() as AddressInfo).port, allowed: options.allowedHosts ?? [] })) return;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://dashboard.invalid');

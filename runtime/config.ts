@@ -5,6 +5,7 @@
  * Secrets come from the environment only. Every bad field is reported at once, naming the
  * variable or file field and the value it got; secret values are shown as "***".
  */
+import { parseAllowedHosts } from './host-check';
 import { isValidTimeZone } from '../domain/calendar';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -76,6 +77,7 @@ export const ENV = {
   kalshiPrivateKeyPath: 'KALSHI_PRIVATE_KEY_PATH',
   metricsHost: 'METRICS_HOST',
   metricsPort: 'METRICS_PORT',
+  metricsAllowedHosts: 'METRICS_ALLOWED_HOSTS',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -129,6 +131,8 @@ export interface MetricsConfig {
   host: string;
   /** Null: no metrics server (METRICS_PORT=0). */
   port: number | null;
+  /** Host names /metrics answers besides the bind host and loopback names (DNS rebinding). */
+  allowedHosts: string[];
 }
 
 export interface TemporalConfig {
@@ -248,7 +252,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   stage: null,
   live: ['capitalCap', 'rampSteps', 'rampBaseline'],
   venue: ['kind', 'kalshiEnvironment', 'kalshiBaseUrl', 'kalshiKeyId', 'kalshiPrivateKeyPath'],
-  metrics: ['host', 'port'],
+  metrics: ['host', 'port', 'allowedHosts'],
   logLevel: null,
 };
 
@@ -698,6 +702,14 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   if (metricsPort !== null && (metricsPort === uiPort || metricsPort === localPort)) {
     r.report(ENV.metricsPort, `must differ from the Temporal dev server ports (${localPort}, ${uiPort}); got ${metricsPort}`);
   }
+  const metricsHostsRaw = r.raw(ENV.metricsAllowedHosts, 'metrics.allowedHosts');
+  let metricsAllowedHosts: string[] = [];
+  const metricsHostsText = r.text(metricsHostsRaw);
+  if (metricsHostsRaw && metricsHostsText !== null) {
+    const { hosts, bad } = parseAllowedHosts(metricsHostsText);
+    if (bad.length === 0) metricsAllowedHosts = hosts;
+    else r.bad(metricsHostsRaw, `must be host names separated by commas, each optionally with :port (bad: ${bad.join(', ')})`);
+  }
   const logLevelRaw = r.raw(ENV.logLevel, 'logLevel');
   let logLevel = (r.text(logLevelRaw)?.toLowerCase() ?? DEFAULTS.logLevel) as LogLevel;
   if (logLevelRaw && !LOG_LEVELS.includes(logLevel)) logLevel = r.bad(logLevelRaw, `must be one of ${LOG_LEVELS.join(', ')}`) ?? DEFAULTS.logLevel;
@@ -719,7 +731,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     stage,
     live: { confirmed, capitalCap, rampSteps, rampBaseline },
     venue,
-    metrics: { host: metricsHost, port: metricsPort },
+    metrics: { host: metricsHost, port: metricsPort, allowedHosts: metricsAllowedHosts },
     logLevel,
   };
 }

@@ -15,7 +15,7 @@ export interface Observability {
 export async function startObservability(config: WorkerConfig, options: { destination?: LoggerOptions['destination']; processMetrics?: boolean } = {}): Promise<Observability> {
   const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: options.destination, base: { stage: config.stage } });
   const metrics = new TradingMetrics({ stage: config.stage, processMetrics: options.processMetrics ?? true });
-  const server = config.metrics.port === null ? null : await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.port });
+  const server = config.metrics.port === null ? null : await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.port, allowedHosts: config.metrics.allowedHosts });
   if (server) log.info({ event: 'stage', url: server.url }, `metrics at ${server.url}`);
   return { log, metrics, server, close: async () => server?.close() };
 }

@@ -351,7 +351,7 @@ describe('actions', () => {
 
 describe('settings', () => {
   it('defaults to loopback, port 8080, read-only, the local Web UI', () => {
-    expect(loadDashboardSettings({})).toEqual({ host: '127.0.0.1', port: 8080, token: null, temporalUiUrl: DASHBOARD_DEFAULTS.temporalUiUrl });
+    expect(loadDashboardSettings({})).toEqual({ host: '127.0.0.1', port: 8080, token: null, temporalUiUrl: DASHBOARD_DEFAULTS.temporalUiUrl, allowedHosts: [] });
     expect(loadDashboardSettings({ DASHBOARD_PORT: '0', DASHBOARD_TOKEN: TOKEN, TEMPORAL_UI_URL: 'https://tmprl.example/ui/' })).toMatchObject({ port: 0, token: TOKEN, temporalUiUrl: 'https://tmprl.example/ui' });
   });
 

@@ -38,7 +38,7 @@ describe('worker config', () => {
     expect(c.stage).toBe('PAPER');
     expect(c.live).toEqual({ confirmed: false, capitalCap: null, rampSteps: [25, 50, 100], rampBaseline: null });
     expect(c.venue).toEqual({ kind: 'paper' });
-    expect(c.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(c.metrics).toEqual({ host: '127.0.0.1', port: 9464, allowedHosts: [] });
     expect(c.logLevel).toBe('info');
   });
 
@@ -46,7 +46,7 @@ describe('worker config', () => {
     const c = buildConfig({ TRADING_STAGE: 'live', ...KALSHI_DEMO, LIVE_CONFIRM: 'true', LIVE_CAPITAL_CAP: '500.00', METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0', LOG_LEVEL: 'DEBUG' });
     expect(c.stage).toBe('LIVE');
     expect(c.live).toMatchObject({ confirmed: true, capitalCap: 500_000_000 });
-    expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9100, allowedHosts: [] });
     expect(c.logLevel).toBe('debug');
     expect(buildConfig({ METRICS_PORT: '0' }).metrics.port).toBeNull();
     const fromFile = buildConfig({}, { stage: 'SHADOW', live: { capitalCap: 750 }, metrics: { port: 9200 }, logLevel: 'warn' });
