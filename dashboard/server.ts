@@ -19,7 +19,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listSessions, recordOperatorAction, recordOperatorActionOutcome, type Db } from '../db';
+import { listSessions, loadOperatorAction, recordOperatorAction, recordOperatorActionOutcome, type Db } from '../db';
 import { RecordConflict } from '../db/errors';
 import type { KillSwitchRequest, OperatorRequest } from '../workflows/api';
 import { describeValue, InvalidInput, type FieldProblem } from '../domain/errors';
@@ -267,7 +267,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       throw e;
     }
     if (!recorded.inserted) {
-      const d = recorded.stored?.details ?? {};
+      const d = (await loadOperatorAction(options.db, journal))?.details ?? {};
       const list = (v: unknown, separator: string): string[] => (typeof v === 'string' && v !== '' ? v.split(separator) : []);
       return {
         status: 200,

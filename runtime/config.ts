@@ -47,6 +47,7 @@ export const ENV = {
   smtpSecure: 'SMTP_SECURE',
   smtpUser: 'SMTP_USER',
   smtpPass: 'SMTP_PASS',
+  smtpAllowPlaintext: 'SMTP_ALLOW_PLAINTEXT',
   alertFrom: 'ALERT_EMAIL_FROM',
   alertTo: 'ALERT_EMAIL_TO',
   timeZone: 'TRADING_TIME_ZONE',
@@ -156,6 +157,8 @@ export interface SmtpConfig {
   pass: Secret | null;
   from: string;
   to: string[];
+  /** SMTP_ALLOW_PLAINTEXT: a host off this machine may be used without TLS (default false: TLS required). */
+  allowPlaintext: boolean;
 }
 
 export interface PaperExchangeConfig {
@@ -241,7 +244,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   temporal: ['address', 'namespace', 'cliPath', 'uiPort', 'localPort'],
   dataDir: null,
   paperExchange: ['url', 'keyId'],
-  smtp: ['host', 'port', 'secure', 'user', 'from', 'to'],
+  smtp: ['host', 'port', 'secure', 'user', 'from', 'to', 'allowPlaintext'],
   timeZone: null,
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
@@ -598,6 +601,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const secure = r.bool(r.raw(ENV.smtpSecure, 'smtp.secure')) ?? port === 465;
   const user = r.text(r.raw(ENV.smtpUser, 'smtp.user'));
   const pass = r.text(r.raw(ENV.smtpPass, null, true));
+  const allowPlaintext = r.bool(r.raw(ENV.smtpAllowPlaintext, 'smtp.allowPlaintext')) ?? false;
   const fromRaw = r.raw(ENV.alertFrom, 'smtp.from');
   let from = r.text(fromRaw);
   if (from !== null && fromRaw && !isEmailAddress(from)) from = r.bad(fromRaw, 'must be an email address') ?? null;
@@ -612,7 +616,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     if (fromRaw === null) r.report(ENV.alertFrom, `is required when ${ENV.smtpHost} is set`);
     if (toRaw === null) r.report(ENV.alertTo, `is required when ${ENV.smtpHost} is set`);
     if (user !== null && pass === null) r.report(ENV.smtpPass, `is required when ${ENV.smtpUser} is set`);
-    if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to };
+    if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to, allowPlaintext };
   }
 
   // ---- time ----

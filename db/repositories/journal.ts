@@ -38,13 +38,10 @@ const withoutOutcome = (details: Record<string, unknown>): Record<string, unknow
 const text = (v: unknown, max: number): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
 
 /**
- * Journals an action under its key. An exact replay inserts nothing and returns the stored row (with
- * any outcome recorded since); the same key with other content is a RecordConflict.
+ * Journals an action under its key. An exact replay inserts nothing (its outcome keys aside); the
+ * same key with other content is a RecordConflict.
  */
-export async function recordOperatorAction(
-  ex: Executor,
-  a: OperatorActionRecord,
-): Promise<{ inserted: boolean; stored: { details: Record<string, string | number | boolean | null> } | null }> {
+export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord): Promise<{ inserted: boolean }> {
   const problems: FieldProblem[] = [];
   if (!(OPERATOR_ACTIONS as readonly string[]).includes(a.action)) problems.push({ field: 'action', value: a.action, problem: `must be one of ${OPERATOR_ACTIONS.join(', ')}` });
   for (const [field, max] of [['operator', MAX_OPERATOR_LENGTH], ['reason', MAX_REASON_LENGTH]] as const) {
@@ -69,7 +66,7 @@ export async function recordOperatorAction(
         const f = diff[0] as keyof typeof row;
         throw new RecordConflict('operator_actions', `${a.workflowId}#${a.sequence}`, diff, asked[f], row[f]);
       }
-      return { inserted: false, stored: { details: stored!.details } };
+      return { inserted: false };
     }
     await appendAudit(tx, [
       {
@@ -79,8 +76,19 @@ export async function recordOperatorAction(
         payload: { action: a.action, operator: a.operator, reason: a.reason, workflowId: a.workflowId, details: a.details ?? {} },
       },
     ]);
-    return { inserted: true, stored: null };
+    return { inserted: true };
   });
+}
+
+/** The journaled action under a key, or null. */
+export async function loadOperatorAction(ex: Executor, key: { workflowId: string; sequence: number }) {
+  const [row] = await mapErrors(
+    ex
+      .select()
+      .from(operatorActions)
+      .where(and(eq(operatorActions.workflowId, key.workflowId), eq(operatorActions.sequence, key.sequence))),
+  );
+  return row ?? null;
 }
 
 /** Adds what an already journaled action reached (the OPERATOR_OUTCOME_KEYS) to its row. */
