@@ -5,6 +5,7 @@
  * Secrets come from the environment only. Every bad field is reported at once, naming the
  * variable or file field and the value it got; secret values are shown as "***".
  */
+import { MIN_SECRET_LENGTH } from '../exchange/config';
 import { parseAllowedHosts } from './host-check';
 import { isValidTimeZone } from '../domain/calendar';
 import { readFileSync } from 'node:fs';
@@ -584,10 +585,21 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
 
   // ---- paper exchange: URL set means the key and secret are required ----
   const paperUrlRaw = r.raw(ENV.paperUrl, 'paperExchange.url');
-  const paperUrl = r.text(paperUrlRaw);
-  if (paperUrl !== null && paperUrlRaw && checkUrl(paperUrl) !== null) r.bad(paperUrlRaw, checkUrl(paperUrl)!);
+  let paperUrl = r.text(paperUrlRaw);
+  if (paperUrl !== null && paperUrlRaw) {
+    // A URL may carry user:password@: the value is echoed without it, and credentials are refused.
+    const problem = checkUrl(paperUrl) ?? (hasUserinfo(paperUrl) ? `must not carry credentials (user:password@): the key goes in ${ENV.paperKeyId} and ${ENV.paperSecret}` : null);
+    if (problem !== null) {
+      r.problems.push({ field: paperUrlRaw.source, value: withoutUserinfo(paperUrl), problem });
+      paperUrl = hasUserinfo(paperUrl) ? null : paperUrl;
+    }
+  }
   const keyId = r.text(r.raw(ENV.paperKeyId, 'paperExchange.keyId'));
-  const secretText = r.text(r.raw(ENV.paperSecret, null, true));
+  let secretText = r.text(r.raw(ENV.paperSecret, null, true));
+  if (secretText !== null && secretText.length < MIN_SECRET_LENGTH) {
+    r.report(ENV.paperSecret, `must be at least ${MIN_SECRET_LENGTH} characters (as the paper exchange requires; a shorter secret is guessable)`);
+    secretText = null;
+  }
   let paperExchange: PaperExchangeConfig | null = null;
   if (paperUrl !== null) {
     if (keyId === null) r.report(ENV.paperKeyId, `is required when ${ENV.paperUrl} is set`);
@@ -745,6 +757,15 @@ export function loadConfig(env: Env): WorkerConfig {
   const problems: FieldProblem[] = [];
   const file = readConfigFile(env, problems);
   return buildConfig(env, file, env[ENV.configFile] ? `${ENV.configFile} file` : 'config file', problems);
+}
+
+const USERINFO_RE = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@/;
+
+const hasUserinfo = (url: string): boolean => USERINFO_RE.test(url);
+
+/** The URL with any user:password@ removed, for an error message (never the credentials themselves). */
+export function withoutUserinfo(url: string): string {
+  return url.replace(USERINFO_RE, '$1***@');
 }
 
 /** The URL with its password replaced, for logs. */
