@@ -75,14 +75,14 @@ describe('worker config', () => {
       DATABASE_URL: 'postgres://trader:p%40ss@db:5432/trader',
       PAPER_EXCHANGE_URL: 'http://127.0.0.1:8080',
       PAPER_EXCHANGE_KEY_ID: 'key-1',
-      PAPER_EXCHANGE_SECRET: 's3cret',
+      PAPER_EXCHANGE_SECRET: 's3cret-paper-secret-01',
       SMTP_HOST: 'smtp.example.com',
       SMTP_USER: 'bot',
       SMTP_PASS: 'mailpass',
       ALERT_EMAIL_FROM: 'bot@example.com',
       ALERT_EMAIL_TO: 'a@example.com',
     });
-    expect(secretsOf(c).sort()).toEqual(['mailpass', 'p%40ss', 'p@ss', 's3cret'].sort());
+    expect(secretsOf(c).sort()).toEqual(['mailpass', 'p%40ss', 'p@ss', 's3cret-paper-secret-01'].sort());
     expect(secretsOf(buildConfig({}))).toEqual([]);
   });
 
@@ -96,7 +96,7 @@ describe('worker config', () => {
       DATABASE_URL: 'postgres://trader:hunter2@db:5432/trader',
       PAPER_EXCHANGE_URL: 'http://127.0.0.1:8080',
       PAPER_EXCHANGE_KEY_ID: 'key-1',
-      PAPER_EXCHANGE_SECRET: 's3cret',
+      PAPER_EXCHANGE_SECRET: 's3cret-paper-secret-01',
       SMTP_HOST: 'smtp.example.com',
       SMTP_PORT: '465',
       SMTP_USER: 'bot',
@@ -114,14 +114,14 @@ describe('worker config', () => {
     expect(c.temporal.address).toBe('temporal.internal:7233');
     expect(c.temporal.namespace).toBe('trading');
     expect(c.temporal.cliPath).toBe('/opt/temporal');
-    expect(c.paperExchange?.secret.reveal()).toBe('s3cret');
+    expect(c.paperExchange?.secret.reveal()).toBe('s3cret-paper-secret-01');
     expect(c.smtp).toMatchObject({ host: 'smtp.example.com', port: 465, secure: true, to: ['a@example.com', 'b@example.com'] });
     expect(c.smtp?.pass?.reveal()).toBe('mailpass');
     expect(c.timeZone).toBe('America/New_York');
     expect(c.reconciliation.policy).toBe('WARN_ONLY');
     expect(c.session.markets).toEqual(['PRES-2028', 'KXFED-26JAN']);
     const logged = JSON.stringify(describeConfig(c));
-    expect(logged).not.toContain('s3cret');
+    expect(logged).not.toContain('s3cret-paper-secret-01');
     expect(logged).not.toContain('mailpass');
     expect(logged).not.toContain('hunter2');
   });
