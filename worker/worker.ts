@@ -213,6 +213,7 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
       quotes: venueQuotes(opened.deps.venue),
       host: dashboardSettings.host,
       port: dashboardSettings.port,
+      allowedHosts: dashboardSettings.allowedHosts,
     });
     log.info(`Dashboard at ${dashboard.url}${dashboardSettings.token ? '' : ' (read-only: set DASHBOARD_TOKEN to allow halt and resume)'}`);
     await serveWorker({
