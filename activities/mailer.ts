@@ -25,8 +25,13 @@ export interface SmtpSettings {
   to: readonly string[];
   /** Timeouts in ms; defaults 10 s to connect, 10 s for the greeting, 30 s of socket silence. */
   timeouts?: { connectMs?: number; greetingMs?: number; socketMs?: number };
-  /** Refuse to send without STARTTLS (default false; a relay on 127.0.0.1 may not offer it). */
+  /**
+   * Refuse to log in or send without STARTTLS. Default: true for any host off this machine (the
+   * password would cross the network in the clear), false for a loopback relay.
+   */
   requireTls?: boolean;
+  /** The operator's explicit opt-out (SMTP_ALLOW_PLAINTEXT): a network host may be plain. */
+  allowPlaintext?: boolean;
 }
 
 const REDACTED = '[redacted]';
@@ -57,14 +62,53 @@ export function validateSmtpSettings(s: SmtpSettings): SmtpSettings {
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 100 || v > 300_000)) problems.push({ field: `smtp.timeouts.${key}`, value: v, problem: 'must be whole milliseconds from 100 to 300000' });
   }
   if (s.requireTls !== undefined && typeof s.requireTls !== 'boolean') problems.push({ field: 'smtp.requireTls', value: s.requireTls, problem: 'must be true or false' });
+  if (s.allowPlaintext !== undefined && typeof s.allowPlaintext !== 'boolean') problems.push({ field: 'smtp.allowPlaintext', value: s.allowPlaintext, problem: 'must be true or false' });
+  if (s.allowPlaintext === true && s.requireTls === true) problems.push({ field: 'smtp.allowPlaintext', value: true, problem: 'cannot be true while smtp.requireTls is true' });
   if (problems.length > 0) throw new InvalidInput(problems, ErrorType.InvalidConfig);
   return s;
 }
 
 /** Adapts the worker's SMTP config shape (user and pass side by side) to SmtpSettings. */
-export function smtpSettingsFrom(c: { host: string; port: number; secure: boolean; user: string | null; pass: SecretValue | null; from: string; to: readonly string[] }): SmtpSettings {
+export function smtpSettingsFrom(c: {
+  host: string;
+  port: number;
+  secure: boolean;
+  user: string | null;
+  pass: SecretValue | null;
+  from: string;
+  to: readonly string[];
+  allowPlaintext?: boolean;
+}): SmtpSettings {
   const auth = c.user === null && c.pass === null ? null : { user: c.user ?? '', pass: c.pass ?? { reveal: () => '' } };
-  return { host: c.host, port: c.port, secure: c.secure, auth, from: c.from, to: c.to };
+  return { host: c.host, port: c.port, secure: c.secure, auth, from: c.from, to: c.to, allowPlaintext: c.allowPlaintext ?? false };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a relay on this machine, where nothing crosses the network. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** nodemailer's transport options for these settings (TLS required off this machine unless opted out). */
+export function smtpTransportOptions(settings: SmtpSettings): SMTPTransport.Options {
+  const s = validateSmtpSettings(settings);
+  const loopback = isLoopbackHost(s.host);
+  const options: SMTPTransport.Options = {
+    host: s.host,
+    port: s.port,
+    secure: s.secure,
+    // With secure the connection is TLS from the first byte; otherwise STARTTLS must succeed before AUTH.
+    requireTLS: !s.secure && (s.requireTls ?? !(loopback || s.allowPlaintext === true)),
+    connectionTimeout: s.timeouts?.connectMs ?? 10_000,
+    greetingTimeout: s.timeouts?.greetingMs ?? 10_000,
+    socketTimeout: s.timeouts?.socketMs ?? 30_000,
+    logger: false,
+    debug: false,
+    // Only a relay on this machine may skip certificate checks (a test server's self-signed certificate).
+    tls: { rejectUnauthorized: !loopback },
+  };
+  if (s.auth !== null) options.auth = { user: s.auth.user, pass: s.auth.pass.reveal() };
+  return options;
 }
 
 /** An SMTP failure with the password scrubbed; `code`/`responseCode`/`command` are nodemailer's. */
@@ -108,21 +152,7 @@ export interface SmtpMailer extends Mailer {
 export function createSmtpMailer(settings: SmtpSettings): SmtpMailer {
   const s = validateSmtpSettings(settings);
   const scrub = scrubber(s.auth);
-  const options: SMTPTransport.Options = {
-    host: s.host,
-    port: s.port,
-    secure: s.secure,
-    requireTLS: s.requireTls ?? false,
-    connectionTimeout: s.timeouts?.connectMs ?? 10_000,
-    greetingTimeout: s.timeouts?.greetingMs ?? 10_000,
-    socketTimeout: s.timeouts?.socketMs ?? 30_000,
-    logger: false,
-    debug: false,
-    // Only a relay on this machine may skip certificate checks (a test server's self-signed certificate).
-    tls: { rejectUnauthorized: !(s.host === '127.0.0.1' || s.host === 'localhost' || s.host === '::1') },
-  };
-  if (s.auth !== null) options.auth = { user: s.auth.user, pass: s.auth.pass.reveal() };
-  const transport = nodemailer.createTransport(options);
+  const transport = nodemailer.createTransport(smtpTransportOptions(s));
   const to = [...s.to];
   return {
     async send(message) {

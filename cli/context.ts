@@ -16,6 +16,7 @@ import { cliJournalKey } from '../domain/ids';
 import { MAX_OPERATOR_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
 import { CliError, ExitCode, badArguments } from './exit-codes';
+import { printable } from './format';
 
 export interface CliIo {
   stdout(text: string): void;
@@ -76,13 +77,18 @@ export class CliContext {
 
   constructor(readonly io: CliIo) {}
 
+  /** Everything the CLI prints passes here or through `err`: control characters leave escaped (format.ts printable). */
   out(text: string): void {
-    this.io.stdout(text);
+    this.io.stdout(printable(text, { keepNewlines: true }));
+  }
+
+  err(text: string): void {
+    this.io.stderr(printable(text, { keepNewlines: true }));
   }
 
   /** Status lines for people go to stderr, so --json output on stdout stays parseable. */
   note(text: string): void {
-    this.io.stderr(text.endsWith('\n') ? text : `${text}\n`);
+    this.err(text.endsWith('\n') ? text : `${text}\n`);
   }
 
   config(): WorkerConfig {

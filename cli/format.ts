@@ -4,6 +4,23 @@
  */
 import { formatDecimal, toNumericString } from '../domain/money';
 
+const UNPRINTABLE_RE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const NAMED: Record<string, string> = { '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * Text from the records made safe for a terminal: every control character (C0, DEL, C1, the
+ * bidirectional overrides) written as an escape (`\r`, `\x1b`, `\u202e`), so a stored value cannot
+ * move the cursor, recolour or overprint what the CLI prints. `keepNewlines` leaves the CLI's own
+ * line breaks alone (whole outputs); table cells and field values never keep them.
+ */
+export function printable(text: string, options: { keepNewlines?: boolean } = {}): string {
+  return text.replace(UNPRINTABLE_RE, (c) => {
+    if (c === '\n' && options.keepNewlines) return c;
+    const code = c.charCodeAt(0);
+    return NAMED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+  });
+}
+
 export interface Column {
   header: string;
   /** Numbers read best right-aligned. */
@@ -13,6 +30,8 @@ export interface Column {
 /** A plain-text table: header, a rule, one line per row; "(none)" when there are no rows. */
 export function table(columns: readonly Column[], rows: readonly (readonly string[])[]): string {
   if (rows.length === 0) return '(none)\n';
+  columns = columns.map((c) => ({ ...c, header: printable(c.header) }));
+  rows = rows.map((r) => r.map((cell) => printable(cell ?? '')));
   const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]) =>
     columns
@@ -28,6 +47,7 @@ export function table(columns: readonly Column[], rows: readonly (readonly strin
 
 /** Label: value lines with the labels aligned. */
 export function fields(pairs: readonly (readonly [string, string])[]): string {
+  pairs = pairs.map(([k, v]) => [printable(k), printable(v)] as const);
   const w = Math.max(0, ...pairs.map(([k]) => k.length));
   return pairs.map(([k, v]) => `${`${k}:`.padEnd(w + 1)} ${v}`).join('\n') + '\n';
 }

@@ -34,7 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
     .description('Operate the durable trader: session control, orders, positions, P&L, execution quality, alerts, reconciliation, backtests, audit exports.')
     .exitOverride()
     .enablePositionalOptions()
-    .configureOutput({ writeOut: (t) => ctx.io.stdout(t), writeErr: (t) => ctx.io.stderr(t) })
+    .configureOutput({ writeOut: (t) => ctx.out(t), writeErr: (t) => ctx.err(t) })
     .showHelpAfterError('(add --help for usage)')
     .allowExcessArguments(false)
     .addHelpText('after', `\n${ABOUT}\n`);

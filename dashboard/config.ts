@@ -1,15 +1,17 @@
 /**
  * The dashboard's own settings, read from the environment by its entry point (runtime/config.ts
- * holds the worker's; these four are the dashboard's alone). Every bad variable is reported at
+ * holds the worker's; these are the dashboard's alone). Every bad variable is reported at
  * once with its name and value; the token is never echoed.
  */
 import { ErrorType, InvalidInput, type FieldProblem } from '../domain/errors';
+import { parseAllowedHosts } from '../runtime/host-check';
 
 export const DASHBOARD_ENV = {
   host: 'DASHBOARD_HOST',
   port: 'DASHBOARD_PORT',
   token: 'DASHBOARD_TOKEN',
   temporalUiUrl: 'TEMPORAL_UI_URL',
+  allowedHosts: 'DASHBOARD_ALLOWED_HOSTS',
 } as const;
 
 export interface DashboardSettings {
@@ -20,6 +22,8 @@ export interface DashboardSettings {
   token: string | null;
   /** Base of the Temporal Web UI, without a trailing slash. */
   temporalUiUrl: string;
+  /** Host names answered besides the bind host and loopback names (`name` or `name:port`). */
+  allowedHosts: string[];
 }
 
 export const DASHBOARD_DEFAULTS = { host: '127.0.0.1', port: 8080, temporalUiUrl: 'http://127.0.0.1:8233' } as const;
@@ -81,6 +85,14 @@ export function loadDashboardSettings(env: Readonly<Record<string, string | unde
     else problems.push({ field: DASHBOARD_ENV.temporalUiUrl, value: uiText, problem: 'must be an http(s) URL without query, fragment or credentials, e.g. http://127.0.0.1:8233' });
   }
 
+  const hostsText = read(DASHBOARD_ENV.allowedHosts);
+  let allowedHosts: string[] = [];
+  if (hostsText !== null) {
+    const { hosts, bad } = parseAllowedHosts(hostsText);
+    if (bad.length === 0) allowedHosts = hosts;
+    else problems.push({ field: DASHBOARD_ENV.allowedHosts, value: hostsText, problem: `must be host names separated by commas, each optionally with :port (bad: ${bad.join(', ')})` });
+  }
+
   if (problems.length > 0) throw new InvalidInput(problems, ErrorType.InvalidConfig);
-  return { host, port, token, temporalUiUrl };
+  return { host, port, token, temporalUiUrl, allowedHosts };
 }

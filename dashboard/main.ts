@@ -62,6 +62,7 @@ export async function main(env: Env): Promise<number> {
       quotes,
       host: settings.host,
       port: settings.port,
+      allowedHosts: settings.allowedHosts,
     });
     console.log(`Dashboard: ${dashboard.url} (${settings.token === null ? 'read-only: set DASHBOARD_TOKEN to allow halt and resume' : 'halt and resume need the token'}${temporal === null ? '; no TEMPORAL_ADDRESS, so actions answer 503' : ''})`);
     await new Promise<void>((resolve) => {

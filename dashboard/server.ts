@@ -7,21 +7,26 @@
  *   The body is JSON {operator, reason, sessionId?, requestId?} (the kill switch also takes
  *   flatten?: boolean); every bad field is named. The kill switch halts the session(s) and
  *   cancels every working order, including one whose submission is under way.
- *   Each action signals the session(s) through the injected Temporal functions and is journaled
- *   (operator_actions) under `dashboard-<requestId>`, so a retried request is recorded once.
+ *   Each action is journaled (operator_actions) under `dashboard-<requestId>` before it signals the
+ *   session(s) through the injected Temporal functions; what it reached is added to that row. The
+ *   same requestId with other content is 409 and signals nothing; an exact replay is 200 with the
+ *   first request's outcome and signals nothing again.
+ * - Every request whose Host header is not one of the dashboard's names is 421 before anything
+ *   is read (runtime/host-check.ts), so a rebinding page cannot read the records.
  * - No browser can send the Authorization header cross-site without a CORS preflight, which this
  *   server never grants; the page's CSP allows only its own script and style.
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { listSessions, recordOperatorAction, type Db } from '../db';
+import { listSessions, loadOperatorAction, recordOperatorAction, recordOperatorActionOutcome, type Db } from '../db';
 import { RecordConflict } from '../db/errors';
 import type { KillSwitchRequest, OperatorRequest } from '../workflows/api';
 import { describeValue, InvalidInput, type FieldProblem } from '../domain/errors';
 import { dashboardJournalKey, parseSessionWorkflowId } from '../domain/ids';
 import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import type { RiskLimits } from '../domain/risk-limits';
+import { refuseForeignHost } from '../runtime/host-check';
 import { createDashboardApi, type QuoteSource } from './api';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page';
 
@@ -43,6 +48,11 @@ export interface DashboardOptions {
   host?: string;
   /** Default 8080; 0 picks a free port. */
   port?: number;
+  /**
+   * Host names the dashboard answers besides the bind host, localhost, 127.0.0.1 and [::1] on its
+   * port (DASHBOARD_ALLOWED_HOSTS); any other Host header is 421 (DNS rebinding).
+   */
+  allowedHosts?: readonly string[];
   /** Temporal namespace for Web UI links; default "default". */
   namespace?: string;
   /** Default "paper". */
@@ -239,8 +249,36 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (temporal === null) {
       throw new HttpError(503, 'TemporalUnavailable', 'no Temporal client: start the dashboard with TEMPORAL_ADDRESS set to reach the running sessions; nothing was signalled');
     }
+    // Journal first, under the request ID: a reused ID with other content is refused before any
+    // session hears of it, and an exact replay answers what the first request did.
+    const journal = { workflowId: dashboardJournalKey(request.requestId), sequence: 0 };
+    let recorded;
+    try {
+      recorded = await recordOperatorAction(options.db, {
+        action,
+        operator: request.operator,
+        reason: request.reason,
+        ...journal,
+        details: { via: 'dashboard', target: request.sessionId ?? 'every running session', ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}) },
+        at: clock(),
+      });
+    } catch (e) {
+      if (e instanceof RecordConflict) throw new HttpError(409, 'RequestIdReused', `requestId ${request.requestId} was already used for a different action; nothing was signalled`);
+      throw e;
+    }
+    if (!recorded.inserted) {
+      const d = (await loadOperatorAction(options.db, journal))?.details ?? {};
+      const list = (v: unknown, separator: string): string[] => (typeof v === 'string' && v !== '' ? v.split(separator) : []);
+      return {
+        status: 200,
+        body: { action, replayed: true, signalled: list(d.signalled, ','), failed: list(d.failed, '; '), outcome: d.outcome ?? null, journal },
+      };
+    }
     const targets = request.sessionId !== null ? [request.sessionId] : (await listSessions(options.db, { limit: 50 })).filter((s) => s.status === 'RUNNING' || s.status === 'HALTED').map((s) => s.sessionId);
-    if (targets.length === 0) throw new HttpError(409, 'NoRunningSession', 'no session is recorded as running: name one with sessionId');
+    if (targets.length === 0) {
+      await recordOperatorActionOutcome(options.db, journal, { outcome: 'no running session', signalled: null, failed: null });
+      throw new HttpError(409, 'NoRunningSession', 'no session is recorded as running: name one with sessionId');
+    }
     const signal = (workflowId: string, r: OperatorRequest): Promise<void> =>
       action === 'HALT' ? temporal.signalHalt(workflowId, r) : action === 'RESUME' ? temporal.signalResume(workflowId, r) : temporal.signalKillSwitch(workflowId, { ...r, flatten: request.flatten });
     const outcomes = await Promise.all(
@@ -255,31 +293,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     );
     const signalled = outcomes.filter((o) => o.ok).map((o) => o.workflowId);
     const failed = outcomes.filter((o) => !o.ok);
-    const journal = { workflowId: dashboardJournalKey(request.requestId), sequence: 0 };
-    try {
-      await recordOperatorAction(options.db, {
-        action,
-        operator: request.operator,
-        reason: request.reason,
-        ...journal,
-        details: {
-          via: 'dashboard',
-          signalled: signalled.join(',') || null,
-          failed: failed.map((f) => `${f.workflowId}: ${f.error}`).join('; ') || null,
-          ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}),
-        },
-        at: clock(),
-      });
-    } catch (e) {
-      // The same requestId again with other content is a different action under a reused key.
-      if (e instanceof RecordConflict) throw new HttpError(409, 'RequestIdReused', `requestId ${request.requestId} was already used for a different action`);
-      throw e;
-    }
+    await recordOperatorActionOutcome(options.db, journal, {
+      outcome: signalled.length === 0 ? 'not delivered' : failed.length === 0 ? 'delivered' : 'partly delivered',
+      signalled: signalled.join(',') || null,
+      failed: failed.map((f) => `${f.workflowId}: ${f.error}`).join('; ') || null,
+    });
     const body = { action, signalled, failed, journal };
     return { status: signalled.length === 0 ? 502 : 202, body };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (refuseForeignHost(req, res, { bindHost: host, port: (server.address() as AddressInfo).port, allowed: options.allowedHosts ?? [] })) return;
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://dashboard.invalid');

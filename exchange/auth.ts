@@ -30,26 +30,27 @@ export const generateSecret = (): string => randomBytes(32).toString('hex');
 const HEX64 = /^[0-9a-f]{64}$/;
 const TS_RE = /^\d{1,16}$/;
 
+export interface SigningHeaders {
+  keyId: string;
+  secret: string;
+  timestamp: string;
+  signature: string;
+}
+
+const header = (headers: Record<string, string | string[] | undefined>, name: string): string | undefined => {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
 /**
- * Checks the signing headers and returns the key id. Unknown key, stale timestamp and bad
- * signature are all 401; messages never contain the secret or the expected signature.
+ * The checks that need only the headers: all three present, a known key, a fresh timestamp. A
+ * server runs them before it reads a body, so an unauthenticated client cannot make it wait for
+ * or buffer one. Each failure is 401; messages never contain a secret.
  */
-export function verifyRequest(
-  keys: ReadonlyMap<string, string>,
-  headers: Record<string, string | string[] | undefined>,
-  method: string,
-  pathWithQuery: string,
-  body: string,
-  nowMs: number,
-  windowMs: number,
-): string {
-  const one = (name: string): string | undefined => {
-    const v = headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
-  const keyId = one(KEY_HEADER);
-  const ts = one(TIMESTAMP_HEADER);
-  const sig = one(SIGNATURE_HEADER);
+export function checkSigningHeaders(keys: ReadonlyMap<string, string>, headers: Record<string, string | string[] | undefined>, nowMs: number, windowMs: number): SigningHeaders {
+  const keyId = header(headers, KEY_HEADER);
+  const ts = header(headers, TIMESTAMP_HEADER);
+  const sig = header(headers, SIGNATURE_HEADER);
   if (!keyId || !ts || !sig) {
     const missing = [!keyId && 'X-Paper-Key', !ts && 'X-Paper-Timestamp', !sig && 'X-Paper-Signature'].filter(Boolean).join(', ');
     throw new ExchangeError(401, 'AUTH_MISSING', `missing signing header(s): ${missing}`);
@@ -59,10 +60,28 @@ export function verifyRequest(
   if (!TS_RE.test(ts) || Math.abs(Number(ts) - nowMs) > windowMs) {
     throw new ExchangeError(401, 'AUTH_STALE_TIMESTAMP', `timestamp must be epoch milliseconds within ${windowMs} ms of the server clock`);
   }
-  const expected = Buffer.from(signRequest(secret, ts, method, pathWithQuery, body), 'hex');
-  const given = HEX64.test(sig) ? Buffer.from(sig, 'hex') : null;
+  return { keyId, secret, timestamp: ts, signature: sig };
+}
+
+/** The signature over the request, body included (constant-time compare); 401 when it does not match. */
+export function checkSignature(signing: SigningHeaders, method: string, pathWithQuery: string, body: string): string {
+  const expected = Buffer.from(signRequest(signing.secret, signing.timestamp, method, pathWithQuery, body), 'hex');
+  const given = HEX64.test(signing.signature) ? Buffer.from(signing.signature, 'hex') : null;
   if (!given || !timingSafeEqual(given, expected)) throw new ExchangeError(401, 'AUTH_BAD_SIGNATURE', 'signature does not match the request');
-  return keyId;
+  return signing.keyId;
+}
+
+/** Both checks at once, for callers that hold the whole request: returns the key id. */
+export function verifyRequest(
+  keys: ReadonlyMap<string, string>,
+  headers: Record<string, string | string[] | undefined>,
+  method: string,
+  pathWithQuery: string,
+  body: string,
+  nowMs: number,
+  windowMs: number,
+): string {
+  return checkSignature(checkSigningHeaders(keys, headers, nowMs, windowMs), method, pathWithQuery, body);
 }
 
 /** Admin bearer token check: missing -> 401, wrong -> 403 (constant-time compare). */

@@ -10,6 +10,9 @@ import { seededRandom } from '../domain/random';
 
 export const DAY_MS = 86_400_000;
 
+/** Shortest signing secret or admin token the exchange and its clients accept. */
+export const MIN_SECRET_LENGTH = 16;
+
 /** Parameters of one synthetic market and its price process (rates are per day, in logit units). */
 export interface MarketSpec {
   marketId: string;
@@ -148,6 +151,34 @@ export function mergeFaults(base: FaultConfig, patch: unknown, prefix = 'faults'
   }
   if (problems.length > 0) throw new InvalidInput(problems);
   return out;
+}
+
+/** How long a client may take and how many may connect at once (node:http server limits). */
+export interface ServerLimits {
+  /** Time to receive the request headers (server.headersTimeout). */
+  headersTimeoutMs: number;
+  /** Time to receive the whole request, body included (server.requestTimeout). */
+  requestTimeoutMs: number;
+  /** Open connections at most; further ones are dropped (server.maxConnections). */
+  maxConnections: number;
+}
+
+export const DEFAULT_SERVER_LIMITS: ServerLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, maxConnections: 1_024 };
+
+export function validateServerLimits(l: ServerLimits): ServerLimits {
+  const problems: FieldProblem[] = [];
+  const whole = (key: keyof ServerLimits, min: number, max: number) => {
+    const v = l[key];
+    if (!Number.isSafeInteger(v) || v < min || v > max) problems.push({ field: `limits.${key}`, value: v, problem: `must be a whole number from ${min} to ${max}` });
+  };
+  whole('headersTimeoutMs', 100, 300_000);
+  whole('requestTimeoutMs', 100, 600_000);
+  whole('maxConnections', 1, 1_000_000);
+  if (problems.length === 0 && l.headersTimeoutMs > l.requestTimeoutMs) {
+    problems.push({ field: 'limits.headersTimeoutMs', value: l.headersTimeoutMs, problem: `must not exceed limits.requestTimeoutMs (${l.requestTimeoutMs})` });
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return l;
 }
 
 export function validateRateLimit(r: RateLimitConfig): RateLimitConfig {

@@ -11,15 +11,19 @@ import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { validateKey } from '../domain/ids';
 import type { Outcome } from '../domain/market';
 import { parseMicros } from '../domain/money';
-import { type ApiKey, generateSecret, verifyAdmin, verifyRequest } from './auth';
+import { type ApiKey, checkSignature, checkSigningHeaders, generateSecret, verifyAdmin } from './auth';
 import {
   DEFAULT_RATE_LIMIT,
+  DEFAULT_SERVER_LIMITS,
   defaultEngineConfig,
+  MIN_SECRET_LENGTH,
   type EngineConfig,
   type FaultConfig,
   type RateLimitConfig,
+  type ServerLimits,
   validateEngineConfig,
   validateRateLimit,
+  validateServerLimits,
 } from './config';
 import { type ExchangeOrder, PaperEngine, type SnapshotView } from './engine';
 import { ExchangeError, notFound } from './errors';
@@ -75,8 +79,10 @@ export interface PaperExchangeOptions {
   rateLimit?: Partial<RateLimitConfig>;
   /** Signature timestamp window, ms (default 30000). */
   timestampWindowMs?: number;
-  /** Request body limit in bytes (default 65536). */
+  /** Request body limit in bytes (default 65536); a larger Content-Length is refused before reading. */
   maxBodyBytes?: number;
+  /** Header and request timeouts and the connection cap (DEFAULT_SERVER_LIMITS). */
+  limits?: Partial<ServerLimits>;
   /** Access log sink; never receives secrets. Default: silent. */
   log?: (line: string) => void;
 }
@@ -128,8 +134,8 @@ function validateOptions(o: PaperExchangeOptions): void {
   if (o.latencyMeanMs !== undefined && (typeof o.latencyMeanMs !== 'number' || !Number.isFinite(o.latencyMeanMs) || o.latencyMeanMs < 0)) {
     problems.push({ field: 'latencyMeanMs', value: o.latencyMeanMs, problem: 'must be a non-negative number' });
   }
-  if (o.adminToken !== undefined && (typeof o.adminToken !== 'string' || o.adminToken.length < 16)) {
-    problems.push({ field: 'adminToken', value: '<redacted>', problem: 'must be at least 16 characters' });
+  if (o.adminToken !== undefined && (typeof o.adminToken !== 'string' || o.adminToken.length < MIN_SECRET_LENGTH)) {
+    problems.push({ field: 'adminToken', value: '<redacted>', problem: `must be at least ${MIN_SECRET_LENGTH} characters` });
   }
   const seen = new Set<string>();
   (o.keys ?? []).forEach((k, i) => {
@@ -141,7 +147,7 @@ function validateOptions(o: PaperExchangeOptions): void {
     }
     if (seen.has(k.keyId)) problems.push({ field: `keys[${i}].keyId`, value: k.keyId, problem: 'is listed twice' });
     seen.add(k.keyId);
-    if (typeof k.secret !== 'string' || k.secret.length < 16) problems.push({ field: `keys[${i}].secret`, value: '<redacted>', problem: 'must be at least 16 characters' });
+    if (typeof k.secret !== 'string' || k.secret.length < MIN_SECRET_LENGTH) problems.push({ field: `keys[${i}].secret`, value: '<redacted>', problem: `must be at least ${MIN_SECRET_LENGTH} characters` });
   });
   if (problems.length > 0) throw new InvalidInput(problems);
 }
@@ -198,6 +204,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
   const adminToken = options.adminToken ?? randomBytes(24).toString('hex');
   const windowMs = options.timestampWindowMs ?? 30_000;
   const maxBody = options.maxBodyBytes ?? 65_536;
+  const limits = validateServerLimits({ ...DEFAULT_SERVER_LIMITS, ...options.limits });
   const rateLimit = validateRateLimit({ ...DEFAULT_RATE_LIMIT, ...options.rateLimit });
   const log = options.log ?? (() => {});
   const startAt = clock();
@@ -431,33 +438,41 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
     let status = 0;
     let keyId = '-';
     const rlHeaders: Record<string, string> = {};
+    // Until the body is read, a refusal closes the connection rather than drain an unread body.
+    let bodyRead = false;
+    const bodyAnnounced = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+    const readCapped = async (): Promise<string> => {
+      try {
+        const text = await readBody(req, maxBody);
+        bodyRead = true;
+        return text;
+      } catch (e) {
+        if (e instanceof BodyTooLarge) throw new ExchangeError(413, 'BODY_TOO_LARGE', `request body is larger than ${maxBody} bytes`);
+        throw e;
+      }
+    };
     try {
       const url = parseTarget(target);
       if (url === null) throw new ExchangeError(400, 'INVALID_INPUT', 'the request target is not a valid path', 'path', target);
-      let body: string;
-      try {
-        body = await readBody(req, maxBody);
-      } catch (e) {
-        if (e instanceof BodyTooLarge) {
-          req.resume();
-          throw new ExchangeError(413, 'BODY_TOO_LARGE', `request body is larger than ${maxBody} bytes`);
-        }
-        throw e;
-      }
+      const declared = Number(req.headers['content-length'] ?? 0);
+      if (Number.isFinite(declared) && declared > maxBody) throw new ExchangeError(413, 'BODY_TOO_LARGE', `request body is larger than ${maxBody} bytes`);
       if (url.pathname === '/health') {
         status = 200;
-        return send(res, 200, { ok: true, now: marketNow() });
+        return send(res, 200, { ok: true, now: marketNow() }, bodyAnnounced ? { connection: 'close' } : {});
       }
+      // Who is asking is settled from the headers before any body is read.
       if (url.pathname.startsWith('/admin/')) {
         verifyAdmin(adminToken, req.headers.authorization);
-        const reply = routeAdmin(method, url, body);
+        const reply = routeAdmin(method, url, await readCapped());
         if (reply.mutated) await durable();
         status = reply.status;
         return send(res, reply.status, reply.body);
       }
       if (!url.pathname.startsWith('/v1/')) throw new ExchangeError(404, 'NOT_FOUND', `no route ${method} ${url.pathname}`);
 
-      keyId = verifyRequest(keyMap, req.headers, method, target, body, wallClock(), windowMs);
+      const signing = checkSigningHeaders(keyMap, req.headers, wallClock(), windowMs);
+      const body = await readCapped();
+      keyId = checkSignature(signing, method, target, body);
       const weight = method === 'GET' ? rateLimit.readWeight : rateLimit.orderWeight;
       const taken = buckets.take(keyId, weight, wallClock());
       rlHeaders['x-ratelimit-limit'] = String(rateLimit.capacity);
@@ -505,7 +520,7 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
             : new ExchangeError(500, 'INTERNAL_ERROR', 'internal error');
       if (!(e instanceof ExchangeError) && !(e instanceof InvalidInput)) log(`internal error: ${(e as Error)?.stack ?? String(e)}`);
       status = err.status;
-      const headers = err.status === 413 ? { ...rlHeaders, connection: 'close' } : rlHeaders;
+      const headers = err.status === 413 || (!bodyRead && bodyAnnounced) ? { ...rlHeaders, connection: 'close' } : rlHeaders;
       send(res, err.status, err.body(), headers);
     } finally {
       const outcome = status === -1 ? 'hung' : status === -2 ? 'dropped' : String(status);
@@ -513,9 +528,19 @@ export async function startPaperExchange(options: PaperExchangeOptions = {}): Pr
     }
   }
 
-  const server = createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
-    void handle(req, res);
-  });
+  const server = createServer(
+    {
+      keepAliveTimeout: 5_000,
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      // Node enforces both timeouts on this period (default 30 s), so check often enough to matter.
+      connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(limits.headersTimeoutMs / 2))),
+    },
+    (req, res) => {
+      void handle(req, res);
+    },
+  );
+  server.maxConnections = limits.maxConnections;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

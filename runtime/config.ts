@@ -5,6 +5,8 @@
  * Secrets come from the environment only. Every bad field is reported at once, naming the
  * variable or file field and the value it got; secret values are shown as "***".
  */
+import { MIN_SECRET_LENGTH } from '../exchange/config';
+import { parseAllowedHosts } from './host-check';
 import { isValidTimeZone } from '../domain/calendar';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -58,6 +60,7 @@ export const ENV = {
   smtpSecure: 'SMTP_SECURE',
   smtpUser: 'SMTP_USER',
   smtpPass: 'SMTP_PASS',
+  smtpAllowPlaintext: 'SMTP_ALLOW_PLAINTEXT',
   alertFrom: 'ALERT_EMAIL_FROM',
   alertTo: 'ALERT_EMAIL_TO',
   timeZone: 'TRADING_TIME_ZONE',
@@ -88,6 +91,7 @@ export const ENV = {
   kalshiPrivateKeyPath: 'KALSHI_PRIVATE_KEY_PATH',
   metricsHost: 'METRICS_HOST',
   metricsPort: 'METRICS_PORT',
+  metricsAllowedHosts: 'METRICS_ALLOWED_HOSTS',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -141,6 +145,8 @@ export interface MetricsConfig {
   host: string;
   /** Null: no metrics server (METRICS_PORT=0). */
   port: number | null;
+  /** Host names /metrics answers besides the bind host and loopback names (DNS rebinding). */
+  allowedHosts: string[];
 }
 
 export interface TemporalConfig {
@@ -172,6 +178,8 @@ export interface SmtpConfig {
   pass: Secret | null;
   from: string;
   to: string[];
+  /** SMTP_ALLOW_PLAINTEXT: a host off this machine may be used without TLS (default false: TLS required). */
+  allowPlaintext: boolean;
 }
 
 export interface PaperExchangeConfig {
@@ -257,7 +265,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   temporal: ['address', 'namespace', 'cliPath', 'uiPort', 'localPort'],
   dataDir: null,
   paperExchange: ['url', 'keyId'],
-  smtp: ['host', 'port', 'secure', 'user', 'from', 'to'],
+  smtp: ['host', 'port', 'secure', 'user', 'from', 'to', 'allowPlaintext'],
   timeZone: null,
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
@@ -268,7 +276,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   stage: null,
   live: ['capitalCap', 'rampSteps', 'rampBaseline'],
   venue: ['kind', 'kalshiEnvironment', 'kalshiBaseUrl', 'kalshiKeyId', 'kalshiPrivateKeyPath'],
-  metrics: ['host', 'port'],
+  metrics: ['host', 'port', 'allowedHosts'],
   logLevel: null,
 };
 
@@ -602,10 +610,21 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
 
   // ---- paper exchange: URL set means the key and secret are required ----
   const paperUrlRaw = r.raw(ENV.paperUrl, 'paperExchange.url');
-  const paperUrl = r.text(paperUrlRaw);
-  if (paperUrl !== null && paperUrlRaw && checkUrl(paperUrl) !== null) r.bad(paperUrlRaw, checkUrl(paperUrl)!);
+  let paperUrl = r.text(paperUrlRaw);
+  if (paperUrl !== null && paperUrlRaw) {
+    // A URL may carry user:password@: the value is echoed without it, and credentials are refused.
+    const problem = checkUrl(paperUrl) ?? (hasUserinfo(paperUrl) ? `must not carry credentials (user:password@): the key goes in ${ENV.paperKeyId} and ${ENV.paperSecret}` : null);
+    if (problem !== null) {
+      r.problems.push({ field: paperUrlRaw.source, value: withoutUserinfo(paperUrl), problem });
+      paperUrl = hasUserinfo(paperUrl) ? null : paperUrl;
+    }
+  }
   const keyId = r.text(r.raw(ENV.paperKeyId, 'paperExchange.keyId'));
-  const secretText = r.text(r.raw(ENV.paperSecret, null, true));
+  let secretText = r.text(r.raw(ENV.paperSecret, null, true));
+  if (secretText !== null && secretText.length < MIN_SECRET_LENGTH) {
+    r.report(ENV.paperSecret, `must be at least ${MIN_SECRET_LENGTH} characters (as the paper exchange requires; a shorter secret is guessable)`);
+    secretText = null;
+  }
   let paperExchange: PaperExchangeConfig | null = null;
   if (paperUrl !== null) {
     if (keyId === null) r.report(ENV.paperKeyId, `is required when ${ENV.paperUrl} is set`);
@@ -619,6 +638,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const secure = r.bool(r.raw(ENV.smtpSecure, 'smtp.secure')) ?? port === 465;
   const user = r.text(r.raw(ENV.smtpUser, 'smtp.user'));
   const pass = r.text(r.raw(ENV.smtpPass, null, true));
+  const allowPlaintext = r.bool(r.raw(ENV.smtpAllowPlaintext, 'smtp.allowPlaintext')) ?? false;
   const fromRaw = r.raw(ENV.alertFrom, 'smtp.from');
   let from = r.text(fromRaw);
   if (from !== null && fromRaw && !isEmailAddress(from)) from = r.bad(fromRaw, 'must be an email address') ?? null;
@@ -633,7 +653,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     if (fromRaw === null) r.report(ENV.alertFrom, `is required when ${ENV.smtpHost} is set`);
     if (toRaw === null) r.report(ENV.alertTo, `is required when ${ENV.smtpHost} is set`);
     if (user !== null && pass === null) r.report(ENV.smtpPass, `is required when ${ENV.smtpUser} is set`);
-    if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to };
+    if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to, allowPlaintext };
   }
 
   // ---- time ----
@@ -723,6 +743,14 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   if (metricsPort !== null && (metricsPort === uiPort || metricsPort === localPort)) {
     r.report(ENV.metricsPort, `must differ from the Temporal dev server ports (${localPort}, ${uiPort}); got ${metricsPort}`);
   }
+  const metricsHostsRaw = r.raw(ENV.metricsAllowedHosts, 'metrics.allowedHosts');
+  let metricsAllowedHosts: string[] = [];
+  const metricsHostsText = r.text(metricsHostsRaw);
+  if (metricsHostsRaw && metricsHostsText !== null) {
+    const { hosts, bad } = parseAllowedHosts(metricsHostsText);
+    if (bad.length === 0) metricsAllowedHosts = hosts;
+    else r.bad(metricsHostsRaw, `must be host names separated by commas, each optionally with :port (bad: ${bad.join(', ')})`);
+  }
   const logLevelRaw = r.raw(ENV.logLevel, 'logLevel');
   let logLevel = (r.text(logLevelRaw)?.toLowerCase() ?? DEFAULTS.logLevel) as LogLevel;
   if (logLevelRaw && !LOG_LEVELS.includes(logLevel)) logLevel = r.bad(logLevelRaw, `must be one of ${LOG_LEVELS.join(', ')}`) ?? DEFAULTS.logLevel;
@@ -744,7 +772,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     stage,
     live: { confirmed, capitalCap, rampSteps, rampBaseline },
     venue,
-    metrics: { host: metricsHost, port: metricsPort },
+    metrics: { host: metricsHost, port: metricsPort, allowedHosts: metricsAllowedHosts },
     logLevel,
   };
 }
@@ -754,6 +782,15 @@ export function loadConfig(env: Env): WorkerConfig {
   const problems: FieldProblem[] = [];
   const file = readConfigFile(env, problems);
   return buildConfig(env, file, env[ENV.configFile] ? `${ENV.configFile} file` : 'config file', problems);
+}
+
+const USERINFO_RE = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)@/;
+
+const hasUserinfo = (url: string): boolean => USERINFO_RE.test(url);
+
+/** The URL with any user:password@ removed, for an error message (never the credentials themselves). */
+export function withoutUserinfo(url: string): string {
+  return url.replace(USERINFO_RE, '$1***@');
 }
 
 /** The URL with its password replaced, for logs. */

@@ -49,10 +49,28 @@ const SECRET_KEYS = [
   'Authorization',
   'cookie',
   'databaseUrl',
+  'dashboardToken',
+  'DASHBOARD_TOKEN',
+  'kalshiKeyId',
+  'KALSHI_API_KEY_ID',
+  'KALSHI_PRIVATE_KEY_PEM',
+  'PAPER_EXCHANGE_SECRET',
+  'PAPER_EXCHANGE_ADMIN_TOKEN',
+  'SMTP_PASS',
 ] as const;
 
-/** Header names that carry credentials (paper exchange, Kalshi). */
-const SECRET_HEADERS = ['authorization', 'Authorization', 'x-paper-signature', 'X-Paper-Signature', 'KALSHI-ACCESS-SIGNATURE', 'kalshi-access-signature', 'cookie'] as const;
+/** Header names that carry credentials (paper exchange, Kalshi's key and signature). */
+const SECRET_HEADERS = [
+  'authorization',
+  'Authorization',
+  'x-paper-signature',
+  'X-Paper-Signature',
+  'KALSHI-ACCESS-KEY',
+  'kalshi-access-key',
+  'KALSHI-ACCESS-SIGNATURE',
+  'kalshi-access-signature',
+  'cookie',
+] as const;
 
 const prop = (key: string): string => (/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `["${key}"]`);
 
@@ -66,11 +84,19 @@ export const REDACT_PATHS: readonly string[] = (() => {
   return paths;
 })();
 
+/**
+ * Values shorter than this are never scrubbed by value: replacing every "e" or "0" would shred
+ * each line while hiding nothing. Secrets the system issues are longer (exchange/config.ts
+ * MIN_SECRET_LENGTH, the dashboard's MIN_TOKEN_LENGTH); a shorter third-party password is still
+ * redacted wherever it sits in a secret-named field (REDACT_PATHS).
+ */
+export const MIN_SCRUBBED_SECRET_LENGTH = 8;
+
 /** Replaces each secret value in `text`, in plain and in JSON-escaped form. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) {
-    if (s.length === 0) continue;
+    if (s.length < MIN_SCRUBBED_SECRET_LENGTH) continue;
     const escaped = JSON.stringify(s).slice(1, -1);
     out = out.split(s).join(CENSOR);
     if (escaped !== s) out = out.split(escaped).join(CENSOR);
@@ -80,7 +106,7 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
 
 /** A destination that scrubs secret values from each line before passing it on. */
 export function scrubbingStream(inner: DestinationStream, secrets: readonly string[]): DestinationStream {
-  const list = [...secrets].filter((s) => s.length > 0).sort((a, b) => b.length - a.length);
+  const list = [...secrets].filter((s) => s.length >= MIN_SCRUBBED_SECRET_LENGTH).sort((a, b) => b.length - a.length);
   if (list.length === 0) return inner;
   return { write: (line: string) => inner.write(scrubSecrets(line, list)) };
 }

@@ -11,6 +11,7 @@
  * Prometheus values are float64 and only displayed, never computed with.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { refuseForeignHost } from './host-check';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -314,9 +315,16 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves /metrics on host:port (port 0: any free port). */
-export async function startMetricsServer(metrics: TradingMetrics, options: { host: string; port: number }): Promise<MetricsServer> {
-  const server: Server = createServer(metricsHandler(metrics));
+/**
+ * Serves /metrics on host:port (port 0: any free port), only to requests whose Host header names
+ * this server (runtime/host-check.ts: the bind host, loopback names, `allowedHosts`).
+ */
+export async function startMetricsServer(metrics: TradingMetrics, options: { host: string; port: number; allowedHosts?: readonly string[] }): Promise<MetricsServer> {
+  const handler = metricsHandler(metrics);
+  const server: Server = createServer((req, res) => {
+    if (refuseForeignHost(req, res, { bindHost: options.host, port: (server.address() as AddressInfo).port, allowed: options.allowedHosts ?? [] })) return;
+    handler(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -12,10 +12,18 @@ export interface Observability {
   close(): Promise<void>;
 }
 
-export async function startObservability(config: WorkerConfig, options: { destination?: LoggerOptions['destination']; processMetrics?: boolean } = {}): Promise<Observability> {
-  const log = createLogger({ level: config.logLevel, secrets: secretsOf(config), destination: options.destination, base: { stage: config.stage } });
+/**
+ * `secrets`: values held outside the worker config that must never reach a log either (the
+ * dashboard token the worker serves its dashboard with).
+ */
+export async function startObservability(
+  config: WorkerConfig,
+  options: { destination?: LoggerOptions['destination']; processMetrics?: boolean; secrets?: readonly (string | null)[] } = {},
+): Promise<Observability> {
+  const extra = (options.secrets ?? []).filter((s): s is string => typeof s === 'string' && s.length > 0);
+  const log = createLogger({ level: config.logLevel, secrets: [...secretsOf(config), ...extra], destination: options.destination, base: { stage: config.stage } });
   const metrics = new TradingMetrics({ stage: config.stage, processMetrics: options.processMetrics ?? true });
-  const server = config.metrics.port === null ? null : await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.port });
+  const server = config.metrics.port === null ? null : await startMetricsServer(metrics, { host: config.metrics.host, port: config.metrics.port, allowedHosts: config.metrics.allowedHosts });
   if (server) log.info({ event: 'stage', url: server.url }, `metrics at ${server.url}`);
   return { log, metrics, server, close: async () => server?.close() };
 }

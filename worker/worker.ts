@@ -183,7 +183,7 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     console.error(`Configuration: ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} must be set: ${config.stage} trades on the paper exchange (npm run exchange starts one)`);
     return 2;
   }
-  const observability = await startObservability(config);
+  const observability = await startObservability(config, { secrets: [dashboardSettings.token] });
   const releaseGuard = installDriverCrashGuard(
     (message) => observability.log.error({ event: 'process' }, message),
     () => observability.metrics.error('database', 'CLOSED_SOCKET_WRITE'),
@@ -213,6 +213,7 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
       quotes: venueQuotes(opened.deps.venue),
       host: dashboardSettings.host,
       port: dashboardSettings.port,
+      allowedHosts: dashboardSettings.allowedHosts,
     });
     log.info(`Dashboard at ${dashboard.url}${dashboardSettings.token ? '' : ' (read-only: set DASHBOARD_TOKEN to allow halt and resume)'}`);
     await serveWorker({

@@ -3,8 +3,9 @@
  * state, in time order: a table, JSON on stdout, or a JSON file written entry by entry (with a
  * progress bar on a terminal) under a temporary name and renamed when complete.
  */
+import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, renameSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { getOrder, orderAuditTrail, type StoredAuditEntry } from '../../db';
 import { validateClientOrderId } from '../../domain/ids';
@@ -32,9 +33,18 @@ const entryJson = (e: StoredAuditEntry) => ({
   payload: e.payload,
 });
 
+/**
+ * The temporary file: a random name beside the export, created exclusively (O_CREAT|O_EXCL, which
+ * never follows a symlink) and readable by its owner only, so nothing planted at a name someone
+ * could guess is opened or overwritten.
+ */
+const temporaryName = (path: string): string => join(dirname(path), `.${basename(path)}.${randomBytes(8).toString('hex')}.partial`);
+
 async function writeExport(path: string, head: Record<string, unknown>, entries: readonly StoredAuditEntry[], progress: Progress): Promise<void> {
-  const partial = `${path}.partial`;
-  const out = createWriteStream(partial, { encoding: 'utf8' });
+  const partial = temporaryName(path);
+  const out = createWriteStream(partial, { encoding: 'utf8', flags: 'wx', mode: 0o600 });
+  let created = false;
+  out.once('open', () => (created = true));
   const failed = new Promise<never>((_, reject) => out.once('error', reject));
   const write = async (text: string) => {
     if (!out.write(text)) await Promise.race([new Promise<void>((r) => out.once('drain', () => r())), failed]);
@@ -53,7 +63,7 @@ async function writeExport(path: string, head: Record<string, unknown>, entries:
     renameSync(partial, path);
   } catch (e) {
     out.destroy();
-    rmSync(partial, { force: true });
+    if (created) rmSync(partial, { force: true });
     throw new CliError(ExitCode.FAILURE, `could not write ${path}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   } finally {
     progress.stop();

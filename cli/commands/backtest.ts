@@ -47,6 +47,6 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
     .option('--live <file>', "a live run's figures (stage-report JSON), shown beside the backtest")
     .addHelpText('after', '\nBad data in the files exits 1 naming file, line and field; bad arguments exit 2.')
     .action((opts: BacktestOptions) =>
-      ctx.run(async () => (await import('../backtest-cli')).runBacktestCli(backtestArgv(opts), { stdout: (t) => ctx.io.stdout(t), stderr: (t) => ctx.io.stderr(t) }, progressBar(ctx.io.progressStream, 'Replaying quotes', BAR_FROM_QUOTES))),
+      ctx.run(async () => (await import('../backtest-cli')).runBacktestCli(backtestArgv(opts), { stdout: (t) => ctx.out(t), stderr: (t) => ctx.err(t) }, progressBar(ctx.io.progressStream, 'Replaying quotes', BAR_FROM_QUOTES))),
     );
 }

@@ -275,6 +275,9 @@
         if (r.status === 202) {
           result.textContent = verb + ' sent to ' + r.answer.signalled.join(', ') + ' and journaled';
           result.className = 'action-result ok';
+        } else if (r.status === 200 && r.answer.replayed) {
+          result.textContent = verb + ' was already sent under this request (' + (r.answer.outcome || 'journaled') + '); nothing sent again';
+          result.className = 'action-result ok';
         } else {
           result.textContent = 'Refused (' + r.status + '): ' + (r.answer.message || r.answer.error);
           result.className = 'action-result fail';

@@ -26,8 +26,21 @@ export interface OperatorActionRecord {
   at: number;
 }
 
+/**
+ * Detail keys a surface adds after it has acted (what it reached); a replay of the request is
+ * compared without them, since it carries only what was asked.
+ */
+export const OPERATOR_OUTCOME_KEYS = ['signalled', 'failed', 'outcome'] as const;
+
+const withoutOutcome = (details: Record<string, unknown>): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(details ?? {}).filter(([k]) => !(OPERATOR_OUTCOME_KEYS as readonly string[]).includes(k)));
+
 const text = (v: unknown, max: number): boolean => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
 
+/**
+ * Journals an action under its key. An exact replay inserts nothing (its outcome keys aside); the
+ * same key with other content is a RecordConflict.
+ */
 export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord): Promise<{ inserted: boolean }> {
   const problems: FieldProblem[] = [];
   if (!(OPERATOR_ACTIONS as readonly string[]).includes(a.action)) problems.push({ field: 'action', value: a.action, problem: `must be one of ${OPERATOR_ACTIONS.join(', ')}` });
@@ -47,10 +60,11 @@ export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord
         .select()
         .from(operatorActions)
         .where(and(eq(operatorActions.workflowId, a.workflowId), eq(operatorActions.sequence, a.sequence)));
-      const diff = differingFields(stored!, { ...stored!, ...row }, ['action', 'operator', 'reason', 'details']);
+      const asked = { ...stored!, details: withoutOutcome(stored!.details) };
+      const diff = differingFields(asked, { ...asked, ...row, details: withoutOutcome(row.details) }, ['action', 'operator', 'reason', 'details']);
       if (diff.length > 0) {
         const f = diff[0] as keyof typeof row;
-        throw new RecordConflict('operator_actions', `${a.workflowId}#${a.sequence}`, diff, stored![f], row[f]);
+        throw new RecordConflict('operator_actions', `${a.workflowId}#${a.sequence}`, diff, asked[f], row[f]);
       }
       return { inserted: false };
     }
@@ -63,6 +77,37 @@ export async function recordOperatorAction(ex: Executor, a: OperatorActionRecord
       },
     ]);
     return { inserted: true };
+  });
+}
+
+/** The journaled action under a key, or null. */
+export async function loadOperatorAction(ex: Executor, key: { workflowId: string; sequence: number }) {
+  const [row] = await mapErrors(
+    ex
+      .select()
+      .from(operatorActions)
+      .where(and(eq(operatorActions.workflowId, key.workflowId), eq(operatorActions.sequence, key.sequence))),
+  );
+  return row ?? null;
+}
+
+/** Adds what an already journaled action reached (the OPERATOR_OUTCOME_KEYS) to its row. */
+export async function recordOperatorActionOutcome(
+  ex: Executor,
+  key: { workflowId: string; sequence: number },
+  outcome: Partial<Record<(typeof OPERATOR_OUTCOME_KEYS)[number], string | null>>,
+): Promise<void> {
+  const extra = Object.fromEntries(Object.entries(outcome).filter(([k]) => (OPERATOR_OUTCOME_KEYS as readonly string[]).includes(k)));
+  await transaction(ex, async (tx) => {
+    const [stored] = await tx
+      .select()
+      .from(operatorActions)
+      .where(and(eq(operatorActions.workflowId, key.workflowId), eq(operatorActions.sequence, key.sequence)));
+    if (!stored) throw new RecordNotFound('operator_actions', 'workflow_id', `${key.workflowId}#${key.sequence}`);
+    await tx
+      .update(operatorActions)
+      .set({ details: { ...stored.details, ...extra } })
+      .where(eq(operatorActions.id, stored.id));
   });
 }
 

@@ -297,8 +297,12 @@ describe('actions', () => {
     expect(res.status).toBe(202);
     expect(await answerOf(res)).toEqual({ action: 'HALT', signalled: [SESSION], failed: [], journal: { workflowId: `dashboard-${requestId}`, sequence: 0 } });
     expect(signals.at(-1)).toEqual({ kind: 'halt', workflowId: SESSION, request: { operator: 'ann', reason: 'venue acting up' } });
-    // A retried request (same requestId) signals again, which a halt tolerates, and is journaled once.
-    expect((await post(d, '/api/halt', { ...body, requestId })).status).toBe(202);
+    // A retried request (same requestId) answers the first outcome, signals nothing again, and is journaled once.
+    const before = signals.length;
+    const replay = await post(d, '/api/halt', { ...body, requestId });
+    expect(replay.status).toBe(200);
+    expect(await answerOf(replay)).toMatchObject({ replayed: true, signalled: [SESSION] });
+    expect(signals).toHaveLength(before);
     const journal = await listOperatorActions(database.db);
     expect(journal).toHaveLength(1);
     expect(journal[0]).toMatchObject({ action: 'HALT', operator: 'ann', reason: 'venue acting up', workflowId: `dashboard-${requestId}`, details: { via: 'dashboard', signalled: SESSION, failed: null } });
@@ -347,7 +351,7 @@ describe('actions', () => {
 
 describe('settings', () => {
   it('defaults to loopback, port 8080, read-only, the local Web UI', () => {
-    expect(loadDashboardSettings({})).toEqual({ host: '127.0.0.1', port: 8080, token: null, temporalUiUrl: DASHBOARD_DEFAULTS.temporalUiUrl });
+    expect(loadDashboardSettings({})).toEqual({ host: '127.0.0.1', port: 8080, token: null, temporalUiUrl: DASHBOARD_DEFAULTS.temporalUiUrl, allowedHosts: [] });
     expect(loadDashboardSettings({ DASHBOARD_PORT: '0', DASHBOARD_TOKEN: TOKEN, TEMPORAL_UI_URL: 'https://tmprl.example/ui/' })).toMatchObject({ port: 0, token: TOKEN, temporalUiUrl: 'https://tmprl.example/ui' });
   });
 

@@ -65,11 +65,11 @@ function newSession(): TradingSession {
   });
 }
 
-/** What validateOperatorRequest accepts: an object with non-empty operator (<= 100) and reason (<= 1000). */
+/** What validateOperatorRequest accepts: an object with non-empty operator (<= 100) and reason (<= 1000), free of control characters. */
 function isValidRequest(p: unknown): boolean {
   if (typeof p !== 'object' || p === null || Array.isArray(p)) return false;
   const r = p as Record<string, unknown>;
-  const ok = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max;
+  const ok = (v: unknown, max: number) => typeof v === 'string' && v.trim().length > 0 && v.length <= max && !/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/.test(v);
   return ok(r.operator, 100) && ok(r.reason, 1_000);
 }
 

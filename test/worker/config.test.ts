@@ -38,7 +38,7 @@ describe('worker config', () => {
     expect(c.stage).toBe('PAPER');
     expect(c.live).toEqual({ confirmed: false, capitalCap: null, rampSteps: [25, 50, 100], rampBaseline: null });
     expect(c.venue).toEqual({ kind: 'paper' });
-    expect(c.metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(c.metrics).toEqual({ host: '127.0.0.1', port: 9464, allowedHosts: [] });
     expect(c.logLevel).toBe('info');
   });
 
@@ -46,7 +46,7 @@ describe('worker config', () => {
     const c = buildConfig({ TRADING_STAGE: 'live', ...KALSHI_DEMO, LIVE_CONFIRM: 'true', LIVE_CAPITAL_CAP: '500.00', METRICS_PORT: '9100', METRICS_HOST: '0.0.0.0', LOG_LEVEL: 'DEBUG' });
     expect(c.stage).toBe('LIVE');
     expect(c.live).toMatchObject({ confirmed: true, capitalCap: 500_000_000 });
-    expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9100 });
+    expect(c.metrics).toEqual({ host: '0.0.0.0', port: 9100, allowedHosts: [] });
     expect(c.logLevel).toBe('debug');
     expect(buildConfig({ METRICS_PORT: '0' }).metrics.port).toBeNull();
     const fromFile = buildConfig({}, { stage: 'SHADOW', live: { capitalCap: 750 }, metrics: { port: 9200 }, logLevel: 'warn' });
@@ -75,14 +75,14 @@ describe('worker config', () => {
       DATABASE_URL: 'postgres://trader:p%40ss@db:5432/trader',
       PAPER_EXCHANGE_URL: 'http://127.0.0.1:8080',
       PAPER_EXCHANGE_KEY_ID: 'key-1',
-      PAPER_EXCHANGE_SECRET: 's3cret',
+      PAPER_EXCHANGE_SECRET: 's3cret-paper-secret-01',
       SMTP_HOST: 'smtp.example.com',
       SMTP_USER: 'bot',
       SMTP_PASS: 'mailpass',
       ALERT_EMAIL_FROM: 'bot@example.com',
       ALERT_EMAIL_TO: 'a@example.com',
     });
-    expect(secretsOf(c).sort()).toEqual(['mailpass', 'p%40ss', 'p@ss', 's3cret'].sort());
+    expect(secretsOf(c).sort()).toEqual(['mailpass', 'p%40ss', 'p@ss', 's3cret-paper-secret-01'].sort());
     expect(secretsOf(buildConfig({}))).toEqual([]);
   });
 
@@ -96,7 +96,7 @@ describe('worker config', () => {
       DATABASE_URL: 'postgres://trader:hunter2@db:5432/trader',
       PAPER_EXCHANGE_URL: 'http://127.0.0.1:8080',
       PAPER_EXCHANGE_KEY_ID: 'key-1',
-      PAPER_EXCHANGE_SECRET: 's3cret',
+      PAPER_EXCHANGE_SECRET: 's3cret-paper-secret-01',
       SMTP_HOST: 'smtp.example.com',
       SMTP_PORT: '465',
       SMTP_USER: 'bot',
@@ -114,14 +114,14 @@ describe('worker config', () => {
     expect(c.temporal.address).toBe('temporal.internal:7233');
     expect(c.temporal.namespace).toBe('trading');
     expect(c.temporal.cliPath).toBe('/opt/temporal');
-    expect(c.paperExchange?.secret.reveal()).toBe('s3cret');
+    expect(c.paperExchange?.secret.reveal()).toBe('s3cret-paper-secret-01');
     expect(c.smtp).toMatchObject({ host: 'smtp.example.com', port: 465, secure: true, to: ['a@example.com', 'b@example.com'] });
     expect(c.smtp?.pass?.reveal()).toBe('mailpass');
     expect(c.timeZone).toBe('America/New_York');
     expect(c.reconciliation.policy).toBe('WARN_ONLY');
     expect(c.session.markets).toEqual(['PRES-2028', 'KXFED-26JAN']);
     const logged = JSON.stringify(describeConfig(c));
-    expect(logged).not.toContain('s3cret');
+    expect(logged).not.toContain('s3cret-paper-secret-01');
     expect(logged).not.toContain('mailpass');
     expect(logged).not.toContain('hunter2');
   });

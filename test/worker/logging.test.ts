@@ -79,7 +79,7 @@ describe('structured logs', () => {
   });
 
   it('scrubSecrets replaces plain and JSON-escaped forms', () => {
-    expect(scrubSecrets('a "q\\"x" b q"x', ['q"x'])).toBe(`a "${CENSOR}" b ${CENSOR}`);
+    expect(scrubSecrets('a "quote\\"xx" b quote"xx', ['quote"xx'])).toBe(`a "${CENSOR}" b ${CENSOR}`);
     expect(scrubSecrets('nothing here', [''])).toBe('nothing here');
   });
 });

@@ -162,7 +162,7 @@ describe('openActivityDeps', () => {
 
   it('opens the records under dataDir and yields deps from which every activity is built', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'deps-'));
-    const cfg = buildConfig({ DATA_DIR: dataDir, PAPER_EXCHANGE_URL: 'http://127.0.0.1:1', PAPER_EXCHANGE_KEY_ID: 'k', PAPER_EXCHANGE_SECRET: 's', TRADING_TIME_ZONE: 'America/New_York' });
+    const cfg = buildConfig({ DATA_DIR: dataDir, PAPER_EXCHANGE_URL: 'http://127.0.0.1:1', PAPER_EXCHANGE_KEY_ID: 'k', PAPER_EXCHANGE_SECRET: 'worker-test-secret-0123', TRADING_TIME_ZONE: 'America/New_York' });
     const { deps, close } = await openActivityDeps(cfg);
     try {
       expect(deps.mailer).toBeNull();
