@@ -9,7 +9,10 @@ import { isValidTimeZone } from '../domain/calendar';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_ALERT_EMAIL_LEVELS, parseAlertEmailLevels } from '../activities/alerts';
 import { isEmailAddress } from '../activities/email-address';
+import { parseModelProbabilitySource, type ModelProbabilitySource } from '../activities/model-probabilities';
+import type { AlertLevel } from '../contracts/activities';
 import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
 import { CONNECTION_LOST_POLICIES, TASK_QUEUE, type ConnectionLostPolicy } from '../workflows/api';
 import { MONITORING_DEFAULTS } from '../activities/monitoring';
@@ -48,6 +51,8 @@ export const ENV = {
   smtpPass: 'SMTP_PASS',
   alertFrom: 'ALERT_EMAIL_FROM',
   alertTo: 'ALERT_EMAIL_TO',
+  alertEmailLevels: 'ALERT_EMAIL_LEVELS',
+  modelProbabilities: 'MODEL_PROBABILITIES',
   timeZone: 'TRADING_TIME_ZONE',
   dailyResetCron: 'DAILY_RESET_CRON',
   reconciliationPolicy: 'RECONCILIATION_POLICY',
@@ -188,6 +193,10 @@ export interface WorkerConfig {
   paperExchange: PaperExchangeConfig | null;
   /** Null when SMTP_HOST is not set: alerts are recorded, not mailed. */
   smtp: SmtpConfig | null;
+  /** Alert levels that are emailed (ALERT_EMAIL_LEVELS, default CRITICAL,HIGH); the others are recorded only. */
+  alertEmailLevels: readonly AlertLevel[];
+  /** Where the market watch reads model probabilities for Kelly sizing (MODEL_PROBABILITIES); null: none. */
+  modelProbabilities: ModelProbabilitySource | null;
   /** IANA zone of the trading day and the daily reset. */
   timeZone: string;
   dailyResetCron: string;
@@ -238,6 +247,8 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   dataDir: null,
   paperExchange: ['url', 'keyId'],
   smtp: ['host', 'port', 'secure', 'user', 'from', 'to'],
+  alertEmailLevels: null,
+  modelProbabilities: null,
   timeZone: null,
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
@@ -611,6 +622,14 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to };
   }
 
+  const levelsRaw = r.raw(ENV.alertEmailLevels, 'alertEmailLevels');
+  const alertEmailLevels = (levelsRaw ? r.check(levelsRaw, (v) => parseAlertEmailLevels(v, levelsRaw.source)) : DEFAULT_ALERT_EMAIL_LEVELS) ?? DEFAULT_ALERT_EMAIL_LEVELS;
+
+  // ---- model probabilities (Kelly sizing of model-edge) ----
+  const modelRaw = r.raw(ENV.modelProbabilities, 'modelProbabilities');
+  const modelText = r.text(modelRaw);
+  const modelProbabilities = modelText === null || modelRaw === null ? null : (r.check({ ...modelRaw, value: modelText }, (v) => parseModelProbabilitySource(v as string, modelRaw.source)) ?? null);
+
   // ---- time ----
   const tzRaw = r.raw(ENV.timeZone, 'timeZone');
   let timeZone = r.text(tzRaw) ?? DEFAULTS.timeZone;
@@ -709,6 +728,8 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     database: { url: databaseUrl },
     paperExchange,
     smtp,
+    alertEmailLevels,
+    modelProbabilities,
     timeZone,
     dailyResetCron,
     reconciliation: { policy, everyMinutes, reminderMinutes },
