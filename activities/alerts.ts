@@ -2,7 +2,8 @@
  * Alerts (the reference's alert table): recorded under their dedupe key before anything is sent, emailed when the
  * level calls for it, throttled per (level, type).
  *
- * Who is emailed: CRITICAL and HIGH; MEDIUM and LOW are only recorded. Reports (type
+ * Who is emailed: the levels of `config.alertEmailLevels` (ALERT_EMAIL_LEVELS), by default CRITICAL
+ * and HIGH as in the reference's AlertManager; the others are only recorded. Reports (type
  * DAILY_REPORT) are emailed at any level and never throttled: they are asked for, once a day.
  * Cooldown: an emailable alert whose (level, type) was emailed, or is being emailed, within
  * `config.alertCooldownMs` (reference: 5 minutes) is recorded as SUPPRESSED and not emailed.
@@ -51,7 +52,19 @@ export const AlertFailureType = {
 } as const;
 
 export const ALERT_LEVELS: readonly AlertLevel[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'];
-const EMAILED_LEVELS: ReadonlySet<AlertLevel> = new Set<AlertLevel>(['CRITICAL', 'HIGH']);
+/** The reference's AlertManager emails CRITICAL and HIGH only. */
+export const DEFAULT_ALERT_EMAIL_LEVELS: readonly AlertLevel[] = Object.freeze(['CRITICAL', 'HIGH'] as AlertLevel[]);
+
+/** Parses a comma-separated list of alert levels ("CRITICAL,HIGH,MEDIUM"); the error names the field and the value. */
+export function parseAlertEmailLevels(value: unknown, field = 'ALERT_EMAIL_LEVELS'): readonly AlertLevel[] {
+  const items = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : null;
+  if (items === null || !items.every((v) => typeof v === 'string')) throw InvalidInput.of(field, value, `must be a comma-separated list of ${ALERT_LEVELS.join(', ')}`);
+  const levels = items.map((v: string) => v.trim().toUpperCase()).filter((v) => v !== '');
+  const unknown = levels.filter((v) => !(ALERT_LEVELS as readonly string[]).includes(v));
+  if (unknown.length > 0) throw InvalidInput.of(field, value, `has unknown level${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}: must list levels among ${ALERT_LEVELS.join(', ')}`);
+  if (levels.length === 0) throw InvalidInput.of(field, value, `must list at least one of ${ALERT_LEVELS.join(', ')}`);
+  return Object.freeze(ALERT_LEVELS.filter((l) => levels.includes(l)));
+}
 /** Types that are emailed at any level and never throttled. */
 export const REPORT_ALERT_TYPES: ReadonlySet<string> = new Set(['DAILY_REPORT']);
 
@@ -62,9 +75,9 @@ export const SuppressionReason = {
   COOLDOWN: 'COOLDOWN',
 } as const;
 
-export function deliveryPolicy(alert: Pick<AlertRequest, 'level' | 'type'>): { email: boolean; cooldown: boolean } {
+export function deliveryPolicy(alert: Pick<AlertRequest, 'level' | 'type'>, emailLevels: readonly AlertLevel[] = DEFAULT_ALERT_EMAIL_LEVELS): { email: boolean; cooldown: boolean } {
   if (REPORT_ALERT_TYPES.has(alert.type)) return { email: true, cooldown: false };
-  return { email: EMAILED_LEVELS.has(alert.level), cooldown: true };
+  return { email: emailLevels.includes(alert.level), cooldown: true };
 }
 
 /** The Message-ID header of an alert's email: the same for every attempt at the same alert. */
@@ -145,7 +158,7 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
   const warnNoMailer = () => {
     if (warnedNoMailer) return;
     warnedNoMailer = true;
-    console.warn('alerts: SMTP is not configured; CRITICAL and HIGH alerts are recorded but not emailed');
+    console.warn(`alerts: SMTP is not configured; ${(config.alertEmailLevels ?? DEFAULT_ALERT_EMAIL_LEVELS).join(' and ')} alerts are recorded but not emailed`);
   };
 
   async function deliver(alert: AlertRequest, raisedAt: number): Promise<AlertOutcome> {
@@ -184,7 +197,7 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
     const existing = await findAlert(db, alert.dedupeKey);
     if (existing) return onExisting(existing, alert);
     const raisedAt = clock();
-    const policy = deliveryPolicy(alert);
+    const policy = deliveryPolicy(alert, config.alertEmailLevels ?? DEFAULT_ALERT_EMAIL_LEVELS);
     const decision = await transaction(db, async (tx): Promise<Decision> => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`alert:${alert.level}:${alert.type}`}))`);
       let suppress: { outcome: AlertOutcome; note: string } | null = null;

@@ -3,6 +3,8 @@
  * its dependencies). Built once in worker/, passed down; activities never read the environment.
  */
 import type { Logger } from 'pino';
+import type { AlertLevel } from '../contracts/activities';
+import type { ModelProbabilitySource } from './model-probabilities';
 import type { Db } from '../db';
 import type { Fill } from '../domain/fill';
 import type { Money } from '../domain/money';
@@ -35,9 +37,17 @@ export interface ActivityConfig {
   timeZone: string;
   /** Alert cooldown per level and type (reference: 5 minutes). */
   alertCooldownMs: number;
+  /** Levels that are emailed (ALERT_EMAIL_LEVELS); absent: CRITICAL and HIGH (alerts.ts DEFAULT_ALERT_EMAIL_LEVELS). */
+  alertEmailLevels?: readonly AlertLevel[];
   /** A quote older than this fails the MARKET_DATA_FRESH pre-flight check and the STALE_QUOTE rule. */
   maxQuoteAgeMs: number;
   reconciliation: { policy: ReconciliationPolicy; cashTolerance: number };
+  /**
+   * The operator's model probabilities (MODEL_PROBABILITIES), read by each market watch; a signal
+   * that carries one is sized by half Kelly on the account's equity. Absent: confidence sizing.
+   * `maxAgeMs`: an entry older than this is refused (default MODEL_PROBABILITIES_MAX_AGE_MS).
+   */
+  modelProbabilities?: { source: ModelProbabilitySource; maxAgeMs?: number };
   /** The alert table's live checks (activities/monitoring.ts); absent fields take MONITORING_DEFAULTS. */
   monitoring?: Partial<MonitoringThresholds>;
 }

@@ -2,13 +2,23 @@
  * The market watch (`watchForSignal`): polls quotes and runs the pure strategy, heartbeating its
  * state, and returns to the workflow only a signal or the end of its period. Nothing here writes
  * a record per quote.
+ *
+ * Sizing. Without a model source, confidence × max order size. With MODEL_PROBABILITIES set, each
+ * poll reads the operator's probabilities (model-probabilities.ts), hands the market's to the
+ * strategy, and a signal carrying one (model-edge) is sized by half Kelly on the account's equity
+ * (cash + positions at the marks), the rule and multiplier the backtest uses (sizing.ts). A source
+ * that cannot be read or fails validation stops new entries for the rest of this watch (exits
+ * still go out), with one warning line and one HIGH MODEL_PROBABILITIES_UNAVAILABLE alert per
+ * cooldown window naming the problem; the watch itself goes on.
  */
 import { listOpenOrders, listPositions } from '../db';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { validateClientOrderId } from '../domain/ids';
 import { validateMarketId, type MarketSnapshot } from '../domain/market';
+import { AlertKey } from '../domain/ids';
+import { accountEquity, marksFromSnapshots } from '../domain/ledger';
 import { formatDecimal } from '../domain/money';
-import { sizeSignal } from '../domain/sizing';
+import { HALF_KELLY, sizeSignal, type SizingMethod } from '../domain/sizing';
 import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../domain/strategies';
 import type { SessionActivities, WatchInput, WatchResult, WatchSignal } from '../contracts/activities';
 import { currentContext, heartbeat, lastHeartbeat, sleepUnlessCancelled, throwIfCancelled } from './context';
@@ -17,6 +27,7 @@ import { runActivity } from './errors';
 import { coreSnapshot } from './portfolio';
 import { endedOrders } from './reserved-orders';
 import type { ActivityServices } from './services';
+import { MODEL_PROBABILITIES_MAX_AGE_MS, readModelProbabilities } from './model-probabilities';
 import { LiveMonitor } from './monitoring';
 import { isVenueError } from './venue/errors';
 import { warmUpMarket } from './warmup';
@@ -85,6 +96,46 @@ export function createMarketWatchActivities(deps: ActivityDeps, services: Activi
   const { db, venue, config, clock } = deps;
   const account = config.account;
   const monitor = new LiveMonitor(deps, services.alerts);
+  const model = config.modelProbabilities ?? null;
+
+  /** The probabilities for this poll; null with the problem reported when the source fails. */
+  async function readModel(now: number): Promise<Record<string, number> | string> {
+    if (model === null) return {};
+    try {
+      return (await readModelProbabilities(model.source, { nowMs: now, maxAgeMs: model.maxAgeMs ?? MODEL_PROBABILITIES_MAX_AGE_MS })).probabilities;
+    } catch (e) {
+      const problem = e instanceof Error ? e.message : String(e);
+      const where = model.source.kind === 'file' ? `file:${model.source.path}` : model.source.url;
+      const message = `model probabilities from ${where} unusable, no new entries this watch: ${problem}`;
+      deps.metrics?.error('market-watch', 'MODEL_PROBABILITIES_UNAVAILABLE');
+      logEvent(deps, 'signal', { sessionId: currentContext()?.info.workflowExecution?.workflowId ?? null }, { modelProbabilities: where, error: problem.slice(0, 500) }, message, 'warn');
+      if (!deps.log) console.warn(message);
+      const window = Math.max(1, config.alertCooldownMs);
+      try {
+        await services.alerts.raiseAlert({
+          level: 'HIGH',
+          type: 'MODEL_PROBABILITIES_UNAVAILABLE',
+          dedupeKey: AlertKey.monitor('MODEL_PROBABILITIES_UNAVAILABLE', account, Math.floor(now / window) * window),
+          title: 'Model probabilities unusable: no new entries',
+          body: `MODEL_PROBABILITIES (${where}) could not be used: ${problem.slice(0, 2_000)}. The session makes no new entries until a watch reads a valid document; exits still go out.`,
+        });
+      } catch (alertError) {
+        logEvent(deps, 'alert', {}, { error: alertError instanceof Error ? alertError.message : String(alertError) }, 'MODEL_PROBABILITIES_UNAVAILABLE alert not raised', 'warn');
+      }
+      return problem;
+    }
+  }
+
+  /** Half Kelly on the account's equity, the backtest's rule; the bankroll is read only when a signal needs it. */
+  async function kellySizing(positions: Awaited<ReturnType<typeof listPositions>>, quotes: readonly MarketSnapshot[]): Promise<SizingMethod> {
+    const cash = await services.cash.read().catch((e: unknown) => {
+      const last = services.cash.lastKnown();
+      if (last === null) throw e;
+      return last;
+    });
+    const equity = accountEquity(cash, positions, marksFromSnapshots(quotes));
+    return { kind: 'kelly', maxOrderSize: config.limits.maxOrderSize, kellyMultiplier: HALF_KELLY, bankroll: (equity > 0 ? equity : 0) as typeof equity };
+  }
 
   const activities = {
     /**
@@ -110,7 +161,8 @@ export function createMarketWatchActivities(deps: ActivityDeps, services: Activi
     const strategy = createStrategy(name, input.strategyParams ?? {});
     const markets = await services.markets.require(input.marketIds);
     const progress = resumedProgress(input, clock());
-    const sizing = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize } as const;
+    const confidenceSizing: SizingMethod = { kind: 'confidence', maxOrderSize: config.limits.maxOrderSize };
+    let modelProblem: string | null = null;
     const reserved = Object.entries(input.reservedMarkets ?? {});
     for (;;) {
       throwIfCancelled();
@@ -125,22 +177,32 @@ export function createMarketWatchActivities(deps: ActivityDeps, services: Activi
         ),
       ]);
       const held = new Map(positions.map((p) => [p.marketId, p.quantity]));
+      let probabilities: Record<string, number> = {};
+      if (modelProblem === null) {
+        const read = await readModel(clock());
+        if (typeof read === 'string') modelProblem = read;
+        else probabilities = read;
+      }
+      const snapshots = quotes.map(coreSnapshot);
+      let kelly: SizingMethod | null = null;
       // One working order per market: a strategy that keeps signalling while its order works
       // (an exit in the blackout, say) must not stack orders on top of it. The session's
       // reservation covers an order that has started but not yet recorded itself.
       const endedIds = new Set(ended.map((e) => e.clientOrderId));
       const busy = new Set([...working.map((o) => o.marketId), ...reserved.filter(([, coid]) => !endedIds.has(coid)).map(([marketId]) => marketId)]);
       let signal: WatchSignal | null = null;
-      for (const quote of quotes) {
-        const snapshot: MarketSnapshot = coreSnapshot(quote);
+      for (const snapshot of snapshots) {
         const position = held.get(snapshot.marketId) ?? 0;
         const state = progress.strategyState[snapshot.marketId] ?? (await warmUpMarket(deps, strategy, markets[snapshot.marketId]!, snapshot.ts));
-        const step = strategy.onSnapshot(state, snapshot, { market: markets[snapshot.marketId]!, position, modelProbability: null });
+        const step = strategy.onSnapshot(state, snapshot, { market: markets[snapshot.marketId]!, position, modelProbability: probabilities[snapshot.marketId] ?? null });
         progress.strategyState[snapshot.marketId] = step.state;
         progress.quoteTimes[snapshot.marketId] = snapshot.ts;
         deps.metrics?.quote(snapshot.marketId, snapshot.ts);
-        if (signal === null && step.signal !== null && !busy.has(snapshot.marketId)) {
-          const quantity = sizeSignal(step.signal, position, sizing);
+        const entryRefused = modelProblem !== null && step.signal?.intent === 'ENTER';
+        if (signal === null && step.signal !== null && !busy.has(snapshot.marketId) && !entryRefused) {
+          const kellySized = model !== null && step.signal.intent === 'ENTER' && typeof step.signal.metadata.modelProbability === 'number';
+          if (kellySized) kelly ??= await kellySizing(positions, snapshots);
+          const quantity = sizeSignal(step.signal, position, kellySized && kelly !== null ? kelly : confidenceSizing);
           if (quantity > 0) signal = { ...step.signal, quantity };
         }
       }

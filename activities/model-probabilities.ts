@@ -14,6 +14,9 @@ import { readFile } from 'node:fs/promises';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { validateMarketId } from '../domain/market';
 
+/** A model entry older than this is refused when the config names no other age (one hour). */
+export const MODEL_PROBABILITIES_MAX_AGE_MS = 60 * 60_000;
+
 export type ModelProbabilitySource = { kind: 'file'; path: string } | { kind: 'http'; url: string };
 
 /** Parses the MODEL_PROBABILITIES setting; the error names the key and the value. */

@@ -26,7 +26,7 @@ import { orderWorkflowId } from '../domain/ids';
 import { dailyPnlSinceOpen, emptyLedger, portfolioSummary, positionExposure, type Ledger } from '../domain/ledger';
 import { markPrice, type Side } from '../domain/market';
 import { bps, formatDecimal, type Price } from '../domain/money';
-import type { RiskLimits } from '../domain/risk-limits';
+import type { RequiredLimitField, RiskLimits } from '../domain/risk-limits';
 import { orderWorstCase } from '../domain/worst-case';
 
 /** Latest quote of a market, from the venue; null prices when a side is empty. */
@@ -284,8 +284,8 @@ export function createDashboardApi(d: DashboardData) {
     const L = d.limits;
 
     type Unit = 'USD' | 'contracts' | 'price' | 'ratio' | 'ms' | 'count';
-    const money = (name: keyof RiskLimits, label: string, used: number | null, detail: string) => entry(name, label, 'USD', L[name], used, detail, dec);
-    const count = (name: keyof RiskLimits, label: string, unit: Unit, used: number | null, detail: string) => entry(name, label, unit, L[name], used, detail, String);
+    const money = (name: RequiredLimitField, label: string, used: number | null, detail: string) => entry(name, label, 'USD', L[name], used, detail, dec);
+    const count = (name: RequiredLimitField, label: string, unit: Unit, used: number | null, detail: string) => entry(name, label, unit, L[name], used, detail, String);
     function entry(name: keyof RiskLimits, label: string, unit: Unit, limit: number, used: number | null, detail: string, show: (n: number) => string) {
       return { name, label, unit, limit: show(limit), used: used === null ? null : show(used), utilization: used === null || limit <= 0 ? null : Math.max(0, used) / limit, detail };
     }

@@ -33,7 +33,22 @@ export interface RiskLimits {
   readonly maxOrdersPerMinute: number;
   /** Age of the market snapshot the order is priced against, in milliseconds. */
   readonly maxQuoteAgeMs: number;
+  /**
+   * The notes' portfolio limits (002 `check_risk_limits`), percentages of the account's equity
+   * (cash + positions at their marks) in (0, 100] with at most 2 decimals: the worst case of one
+   * position after the order, and the portfolio's worst-case exposure after it. Optional in a
+   * config (absent: PORTFOLIO_PERCENT_DEFAULTS); parseRiskLimits always fills them in.
+   */
+  readonly maxPositionPercent?: number;
+  readonly maxTotalExposurePercent?: number;
 }
+
+/** Reference 002: `max_position_pct = 0.10`, `max_portfolio_heat = 0.25`. */
+export const PORTFOLIO_PERCENT_DEFAULTS = Object.freeze({ maxPositionPercent: 10, maxTotalExposurePercent: 25 });
+export type PercentField = keyof typeof PORTFOLIO_PERCENT_DEFAULTS;
+/** The limits every RiskLimits object carries (the percent ones may be absent). */
+export type RequiredLimitField = Exclude<keyof RiskLimits, PercentField>;
+export const PORTFOLIO_PERCENT_FIELDS = Object.keys(PORTFOLIO_PERCENT_DEFAULTS) as readonly PercentField[];
 
 /**
  * The case study's conservative first-deployment limits (001, "Risk Configuration" and
@@ -64,11 +79,12 @@ export const CASE_STUDY_LIMITS: RiskLimits = Object.freeze({
   maxOpenPositions: 5,
   maxOrdersPerMinute: 10,
   maxQuoteAgeMs: 90_000,
+  ...PORTFOLIO_PERCENT_DEFAULTS,
 });
 
 type FieldKind = 'count' | 'money' | 'price' | 'ratio' | 'millis';
 
-const FIELD_KINDS: Readonly<Record<keyof RiskLimits, FieldKind>> = {
+const FIELD_KINDS: Readonly<Record<RequiredLimitField, FieldKind>> = {
   maxOrderSize: 'count',
   maxPositionSize: 'count',
   maxPositionValue: 'money',
@@ -84,12 +100,26 @@ const FIELD_KINDS: Readonly<Record<keyof RiskLimits, FieldKind>> = {
   maxQuoteAgeMs: 'millis',
 };
 
-export const RISK_LIMIT_FIELDS = Object.keys(FIELD_KINDS) as readonly (keyof RiskLimits)[];
+/** The required fields; the percent fields (PORTFOLIO_PERCENT_FIELDS) have defaults. */
+export const RISK_LIMIT_FIELDS = Object.keys(FIELD_KINDS) as readonly RequiredLimitField[];
+
+const PERCENT_RE = /^\d{1,3}(\.\d{1,2})?$/;
+
+function readPercent(field: PercentField, value: unknown, problems: FieldProblem[]): number | undefined {
+  if (value === undefined) return PORTFOLIO_PERCENT_DEFAULTS[field];
+  const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const n = PERCENT_RE.test(text) ? Number(text) : NaN;
+  if (!(n > 0 && n <= 100)) {
+    problems.push({ field, value, problem: 'must be a percentage above 0 and at most 100, with at most 2 decimals' });
+    return undefined;
+  }
+  return n;
+}
 
 const INTEGER_RE = /^\d{1,15}$/;
 
 
-function readField(field: keyof RiskLimits, value: unknown, problems: FieldProblem[]): number | undefined {
+function readField(field: RequiredLimitField, value: unknown, problems: FieldProblem[]): number | undefined {
   const kind = FIELD_KINDS[field];
   if (value === undefined) {
     problems.push({ field, value, problem: 'is required' });
@@ -131,11 +161,15 @@ export function parseRiskLimits(input: unknown): RiskLimits {
   const raw = input as Record<string, unknown>;
   const problems: FieldProblem[] = [];
   for (const key of Object.keys(raw)) {
-    if (!(key in FIELD_KINDS)) problems.push({ field: key, value: raw[key], problem: 'is not a known risk limit' });
+    if (!(key in FIELD_KINDS) && !(key in PORTFOLIO_PERCENT_DEFAULTS)) problems.push({ field: key, value: raw[key], problem: 'is not a known risk limit' });
   }
   const out: Partial<Record<keyof RiskLimits, number>> = {};
   for (const field of RISK_LIMIT_FIELDS) {
     const v = readField(field, raw[field], problems);
+    if (v !== undefined) out[field] = v;
+  }
+  for (const field of PORTFOLIO_PERCENT_FIELDS) {
+    const v = readPercent(field, raw[field], problems);
     if (v !== undefined) out[field] = v;
   }
   const pair = (small: keyof RiskLimits, large: keyof RiskLimits, why: string) => {
@@ -148,6 +182,7 @@ export function parseRiskLimits(input: unknown): RiskLimits {
   pair('maxOrderSize', 'maxPositionSize', 'one order could never be placed in full');
   pair('maxPositionValue', 'maxCategoryExposure', 'a position belongs to one category');
   pair('maxCategoryExposure', 'maxPortfolioExposure', 'a category is part of the portfolio');
+  pair('maxPositionPercent', 'maxTotalExposurePercent', 'a position is part of the total');
   if (problems.length > 0) throw new InvalidInput(problems, ErrorType.InvalidRiskLimits);
   return Object.freeze(out as unknown as RiskLimits);
 }

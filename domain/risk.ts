@@ -29,6 +29,12 @@
  *   overnight does not bring yesterday's loss into today. It passes while that is ≥ −maxDailyLoss
  *   (the reference's code rejects only below the limit), and it never refuses an order that only
  *   reduces a position: once the day's loss is spent the strategy must still be able to exit.
+ * - POSITION_PERCENT and TOTAL_EXPOSURE_PERCENT (reference 002: 10% of the portfolio per position,
+ *   25% in total) compare the same worst-case figures as POSITION_VALUE and PORTFOLIO_EXPOSURE
+ *   with a share of `ctx.equity` (cash + positions at their marks, trading-context.ts), floored to
+ *   the micro. Like the other holdings rules they pass an order that does not grow |position|. A
+ *   context without `equity` (a caller that keeps no cash figure) leaves them unmeasured; equity
+ *   null (unknown) or not positive refuses every order that grows a position.
  * - SPREAD applies to entries only: an order that reduces a position (toward flat, not through
  *   it) passes whatever the book looks like, since refusing it would keep the trader in a
  *   position exactly when the market has thinned. Adding to a position or flipping is an entry.
@@ -36,7 +42,7 @@
 import { InvalidInput, type FieldProblem } from './errors';
 import { markPrice, type Market, type MarketSnapshot, type Side } from './market';
 import { MICROS, addQuantity, formatDecimal, isContractQuantity, notional, subtractQuantity, type Money, type Price, type Quantity } from './money';
-import type { RiskLimits } from './risk-limits';
+import { PORTFOLIO_PERCENT_DEFAULTS, type RiskLimits } from './risk-limits';
 import { orderWorstCase, worstCasePerContract, worstCaseValue } from './worst-case';
 
 export interface OrderRequest {
@@ -74,6 +80,11 @@ export interface RiskContext {
   openingUnrealizedPnl: Money;
   /** Orders sent in the trailing 60 s, not counting this one. */
   ordersInLastMinute: number;
+  /**
+   * The account's equity (cash + positions at their marks), the base of the %-of-portfolio rules;
+   * null when it cannot be measured; absent: those rules are not measured.
+   */
+  equity?: Money | null;
 }
 
 export const RiskRule = {
@@ -92,6 +103,8 @@ export const RiskRule = {
   MAX_OPEN_POSITIONS: 'MAX_OPEN_POSITIONS',
   ORDER_RATE: 'ORDER_RATE',
   STALE_QUOTE: 'STALE_QUOTE',
+  POSITION_PERCENT: 'POSITION_PERCENT',
+  TOTAL_EXPOSURE_PERCENT: 'TOTAL_EXPOSURE_PERCENT',
 } as const;
 export type RiskRule = (typeof RiskRule)[keyof typeof RiskRule];
 
@@ -151,6 +164,7 @@ function inputValid(o: OrderRequest, c: RiskContext, problems: FieldProblem[] | 
   if (!isInt(c.dailyRealizedPnl)) ok = bad(problems, 'ctx.dailyRealizedPnl', c.dailyRealizedPnl, 'must be integer micros');
   if (!isInt(c.unrealizedPnl)) ok = bad(problems, 'ctx.unrealizedPnl', c.unrealizedPnl, 'must be integer micros');
   if (!isInt(c.openingUnrealizedPnl)) ok = bad(problems, 'ctx.openingUnrealizedPnl', c.openingUnrealizedPnl, 'must be integer micros');
+  if (!(c.equity === undefined || c.equity === null || isInt(c.equity))) ok = bad(problems, 'ctx.equity', c.equity, 'must be integer micros, null or absent');
   if (!isWhole(c.ordersInLastMinute)) ok = bad(problems, 'ctx.ordersInLastMinute', c.ordersInLastMinute, 'must be a non-negative whole number');
   if (!(c.halted === null || (typeof c.halted === 'object' && typeof c.halted.reason === 'string'))) {
     ok = bad(problems, 'ctx.halted', c.halted, 'must be null or { reason: string }');
@@ -274,6 +288,35 @@ export interface RiskRuleDefinition {
   /** The violation's limit, observed value and message; asked only when the rule fails. */
   readonly report: (m: RiskMeasures, l: RiskLimits) => Omit<RiskViolation, 'rule'>;
 }
+
+/** `percent` of the context's equity in micros (floored); null when equity is unknown or not positive. */
+function equityShare(m: RiskMeasures, percent: number): number | null {
+  const equity = m.ctx.equity;
+  return equity === null || equity === undefined || equity <= 0 ? null : Math.floor((equity * percent) / 100);
+}
+
+/** The percent rule: measured only with equity in the context, only for an order that grows |position|. */
+function percentFails(m: RiskMeasures, percent: number, observed: number): boolean {
+  if (m.ctx.equity === undefined || !m.grows) return false;
+  const allowed = equityShare(m, percent);
+  return allowed === null || observed > allowed;
+}
+
+function percentReport(m: RiskMeasures, percent: number, observed: number, what: string): Omit<RiskViolation, 'rule'> {
+  const allowed = equityShare(m, percent);
+  const equity = m.ctx.equity;
+  return {
+    limit: allowed,
+    observed,
+    message:
+      allowed === null
+        ? `${what} cannot be measured against equity ${equity === null || equity === undefined ? 'unknown' : $(equity)}; limit ${percent}% of equity`
+        : `${what} would be ${$(observed)}, above ${percent}% of equity ${$(equity ?? 0)} (${$(allowed)})`,
+  };
+}
+
+const positionPercent = (l: RiskLimits): number => l.maxPositionPercent ?? PORTFOLIO_PERCENT_DEFAULTS.maxPositionPercent;
+const totalPercent = (l: RiskLimits): number => l.maxTotalExposurePercent ?? PORTFOLIO_PERCENT_DEFAULTS.maxTotalExposurePercent;
 
 const volumeAllowed = (m: RiskMeasures, l: RiskLimits): number => (ppm(l.maxVolumeFraction) * m.ctx.snapshot.averageDailyVolume) / 1_000_000;
 
@@ -433,6 +476,18 @@ export const RISK_RULE_TABLE: { readonly [R in RiskRule]: RiskRuleDefinition } =
     unit: 'ms',
     fails: (m, l) => m.quoteAge > l.maxQuoteAgeMs,
     report: (m, l) => ({ limit: l.maxQuoteAgeMs, observed: m.quoteAge, message: `market data is ${m.quoteAge} ms old, above the limit of ${l.maxQuoteAgeMs} ms` }),
+  },
+  POSITION_PERCENT: {
+    limitField: 'maxPositionPercent',
+    unit: 'micros',
+    fails: (m, l) => percentFails(m, positionPercent(l), m.positionValue),
+    report: (m, l) => percentReport(m, positionPercent(l), m.positionValue, `the worst case of the position in ${m.order.marketId}`),
+  },
+  TOTAL_EXPOSURE_PERCENT: {
+    limitField: 'maxTotalExposurePercent',
+    unit: 'micros',
+    fails: (m, l) => percentFails(m, totalPercent(l), m.portfolio),
+    report: (m, l) => percentReport(m, totalPercent(l), m.portfolio, 'portfolio exposure'),
   },
 };
 

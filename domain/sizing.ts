@@ -76,6 +76,9 @@ export function exitQuantity(position: number, maxOrderSize: number): Quantity {
   return Math.min(Math.floor(Math.abs(position)), maxOrderSize) as Quantity;
 }
 
+/** Half Kelly (reference 002: `kelly_fraction=0.5`), the multiplier the backtest and a live session both use. */
+export const HALF_KELLY = 0.5;
+
 export type SizingMethod =
   | { kind: 'confidence'; maxOrderSize: number }
   | { kind: 'kelly'; maxOrderSize: number; kellyMultiplier: number; bankroll: Money };

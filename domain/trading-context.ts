@@ -9,10 +9,13 @@
  *   daily-loss rule measures the day from its open, not from each position's entry;
  * - `dailyRealizedPnl` is the ledger's realized P&L since the trading day began *net of the
  *   day's fees*, so the daily-loss rule sees what the account actually lost;
+ * - `equity` (the base of the %-of-portfolio rules) is `cash` plus each position at its mark
+ *   (ledger.ts `accountEquity`), given only when the caller passes the cash: null cash (the venue
+ *   never reported any) makes it unknown, which refuses orders that grow a position;
  * - `ordersInLastMinute` counts order times in the trailing 60 s window (now - 60 s, now].
  */
 import type { Ledger } from './ledger';
-import { portfolioSummary, quantityOf } from './ledger';
+import { accountEquity, portfolioSummary, quantityOf } from './ledger';
 import type { Market, MarketSnapshot } from './market';
 import type { Money, Price } from './money';
 import type { RiskContext } from './risk';
@@ -35,6 +38,8 @@ export interface TradingContextInput {
   recentOrderTimes: readonly number[];
   /** Unrealized P&L of the positions held at the trading day's open, at its opening marks. */
   openingUnrealizedPnl: Money;
+  /** The account's cash; absent: the context carries no equity; null: equity unknown. */
+  cash?: Money | null;
 }
 
 /** Orders sent in (now - windowMs, now]. */
@@ -47,7 +52,9 @@ export function countOrdersInWindow(times: readonly number[], now: number, windo
 export function buildRiskContext(input: TradingContextInput): RiskContext {
   const { ledger, market } = input;
   const summary = portfolioSummary(ledger, input.marks, input.markets);
+  const equity = input.cash === undefined ? {} : { equity: input.cash === null ? null : accountEquity(input.cash, Object.values(ledger.positions), input.marks) };
   return {
+    ...equity,
     halted: input.halted,
     market,
     snapshot: input.snapshot,

@@ -11,7 +11,10 @@ import { isValidTimeZone } from '../domain/calendar';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_ALERT_EMAIL_LEVELS, parseAlertEmailLevels } from '../activities/alerts';
 import { isEmailAddress } from '../activities/email-address';
+import { parseModelProbabilitySource, type ModelProbabilitySource } from '../activities/model-probabilities';
+import type { AlertLevel } from '../contracts/activities';
 import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
 import { CONNECTION_LOST_POLICIES, TASK_QUEUE, type ConnectionLostPolicy } from '../workflows/api';
 import { MONITORING_DEFAULTS } from '../activities/monitoring';
@@ -63,6 +66,8 @@ export const ENV = {
   smtpAllowPlaintext: 'SMTP_ALLOW_PLAINTEXT',
   alertFrom: 'ALERT_EMAIL_FROM',
   alertTo: 'ALERT_EMAIL_TO',
+  alertEmailLevels: 'ALERT_EMAIL_LEVELS',
+  modelProbabilities: 'MODEL_PROBABILITIES',
   timeZone: 'TRADING_TIME_ZONE',
   dailyResetCron: 'DAILY_RESET_CRON',
   reconciliationPolicy: 'RECONCILIATION_POLICY',
@@ -216,6 +221,10 @@ export interface WorkerConfig {
   paperExchange: PaperExchangeConfig | null;
   /** Null when SMTP_HOST is not set: alerts are recorded, not mailed. */
   smtp: SmtpConfig | null;
+  /** Alert levels that are emailed (ALERT_EMAIL_LEVELS, default CRITICAL,HIGH); the others are recorded only. */
+  alertEmailLevels: readonly AlertLevel[];
+  /** Where the market watch reads model probabilities for Kelly sizing (MODEL_PROBABILITIES); null: none. */
+  modelProbabilities: ModelProbabilitySource | null;
   /** IANA zone of the trading day and the daily reset. */
   timeZone: string;
   dailyResetCron: string;
@@ -266,6 +275,8 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   dataDir: null,
   paperExchange: ['url', 'keyId'],
   smtp: ['host', 'port', 'secure', 'user', 'from', 'to', 'allowPlaintext'],
+  alertEmailLevels: null,
+  modelProbabilities: null,
   timeZone: null,
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
@@ -656,6 +667,14 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to, allowPlaintext };
   }
 
+  const levelsRaw = r.raw(ENV.alertEmailLevels, 'alertEmailLevels');
+  const alertEmailLevels = (levelsRaw ? r.check(levelsRaw, (v) => parseAlertEmailLevels(v, levelsRaw.source)) : DEFAULT_ALERT_EMAIL_LEVELS) ?? DEFAULT_ALERT_EMAIL_LEVELS;
+
+  // ---- model probabilities (Kelly sizing of model-edge) ----
+  const modelRaw = r.raw(ENV.modelProbabilities, 'modelProbabilities');
+  const modelText = r.text(modelRaw);
+  const modelProbabilities = modelText === null || modelRaw === null ? null : (r.check({ ...modelRaw, value: modelText }, (v) => parseModelProbabilitySource(v as string, modelRaw.source)) ?? null);
+
   // ---- time ----
   const tzRaw = r.raw(ENV.timeZone, 'timeZone');
   let timeZone = r.text(tzRaw) ?? DEFAULTS.timeZone;
@@ -762,6 +781,8 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     database: { url: databaseUrl },
     paperExchange,
     smtp,
+    alertEmailLevels,
+    modelProbabilities,
     timeZone,
     dailyResetCron,
     reconciliation: { policy, everyMinutes, reminderMinutes },

@@ -94,6 +94,8 @@ export async function openActivityDeps(
       breakers: config.breakers,
       timeZone: config.timeZone,
       alertCooldownMs: ALERT_COOLDOWN_MS,
+      alertEmailLevels: config.alertEmailLevels,
+      ...(config.modelProbabilities !== null ? { modelProbabilities: { source: config.modelProbabilities } } : {}),
       maxQuoteAgeMs: config.riskLimits.maxQuoteAgeMs,
       reconciliation: { policy: config.reconciliation.policy, cashTolerance: CASH_TOLERANCE_MICROS },
       monitoring: {

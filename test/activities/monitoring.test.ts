@@ -8,6 +8,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import type { ActivityConfig, MonitoringFigures } from '../../activities/deps';
+import { parseAlertEmailLevels } from '../../activities/alerts';
 import { MONITORING_DEFAULTS } from '../../activities/monitoring';
 import type { WatchInput, WatchResult } from '../../contracts/activities';
 import { listAlerts, recordExecution, type Db } from '../../db';
@@ -35,11 +36,11 @@ forEachBackend('the alert table from the market watch', (backend) => {
     smtp.messages.length = 0;
   });
 
-  async function world(monitoring: ActivityConfig['monitoring'] = {}) {
+  async function world(monitoring: ActivityConfig['monitoring'] = {}, extra: Partial<ActivityConfig> = {}) {
     // A circuit that reopens quickly, so the watch after an outage reaches the venue at once.
     exchange = await startTestExchange({}, { circuitBreaker: { failureThreshold: 5, openMs: 100, halfOpenTrials: 1 } });
     const figures: MonitoringFigures[] = [];
-    const deps = makeDeps({ db: backend.db, venue: exchange.venue, mailer: captureMailer(smtp.port), config: { monitoring } });
+    const deps = makeDeps({ db: backend.db, venue: exchange.venue, mailer: captureMailer(smtp.port), config: { monitoring, ...extra } });
     deps.metrics = {
       signal: () => undefined,
       orderState: () => undefined,
@@ -122,6 +123,20 @@ forEachBackend('the alert table from the market watch', (backend) => {
     expect(recorded[0]!.body).toMatch(/answered 429/);
     expect(mails('RATE_LIMIT_HIT')).toEqual([]);
     expect(w.figures.reduce((n, f) => n + (f.rateLimitHits ?? 0), 0)).toBeGreaterThanOrEqual(3);
+  });
+
+  it('MEDIUM rate limit hit with ALERT_EMAIL_LEVELS including MEDIUM: reaches the SMTP server exactly once, the cooldown holds', async () => {
+    const w = await world({}, { alertEmailLevels: parseAlertEmailLevels('CRITICAL,HIGH,MEDIUM') });
+    w.exchange.exchange.admin.setFaults({ rateLimitStormRate: 1, rateLimitStormRetryAfterSeconds: 5 });
+    for (let i = 0; i < 3; i++) await w.watch(100).catch(() => undefined);
+    await sleep(100);
+    const recorded = await rows(w.db, 'RATE_LIMIT_HIT');
+    expect(recorded.map((r) => [r.level, r.delivery])).toEqual([['MEDIUM', 'SENT']]);
+    expect(mails('RATE_LIMIT_HIT')).toHaveLength(1);
+    expect(mails('RATE_LIMIT_HIT')[0]!.subject).toMatch(/^\[Trading Alert - MEDIUM\] /);
+    // More hits inside the 5-minute cooldown: recorded at most, never emailed again.
+    for (let i = 0; i < 2; i++) await w.watch(100).catch(() => undefined);
+    expect(mails('RATE_LIMIT_HIT')).toHaveLength(1);
   });
 
   it('HIGH quote staleness over 1 s: one email however many polls and watches see it', async () => {

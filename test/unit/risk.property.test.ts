@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Market, MarketSnapshot, Side } from '../../domain/market';
 import type { Money, Price, Quantity } from '../../domain/money';
-import { RISK_LIMIT_FIELDS, type RiskLimits } from '../../domain/risk-limits';
+import { RISK_LIMIT_FIELDS, type RequiredLimitField, type RiskLimits } from '../../domain/risk-limits';
 import { RiskRule, checkOrder, type OrderRequest, type RiskContext, type RiskDecision } from '../../domain/risk';
 
 const NOW = 1_700_000_000_000;
@@ -52,6 +52,7 @@ const caseArb = fc
       unrealizedPnl: fc.integer({ min: -100 * USD, max: 100 * USD }),
       openingUnrealizedPnl: fc.oneof(fc.constant(0), fc.integer({ min: -100 * USD, max: 100 * USD })),
       ordersInLastMinute: fc.integer({ min: 0, max: 15 }),
+      equity: fc.oneof({ weight: 2, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant(null) }, { weight: 6, arbitrary: fc.integer({ min: -100 * USD, max: 20_000 * USD }) }),
     }),
   )
   .map((r): [OrderRequest, RiskContext] => {
@@ -79,6 +80,7 @@ const caseArb = fc
       unrealizedPnl: r.unrealizedPnl as Money,
       openingUnrealizedPnl: r.openingUnrealizedPnl as Money,
       ordersInLastMinute: r.ordersInLastMinute,
+      ...(r.equity === undefined ? {} : { equity: r.equity as Money | null }),
     };
     return [order, ctx];
   });
@@ -88,7 +90,7 @@ const caseArb = fc
  * risk.ts's header) independently of checkOrder's rule table. Null where the
  * rule fails whatever the limit.
  */
-function observed(o: OrderRequest, c: RiskContext): Record<keyof RiskLimits, number | null> & { grows: boolean; opens: boolean; reduces: boolean } {
+function observed(o: OrderRequest, c: RiskContext): Record<RequiredLimitField, number | null> & { grows: boolean; opens: boolean; reduces: boolean } {
   const s = c.snapshot;
   const after = c.currentPosition + (o.side === 'BUY' ? o.quantity : -o.quantity);
   const grows = Math.abs(after) > Math.abs(c.currentPosition);
@@ -179,11 +181,17 @@ function tighten(l: RiskLimits, factors: (number | null)[]): RiskLimits {
 
 const ruleSet = (d: RiskDecision): Set<string> => new Set(d.approved ? [] : d.violations.map((v) => v.rule));
 
+function overEquity(c: RiskContext, grows: boolean, percent: number, value: number | null): boolean {
+  if (c.equity === undefined || !grows) return false;
+  if (c.equity === null || c.equity <= 0 || value === null) return true;
+  return value > Math.floor((c.equity * percent) / 100);
+}
+
 /** The failing rules according to `observed` and the "exactly at the limit passes" convention. */
 function oracle(o: OrderRequest, c: RiskContext, l: RiskLimits): Set<string> {
   const m = observed(o, c);
   const p = o.limitPrice ?? (o.side === 'BUY' ? c.snapshot.ask : c.snapshot.bid);
-  const over = (field: keyof RiskLimits) => {
+  const over = (field: RequiredLimitField) => {
     const v = m[field];
     return v === null || v > l[field];
   };
@@ -204,6 +212,9 @@ function oracle(o: OrderRequest, c: RiskContext, l: RiskLimits): Set<string> {
     [RiskRule.MAX_OPEN_POSITIONS, m.opens && over('maxOpenPositions')],
     [RiskRule.ORDER_RATE, over('maxOrdersPerMinute')],
     [RiskRule.STALE_QUOTE, over('maxQuoteAgeMs')],
+    // Shares of equity (002's 10% / 25%), floored to the micro; unknown or non-positive equity refuses growth.
+    [RiskRule.POSITION_PERCENT, overEquity(c, m.grows, l.maxPositionPercent ?? 10, m.maxPositionValue)],
+    [RiskRule.TOTAL_EXPOSURE_PERCENT, overEquity(c, m.grows, l.maxTotalExposurePercent ?? 25, m.maxPortfolioExposure)],
   ];
   return new Set(failing.filter(([, fails]) => fails).map(([rule]) => rule));
 }

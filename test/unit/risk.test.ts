@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../domain/errors';
 import type { Market, MarketSnapshot } from '../../domain/market';
 import { px, usd, type Money, type Price, type Quantity } from '../../domain/money';
-import { CASE_STUDY_LIMITS, RISK_LIMIT_FIELDS, type RiskLimits } from '../../domain/risk-limits';
+import { CASE_STUDY_LIMITS, PORTFOLIO_PERCENT_FIELDS, RISK_LIMIT_FIELDS, type RiskLimits } from '../../domain/risk-limits';
 import {
   APPROVED,
   RISK_RULES,
@@ -281,6 +281,7 @@ const everyRuleBroken = (): RiskDecision =>
         dailyRealizedPnl: usd(-150),
         unrealizedPnl: usd(-60),
         ordersInLastMinute: 10,
+        equity: usd(5_000),
       },
       { bid: px(0.4), ask: px(0.45), ts: NOW - 120_000, averageDailyVolume: q(1_000) },
     ),
@@ -297,7 +298,7 @@ describe('pre-trade risk: the rule table', () => {
 
   it('reads every risk limit, each from exactly one rule, and states each rule\'s unit', () => {
     const read = RISK_RULES.map((r) => RISK_RULE_TABLE[r].limitField).filter((f) => f !== null);
-    expect([...read].sort()).toEqual([...RISK_LIMIT_FIELDS].sort());
+    expect([...read].sort()).toEqual([...RISK_LIMIT_FIELDS, ...PORTFOLIO_PERCENT_FIELDS].sort());
     for (const r of RISK_RULES) expect(RISK_RULE_UNITS[r]).toBe(RISK_RULE_TABLE[r].unit);
   });
 
@@ -308,6 +309,8 @@ describe('pre-trade risk: the rule table', () => {
       const field = RISK_RULE_TABLE[v.rule].limitField;
       if (field === null) expect(v.limit).toBeNull();
       else if (v.rule === RiskRule.VOLUME_FRACTION) expect(v.limit).toBe(CASE_STUDY_LIMITS.maxVolumeFraction * 1_000);
+      // The percent rules state their limit as money: that share of the context's equity ($5,000).
+      else if (v.rule === RiskRule.POSITION_PERCENT || v.rule === RiskRule.TOTAL_EXPOSURE_PERCENT) expect(v.limit).toBe((5_000 * 1_000_000 * (CASE_STUDY_LIMITS[field] as number)) / 100);
       else expect(v.limit).toBe(CASE_STUDY_LIMITS[field]);
     }
   });
