@@ -89,6 +89,9 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
         const open = account.positions.filter((p) => p.quantity !== 0).map((p) => p.marketId);
         const markets = await services.markets.require([order.marketId, ...open]);
         const now = clock();
+        // Equity for the %-of-portfolio rules: the venue's last cash, asked for once if this worker
+        // has none yet; a venue that cannot say leaves equity unknown, which refuses any growth.
+        const cash = services.cash.lastKnown() ?? (await services.cash.read().catch(() => null));
         const ctx = {
           ...buildRiskContext({
             ledger: account.ledger,
@@ -100,6 +103,7 @@ export function createOrderActivities(deps: ActivityDeps, services: ActivityServ
             halted: input.halted === null ? null : { reason: input.halted },
             recentOrderTimes: [],
             openingUnrealizedPnl: account.openingUnrealizedPnl,
+            cash,
           }),
           ordersInLastMinute: input.ordersInLastMinute,
         };
