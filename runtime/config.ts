@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isEmailAddress } from '../activities/email-address';
+import { WEBHOOK_FORMATS, shownWebhookUrl, webhookUrlProblem, type WebhookFormat } from '../activities/webhook';
 import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
 import { CONNECTION_LOST_POLICIES, TASK_QUEUE, type ConnectionLostPolicy } from '../workflows/api';
 import { MONITORING_DEFAULTS } from '../activities/monitoring';
@@ -60,6 +61,9 @@ export const ENV = {
   smtpPass: 'SMTP_PASS',
   alertFrom: 'ALERT_EMAIL_FROM',
   alertTo: 'ALERT_EMAIL_TO',
+  alertWebhookUrl: 'ALERT_WEBHOOK_URL',
+  alertWebhookFormat: 'ALERT_WEBHOOK_FORMAT',
+  alertWebhookToken: 'ALERT_WEBHOOK_TOKEN',
   timeZone: 'TRADING_TIME_ZONE',
   dailyResetCron: 'DAILY_RESET_CRON',
   reconciliationPolicy: 'RECONCILIATION_POLICY',
@@ -174,6 +178,16 @@ export interface SmtpConfig {
   to: string[];
 }
 
+/** Alerts posted to a webhook besides (or instead of) email. */
+export interface AlertWebhookConfig {
+  /** http(s), without user or password; the URL itself may hold a capability (Slack's does): logged as its origin only. */
+  url: string;
+  /** `json`: the alert's fields; `slack`: Slack's incoming-webhook body, {"text": ...}. */
+  format: WebhookFormat;
+  /** Sent as `Authorization: Bearer ...`; null: no header. */
+  token: Secret | null;
+}
+
 export interface PaperExchangeConfig {
   url: string;
   keyId: string;
@@ -208,6 +222,8 @@ export interface WorkerConfig {
   paperExchange: PaperExchangeConfig | null;
   /** Null when SMTP_HOST is not set: alerts are recorded, not mailed. */
   smtp: SmtpConfig | null;
+  /** Null when ALERT_WEBHOOK_URL is not set: alerts are not posted. */
+  alertWebhook: AlertWebhookConfig | null;
   /** IANA zone of the trading day and the daily reset. */
   timeZone: string;
   dailyResetCron: string;
@@ -258,6 +274,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   dataDir: null,
   paperExchange: ['url', 'keyId'],
   smtp: ['host', 'port', 'secure', 'user', 'from', 'to'],
+  alertWebhook: ['url', 'format'],
   timeZone: null,
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
@@ -278,6 +295,7 @@ const FILE_SECRETS: Record<string, string> = {
   'database': ENV.databaseUrl,
   'paperExchange.secret': ENV.paperSecret,
   'smtp.pass': ENV.smtpPass,
+  'alertWebhook.token': ENV.alertWebhookToken,
   'venue.kalshiPrivateKey': ENV.kalshiPrivateKey,
   'venue.kalshiPrivateKeyPem': ENV.kalshiPrivateKey,
 };
@@ -636,6 +654,24 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     if (from !== null && to !== null) smtp = { host, port, secure, user, pass: pass === null ? null : new Secret(pass), from, to };
   }
 
+  // ---- alert webhook: the URL may not carry credentials, which are then not echoed ----
+  const hookUrlRaw = r.raw(ENV.alertWebhookUrl, 'alertWebhook.url');
+  let hookUrl = r.text(hookUrlRaw);
+  const hookUrlProblem = hookUrl === null ? null : webhookUrlProblem(hookUrl);
+  if (hookUrlRaw && hookUrlProblem !== null) {
+    r.problems.push({ field: hookUrlRaw.source, value: shownWebhookUrl(hookUrl), problem: hookUrlProblem });
+    hookUrl = null;
+  }
+  const hookFormatRaw = r.raw(ENV.alertWebhookFormat, 'alertWebhook.format');
+  let hookFormat = (r.text(hookFormatRaw)?.toLowerCase() ?? 'json') as WebhookFormat;
+  if (hookFormatRaw && !WEBHOOK_FORMATS.includes(hookFormat)) hookFormat = r.bad(hookFormatRaw, `must be one of ${WEBHOOK_FORMATS.join(', ')}`) ?? 'json';
+  const hookTokenRaw = r.raw(ENV.alertWebhookToken, null, true);
+  let hookToken = r.text(hookTokenRaw);
+  // At least 8 characters: a shorter token would shred every log line through the scrubber.
+  if (hookToken !== null && hookTokenRaw && !/^[\x21-\x7e]{8,}$/.test(hookToken)) hookToken = r.bad(hookTokenRaw, 'must be at least 8 printable characters without spaces') ?? null;
+  if (hookUrlRaw === null && hookTokenRaw !== null) r.report(ENV.alertWebhookUrl, `is required when ${ENV.alertWebhookToken} is set`);
+  const alertWebhook: AlertWebhookConfig | null = hookUrl === null ? null : { url: hookUrl, format: hookFormat, token: hookToken === null ? null : new Secret(hookToken) };
+
   // ---- time ----
   const tzRaw = r.raw(ENV.timeZone, 'timeZone');
   let timeZone = r.text(tzRaw) ?? DEFAULTS.timeZone;
@@ -734,6 +770,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     database: { url: databaseUrl },
     paperExchange,
     smtp,
+    alertWebhook,
     timeZone,
     dailyResetCron,
     reconciliation: { policy, everyMinutes, reminderMinutes },
@@ -768,7 +805,8 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * The secret values the config holds (paper secret, SMTP password, the database password, the
+ * The secret values the config holds (paper secret, SMTP password, the alert webhook's token and
+ * the path of its URL (a Slack webhook's capability), the database password, the
  * Temporal API key, mTLS client key and gRPC header values,
  * Kalshi key ID and private key),
  * for the log scrubber: they must never appear in a log line, whatever field carries them.
@@ -777,6 +815,12 @@ export function secretsOf(config: WorkerConfig): string[] {
   const out: string[] = [];
   if (config.paperExchange) out.push(config.paperExchange.secret.reveal());
   if (config.smtp?.pass) out.push(config.smtp.pass.reveal());
+  if (config.alertWebhook) {
+    if (config.alertWebhook.token) out.push(config.alertWebhook.token.reveal());
+    const { pathname, search } = new URL(config.alertWebhook.url);
+    // Only a long path is a capability worth scrubbing; a short one ("/", "/hook") would shred every line.
+    if (`${pathname}${search}`.length >= 16) out.push(config.alertWebhook.url, `${pathname}${search}`);
+  }
   if (config.venue.kind === 'kalshi') {
     const pem = config.venue.kalshi.privateKeyPem.reveal();
     // The whole PEM, and each base64 line of it, so that no part of the key reaches a log.
@@ -811,6 +855,7 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
     database: { url: config.database.url === null ? null : redactUrl(config.database.url) },
     paperExchange: config.paperExchange && { ...config.paperExchange, secret: REDACTED },
     smtp: config.smtp && { ...config.smtp, pass: config.smtp.pass === null ? null : REDACTED },
+    alertWebhook: config.alertWebhook && { url: shownWebhookUrl(config.alertWebhook.url), format: config.alertWebhook.format, token: config.alertWebhook.token === null ? null : REDACTED },
     venue: config.venue.kind === 'kalshi' ? { kind: 'kalshi', kalshi: { ...config.venue.kalshi, keyId: REDACTED, privateKeyPem: REDACTED } } : config.venue,
   };
 }
