@@ -1,6 +1,6 @@
 /**
- * Alerts (the reference's alert table): recorded under their dedupe key before anything is sent, emailed when the
- * level calls for it, throttled per (level, type).
+ * Alerts (the reference's alert table): recorded under their dedupe key before anything is sent, emailed
+ * (and posted to the webhook, when one is configured) when the level calls for it, throttled per (level, type).
  *
  * Who is emailed: CRITICAL and HIGH; MEDIUM and LOW are only recorded. Reports (type
  * DAILY_REPORT) are emailed at any level and never throttled: they are asked for, once a day.
@@ -32,6 +32,16 @@
  *
  * The message ID is not a column of its own: it is `alertMessageId(dedupeKey)`, the same for
  * every attempt, and the server's answer is not needed to find the message.
+ *
+ * Sinks. An alert the decision sends goes to every configured sink (EMAIL, WEBHOOK) through the
+ * same decision: same levels, one cooldown per (level, type), one alert row. Each sink's delivery
+ * has its own row in `alert_deliveries` (PENDING -> SENT | FAILED), inserted PENDING in the
+ * deciding transaction. The alert row is SENT when every sink took it and FAILED when any did
+ * not; the retry that claims a FAILED alert claims only the sinks whose row is FAILED (again a
+ * compare-and-set), so an email that went out is not sent again because the webhook failed, nor
+ * the reverse. A FAILED alert one of whose sinks delivered it counts for the cooldown: people
+ * were told. The webhook carries the dedupe key as its Idempotency-Key header, for a receiver
+ * that can fold the copy a lost 2xx answer would cause.
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
