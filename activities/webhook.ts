@@ -100,6 +100,26 @@ export class WebhookDeliveryError extends Error {
   }
 }
 
+/** Up to `max` characters of the answer's body; the rest is not read. */
+async function answerStart(response: Response, max: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    while (text.length < max) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+  } catch {
+    // A body cut short or timed out leaves what was read: the status says the rest.
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return text.slice(0, max);
+}
+
 export function createWebhookSink(settings: WebhookSettings): AlertWebhook {
   const s = validateWebhookSettings(settings);
   const token = s.token?.reveal() ?? null;
@@ -121,13 +141,8 @@ export function createWebhookSink(settings: WebhookSettings): AlertWebhook {
         const why = timedOut ? `no answer within ${timeoutMs} ms` : `${e instanceof Error ? e.message : String(e)}${cause}`;
         throw new WebhookDeliveryError(scrub(`webhook ${String(where)} not reached: ${why}`), null);
       }
-      // The body is read (bounded by the same timeout) only to say why a delivery was refused.
-      let answer = '';
-      try {
-        answer = (await response.text()).slice(0, 300);
-      } catch {
-        answer = '';
-      }
+      // Only the start of the answer is read (within the same timeout), to say why a delivery was refused.
+      const answer = await answerStart(response, 300);
       if (response.status < 200 || response.status > 299) {
         throw new WebhookDeliveryError(scrub(`webhook ${String(where)} answered ${response.status}${answer ? `: ${answer.replace(/\s+/g, ' ')}` : ''}`), response.status);
       }

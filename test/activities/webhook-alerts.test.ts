@@ -293,6 +293,14 @@ describe('webhook sink', () => {
     expect(err!.message).toContain('answered 401: bad credentials: Bearer [redacted]');
     expect(err!.message).not.toContain(TOKEN);
 
+    hook.answer = { status: 503, body: 'x'.repeat(1_000_000) };
+    const big = await s.send(a).then(
+      () => null,
+      (e: unknown) => e as WebhookDeliveryError,
+    );
+    expect(big!.message).toMatch(/answered 503: x+$/);
+    expect(big!.message.length).toBeLessThan(400);
+
     hook.posts.length = 0;
     hook.answer = { status: 302, location: `${hook.url}/elsewhere` };
     await expect(s.send(a)).rejects.toThrow(/answered 302/);
