@@ -1,6 +1,6 @@
 /**
- * Alerts (the reference's alert table): recorded under their dedupe key before anything is sent, emailed when the
- * level calls for it, throttled per (level, type).
+ * Alerts (the reference's alert table): recorded under their dedupe key before anything is sent, emailed
+ * (and posted to the webhook, when one is configured) when the level calls for it, throttled per (level, type).
  *
  * Who is emailed: the levels of `config.alertEmailLevels` (ALERT_EMAIL_LEVELS), by default CRITICAL
  * and HIGH as in the reference's AlertManager; the others are only recorded. Reports (type
@@ -33,21 +33,31 @@
  *
  * The message ID is not a column of its own: it is `alertMessageId(dedupeKey)`, the same for
  * every attempt, and the server's answer is not needed to find the message.
+ *
+ * Sinks. An alert the decision sends goes to every configured sink (EMAIL, WEBHOOK) through the
+ * same decision: same levels, one cooldown per (level, type), one alert row. Each sink's delivery
+ * has its own row in `alert_deliveries` (PENDING -> SENT | FAILED), inserted PENDING in the
+ * deciding transaction. The alert row is SENT when every sink took it and FAILED when any did
+ * not; the retry that claims a FAILED alert claims only the sinks whose row is FAILED (again a
+ * compare-and-set), so an email that went out is not sent again because the webhook failed, nor
+ * the reverse. A FAILED alert one of whose sinks delivered it counts for the cooldown: people
+ * were told. The webhook carries the dedupe key as its Idempotency-Key header, for a receiver
+ * that can fold the copy a lost 2xx answer would cause.
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { and, desc, eq, gte, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, or, sql } from 'drizzle-orm';
 import { markAlertDelivery, recordAlert, type StoredAlert } from '../db';
 import type { Executor } from '../db';
 import { mapErrors, transaction } from '../db/repositories/common';
-import { alerts } from '../db/schema';
+import { alertDeliveries, alerts, type ALERT_SINKS } from '../db/schema';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { logEvent, type ActivityDeps } from './deps';
 import { runActivity } from './errors';
 import type { AlertLevel, AlertOutcome, AlertRequest } from '../contracts/activities';
 
 export const AlertFailureType = {
-  /** The SMTP server refused the message or could not be reached; retried. */
+  /** The SMTP server or the webhook refused the alert or could not be reached; retried. */
   ALERT_DELIVERY_FAILED: 'ALERT_DELIVERY_FAILED',
 } as const;
 
@@ -117,8 +127,15 @@ async function findAlert(ex: Executor, dedupeKey: string): Promise<StoredAlert |
   return row ?? null;
 }
 
-/** The newest alert of this level and type emailed (or being emailed) since `since`. */
+export type AlertSink = (typeof ALERT_SINKS)[number];
+
+/**
+ * The newest alert of this level and type delivered (or being delivered) since `since`: SENT or
+ * PENDING as before, or FAILED on one sink while another sink delivered it (the email went out,
+ * the webhook is being retried): people were told, so the cooldown runs.
+ */
 async function recentlyEmailed(ex: Executor, level: AlertLevel, type: string, since: number): Promise<StoredAlert | null> {
+  const partlyDelivered = sql`exists (select 1 from ${alertDeliveries} where ${alertDeliveries.dedupeKey} = ${alerts.dedupeKey} and ${alertDeliveries.state} = 'SENT' and ${alertDeliveries.sentAt} >= ${new Date(since).toISOString()})`;
   const [row] = await ex
     .select()
     .from(alerts)
@@ -126,7 +143,11 @@ async function recentlyEmailed(ex: Executor, level: AlertLevel, type: string, si
       and(
         eq(alerts.level, level),
         eq(alerts.type, type),
-        or(and(eq(alerts.delivery, 'SENT'), gte(alerts.sentAt, since)), and(eq(alerts.delivery, 'PENDING'), gte(alerts.raisedAt, since))),
+        or(
+          and(eq(alerts.delivery, 'SENT'), gte(alerts.sentAt, since)),
+          and(eq(alerts.delivery, 'PENDING'), gte(alerts.raisedAt, since)),
+          and(eq(alerts.delivery, 'FAILED'), partlyDelivered),
+        ),
       ),
     )
     .orderBy(desc(alerts.raisedAt))
@@ -146,6 +167,45 @@ async function claimFailed(ex: Executor, dedupeKey: string): Promise<boolean> {
   return rows.length === 1;
 }
 
+/**
+ * FAILED -> PENDING for each configured sink whose delivery failed, for exactly one retry; a
+ * sink with no row yet (an alert recorded before per-sink rows existed) is claimed by inserting it.
+ * Sinks already SENT are not claimed: they are not sent again.
+ */
+async function claimFailedSinks(ex: Executor, dedupeKey: string, sinks: readonly AlertSink[], at: number): Promise<AlertSink[]> {
+  if (sinks.length === 0) return [];
+  const reclaimed = await mapErrors(
+    ex
+      .update(alertDeliveries)
+      .set({ state: 'PENDING', updatedAt: at })
+      .where(and(eq(alertDeliveries.dedupeKey, dedupeKey), eq(alertDeliveries.state, 'FAILED'), inArray(alertDeliveries.sink, [...sinks])))
+      .returning({ sink: alertDeliveries.sink }),
+  );
+  const added = await mapErrors(
+    ex
+      .insert(alertDeliveries)
+      .values(sinks.map((sink) => ({ dedupeKey, sink, state: 'PENDING', updatedAt: at })))
+      .onConflictDoNothing()
+      .returning({ sink: alertDeliveries.sink }),
+  );
+  return [...reclaimed, ...added].map((r) => r.sink as AlertSink);
+}
+
+async function markSink(ex: Executor, dedupeKey: string, sink: AlertSink, result: { state: 'SENT' | 'FAILED'; at: number; error?: string }): Promise<void> {
+  await mapErrors(
+    ex
+      .update(alertDeliveries)
+      .set({
+        state: result.state,
+        sentAt: result.state === 'SENT' ? result.at : null,
+        error: result.error ?? null,
+        attempts: sql`${alertDeliveries.attempts} + 1`,
+        updatedAt: result.at,
+      })
+      .where(and(eq(alertDeliveries.dedupeKey, dedupeKey), eq(alertDeliveries.sink, sink), eq(alertDeliveries.state, 'PENDING'))),
+  );
+}
+
 type Decision = { kind: 'SEND' } | { kind: 'SUPPRESS'; outcome: AlertOutcome; note: string } | { kind: 'EXISTS'; row: StoredAlert };
 
 export interface AlertActivities {
@@ -154,24 +214,48 @@ export interface AlertActivities {
 
 export function createAlertActivities(deps: ActivityDeps): AlertActivities {
   const { db, mailer, config, clock } = deps;
+  const webhook = deps.webhook ?? null;
+  const sinks: AlertSink[] = [...(mailer !== null ? (['EMAIL'] as const) : []), ...(webhook !== null ? (['WEBHOOK'] as const) : [])];
   let warnedNoMailer = false;
   const warnNoMailer = () => {
     if (warnedNoMailer) return;
     warnedNoMailer = true;
-    console.warn(`alerts: SMTP is not configured; ${(config.alertEmailLevels ?? DEFAULT_ALERT_EMAIL_LEVELS).join(' and ')} alerts are recorded but not emailed`);
+    console.warn(`alerts: neither SMTP nor ALERT_WEBHOOK_URL is configured; ${(config.alertEmailLevels ?? DEFAULT_ALERT_EMAIL_LEVELS).join(' and ')} alerts are recorded but not delivered`);
   };
 
-  async function deliver(alert: AlertRequest, raisedAt: number): Promise<AlertOutcome> {
-    if (mailer === null) {
+  async function sendTo(sink: AlertSink, alert: AlertRequest, raisedAt: number): Promise<void> {
+    if (sink === 'EMAIL') {
+      if (mailer === null) throw new Error('SMTP is no longer configured');
+      await mailer.send({ ...formatAlertEmail(alert, raisedAt), messageId: alertMessageId(alert.dedupeKey) });
+    } else {
+      if (webhook === null) throw new Error('ALERT_WEBHOOK_URL is no longer configured');
+      await webhook.send({ level: alert.level, type: alert.type, dedupeKey: alert.dedupeKey, title: alert.title, body: alert.body, raisedAt });
+    }
+  }
+
+  /** Sends to each claimed sink once; the alert is SENT when all of them took it, FAILED (and retried) otherwise. */
+  async function deliver(alert: AlertRequest, raisedAt: number, claimed: readonly AlertSink[]): Promise<AlertOutcome> {
+    if (sinks.length === 0) {
       warnNoMailer();
-      await markAlertDelivery(db, alert.dedupeKey, { delivery: 'SUPPRESSED', at: clock(), error: `${SuppressionReason.NO_MAILER}: SMTP is not configured` });
+      await markAlertDelivery(db, alert.dedupeKey, { delivery: 'SUPPRESSED', at: clock(), error: `${SuppressionReason.NO_MAILER}: no alert sink is configured (SMTP, ALERT_WEBHOOK_URL)` });
       return { sent: false, reason: 'RECORDED' };
     }
-    const email = formatAlertEmail(alert, raisedAt);
-    try {
-      await mailer.send({ ...email, messageId: alertMessageId(alert.dedupeKey) });
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+    const results = await Promise.all(
+      claimed.map(async (sink) => {
+        try {
+          await sendTo(sink, alert, raisedAt);
+          await markSink(db, alert.dedupeKey, sink, { state: 'SENT', at: clock() });
+          return null;
+        } catch (e) {
+          const message = `${sink}: ${e instanceof Error ? e.message : String(e)}`.slice(0, 2000);
+          await markSink(db, alert.dedupeKey, sink, { state: 'FAILED', at: clock(), error: message });
+          return message;
+        }
+      }),
+    );
+    const failures = results.filter((m): m is string => m !== null);
+    if (failures.length > 0) {
+      const message = failures.join('; ');
       await markAlertDelivery(db, alert.dedupeKey, { delivery: 'FAILED', at: clock(), error: message.slice(0, 2000) });
       deps.metrics?.error('alerts', AlertFailureType.ALERT_DELIVERY_FAILED);
       logEvent(deps, 'alert', {}, { alertLevel: alert.level, type: alert.type, dedupeKey: alert.dedupeKey, outcome: 'FAILED', error: message.slice(0, 500) }, `alert ${alert.dedupeKey} not delivered`, 'error');
@@ -187,7 +271,8 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
 
   async function onExisting(row: StoredAlert, alert: AlertRequest): Promise<AlertOutcome> {
     if (row.delivery === 'FAILED' && (await claimFailed(db, row.dedupeKey))) {
-      return deliver({ ...alert, level: row.level as AlertLevel, type: row.type, title: row.title, body: row.body }, row.raisedAt);
+      const claimed = await claimFailedSinks(db, row.dedupeKey, sinks, clock());
+      return deliver({ ...alert, level: row.level as AlertLevel, type: row.type, title: row.title, body: row.body }, row.raisedAt, claimed);
     }
     return { sent: false, reason: 'DUPLICATE' };
   }
@@ -203,8 +288,8 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
       let suppress: { outcome: AlertOutcome; note: string } | null = null;
       if (!policy.email) {
         suppress = { outcome: { sent: false, reason: 'RECORDED' }, note: `${SuppressionReason.RECORDED_ONLY}: ${alert.level} alerts are recorded, not emailed` };
-      } else if (mailer === null) {
-        suppress = { outcome: { sent: false, reason: 'RECORDED' }, note: `${SuppressionReason.NO_MAILER}: SMTP is not configured` };
+      } else if (sinks.length === 0) {
+        suppress = { outcome: { sent: false, reason: 'RECORDED' }, note: `${SuppressionReason.NO_MAILER}: no alert sink is configured (SMTP, ALERT_WEBHOOK_URL)` };
       } else if (policy.cooldown) {
         const recent = await recentlyEmailed(tx, alert.level, alert.type, raisedAt - config.alertCooldownMs);
         if (recent) {
@@ -217,7 +302,10 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
       }
       const { inserted, alert: row } = await recordAlert(tx, { ...alert, raisedAt });
       if (!inserted) return { kind: 'EXISTS', row };
-      if (suppress === null) return { kind: 'SEND' };
+      if (suppress === null) {
+        await mapErrors(tx.insert(alertDeliveries).values(sinks.map((sink) => ({ dedupeKey: alert.dedupeKey, sink, state: 'PENDING', updatedAt: raisedAt }))));
+        return { kind: 'SEND' };
+      }
       await markAlertDelivery(tx, alert.dedupeKey, { delivery: 'SUPPRESSED', at: raisedAt, error: suppress.note });
       return { kind: 'SUPPRESS', ...suppress };
     });
@@ -226,7 +314,7 @@ export function createAlertActivities(deps: ActivityDeps): AlertActivities {
       if (decision.note.startsWith(SuppressionReason.NO_MAILER)) warnNoMailer();
       return decision.outcome;
     }
-    return deliver(alert, raisedAt);
+    return deliver(alert, raisedAt, sinks);
   }
 
   /** One line and one count per alert raised, with what became of it. */

@@ -27,6 +27,22 @@ export interface Mailer {
   verify(): Promise<void>;
 }
 
+/** An alert as a webhook posts it (activities/webhook.ts formats the body). */
+export interface WebhookAlert {
+  level: string;
+  type: string;
+  dedupeKey: string;
+  title: string;
+  body: string;
+  /** Epoch milliseconds. */
+  raisedAt: number;
+}
+
+/** Posts one alert to a webhook; throws when the receiver did not answer 2xx in time. */
+export interface AlertWebhook {
+  send(alert: WebhookAlert): Promise<{ status: number }>;
+}
+
 export interface ActivityConfig {
   /** Account name in the records (positions, fills); 'paper' on the paper venue. */
   account: string;
@@ -89,6 +105,8 @@ export interface ActivityDeps {
   venue: ResilientVenue;
   /** Null when SMTP is not configured: alerts are recorded but not emailed (and pre-flight says so). */
   mailer: Mailer | null;
+  /** The alert webhook (ALERT_WEBHOOK_URL); absent or null: alerts are not posted. */
+  webhook?: AlertWebhook | null;
   config: ActivityConfig;
   /** Epoch milliseconds; injectable for tests. */
   clock: () => number;

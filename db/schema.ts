@@ -78,6 +78,9 @@ export const SIDES = ['BUY', 'SELL'] as const;
 export const OUTCOMES = ['YES', 'NO'] as const;
 export const ALERT_LEVELS = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW'] as const;
 export const ALERT_DELIVERY = ['PENDING', 'SENT', 'FAILED', 'SUPPRESSED'] as const;
+/** Where an alert is delivered (activities/alerts.ts); one alert_deliveries row per alert and sink. */
+export const ALERT_SINKS = ['EMAIL', 'WEBHOOK'] as const;
+export const ALERT_SINK_DELIVERY = ['PENDING', 'SENT', 'FAILED'] as const;
 export const BREAKER_CHANGES = ['TRIPPED', 'LIFTED'] as const;
 export const OPERATOR_ACTIONS = ['HALT', 'RESUME', 'KILL_SWITCH', 'DAILY_RESET', 'RECONCILIATION_DECISION', 'SIGNAL_REJECTED', 'OVERRIDE'] as const;
 export const SESSION_MODES = ['PAPER', 'LIVE', 'SHADOW'] as const;
@@ -411,6 +414,29 @@ export const alerts = pgTable(
     check('alerts_delivery_valid', inList('delivery', ALERT_DELIVERY)),
     index('alerts_level_type_idx').on(t.level, t.type, t.raisedAt),
     index('alerts_time_idx').on(t.raisedAt),
+  ],
+);
+
+/**
+ * Each sink's delivery of one alert (activities/alerts.ts), so a retry re-sends only to the sinks
+ * that failed: an email that went out is not sent again because the webhook failed, nor the reverse.
+ */
+export const alertDeliveries = pgTable(
+  'alert_deliveries',
+  {
+    /** The alert's dedupe key (alerts.dedupe_key). */
+    dedupeKey: text('dedupe_key').notNull(),
+    sink: text('sink').notNull(),
+    state: text('state').notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    sentAt: instantColumn('sent_at'),
+    error: text('error'),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    primaryKey({ name: 'alert_deliveries_pk', columns: [t.dedupeKey, t.sink] }),
+    check('alert_deliveries_sink_valid', inList('sink', ALERT_SINKS)),
+    check('alert_deliveries_state_valid', inList('state', ALERT_SINK_DELIVERY)),
   ],
 );
 

@@ -15,6 +15,7 @@ import { DEFAULT_ALERT_EMAIL_LEVELS, parseAlertEmailLevels } from '../activities
 import { isEmailAddress } from '../activities/email-address';
 import { parseModelProbabilitySource, type ModelProbabilitySource } from '../activities/model-probabilities';
 import type { AlertLevel } from '../contracts/activities';
+import { WEBHOOK_FORMATS, shownWebhookUrl, webhookUrlProblem, type WebhookFormat } from '../activities/webhook';
 import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
 import { CONNECTION_LOST_POLICIES, TASK_QUEUE, type ConnectionLostPolicy } from '../workflows/api';
 import { MONITORING_DEFAULTS } from '../activities/monitoring';
@@ -68,6 +69,9 @@ export const ENV = {
   alertTo: 'ALERT_EMAIL_TO',
   alertEmailLevels: 'ALERT_EMAIL_LEVELS',
   modelProbabilities: 'MODEL_PROBABILITIES',
+  alertWebhookUrl: 'ALERT_WEBHOOK_URL',
+  alertWebhookFormat: 'ALERT_WEBHOOK_FORMAT',
+  alertWebhookToken: 'ALERT_WEBHOOK_TOKEN',
   timeZone: 'TRADING_TIME_ZONE',
   dailyResetCron: 'DAILY_RESET_CRON',
   reconciliationPolicy: 'RECONCILIATION_POLICY',
@@ -187,6 +191,16 @@ export interface SmtpConfig {
   allowPlaintext: boolean;
 }
 
+/** Alerts posted to a webhook besides (or instead of) email. */
+export interface AlertWebhookConfig {
+  /** http(s), without user or password; the URL itself may hold a capability (Slack's does): logged as its origin only. */
+  url: string;
+  /** `json`: the alert's fields; `slack`: Slack's incoming-webhook body, {"text": ...}. */
+  format: WebhookFormat;
+  /** Sent as `Authorization: Bearer ...`; null: no header. */
+  token: Secret | null;
+}
+
 export interface PaperExchangeConfig {
   url: string;
   keyId: string;
@@ -225,6 +239,8 @@ export interface WorkerConfig {
   alertEmailLevels: readonly AlertLevel[];
   /** Where the market watch reads model probabilities for Kelly sizing (MODEL_PROBABILITIES); null: none. */
   modelProbabilities: ModelProbabilitySource | null;
+  /** Null when ALERT_WEBHOOK_URL is not set: alerts are not posted. */
+  alertWebhook: AlertWebhookConfig | null;
   /** IANA zone of the trading day and the daily reset. */
   timeZone: string;
   dailyResetCron: string;
@@ -277,6 +293,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   smtp: ['host', 'port', 'secure', 'user', 'from', 'to', 'allowPlaintext'],
   alertEmailLevels: null,
   modelProbabilities: null,
+  alertWebhook: ['url', 'format'],
   timeZone: null,
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
@@ -297,6 +314,7 @@ const FILE_SECRETS: Record<string, string> = {
   'database': ENV.databaseUrl,
   'paperExchange.secret': ENV.paperSecret,
   'smtp.pass': ENV.smtpPass,
+  'alertWebhook.token': ENV.alertWebhookToken,
   'venue.kalshiPrivateKey': ENV.kalshiPrivateKey,
   'venue.kalshiPrivateKeyPem': ENV.kalshiPrivateKey,
 };
@@ -675,6 +693,24 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const modelText = r.text(modelRaw);
   const modelProbabilities = modelText === null || modelRaw === null ? null : (r.check({ ...modelRaw, value: modelText }, (v) => parseModelProbabilitySource(v as string, modelRaw.source)) ?? null);
 
+  // ---- alert webhook: the URL may not carry credentials, which are then not echoed ----
+  const hookUrlRaw = r.raw(ENV.alertWebhookUrl, 'alertWebhook.url');
+  let hookUrl = r.text(hookUrlRaw);
+  const hookUrlProblem = hookUrl === null ? null : webhookUrlProblem(hookUrl);
+  if (hookUrlRaw && hookUrlProblem !== null) {
+    r.problems.push({ field: hookUrlRaw.source, value: shownWebhookUrl(hookUrl), problem: hookUrlProblem });
+    hookUrl = null;
+  }
+  const hookFormatRaw = r.raw(ENV.alertWebhookFormat, 'alertWebhook.format');
+  let hookFormat = (r.text(hookFormatRaw)?.toLowerCase() ?? 'json') as WebhookFormat;
+  if (hookFormatRaw && !WEBHOOK_FORMATS.includes(hookFormat)) hookFormat = r.bad(hookFormatRaw, `must be one of ${WEBHOOK_FORMATS.join(', ')}`) ?? 'json';
+  const hookTokenRaw = r.raw(ENV.alertWebhookToken, null, true);
+  let hookToken = r.text(hookTokenRaw);
+  // At least 8 characters: a shorter token would shred every log line through the scrubber.
+  if (hookToken !== null && hookTokenRaw && !/^[\x21-\x7e]{8,}$/.test(hookToken)) hookToken = r.bad(hookTokenRaw, 'must be at least 8 printable characters without spaces') ?? null;
+  if (hookUrlRaw === null && hookTokenRaw !== null) r.report(ENV.alertWebhookUrl, `is required when ${ENV.alertWebhookToken} is set`);
+  const alertWebhook: AlertWebhookConfig | null = hookUrl === null ? null : { url: hookUrl, format: hookFormat, token: hookToken === null ? null : new Secret(hookToken) };
+
   // ---- time ----
   const tzRaw = r.raw(ENV.timeZone, 'timeZone');
   let timeZone = r.text(tzRaw) ?? DEFAULTS.timeZone;
@@ -783,6 +819,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     smtp,
     alertEmailLevels,
     modelProbabilities,
+    alertWebhook,
     timeZone,
     dailyResetCron,
     reconciliation: { policy, everyMinutes, reminderMinutes },
@@ -826,7 +863,8 @@ export function redactUrl(url: string): string {
 }
 
 /**
- * The secret values the config holds (paper secret, SMTP password, the database password, the
+ * The secret values the config holds (paper secret, SMTP password, the alert webhook's token and
+ * the path of its URL (a Slack webhook's capability), the database password, the
  * Temporal API key, mTLS client key and gRPC header values,
  * Kalshi key ID and private key),
  * for the log scrubber: they must never appear in a log line, whatever field carries them.
@@ -835,6 +873,12 @@ export function secretsOf(config: WorkerConfig): string[] {
   const out: string[] = [];
   if (config.paperExchange) out.push(config.paperExchange.secret.reveal());
   if (config.smtp?.pass) out.push(config.smtp.pass.reveal());
+  if (config.alertWebhook) {
+    if (config.alertWebhook.token) out.push(config.alertWebhook.token.reveal());
+    const { pathname, search } = new URL(config.alertWebhook.url);
+    // Only a long path is a capability worth scrubbing; a short one ("/", "/hook") would shred every line.
+    if (`${pathname}${search}`.length >= 16) out.push(config.alertWebhook.url, `${pathname}${search}`);
+  }
   if (config.venue.kind === 'kalshi') {
     const pem = config.venue.kalshi.privateKeyPem.reveal();
     // The whole PEM, and each base64 line of it, so that no part of the key reaches a log.
@@ -869,6 +913,7 @@ export function describeConfig(config: WorkerConfig): Record<string, unknown> {
     database: { url: config.database.url === null ? null : redactUrl(config.database.url) },
     paperExchange: config.paperExchange && { ...config.paperExchange, secret: REDACTED },
     smtp: config.smtp && { ...config.smtp, pass: config.smtp.pass === null ? null : REDACTED },
+    alertWebhook: config.alertWebhook && { url: shownWebhookUrl(config.alertWebhook.url), format: config.alertWebhook.format, token: config.alertWebhook.token === null ? null : REDACTED },
     venue: config.venue.kind === 'kalshi' ? { kind: 'kalshi', kalshi: { ...config.venue.kalshi, keyId: REDACTED, privateKeyPem: REDACTED } } : config.venue,
   };
 }

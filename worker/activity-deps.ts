@@ -1,7 +1,8 @@
-/** What the activities need, opened from the config: the records, the stage's venue, SMTP. */
+/** What the activities need, opened from the config: the records, the stage's venue, SMTP, the alert webhook. */
 import { join } from 'node:path';
 import type { ActivityDeps } from '../activities/index';
 import { createSmtpMailer, smtpSettingsFrom } from '../activities/mailer';
+import { createWebhookSink } from '../activities/webhook';
 import { createKalshiVenue, type KalshiVenueOptions } from '../activities/venue/kalshi/kalshi-venue';
 import { loadKalshiCredentials } from '../activities/venue/kalshi/signing';
 import { createPaperVenue } from '../activities/venue/paper-venue';
@@ -87,6 +88,7 @@ export async function openActivityDeps(
     db: database.db,
     venue: trading.venue,
     mailer: config.smtp === null ? null : createSmtpMailer(smtpSettingsFrom(config.smtp)),
+    webhook: config.alertWebhook === null ? null : createWebhookSink(config.alertWebhook),
     config: {
       account: trading.account,
       venueName: trading.venueName,
