@@ -13,7 +13,8 @@ import type { sessionWorkflow } from '../workflows/session-workflow';
 import { validateOperatorRequest, validateSessionWorkflowInput } from '../workflows/validation';
 import type { WorkerConfig } from './config';
 
-export function sessionInput(config: WorkerConfig, tradingDay: string, searchAttributes: boolean): SessionWorkflowInput {
+/** What a day's trading session and its shadow session both take from the config: strategy, markets, periods. */
+export function sessionDayBasics(config: WorkerConfig, tradingDay: string) {
   const { session } = config;
   return {
     strategy: session.strategy,
@@ -25,6 +26,12 @@ export function sessionInput(config: WorkerConfig, tradingDay: string, searchAtt
     watchPeriodMs: session.watchPeriodMs,
     pollIntervalMs: session.pollIntervalMs,
     orderTtlMs: session.orderTtlMs,
+  };
+}
+
+export function sessionInput(config: WorkerConfig, tradingDay: string, searchAttributes: boolean): SessionWorkflowInput {
+  return {
+    ...sessionDayBasics(config, tradingDay),
     maxDailyLoss: config.riskLimits.maxDailyLoss,
     breakers: config.breakers,
     searchAttributes,

@@ -5,25 +5,16 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { endOfTradingDay } from '../domain/calendar';
 import { CASE_STUDY_FILL_MODEL } from '../domain/fill-model';
-import { shadowWorkflowId, validateTradingDay } from '../domain/ids';
+import { shadowWorkflowId } from '../domain/ids';
 import type { ShadowSessionInput } from '../workflows/shadow-api';
 import type { shadowSessionWorkflow } from '../workflows/shadow-session';
 import type { WorkerConfig } from './config';
+import { sessionDayBasics } from './session-control';
 
 export function shadowInput(config: WorkerConfig, tradingDay: string): ShadowSessionInput {
-  const { session } = config;
   return {
-    strategy: session.strategy,
-    strategyName: session.strategyName,
-    strategyParams: session.strategyParams,
-    tradingDay: validateTradingDay(tradingDay),
-    marketIds: session.markets,
-    endOfDayAt: endOfTradingDay(tradingDay, config.timeZone),
-    watchPeriodMs: session.watchPeriodMs,
-    pollIntervalMs: session.pollIntervalMs,
-    orderTtlMs: session.orderTtlMs,
+    ...sessionDayBasics(config, tradingDay),
     fillModel: CASE_STUDY_FILL_MODEL,
   };
 }
