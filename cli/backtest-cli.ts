@@ -10,6 +10,7 @@
  *                    settings: threshold 1.3, exit -0.3, priced at the touch), ma (moving-average
  *                    crossover) or edge (model edge, half-Kelly sized on a $2,000 bankroll)
  *   --seed N         seed of the fill model's random draws (default 1)
+ *   --time-zone ZONE the trading days' zone (default TRADING_TIME_ZONE, else UTC)
  *   --fill-model M   paper fill model: a preset (chapter, pre-live, post-live; default pre-live,
  *                    the case study's paper trading: 0.8 fill probability, 0.2-cent slippage sd,
  *                    150 ms latency) or JSON ('{"preset":"post-live","slippageStd":4000}')
@@ -24,6 +25,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isValidTimeZone } from '../domain/calendar';
 import { ORDER_TTL_MS, runBacktest, type BacktestConfig } from '../domain/backtest';
 import { computeBacktestStats, formatComparisonTable, formatStatsTable, runFiguresOf, type BacktestStats, type RunFigures } from '../domain/backtest-stats';
 import { InvalidInput } from '../domain/errors';
@@ -49,6 +51,8 @@ export interface BacktestCliArgs {
   model: string | null;
   strategy: StrategyChoice;
   seed: number;
+  /** The trading days' zone (a day of the report is a calendar day there). */
+  timeZone: string;
   fillModel: FillModelParams;
   paper: string | null;
   live: string | null;
@@ -58,11 +62,11 @@ export interface BacktestCliArgs {
 export class UsageError extends Error {}
 
 const USAGE =
-  'usage: npm run backtest -- [--data PATH] [--markets FILE] [--model FILE] [--strategy ema|ema-live|ma|edge] [--seed N] [--fill-model chapter|pre-live|post-live|JSON] [--paper FILE] [--live FILE] [--json]';
+  'usage: npm run backtest -- [--data PATH] [--markets FILE] [--model FILE] [--strategy ema|ema-live|ma|edge] [--seed N] [--time-zone ZONE] [--fill-model chapter|pre-live|post-live|JSON] [--paper FILE] [--live FILE] [--json]';
 
 /** Parses argv, collecting every bad argument into one UsageError. */
 export function parseBacktestArgs(argv: readonly string[]): BacktestCliArgs {
-  const args: BacktestCliArgs = { data: DEFAULT_DATA_DIR, markets: null, model: null, strategy: 'ema', seed: 1, fillModel: CASE_STUDY_FILL_MODEL, paper: null, live: null, json: false };
+  const args: BacktestCliArgs = { data: DEFAULT_DATA_DIR, markets: null, model: null, strategy: 'ema', seed: 1, timeZone: process.env.TRADING_TIME_ZONE?.trim() || 'UTC', fillModel: CASE_STUDY_FILL_MODEL, paper: null, live: null, json: false };
   const problems: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -101,6 +105,13 @@ export function parseBacktestArgs(argv: readonly string[]): BacktestCliArgs {
         if (v === null) break;
         if (/^-?\d{1,15}$/.test(v)) args.seed = Number(v);
         else problems.push(`--seed: must be an integer (got ${JSON.stringify(v)})`);
+        break;
+      }
+      case '--time-zone': {
+        const v = value();
+        if (v === null) break;
+        if (isValidTimeZone(v)) args.timeZone = v;
+        else problems.push(`--time-zone: must be an IANA time zone such as America/New_York or UTC (got ${JSON.stringify(v)})`);
         break;
       }
       case '--fill-model': {
@@ -289,6 +300,7 @@ export async function runBacktestCli(argv: string[], out: CliOutput = processOut
       sizing,
       fillModel: args.fillModel,
       seed: args.seed,
+      timeZone: args.timeZone,
       orderTtlMs: ORDER_TTL_MS,
       ...(model !== null ? { modelProbability: (id: string, ts: number) => (model as ModelProbabilities).at(id, ts) } : {}),
     };

@@ -18,6 +18,7 @@ interface BacktestOptions {
   model?: string;
   strategy?: string;
   seed?: string;
+  timeZone?: string;
   fillModel?: string;
   paper?: string;
   live?: string;
@@ -26,9 +27,9 @@ interface BacktestOptions {
 
 export function backtestArgv(opts: BacktestOptions): string[] {
   const argv: string[] = [];
-  for (const key of ['data', 'markets', 'model', 'strategy', 'seed', 'fillModel', 'paper', 'live'] as const) {
+  for (const key of ['data', 'markets', 'model', 'strategy', 'seed', 'timeZone', 'fillModel', 'paper', 'live'] as const) {
     const v = opts[key];
-    if (v !== undefined) argv.push(`--${key === 'fillModel' ? 'fill-model' : key}=${v}`);
+    if (v !== undefined) argv.push(`--${key === 'fillModel' ? 'fill-model' : key === 'timeZone' ? 'time-zone' : key}=${v}`);
   }
   if (opts.json) argv.push('--json');
   return argv;
@@ -42,6 +43,7 @@ export function registerBacktestCommand(program: Command, ctx: CliContext): void
     .option('--model <file>', 'model estimates file (edge strategy)')
     .option('--strategy <name>', 'ema (default), ema-live, ma or edge')
     .option('--seed <n>', 'seed of the fill model draws (default 1)')
+    .option('--time-zone <zone>', "the trading days' zone: a report day is a calendar day there (default TRADING_TIME_ZONE, else UTC)")
     .option('--fill-model <preset|json>', 'paper fill model: chapter, pre-live (default) or post-live, or JSON overrides')
     .option('--paper <file>', "a paper run's figures (stage-report JSON), shown beside the backtest")
     .option('--live <file>', "a live run's figures (stage-report JSON), shown beside the backtest")

@@ -135,6 +135,9 @@ describe('backtest CLI', () => {
       /--strategy: must be one of ema, ema-live, ma, edge \(got "rsi"\)\n--seed: must be an integer \(got "1.5"\)\n"--bogus": unknown argument\n--data: needs a value/,
     );
     expect(parseBacktestArgs(['--seed=7', '--json', '--strategy', 'ma'])).toMatchObject({ seed: 7, json: true, strategy: 'ma', data: DEFAULT_DATA_DIR });
+    // Report days are days of the trading zone: the flag, checked like any other.
+    expect(parseBacktestArgs(['--time-zone', 'America/New_York'])).toMatchObject({ timeZone: 'America/New_York' });
+    expect(() => parseBacktestArgs(['--time-zone', 'Mars/Base'])).toThrow(/--time-zone: must be an IANA time zone .*\(got "Mars\/Base"\)/);
     const { out, io } = capture();
     expect(await runBacktestCli(['--seed', 'x'], io)).toBe(2);
     expect(out.stderr).toMatch(/--seed/);
