@@ -373,6 +373,17 @@ function readJson(path: string): unknown {
   return JSON.parse(readFileSync(path, 'utf8')) as unknown;
 }
 
+/** The config, or null after reporting why it cannot be read (exit code 2 for the caller). */
+function configOrReport(env: Env, err: (text: string) => void): WorkerConfig | null {
+  try {
+    return loadConfig(env);
+  } catch (e) {
+    if (!(e instanceof InvalidInput)) throw e;
+    err(`Configuration: ${e.message}`);
+    return null;
+  }
+}
+
 /** `report <current.json> <previous.json|->` or `check`; returns the exit code. */
 export async function main(argv: readonly string[], env: Env, out: (text: string) => void = console.log, err: (text: string) => void = console.error): Promise<number> {
   const [command, ...args] = argv;
@@ -397,14 +408,8 @@ export async function main(argv: readonly string[], env: Env, out: (text: string
   }
   if (command === 'shadow') {
     // `shadow [strategy] [previous.json]`: the newest recorded shadow run against a PAPER run's figures.
-    let config: WorkerConfig;
-    try {
-      config = loadConfig(env);
-    } catch (e) {
-      if (!(e instanceof InvalidInput)) throw e;
-      err(`Configuration: ${e.message}`);
-      return 2;
-    }
+    const config = configOrReport(env, err);
+    if (config === null) return 2;
     const { openActivityDeps } = await import('./activity-deps');
     const opened = await openActivityDeps(config);
     try {
@@ -430,14 +435,8 @@ export async function main(argv: readonly string[], env: Env, out: (text: string
     }
   }
   if (command === 'check') {
-    let config: WorkerConfig;
-    try {
-      config = loadConfig(env);
-    } catch (e) {
-      if (!(e instanceof InvalidInput)) throw e;
-      err(`Configuration: ${e.message}`);
-      return 2;
-    }
+    const config = configOrReport(env, err);
+    if (config === null) return 2;
     const { openActivityDeps } = await import('./activity-deps');
     let opened: Awaited<ReturnType<typeof openActivityDeps>> | null = null;
     try {

@@ -210,8 +210,17 @@ export async function markDailyPnl(
   if (!Number.isSafeInteger(input.at)) throw InvalidInput.of('at', input.at, 'must be epoch milliseconds');
   const open = await listPositions(ex, { account, openOnly: true, ...(input.marks ? { marks: input.marks } : {}) });
   const unrealized = open.reduce((s, p) => s + p.unrealizedPnl, 0) as Money;
+  const row = await dailyRow(ex, account, day, unrealized, input.at);
+  const { account: _a, tradingDay: _d, ...update } = row;
+  await mapErrors(ex.insert(dailyPnl).values(row).onConflictDoUpdate({ target: [dailyPnl.account, dailyPnl.tradingDay], set: update }));
+  const [view] = await listDailyPnl(ex, { account, from: day, to: day });
+  return view!;
+}
+
+/** The day's row of daily_pnl from its fill totals and the unrealized P&L given, marked at `at`. */
+async function dailyRow(ex: Executor, account: string, day: string, unrealized: Money, at: number) {
   const [t] = await dayTotals(ex, account, day, day);
-  const row = {
+  return {
     account,
     tradingDay: day,
     realizedPnl: t?.realizedPnl ?? (0 as Money),
@@ -220,12 +229,8 @@ export async function markDailyPnl(
     fillCount: t?.fillCount ?? 0,
     contractsTraded: t?.contractsTraded ?? 0,
     notionalTraded: t?.notionalTraded ?? (0 as Money),
-    markedAt: input.at,
+    markedAt: at,
   };
-  const { account: _a, tradingDay: _d, ...update } = row;
-  await mapErrors(ex.insert(dailyPnl).values(row).onConflictDoUpdate({ target: [dailyPnl.account, dailyPnl.tradingDay], set: update }));
-  const [view] = await listDailyPnl(ex, { account, from: day, to: day });
-  return view!;
 }
 
 /**
@@ -255,22 +260,9 @@ export async function openTradingDay(ex: Executor, input: { account?: string; tr
     }
     const open = await listPositions(tx, { account, openOnly: true });
     const unrealized = open.reduce((s, p) => s + p.unrealizedPnl, 0) as Money;
-    const [t] = await dayTotals(tx, account, day, day);
     await tx
       .insert(dailyPnl)
-      .values({
-        account,
-        tradingDay: day,
-        realizedPnl: t?.realizedPnl ?? (0 as Money),
-        fees: t?.fees ?? (0 as Money),
-        unrealizedPnl: unrealized,
-        fillCount: t?.fillCount ?? 0,
-        contractsTraded: t?.contractsTraded ?? 0,
-        notionalTraded: t?.notionalTraded ?? (0 as Money),
-        markedAt: input.at,
-        openingUnrealizedPnl: opening as Money,
-        openedAt: input.at,
-      })
+      .values({ ...(await dailyRow(tx, account, day, unrealized, input.at)), openingUnrealizedPnl: opening as Money, openedAt: input.at })
       .onConflictDoUpdate({
         target: [dailyPnl.account, dailyPnl.tradingDay],
         set: {
