@@ -70,8 +70,8 @@ export interface GoNoGoInput {
   maxPortfolioExposure: Money;
   /** Null when pre-flight could not run at all. */
   preflight: readonly PreflightOutcome[] | null;
-  /** Whether CRITICAL and HIGH alerts would be emailed (SMTP configured). */
-  alertsEmailed: boolean;
+  /** Where CRITICAL and HIGH alerts would reach a person: 'email' (SMTP configured), 'webhook' (ALERT_WEBHOOK_URL); empty: nowhere. */
+  alertSinks: readonly AlertSink[];
   /** LIVE: the capital ramp's step for this start (decideRamp); absent or null: not decided. */
   ramp?: RampDecision | null;
   /** LIVE: the cash the venue reports; null when it could not be read. */
@@ -102,6 +102,9 @@ export interface GoNoGo {
  * capital (capitalRows), and every pre-flight check passing. PAPER and SHADOW
  * require pre-flight; BACKTEST needs nothing live. Rows that do not apply are shown as not required.
  */
+/** A way an alert reaches a person. */
+export type AlertSink = 'email' | 'webhook';
+
 export function evaluateGoNoGo(input: GoNoGoInput): GoNoGo {
   const live = input.stage === 'LIVE';
   const rows: GoNoGoRow[] = [];
@@ -130,11 +133,12 @@ export function evaluateGoNoGo(input: GoNoGoInput): GoNoGo {
           ? `max portfolio exposure ${formatDecimal(input.maxPortfolioExposure)} fits the cap ${formatDecimal(cap)}`
           : `max portfolio exposure ${formatDecimal(input.maxPortfolioExposure)} exceeds the capital cap ${formatDecimal(cap)}: lower riskLimits.maxPortfolioExposure or raise the cap`,
   });
+  const sinks = input.alertSinks;
   rows.push({
-    check: 'ALERTS_EMAILED',
+    check: 'ALERTS_DELIVERED',
     required: live,
-    ok: input.alertsEmailed,
-    detail: input.alertsEmailed ? 'CRITICAL and HIGH alerts are emailed' : 'SMTP is not configured: alerts would be recorded but nobody emailed',
+    ok: sinks.length > 0,
+    detail: sinks.length > 0 ? `CRITICAL and HIGH alerts are sent by ${sinks.join(' and ')}` : 'neither SMTP nor ALERT_WEBHOOK_URL is configured: alerts would be recorded but reach nobody',
   });
   if (live) rows.push(...capitalRows(input));
   const needsPreflight = input.stage !== 'BACKTEST';

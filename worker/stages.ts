@@ -76,7 +76,7 @@ export function goNoGoFor(config: WorkerConfig, preflight: readonly PreflightChe
     capitalCap: config.live.capitalCap,
     maxPortfolioExposure: config.riskLimits.maxPortfolioExposure,
     preflight,
-    alertsEmailed: config.smtp !== null,
+    alertSinks: [...(config.smtp !== null ? (['email'] as const) : []), ...(config.alertWebhook !== null ? (['webhook'] as const) : [])],
     ramp: live?.ramp ?? null,
     balance: live?.balance ?? null,
     balanceProblem: live && live.problems.length > 0 ? live.problems.join('; ') : null,

@@ -97,7 +97,7 @@ describe('ramp decisions', () => {
 describe('the go/no-go shows the step and checks the balance against it', () => {
   const passing = [{ name: 'VENUE_REACHABLE', ok: true, detail: 'kalshi answered' }];
   const ramp = decideRamp({ steps: DEFAULT_RAMP_STEPS, recorded: { percent: 25, since: T0 }, report: compareStages(GOOD_LIVE, SHADOW), now: T0 + 30 * DAY });
-  const live: GoNoGoInput = { stage: 'LIVE', confirmed: true, capitalCap: usd(2000), maxPortfolioExposure: usd(2000), preflight: passing, alertsEmailed: true, ramp, balance: usd(1000) };
+  const live: GoNoGoInput = { stage: 'LIVE', confirmed: true, capitalCap: usd(2000), maxPortfolioExposure: usd(2000), preflight: passing, alertSinks: ['email'], ramp, balance: usd(1000) };
 
   it('is GO when the balance covers the step (a balance above the cap is fine)', () => {
     const g = evaluateGoNoGo(live);

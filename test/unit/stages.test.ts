@@ -67,7 +67,7 @@ describe('go/no-go', () => {
     { name: 'MARKET_DATA_FRESH', ok: true, detail: 'ages 100 ms' },
   ];
   const ramp = decideRamp({ steps: DEFAULT_RAMP_STEPS, recorded: null, report: null, now: Date.UTC(2026, 0, 5) });
-  const live: GoNoGoInput = { stage: 'LIVE', confirmed: true, capitalCap: usd(2000), maxPortfolioExposure: usd(2000), preflight: passing, alertsEmailed: true, ramp, balance: usd(600) };
+  const live: GoNoGoInput = { stage: 'LIVE', confirmed: true, capitalCap: usd(2000), maxPortfolioExposure: usd(2000), preflight: passing, alertSinks: ['email'], ramp, balance: usd(600) };
 
   it('is GO for a confirmed, capped live start whose pre-flight passes', () => {
     const g = evaluateGoNoGo(live);
@@ -92,12 +92,20 @@ describe('go/no-go', () => {
   });
 
   it('refuses a cap below the exposure limit and live without alert email', () => {
-    const g = evaluateGoNoGo({ ...live, capitalCap: usd(500), alertsEmailed: false });
-    expect(g.refusals).toEqual([expect.stringMatching(/^EXPOSURE_WITHIN_CAP: max portfolio exposure 2000.00 exceeds the capital cap 500.00/), expect.stringMatching(/^ALERTS_EMAILED/)]);
+    const g = evaluateGoNoGo({ ...live, capitalCap: usd(500), alertSinks: [] });
+    expect(g.refusals).toEqual([expect.stringMatching(/^EXPOSURE_WITHIN_CAP: max portfolio exposure 2000.00 exceeds the capital cap 500.00/), expect.stringMatching(/^ALERTS_DELIVERED/)]);
+  });
+
+  it('counts a webhook as a way alerts reach a person, alone or beside email', () => {
+    const hookOnly = evaluateGoNoGo({ ...live, alertSinks: ['webhook'] });
+    expect(hookOnly.go).toBe(true);
+    expect(hookOnly.rows.find((r) => r.check === 'ALERTS_DELIVERED')?.detail).toBe('CRITICAL and HIGH alerts are sent by webhook');
+    expect(evaluateGoNoGo({ ...live, alertSinks: ['email', 'webhook'] }).rows.find((r) => r.check === 'ALERTS_DELIVERED')?.detail).toBe('CRITICAL and HIGH alerts are sent by email and webhook');
+    expect(evaluateGoNoGo({ ...live, alertSinks: [] }).refusals).toEqual([expect.stringMatching(/^ALERTS_DELIVERED: neither SMTP nor ALERT_WEBHOOK_URL/)]);
   });
 
   it('does not require the live guards on paper, and needs no pre-flight for a backtest', () => {
-    const paper = evaluateGoNoGo({ ...live, stage: 'PAPER', confirmed: false, capitalCap: null, alertsEmailed: false });
+    const paper = evaluateGoNoGo({ ...live, stage: 'PAPER', confirmed: false, capitalCap: null, alertSinks: [] });
     expect(paper.go).toBe(true);
     expect(formatGoNoGo(paper)).toMatch(/LIVE_CONFIRMED\s+n\/a .*\(not required\)/);
     expect(evaluateGoNoGo({ ...live, stage: 'PAPER', preflight: [{ name: 'VENUE_REACHABLE', ok: false, detail: 'down' }] }).go).toBe(false);

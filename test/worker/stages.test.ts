@@ -93,7 +93,7 @@ describe('LIVE guard', () => {
 
   it('names every failure at once: no flag, no cap, no SMTP, failed check', async () => {
     const { error } = await refusal({ TRADING_STAGE: 'LIVE', ...KALSHI_DEMO }, [{ name: 'VENUE_REACHABLE', ok: false, detail: 'NETWORK: connection failed' }]);
-    expect(error.goNoGo.refusals.map((r) => r.split(':')[0])).toEqual(['LIVE_CONFIRMED', 'CAPITAL_CAP_SET', 'EXPOSURE_WITHIN_CAP', 'ALERTS_EMAILED', 'CAPITAL_RAMP_STEP', 'VENUE_BALANCE', 'PREFLIGHT VENUE_REACHABLE']);
+    expect(error.goNoGo.refusals.map((r) => r.split(':')[0])).toEqual(['LIVE_CONFIRMED', 'CAPITAL_CAP_SET', 'EXPOSURE_WITHIN_CAP', 'ALERTS_DELIVERED', 'CAPITAL_RAMP_STEP', 'VENUE_BALANCE', 'PREFLIGHT VENUE_REACHABLE']);
   });
 
   it('paper needs no flag or cap but a clean pre-flight; a backtest runs no pre-flight', async () => {
