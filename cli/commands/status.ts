@@ -268,7 +268,8 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
   // Equity (cash + positions at their marks) is known only to a live session, from its last snapshot.
   const equity = sessions.flatMap((s) => (s.live.available && s.live.status.snapshot ? [s.live.status.snapshot] : [])).sort((a, b) => b.at - a.at)[0]?.metrics.equity ?? null;
   const api = createDashboardApi({ db, limits: config.riskLimits, account: 'paper', timeZone: config.timeZone, temporalUiUrl: '', namespace: config.temporal.namespace, quotes: null, clock: () => now });
-  const limits = (await api.risk({ equity: equity as Money | null })).limits.filter((l) => (DESK_LIMITS as readonly string[]).includes(l.name));
+  const panel = (await api.risk({ equity: equity as Money | null })).limits;
+  const limits = DESK_LIMITS.flatMap((name) => panel.filter((l) => l.name === name));
   const [lastRun] = await listReconciliationRuns(db, 1);
   const discrepancies = lastRun ? (await listDiscrepancies(db, lastRun.runId)).length : 0;
 
