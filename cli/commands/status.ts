@@ -8,10 +8,11 @@
  * dashboard's risk panel, dashboard/api.ts, so both surfaces measure alike); the last
  * reconciliation in the records; and the next run of each Schedule the worker creates
  * (worker/schedules.ts), as the server's schedule describe gives it. When Temporal does not
- * answer (or --records-only), it says so and shows the records.
+ * answer (or --records-only), it says so and shows the records; when the records cannot be read
+ * (PGlite held by another process), it says so and shows what Temporal knows.
  */
 import type { Command } from 'commander';
-import { listDailyPnl, listDiscrepancies, listOpenOrders, listReconciliationRuns, listSessions, loadActiveTrips, type OrderRecord } from '../../db';
+import { listDailyPnl, listDiscrepancies, listOpenOrders, listReconciliationRuns, listSessions, loadActiveTrips, RecordError, type Db, type OrderRecord } from '../../db';
 import type { SessionStatus } from '../../workflows/api';
 import type { BreakerTrip } from '../../domain/breakers';
 import { parseSessionWorkflowId, sessionWorkflowId } from '../../domain/ids';
@@ -19,7 +20,7 @@ import type { Money } from '../../domain/money';
 import type { RiskLimits } from '../../domain/risk-limits';
 import { createDashboardApi } from '../../dashboard/api';
 import type { CliContext } from '../context';
-import { ArgumentCheck, ExitCode } from '../exit-codes';
+import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
 import { decimal, fields, isoTime, json, money, percent, price, table, time } from '../format';
 import { checkTarget, resolveTarget, withJson, withTarget } from './common';
 
@@ -92,7 +93,7 @@ async function sessionStatus(ctx: CliContext, target: { strategy?: string; day?:
           session: session ? { ...session, startedAt: isoTime(session.startedAt), endedAt: isoTime(session.endedAt) } : null,
           activeTrips: trips.map(tripJson),
           openOrders: openOrders.length,
-          pnl: pnl ? { realizedPnl: decimal(pnl.realizedPnl), unrealizedPnl: decimal(pnl.unrealizedPnl), fees: decimal(pnl.fees), netPnl: decimal(pnl.netPnl), fills: pnl.fillCount } : null,
+          pnl: db !== null && pnl ? { realizedPnl: decimal(pnl.realizedPnl), unrealizedPnl: decimal(pnl.unrealizedPnl), fees: decimal(pnl.fees), netPnl: decimal(pnl.netPnl), fills: pnl.fillCount } : null,
         },
         live: live.available ? liveJson(live.status) : { unavailable: live.reason },
       }),
@@ -233,15 +234,25 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
   const config = ctx.config();
   const today = ctx.today();
   const now = ctx.io.now();
-  const db = await ctx.records();
+  // The records and the server are each shown when the other does not answer (PGlite held by another process, a server down).
+  let db: Db | null = null;
+  let recordsProblem: string | null = null;
+  try {
+    db = await ctx.records();
+  } catch (e) {
+    if (!(e instanceof CliError) && !(e instanceof RecordError)) throw e;
+    recordsProblem = errorText(e);
+  }
   const temporal = await deskTemporal(ctx, opts.recordsOnly === true);
+  if (db === null && !temporal.available) throw new CliError(ExitCode.FAILURE, `neither the records (${recordsProblem}) nor Temporal (${temporal.reason}) answered`);
+  const read = async <T>(fn: (db: Db) => Promise<T>, none: T): Promise<T> => (db === null ? none : fn(db));
 
   const byId = new Map<string, DeskSession>();
   const add = (workflowId: string, strategy: string, tradingDay: string) => {
     if (!byId.has(workflowId)) byId.set(workflowId, { workflowId, strategy, tradingDay, running: temporal.available ? false : null, recorded: null, trips: [], openOrders: 0, live: { available: false, reason: temporal.available ? 'not running' : temporal.reason } });
     return byId.get(workflowId)!;
   };
-  for (const row of await listSessions(db, { tradingDay: today })) add(row.sessionId, row.strategy, row.tradingDay).recorded = row;
+  for (const row of await read((d) => listSessions(d, { tradingDay: today }), [])) add(row.sessionId, row.strategy, row.tradingDay).recorded = row;
   if (temporal.available) {
     for (const id of temporal.running) {
       const key = sessionKey(id);
@@ -249,13 +260,13 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
       const s = add(id, key.strategy, key.tradingDay);
       s.running = true;
       // A session of another day (still running past midnight): its own record.
-      s.recorded ??= (await listSessions(db, { strategy: key.strategy, tradingDay: key.tradingDay, limit: 1 }))[0] ?? null;
+      s.recorded ??= (await read((d) => listSessions(d, { strategy: key.strategy, tradingDay: key.tradingDay, limit: 1 }), []))[0] ?? null;
     }
   }
   const sessions = [...byId.values()].sort((a, b) => (a.strategy === b.strategy ? (a.tradingDay < b.tradingDay ? -1 : 1) : a.strategy < b.strategy ? -1 : 1));
-  const open = await listOpenOrders(db, { limit: 1_000 });
+  const open = await read((d) => listOpenOrders(d, { limit: 1_000 }), []);
   const strategies = [...new Set(sessions.map((s) => s.strategy))];
-  const trips = new Map(await Promise.all(strategies.map(async (s) => [s, await loadActiveTrips(db, s)] as const)));
+  const trips = new Map(await Promise.all(strategies.map(async (s) => [s, await read((d) => loadActiveTrips(d, s), [])] as const)));
   await Promise.all(
     sessions.map(async (s) => {
       s.trips = trips.get(s.strategy) ?? [];
@@ -264,14 +275,16 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
     }),
   );
 
-  const [pnl] = await listDailyPnl(db, { from: today, to: today });
+  const [pnl] = await read((d) => listDailyPnl(d, { from: today, to: today }), []);
   // Equity (cash + positions at their marks) is known only to a live session, from its last snapshot.
   const equity = sessions.flatMap((s) => (s.live.available && s.live.status.snapshot ? [s.live.status.snapshot] : [])).sort((a, b) => b.at - a.at)[0]?.metrics.equity ?? null;
-  const api = createDashboardApi({ db, limits: config.riskLimits, account: 'paper', timeZone: config.timeZone, temporalUiUrl: '', namespace: config.temporal.namespace, quotes: null, clock: () => now });
-  const panel = (await api.risk({ equity: equity as Money | null })).limits;
-  const limits = DESK_LIMITS.flatMap((name) => panel.filter((l) => l.name === name));
-  const [lastRun] = await listReconciliationRuns(db, 1);
-  const discrepancies = lastRun ? (await listDiscrepancies(db, lastRun.runId)).length : 0;
+  const panel = await read(
+    (d) => createDashboardApi({ db: d, limits: config.riskLimits, account: 'paper', timeZone: config.timeZone, temporalUiUrl: '', namespace: config.temporal.namespace, quotes: null, clock: () => now }).risk({ equity: equity as Money | null }),
+    null,
+  );
+  const limits = panel === null ? null : DESK_LIMITS.flatMap((name) => panel.limits.filter((l) => l.name === name));
+  const [lastRun] = await read((d) => listReconciliationRuns(d, 1), []);
+  const discrepancies = lastRun ? (await read((d) => listDiscrepancies(d, lastRun.runId), [])).length : 0;
 
   if (opts.json) {
     ctx.out(
@@ -281,6 +294,7 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
         timeZone: config.timeZone,
         at: isoTime(now),
         temporal: temporal.available ? { address: temporal.address, runningSessions: temporal.running.length } : { unavailable: temporal.reason },
+        records: recordsProblem === null ? { available: true } : { unavailable: recordsProblem },
         sessions: sessions.map((s) => ({
           workflowId: s.workflowId,
           strategy: s.strategy,
@@ -288,7 +302,7 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
           running: s.running,
           recorded: s.recorded ? { status: s.recorded.status, mode: s.recorded.mode, startedAt: isoTime(s.recorded.startedAt), endedAt: isoTime(s.recorded.endedAt) } : null,
           activeTrips: s.trips.map(tripJson),
-          openOrders: s.openOrders,
+          openOrders: db === null ? null : s.openOrders,
           live: s.live.available
             ? { mode: s.live.status.mode, breakerStatus: s.live.status.breakerStatus, haltReason: s.live.status.haltReason, trips: s.live.status.trips.map(tripJson), ordersStarted: s.live.status.ordersStarted, lastSignalAt: isoTime(s.live.status.lastSignalAt) }
             : { unavailable: s.live.reason },
@@ -316,6 +330,7 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
       ? `Temporal: ${temporal.address} answered; ${temporal.running.length} session${temporal.running.length === 1 ? '' : 's'} running\n`
       : `Temporal: unavailable (${temporal.reason}); what follows is the records alone\n`,
   );
+  if (recordsProblem !== null) out.push(`Records: unavailable (${recordsProblem}); what follows is Temporal alone\n`);
   out.push(
     `\nSessions\n${table(
       [{ header: 'session' }, { header: 'running' }, { header: 'recorded' }, { header: 'live' }, { header: 'breakers' }, { header: 'open orders', align: 'right' }, { header: 'why' }],
@@ -325,41 +340,44 @@ async function desk(ctx: CliContext, opts: { json?: boolean; recordsOnly?: boole
         return [
           s.workflowId,
           s.running === null ? '?' : s.running ? 'yes' : 'no',
-          s.recorded ? `${s.recorded.status} (${s.recorded.mode})` : 'not recorded',
+          db === null ? '?' : s.recorded ? `${s.recorded.status} (${s.recorded.mode})` : 'not recorded',
           s.live.available ? s.live.status.mode : '-',
-          s.live.available ? s.live.status.breakerStatus : s.trips.length === 0 ? 'none in force' : `${s.trips.length} tripped`,
-          String(s.openOrders),
+          s.live.available ? s.live.status.breakerStatus : db === null ? '?' : s.trips.length === 0 ? 'none in force' : `${s.trips.length} tripped`,
+          db === null ? '?' : String(s.openOrders),
           why.length === 0 ? '-' : why.join('; '),
         ];
       }),
     )}`,
   );
   const shown = open.slice(0, MAX_OPEN_ORDERS_SHOWN);
-  out.push(
-    `\nOpen orders (${open.length}${open.length > shown.length ? `, first ${shown.length} shown` : ''})\n${table(
-      [{ header: 'order' }, { header: 'strategy' }, { header: 'market' }, { header: 'side' }, { header: 'qty', align: 'right' }, { header: 'filled', align: 'right' }, { header: 'limit', align: 'right' }, { header: 'state' }, { header: 'created' }],
-      shown.map((o) => [o.clientOrderId, o.strategy, o.marketId, o.side, String(o.quantity), String(o.filledQuantity), price(o.limitPrice), o.state, time(o.createdAt)]),
-    )}`,
-  );
-  out.push(
-    `\n${fields([['P&L of the day', pnl ? `net ${money(pnl.netPnl)} (realized ${money(pnl.realizedPnl)}, unrealized ${money(pnl.unrealizedPnl)}, fees ${money(pnl.fees)}; ${pnl.fillCount} fills)` : 'no fills or marks recorded']])}`,
-  );
-  out.push(
-    `\nLimits\n${table(
-      [{ header: 'limit' }, { header: 'used', align: 'right' }, { header: 'of', align: 'right' }, { header: 'use', align: 'right' }, { header: 'detail' }],
-      limits.map((l) => [l.label, l.used ?? '-', l.limit, percent(l.utilization), l.detail]),
-    )}`,
-  );
-  out.push(
-    `\n${fields([
-      [
-        'Last reconciliation',
-        lastRun
-          ? `${lastRun.status} (${lastRun.runId}), started ${time(lastRun.startedAt)}${lastRun.finishedAt !== null ? `, finished ${time(lastRun.finishedAt)}` : ''}; ${discrepancies} discrepanc${discrepancies === 1 ? 'y' : 'ies'}`
-          : 'none recorded',
-      ],
-    ])}`,
-  );
+  if (db === null) out.push(`\nOpen orders, P&L, limits, reconciliation: unavailable (the records could not be read)\n`);
+  else {
+    out.push(
+      `\nOpen orders (${open.length}${open.length > shown.length ? `, first ${shown.length} shown` : ''})\n${table(
+        [{ header: 'order' }, { header: 'strategy' }, { header: 'market' }, { header: 'side' }, { header: 'qty', align: 'right' }, { header: 'filled', align: 'right' }, { header: 'limit', align: 'right' }, { header: 'state' }, { header: 'created' }],
+        shown.map((o) => [o.clientOrderId, o.strategy, o.marketId, o.side, String(o.quantity), String(o.filledQuantity), price(o.limitPrice), o.state, time(o.createdAt)]),
+      )}`,
+    );
+    out.push(
+      `\n${fields([['P&L of the day', pnl ? `net ${money(pnl.netPnl)} (realized ${money(pnl.realizedPnl)}, unrealized ${money(pnl.unrealizedPnl)}, fees ${money(pnl.fees)}; ${pnl.fillCount} fills)` : 'no fills or marks recorded']])}`,
+    );
+    out.push(
+      `\nLimits\n${table(
+        [{ header: 'limit' }, { header: 'used', align: 'right' }, { header: 'of', align: 'right' }, { header: 'use', align: 'right' }, { header: 'detail' }],
+        (limits ?? []).map((l) => [l.label, l.used ?? '-', l.limit, percent(l.utilization), l.detail]),
+      )}`,
+    );
+    out.push(
+      `\n${fields([
+        [
+          'Last reconciliation',
+          lastRun
+            ? `${lastRun.status} (${lastRun.runId}), started ${time(lastRun.startedAt)}${lastRun.finishedAt !== null ? `, finished ${time(lastRun.finishedAt)}` : ''}; ${discrepancies} discrepanc${discrepancies === 1 ? 'y' : 'ies'}`
+            : 'none recorded',
+        ],
+      ])}`,
+    );
+  }
   if (!temporal.available) out.push(`\nSchedules: unavailable (Temporal did not answer)\n`);
   else if ('unavailable' in temporal.schedules) out.push(`\nSchedules: unavailable (${temporal.schedules.unavailable})\n`);
   else {

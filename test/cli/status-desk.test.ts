@@ -3,9 +3,9 @@
  * who and why), the open orders, the day's P&L against the risk limits and the last
  * reconciliation; a session of another day is not the desk's unless Temporal lists it running.
  * With --records-only it does not ask Temporal; with an unreachable server it says so and still
- * shows the records. The real-server half (running sessions, schedules) is status-server.test.ts.
+ * shows the records; with neither it fails, naming both. The real-server half (running sessions, schedules) is status-server.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +129,16 @@ describe('status: the desk from the records', () => {
     expect(r.stdout).toMatch(/Daily loss\s+\S+\s+200\.00/);
     expect(r.stdout).toMatch(/Last reconciliation: DISCREPANCIES \(recon-1\), started .*; 1 discrepancy/);
     expect(r.stdout).toContain('Schedules: unavailable (Temporal did not answer)');
+  });
+
+  it('neither the records (PGlite held by another process) nor Temporal answering: exit 1 naming both', async () => {
+    const held = join(root, 'held');
+    mkdirSync(join(held, 'pglite'), { recursive: true });
+    writeFileSync(join(held, 'pglite', 'postmaster.pid'), '-42\n');
+    const r = await cli(['status'], env({ DATA_DIR: held }));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/neither the records \(.*open in another process.*\) nor Temporal \(.*127\.0\.0\.1:\d+.*\) answered/);
+    expect(r.stdout).toBe('');
   });
 
   it('--strategy or --day narrows it to one session (the detail view); a bad one changes nothing and exits 2', async () => {

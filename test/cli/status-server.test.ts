@@ -4,9 +4,10 @@
  * worker/schedules.ts creates them. The desk must list both sessions as running with their live
  * state, the halted one's breaker and why, and the next daily reset and reconciliation exactly as
  * the server's schedule describe gives them. The records are an empty PGlite of the test's own:
- * the sessions are found through visibility alone.
+ * the sessions are found through visibility alone. With the records held by another process it
+ * still shows what Temporal knows.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -32,10 +33,10 @@ describeOnServer(found, 'status: the desk on a Temporal server', (server: TestSe
   const sessions: WorkflowHandle<typeof sessionWorkflow>[] = [];
   let worker: { stop(): Promise<void> } | null = null;
 
-  async function cli(argv: string[]) {
+  async function cli(argv: string[], over: Record<string, string> = {}) {
     let stdout = '';
     let stderr = '';
-    const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env, progressStream: null, now: () => Date.now(), connectTimeoutMs: 5_000, osUser: () => 'os-user' };
+    const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { ...env, ...over }, progressStream: null, now: () => Date.now(), connectTimeoutMs: 5_000, osUser: () => 'os-user' };
     const code = await run(argv, io);
     return { code, stdout, stderr };
   }
@@ -107,5 +108,24 @@ describeOnServer(found, 'status: the desk on a Temporal server', (server: TestSe
     expect(text.stdout).toMatch(new RegExp(`${sessionWorkflowId('deskb', today)}\\s+yes\\s+not recorded\\s+HALTED\\s+MANUALLY_HALTED\\s+0\\s+MANUAL since .*desk drill: venue acting up.*\\(by ann\\)`));
     expect(text.stdout).toMatch(new RegExp(`daily reset\\s+${time(Date.parse(described.dailyReset)).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     expect(text.stdout).toMatch(/reconciliation\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/);
+  }, 60_000);
+
+  it('records held by another process (PGlite): says so and shows what Temporal knows', async () => {
+    const held = join(root, 'held');
+    mkdirSync(join(held, 'pglite'), { recursive: true });
+    writeFileSync(join(held, 'pglite', 'postmaster.pid'), '-42\n');
+    const r = await cli(['status', '--json'], { DATA_DIR: held });
+    expect(r.code, r.stderr).toBe(0);
+    const desk = JSON.parse(r.stdout) as { records: { unavailable?: string }; sessions: { workflowId: string; running: boolean; openOrders: number | null; live: { mode?: string } }[]; limits: unknown; schedules: Record<string, { exists: boolean }> };
+    expect(desk.records.unavailable).toMatch(/open in another process/);
+    expect(desk.sessions.map((s) => [s.workflowId, s.running, s.openOrders, s.live.mode])).toEqual([
+      [sessionWorkflowId('deska', today), true, null, 'TRADING'],
+      [sessionWorkflowId('deskb', today), true, null, 'HALTED'],
+    ]);
+    expect(desk.limits).toBeNull();
+    expect(desk.schedules.dailyReset).toMatchObject({ exists: true });
+    const text = await cli(['status'], { DATA_DIR: held });
+    expect(text.stdout).toMatch(/Records: unavailable \(.*open in another process.*\); what follows is Temporal alone/);
+    expect(text.stdout).toContain('Open orders, P&L, limits, reconciliation: unavailable (the records could not be read)');
   }, 60_000);
 });
