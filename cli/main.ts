@@ -13,6 +13,7 @@ import { registerPreflightCommand } from './commands/preflight';
 import { registerReadCommands } from './commands/records';
 import { registerReconcileCommands } from './commands/reconcile';
 import { registerSessionCommands } from './commands/session';
+import { registerStatusCommand } from './commands/status';
 import { CliContext, processIo, type CliIo } from './context';
 import { EXIT_CODES_HELP, ExitCode } from './exit-codes';
 
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
     .allowExcessArguments(false)
     .addHelpText('after', `\n${ABOUT}\n`);
   registerSessionCommands(program, ctx);
+  registerStatusCommand(program, ctx);
   registerReadCommands(program, ctx);
   registerReconcileCommands(program, ctx);
   registerBacktestCommand(program, ctx);

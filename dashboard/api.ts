@@ -23,10 +23,10 @@ import { fills, orders, positionHistory } from '../db/schema';
 import { tradingDayIn } from '../domain/calendar';
 import { slippageMicros } from '../domain/execution-quality';
 import { orderWorkflowId } from '../domain/ids';
-import { dailyPnlSinceOpen, emptyLedger, portfolioSummary, positionExposure, type Ledger } from '../domain/ledger';
+import { accountEquity, dailyPnlSinceOpen, emptyLedger, portfolioSummary, positionExposure, type Ledger } from '../domain/ledger';
 import { markPrice, type Side } from '../domain/market';
-import { bps, formatDecimal, type Price } from '../domain/money';
-import type { RequiredLimitField, RiskLimits } from '../domain/risk-limits';
+import { bps, formatDecimal, type Money, type Price } from '../domain/money';
+import { PORTFOLIO_PERCENT_DEFAULTS, type RequiredLimitField, type RiskLimits } from '../domain/risk-limits';
 import { orderWorstCase } from '../domain/worst-case';
 
 /** Latest quote of a market, from the venue; null prices when a side is empty. */
@@ -56,6 +56,11 @@ export interface DashboardData {
   temporalUiUrl: string;
   namespace: string;
   quotes: QuoteSource | null;
+  /**
+   * The account's cash at the venue, the base of equity for the percent-of-equity limits
+   * (cash + positions at their marks, ledger.ts accountEquity); absent or null: those limits show unmeasured.
+   */
+  cash?: (() => Promise<Money | null>) | null;
   clock: () => number;
 }
 
@@ -244,15 +249,29 @@ export function createDashboardApi(d: DashboardData) {
     };
   }
 
-  /** Each limit beside how much of it the book uses now. Per-order limits show the largest open order. */
-  async function risk() {
+  /** The venue's cash, or null when there is no source or it does not answer (the percent limits then show unmeasured). */
+  async function cash(): Promise<Money | null> {
+    if (!d.cash) return null;
+    try {
+      return await d.cash();
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Each limit beside how much of it the book uses now. Per-order limits show the largest open order.
+   * `equity` overrides the one measured from the cash source (a caller that knows it from a live session).
+   */
+  async function risk(options: { equity?: Money | null } = {}) {
     const now = d.clock();
-    const [{ positions: held, quotes }, marketRows, open, recentOrders, today] = await Promise.all([
+    const [{ positions: held, quotes }, marketRows, open, recentOrders, today, cashNow] = await Promise.all([
       markedPositions(),
       listMarkets(d.db),
       listOpenOrders(d.db, { account: d.account, limit: 1_000 }),
       d.db.select({ createdAt: orders.createdAt }).from(orders).where(and(eq(orders.account, d.account), gt(orders.createdAt, now - 60_000))),
       listDailyPnl(d.db, { account: d.account, from: tradingDayIn(now, d.timeZone), to: tradingDayIn(now, d.timeZone) }),
+      options.equity === undefined ? cash() : Promise.resolve(null),
     ]);
     const categories: Record<string, { category: string }> = Object.fromEntries(marketRows.map((m) => [m.marketId, { category: m.category }]));
     const ledger: Ledger = emptyLedger();
@@ -282,6 +301,21 @@ export function createDashboardApi(d: DashboardData) {
     const widest = watched.filter((q) => q.bid !== null && q.ask !== null).sort((a, b) => b.ask! - b.bid! - (a.ask! - a.bid!))[0];
     const oldest = watched.sort((a, b) => a.ts - b.ts)[0];
     const L = d.limits;
+    const equity = options.equity !== undefined ? options.equity : cashNow === null ? null : accountEquity(cashNow, held, marks);
+    // The notes' portfolio limits (risk.ts POSITION_PERCENT, TOTAL_EXPOSURE_PERCENT): the limit in money is that share of equity.
+    const percentOfEquity = (name: 'maxPositionPercent' | 'maxTotalExposurePercent', label: string, used: number, detail: string) => {
+      const pct = L[name] ?? PORTFOLIO_PERCENT_DEFAULTS[name];
+      const allowed = equity === null || equity <= 0 ? null : Math.floor((equity * pct) / 100);
+      return {
+        name,
+        label: `${label} (${pct}% of equity)`,
+        unit: 'USD' as Unit,
+        limit: allowed === null ? `${pct}% of equity` : dec(allowed),
+        used: dec(used),
+        utilization: allowed === null || allowed <= 0 ? null : Math.max(0, used) / allowed,
+        detail: `${detail}; equity ${equity === null ? 'unknown (no cash figure from the venue)' : dec(equity)}`,
+      };
+    };
 
     type Unit = 'USD' | 'contracts' | 'price' | 'ratio' | 'ms' | 'count';
     const money = (name: RequiredLimitField, label: string, used: number | null, detail: string) => entry(name, label, 'USD', L[name], used, detail, dec);
@@ -295,6 +329,8 @@ export function createDashboardApi(d: DashboardData) {
         money('maxPortfolioExposure', 'Portfolio exposure', summary.exposure, `${summary.openPositions} open positions, worst case at their marks (a short at 1 - p)`),
         money('maxCategoryExposure', 'Category exposure', largestCategory ? largestCategory[1] : 0, largestCategory ? `largest: ${largestCategory[0]}` : 'no open positions'),
         money('maxPositionValue', 'Position value', positionValue ? positionValue.value : 0, positionValue ? `largest: ${positionValue.marketId}` : 'no open positions'),
+        percentOfEquity('maxPositionPercent', 'Position', positionValue ? positionValue.value : 0, positionValue ? `worst case of the largest: ${positionValue.marketId}` : 'no open positions'),
+        percentOfEquity('maxTotalExposurePercent', 'Portfolio exposure', summary.exposure, 'worst case of every open position at its mark'),
         count('maxPositionSize', 'Position size', 'contracts', largestPosition ? Math.abs(largestPosition.quantity) : 0, largestPosition ? `largest: ${largestPosition.marketId}` : 'no open positions'),
         count('maxOpenPositions', 'Open positions', 'count', summary.openPositions, 'markets with a non-zero position'),
         count('maxOrdersPerMinute', 'Orders per minute', 'count', recentOrders.length, 'orders created in the last 60 s'),

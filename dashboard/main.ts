@@ -13,6 +13,7 @@ import { Client, type Connection } from '@temporalio/client';
 import { createPaperVenue } from '../activities/venue/paper-venue';
 import { openDatabase } from '../db';
 import { InvalidInput } from '../domain/errors';
+import type { Money } from '../domain/money';
 import { loadConfig, type Env } from '../runtime/config';
 import { signalHalt, signalKillSwitch, signalResume } from '../runtime/session-control';
 import { connectClientConnection } from '../runtime/temporal';
@@ -46,10 +47,12 @@ export async function main(env: Env): Promise<number> {
       };
     }
     let quotes: QuoteSource | null = null;
+    let cash: (() => Promise<Money>) | null = null;
     if (config.paperExchange !== null) {
       const paper = config.paperExchange;
       const venue = createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, { timeoutMs: 2_000 });
       quotes = venueQuotes(venue);
+      cash = async () => (await venue.getBalance()).cash;
     }
     const dashboard = await startDashboard({
       db: database.db,
@@ -60,6 +63,7 @@ export async function main(env: Env): Promise<number> {
       namespace: config.temporal.namespace,
       timeZone: config.timeZone,
       quotes,
+      cash,
       host: settings.host,
       port: settings.port,
       allowedHosts: settings.allowedHosts,

@@ -25,6 +25,7 @@ import type { KillSwitchRequest, OperatorRequest } from '../workflows/api';
 import { describeValue, InvalidInput, type FieldProblem } from '../domain/errors';
 import { dashboardJournalKey, parseSessionWorkflowId } from '../domain/ids';
 import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
+import type { Money } from '../domain/money';
 import type { RiskLimits } from '../domain/risk-limits';
 import { refuseForeignHost } from '../runtime/host-check';
 import { createDashboardApi, type QuoteSource } from './api';
@@ -61,6 +62,8 @@ export interface DashboardOptions {
   timeZone?: string;
   /** Live quotes for freshness and marks; null: stored marks only. */
   quotes?: QuoteSource | null;
+  /** The venue's cash, for the percent-of-equity limits; null: those limits show unmeasured. */
+  cash?: (() => Promise<Money | null>) | null;
   /** How often the page refreshes; default 3000 ms. */
   refreshMs?: number;
   clock?: () => number;
@@ -202,6 +205,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     temporalUiUrl: options.temporalUiUrl.replace(/\/+$/, ''),
     namespace,
     quotes: options.quotes ?? null,
+    cash: options.cash ?? null,
     clock,
   });
 

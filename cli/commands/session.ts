@@ -1,18 +1,15 @@
 /**
- * The trading session: start it, halt, resume, kill switch, status. Every control command is
- * journaled (who, why) before it acts; `status` reads the records and, when a server answers,
- * the live workflow.
+ * The trading session: start it, halt, resume, kill switch. Every control command is
+ * journaled (who, why) before it acts. `status` is in status.ts.
  */
 import type { Command } from 'commander';
-import { listDailyPnl, listOpenOrders, listSessions, loadActiveTrips } from '../../db';
-import { ORDER_SEARCH_ATTRIBUTES, type SessionStatus } from '../../workflows/api';
-import type { BreakerTrip } from '../../domain/breakers';
+import { ORDER_SEARCH_ATTRIBUTES } from '../../workflows/api';
 import { endOfTradingDay } from '../../domain/calendar';
 import { sessionWorkflowId } from '../../domain/ids';
 import { ENV } from '../../runtime/config';
 import type { CliContext, JournalEntry } from '../context';
 import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
-import { decimal, fields, isoTime, json, money, table, time } from '../format';
+import { json } from '../format';
 import { checkDay, checkTarget, checkReason, resolveTarget, withJson, withOperator, withTarget } from './common';
 
 interface ControlOptions {
@@ -121,103 +118,6 @@ async function start(ctx: CliContext, opts: { day?: string; operator?: string; r
   return ExitCode.OK;
 }
 
-const tripJson = (t: BreakerTrip) => ({
-  ...t,
-  since: isoTime(t.since),
-  // DAILY_LOSS measures micros of money; the other kinds are counts or fractions.
-  observed: t.kind === 'DAILY_LOSS' ? decimal(t.observed) : t.observed,
-  limit: t.kind === 'DAILY_LOSS' ? decimal(t.limit) : t.limit,
-});
-
-const tripText = (t: BreakerTrip) => `${t.kind} since ${time(t.since)}: ${t.reason}${t.operator ? ` (by ${t.operator})` : ''}`;
-
-function liveJson(s: SessionStatus) {
-  return {
-    ...s,
-    trips: s.trips.map(tripJson),
-    lastSignalAt: isoTime(s.lastSignalAt),
-    snapshot:
-      s.snapshot === null
-        ? null
-        : {
-            ...s.snapshot,
-            at: isoTime(s.snapshot.at),
-            metrics: { ...s.snapshot.metrics, equity: decimal(s.snapshot.metrics.equity), dailyPnl: decimal(s.snapshot.metrics.dailyPnl) },
-            realizedPnl: decimal(s.snapshot.realizedPnl),
-            unrealizedPnl: decimal(s.snapshot.unrealizedPnl),
-            fees: decimal(s.snapshot.fees),
-            exposure: decimal(s.snapshot.exposure),
-          },
-  };
-}
-
-type Live = { available: true; status: SessionStatus } | { available: false; reason: string };
-
-async function liveStatus(ctx: CliContext, workflowId: string): Promise<Live> {
-  try {
-    const { client, connection } = await ctx.temporal();
-    const { querySessionStatus } = await import('../../runtime/session-control');
-    const deadline = Date.now() + Math.max(ctx.io.connectTimeoutMs ?? 5_000, 5_000);
-    return { available: true, status: await connection.withDeadline(deadline, () => querySessionStatus(client, workflowId)) };
-  } catch (e) {
-    return { available: false, reason: e instanceof Error ? e.message : String(e) };
-  }
-}
-
-async function status(ctx: CliContext, opts: { strategy?: string; day?: string; json?: boolean; recordsOnly?: boolean }): Promise<number> {
-  const check = new ArgumentCheck();
-  const target = checkTarget(check, opts);
-  check.done();
-  const { strategy, tradingDay } = resolveTarget(ctx, target);
-  const workflowId = sessionWorkflowId(strategy, tradingDay);
-  const db = await ctx.records();
-  const [session] = await listSessions(db, { strategy, tradingDay, limit: 1 });
-  const trips = await loadActiveTrips(db, strategy);
-  const openOrders = await listOpenOrders(db, { strategy });
-  const [pnl] = await listDailyPnl(db, { from: tradingDay, to: tradingDay });
-  const live: Live = opts.recordsOnly ? { available: false, reason: 'not asked (--records-only)' } : await liveStatus(ctx, workflowId);
-
-  if (opts.json) {
-    ctx.out(
-      json({
-        workflowId,
-        strategy,
-        tradingDay,
-        records: {
-          session: session ? { ...session, startedAt: isoTime(session.startedAt), endedAt: isoTime(session.endedAt) } : null,
-          activeTrips: trips.map(tripJson),
-          openOrders: openOrders.length,
-          pnl: pnl ? { realizedPnl: decimal(pnl.realizedPnl), unrealizedPnl: decimal(pnl.unrealizedPnl), fees: decimal(pnl.fees), netPnl: decimal(pnl.netPnl), fills: pnl.fillCount } : null,
-        },
-        live: live.available ? liveJson(live.status) : { unavailable: live.reason },
-      }),
-    );
-    return ExitCode.OK;
-  }
-  const lines: [string, string][] = [
-    ['Session', workflowId],
-    ['Recorded', session ? `${session.status} (${session.mode}), started ${time(session.startedAt)}${session.endedAt ? `, ended ${time(session.endedAt)}` : ''}` : 'no session recorded for this day'],
-    ['Halts in force', trips.length === 0 ? 'none' : trips.map(tripText).join('; ')],
-    ['Open orders', String(openOrders.length)],
-    ['P&L of the day', pnl ? `net ${money(pnl.netPnl)} (realized ${money(pnl.realizedPnl)}, unrealized ${money(pnl.unrealizedPnl)}, fees ${money(pnl.fees)}; ${pnl.fillCount} fills)` : 'no fills or marks recorded'],
-  ];
-  if (live.available) {
-    const s = live.status;
-    lines.push(['Live mode', `${s.mode}${s.haltReason ? ` (${s.haltReason})` : ''}; breakers ${s.breakerStatus}`]);
-    lines.push(['Orders started', String(s.ordersStarted)]);
-    lines.push(['Last signal', time(s.lastSignalAt)]);
-    if (s.snapshot) lines.push(['Live P&L', `realized ${money(s.snapshot.realizedPnl)}, unrealized ${money(s.snapshot.unrealizedPnl)}, fees ${money(s.snapshot.fees)}, exposure ${money(s.snapshot.exposure)}`]);
-    if (s.refusedSignals.length > 0) lines.push(['Refused signals', s.refusedSignals.join('; ')]);
-  } else {
-    lines.push(['Live', `unavailable: ${live.reason}`]);
-  }
-  ctx.out(fields(lines));
-  if (live.available && live.status.preflight) {
-    ctx.out(`\nPre-flight\n${table([{ header: 'check' }, { header: 'ok' }, { header: 'detail' }], live.status.preflight.map((c) => [c.name, c.ok ? 'yes' : 'NO', c.detail]))}`);
-  }
-  return ExitCode.OK;
-}
-
 export function registerSessionCommands(program: Command, ctx: CliContext): void {
   const session = program.command('session').description('the trading session of a day');
   withJson(withOperator(session.command('start')))
@@ -242,9 +142,4 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
     .requiredOption('--reason <text>', 'why (required; journaled)')
     .option('--flatten', 'also send orders that bring every position to zero')
     .action((opts: ControlOptions & { flatten?: boolean }) => ctx.run(() => control(ctx, 'KILL_SWITCH', opts)));
-
-  withJson(withTarget(program.command('status')))
-    .description('session status from the records, plus the live workflow when a Temporal server answers')
-    .option('--records-only', 'do not ask the Temporal server')
-    .action((opts) => ctx.run(() => status(ctx, opts)));
 }

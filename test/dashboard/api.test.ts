@@ -17,7 +17,7 @@ import {
 } from '../../db';
 import type { KillSwitchRequest, OperatorRequest } from '../../workflows/api';
 import type { Money, Price, Quantity } from '../../domain/money';
-import { CASE_STUDY_LIMITS, RISK_LIMIT_FIELDS } from '../../domain/risk-limits';
+import { CASE_STUDY_LIMITS, PORTFOLIO_PERCENT_FIELDS, RISK_LIMIT_FIELDS } from '../../domain/risk-limits';
 import type { Quote } from '../../dashboard/api';
 import { DASHBOARD_DEFAULTS, loadDashboardSettings, temporalUiUrlFor } from '../../dashboard/config';
 import { MAX_BODY_BYTES, parseActionBody, startDashboard, tokenMatches, type RunningDashboard } from '../../dashboard/server';
@@ -179,8 +179,11 @@ describe('panels', () => {
     const d = await dashboard();
     const r = await getJson(d, '/api/risk');
     const by = Object.fromEntries(r.limits.map((l: { name: string }) => [l.name, l]));
-    // The %-of-equity limits (maxPositionPercent, maxTotalExposurePercent) are not on the panel yet: it has no equity figure.
-    expect(Object.keys(by).sort()).toEqual([...RISK_LIMIT_FIELDS].sort());
+    expect(Object.keys(by).sort()).toEqual([...RISK_LIMIT_FIELDS, ...PORTFOLIO_PERCENT_FIELDS].sort());
+    // No cash source: the percent-of-equity limits are shown, unmeasured.
+    expect(by.maxPositionPercent).toMatchObject({ limit: '10% of equity', used: '2.70', utilization: null });
+    expect(by.maxTotalExposurePercent).toMatchObject({ limit: '25% of equity', used: '2.70', utilization: null });
+    expect(by.maxTotalExposurePercent.detail).toContain('equity unknown');
     expect(by.maxPositionSize).toMatchObject({ limit: '100', used: '6', utilization: 0.06 });
     expect(by.maxPortfolioExposure).toMatchObject({ limit: '2000.00', used: '2.70' });
     expect(by.maxPortfolioExposure.utilization).toBeCloseTo(2.7 / 2000, 12);
@@ -194,6 +197,19 @@ describe('panels', () => {
     expect(by.maxSpread).toMatchObject({ used: '0.02', limit: '0.02', utilization: 1 });
     expect(by.maxQuoteAgeMs).toMatchObject({ used: '2000', limit: '90000' });
     expect(by.maxPriceDeviation).toMatchObject({ used: null, utilization: null });
+  });
+
+  it('risk: the percent-of-equity limits measured against cash + positions at their marks', async () => {
+    // Equity: cash 100 + cost 2.40 of the 6 held + their unrealized 0.30 at the 0.45 mid = 102.70.
+    const d = await dashboard({ cash: async () => (100 * 1_000_000) as Money, limits: { ...CASE_STUDY_LIMITS, maxPositionPercent: 2.5 } });
+    const by = Object.fromEntries((await getJson(d, '/api/risk')).limits.map((l: { name: string }) => [l.name, l]));
+    expect(by.maxPositionPercent).toMatchObject({ label: 'Position (2.5% of equity)', limit: '2.5675', used: '2.70' });
+    expect(by.maxPositionPercent.utilization).toBeCloseTo(2.7 / 2.5675, 12);
+    expect(by.maxTotalExposurePercent).toMatchObject({ label: 'Portfolio exposure (25% of equity)', limit: '25.675', used: '2.70' });
+    expect(by.maxTotalExposurePercent.detail).toContain('equity 102.70');
+    // A cash source that fails leaves them unmeasured rather than failing the panel.
+    const failing = await dashboard({ cash: async () => Promise.reject(new Error('venue down')) });
+    expect((await getJson(failing, '/api/risk')).limits.find((l: { name: string }) => l.name === 'maxPositionPercent')).toMatchObject({ utilization: null, limit: '10% of equity' });
   });
 
   it('freshness: quote age per market against the quote-age limit', async () => {

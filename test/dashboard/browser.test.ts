@@ -80,6 +80,7 @@ describeWhere(haveChromium ? null : `${CHROMIUM} is missing (apt-get install -y 
       port: 0,
       refreshMs: 1_000,
       quotes: async (ids) => Promise.all(ids.map((id) => exchange.venue.getMarketSnapshot(id))),
+      cash: async () => (await exchange.venue.getBalance()).cash,
       temporal: {
         // Captures the call and delivers it to the running session, as a Temporal signal would.
         signalHalt: async (workflowId, request) => {
@@ -147,7 +148,9 @@ describeWhere(haveChromium ? null : `${CHROMIUM} is missing (apt-get install -y 
     expect(fillCells[7]).toMatch(/^-?\d+\.\d{2,6}$/);
 
     const riskNames = await page.locator('#risk-bars .risk-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-limit')));
-    expect(riskNames).toEqual(expect.arrayContaining(['maxDailyLoss', 'maxPortfolioExposure', 'maxPositionSize', 'maxOpenPositions', 'maxOrderSize']));
+    expect(riskNames).toEqual(expect.arrayContaining(['maxDailyLoss', 'maxPortfolioExposure', 'maxPositionSize', 'maxOpenPositions', 'maxOrderSize', 'maxPositionPercent', 'maxTotalExposurePercent']));
+    // The percent-of-equity limits, measured against the paper account's cash and the positions at their marks.
+    expect(await page.locator('#risk-bars [data-limit="maxTotalExposurePercent"] .value').textContent()).toMatch(/^\d+\.\d{2,6} \/ \d+\.\d{2,6} \(\d+\.\d%\)$/);
     expect(await page.locator('#risk-bars [data-limit="maxOpenPositions"] .value').textContent()).toMatch(/^2 \/ 5 \(40\.0%\)$/);
     expect(await page.locator('#risk-bars [data-limit="maxPositionSize"] .value').textContent()).toMatch(/^10 \/ 100 \(10\.0%\)$/);
 
