@@ -27,7 +27,7 @@
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import type { WorkflowHandle } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
-import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { DefaultLogger, Runtime, Worker, bundleWorkflowCode, makeTelemetryFilterString, type WorkflowBundle } from '@temporalio/worker';
 import { join } from 'node:path';
 import type { WatchInput, WatchResult } from '../../contracts/activities';
 import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
@@ -263,13 +263,22 @@ export interface DeployReport {
   finalStates: Record<string, string>;
 }
 
-export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes, log: (line: string) => void, bundles?: DeployBundles): Promise<DeployReport> {
-  const started = Date.now();
+/**
+ * The SDK runtime with its logs and core's below ERROR silenced: the counterfactual's
+ * nondeterminism errors are expected, and read from the histories. Before anything else starts
+ * one (DrillTemporal.open); a runtime already installed is kept.
+ */
+export function installQuietRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    Runtime.install({ logger: new DefaultLogger('ERROR'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR', other: 'ERROR' }) } } });
   } catch {
     // a runtime is already installed in this process
   }
+}
+
+export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes, log: (line: string) => void, bundles?: DeployBundles): Promise<DeployReport> {
+  const started = Date.now();
+  installQuietRuntime();
   const built = bundles ?? (await buildDeployBundles());
   log(`  bundles built in ${((Date.now() - started) / 1000).toFixed(1)} s (v1 production, v2 patched, v2 unpatched)`);
   const world = await DrillWorld.open('deploy', { exchange: { engine: { fillModel: SLOW_PARTIAL_FILLS, startingCash: STARTING_CASH } }, config: { limits: { ...DRILL_LIMITS, maxDailyLoss: DAILY_LOSS } } });
@@ -396,6 +405,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
     }
     notes.push(`counterfactual: ${nondeterministic.size} of ${unsafe.length} open orders on the unpatched v2 worker had a workflow task fail with a nondeterminism error (WorkflowTaskFailed), then went on after the patched v2 worker replaced it`);
     if (unsafe.length === 0 || nondeterministic.size < unsafe.length) checksFailed.push(`counterfactual: ${nondeterministic.size} of ${unsafe.length} open orders failed nondeterministically on the unpatched version 2 within ${NONDETERMINISM_WAIT_MS / 1000} s`);
+    log(`  counterfactual: ${nondeterministic.size}/${unsafe.length} nondeterministic ${((Date.now() - deployAt) / 1000).toFixed(1)} s after the deploy`);
     await stop(unsafeWorker);
     const rollForward = await start(unsafeQueue, built.v2);
     for (const o of unsafe) await o.handle.signal(cancelOrderSignal, { operator: 'deploy-drill', reason: 'counterfactual done' });
@@ -415,6 +425,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
         }
       }
     }
+    log(`  sessions ended ${((Date.now() - deployAt) / 1000).toFixed(1)} s after the deploy`);
     for (const o of orders) {
       const end = await resultWithin<OrderStatus>(o.handle, Math.max(1_000, deadline - Date.now()));
       if ('problem' in end) {
@@ -426,6 +437,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
       const expected: readonly string[] = o.category === 'resting' || o.category === 'unsafe' || o.category === 'session order' ? ['CANCELED'] : ['FILLED'];
       if (!expected.includes(end.result.state)) checksFailed.push(`${o.category} order ${o.clientOrderId} ended ${end.result.state} (${end.result.rejectReason ?? 'no reason'}), expected ${expected.join(' or ')}`);
     }
+    log(`  every workflow ended ${((Date.now() - deployAt) / 1000).toFixed(1)} s after the deploy`);
     await Promise.all([stop(v2), stop(rollForward)]);
 
     // ---- the histories ----

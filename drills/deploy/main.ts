@@ -8,7 +8,7 @@ import { formatReport } from '../table';
 import { serverGate } from '../temporal/gate';
 import { DrillTemporal } from '../temporal/server';
 import { targetsMet } from '../types';
-import { FULL_SIZES, QUICK_SIZES, runDeployDrill } from './drill';
+import { FULL_SIZES, QUICK_SIZES, installQuietRuntime, runDeployDrill } from './drill';
 
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => a !== '--quick');
@@ -21,6 +21,7 @@ if (!gate.configured) {
   process.stderr.write(`${gate.reason}\n`);
   process.exit(2);
 }
+installQuietRuntime();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const temporal = await DrillTemporal.open(gate, process.env);
 let ok = false;
