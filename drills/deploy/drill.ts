@@ -80,7 +80,9 @@ const SESSION_DAY_MS = 16_000;
 const COMPLETION_MS = 120_000;
 const NONDETERMINISM_WAIT_MS = 30_000;
 /** Resting buys this many ticks under the bid: the market does not reach them within a drill. */
-const RESTING_TICKS = 8;
+const RESTING_TICKS = 6;
+/** The drill's limits, with room for a resting buy that far under a wide market (the price-deviation rule). */
+const DEPLOY_LIMITS = { ...DRILL_LIMITS, maxDailyLoss: DAILY_LOSS, maxPriceDeviation: 300_000 };
 const TICK = 10_000;
 
 /** temporal.api.enums.v1.EventType values read here (numbers in fetched histories, names in JSON). */
@@ -90,6 +92,8 @@ const EVENT = {
   timerStarted: [17, 'EVENT_TYPE_TIMER_STARTED'],
   marker: [25, 'EVENT_TYPE_MARKER_RECORDED'],
 } as const;
+/** temporal.api.enums.v1.WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND. */
+const UNHANDLED_COMMAND: readonly (number | string)[] = [1, 'WORKFLOW_TASK_FAILED_CAUSE_UNHANDLED_COMMAND'];
 /** The marker the SDK records for patched(); its details hold the patch ID. */
 const PATCH_MARKER = 'core_patch';
 
@@ -118,15 +122,24 @@ export function isPatchMarker(e: HistoryEvent, patchId: string): boolean {
 
 /** What the drill reads from one history. */
 export interface HistoryFacts {
+  /** Workflow tasks that failed (cause: message), other than the server's UnhandledCommand. */
   taskFailures: string[];
+  /**
+   * Completions the server refused because new events (a signal, an activity's result) arrived
+   * while the task ran (cause UNHANDLED_COMMAND): the worker runs the task again with them; not a
+   * fault of the code, and counted apart.
+   */
+  unhandledCommands: number;
   v2Marker: boolean;
   /** Whether a V2_SETTLE_MS timer starts before the first activity. */
   v2TimerFirst: boolean;
 }
 
 export function historyFacts(events: readonly HistoryEvent[]): HistoryFacts {
-  const taskFailures = events
-    .filter((e) => isType(e, EVENT.workflowTaskFailed))
+  const failed = events.filter((e) => isType(e, EVENT.workflowTaskFailed));
+  const unhandled = failed.filter((e) => UNHANDLED_COMMAND.includes(e.workflowTaskFailedEventAttributes?.cause ?? ''));
+  const taskFailures = failed
+    .filter((e) => !unhandled.includes(e))
     .map((e) => `${String(e.workflowTaskFailedEventAttributes?.cause ?? '?')}: ${(e.workflowTaskFailedEventAttributes?.failure?.message ?? '').slice(0, 200)}`);
   const firstActivity = events.findIndex((e) => isType(e, EVENT.activityScheduled));
   const before = firstActivity < 0 ? events : events.slice(0, firstActivity);
@@ -134,7 +147,7 @@ export function historyFacts(events: readonly HistoryEvent[]): HistoryFacts {
     const t = e.timerStartedEventAttributes?.startToFireTimeout;
     return isType(e, EVENT.timerStarted) && t !== null && t !== undefined && wholeSeconds(t.seconds) * 1_000 + (t.nanos ?? 0) / 1e6 === V2_SETTLE_MS;
   });
-  return { taskFailures, v2Marker: events.some((e) => isPatchMarker(e, DEPLOY_DRILL_PATCH)), v2TimerFirst };
+  return { taskFailures, unhandledCommands: unhandled.length, v2Marker: events.some((e) => isPatchMarker(e, DEPLOY_DRILL_PATCH)), v2TimerFirst };
 }
 
 /** The three bundles: version 1 (production), version 2, version 2 without patched(). */
@@ -281,7 +294,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
   installQuietRuntime();
   const built = bundles ?? (await buildDeployBundles());
   log(`  bundles built in ${((Date.now() - started) / 1000).toFixed(1)} s (v1 production, v2 patched, v2 unpatched)`);
-  const world = await DrillWorld.open('deploy', { exchange: { engine: { fillModel: SLOW_PARTIAL_FILLS, startingCash: STARTING_CASH } }, config: { limits: { ...DRILL_LIMITS, maxDailyLoss: DAILY_LOSS } } });
+  const world = await DrillWorld.open('deploy', { exchange: { engine: { fillModel: SLOW_PARTIAL_FILLS, startingCash: STARTING_CASH } }, config: { limits: DEPLOY_LIMITS } });
   const queue = temporal.taskQueue('deploy');
   const unsafeQueue = temporal.taskQueue('deploy-unsafe');
   const strategy = temporal.strategy('dp');
@@ -443,6 +456,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
     // ---- the histories ----
     let v1RunsOnOldPath = 0;
     let freshOnV2 = 0;
+    let unhandledCommands = 0;
     const taskFailureNotes: string[] = [];
     const everyRun = [
       ...orders.map((o) => ({ id: o.handle.workflowId, category: o.category as string, runAtDeploy: o.runAtDeploy })),
@@ -453,6 +467,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
       const runs = new Set<string | undefined>([undefined, ...(w.runAtDeploy ? [w.runAtDeploy] : [])]);
       for (const runId of runs) {
         const facts = historyFacts((await temporal.client.workflow.getHandle(w.id, runId).fetchHistory()).events ?? []);
+        unhandledCommands += facts.unhandledCommands;
         if (w.category !== 'unsafe' && facts.taskFailures.length > 0) taskFailureNotes.push(`${w.id}${runId ? ` (run open at the deploy)` : ''}: ${facts.taskFailures[0]}`);
         if (runId !== undefined && w.category !== 'session') {
           if (facts.v2Marker) checksFailed.push(`${w.id}: the run open at the deploy has the v2 marker; it should have replayed the v1 way`);
@@ -465,7 +480,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
       }
     }
     for (const t of taskFailureNotes) checksFailed.push(`workflow task failed: ${t}`);
-    notes.push(`${v1RunsOnOldPath} order runs open at the deploy finished on v2 the v1 way (no marker); ${freshOnV2} orders started on v2 (${sizes.queued} queued during the deploy) took the v2 path (marker and ${V2_SETTLE_MS} ms timer); ${taskFailureNotes.length} workflow task failures outside the counterfactual`);
+    notes.push(`${v1RunsOnOldPath} order runs open at the deploy finished on v2 the v1 way (no marker); ${freshOnV2} orders started on v2 (${sizes.queued} queued during the deploy) took the v2 path (marker and ${V2_SETTLE_MS} ms timer); ${taskFailureNotes.length} workflow task failures outside the counterfactual (and ${unhandledCommands} completions the server sent back for new events, UNHANDLED_COMMAND)`);
 
     // ---- the records against the venue ----
     const result = await audit({ db: world.db, venue: world.freshVenue(), exchange: world.exchange, keyId: PAPER_KEY_ID, runsUnfinished: unfinished });

@@ -29,11 +29,13 @@ describe('reading the deploy drill histories', () => {
   });
 
   it('tells the v2 path (marker, settle timer before the first activity) from the v1 path, and counts task failures', () => {
-    expect(historyFacts([patchMarker(DEPLOY_DRILL_PATCH), timer(V2_SETTLE_MS), activity])).toEqual({ taskFailures: [], v2Marker: true, v2TimerFirst: true });
+    expect(historyFacts([patchMarker(DEPLOY_DRILL_PATCH), timer(V2_SETTLE_MS), activity])).toEqual({ taskFailures: [], unhandledCommands: 0, v2Marker: true, v2TimerFirst: true });
     expect(historyFacts([activity, timer(V2_SETTLE_MS)])).toMatchObject({ v2Marker: false, v2TimerFirst: false });
     expect(historyFacts([timer(1_000), activity])).toMatchObject({ v2TimerFirst: false });
     const failed = historyFacts([{ eventType: 9, workflowTaskFailedEventAttributes: { cause: 24, failure: { message: '[TMPRL1100] Nondeterminism error' } } }]);
     expect(failed.taskFailures).toEqual(['24: [TMPRL1100] Nondeterminism error']);
+    const refused = historyFacts([{ eventType: 9, workflowTaskFailedEventAttributes: { cause: 1, failure: { message: 'UnhandledCommand' } } }]);
+    expect(refused).toMatchObject({ taskFailures: [], unhandledCommands: 1 });
   });
 });
 
