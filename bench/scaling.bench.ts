@@ -46,6 +46,8 @@ export interface ScalingSizes {
   concurrency: number;
   /** Resting orders held open (1-worker phase) while CPU and memory are read. */
   openOrders: number;
+  /** How long the open orders are left before their CPU is read: past their first polls (1, 2, 4, 8, 16 s), at the steady poll every 30 s. */
+  openSettleMs: number;
   /** How long the open orders are watched for their CPU. */
   openWindowMs: number;
   /** The session run on the 1-worker phase: its watch period, and how long it trades. */
@@ -54,7 +56,7 @@ export interface ScalingSizes {
 }
 
 /** At one fill per order the first poll comes 1 s after the acknowledgement: 80 in flight cannot pass 80 orders/s, above what 2 cores reach. */
-export const SIZES: ScalingSizes = { workers: [1, 2, 3], orders: 300, concurrency: 80, openOrders: 200, openWindowMs: 15_000, sessionWatchMs: 2_000, sessionMs: 20_000 };
+export const SIZES: ScalingSizes = { workers: [1, 2, 3], orders: 300, concurrency: 80, openOrders: 200, openSettleMs: 35_000, openWindowMs: 30_000, sessionWatchMs: 2_000, sessionMs: 20_000 };
 
 type RowKey = 'scale2' | 'scale3' | 'historyPerOrder' | 'historyPerWatch' | 'cpuPerOpen' | 'rssPerOpen' | 'pgPerFill' | 'pgPerOrder';
 type RowSpec = Pick<BenchResult, 'name' | 'unit' | 'baselineName' | 'lowerIsBetter'>;
@@ -118,6 +120,16 @@ function childPids(word: string): number[] {
     }
   }
   return out;
+}
+
+/** "submitOrder x1, syncFills x2, ..., local x2": what one order's history scheduled. */
+function activityCounts(events: readonly { eventType?: unknown; activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null; markerRecordedEventAttributes?: { markerName?: string | null } | null }[]): string {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    const name = e.eventType === 10 ? e.activityTaskScheduledEventAttributes?.activityType?.name : e.eventType === 25 && e.markerRecordedEventAttributes?.markerName === 'core_local_activity' ? 'local activity' : null;
+    if (name) counts.set(name, (counts.get(name) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `${k} x${n}`).join(', ');
 }
 
 // ---- a worker process ----
@@ -227,6 +239,10 @@ interface Phase {
   pg: PgCounters;
   cpu: { workers: number; server: number; database: number };
   eventsPerOrder: number;
+  /** The server's state transitions of the sample order (each one a write to its history shard's persistence). */
+  transitionsPerOrder: number;
+  /** The sample order's activities by type (ActivityTaskScheduled), and its local activities (markers). */
+  activitiesPerOrder: string;
   open?: { idleCpuPct: number; openCpuPct: number; idleRssMb: number; openRssMb: number };
   session?: { events: number; watches: number; mode: string };
 }
@@ -311,7 +327,9 @@ async function runPhase(shared: Shared, workerCount: number, sizes: ScalingSizes
       database,
     };
     const fills = statuses.reduce((s, x) => s + x.fills.length, 0);
-    const sample = await shared.client.workflow.getHandle(orderWorkflowId(statuses[0]!.clientOrderId)).fetchHistory();
+    const sampleHandle = shared.client.workflow.getHandle(orderWorkflowId(statuses[0]!.clientOrderId));
+    const sample = await sampleHandle.fetchHistory();
+    const transitions = Number((await sampleHandle.describe()).raw.workflowExecutionInfo?.stateTransitionCount ?? 0);
     const phase: Phase = {
       workers: workerCount,
       sustained: sustainedRate(completedAt) ?? overall,
@@ -322,6 +340,8 @@ async function runPhase(shared: Shared, workerCount: number, sizes: ScalingSizes
       pg: before,
       cpu,
       eventsPerOrder: sample.events?.length ?? 0,
+      activitiesPerOrder: activityCounts(sample.events ?? []),
+      transitionsPerOrder: transitions,
     };
 
     if (first) {
@@ -332,7 +352,7 @@ async function runPhase(shared: Shared, workerCount: number, sizes: ScalingSizes
       const idleCpuPct = ((cpuSeconds(workers[0]!.pid) - idleCpu0) / 5) * 100;
       progress(`${sizes.openOrders} resting orders open`);
       const resting = await mapLimited(Array.from({ length: sizes.openOrders }), 32, () => start('m', restingPrice(shared.tickSize), RESTING_TTL_MS));
-      await new Promise((r) => setTimeout(r, 5_000));
+      await new Promise((r) => setTimeout(r, sizes.openSettleMs));
       const openCpu0 = cpuSeconds(workers[0]!.pid);
       await new Promise((r) => setTimeout(r, sizes.openWindowMs));
       const openCpuPct = ((cpuSeconds(workers[0]!.pid) - openCpu0) / (sizes.openWindowMs / 1_000)) * 100;
@@ -422,7 +442,7 @@ function results(phases: Phase[], sizes: ScalingSizes, localServer: boolean): Be
   };
   const out: BenchResult[] = [scaleRow('scale2', 2), scaleRow('scale3', 3)].filter((r): r is BenchResult => r !== null);
   const bareOrderEvents = 3 + 2 * 3 + 8 * 6 + 2 + 2 * 3; // start/end, 1 local marker task, 8 activities with their tasks, 1 timer
-  out.push({ ...ROWS.historyPerOrder, figure: base.eventsPerOrder, baselineFigure: bareOrderEvents, notes: `one FILLED order's whole history (one fill); the baseline is a rough count of the same commands' events; ${where}` });
+  out.push({ ...ROWS.historyPerOrder, figure: base.eventsPerOrder, baselineFigure: bareOrderEvents, notes: `one FILLED order's whole history (one fill): ${base.activitiesPerOrder}; ${base.transitionsPerOrder} state transitions (describe: stateTransitionCount); the baseline is a rough count of the same commands' events; ${where}` });
   if (base.session) {
     const perWatch = base.session.events / Math.max(1, base.session.watches);
     out.push({
@@ -438,7 +458,7 @@ function results(phases: Phase[], sizes: ScalingSizes, localServer: boolean): Be
       ...ROWS.cpuPerOpen,
       figure: round((base.open.openCpuPct - base.open.idleCpuPct) * per100 + base.open.idleCpuPct, 2),
       baselineFigure: round(base.open.idleCpuPct, 2),
-      notes: `${sizes.openOrders} resting orders over ${sizes.openWindowMs / 1_000} s (polls back off to every 30 s): ${round(base.open.openCpuPct, 2)}% of a core in all, ${round(base.open.idleCpuPct, 2)}% idle; the figure is idle + the increase scaled to 100`,
+      notes: `${sizes.openOrders} resting orders over ${sizes.openWindowMs / 1_000} s, from ${sizes.openSettleMs / 1_000} s after they opened (polls back off to every 30 s: the steady state): ${round(base.open.openCpuPct, 2)}% of a core in all, ${round(base.open.idleCpuPct, 2)}% idle; the figure is idle + the increase scaled to 100`,
     });
     out.push({
       ...ROWS.rssPerOpen,
