@@ -78,6 +78,8 @@ const CROSSING_TTL_MS = 60_000;
 /** A session's day: it ends on version 2, cancelling the order it holds. */
 const SESSION_DAY_MS = 16_000;
 const COMPLETION_MS = 120_000;
+/** Longest wait, after V1_RUN_MS, for every workflow started on version 1 to complete its first task. */
+const PROGRESS_WAIT_MS = 20_000;
 const NONDETERMINISM_WAIT_MS = 30_000;
 /** Resting buys this many ticks under the bid: the market does not reach them within a drill. */
 const RESTING_TICKS = 6;
@@ -87,6 +89,7 @@ const TICK = 10_000;
 
 /** temporal.api.enums.v1.EventType values read here (numbers in fetched histories, names in JSON). */
 const EVENT = {
+  workflowTaskCompleted: [7, 'EVENT_TYPE_WORKFLOW_TASK_COMPLETED'],
   workflowTaskFailed: [9, 'EVENT_TYPE_WORKFLOW_TASK_FAILED'],
   activityScheduled: [10, 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED'],
   timerStarted: [17, 'EVENT_TYPE_TIMER_STARTED'],
@@ -269,6 +272,10 @@ export interface DeployReport {
   result: DrillResult;
   /** Open workflows (orders and sessions) at the deploy, and how many of them replayed on each bundle. */
   openAtDeploy: number;
+  /** Of those, the orders (every one must fail to replay on the unpatched version 2). */
+  openOrdersAtDeploy: number;
+  /** The counterfactual's orders among them. */
+  unsafeOpenAtDeploy: number;
   replayV2Failures: number;
   replayUnpatchedFailures: number;
   /** Counterfactual orders whose workflow task failed with a nondeterminism error on the unpatched worker. */
@@ -354,34 +361,42 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
     await sleep(V1_RUN_MS - 2_000);
     for (let i = 0; i < sizes.filling; i++) await startOrder('filling', queue, market(i % standaloneMarkets), 'crossing');
     await sleep(2_000);
+    // On a loaded machine a workflow's first task can lag: give every one until PROGRESS_WAIT_MS to have commands to replay.
+    const progressDeadline = Date.now() + PROGRESS_WAIT_MS;
+    for (const h of [...orders.map((o) => o.handle), ...sessions.map((x) => x.handle)]) {
+      while (Date.now() < progressDeadline && !((await h.fetchHistory()).events ?? []).some((e) => isType(e, EVENT.workflowTaskCompleted))) await sleep(250);
+    }
 
     // ---- 2. the deploy: version 1 stops ----
     await Promise.all([stop(v1), stop(v1Unsafe)]);
     const deployAt = Date.now();
     log(`  version 1 stopped ${((deployAt - now) / 1000).toFixed(1)} s after the first start`);
     for (let i = 0; i < sizes.queued; i++) await startOrder('queued', queue, market(i % standaloneMarkets), 'crossing');
+    // Runs open at the deploy that had completed a workflow task: they have commands in their
+    // history, which version 2 must replay. One whose first task had not completed yet (a loaded
+    // machine) has nothing to replay: like a queued order, it starts on version 2.
     const open: { workflowId: string; runId: string }[] = [];
-    for (const o of orders) {
-      if (o.category === 'queued') continue;
-      const d = await o.handle.describe();
-      if (d.status.name === 'RUNNING') {
-        o.runAtDeploy = d.runId;
-        open.push({ workflowId: d.workflowId, runId: d.runId });
+    const startsOnV2 = new Set<string>();
+    const progressedRun = async (handle: WorkflowHandle): Promise<string | null> => {
+      const d = await handle.describe();
+      if (d.status.name !== 'RUNNING') return null;
+      const events = (await temporal.client.workflow.getHandle(d.workflowId, d.runId).fetchHistory()).events ?? [];
+      if (!events.some((e) => isType(e, EVENT.workflowTaskCompleted))) {
+        startsOnV2.add(d.workflowId);
+        return null;
       }
-    }
-    for (const s of sessions) {
-      const d = await s.handle.describe();
-      if (d.status.name === 'RUNNING') {
-        s.runAtDeploy = d.runId;
-        open.push({ workflowId: d.workflowId, runId: d.runId });
-      }
-    }
+      open.push({ workflowId: d.workflowId, runId: d.runId });
+      return d.runId;
+    };
+    for (const o of orders) if (o.category !== 'queued') o.runAtDeploy = await progressedRun(o.handle);
+    for (const s of sessions) s.runAtDeploy = await progressedRun(s.handle);
     for (const category of ['filling', 'resting', 'unsafe'] as const) {
       const wanted = orders.filter((o) => o.category === category).length;
       const openHere = orders.filter((o) => o.category === category && o.runAtDeploy !== null).length;
-      if (wanted > 0 && openHere === 0) checksFailed.push(`no ${category} order was open when version 1 stopped: the deploy found nothing to carry`);
+      if (wanted > 0 && openHere === 0) checksFailed.push(`no ${category} order was open (past its first workflow task) when version 1 stopped: the deploy found nothing to carry`);
     }
     if (sessions.length > 0 && sessions.every((s) => s.runAtDeploy === null)) checksFailed.push('no session was open when version 1 stopped');
+    if (startsOnV2.size > 0) notes.push(`${startsOnV2.size} workflows open at the deploy had not completed their first workflow task: they start on v2 (${[...startsOnV2].join(', ')})`);
 
     // The pre-deploy replay check: the open runs' histories against both versions 2.
     const histories = await Promise.all(
@@ -455,7 +470,7 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
 
     // ---- the histories ----
     let v1RunsOnOldPath = 0;
-    let freshOnV2 = 0;
+    let freshOnV2 = 0; // started on v2: fresh, queued, and open at the deploy before their first task
     let unhandledCommands = 0;
     const taskFailureNotes: string[] = [];
     const everyRun = [
@@ -473,14 +488,14 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
           if (facts.v2Marker) checksFailed.push(`${w.id}: the run open at the deploy has the v2 marker; it should have replayed the v1 way`);
           else v1RunsOnOldPath++;
         }
-        if (runId === undefined && (w.category === 'fresh' || w.category === 'queued')) {
+        if (runId === undefined && (w.category === 'fresh' || w.category === 'queued' || (startsOnV2.has(w.id) && w.category !== 'session'))) {
           if (facts.v2Marker && facts.v2TimerFirst) freshOnV2++;
           else checksFailed.push(`${w.id} (${w.category}) did not take the v2 path: marker ${facts.v2Marker}, settle timer before its first activity ${facts.v2TimerFirst}`);
         }
       }
     }
     for (const t of taskFailureNotes) checksFailed.push(`workflow task failed: ${t}`);
-    notes.push(`${v1RunsOnOldPath} order runs open at the deploy finished on v2 the v1 way (no marker); ${freshOnV2} orders started on v2 (${sizes.queued} queued during the deploy) took the v2 path (marker and ${V2_SETTLE_MS} ms timer); ${taskFailureNotes.length} workflow task failures outside the counterfactual (and ${unhandledCommands} completions the server sent back for new events, UNHANDLED_COMMAND)`);
+    notes.push(`${v1RunsOnOldPath} order runs open at the deploy finished on v2 the v1 way (no marker); ${freshOnV2} orders started on v2 (${sizes.queued} queued during the deploy) took the v2 path (marker and ${V2_SETTLE_MS} ms timer; ${startsOnV2.size} of them open but not started at the deploy); ${taskFailureNotes.length} workflow task failures outside the counterfactual (and ${unhandledCommands} completions the server sent back for new events, UNHANDLED_COMMAND)`);
 
     // ---- the records against the venue ----
     const result = await audit({ db: world.db, venue: world.freshVenue(), exchange: world.exchange, keyId: PAPER_KEY_ID, runsUnfinished: unfinished });
@@ -503,6 +518,8 @@ export async function runDeployDrill(temporal: DrillTemporal, sizes: DeploySizes
         elapsedMs: Date.now() - started,
       },
       openAtDeploy: open.length,
+      openOrdersAtDeploy: openOrderIds.size,
+      unsafeOpenAtDeploy: unsafe.length,
       replayV2Failures: v2Replay.length,
       replayUnpatchedFailures: unpatchedReplay.length,
       unsafeNondeterministic: nondeterministic.size,
