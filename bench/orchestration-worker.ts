@@ -50,8 +50,10 @@ export interface WorkerInit {
   secret: string;
   /** PostgreSQL URL; null: PGlite under dataDir. */
   databaseUrl: string | null;
-  /** Schema created for this run on PostgreSQL and dropped at stop. */
+  /** Schema created for this run on PostgreSQL and dropped at stop (unless keepSchema). */
   schema: string;
+  /** Leave the schema at stop: several workers share it, and the bench reads the records after (bench/scaling.bench.ts). */
+  keepSchema?: boolean;
   dataDir: string;
   /**
    * The bench bundle (BENCH_WORKFLOWS_PATH), built by the bench process from bench/workflows/index.ts: bundling in the worker
@@ -141,7 +143,7 @@ async function start(init: WorkerInit): Promise<{ worker: Worker; running: Promi
     running,
     close: async () => {
       await Promise.allSettled([database.close(), connection.close()]);
-      await dropSchema(init);
+      if (!init.keepSchema) await dropSchema(init);
     },
   };
 }
