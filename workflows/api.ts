@@ -348,6 +348,9 @@ export interface OrderApprovalStatus {
   /** The operator's decision, once taken. */
   decision: (OperatorRequest & { kind: 'APPROVE' | 'REJECT' }) | null;
   outcome: ApprovalOutcome | null;
+  /** The order's limit price (null: a market order) and strategy, for the approvals list. */
+  limitPrice: Price | null;
+  strategy: string;
 }
 
 /** What approve and reject answer: the outcome, the order's state then, and why it was refused (when it was). */

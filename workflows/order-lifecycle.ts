@@ -172,7 +172,7 @@ export class OrderLifecycle {
   /** Signals refused for bad payloads, newest last, bounded. */
   readonly refusedSignals: string[] = [];
   /** Levels of automation: where a semi-automatic order stands with its approval. */
-  private approval: OrderApprovalStatus = { phase: 'NOT_REQUIRED', deadlineAt: null, decision: null, outcome: null };
+  private approval: Pick<OrderApprovalStatus, 'phase' | 'deadlineAt' | 'decision' | 'outcome'> = { phase: 'NOT_REQUIRED', deadlineAt: null, decision: null, outcome: null };
   private pendingDecision: PendingDecision | null = null;
 
   constructor(
@@ -254,7 +254,7 @@ export class OrderLifecycle {
       alertFailures: this.alertFailures,
       continuedRuns: this.continuedRuns,
       refusedSignals: [...this.refusedSignals],
-      ...(this.approval.phase !== 'NOT_REQUIRED' ? { approval: { ...this.approval } } : {}),
+      ...(this.approval.phase !== 'NOT_REQUIRED' ? { approval: { ...this.approval, limitPrice: o.limitPrice, strategy: this.input.context.strategy } } : {}),
     };
   }
 
