@@ -109,7 +109,7 @@ describe('semi-automatic order: approval', () => {
     // Sent after the approval, not before: the submission's time is the second risk check's.
     expect(status.timings.submittedAt! - h.t0).toBe(2 * MINUTE);
     await expect(d.answer).resolves.toEqual({ clientOrderId: COID, outcome: 'SUBMITTED', state: 'SUBMITTED', reason: null });
-    expect(status.approval).toEqual({ phase: 'APPROVED', deadlineAt: h.t0 + 5 * MINUTE, decision: { kind: 'APPROVE', ...ann }, outcome: 'SUBMITTED' });
+    expect(status.approval).toEqual({ phase: 'APPROVED', deadlineAt: h.t0 + 5 * MINUTE, decision: { kind: 'APPROVE', ...ann }, outcome: 'SUBMITTED', limitPrice: px(0.43), strategy: 'ema' });
     expect(h.journal).toEqual([
       { action: 'ORDER_APPROVED', ...ann, workflowId: `order-${COID}`, sequence: 1, details: { outcome: 'SUBMITTED', clientOrderId: COID, strategy: 'ema', marketId: 'PRES-2028' } },
     ]);
