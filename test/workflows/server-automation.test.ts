@@ -13,6 +13,7 @@ import type { AutomationSettings } from '../../domain/automation';
 import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
 import type { sessionWorkflow } from '../../workflows';
 import { decideOrder, listAwaitingApproval } from '../../runtime/order-approval';
+import { run, type CliIo } from '../../cli/main';
 import { FakeWorld } from '../worker/fake-activities';
 import { terminateQuietly, testSessionInput } from '../support/server-sessions';
 import { describeOnServer, eventually, temporalServerForFile, type TestServer } from '../support/temporal-server';
@@ -33,6 +34,14 @@ describeOnServer(found, 'levels of automation on a Temporal server', (server: Te
   const status = (h: WorkflowHandle): Promise<SessionStatus> => h.query(sessionStatusQuery);
   const coidOf = (strategy: string, seq: number) => makeClientOrderId(strategy, today, seq);
   const assessments = (world: FakeWorld, coid: string) => world.assessed.filter((c) => c === coid).length;
+  /** The operator CLI against this server: exit code and what it printed. */
+  async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { TEMPORAL_ADDRESS: server.address, OPERATOR: 'ann' }, progressStream: null, now: () => Date.now() };
+    const code = await run(argv, io);
+    return { code, stdout, stderr };
+  }
   const awaiting = (coid: string) => eventually(() => listAwaitingApproval(client), (l) => l.some((o) => o.clientOrderId === coid), `${coid} to await its approval`);
 
   it('alerts-only: a signal places nothing and raises ORDER_PROPOSED carrying the order; the level is journaled', async () => {
@@ -88,8 +97,13 @@ describeOnServer(found, 'levels of automation on a Temporal server', (server: Te
       expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/approve\.reason: is required/);
       expect((await order.query(orderStatusQuery)).approval?.phase).toBe('AWAITING');
 
-      const answer = await decideOrder(client, 'APPROVE', first, ann);
-      expect(answer).toMatchObject({ clientOrderId: first, outcome: 'SUBMITTED' });
+      const listedByCli = await cli(['approvals', '--json']);
+      expect(listedByCli.code).toBe(0);
+      expect(JSON.parse(listedByCli.stdout)).toContainEqual(expect.objectContaining({ clientOrderId: first, limitPrice: '0.430000' }));
+      const approved = await cli(['approve', first, '--reason', 'checked the book', '--json']);
+      expect(approved.stderr).toBe('');
+      expect(approved.code).toBe(0);
+      expect(JSON.parse(approved.stdout)).toMatchObject({ clientOrderId: first, outcome: 'SUBMITTED', applied: true, operator: 'ann' });
       expect(assessments(world, first)).toBe(2);
       expect(world.placements.get(first)).toBe(1);
       // A second approval is refused as already decided, and sends nothing more.
@@ -100,9 +114,10 @@ describeOnServer(found, 'levels of automation on a Temporal server', (server: Te
       const second = coidOf(strategy, 2);
       await awaiting(second);
       world.riskRefusals.set(second, 'position 20 over the limit 10');
-      const refusedByRisk = await decideOrder(client, 'APPROVE', second, ann);
-      expect(refusedByRisk.outcome).toBe('REFUSED_BY_RISK');
-      expect(refusedByRisk.reason).toMatch(/refused by the risk check at approval: .*position 20 over the limit 10/);
+      const refusedByRisk = await cli(['approve', second, '--reason', 'checked the book']);
+      expect(refusedByRisk.code).toBe(3);
+      expect(refusedByRisk.stdout).toMatch(/approved, but the risk check at approval refused it: never sent/);
+      expect(refusedByRisk.stdout).toMatch(/Reason: .*refused by the risk check at approval: .*position 20 over the limit 10/);
       expect(world.placements.get(second)).toBeUndefined();
       expect((await client.workflow.getHandle(orderWorkflowId(second)).result()).state).toBe('REJECTED');
       expect(world.journal.filter((j) => j.workflowId.startsWith('order-')).map((j) => [j.workflowId, j.action, j.details.outcome])).toEqual([
@@ -132,6 +147,11 @@ describeOnServer(found, 'levels of automation on a Temporal server', (server: Te
       await eventually(() => status(session), (s) => Object.keys(s.reservations).length === 0, 'the market to be released', 30_000);
       expect(world.journal.filter((j) => j.action === 'ORDER_EXPIRED').map((j) => [j.workflowId, j.operator])).toEqual([[orderWorkflowId(coid), 'system']]);
       expect(await decideOrder(client, 'APPROVE', coid, ann)).toMatchObject({ outcome: 'EXPIRED', state: 'EXPIRED' });
+      const late = await cli(['reject', coid, '--reason', 'too late']);
+      expect(late.code).toBe(3);
+      expect(late.stdout).toMatch(/already expired/);
+      const bad = await cli(['approve', coid]);
+      expect(bad.code).toBe(2);
     } finally {
       await terminateQuietly(session);
       await w.stop();
