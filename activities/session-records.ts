@@ -93,7 +93,7 @@ export function createSessionRecordActivities(deps: ActivityDeps, services: Acti
         const lastSequence = Math.max(0, ...orderSequencesOf(strategy, day, ids));
         const lastActionSequence = Math.max(0, ...actions.filter((a) => a.workflowId === record.sessionId).map((a) => a.sequence));
         const lastLevel = await lastAutomationLevel(db, strategy);
-        const out: Carryover = { trips, lastSequence, lastActionSequence, lastAutomationLevel: (AUTOMATION_LEVELS as readonly unknown[]).includes(lastLevel) ? (lastLevel as AutomationLevel) : null };
+        const out: Carryover = { trips, lastSequence, lastActionSequence, ...((AUTOMATION_LEVELS as readonly unknown[]).includes(lastLevel) ? { lastAutomationLevel: lastLevel as AutomationLevel } : {}) };
         if (input.strategyName === undefined) return out;
         // The strategy's own state per market: the warm-up carried over from the last session.
         const { strategy: strat, marketIds } = sessionStrategy(input);

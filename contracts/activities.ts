@@ -243,7 +243,7 @@ export interface Carryover {
   trips: BreakerTrip[];
   lastSequence: number;
   lastActionSequence?: number;
-  /** The level last journaled (AUTOMATION_LEVEL) for the strategy; null: none yet; absent: not asked (older activities). */
+  /** The level last journaled (AUTOMATION_LEVEL) for the strategy; absent or null: none yet (or activities from before levels). */
   lastAutomationLevel?: AutomationLevel | null;
   /** Each market's state left by an earlier session of the same strategy and params (absent: none asked for). */
   strategyState?: Record<string, unknown>;
