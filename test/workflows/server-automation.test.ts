@@ -3,12 +3,12 @@
  * alerts-only a signal places nothing and raises ORDER_PROPOSED with the order; under semi-auto the
  * order waits durably (across a worker restart) for an approval, which runs the risk check again
  * and submits once, or is refused when the risk changed meanwhile; an order left unapproved
- * expires unsent and its market is released; full automation places without waiting. Gated like
- * server.test.ts.
+ * expires unsent and its market is released; a halt while an order waits means it is never
+ * sent; full automation places without waiting. Gated like server.test.ts.
  */
 import { WorkflowUpdateFailedError, type WorkflowHandle, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { expect, it } from 'vitest';
-import { approveOrderUpdate, orderStatusQuery, sessionStatusQuery, type SessionStatus, type SessionWorkflowInput } from '../../workflows/api';
+import { approveOrderUpdate, haltSignal, orderStatusQuery, sessionStatusQuery, type SessionStatus, type SessionWorkflowInput } from '../../workflows/api';
 import type { AutomationSettings } from '../../domain/automation';
 import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
 import type { sessionWorkflow } from '../../workflows';
@@ -72,7 +72,7 @@ describeOnServer(found, 'levels of automation on a Temporal server', (server: Te
     }
   }, 60_000);
 
-  it('semi-auto: the order waits across a worker restart; approval re-runs risk and submits once; a risk change before approval refuses the next', async () => {
+  it('semi-auto: the order waits across a worker restart; approval re-runs risk and submits once; a risk change before approval refuses the next; a halt while one waits sends nothing', async () => {
     const world = new FakeWorld();
     const tq = server.unique('tq');
     const strategy = server.unique('semi');
@@ -120,6 +120,18 @@ describeOnServer(found, 'levels of automation on a Temporal server', (server: Te
       expect(refusedByRisk.stdout).toMatch(/Reason: .*refused by the risk check at approval: .*position 20 over the limit 10/);
       expect(world.placements.get(second)).toBeUndefined();
       expect((await client.workflow.getHandle(orderWorkflowId(second)).result()).state).toBe('REJECTED');
+      // A halt while an order waits: it is never sent, whatever comes after.
+      await eventually(() => status(session), (s) => Object.keys(s.reservations).length === 0, 'the market to be released', 30_000);
+      world.pushSignal(strategy);
+      const third = coidOf(strategy, 3);
+      await awaiting(third);
+      await session.signal(haltSignal, { operator: 'bo', reason: 'news pending' });
+      const halted = await client.workflow.getHandle(orderWorkflowId(third)).result();
+      expect(halted.state).toBe('REJECTED');
+      expect(halted.rejectReason).toMatch(/trading halted before the order was sent/);
+      expect(world.placements.get(third)).toBeUndefined();
+      expect(await decideOrder(client, 'APPROVE', third, ann)).toMatchObject({ outcome: 'ALREADY_DECIDED' });
+
       expect(world.journal.filter((j) => j.workflowId.startsWith('order-')).map((j) => [j.workflowId, j.action, j.details.outcome])).toEqual([
         [orderWorkflowId(first), 'ORDER_APPROVED', 'SUBMITTED'],
         [orderWorkflowId(second), 'ORDER_APPROVED', 'REFUSED_BY_RISK'],
