@@ -400,7 +400,7 @@ export class OrderLifecycle {
     this.approval = { phase: 'AWAITING', deadlineAt, decision: null, outcome: null };
     const o = this.order;
     await this.alert(
-      'MEDIUM',
+      'HIGH',
       'ORDER_AWAITING_APPROVAL',
       'Order awaits approval',
       `${o.side} ${o.quantity} ${o.marketId} at ${o.limitPrice === null ? 'market' : formatDecimal(o.limitPrice)} (strategy ${context.strategy}). ` +

@@ -4,6 +4,7 @@
  * expired, halted). Driven without a server (virtual time, recording activities); the same object
  * runs inside orderWorkflow (server-automation.test.ts proves it there).
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AlertRequest, OperatorAction, OrderActivities } from '../../contracts/activities';
 import type { OrderApprovalAnswer, OrderWorkflowInput } from '../../workflows/api';
@@ -11,7 +12,9 @@ import { InvalidInput } from '../../domain/errors';
 import { px, type Quantity } from '../../domain/money';
 import { ORDER_PATCHES, OrderLifecycle, type LifecycleEnv } from '../../workflows/order-lifecycle';
 import { validateOrderWorkflowInput } from '../../workflows/validation';
+import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../../domain/operator-request';
 import { VirtualTime } from './virtual-time';
+import { anyJson, hostileString, runs, wrongTyped } from '../sweeps/support';
 
 const COID = 'ema-20261121-000007';
 const MINUTE = 60_000;
@@ -226,5 +229,39 @@ describe('semi-automatic order: approval', () => {
     const h = harness();
     const input = { ...h.lifecycle.input, automation: { level: 'auto', approvalTimeoutMs: 10 } } as unknown as OrderWorkflowInput;
     expect(() => validateOrderWorkflowInput(input)).toThrow(/automation\.level: must be one of alerts-only, semi-auto, full \(got "auto"\).*automation\.approvalTimeoutMs/);
+  });
+});
+
+describe('approve / reject payloads (the Update validators\' rule)', () => {
+  it('a payload without a fit operator and reason is refused naming approve.* or reject.*, and the waiting order is unchanged', async () => {
+    const h = harness();
+    const payload = fc.oneof(anyJson, wrongTyped, fc.record({ operator: fc.oneof(hostileString, wrongTyped), reason: fc.oneof(hostileString, wrongTyped) }, { requiredKeys: [] }));
+    let swept = 0;
+    // Inside the wait: the order is AWAITING while the sweep runs.
+    h.time.at(MINUTE, () => {
+      const before = JSON.stringify(h.lifecycle.status());
+      expect(h.lifecycle.status().approval?.phase).toBe('AWAITING');
+      fc.assert(
+        fc.property(fc.constantFrom('APPROVE' as const, 'REJECT' as const), payload, (kind, p) => {
+          const fit = typeof p === 'object' && p !== null && !Array.isArray(p) && ([['operator', MAX_OPERATOR_LENGTH], ['reason', MAX_REASON_LENGTH]] as const).every(([f, max]) => operatorTextProblem((p as Record<string, unknown>)[f], max) === null);
+          fc.pre(!fit);
+          swept++;
+          let refused: unknown = null;
+          try {
+            void h.lifecycle.decide(kind, p);
+          } catch (e) {
+            refused = e;
+          }
+          expect(refused).toBeInstanceOf(InvalidInput);
+          expect((refused as InvalidInput).problems.every((x) => x.field.startsWith(kind === 'APPROVE' ? 'approve' : 'reject'))).toBe(true);
+          expect(JSON.stringify(h.lifecycle.status())).toBe(before);
+        }),
+        { numRuns: runs(300) },
+      );
+    });
+    const status = await h.lifecycle.run();
+    expect(swept).toBeGreaterThan(100);
+    expect(status.state).toBe('EXPIRED');
+    expect(h.placed()).toBe(0);
   });
 });
