@@ -350,7 +350,8 @@ export class OrderLifecycle {
     this.apply({ type: 'OrderSubmitRequested', ts: clearedAt });
     await acts.recordOrder(this.order, context);
     const sent = await this.settleSubmission(false);
-    if (this.approval.phase === 'APPROVED') this.answerDecision('SUBMITTED', null);
+    // Sent: the venue's answer (or a halt that arrived during the second risk check) is in the state and reason.
+    if (this.approval.phase === 'APPROVED') this.answerDecision('SUBMITTED', this.order.rejectReason);
     return sent;
   }
 
@@ -445,6 +446,14 @@ export class OrderLifecycle {
     }
     this.riskCheckedAt = again.at;
     this.lastSeenAt = again.at;
+    // A halt or cancel that arrived while the check ran again came first: nothing is sent.
+    if (this.stoppedBeforeSending()) {
+      this.approval.phase = 'STOPPED';
+      await this.journalDecision('ORDER_APPROVED', decision, { outcome: 'STOPPED' });
+      await acts.recordOrder(this.order, context);
+      this.answerDecision('ALREADY_DECIDED', this.order.rejectReason);
+      return 'NOT_SENT';
+    }
     await this.journalDecision('ORDER_APPROVED', decision, { outcome: 'SUBMITTED' });
     return again;
   }

@@ -19,7 +19,7 @@ interface DecisionOptions {
 }
 
 const OUTCOME_TEXT: Record<OrderApprovalAnswer['outcome'], string> = {
-  SUBMITTED: 'approved: the risk check passed again and the order was sent to the venue',
+  SUBMITTED: 'approved: the risk check passed again and the order went to the venue (its state says how it stands)',
   REFUSED_BY_RISK: 'approved, but the risk check at approval refused it: never sent',
   REJECTED: 'rejected: never sent',
   EXPIRED: 'refused: the order had already expired unapproved (never sent)',

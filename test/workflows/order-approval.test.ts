@@ -33,7 +33,7 @@ function harness(overrides: Partial<OrderWorkflowInput> = {}, envOverrides: Part
   const journal: OperatorAction[] = [];
   const patchesAsked: string[] = [];
   /** Set to a message to make the risk check refuse from then on (the world moved). */
-  const risk = { refusal: null as string | null, assessments: 0 };
+  const risk = { refusal: null as string | null, assessments: 0, during: null as (() => void) | null };
   let placed = 0;
   const input: OrderWorkflowInput = {
     order: { clientOrderId: COID, marketId: 'PRES-2028', side: 'BUY', quantity: 10 as Quantity, limitPrice: px(0.43) },
@@ -49,6 +49,7 @@ function harness(overrides: Partial<OrderWorkflowInput> = {}, envOverrides: Part
     assessOrder: async () => {
       calls.push('assessOrder');
       risk.assessments++;
+      risk.during?.();
       if (risk.refusal !== null) return { approved: false, violations: [{ rule: 'POSITION_SIZE', limit: 10, observed: 20, message: risk.refusal }], at: time.now };
       return { approved: true, violations: [], at: time.now };
     },
@@ -171,6 +172,21 @@ describe('semi-automatic order: approval', () => {
     expect(status.approval?.phase).toBe('STOPPED');
     await expect(h.lifecycle.decide('APPROVE', ann)).resolves.toMatchObject({ outcome: 'ALREADY_DECIDED' });
     expect(h.journal).toEqual([]);
+  });
+
+  it('a halt that arrives while the risk check runs again comes first: never sent, answered ALREADY_DECIDED with the halt', async () => {
+    const h = harness();
+    h.time.at(MINUTE, () => {
+      h.risk.during = () => h.lifecycle.requestHalt({ operator: 'session', reason: 'daily loss limit' });
+    });
+    const d = h.decideAt(2 * MINUTE, 'APPROVE');
+    const status = await h.lifecycle.run();
+    expect(h.placed()).toBe(0);
+    expect(status.state).toBe('REJECTED');
+    const answer = await d.answer;
+    expect(answer).toMatchObject({ outcome: 'ALREADY_DECIDED', state: 'REJECTED' });
+    expect(answer.reason).toMatch(/trading halted before the order was sent: daily loss limit/);
+    expect(h.journal.map((j) => [j.action, j.details.outcome])).toEqual([['ORDER_APPROVED', 'STOPPED']]);
   });
 
   it('a second decision while the first is acted on answers ALREADY_DECIDED; the first holds', async () => {
