@@ -13,6 +13,7 @@ import {
   loadStrategyStates,
   markDailyPnl,
   recordBreakerChange as recordBreakerRows,
+  lastAutomationLevel,
   recordOperatorAction as recordOperatorRow,
   saveStrategyStates,
   startSession,
@@ -23,6 +24,7 @@ import { tradingSessions } from '../db/schema';
 import { orderSequencesOf, sessionWorkflowId, validateKey, validateTradingDay } from '../domain/ids';
 import type { Carryover, CarryoverInput, MarketWarmth, OperationsActivities, OperatorAction, SessionActivities, StrategyStateInput } from '../contracts/activities';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
+import { AUTOMATION_LEVELS, type AutomationLevel } from '../domain/automation';
 import { validateMarketId } from '../domain/market';
 import { createStrategy, STRATEGY_NAMES, type StrategyName } from '../domain/strategies';
 import type { Strategy } from '../domain/strategy';
@@ -90,7 +92,8 @@ export function createSessionRecordActivities(deps: ActivityDeps, services: Acti
         const ids = [...orders.map((o) => o.clientOrderId), ...decisions.map((d) => d.clientOrderId).filter((c): c is string => c !== null)];
         const lastSequence = Math.max(0, ...orderSequencesOf(strategy, day, ids));
         const lastActionSequence = Math.max(0, ...actions.filter((a) => a.workflowId === record.sessionId).map((a) => a.sequence));
-        const out: Carryover = { trips, lastSequence, lastActionSequence };
+        const lastLevel = await lastAutomationLevel(db, strategy);
+        const out: Carryover = { trips, lastSequence, lastActionSequence, ...((AUTOMATION_LEVELS as readonly unknown[]).includes(lastLevel) ? { lastAutomationLevel: lastLevel as AutomationLevel } : {}) };
         if (input.strategyName === undefined) return out;
         // The strategy's own state per market: the warm-up carried over from the last session.
         const { strategy: strat, marketIds } = sessionStrategy(input);

@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
+import { registerApprovalCommands } from './commands/approvals';
 import { registerAuditCommand } from './commands/audit';
 import { registerBacktestCommand } from './commands/backtest';
 import { registerPreflightCommand } from './commands/preflight';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerBacktestCommand(program, ctx);
   registerPreflightCommand(program, ctx);
   registerAuditCommand(program, ctx);
+  registerApprovalCommands(program, ctx);
   for (const cmd of program.commands) addExitCodes(cmd);
   return program;
 }

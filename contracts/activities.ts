@@ -14,6 +14,7 @@ import type { ExecutionRecord } from '../domain/execution-quality';
 import type { FillModelParams } from '../domain/fill-model';
 import type { Discrepancy, ReconciliationDecision, ReconciliationPolicy } from '../domain/reconciliation';
 import type { VenueOrderStatus } from './venue';
+import type { AutomationLevel } from '../domain/automation';
 
 export type AlertLevel = 'CRITICAL' | 'HIGH' | 'MEDIUM' | 'LOW';
 
@@ -107,7 +108,7 @@ export interface OrderActivities {
 }
 
 export interface OperatorAction {
-  action: 'HALT' | 'RESUME' | 'KILL_SWITCH' | 'DAILY_RESET' | 'RECONCILIATION_DECISION' | 'SIGNAL_REJECTED';
+  action: 'HALT' | 'RESUME' | 'KILL_SWITCH' | 'DAILY_RESET' | 'RECONCILIATION_DECISION' | 'SIGNAL_REJECTED' | AutomationAction;
   operator: string;
   reason: string;
   /** The workflow that received it and the sequence of the action there: the idempotency key. */
@@ -115,6 +116,9 @@ export interface OperatorAction {
   sequence: number;
   details: Record<string, string | number | boolean | null>;
 }
+
+/** Levels of automation: a session's level when it changed, and each semi-automatic order's approval, rejection or expiry. */
+export type AutomationAction = 'AUTOMATION_LEVEL' | 'ORDER_APPROVED' | 'ORDER_REJECTED' | 'ORDER_EXPIRED';
 
 export interface PreflightCheck {
   name: 'VENUE_REACHABLE' | 'MARKET_DATA_FRESH' | 'RISK_CONFIG_VALID' | 'RECONCILIATION_CLEAN' | 'ALERTING_REACHABLE';
@@ -239,6 +243,8 @@ export interface Carryover {
   trips: BreakerTrip[];
   lastSequence: number;
   lastActionSequence?: number;
+  /** The level last journaled (AUTOMATION_LEVEL) for the strategy; absent or null: none yet (or activities from before levels). */
+  lastAutomationLevel?: AutomationLevel | null;
   /** Each market's state left by an earlier session of the same strategy and params (absent: none asked for). */
   strategyState?: Record<string, unknown>;
   warmth?: Record<string, MarketWarmth>;

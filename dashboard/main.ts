@@ -16,6 +16,8 @@ import { InvalidInput } from '../domain/errors';
 import type { Money } from '../domain/money';
 import { loadConfig, type Env } from '../runtime/config';
 import { signalHalt, signalKillSwitch, signalResume } from '../runtime/session-control';
+import { decideOrder, listAwaitingApproval } from '../runtime/order-approval';
+import type { DashboardApprovals } from './approvals';
 import { connectClientConnection } from '../runtime/temporal';
 import { loadDashboardSettings } from './config';
 import { startDashboard, type DashboardTemporal } from './server';
@@ -37,6 +39,7 @@ export async function main(env: Env): Promise<number> {
   let connection: Connection | null = null;
   try {
     let temporal: DashboardTemporal | null = null;
+    let approvals: DashboardApprovals | null = null;
     if (config.temporal.address !== null) {
       connection = await connectClientConnection(config.temporal);
       const client = new Client({ connection, namespace: config.temporal.namespace });
@@ -45,6 +48,7 @@ export async function main(env: Env): Promise<number> {
         signalResume: (id, req) => signalResume(client, id, req),
         signalKillSwitch: (id, req) => signalKillSwitch(client, id, req),
       };
+      approvals = { listAwaiting: () => listAwaitingApproval(client), decide: (kind, coid, req) => decideOrder(client, kind, coid, req) };
     }
     let quotes: QuoteSource | null = null;
     let cash: (() => Promise<Money>) | null = null;
@@ -58,6 +62,7 @@ export async function main(env: Env): Promise<number> {
       db: database.db,
       limits: config.riskLimits,
       temporal,
+      approvals,
       token: settings.token,
       temporalUiUrl: settings.temporalUiUrl,
       namespace: config.temporal.namespace,

@@ -30,6 +30,7 @@ import type { RiskLimits } from '../domain/risk-limits';
 import { refuseForeignHost } from '../runtime/host-check';
 import { createDashboardApi, type QuoteSource } from './api';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page';
+import { APPROVAL_ACTIONS, approvalsPanel, decideFromDashboard, parseApprovalBody, type DashboardApprovals } from './approvals';
 
 /** How the dashboard reaches running sessions; null when no Temporal client is configured. */
 export interface DashboardTemporal {
@@ -42,6 +43,8 @@ export interface DashboardOptions {
   db: Db;
   limits: RiskLimits;
   temporal: DashboardTemporal | null;
+  /** Levels of automation: semi-automatic orders awaiting approval, approve / reject (absent or null: none reachable). */
+  approvals?: DashboardApprovals | null;
   /** Bearer token for actions; null or empty: read-only. */
   token: string | null;
   temporalUiUrl: string;
@@ -219,6 +222,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     '/api/halts': api.halts,
     '/api/alerts': api.alerts,
     '/api/freshness': api.freshness,
+    '/api/approvals': () => approvalsPanel(options.approvals ?? null),
     '/api/config': async () => ({
       actionsEnabled: token !== null,
       temporalConnected: options.temporal !== null,
@@ -306,6 +310,24 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     return { status: signalled.length === 0 ? 502 : 202, body };
   }
 
+  // ---- levels of automation: approve / reject a semi-automatic order (token required, journaled under the request ID first) ----
+  async function decideOrder(req: IncomingMessage, kind: (typeof APPROVAL_ACTIONS)[keyof typeof APPROVAL_ACTIONS]): Promise<{ status: number; body: unknown }> {
+    authorize(req);
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    const raw = await readBody(req);
+    if (type !== 'application/json') throw new HttpError(400, 'NotJson', `the body must be JSON sent as Content-Type: application/json (got ${describeValue(type || null)})`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch (e) {
+      throw new HttpError(400, 'NotJson', `the body is not valid JSON (${(e as Error).message})`);
+    }
+    const request = parseApprovalBody(parsed);
+    const approvals = options.approvals ?? null;
+    if (approvals === null) throw new HttpError(503, 'TemporalUnavailable', 'no Temporal client: start the dashboard with TEMPORAL_ADDRESS set to reach the orders; nothing was sent');
+    return decideFromDashboard(options.db, approvals, kind, request, clock());
+  }
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (refuseForeignHost(req, res, { bindHost: host, port: (server.address() as AddressInfo).port, allowed: options.allowedHosts ?? [] })) return;
     let url: URL;
@@ -320,6 +342,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (path in ACTIONS) {
       if (method !== 'POST') return sendJson(res, 405, { error: 'MethodNotAllowed', message: `${path} takes POST` }, { Allow: 'POST' });
       const { status, body } = await act(req, ACTIONS[path as keyof typeof ACTIONS]);
+      return sendJson(res, status, body);
+    }
+    if (path in APPROVAL_ACTIONS) {
+      if (method !== 'POST') return sendJson(res, 405, { error: 'MethodNotAllowed', message: `${path} takes POST` }, { Allow: 'POST' });
+      const { status, body } = await decideOrder(req, APPROVAL_ACTIONS[path as keyof typeof APPROVAL_ACTIONS]);
       return sendJson(res, status, body);
     }
     if (method !== 'GET' && method !== 'HEAD') return sendJson(res, 405, { error: 'MethodNotAllowed', message: `${path} is read-only: use GET` }, { Allow: 'GET, HEAD' });

@@ -82,7 +82,20 @@ export const ALERT_DELIVERY = ['PENDING', 'SENT', 'FAILED', 'SUPPRESSED'] as con
 export const ALERT_SINKS = ['EMAIL', 'WEBHOOK'] as const;
 export const ALERT_SINK_DELIVERY = ['PENDING', 'SENT', 'FAILED'] as const;
 export const BREAKER_CHANGES = ['TRIPPED', 'LIFTED'] as const;
-export const OPERATOR_ACTIONS = ['HALT', 'RESUME', 'KILL_SWITCH', 'DAILY_RESET', 'RECONCILIATION_DECISION', 'SIGNAL_REJECTED', 'OVERRIDE'] as const;
+export const OPERATOR_ACTIONS = [
+  'HALT',
+  'RESUME',
+  'KILL_SWITCH',
+  'DAILY_RESET',
+  'RECONCILIATION_DECISION',
+  'SIGNAL_REJECTED',
+  'OVERRIDE',
+  // Levels of automation: a session's level when it changed; a semi-automatic order's approval, rejection, expiry.
+  'AUTOMATION_LEVEL',
+  'ORDER_APPROVED',
+  'ORDER_REJECTED',
+  'ORDER_EXPIRED',
+] as const;
 export const SESSION_MODES = ['PAPER', 'LIVE', 'SHADOW'] as const;
 export const SESSION_STATUSES = ['RUNNING', 'HALTED', 'STOPPED', 'COMPLETED'] as const;
 export const RECONCILIATION_STATUSES = ['RUNNING', 'CLEAN', 'DISCREPANCIES', 'FAILED'] as const;

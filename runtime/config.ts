@@ -17,6 +17,7 @@ import { parseModelProbabilitySource, type ModelProbabilitySource } from '../act
 import type { AlertLevel } from '../contracts/activities';
 import { WEBHOOK_FORMATS, shownWebhookUrl, webhookUrlProblem, type WebhookFormat } from '../activities/webhook';
 import { Secret, checkUrl, PAPER_ENV } from '../activities/venue/credentials';
+import { DEFAULT_APPROVAL_TIMEOUT_MS, DEFAULT_AUTOMATION_LEVEL, parseApprovalTimeout, parseAutomationLevel, type AutomationSettings } from '../domain/automation';
 import { CONNECTION_LOST_POLICIES, TASK_QUEUE, type ConnectionLostPolicy } from '../workflows/api';
 import { MONITORING_DEFAULTS } from '../activities/monitoring';
 import { CASE_STUDY_BREAKERS, parseBreakerConfig, type BreakerConfig } from '../domain/breakers';
@@ -83,6 +84,8 @@ export const ENV = {
   sessionWatchPeriodMs: 'SESSION_WATCH_PERIOD_MS',
   sessionPollIntervalMs: 'SESSION_POLL_INTERVAL_MS',
   sessionOrderTtlMs: 'SESSION_ORDER_TTL_MS',
+  automationLevel: 'AUTOMATION_LEVEL',
+  approvalTimeout: 'APPROVAL_TIMEOUT',
   connectionLostPolicy: 'CONNECTION_LOST_POLICY',
   connectionLostAlertMs: 'CONNECTION_LOST_ALERT_MS',
   quoteStalenessAlertMs: 'QUOTE_STALENESS_ALERT_MS',
@@ -216,6 +219,8 @@ export interface SessionConfig {
   watchPeriodMs: number;
   pollIntervalMs: number;
   orderTtlMs: number;
+  /** Levels of automation (AUTOMATION_LEVEL, default full) and how long a semi-automatic order waits for its approval (APPROVAL_TIMEOUT, default 5m). */
+  automation: AutomationSettings;
 }
 
 export interface MonitoringConfig {
@@ -297,7 +302,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   timeZone: null,
   dailyResetCron: null,
   reconciliation: ['policy', 'everyMinutes', 'reminderMinutes'],
-  session: ['strategy', 'strategyName', 'strategyParams', 'markets', 'watchPeriodMs', 'pollIntervalMs', 'orderTtlMs'],
+  session: ['strategy', 'strategyName', 'strategyParams', 'markets', 'watchPeriodMs', 'pollIntervalMs', 'orderTtlMs', 'automationLevel', 'approvalTimeout'],
   monitoring: ['connectionLostPolicy', 'connectionLostAlertMs', 'quoteStalenessAlertMs', 'rejectionRateAlertPercent'],
   riskLimits: null,
   breakers: null,
@@ -751,6 +756,10 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const pollIntervalMs = r.integer(r.raw(ENV.sessionPollIntervalMs, 'session.pollIntervalMs'), 1_000, 3_600_000, ' of milliseconds') ?? DEFAULTS.pollIntervalMs;
   const orderTtlMs = r.integer(r.raw(ENV.sessionOrderTtlMs, 'session.orderTtlMs'), 1_000, 86_400_000, ' of milliseconds') ?? DEFAULTS.orderTtlMs;
   if (pollIntervalMs > watchPeriodMs) r.report(ENV.sessionPollIntervalMs, `must not exceed the watch period (${watchPeriodMs} ms)`);
+  const levelRaw = r.raw(ENV.automationLevel, 'session.automationLevel');
+  const automationLevel = (levelRaw ? r.check(levelRaw, (v) => parseAutomationLevel(v, levelRaw.source)) : DEFAULT_AUTOMATION_LEVEL) ?? DEFAULT_AUTOMATION_LEVEL;
+  const timeoutRaw = r.raw(ENV.approvalTimeout, 'session.approvalTimeout');
+  const approvalTimeoutMs = (timeoutRaw ? r.check(timeoutRaw, (v) => parseApprovalTimeout(v, timeoutRaw.source)) : DEFAULT_APPROVAL_TIMEOUT_MS) ?? DEFAULT_APPROVAL_TIMEOUT_MS;
 
   // ---- monitoring ----
   const lostPolicyRaw = r.raw(ENV.connectionLostPolicy, 'monitoring.connectionLostPolicy');
@@ -823,7 +832,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     timeZone,
     dailyResetCron,
     reconciliation: { policy, everyMinutes, reminderMinutes },
-    session: { strategy, strategyName, strategyParams, markets, watchPeriodMs, pollIntervalMs, orderTtlMs },
+    session: { strategy, strategyName, strategyParams, markets, watchPeriodMs, pollIntervalMs, orderTtlMs, automation: { level: automationLevel, approvalTimeoutMs } },
     monitoring,
     riskLimits,
     breakers,

@@ -36,6 +36,7 @@ export function sessionInput(config: WorkerConfig, tradingDay: string, searchAtt
     breakers: config.breakers,
     searchAttributes,
     connectionLostPolicy: config.monitoring.connectionLostPolicy,
+    automation: config.session.automation,
   };
 }
 

@@ -66,6 +66,7 @@ export function sessionTemplate(config: WorkerConfig, searchAttributes: boolean)
     maxDailyLoss: config.riskLimits.maxDailyLoss,
     breakers: config.breakers,
     searchAttributes,
+    automation: session.automation,
   };
 }
 

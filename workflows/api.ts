@@ -9,6 +9,7 @@ import type { BreakerConfig, BreakerState, BreakerStatus, BreakerTrip } from '..
 import type { ReconciliationPolicy } from '../domain/reconciliation';
 import type { Price, Quantity, Money } from '../domain/money';
 import type { Order, OrderState, RecordedFill } from '../domain/order';
+import type { ApprovalOutcome, ApprovalPhase, AutomationSettings } from '../domain/automation';
 
 export const TASK_QUEUE = 'durable-trader';
 
@@ -40,6 +41,8 @@ export interface OrderWorkflowInput {
   limits?: OrderFollowLimits;
   /** The lifecycle handed over by continue-as-new; absent on a fresh start. */
   carry?: OrderCarry;
+  /** The session's level of automation (semi-auto: the order waits for an approval); absent: full. */
+  automation?: AutomationSettings;
 }
 
 /** Bounds on following an order the venue is slow to finish (all optional; tests lower them). */
@@ -105,6 +108,8 @@ export interface OrderStatus {
   continuedRuns: number;
   /** Signals refused for bad payloads, newest last. */
   refusedSignals: string[];
+  /** Where the order stands with its approval (semi-automatic orders; absent from older workflows). */
+  approval?: OrderApprovalStatus;
 }
 
 /** Cancel this order: before submission it is never sent; during submission it is cancelled as soon as the venue acknowledges it. */
@@ -150,6 +155,8 @@ export interface SessionWorkflowInput {
   continueAsNewAtEvents?: number;
   /** Working orders when the venue connection comes back after an outage (default 'cancel'; CONNECTION_LOST_POLICY). */
   connectionLostPolicy?: ConnectionLostPolicy;
+  /** AUTOMATION_LEVEL and APPROVAL_TIMEOUT; absent (sessions from before levels existed): full automation. */
+  automation?: AutomationSettings;
   /** State handed over by continue-as-new; absent on a fresh start. */
   carry?: SessionCarry;
 }
@@ -330,3 +337,31 @@ export interface StartDaySessionInput {
 export type StartDaySessionResult =
   | { status: 'STARTED' | 'ALREADY_STARTED'; workflowId: string; tradingDay: string }
   | { status: 'NO_MARKETS'; workflowId: null; tradingDay: string };
+
+// ---- levels of automation: the approval of a semi-automatic order (order-lifecycle.ts) ----
+
+/** A semi-automatic order's approval, as its status query reports it. */
+export interface OrderApprovalStatus {
+  phase: ApprovalPhase;
+  /** When it expires unapproved (activity-clock epoch ms: the risk check's time plus APPROVAL_TIMEOUT); null before it waits. */
+  deadlineAt: number | null;
+  /** The operator's decision, once taken. */
+  decision: (OperatorRequest & { kind: 'APPROVE' | 'REJECT' }) | null;
+  outcome: ApprovalOutcome | null;
+  /** The order's limit price (null: a market order) and strategy, for the approvals list. */
+  limitPrice: Price | null;
+  strategy: string;
+}
+
+/** What approve and reject answer: the outcome, the order's state then, and why it was refused (when it was). */
+export interface OrderApprovalAnswer {
+  clientOrderId: string;
+  outcome: ApprovalOutcome;
+  state: OrderState;
+  reason: string | null;
+}
+
+/** Approve a semi-automatic order: the risk check runs again, then the order is sent (or refused). Validator: operator and reason. */
+export const approveOrderUpdate = defineUpdate<OrderApprovalAnswer, [OperatorRequest]>('approveOrder');
+/** Reject a semi-automatic order: it ends REJECTED and is never sent. Validator: operator and reason. */
+export const rejectOrderUpdate = defineUpdate<OrderApprovalAnswer, [OperatorRequest]>('rejectOrder');

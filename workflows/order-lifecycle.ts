@@ -13,8 +13,19 @@
  * as the submit returns; an alert never fails the order; any other failure after the submit
  * cancels at the venue before the workflow fails; a long follow continues as new.
  */
-import type { AlertLevel, FillSyncResult, LookupResult, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
-import type { OperatorRequest, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
+import type { AlertLevel, AssessOrderInput, AssessOrderResult, FillSyncResult, LookupResult, OperatorAction, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
+import type { OperatorRequest, OrderApprovalAnswer, OrderApprovalStatus, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
+import {
+  APPROVAL_JOURNAL_SEQUENCE,
+  automationOf,
+  describeExpiry,
+  formatDuration,
+  lateDecisionOutcome,
+  type ApprovalDecisionKind,
+  type ApprovalOutcome,
+} from '../domain/automation';
+import { orderWorkflowId } from '../domain/ids';
+import { formatDecimal } from '../domain/money';
 import { DomainError } from '../domain/errors';
 import { executionRecordFromOrder } from '../domain/execution-quality';
 import { AlertKey } from '../domain/ids';
@@ -89,6 +100,11 @@ export const ORDER_PATCHES = {
    * each poll, which then only read; a final status is confirmed by one more sync and poll.
    */
   fillSyncStep: 'order-fill-sync-step',
+  /**
+   * Levels of automation: a semi-automatic order (input.automation) waits for an approval after its
+   * risk check, runs the check again when approved, and expires unsent past its deadline.
+   */
+  approval: 'order-approval',
 } as const;
 export type OrderPatch = (typeof ORDER_PATCHES)[keyof typeof ORDER_PATCHES];
 
@@ -119,6 +135,14 @@ export interface LifecycleEnv {
   continueAsNewSuggested?(events: number): boolean;
   /** Operational log (the workflow logger). */
   log?(message: string, attributes: Record<string, unknown>): void;
+  /** Writes a journal row (approvals, rejections, expiries of semi-automatic orders); absent: nothing is journaled. */
+  journal?(action: OperatorAction): Promise<void>;
+}
+
+/** An operator's decision on a waiting order, and the answer its update handler waits for. */
+interface PendingDecision extends OperatorRequest {
+  kind: ApprovalDecisionKind;
+  answered: (answer: OrderApprovalAnswer) => void;
 }
 
 export class OrderLifecycle {
@@ -147,6 +171,9 @@ export class OrderLifecycle {
   continuing = false;
   /** Signals refused for bad payloads, newest last, bounded. */
   readonly refusedSignals: string[] = [];
+  /** Levels of automation: where a semi-automatic order stands with its approval. */
+  private approval: Pick<OrderApprovalStatus, 'phase' | 'deadlineAt' | 'decision' | 'outcome'> = { phase: 'NOT_REQUIRED', deadlineAt: null, decision: null, outcome: null };
+  private pendingDecision: PendingDecision | null = null;
 
   constructor(
     readonly input: OrderWorkflowInput,
@@ -227,6 +254,7 @@ export class OrderLifecycle {
       alertFailures: this.alertFailures,
       continuedRuns: this.continuedRuns,
       refusedSignals: [...this.refusedSignals],
+      ...(this.approval.phase !== 'NOT_REQUIRED' ? { approval: { ...this.approval, limitPrice: o.limitPrice, strategy: this.input.context.strategy } } : {}),
     };
   }
 
@@ -313,9 +341,153 @@ export class OrderLifecycle {
     }
     await acts.recordOrder(this.order, context);
 
-    this.apply({ type: 'OrderSubmitRequested', ts: decision.at });
+    let clearedAt = decision.at;
+    if (this.awaitsApproval()) {
+      const approved = await this.awaitApproval(request);
+      if (approved === 'NOT_SENT') return 'NOT_SENT';
+      clearedAt = approved.at;
+    }
+    this.apply({ type: 'OrderSubmitRequested', ts: clearedAt });
     await acts.recordOrder(this.order, context);
-    return this.settleSubmission(false);
+    const sent = await this.settleSubmission(false);
+    // Sent: the venue's answer (or a halt that arrived during the second risk check) is in the state and reason.
+    if (this.approval.phase === 'APPROVED') this.answerDecision('SUBMITTED', this.order.rejectReason);
+    return sent;
+  }
+
+  // ---- levels of automation: the approval of a semi-automatic order ----
+
+  /** Update handler (approve / reject; the validator has checked the request): answers once the decision has been acted on. */
+  decide(kind: ApprovalDecisionKind, request: unknown): Promise<OrderApprovalAnswer> {
+    const valid = validateOperatorRequest(request, kind === 'APPROVE' ? 'approve' : 'reject');
+    if (this.approval.phase !== 'AWAITING' || this.pendingDecision !== null) {
+      const outcome = this.pendingDecision !== null ? 'ALREADY_DECIDED' : lateDecisionOutcome(this.approval.phase);
+      return Promise.resolve(this.answer(outcome, null));
+    }
+    return new Promise((answered) => {
+      this.pendingDecision = { kind, ...valid, answered };
+    });
+  }
+
+  /** Whether this order waits for an approval: semi-automatic, in a run that takes ORDER_PATCHES.approval. */
+  private awaitsApproval(): boolean {
+    return automationOf(this.input.automation).level === 'semi-auto' && this.patched(ORDER_PATCHES.approval);
+  }
+
+  private answer(outcome: ApprovalOutcome, reason: string | null): OrderApprovalAnswer {
+    return { clientOrderId: this.order.clientOrderId, outcome, state: this.order.state, reason };
+  }
+
+  private answerDecision(outcome: ApprovalOutcome, reason: string | null): void {
+    this.approval.outcome = outcome;
+    const pending = this.pendingDecision;
+    if (pending !== null) pending.answered(this.answer(outcome, reason));
+  }
+
+  /**
+   * Waits, durably, for an operator's approval. Approved: the risk check runs again (the world may
+   * have moved) and its decision is returned when it passes. Rejected, refused by the risk check,
+   * expired past the deadline, halted or cancelled: the order ends unsent (REJECTED, or EXPIRED for
+   * the deadline: CREATED -> EXPIRED is the state machine's "our time-to-live ran out before the
+   * order reached the venue") and NOT_SENT is returned. Each decision and expiry is journaled once,
+   * under the order's workflow ID.
+   */
+  private async awaitApproval(request: AssessOrderInput): Promise<AssessOrderResult | 'NOT_SENT'> {
+    const { acts } = this.env;
+    const { context } = this.input;
+    const coid = this.order.clientOrderId;
+    const timeoutMs = automationOf(this.input.automation).approvalTimeoutMs;
+    const deadlineAt = this.lastSeenAt + timeoutMs;
+    this.approval = { phase: 'AWAITING', deadlineAt, decision: null, outcome: null };
+    const o = this.order;
+    await this.alert(
+      'HIGH',
+      'ORDER_AWAITING_APPROVAL',
+      'Order awaits approval',
+      `${o.side} ${o.quantity} ${o.marketId} at ${o.limitPrice === null ? 'market' : formatDecimal(o.limitPrice)} (strategy ${context.strategy}). ` +
+        `Approve or reject within ${formatDuration(timeoutMs)}: durable-trader approve ${coid} --reason "..." (or reject); unapproved, it expires unsent.`,
+    );
+    await this.env.waitFor(() => this.pendingDecision !== null || this.cancelRequest !== null || this.haltRequest !== null, timeoutMs);
+
+    const decision = this.pendingDecision;
+    if (decision === null) {
+      if (this.stoppedBeforeSending()) {
+        this.approval.phase = 'STOPPED';
+        await acts.recordOrder(this.order, context);
+        return 'NOT_SENT';
+      }
+      this.approval.phase = 'EXPIRED';
+      this.approval.outcome = 'EXPIRED';
+      this.apply({ type: 'OrderExpired', ts: deadlineAt });
+      await acts.recordOrder(this.order, context);
+      await this.journalDecision('ORDER_EXPIRED', { operator: 'system', reason: describeExpiry(timeoutMs) }, { outcome: 'EXPIRED' });
+      return 'NOT_SENT';
+    }
+    this.approval.decision = { kind: decision.kind, operator: decision.operator, reason: decision.reason };
+    if (decision.kind === 'REJECT') {
+      this.approval.phase = 'REJECTED';
+      const reason = `rejected by ${decision.operator}: ${decision.reason}`;
+      await this.journalDecision('ORDER_REJECTED', decision, { outcome: 'REJECTED' });
+      this.apply({ type: 'OrderRejected', reason, ts: this.lastTs() });
+      await acts.recordOrder(this.order, context);
+      this.answerDecision('REJECTED', reason);
+      return 'NOT_SENT';
+    }
+    this.approval.phase = 'APPROVED';
+    const again = await this.assess(request);
+    if (again === 'UNAVAILABLE' || !again.approved) {
+      const why = again === 'UNAVAILABLE' ? 'the risk check could not run' : describeDecision({ approved: false, violations: again.violations });
+      const reason = `approved by ${decision.operator}, then refused by the risk check at approval: ${why}`;
+      await this.journalDecision('ORDER_APPROVED', decision, { outcome: 'REFUSED_BY_RISK' });
+      this.apply({ type: 'OrderRejected', reason, ts: again === 'UNAVAILABLE' ? this.lastTs() : again.at });
+      await acts.recordOrder(this.order, context);
+      this.answerDecision('REFUSED_BY_RISK', reason);
+      return 'NOT_SENT';
+    }
+    this.riskCheckedAt = again.at;
+    this.lastSeenAt = again.at;
+    // A halt or cancel that arrived while the check ran again came first: nothing is sent.
+    if (this.stoppedBeforeSending()) {
+      this.approval.phase = 'STOPPED';
+      await this.journalDecision('ORDER_APPROVED', decision, { outcome: 'STOPPED' });
+      await acts.recordOrder(this.order, context);
+      this.answerDecision('ALREADY_DECIDED', this.order.rejectReason);
+      return 'NOT_SENT';
+    }
+    await this.journalDecision('ORDER_APPROVED', decision, { outcome: 'SUBMITTED' });
+    return again;
+  }
+
+  /** The pre-trade risk check (with its fill sync first); UNAVAILABLE when it could not run past its retries. */
+  private async assess(request: AssessOrderInput): Promise<AssessOrderResult | 'UNAVAILABLE'> {
+    const { acts } = this.env;
+    try {
+      await (this.env.syncFillsBeforeRisk ? this.env.syncFillsBeforeRisk() : acts.syncFills());
+      return await acts.assessOrder(request, { syncFills: false });
+    } catch (e) {
+      if (this.env.failureType(e) === null || this.env.isCancellation?.(e)) throw e;
+      return 'UNAVAILABLE';
+    }
+  }
+
+  /** One journal row per order (its workflow ID, sequence 1): a retried write adds nothing. One that cannot be written is logged; the order goes on. */
+  private async journalDecision(action: OperatorAction['action'], by: OperatorRequest, details: OperatorAction['details']): Promise<void> {
+    const journal = this.env.journal;
+    if (!journal) return;
+    const coid = this.order.clientOrderId;
+    try {
+      await journal({
+        action,
+        operator: by.operator,
+        reason: by.reason,
+        workflowId: orderWorkflowId(coid),
+        sequence: APPROVAL_JOURNAL_SEQUENCE,
+        details: { ...details, clientOrderId: coid, strategy: this.input.context.strategy, marketId: this.order.marketId },
+      });
+    } catch (e) {
+      if (this.env.failureType(e) === null || this.env.isCancellation?.(e)) throw e;
+      this.env.log?.('journal entry could not be written; the order goes on', { clientOrderId: coid, action, failure: this.env.failureType(e) });
+    }
   }
 
   /** Submits (or, `resuming`, goes on looking up) until the venue's answer is known, then records it. */

@@ -19,24 +19,26 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { OrderActivities } from '../contracts/activities';
+import type { OrderActivities, SessionActivities } from '../contracts/activities';
 import {
   SA_MARKET,
   SA_ORDER_STATE,
   SA_SIDE,
   SA_STRATEGY,
+  approveOrderUpdate,
   cancelOrderSignal,
   haltOrderSignal,
   orderFinishedSignal,
   orderStatusQuery,
+  rejectOrderUpdate,
   type OrderStatus,
   type OrderWorkflowInput,
 } from './api';
 import { DomainError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
-import { validateOrderWorkflowInput } from './validation';
-import { ORDER_ACTIVITY_OPTIONS } from './activity-options';
+import { validateOperatorRequest, validateOrderWorkflowInput } from './validation';
+import { ORDER_ACTIVITY_OPTIONS, SESSION_ACTIVITY_OPTIONS } from './activity-options';
 
 const options = ORDER_ACTIVITY_OPTIONS;
 
@@ -54,6 +56,9 @@ const acts: OrderActivities = {
   cancelOrder: proxyActivities<OrderActivities>(options.cancelOrder).cancelOrder,
   raiseAlert: proxyActivities<OrderActivities>(options.raiseAlert).raiseAlert,
 };
+
+/** Levels of automation: the approval, rejection or expiry of a semi-automatic order is journaled (bounded retries; the order goes on without it). */
+const approvalJournal = proxyActivities<Pick<SessionActivities, 'recordOperatorAction'>>(SESSION_ACTIVITY_OPTIONS.boundedRecordWrites);
 
 export function failureType(error: unknown): string | null {
   if (error instanceof ActivityFailure) {
@@ -102,11 +107,15 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
       isCancellation,
       continueAsNewSuggested: (events) => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= events,
       log: (message, attributes) => log.warn(message, attributes),
+      journal: (action) => approvalJournal.recordOperatorAction(action),
     });
     const order = lifecycle;
     setHandler(cancelOrderSignal, (request) => order.requestCancel(request));
     setHandler(haltOrderSignal, (request) => order.requestHalt(request));
     setHandler(orderStatusQuery, () => order.status());
+    // ---- levels of automation: approve / reject a semi-automatic order (a bad payload is refused by the validator, naming the field) ----
+    setHandler(approveOrderUpdate, (request) => order.decide('APPROVE', request), { validator: (request) => void validateOperatorRequest(request, 'approve') });
+    setHandler(rejectOrderUpdate, (request) => order.decide('REJECT', request), { validator: (request) => void validateOperatorRequest(request, 'reject') });
     if (input.searchAttributes) {
       upsertSearchAttributes([
         { key: SA_MARKET, value: input.order.marketId },

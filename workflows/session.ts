@@ -14,7 +14,7 @@
  * records, or its workflow is no longer running. Halts and the kill switch are passed on to
  * every reserved order.
  */
-import type { AlertLevel, AlertRequest, ConnectionOutage, EndedOrder, MarketWarmth, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
+import type { AlertLevel, AlertRequest, Carryover, ConnectionOutage, EndedOrder, MarketWarmth, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
 import type {
   ConnectionLostPolicy,
   DailyResetRequest,
@@ -43,6 +43,7 @@ import {
 import { DomainError, InvalidInput } from '../domain/errors';
 import { AlertKey, makeClientOrderId, orderWorkflowId, sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { formatDecimal } from '../domain/money';
+import { automationLevelChanged, automationOf, describeProposedOrder, formatDuration } from '../domain/automation';
 import { failureText } from './failure-types';
 import { validateOperatorRequest, validateOrderFinished } from './validation';
 
@@ -71,6 +72,12 @@ export const SessionPatch = {
   connectionOutage: 'session-connection-outage',
   /** The strategy's state per market is recorded after every watch and a fresh session carries on from it (the warm-up survives the day). */
   strategyCarry: 'session-strategy-carry',
+  /**
+   * Levels of automation: a fresh session journals its level when it differs from the last one
+   * journaled for the strategy; under alerts-only a signal raises ORDER_PROPOSED instead of starting
+   * an order workflow.
+   */
+  automationLevel: 'session-automation-level',
 } as const;
 
 /**
@@ -531,6 +538,7 @@ export class TradingSession {
       }
       this.sequence = Math.max(this.sequence, carryover.lastSequence);
       this.actionSequence = Math.max(this.actionSequence, carryover.lastActionSequence ?? 0);
+      this.journalAutomationLevel(carryover.lastAutomationLevel);
       for (const trip of carryover.trips) {
         if (!this.breakers.trips.some((t) => t.kind === trip.kind)) this.breakers = { ...this.breakers, trips: [...this.breakers.trips, trip] };
       }
@@ -687,8 +695,47 @@ export class TradingSession {
     await this.flush();
   }
 
-  private async startOrder(watched: WatchResult): Promise<void> {
+  // ---- levels of automation ----
+
+  /** On a fresh start: journals the session's level when it differs from the last one journaled for the strategy. */
+  private journalAutomationLevel(lastJournaled: Carryover['lastAutomationLevel']): void {
+    const { level, approvalTimeoutMs } = automationOf(this.input.automation);
+    if (!this.patched(SessionPatch.automationLevel) || !automationLevelChanged(level, lastJournaled)) return;
+    const timeout = level === 'semi-auto' ? `, APPROVAL_TIMEOUT=${formatDuration(approvalTimeoutMs)}` : '';
+    this.journal(
+      'AUTOMATION_LEVEL',
+      { operator: 'config', reason: `AUTOMATION_LEVEL=${level}${timeout} (was ${lastJournaled ?? 'full, by default'})` },
+      { strategy: this.input.strategy, level, previous: lastJournaled ?? null, approvalTimeoutMs: level === 'semi-auto' ? approvalTimeoutMs : null },
+    );
+  }
+
+  /**
+   * Under alerts-only a signal starts no order workflow and sends nothing to the venue: it raises
+   * ORDER_PROPOSED carrying the order it would place (the client order ID is taken, so each
+   * proposal is told apart). False when the session places orders.
+   */
+  private async proposeOnly(watched: WatchResult): Promise<boolean> {
+    if (automationOf(this.input.automation).level !== 'alerts-only' || !this.patched(SessionPatch.automationLevel)) return false;
     const signal = watched.signal!;
+    const clientOrderId = makeClientOrderId(this.input.strategy, this.input.tradingDay, ++this.sequence);
+    const body = describeProposedOrder({
+      clientOrderId,
+      marketId: signal.marketId,
+      side: signal.side,
+      quantity: signal.quantity,
+      limitPrice: signal.price,
+      intent: signal.intent,
+      confidence: signal.confidence,
+      metadata: signal.metadata,
+    });
+    await this.alert('MEDIUM', 'ORDER_PROPOSED', clientOrderId, `Order proposed (alerts only): ${signal.side} ${signal.quantity} ${signal.marketId}`, body);
+    return true;
+  }
+
+  private async startOrder(watched: WatchResult): Promise<void> {
+    if (await this.proposeOnly(watched)) return;
+    const signal = watched.signal!;
+    const automation = this.input.automation;
     for (let attempt = 0; attempt < 5; attempt++) {
       const clientOrderId = makeClientOrderId(this.input.strategy, this.input.tradingDay, ++this.sequence);
       this.recentOrderTimes.push(watched.at);
@@ -707,6 +754,7 @@ export class TradingSession {
         halted: haltReason(this.breakers),
         ordersInLastMinute: this.recentOrderTimes.filter((t) => t > watched.at - MINUTE).length - 1,
         searchAttributes: this.input.searchAttributes,
+        ...(automation !== undefined && automation.level !== 'full' ? { automation } : {}),
       });
       if (outcome === 'STARTED') {
         this.ordersStarted++;

@@ -3,6 +3,7 @@ import type { OrderContext, OrderIntent } from '../contracts/activities';
 import type { OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput, StartDaySessionInput } from './api';
 import { CONNECTION_LOST_POLICIES } from './api';
 import { isValidTimeZone } from '../domain/calendar';
+import { validateAutomationSettings } from '../domain/automation';
 import { parseBreakerState } from '../domain/breakers';
 import { InvalidInput, type FieldProblem } from '../domain/errors';
 import { validateFill, type Fill } from '../domain/fill';
@@ -32,6 +33,18 @@ export function validateOperatorRequest(payload: unknown, signal: string): Opera
 }
 
 const DAY_MS = 86_400_000;
+
+/** Levels of automation: the settings an input carries, when it carries any (absent: full automation). */
+function automationProblems(automation: unknown): FieldProblem[] {
+  if (automation === undefined) return [];
+  try {
+    validateAutomationSettings(automation, 'automation');
+    return [];
+  } catch (e) {
+    if (e instanceof InvalidInput) return [...e.problems];
+    throw e;
+  }
+}
 
 /** Checks the parts of an order workflow input that createOrder does not. */
 export function validateOrderWorkflowInput(input: OrderWorkflowInput): OrderWorkflowInput {
@@ -70,6 +83,7 @@ export function validateOrderWorkflowInput(input: OrderWorkflowInput): OrderWork
   if (typeof input.searchAttributes !== 'boolean') problems.push({ field: 'searchAttributes', value: input.searchAttributes, problem: 'must be true or false' });
   if (input.limits !== undefined) problems.push(...orderLimitProblems(input.limits));
   if (input.carry !== undefined) problems.push(...orderCarryProblems(input.carry, input.order));
+  problems.push(...automationProblems(input.automation));
   if (problems.length > 0) throw new InvalidInput(problems);
   return input;
 }
@@ -239,6 +253,7 @@ export function validateSessionWorkflowInput(input: SessionWorkflowInput): Sessi
     problems.push({ field: 'connectionLostPolicy', value: input.connectionLostPolicy, problem: `must be one of ${CONNECTION_LOST_POLICIES.join(', ')}` });
   }
   if (input.carry !== undefined) problems.push(...sessionCarryProblems(input.carry));
+  problems.push(...automationProblems(input.automation));
   if (problems.length > 0) throw new InvalidInput(problems);
   return input;
 }

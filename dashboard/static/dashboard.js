@@ -218,6 +218,60 @@
     }), f.live ? 'No markets recorded' : 'No live quote source configured');
   }
 
+  // ---- levels of automation: orders awaiting approval ----
+
+  function renderApprovals(a) {
+    var table = clear(document.getElementById('approvals-table'));
+    var head = el('tr', null, ['Client order ID', 'Market', 'Side', 'Qty', 'Limit', 'Expires', ''].map(function (h) { return el('th', { text: h }); }));
+    table.appendChild(el('thead', null, [head]));
+    var body = el('tbody');
+    if (a.orders.length === 0) {
+      body.appendChild(el('tr', null, [el('td', { className: 'empty', colspan: '7', text: a.available ? 'No order awaits an approval' : 'No Temporal client: the orders cannot be reached' })]));
+    }
+    a.orders.forEach(function (o) {
+      var approve = el('button', { type: 'button', className: 'approve-button', 'data-order': o.clientOrderId, text: 'Approve' });
+      var reject = el('button', { type: 'button', className: 'reject-button danger', 'data-order': o.clientOrderId, text: 'Reject' });
+      approve.addEventListener('click', function () { decide('/api/approve', 'Approve', o.clientOrderId); });
+      reject.addEventListener('click', function () { decide('/api/reject', 'Reject', o.clientOrderId); });
+      body.appendChild(el('tr', { 'data-order': o.clientOrderId }, [
+        el('td', { text: o.clientOrderId }), el('td', { text: o.marketId }), el('td', { text: o.side }),
+        el('td', { className: 'num', text: String(o.quantity) }), el('td', { className: 'num', text: o.limitPrice || 'market' }),
+        el('td', { text: o.deadlineAt == null ? '–' : time(o.deadlineAt) }), el('td', null, [approve, reject]),
+      ]));
+    });
+    table.appendChild(body);
+  }
+
+  function refreshApprovals() {
+    return fetch('/api/approvals', { cache: 'no-store' })
+      .then(function (res) { if (!res.ok) throw new Error('the server answered ' + res.status); return res.json(); })
+      .then(renderApprovals)
+      .catch(function () { /* the panel keeps its last list; the main refresh reports the server */ });
+  }
+
+  function decide(path, verb, clientOrderId) {
+    var result = document.getElementById('approval-result');
+    var token = document.getElementById('token').value.trim();
+    var headers = { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    var body = { clientOrderId: clientOrderId, operator: document.getElementById('operator').value, reason: document.getElementById('reason').value, requestId: newRequestId() };
+    result.textContent = verb + ' ' + clientOrderId + '…';
+    result.className = 'action-result';
+    return fetch(path, { method: 'POST', headers: headers, body: JSON.stringify(body) })
+      .then(function (res) { return res.json().then(function (answer) { return { status: res.status, answer: answer }; }); })
+      .then(function (r) {
+        result.setAttribute('data-status', String(r.status));
+        var outcome = r.answer.outcome || r.answer.error;
+        result.textContent = r.status === 200 ? clientOrderId + ': ' + outcome : 'Refused (' + r.status + '): ' + (outcome || '') + (r.answer.reason ? ' – ' + r.answer.reason : r.answer.message ? ' – ' + r.answer.message : '');
+        result.className = 'action-result ' + (r.status === 200 ? 'ok' : 'fail');
+        return refreshApprovals();
+      })
+      .catch(function (e) {
+        result.textContent = verb + ' failed: ' + e.message;
+        result.className = 'action-result fail';
+      });
+  }
+
   function showError(message) {
     var box = document.getElementById('load-error');
     box.hidden = !message;
@@ -241,6 +295,7 @@
         renderHalts(s.halts);
         renderAlerts(s.alerts);
         renderFreshness(s.freshness);
+        refreshApprovals();
         document.body.setAttribute('data-loaded', String(s.at));
         showError(null);
       })

@@ -2,7 +2,7 @@
  * The decision journal: operator actions (who, when, why), circuit-breaker trips and lifts,
  * and trading sessions. Each write is idempotent by a key made from business keys.
  */
-import { and, asc, desc, eq, gte, lt, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
 import type { Executor } from '../client';
 import { RecordConflict, RecordNotFound } from '../errors';
 import { breakerEvents, OPERATOR_ACTIONS, operatorActions, SESSION_MODES, SESSION_STATUSES, tradingSessions } from '../schema';
@@ -124,6 +124,20 @@ export async function listOperatorActions(ex: Executor, filter: { from?: number;
       .orderBy(desc(operatorActions.occurredAt), desc(operatorActions.id))
       .limit(filter.limit ?? 500),
   );
+}
+
+/** Levels of automation: the level last journaled (AUTOMATION_LEVEL) for a strategy, or null when none was. */
+export async function lastAutomationLevel(ex: Executor, strategy: string): Promise<string | null> {
+  const [row] = await mapErrors(
+    ex
+      .select({ details: operatorActions.details })
+      .from(operatorActions)
+      .where(and(eq(operatorActions.action, 'AUTOMATION_LEVEL'), sql`${operatorActions.details}->>'strategy' = ${strategy}`))
+      .orderBy(desc(operatorActions.occurredAt), desc(operatorActions.id))
+      .limit(1),
+  );
+  const level = row?.details.level;
+  return typeof level === 'string' ? level : null;
 }
 
 export interface BreakerChange {

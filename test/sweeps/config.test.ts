@@ -43,6 +43,8 @@ const STRICT_VARS = [
   ENV.sessionWatchPeriodMs,
   ENV.sessionPollIntervalMs,
   ENV.sessionOrderTtlMs,
+  ENV.automationLevel,
+  ENV.approvalTimeout,
   ENV.stage,
   ENV.liveConfirm,
   ENV.liveCapitalCap,
@@ -100,6 +102,25 @@ describe('environment variables', () => {
       const smtp = buildConfig({ [ENV.smtpHost]: 'mail.local', [ENV.alertFrom]: good, [ENV.alertTo]: `${good}, b@example.com` }).smtp;
       expect(smtp, good).toMatchObject({ from: good, to: [good, 'b@example.com'] });
     }
+  });
+
+  it('levels of automation: AUTOMATION_LEVEL and APPROVAL_TIMEOUT are read from the environment or the file, and a bad one is refused naming it and its value', () => {
+    counter.tried('env: pinned cases');
+    expect(buildConfig({}).session.automation).toEqual({ level: 'full', approvalTimeoutMs: 300_000 });
+    expect(buildConfig({ [ENV.automationLevel]: 'Semi-Auto', [ENV.approvalTimeout]: '90s' }).session.automation).toEqual({ level: 'semi-auto', approvalTimeoutMs: 90_000 });
+    expect(buildConfig({}, { session: { automationLevel: 'alerts-only', approvalTimeout: '2m' } }).session.automation).toEqual({ level: 'alerts-only', approvalTimeoutMs: 120_000 });
+    expect(buildConfig({ [ENV.automationLevel]: 'full' }, { session: { automationLevel: 'alerts-only' } }).session.automation.level).toBe('full');
+    const err = outcome(() => buildConfig({ [ENV.automationLevel]: 'autopilot', [ENV.approvalTimeout]: '5 minutes' }));
+    expect(err!.problems).toEqual([
+      { field: ENV.automationLevel, value: 'autopilot', problem: 'must be one of alerts-only, semi-auto, full' },
+      expect.objectContaining({ field: ENV.approvalTimeout, value: '5 minutes', problem: expect.stringMatching(/^must be a duration/) }),
+    ]);
+    for (const bad of ['0', '0s', '25h', '-1m', 'soon']) {
+      counter.tried('env: pinned cases');
+      expect(outcome(() => buildConfig({ [ENV.approvalTimeout]: bad }))?.problems.map((p) => [p.field, p.value]), bad).toEqual([[ENV.approvalTimeout, bad]]);
+    }
+    const fileErr = outcome(() => buildConfig({}, { session: { automationLevel: 3, approvalTimeout: true } }));
+    expect(fileErr!.problems.map((p) => p.field)).toEqual(['config file session.automationLevel', 'config file session.approvalTimeout']);
   });
 
   it('a strict variable holding quotes, brackets, ";" or NUL is refused naming it', () => {

@@ -20,6 +20,7 @@ import type {
 } from '../../contracts/activities';
 import type { VenueOrderStatus } from '../../contracts/venue';
 import type { BreakerTrip } from '../../domain/breakers';
+import type { AutomationLevel } from '../../domain/automation';
 import type { Fill } from '../../domain/fill';
 import { MICROS, type Money, type Price, type Quantity } from '../../domain/money';
 import { clientOrderIdFromWorkflowId } from '../../domain/ids';
@@ -69,6 +70,8 @@ export class FakeWorld {
   readonly orderCalls = new Map<string, string[]>();
   /** The risk check takes this long, per client order ID (a halt or cancel can arrive meanwhile). */
   readonly riskDelayMs = new Map<string, number>();
+  /** Client order ID → why the risk check refuses it from now on (the world moved: levels of automation). */
+  readonly riskRefusals = new Map<string, string>();
   /** Submissions of these orders fail retryably (a 5xx) before the venue takes them, this many times. */
   readonly submitFailures = new Map<string, number>();
   /** The submit request is in flight this long before the venue takes it, per client order ID. */
@@ -246,6 +249,8 @@ export class FakeWorld {
         await this.orderFault(input.order.clientOrderId, 'assessOrder');
         this.assessed.push(input.order.clientOrderId);
         if (this.riskCheckDelayMs > 0) await sleep(this.riskCheckDelayMs);
+        const refusal = this.riskRefusals.get(input.order.clientOrderId);
+        if (refusal !== undefined) return { approved: false, violations: [{ rule: 'POSITION_SIZE' as const, limit: null, observed: null, message: refusal }], at: Date.now() };
         return {
           approved: input.halted === null,
           violations: input.halted === null ? [] : [{ rule: 'TRADING_HALTED', limit: null, observed: null, message: `trading halted: ${input.halted}` }],
@@ -357,7 +362,9 @@ export class FakeWorld {
         if (this.loadCarryoverDelayMs > 0) await sleep(this.loadCarryoverDelayMs);
         const workflowId = `session-${strategy}-${tradingDay}`;
         const lastActionSequence = Math.max(0, ...this.journal.filter((j) => j.workflowId === workflowId).map((j) => j.sequence));
-        return { trips: this.activeTrips(strategy), lastSequence: 0, lastActionSequence };
+        const levels = this.journal.filter((j) => j.action === 'AUTOMATION_LEVEL' && j.details.strategy === strategy);
+        const lastAutomationLevel = (levels.at(-1)?.details.level ?? null) as AutomationLevel | null;
+        return { trips: this.activeTrips(strategy), lastSequence: 0, lastActionSequence, lastAutomationLevel };
       },
       recordBreakerChange: async ({ strategy, change, trips }) => {
         const kinds = new Set(trips.map((t) => t.kind));

@@ -748,3 +748,69 @@ describe('halts that leave nothing unsafe', () => {
     expect(() => validateSessionWorkflowInput({ ...h.input, connectionLostPolicy: 'panic' as never })).toThrow('connectionLostPolicy: must be one of cancel, keep (got "panic")');
   });
 });
+
+// ---- levels of automation ----
+
+describe('levels of automation in the session', () => {
+  const semiAuto = { level: 'semi-auto' as const, approvalTimeoutMs: 5 * MINUTE };
+
+  it('alerts-only: a signal starts no order workflow and reserves nothing; it raises ORDER_PROPOSED with the order it would place', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }, { atMs: 2 * HOUR }], input: { automation: { level: 'alerts-only', approvalTimeoutMs: 5 * MINUTE } } });
+    const status = await h.session.run();
+    expect(h.orders).toEqual([]);
+    expect(status.ordersStarted).toBe(0);
+    expect(status.reservations).toEqual({});
+    const proposed = h.alerts.filter((a) => a.type === 'ORDER_PROPOSED');
+    expect(proposed.map((a) => [a.level, a.dedupeKey])).toEqual([
+      ['MEDIUM', 'ORDER_PROPOSED:ema:2026-11-21:ema-20261121-000001'],
+      ['MEDIUM', 'ORDER_PROPOSED:ema:2026-11-21:ema-20261121-000002'],
+    ]);
+    expect(proposed[0]!.body).toContain('BUY 25 PRES-2028 at 0.43');
+    expect(proposed[0]!.body).toContain('client order ID it would use: ema-20261121-000001');
+    expect(proposed[0]!.body).toContain("strategy's reason: ENTER");
+    expect(h.journal.map((j) => [j.action, j.details.level, j.details.previous])).toEqual([['AUTOMATION_LEVEL', 'alerts-only', null]]);
+  });
+
+  it('semi-auto: each order workflow carries the level; full carries none (as before)', async () => {
+    const semi = harness({ signals: [{ atMs: HOUR }], input: { automation: semiAuto } });
+    await semi.session.run();
+    expect(semi.orders.map((o) => o.input.automation)).toEqual([semiAuto]);
+    const full = harness({ signals: [{ atMs: HOUR }], input: { automation: { level: 'full', approvalTimeoutMs: 5 * MINUTE } } });
+    await full.session.run();
+    expect(full.orders).toHaveLength(1);
+    expect(full.orders[0]!.input).not.toHaveProperty('automation');
+    expect(full.journal.filter((j) => j.action === 'AUTOMATION_LEVEL')).toEqual([]);
+  });
+
+  it('the level is journaled on start only when it differs from the last journaled one for the strategy', async () => {
+    const base = { trips: [], lastSequence: 0, lastActionSequence: 4 };
+    const same = harness({ input: { automation: semiAuto }, carryover: { ...base, lastAutomationLevel: 'semi-auto' } });
+    await same.session.run();
+    expect(same.journal.filter((j) => j.action === 'AUTOMATION_LEVEL')).toEqual([]);
+    const back = harness({ input: { automation: { level: 'full', approvalTimeoutMs: 5 * MINUTE } }, carryover: { ...base, lastAutomationLevel: 'semi-auto' } });
+    await back.session.run();
+    expect(back.journal.filter((j) => j.action === 'AUTOMATION_LEVEL')).toEqual([
+      {
+        action: 'AUTOMATION_LEVEL',
+        operator: 'config',
+        reason: 'AUTOMATION_LEVEL=full (was semi-auto)',
+        workflowId: 'session-ema-2026-11-21',
+        sequence: 5,
+        details: { strategy: 'ema', level: 'full', previous: 'semi-auto', approvalTimeoutMs: null },
+      },
+    ]);
+  });
+
+  it('a history recorded before levels existed replays as full automation: orders start, nothing journaled', async () => {
+    const h = harness({ signals: [{ atMs: HOUR }], input: { automation: { level: 'alerts-only', approvalTimeoutMs: 5 * MINUTE } }, unpatched: [SessionPatch.automationLevel] });
+    await h.session.run();
+    expect(h.orders).toHaveLength(1);
+    expect(h.alerts.filter((a) => a.type === 'ORDER_PROPOSED')).toEqual([]);
+    expect(h.journal).toEqual([]);
+  });
+
+  it('validates the level a session input carries', () => {
+    const h = harness({});
+    expect(() => validateSessionWorkflowInput({ ...h.input, automation: { level: 'semi', approvalTimeoutMs: 300_000 } } as never)).toThrow(/automation\.level: must be one of alerts-only, semi-auto, full \(got "semi"\)/);
+  });
+});

@@ -1,0 +1,2 @@
+ALTER TABLE "operator_actions" DROP CONSTRAINT "operator_actions_action_valid";--> statement-breakpoint
+ALTER TABLE "operator_actions" ADD CONSTRAINT "operator_actions_action_valid" CHECK (action in ('HALT', 'RESUME', 'KILL_SWITCH', 'DAILY_RESET', 'RECONCILIATION_DECISION', 'SIGNAL_REJECTED', 'OVERRIDE', 'AUTOMATION_LEVEL', 'ORDER_APPROVED', 'ORDER_REJECTED', 'ORDER_EXPIRED'));
