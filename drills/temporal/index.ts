@@ -3,10 +3,17 @@ import type { DrillResult } from '../types';
 import { serverCrashDrill } from './crash';
 import { serverDailyLossDrill } from './daily-loss';
 import { serverGate } from './gate';
+import { multiWorkerDrill } from './multi-worker';
 import { DrillTemporal } from './server';
 import type { ServerDrill } from './server';
 
 export const SERVER_DRILLS: readonly ServerDrill[] = [serverCrashDrill, serverDailyLossDrill];
+
+/**
+ * Server drills that run only when `--only` names them: the three-worker drill needs a PostgreSQL
+ * server besides Temporal, and its quick form has a test file of its own (test/drills/multi-worker.test.ts).
+ */
+export const NAMED_SERVER_DRILLS: readonly ServerDrill[] = [multiWorkerDrill];
 
 export interface ServerDrillRun {
   results: DrillResult[];
@@ -30,7 +37,10 @@ export async function runServerDrills(options: ServerDrillOptions = {}): Promise
   const env = options.env ?? process.env;
   const gate = serverGate(env);
   if (!gate.configured) return { results: [], summary: `Temporal: ${gate.reason}.`, skipped: true, error: null };
-  const drills = SERVER_DRILLS.filter((d) => !options.only || options.only.some((o) => d.id.startsWith(o)));
+  const drills = [
+    ...SERVER_DRILLS.filter((d) => !options.only || options.only.some((o) => d.id.startsWith(o))),
+    ...NAMED_SERVER_DRILLS.filter((d) => options.only?.some((o) => d.id.startsWith(o))),
+  ];
   if (drills.length === 0) return { results: [], summary: `Temporal: ${gate.describe} configured; no server-form drill matches --only.`, skipped: true, error: null };
   const log = options.log ?? (() => {});
   const temporal = await DrillTemporal.open(gate, env);

@@ -1,0 +1,412 @@
+/**
+ * The three-worker drill: three worker processes (multi-worker-child.ts: the production worker
+ * from its validated config, WORKER_COUNT=3) on one task queue of one Temporal server and one
+ * PostgreSQL database (a database of the run's own, dropped after), trading sessions whose
+ * scripted watch buys across several markets (crossing limits that fill in parts), and:
+ * 1. mid-session: once the sessions trade, a worker found running a session's activity
+ *    (describe: pendingActivities[].lastWorkerIdentity, the SDK's `<pid>@<host>`) is SIGKILLed;
+ * 2. mid-submit: the next order submission to leave a worker is held in the drill's relay (it has
+ *    left the worker, not reached the venue), the worker the order's submitOrder runs on is found
+ *    the same way and SIGKILLed; the held request then reaches the venue late, or is lost;
+ * 3. a halt is signalled to every session; the one surviving worker runs everything to its end:
+ *    the sessions to the end of their day, every order workflow to a final state.
+ * Then it shows, from the exchange's own state and the records:
+ * - no duplicate venue order: at most one venue order per client order ID;
+ * - no lost or double-counted fill: every venue fill once in the fills table (by trade ID), each
+ *   order's filled quantity and each market's position equal to the venue's fills (drills/audit.ts);
+ * - the halt consistent: every session ended halted by the operator's MANUAL trip, the records
+ *   hold that trip and the HALT in the journal for every session, and no order was first sent
+ *   after its session had the halt.
+ * Needs a PostgreSQL server (TEST_DATABASE_URL or DATABASE_URL): three processes cannot share PGlite.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+import { listOperatorActions, loadActiveTrips, openDatabase, type Database } from '../../db';
+import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
+import { tradingDayIn } from '../../domain/calendar';
+import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
+import { MICROS, type Money } from '../../domain/money';
+import { seededRandom } from '../../domain/random';
+import type { RiskLimits } from '../../domain/risk-limits';
+import { signalHalt, querySessionStatus } from '../../runtime/session-control';
+import { startTestExchange, type TestExchange } from '../../testkit/activities-harness';
+import { EAGER_FILLS } from '../../testkit/venue-harness';
+import type { OrderStatus, SessionStatus, SessionWorkflowInput } from '../../workflows/api';
+import type { sessionWorkflow } from '../../workflows/session-workflow';
+import { audit } from '../audit';
+import { SERVER_URL } from '../backend';
+import { DrillChild } from '../child';
+import { sleep } from '../controllers';
+import { addCounts, zeroCounts, type DrillResult } from '../types';
+import { DRILL_LIMITS, PAPER_KEY_ID, venueAt } from '../world';
+import type { MultiWorkerChildSpec } from './multi-worker-child';
+import { VenueRelay } from './relay';
+import { resultWithin, terminateQuietly, type DrillTemporal, type ServerDrill } from './server';
+
+export const MULTI_WORKER_DRILL_ID = 'multi-worker';
+export const WORKERS = 3;
+
+/** Parts of about a second each: an order of 4-8 fills in several, so fills land on several workers. */
+const PARTIAL_FILLS = { ...EAGER_FILLS, fillProbability: 0.15, partialFillProbability: 1, feeCoefficientPpm: 70_000 };
+const STARTING_CASH = 100_000_000 * MICROS;
+/** Far beyond what the drill's fees and crossed spreads add up to: the only halt is the operator's. */
+const DAILY_LOSS = (1_000_000 * MICROS) as Money;
+const LIMITS: RiskLimits = Object.freeze({ ...DRILL_LIMITS, maxDailyLoss: DAILY_LOSS });
+const BREAKERS = { ...CASE_STUDY_BREAKERS, maxDailyLoss: DAILY_LOSS, maxOrdersInWindow: 10_000, maxErrorsInWindow: 1_000_000, maxErrorRate: 1 };
+const MARKETS_PER_SESSION = 3;
+const WORKER_READY_MS = 90_000;
+/** Bound on finding a kill's target (a session activity on a live worker, a held submission). */
+const FIND_MS = 20_000;
+/** Bound on everything ending after the halt: a killed activity sits out its 30 s timeout, the submission's lookup follows. */
+const COMPLETION_MS = 240_000;
+const OPERATOR = { operator: 'drill-operator', reason: 'multi-worker drill: halt every session' };
+/** Client order IDs held in the relay for the mid-submit kill: every one a session could send. */
+const HELD_SEQUENCES = 400;
+
+interface Worker {
+  child: DrillChild;
+  pid: number;
+  killed: boolean;
+}
+
+interface Shape {
+  sessions: number;
+  dayMs: number;
+  /** The first kill no sooner than this into the day. */
+  firstKillAfterMs: number;
+  /** The halt no sooner than this into the day (and after the second kill). */
+  haltAfterMs: number;
+}
+
+/** `trials` sessions, 15 s of day each (at least 30 s); quick (2): the halt right after the kills, else 60% into the day. */
+function shapeFor(trials: number): Shape {
+  const dayMs = Math.max(30_000, trials * 15_000);
+  return { sessions: trials, dayMs, firstKillAfterMs: Math.max(4_000, trials * 3_000), haltAfterMs: trials <= 2 ? 0 : Math.round(dayMs * 0.6) };
+}
+
+function sessionInput(strategy: string, tradingDay: string, marketIds: string[], endOfDayAt: number): SessionWorkflowInput {
+  return {
+    strategy,
+    // The drill scripts this session's watch (multi-worker-child.ts); the strategy named here never runs.
+    strategyName: 'model-edge',
+    strategyParams: {},
+    tradingDay,
+    marketIds,
+    endOfDayAt,
+    watchPeriodMs: 1_000,
+    pollIntervalMs: 200,
+    orderTtlMs: 12_000,
+    maxDailyLoss: DAILY_LOSS,
+    breakers: BREAKERS,
+    searchAttributes: false,
+  };
+}
+
+/** The process ID in a Temporal worker identity (the SDK's default `<pid>@<host>`). */
+export function pidOfIdentity(identity: string | null | undefined): number | null {
+  const m = /^(\d+)@/.exec(identity ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+interface RunningActivity {
+  activityId: string;
+  activityType: string;
+  pid: number | null;
+  attempt: number;
+}
+
+async function runningActivities(handle: WorkflowHandle): Promise<RunningActivity[]> {
+  const described = await handle.describe().catch(() => null);
+  return (described?.raw.pendingActivities ?? [])
+    .filter((a) => String(a.state) === 'PENDING_ACTIVITY_STATE_STARTED' || a.state === 2)
+    .map((a) => ({ activityId: a.activityId ?? '', activityType: a.activityType?.name ?? '?', pid: pidOfIdentity(a.lastWorkerIdentity), attempt: a.attempt ?? 0 }));
+}
+
+/** A database of the run's own on the PostgreSQL server, dropped (with its connections) by `drop`. */
+async function freshDatabase(tag: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
+  const name = `drill_mw_${tag}`;
+  const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      try {
+        await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await admin.end({ timeout: 5 });
+      }
+    },
+  };
+}
+
+export const multiWorkerDrill: ServerDrill = {
+  id: MULTI_WORKER_DRILL_ID,
+  title: `Temporal server: ${WORKERS} worker processes on one task queue and one PostgreSQL; one SIGKILLed mid-session, one mid-submit, a halt`,
+  defaultTrials: 4,
+  quickTrials: 2,
+  async run({ trials, seed, log, temporal }): Promise<DrillResult[]> {
+    const started = Date.now();
+    const row = (counts: Partial<ReturnType<typeof zeroCounts>>, checksFailed: string[], notes: string[]): DrillResult[] => [
+      { id: this.id, title: this.title, counts: addCounts(zeroCounts(), counts), checksFailed, notes, elapsedMs: Date.now() - started },
+    ];
+    if (!SERVER_URL) return row({}, ['needs a PostgreSQL server: set TEST_DATABASE_URL or DATABASE_URL (three worker processes cannot share PGlite)'], []);
+    const shape = shapeFor(trials);
+    const rng = seededRandom(seed);
+    const checksFailed: string[] = [];
+    const notes: string[] = [];
+    const handles: WorkflowHandle[] = [];
+    const workers: Worker[] = [];
+    const dataDir = mkdtempSync(join(tmpdir(), 'drill-mw-'));
+    let database: Awaited<ReturnType<typeof freshDatabase>> | null = null;
+    let records: Database | null = null;
+    let exchange: TestExchange | null = null;
+    let relay: VenueRelay | null = null;
+    try {
+      database = await freshDatabase(temporal.tag);
+      records = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 4 });
+      exchange = await startTestExchange({ engine: { fillModel: PARTIAL_FILLS, startingCash: STARTING_CASH } });
+      relay = await VenueRelay.start(exchange.exchange.url);
+      const venue = venueAt(exchange.exchange.url);
+      const markets = (await venue.listMarkets()).filter((m) => m.tickSize === 10_000 && m.resolvesAt !== null);
+      const taskQueue = temporal.taskQueue('mw');
+      const tradingDay = tradingDayIn(Date.now(), 'UTC');
+      const strategies = Array.from({ length: shape.sessions }, (_, i) => `${temporal.strategy('mw')}-${i + 1}`);
+      notes.push(`records: PostgreSQL database ${database.name} of its own (dropped after); ${temporal.describe}, task queue ${taskQueue}`);
+
+      // ---- three workers ----
+      const spec = (): MultiWorkerChildSpec => ({
+        address: temporal.handle.address,
+        namespace: temporal.handle.namespace,
+        taskQueue,
+        bundlePath: temporal.bundlePath,
+        dataDir,
+        databaseUrl: database!.url,
+        venueUrl: relay!.url,
+        workerCount: WORKERS,
+        limits: LIMITS,
+        strategies,
+      });
+      const up = Date.now();
+      await Promise.all(
+        Array.from({ length: WORKERS }, async () => {
+          const child = new DrillChild('./temporal/multi-worker-child.ts', { MULTI_WORKER_CHILD: JSON.stringify(spec()) });
+          const ready = await child.waitForLine((l) => l.startsWith('READY') || l.startsWith('FAILED'), WORKER_READY_MS);
+          if (!ready?.startsWith('READY')) {
+            await child.kill();
+            throw new Error(`a worker did not start: ${ready ?? 'no answer'} ${child.stderr.slice(-800)}`);
+          }
+          workers.push({ child, pid: child.pid!, killed: false });
+        }),
+      );
+      const live = () => workers.filter((w) => !w.killed);
+      const kill = async (pid: number): Promise<boolean> => {
+        const w = live().find((x) => x.pid === pid);
+        if (!w) return false;
+        w.killed = true;
+        await w.child.kill();
+        return true;
+      };
+      log(`  ${WORKERS} workers up in ${((Date.now() - up) / 1000).toFixed(1)} s: pids ${workers.map((w) => w.pid).join(', ')}`);
+
+      // ---- the sessions ----
+      const dayStart = Date.now();
+      const endOfDayAt = dayStart + shape.dayMs;
+      const sessionHandles = new Map<string, WorkflowHandle>();
+      for (const [i, strategy] of strategies.entries()) {
+        const marketIds = Array.from({ length: MARKETS_PER_SESSION }, (_, k) => markets[(i * MARKETS_PER_SESSION + k) % markets.length]!.marketId);
+        const handle = await temporal.client.workflow.start<typeof sessionWorkflow>('sessionWorkflow', {
+          taskQueue,
+          workflowId: sessionWorkflowId(strategy, tradingDay),
+          args: [sessionInput(strategy, tradingDay, [...new Set(marketIds)], endOfDayAt)],
+        });
+        handles.push(handle);
+        sessionHandles.set(strategy, handle);
+      }
+      const statusOf = (strategy: string): Promise<SessionStatus | null> => querySessionStatus(temporal.client, sessionWorkflowId(strategy, tradingDay)).catch(() => null);
+      const tradingBy = Date.now() + 60_000;
+      for (const strategy of strategies) {
+        for (;;) {
+          const s = await statusOf(strategy);
+          if (s && s.mode !== 'PREFLIGHT') {
+            if (s.mode !== 'TRADING') checksFailed.push(`session ${strategy} did not start trading: ${s.mode} (${s.haltReason ?? ''})`);
+            break;
+          }
+          if (Date.now() > tradingBy) {
+            checksFailed.push(`session ${strategy} never left pre-flight`);
+            break;
+          }
+          await sleep(250);
+        }
+      }
+      log(`  ${strategies.length} sessions trading ${((Date.now() - dayStart) / 1000).toFixed(1)} s after their start`);
+
+      // ---- kill 1: a worker while a session's activity runs on it ----
+      await sleep(Math.max(0, dayStart + shape.firstKillAfterMs - Date.now()));
+      let firstKill: { pid: number; strategy: string; activity: RunningActivity; inFlightAfter: boolean } | null = null;
+      // The watch first (it lasts half a second, so the kill lands inside it); any session activity after half the time.
+      const findFrom = Date.now();
+      for (const findBy = findFrom + FIND_MS; firstKill === null && Date.now() < findBy; ) {
+        const anyActivity = Date.now() > findFrom + FIND_MS / 2;
+        for (const strategy of strategies) {
+          const handle = sessionHandles.get(strategy)!;
+          const activity = (await runningActivities(handle)).find((a) => a.pid !== null && live().some((w) => w.pid === a.pid) && (anyActivity || a.activityType === 'watchForSignal'));
+          if (!activity || !(await kill(activity.pid!))) continue;
+          // Still pending with the same attempt after the kill: it was in flight on the dead worker.
+          const after = await runningActivities(handle);
+          firstKill = { pid: activity.pid!, strategy, activity, inFlightAfter: after.some((a) => a.activityId === activity.activityId && a.attempt === activity.attempt) };
+          break;
+        }
+        if (firstKill === null) await sleep(50);
+      }
+      if (firstKill === null) checksFailed.push(`kill 1: no session activity was found running on a worker within ${FIND_MS / 1000} s`);
+      else {
+        const line = `kill 1 (mid-session): pid ${firstKill.pid} SIGKILLed ${((Date.now() - dayStart) / 1000).toFixed(1)} s into the day while session ${firstKill.strategy}'s ${firstKill.activity.activityType} (attempt ${firstKill.activity.attempt}) ran on it${firstKill.inFlightAfter ? '' : ' (it had just finished)'}`;
+        notes.push(line);
+        log(`  ${line}`);
+        if (!firstKill.inFlightAfter) checksFailed.push(`kill 1 did not land mid-activity: ${firstKill.activity.activityType} of ${firstKill.strategy} had finished`);
+      }
+
+      // ---- kill 2: the worker a submission is in flight on ----
+      const deliverLate = rng.next() < 0.5;
+      for (const strategy of strategies) {
+        for (let seq = 1; seq <= HELD_SEQUENCES; seq++) relay.hold(makeClientOrderId(strategy, tradingDay, seq), { call: 'submit', at: 'request', deliverAfterKill: deliverLate });
+      }
+      let secondKill: { pid: number; clientOrderId: string; attempt: number } | null = null;
+      for (const findBy = Date.now() + FIND_MS; secondKill === null && Date.now() < findBy; ) {
+        const [clientOrderId] = [...relay.reached.keys()];
+        if (clientOrderId === undefined) {
+          await sleep(20);
+          continue;
+        }
+        const submit = (await runningActivities(temporal.client.workflow.getHandle(orderWorkflowId(clientOrderId)))).find((a) => a.activityType === 'submitOrder');
+        if (!submit || submit.pid === null) {
+          await sleep(20);
+          continue;
+        }
+        if (await kill(submit.pid)) secondKill = { pid: submit.pid, clientOrderId, attempt: submit.attempt };
+        else {
+          checksFailed.push(`kill 2: ${clientOrderId}'s submitOrder runs on pid ${submit.pid}, not a live worker of the drill`);
+          break;
+        }
+      }
+      const heldAtKill = relay.reached.size;
+      const late = await relay.afterKill();
+      if (secondKill === null) checksFailed.push(`kill 2: no submission was found in flight within ${FIND_MS / 1000} s`);
+      else {
+        const line = `kill 2 (mid-submit): pid ${secondKill.pid} SIGKILLed ${((Date.now() - dayStart) / 1000).toFixed(1)} s into the day while ${secondKill.clientOrderId}'s submitOrder ran on it, its request held between worker and venue; ${heldAtKill} submissions held at the kill, ${late} reached the venue after it (${deliverLate ? 'delivered late' : 'lost'})`;
+        notes.push(line);
+        log(`  ${line}`);
+      }
+      const survivors = live();
+      notes.push(`survivor: pid ${survivors.map((w) => w.pid).join(', ')}`);
+
+      // ---- the halt ----
+      await sleep(Math.max(1_000, dayStart + shape.haltAfterMs - Date.now()));
+      const haltSentAt = Date.now();
+      await Promise.all(strategies.map((s) => signalHalt(temporal.client, sessionWorkflowId(s, tradingDay), OPERATOR)));
+      const haltSeenAt = new Map<string, number>();
+      for (const findBy = Date.now() + 60_000; haltSeenAt.size < strategies.length && Date.now() < findBy; ) {
+        for (const strategy of strategies) {
+          if (haltSeenAt.has(strategy)) continue;
+          const s = await statusOf(strategy);
+          if (s?.haltReason) haltSeenAt.set(strategy, Date.now());
+        }
+        await sleep(100);
+      }
+      for (const s of strategies) if (!haltSeenAt.has(s)) checksFailed.push(`session ${s} did not report the halt within 60 s`);
+      log(`  halt signalled ${((haltSentAt - dayStart) / 1000).toFixed(1)} s into the day; every session reported it within ${((Math.max(haltSentAt, ...haltSeenAt.values()) - haltSentAt) / 1000).toFixed(1)} s`);
+
+      // ---- the survivor runs everything to its end ----
+      const completionBy = Date.now() + COMPLETION_MS;
+      const finals = new Map<string, SessionStatus>();
+      for (const strategy of strategies) {
+        const end = await resultWithin<SessionStatus>(sessionHandles.get(strategy)!, Math.max(1_000, completionBy - Date.now()));
+        if ('result' in end) finals.set(strategy, end.result);
+        else checksFailed.push(`session ${strategy} did not end: ${end.problem}`);
+      }
+      const orders = new Map<string, { strategy: string; status: OrderStatus | null }>();
+      const unfinished: string[] = [];
+      for (const strategy of strategies) {
+        const count = finals.get(strategy)?.ordersStarted ?? 0;
+        for (let seq = 1; seq <= count; seq++) {
+          const coid = makeClientOrderId(strategy, tradingDay, seq);
+          const handle = temporal.client.workflow.getHandle(orderWorkflowId(coid));
+          handles.push(handle);
+          const end = await resultWithin<OrderStatus>(handle, Math.max(1_000, completionBy - Date.now()));
+          orders.set(coid, { strategy, status: 'result' in end ? end.result : null });
+          if ('problem' in end) unfinished.push(coid);
+        }
+      }
+      const settledMs = Date.now() - haltSentAt;
+      log(`  ${orders.size} orders and ${finals.size} sessions ended ${(settledMs / 1000).toFixed(1)} s after the halt`);
+      if (unfinished.length > 0) checksFailed.push(`${unfinished.length} order workflows did not end: ${unfinished.slice(0, 10).join(', ')}`);
+      for (const w of live()) {
+        w.killed = true;
+        await w.child.kill();
+      }
+
+      // ---- duplicates, fills, positions: the venue against the records ----
+      const result = await audit({ db: records.db, venue: venueAt(exchange.exchange.url), exchange: exchange.exchange, keyId: PAPER_KEY_ID, runsUnfinished: unfinished });
+      for (const p of result.problems) notes.push(`finding: ${p}`);
+      const atVenue = new Map<string, number>();
+      for (const o of exchange.exchange.engine.toState().accounts.find((a) => a.keyId === PAPER_KEY_ID)?.orders ?? []) atVenue.set(o.clientOrderId, (atVenue.get(o.clientOrderId) ?? 0) + 1);
+      const twice = [...atVenue].filter(([, n]) => n > 1);
+      if (twice.length > 0) checksFailed.push(`client order IDs with more than one venue order: ${twice.map(([c, n]) => `${c} x${n}`).join(', ')}`);
+      const strangers = [...atVenue.keys()].filter((c) => !orders.has(c));
+      if (strangers.length > 0) checksFailed.push(`venue orders no session started: ${strangers.slice(0, 10).join(', ')}`);
+      if (result.venueFills !== result.recordedFills) checksFailed.push(`${result.venueFills} fills at the venue, ${result.recordedFills} rows in the fills table`);
+      if (result.venueFills === 0) checksFailed.push('no order filled: the drill judged no fills');
+      if (atVenue.size < strategies.length) checksFailed.push(`only ${atVenue.size} venue orders: the sessions hardly traded`);
+
+      // ---- the halt: sessions, records, orders ----
+      const trips = new Map<string, number>();
+      const journal = await listOperatorActions(records.db, { action: 'HALT', limit: 10_000 });
+      let sawHalt = 0;
+      let sentAfterHalt = 0;
+      for (const strategy of strategies) {
+        const final = finals.get(strategy);
+        if (final && !final.trips.some((t) => t.kind === 'MANUAL' && t.reason.includes(OPERATOR.reason))) checksFailed.push(`session ${strategy} ended without the operator's halt: trips ${JSON.stringify(final.trips.map((t) => t.kind))}`);
+        if (final && final.haltReason === null) checksFailed.push(`session ${strategy} ended not halted`);
+        const recorded = (await loadActiveTrips(records.db, strategy)).filter((t) => t.kind === 'MANUAL' && t.reason.includes(OPERATOR.reason));
+        trips.set(strategy, recorded.length);
+        if (recorded.length === 0) checksFailed.push(`the records hold no MANUAL trip for ${strategy}`);
+        const workflowId = sessionWorkflowId(strategy, tradingDay);
+        const halts = journal.filter((j) => j.workflowId === workflowId && j.reason === OPERATOR.reason);
+        if (halts.length !== 1) checksFailed.push(`the journal holds ${halts.length} HALT entries for ${workflowId}, expected 1`);
+        const seen = haltSeenAt.get(strategy) ?? Number.POSITIVE_INFINITY;
+        for (const [coid, o] of orders) {
+          if (o.strategy !== strategy || o.status === null) continue;
+          if (o.status.haltRequested !== null) sawHalt++;
+          const sentAt = o.status.timings.submittedAt;
+          if (sentAt !== null && sentAt > seen) {
+            sentAfterHalt++;
+            checksFailed.push(`${coid} was first sent ${sentAt - seen} ms after its session had the halt`);
+          }
+        }
+      }
+
+      const byState = new Map<string, number>();
+      for (const o of orders.values()) if (o.status) byState.set(o.status.state, (byState.get(o.status.state) ?? 0) + 1);
+      notes.push(
+        `${strategies.length} sessions x ${MARKETS_PER_SESSION} markets over a ${shape.dayMs / 1000} s day: ${orders.size} orders (${[...byState].map(([k, n]) => `${k} x${n}`).join(', ')}), ${result.venueOrders} venue orders, ${result.venueFills} venue fills, ${result.recordedFills} fill rows`,
+      );
+      notes.push(`kills: ${WORKERS - survivors.length} SIGKILLs mid-run (the survivor is stopped once every workflow ended); duplicates ${result.counts.duplicates}, lost fills ${result.counts.lostFills}, double-counted ${result.counts.doubleCountedFills}, unresolved ${result.counts.unresolved}`);
+      notes.push(`halt: ${haltSeenAt.size}/${strategies.length} sessions reported it, ${[...trips.values()].filter((n) => n > 0).length} MANUAL trips in the records, ${sawHalt} orders working at it received it, ${sentAfterHalt} orders first sent after it; everything ended ${(settledMs / 1000).toFixed(1)} s after it`);
+      return row({ trials: orders.size, ...result.counts }, checksFailed, notes);
+    } finally {
+      for (const w of workers) if (!w.killed) await w.child.kill().catch(() => undefined);
+      await Promise.all(handles.map((h) => terminateQuietly(h, 'multi-worker drill ended')));
+      await relay?.close().catch(() => undefined);
+      await exchange?.close().catch(() => undefined);
+      await records?.close().catch(() => undefined);
+      await database?.drop().catch((e: unknown) => log(`  could not drop the drill's database: ${e instanceof Error ? e.message : String(e)}`));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+};
