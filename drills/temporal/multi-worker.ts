@@ -3,11 +3,13 @@
  * from its validated config, WORKER_COUNT=3) on one task queue of one Temporal server and one
  * PostgreSQL database (a database of the run's own, dropped after), trading sessions whose
  * scripted watch buys across several markets (crossing limits that fill in parts), and:
- * 1. mid-session: once the sessions trade, a worker found running a session's activity
- *    (describe: pendingActivities[].lastWorkerIdentity, the SDK's `<pid>@<host>`) is SIGKILLed;
- * 2. mid-submit: the next order submission to leave a worker is held in the drill's relay (it has
- *    left the worker, not reached the venue), the worker the order's submitOrder runs on is found
- *    the same way and SIGKILLed; the held request then reaches the venue late, or is lost;
+ * 1. mid-submit: each session's first order goes through; every later submission is held in the
+ *    drill's relay (it has left the worker, not reached the venue) until the first is, and the
+ *    worker that order's submitOrder runs on (describe: pendingActivities[].lastWorkerIdentity,
+ *    the SDK's `<pid>@<host>`) is SIGKILLed; the held requests then reach the venue late, or are
+ *    lost (the seed says which), and the orders resolve by looking themselves up;
+ * 2. mid-session: a few seconds on, a worker found running a session's watch the same way is
+ *    SIGKILLed (checked: the activity is still pending on the dead worker after the kill);
  * 3. a halt is signalled to every session; the one surviving worker runs everything to its end:
  *    the sessions to the end of their day, every order workflow to a final state.
  * Then it shows, from the exchange's own state and the records:
@@ -49,8 +51,8 @@ import { resultWithin, terminateQuietly, type DrillTemporal, type ServerDrill } 
 export const MULTI_WORKER_DRILL_ID = 'multi-worker';
 export const WORKERS = 3;
 
-/** Parts of about a second each: an order of 4-8 fills in several, so fills land on several workers. */
-const PARTIAL_FILLS = { ...EAGER_FILLS, fillProbability: 0.15, partialFillProbability: 1, feeCoefficientPpm: 70_000 };
+/** Parts every third of a second or so: an order of 4-8 fills in several, so fills land on several workers. */
+const PARTIAL_FILLS = { ...EAGER_FILLS, fillProbability: 0.3, partialFillProbability: 1, feeCoefficientPpm: 70_000 };
 const STARTING_CASH = 100_000_000 * MICROS;
 /** Far beyond what the drill's fees and crossed spreads add up to: the only halt is the operator's. */
 const DAILY_LOSS = (1_000_000 * MICROS) as Money;
@@ -75,8 +77,8 @@ interface Worker {
 interface Shape {
   sessions: number;
   dayMs: number;
-  /** The first kill no sooner than this into the day. */
-  firstKillAfterMs: number;
+  /** The mid-session kill no sooner than this into the day (the mid-submit kill comes at the first held submission). */
+  sessionKillAfterMs: number;
   /** The halt no sooner than this into the day (and after the second kill). */
   haltAfterMs: number;
 }
@@ -84,7 +86,7 @@ interface Shape {
 /** `trials` sessions, 15 s of day each (at least 30 s); quick (2): the halt right after the kills, else 60% into the day. */
 function shapeFor(trials: number): Shape {
   const dayMs = Math.max(30_000, trials * 15_000);
-  return { sessions: trials, dayMs, firstKillAfterMs: Math.max(4_000, trials * 3_000), haltAfterMs: trials <= 2 ? 0 : Math.round(dayMs * 0.6) };
+  return { sessions: trials, dayMs, sessionKillAfterMs: Math.max(4_000, trials * 3_000), haltAfterMs: trials <= 2 ? 0 : Math.round(dayMs * 0.6) };
 }
 
 function sessionInput(strategy: string, tradingDay: string, marketIds: string[], endOfDayAt: number): SessionWorkflowInput {
@@ -98,7 +100,7 @@ function sessionInput(strategy: string, tradingDay: string, marketIds: string[],
     endOfDayAt,
     watchPeriodMs: 1_000,
     pollIntervalMs: 200,
-    orderTtlMs: 12_000,
+    orderTtlMs: 8_000,
     maxDailyLoss: DAILY_LOSS,
     breakers: BREAKERS,
     searchAttributes: false,
@@ -214,7 +216,11 @@ export const multiWorkerDrill: ServerDrill = {
       };
       log(`  ${WORKERS} workers up in ${((Date.now() - up) / 1000).toFixed(1)} s: pids ${workers.map((w) => w.pid).join(', ')}`);
 
-      // ---- the sessions ----
+      // ---- the sessions, each one's first order free, every later submission held in the relay until the first kill ----
+      const deliverLate = rng.next() < 0.5;
+      for (const strategy of strategies) {
+        for (let seq = 2; seq <= HELD_SEQUENCES; seq++) relay.hold(makeClientOrderId(strategy, tradingDay, seq), { call: 'submit', at: 'request', deliverAfterKill: deliverLate });
+      }
       const dayStart = Date.now();
       const endOfDayAt = dayStart + shape.dayMs;
       const sessionHandles = new Map<string, WorkflowHandle>();
@@ -246,39 +252,9 @@ export const multiWorkerDrill: ServerDrill = {
       }
       log(`  ${strategies.length} sessions trading ${((Date.now() - dayStart) / 1000).toFixed(1)} s after their start`);
 
-      // ---- kill 1: a worker while a session's activity runs on it ----
-      await sleep(Math.max(0, dayStart + shape.firstKillAfterMs - Date.now()));
-      let firstKill: { pid: number; strategy: string; activity: RunningActivity; inFlightAfter: boolean } | null = null;
-      // The watch first (it lasts half a second, so the kill lands inside it); any session activity after half the time.
-      const findFrom = Date.now();
-      for (const findBy = findFrom + FIND_MS; firstKill === null && Date.now() < findBy; ) {
-        const anyActivity = Date.now() > findFrom + FIND_MS / 2;
-        for (const strategy of strategies) {
-          const handle = sessionHandles.get(strategy)!;
-          const activity = (await runningActivities(handle)).find((a) => a.pid !== null && live().some((w) => w.pid === a.pid) && (anyActivity || a.activityType === 'watchForSignal'));
-          if (!activity || !(await kill(activity.pid!))) continue;
-          // Still pending with the same attempt after the kill: it was in flight on the dead worker.
-          const after = await runningActivities(handle);
-          firstKill = { pid: activity.pid!, strategy, activity, inFlightAfter: after.some((a) => a.activityId === activity.activityId && a.attempt === activity.attempt) };
-          break;
-        }
-        if (firstKill === null) await sleep(50);
-      }
-      if (firstKill === null) checksFailed.push(`kill 1: no session activity was found running on a worker within ${FIND_MS / 1000} s`);
-      else {
-        const line = `kill 1 (mid-session): pid ${firstKill.pid} SIGKILLed ${((Date.now() - dayStart) / 1000).toFixed(1)} s into the day while session ${firstKill.strategy}'s ${firstKill.activity.activityType} (attempt ${firstKill.activity.attempt}) ran on it${firstKill.inFlightAfter ? '' : ' (it had just finished)'}`;
-        notes.push(line);
-        log(`  ${line}`);
-        if (!firstKill.inFlightAfter) checksFailed.push(`kill 1 did not land mid-activity: ${firstKill.activity.activityType} of ${firstKill.strategy} had finished`);
-      }
-
-      // ---- kill 2: the worker a submission is in flight on ----
-      const deliverLate = rng.next() < 0.5;
-      for (const strategy of strategies) {
-        for (let seq = 1; seq <= HELD_SEQUENCES; seq++) relay.hold(makeClientOrderId(strategy, tradingDay, seq), { call: 'submit', at: 'request', deliverAfterKill: deliverLate });
-      }
-      let secondKill: { pid: number; clientOrderId: string; attempt: number } | null = null;
-      for (const findBy = Date.now() + FIND_MS; secondKill === null && Date.now() < findBy; ) {
+      // ---- kill 1: the worker a submission is in flight on (the first held in the relay) ----
+      let submitKill: { pid: number; clientOrderId: string; attempt: number } | null = null;
+      for (const findBy = Date.now() + FIND_MS; submitKill === null && Date.now() < findBy; ) {
         const [clientOrderId] = [...relay.reached.keys()];
         if (clientOrderId === undefined) {
           await sleep(20);
@@ -289,20 +265,46 @@ export const multiWorkerDrill: ServerDrill = {
           await sleep(20);
           continue;
         }
-        if (await kill(submit.pid)) secondKill = { pid: submit.pid, clientOrderId, attempt: submit.attempt };
+        if (await kill(submit.pid)) submitKill = { pid: submit.pid, clientOrderId, attempt: submit.attempt };
         else {
-          checksFailed.push(`kill 2: ${clientOrderId}'s submitOrder runs on pid ${submit.pid}, not a live worker of the drill`);
+          checksFailed.push(`kill 1: ${clientOrderId}'s submitOrder runs on pid ${submit.pid}, not a live worker of the drill`);
           break;
         }
       }
       const heldAtKill = relay.reached.size;
       const late = await relay.afterKill();
-      if (secondKill === null) checksFailed.push(`kill 2: no submission was found in flight within ${FIND_MS / 1000} s`);
+      if (submitKill === null) checksFailed.push(`kill 1: no submission was found in flight within ${FIND_MS / 1000} s`);
       else {
-        const line = `kill 2 (mid-submit): pid ${secondKill.pid} SIGKILLed ${((Date.now() - dayStart) / 1000).toFixed(1)} s into the day while ${secondKill.clientOrderId}'s submitOrder ran on it, its request held between worker and venue; ${heldAtKill} submissions held at the kill, ${late} reached the venue after it (${deliverLate ? 'delivered late' : 'lost'})`;
+        const line = `kill 1 (mid-submit): pid ${submitKill.pid} SIGKILLed ${((Date.now() - dayStart) / 1000).toFixed(1)} s into the day while ${submitKill.clientOrderId}'s submitOrder ran on it, its request held between worker and venue; ${heldAtKill} submissions held at the kill, ${late} reached the venue after it (${deliverLate ? 'delivered late' : 'lost'})`;
         notes.push(line);
         log(`  ${line}`);
       }
+      // ---- kill 2: a worker while a session's activity runs on it ----
+      await sleep(Math.max(0, dayStart + shape.sessionKillAfterMs - Date.now()));
+      let sessionKill: { pid: number; strategy: string; activity: RunningActivity; inFlightAfter: boolean } | null = null;
+      // The watch first (it lasts half a second, so the kill lands inside it); any session activity after half the time.
+      const findFrom = Date.now();
+      for (const findBy = findFrom + FIND_MS; sessionKill === null && Date.now() < findBy; ) {
+        const anyActivity = Date.now() > findFrom + FIND_MS / 2;
+        for (const strategy of strategies) {
+          const handle = sessionHandles.get(strategy)!;
+          const activity = (await runningActivities(handle)).find((a) => a.pid !== null && live().some((w) => w.pid === a.pid) && (anyActivity || a.activityType === 'watchForSignal'));
+          if (!activity || !(await kill(activity.pid!))) continue;
+          // Still pending with the same attempt after the kill: it was in flight on the dead worker.
+          const after = await runningActivities(handle);
+          sessionKill = { pid: activity.pid!, strategy, activity, inFlightAfter: after.some((a) => a.activityId === activity.activityId && a.attempt === activity.attempt) };
+          break;
+        }
+        if (sessionKill === null) await sleep(50);
+      }
+      if (sessionKill === null) checksFailed.push(`kill 2: no session activity was found running on a worker within ${FIND_MS / 1000} s`);
+      else {
+        const line = `kill 2 (mid-session): pid ${sessionKill.pid} SIGKILLed ${((Date.now() - dayStart) / 1000).toFixed(1)} s into the day while session ${sessionKill.strategy}'s ${sessionKill.activity.activityType} (attempt ${sessionKill.activity.attempt}) ran on it${sessionKill.inFlightAfter ? '' : ' (it had just finished)'}`;
+        notes.push(line);
+        log(`  ${line}`);
+        if (!sessionKill.inFlightAfter) checksFailed.push(`kill 2 did not land mid-activity: ${sessionKill.activity.activityType} of ${sessionKill.strategy} had finished`);
+      }
+
       const survivors = live();
       notes.push(`survivor: pid ${survivors.map((w) => w.pid).join(', ')}`);
 
@@ -324,6 +326,33 @@ export const multiWorkerDrill: ServerDrill = {
 
       // ---- the survivor runs everything to its end ----
       const completionBy = Date.now() + COMPLETION_MS;
+      // What the last workflows wait for, every 15 s: which activity, on which worker (dead or alive).
+      const waits = new Map<string, string>();
+      let settled = false;
+      const watchStragglers = (async () => {
+        const dead = new Set(workers.filter((w) => w.killed).map((w) => w.pid));
+        while (!settled) {
+          for (let t = 0; t < 15_000 && !settled; t += 250) await sleep(250);
+          if (settled) break;
+          const open: string[] = [];
+          for (const strategy of strategies) {
+            const status = await statusOf(strategy);
+            const ids = [sessionWorkflowId(strategy, tradingDay), ...Array.from({ length: status?.ordersStarted ?? 0 }, (_, i) => orderWorkflowId(makeClientOrderId(strategy, tradingDay, i + 1)))];
+            for (const id of ids) {
+              const described = await temporal.client.workflow.getHandle(id).describe().catch(() => null);
+              if (!described || described.status.name !== 'RUNNING') continue;
+              const acts = (described.raw.pendingActivities ?? []).map((a) => {
+                const pid = pidOfIdentity(a.lastWorkerIdentity);
+                return `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 0}${pid === null ? '' : ` on pid ${pid}${dead.has(pid) ? ' (SIGKILLed)' : ''}`}`;
+              });
+              const what = `${id}: ${acts.join(', ') || 'no activity pending'}`;
+              open.push(what);
+              for (const a of acts) if (a.includes('SIGKILLed')) waits.set(`${id} ${a.split(' attempt')[0]}`, a);
+            }
+          }
+          if (open.length > 0) log(`  ${((Date.now() - haltSentAt) / 1000).toFixed(0)} s after the halt, still running: ${open.slice(0, 6).join('; ')}${open.length > 6 ? `; +${open.length - 6}` : ''}`);
+        }
+      })();
       const finals = new Map<string, SessionStatus>();
       for (const strategy of strategies) {
         const end = await resultWithin<SessionStatus>(sessionHandles.get(strategy)!, Math.max(1_000, completionBy - Date.now()));
@@ -344,6 +373,9 @@ export const multiWorkerDrill: ServerDrill = {
         }
       }
       const settledMs = Date.now() - haltSentAt;
+      settled = true;
+      await watchStragglers;
+      if (waits.size > 0) notes.push(`waited out on dead workers (their start-to-close or heartbeat timeouts): ${[...waits].map(([k, v]) => `${k.split(' ')[0]} ${v}`).join('; ')}`);
       log(`  ${orders.size} orders and ${finals.size} sessions ended ${(settledMs / 1000).toFixed(1)} s after the halt`);
       if (unfinished.length > 0) checksFailed.push(`${unfinished.length} order workflows did not end: ${unfinished.slice(0, 10).join(', ')}`);
       for (const w of live()) {
