@@ -83,10 +83,13 @@ interface Shape {
   haltAfterMs: number;
 }
 
-/** `trials` sessions, 15 s of day each (at least 30 s); quick (2): the halt right after the kills, else 60% into the day. */
+/**
+ * `trials` sessions, 15 s of day each (at least 30 s), the halt half-way through the day: the
+ * mid-submit order's 30 s submission timeout outlasts the rest of the day anyway.
+ */
 function shapeFor(trials: number): Shape {
   const dayMs = Math.max(30_000, trials * 15_000);
-  return { sessions: trials, dayMs, sessionKillAfterMs: Math.max(4_000, trials * 3_000), haltAfterMs: trials <= 2 ? 0 : Math.round(dayMs * 0.6) };
+  return { sessions: trials, dayMs, sessionKillAfterMs: Math.max(4_000, trials * 3_000), haltAfterMs: Math.round(dayMs / 2) };
 }
 
 function sessionInput(strategy: string, tradingDay: string, marketIds: string[], endOfDayAt: number): SessionWorkflowInput {
