@@ -46,7 +46,7 @@ import { addCounts, zeroCounts, type DrillResult } from '../types';
 import { DRILL_LIMITS, PAPER_KEY_ID, venueAt } from '../world';
 import type { MultiWorkerChildSpec } from './multi-worker-child';
 import { VenueRelay } from './relay';
-import { resultWithin, terminateQuietly, type DrillTemporal, type ServerDrill } from './server';
+import { resultWithin, terminateQuietly, type ServerDrill } from './server';
 
 export const MULTI_WORKER_DRILL_ID = 'multi-worker';
 export const WORKERS = 3;
