@@ -15,6 +15,12 @@ export const SERVER_DRILLS: readonly ServerDrill[] = [serverCrashDrill, serverDa
  */
 export const NAMED_SERVER_DRILLS: readonly ServerDrill[] = [multiWorkerDrill];
 
+/** The server drills a run takes: every one of SERVER_DRILLS (or those `only` names), and the named-only ones `only` names. */
+export function serverDrillsFor(only?: readonly string[]): ServerDrill[] {
+  const named = (d: ServerDrill) => only?.some((o) => d.id.startsWith(o)) ?? false;
+  return [...SERVER_DRILLS.filter((d) => !only || named(d)), ...NAMED_SERVER_DRILLS.filter(named)];
+}
+
 export interface ServerDrillRun {
   results: DrillResult[];
   /** One line for the output: what the server form ran against, or why it was skipped. */
@@ -37,10 +43,7 @@ export async function runServerDrills(options: ServerDrillOptions = {}): Promise
   const env = options.env ?? process.env;
   const gate = serverGate(env);
   if (!gate.configured) return { results: [], summary: `Temporal: ${gate.reason}.`, skipped: true, error: null };
-  const drills = [
-    ...SERVER_DRILLS.filter((d) => !options.only || options.only.some((o) => d.id.startsWith(o))),
-    ...NAMED_SERVER_DRILLS.filter((d) => options.only?.some((o) => d.id.startsWith(o))),
-  ];
+  const drills = serverDrillsFor(options.only);
   if (drills.length === 0) return { results: [], summary: `Temporal: ${gate.describe} configured; no server-form drill matches --only.`, skipped: true, error: null };
   const log = options.log ?? (() => {});
   const temporal = await DrillTemporal.open(gate, env);

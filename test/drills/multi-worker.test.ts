@@ -10,7 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { SERVER_URL } from '../../drills/backend';
 import { formatReport } from '../../drills/table';
-import { runServerDrills, serverGate, SERVER_DRILLS } from '../../drills/temporal/index';
+import { runServerDrills, serverDrillsFor, serverGate, SERVER_DRILLS } from '../../drills/temporal/index';
 import { MULTI_WORKER_DRILL_ID, multiWorkerDrill, pidOfIdentity } from '../../drills/temporal/multi-worker';
 import { targetsMet } from '../../drills/types';
 import { describeWhere } from '../support/requirements';
@@ -25,10 +25,11 @@ describe('three-worker drill: how it finds a worker', () => {
     expect(pidOfIdentity(undefined)).toBeNull();
   });
 
-  it('runs only when named, never in the quick server-form run of every drill', async () => {
+  it('runs only when named, never in the run of every server drill', () => {
     expect(SERVER_DRILLS.map((d) => d.id)).not.toContain(MULTI_WORKER_DRILL_ID);
-    const run = await runServerDrills({ only: ['none-such'], env: {} });
-    expect(run.skipped).toBe(true);
+    expect(serverDrillsFor().map((d) => d.id)).toEqual(SERVER_DRILLS.map((d) => d.id));
+    expect(serverDrillsFor([MULTI_WORKER_DRILL_ID])).toEqual([multiWorkerDrill]);
+    expect(serverDrillsFor(['1']).map((d) => d.id)).toEqual(['1-server-sigkill']);
   });
 });
 
