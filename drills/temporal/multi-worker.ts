@@ -378,7 +378,7 @@ export const multiWorkerDrill: ServerDrill = {
       const settledMs = Date.now() - haltSentAt;
       settled = true;
       await watchStragglers;
-      if (waits.size > 0) notes.push(`waited out on dead workers (their start-to-close or heartbeat timeouts): ${[...waits].map(([k, v]) => `${k.split(' ')[0]} ${v}`).join('; ')}`);
+      if (waits.size > 0) notes.push(`pending on SIGKILLed workers after the halt, until their start-to-close or heartbeat timeouts: ${[...waits].map(([k, v]) => `${k.split(' ')[0]} ${v}`).join('; ')}`);
       log(`  ${orders.size} orders and ${finals.size} sessions ended ${(settledMs / 1000).toFixed(1)} s after the halt`);
       if (unfinished.length > 0) checksFailed.push(`${unfinished.length} order workflows did not end: ${unfinished.slice(0, 10).join(', ')}`);
       for (const w of live()) {
@@ -432,6 +432,10 @@ export const multiWorkerDrill: ServerDrill = {
         `${strategies.length} sessions x ${MARKETS_PER_SESSION} markets over a ${shape.dayMs / 1000} s day: ${orders.size} orders (${[...byState].map(([k, n]) => `${k} x${n}`).join(', ')}), ${result.venueOrders} venue orders, ${result.venueFills} venue fills, ${result.recordedFills} fill rows`,
       );
       notes.push(`kills: ${WORKERS - survivors.length} SIGKILLs mid-run (the survivor is stopped once every workflow ended); duplicates ${result.counts.duplicates}, lost fills ${result.counts.lostFills}, double-counted ${result.counts.doubleCountedFills}, unresolved ${result.counts.unresolved}`);
+      const relayed = [...relay.answers.values()].reduce((a, b) => a + b, 0);
+      notes.push(
+        `venue traffic of the ${WORKERS} workers (each on 1/${WORKERS} of the client budget, WORKER_COUNT=${WORKERS}): ${relayed} answers, busiest second ${Math.max(0, ...relay.answersPerSecond.values())}, ${relay.answers.get(429) ?? 0} refused by the venue's rate limit (429)`,
+      );
       notes.push(`halt: ${haltSeenAt.size}/${strategies.length} sessions reported it, ${[...trips.values()].filter((n) => n > 0).length} MANUAL trips in the records, ${sawHalt} orders working at it received it, ${sentAfterHalt} orders first sent after it; everything ended ${(settledMs / 1000).toFixed(1)} s after it`);
       return row({ trials: orders.size, ...result.counts }, checksFailed, notes);
     } finally {
