@@ -123,10 +123,14 @@ interface RunningActivity {
   attempt: number;
 }
 
+/** temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED: a worker has the activity. */
+const PENDING_ACTIVITY_STARTED = 2;
+
+/** The workflow's activities a worker has started and not finished, with the process they run in. */
 async function runningActivities(handle: WorkflowHandle): Promise<RunningActivity[]> {
   const described = await handle.describe().catch(() => null);
   return (described?.raw.pendingActivities ?? [])
-    .filter((a) => String(a.state) === 'PENDING_ACTIVITY_STATE_STARTED' || a.state === 2)
+    .filter((a) => a.state === PENDING_ACTIVITY_STARTED)
     .map((a) => ({ activityId: a.activityId ?? '', activityType: a.activityType?.name ?? '?', pid: pidOfIdentity(a.lastWorkerIdentity), attempt: a.attempt ?? 0 }));
 }
 
@@ -134,7 +138,12 @@ async function runningActivities(handle: WorkflowHandle): Promise<RunningActivit
 async function freshDatabase(tag: string): Promise<{ url: string; name: string; drop(): Promise<void> }> {
   const name = `drill_mw_${tag}`;
   const admin = postgres(SERVER_URL, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`CREATE DATABASE "${name}"`);
+  try {
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+  } catch (e) {
+    await admin.end({ timeout: 5 });
+    throw e;
+  }
   const url = new URL(SERVER_URL);
   url.pathname = `/${name}`;
   return {
