@@ -26,7 +26,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { listOperatorActions, loadActiveTrips, openDatabase, type Database } from '../../db';
+import { listOperatorActions, loadActiveTrips, openDatabase, type Database, type Db } from '../../db';
 import { CASE_STUDY_BREAKERS } from '../../domain/breakers';
 import { tradingDayIn } from '../../domain/calendar';
 import { makeClientOrderId, orderWorkflowId, sessionWorkflowId } from '../../domain/ids';
@@ -46,7 +46,7 @@ import { addCounts, zeroCounts, type DrillResult } from '../types';
 import { DRILL_LIMITS, PAPER_KEY_ID, venueAt } from '../world';
 import type { MultiWorkerChildSpec } from './multi-worker-child';
 import { VenueRelay } from './relay';
-import { resultWithin, terminateQuietly, type ServerDrill } from './server';
+import { resultWithin, terminateQuietly, type DrillTemporal, type ServerDrill } from './server';
 
 export const MULTI_WORKER_DRILL_ID = 'multi-worker';
 export const WORKERS = 3;
@@ -159,6 +159,88 @@ async function freshDatabase(tag: string): Promise<{ url: string; name: string; 
   };
 }
 
+/** What the drill knows of each order at the end: its session (strategy key) and final status (null: it never ended). */
+type OrderEnds = ReadonlyMap<string, { strategy: string; status: OrderStatus | null }>;
+
+/**
+ * The halt, consistent everywhere: each session ended with the operator's MANUAL trip and a halt
+ * reason, the records hold that trip as active and one HALT journal entry per session, and no
+ * order was first sent after its session had the halt (`haltSeenAt`: when its status first showed it).
+ */
+async function auditHalt(
+  db: Db,
+  run: { strategies: readonly string[]; tradingDay: string; finals: ReadonlyMap<string, SessionStatus>; orders: OrderEnds; haltSeenAt: ReadonlyMap<string, number> },
+): Promise<{ problems: string[]; manualTrips: number; ordersTold: number; sentAfter: number }> {
+  const problems: string[] = [];
+  const ours = (t: { kind: string; reason: string }) => t.kind === 'MANUAL' && t.reason.includes(OPERATOR.reason);
+  const journal = await listOperatorActions(db, { action: 'HALT', limit: 10_000 });
+  let manualTrips = 0;
+  let ordersTold = 0;
+  let sentAfter = 0;
+  for (const strategy of run.strategies) {
+    const final = run.finals.get(strategy);
+    if (final && !final.trips.some(ours)) problems.push(`session ${strategy} ended without the operator's halt: trips ${JSON.stringify(final.trips.map((t) => t.kind))}`);
+    if (final && final.haltReason === null) problems.push(`session ${strategy} ended not halted`);
+    if ((await loadActiveTrips(db, strategy)).some(ours)) manualTrips++;
+    else problems.push(`the records hold no MANUAL trip for ${strategy}`);
+    const workflowId = sessionWorkflowId(strategy, run.tradingDay);
+    const halts = journal.filter((j) => j.workflowId === workflowId && j.reason === OPERATOR.reason);
+    if (halts.length !== 1) problems.push(`the journal holds ${halts.length} HALT entries for ${workflowId}, expected 1`);
+    const seen = run.haltSeenAt.get(strategy) ?? Number.POSITIVE_INFINITY;
+    for (const [coid, o] of run.orders) {
+      if (o.strategy !== strategy || o.status === null) continue;
+      if (o.status.haltRequested !== null) ordersTold++;
+      const sentAt = o.status.timings.submittedAt;
+      if (sentAt !== null && sentAt > seen) {
+        sentAfter++;
+        problems.push(`${coid} was first sent ${sentAt - seen} ms after its session had the halt`);
+      }
+    }
+  }
+  return { problems, manualTrips, ordersTold, sentAfter };
+}
+
+/**
+ * Every 15 s until stopped, what the still-running workflows wait for: each pending activity and
+ * the worker it was on, dead or alive. `stop` returns the activities found pending on dead workers.
+ */
+function watchStragglers(options: {
+  temporal: DrillTemporal;
+  workflowIds: () => Promise<string[]>;
+  dead: ReadonlySet<number>;
+  log: (line: string) => void;
+}): { stop(): Promise<Map<string, string>> } {
+  const onDead = new Map<string, string>();
+  let stopped = false;
+  const watching = (async () => {
+    while (!stopped) {
+      for (let t = 0; t < 15_000 && !stopped; t += 250) await sleep(250);
+      if (stopped) break;
+      const open: string[] = [];
+      for (const id of await options.workflowIds()) {
+        const described = await options.temporal.client.workflow.getHandle(id).describe().catch(() => null);
+        if (!described || described.status.name !== 'RUNNING') continue;
+        const acts = (described.raw.pendingActivities ?? []).map((a) => {
+          const pid = pidOfIdentity(a.lastWorkerIdentity);
+          const dead = pid !== null && options.dead.has(pid);
+          const what = `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 0}${pid === null ? '' : ` on pid ${pid}${dead ? ' (SIGKILLed)' : ''}`}`;
+          if (dead) onDead.set(`${id} ${a.activityType?.name ?? '?'}`, what);
+          return what;
+        });
+        open.push(`${id}: ${acts.join(', ') || 'no activity pending'}`);
+      }
+      if (open.length > 0) options.log(`still running: ${open.slice(0, 6).join('; ')}${open.length > 6 ? `; +${open.length - 6}` : ''}`);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await watching;
+      return onDead;
+    },
+  };
+}
+
 export const multiWorkerDrill: ServerDrill = {
   id: MULTI_WORKER_DRILL_ID,
   title: `Temporal server: ${WORKERS} worker processes on one task queue and one PostgreSQL; one SIGKILLed mid-session, one mid-submit, a halt`,
@@ -181,6 +263,7 @@ export const multiWorkerDrill: ServerDrill = {
     let records: Database | null = null;
     let exchange: TestExchange | null = null;
     let relay: VenueRelay | null = null;
+    let stopStragglers: (() => Promise<unknown>) | null = null;
     try {
       database = await freshDatabase(temporal.tag);
       records = await openDatabase({ kind: 'postgres', url: database.url, poolSize: 4 });
@@ -338,33 +421,21 @@ export const multiWorkerDrill: ServerDrill = {
 
       // ---- the survivor runs everything to its end ----
       const completionBy = Date.now() + COMPLETION_MS;
-      // What the last workflows wait for, every 15 s: which activity, on which worker (dead or alive).
-      const waits = new Map<string, string>();
-      let settled = false;
-      const watchStragglers = (async () => {
-        const dead = new Set(workers.filter((w) => w.killed).map((w) => w.pid));
-        while (!settled) {
-          for (let t = 0; t < 15_000 && !settled; t += 250) await sleep(250);
-          if (settled) break;
-          const open: string[] = [];
-          for (const strategy of strategies) {
-            const status = await statusOf(strategy);
-            const ids = [sessionWorkflowId(strategy, tradingDay), ...Array.from({ length: status?.ordersStarted ?? 0 }, (_, i) => orderWorkflowId(makeClientOrderId(strategy, tradingDay, i + 1)))];
-            for (const id of ids) {
-              const described = await temporal.client.workflow.getHandle(id).describe().catch(() => null);
-              if (!described || described.status.name !== 'RUNNING') continue;
-              const acts = (described.raw.pendingActivities ?? []).map((a) => {
-                const pid = pidOfIdentity(a.lastWorkerIdentity);
-                return `${a.activityType?.name ?? '?'} attempt ${a.attempt ?? 0}${pid === null ? '' : ` on pid ${pid}${dead.has(pid) ? ' (SIGKILLed)' : ''}`}`;
-              });
-              const what = `${id}: ${acts.join(', ') || 'no activity pending'}`;
-              open.push(what);
-              for (const a of acts) if (a.includes('SIGKILLed')) waits.set(`${id} ${a.split(' attempt')[0]}`, a);
-            }
-          }
-          if (open.length > 0) log(`  ${((Date.now() - haltSentAt) / 1000).toFixed(0)} s after the halt, still running: ${open.slice(0, 6).join('; ')}${open.length > 6 ? `; +${open.length - 6}` : ''}`);
-        }
-      })();
+      const stragglers = watchStragglers({
+        temporal,
+        workflowIds: async () =>
+          (
+            await Promise.all(
+              strategies.map(async (strategy) => {
+                const started = (await statusOf(strategy))?.ordersStarted ?? 0;
+                return [sessionWorkflowId(strategy, tradingDay), ...Array.from({ length: started }, (_, i) => orderWorkflowId(makeClientOrderId(strategy, tradingDay, i + 1)))];
+              }),
+            )
+          ).flat(),
+        dead: new Set(workers.filter((w) => w.killed).map((w) => w.pid)),
+        log: (line) => log(`  ${((Date.now() - haltSentAt) / 1000).toFixed(0)} s after the halt, ${line}`),
+      });
+      stopStragglers = () => stragglers.stop();
       const finals = new Map<string, SessionStatus>();
       for (const strategy of strategies) {
         const end = await resultWithin<SessionStatus>(sessionHandles.get(strategy)!, Math.max(1_000, completionBy - Date.now()));
@@ -385,8 +456,7 @@ export const multiWorkerDrill: ServerDrill = {
         }
       }
       const settledMs = Date.now() - haltSentAt;
-      settled = true;
-      await watchStragglers;
+      const waits = await stragglers.stop();
       if (waits.size > 0) notes.push(`pending on SIGKILLed workers after the halt, until their start-to-close or heartbeat timeouts: ${[...waits].map(([k, v]) => `${k.split(' ')[0]} ${v}`).join('; ')}`);
       log(`  ${orders.size} orders and ${finals.size} sessions ended ${(settledMs / 1000).toFixed(1)} s after the halt`);
       if (unfinished.length > 0) checksFailed.push(`${unfinished.length} order workflows did not end: ${unfinished.slice(0, 10).join(', ')}`);
@@ -409,31 +479,8 @@ export const multiWorkerDrill: ServerDrill = {
       if (atVenue.size < strategies.length) checksFailed.push(`only ${atVenue.size} venue orders: the sessions hardly traded`);
 
       // ---- the halt: sessions, records, orders ----
-      const trips = new Map<string, number>();
-      const journal = await listOperatorActions(records.db, { action: 'HALT', limit: 10_000 });
-      let sawHalt = 0;
-      let sentAfterHalt = 0;
-      for (const strategy of strategies) {
-        const final = finals.get(strategy);
-        if (final && !final.trips.some((t) => t.kind === 'MANUAL' && t.reason.includes(OPERATOR.reason))) checksFailed.push(`session ${strategy} ended without the operator's halt: trips ${JSON.stringify(final.trips.map((t) => t.kind))}`);
-        if (final && final.haltReason === null) checksFailed.push(`session ${strategy} ended not halted`);
-        const recorded = (await loadActiveTrips(records.db, strategy)).filter((t) => t.kind === 'MANUAL' && t.reason.includes(OPERATOR.reason));
-        trips.set(strategy, recorded.length);
-        if (recorded.length === 0) checksFailed.push(`the records hold no MANUAL trip for ${strategy}`);
-        const workflowId = sessionWorkflowId(strategy, tradingDay);
-        const halts = journal.filter((j) => j.workflowId === workflowId && j.reason === OPERATOR.reason);
-        if (halts.length !== 1) checksFailed.push(`the journal holds ${halts.length} HALT entries for ${workflowId}, expected 1`);
-        const seen = haltSeenAt.get(strategy) ?? Number.POSITIVE_INFINITY;
-        for (const [coid, o] of orders) {
-          if (o.strategy !== strategy || o.status === null) continue;
-          if (o.status.haltRequested !== null) sawHalt++;
-          const sentAt = o.status.timings.submittedAt;
-          if (sentAt !== null && sentAt > seen) {
-            sentAfterHalt++;
-            checksFailed.push(`${coid} was first sent ${sentAt - seen} ms after its session had the halt`);
-          }
-        }
-      }
+      const halt = await auditHalt(records.db, { strategies, tradingDay, finals, orders, haltSeenAt });
+      checksFailed.push(...halt.problems);
 
       const byState = new Map<string, number>();
       for (const o of orders.values()) if (o.status) byState.set(o.status.state, (byState.get(o.status.state) ?? 0) + 1);
@@ -445,9 +492,10 @@ export const multiWorkerDrill: ServerDrill = {
       notes.push(
         `venue traffic of the ${WORKERS} workers (each on 1/${WORKERS} of the client budget, WORKER_COUNT=${WORKERS}): ${relayed} answers, busiest second ${Math.max(0, ...relay.answersPerSecond.values())}, ${relay.answers.get(429) ?? 0} refused by the venue's rate limit (429)`,
       );
-      notes.push(`halt: ${haltSeenAt.size}/${strategies.length} sessions reported it, ${[...trips.values()].filter((n) => n > 0).length} MANUAL trips in the records, ${sawHalt} orders working at it received it, ${sentAfterHalt} orders first sent after it; everything ended ${(settledMs / 1000).toFixed(1)} s after it`);
+      notes.push(`halt: ${haltSeenAt.size}/${strategies.length} sessions reported it, ${halt.manualTrips} MANUAL trips in the records, ${halt.ordersTold} orders working at it received it, ${halt.sentAfter} orders first sent after it; everything ended ${(settledMs / 1000).toFixed(1)} s after it`);
       return row({ trials: orders.size, ...result.counts }, checksFailed, notes);
     } finally {
+      await stopStragglers?.();
       for (const w of workers) if (!w.killed) await w.child.kill().catch(() => undefined);
       await Promise.all(handles.map((h) => terminateQuietly(h, 'multi-worker drill ended')));
       await relay?.close().catch(() => undefined);
