@@ -1,6 +1,6 @@
 /**
- * `npm run drills [-- --trials N] [--quick] [--seed S] [--only 1,3]`: runs the failure drills
- * and prints the table; with TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH set, the server form of
+ * `npm run drills [-- --trials N] [--quick] [--seed S] [--only 1,3] [drill id ...]`: runs the
+ * failure drills (those whose id starts with one named, if any) and prints the table; with TEMPORAL_ADDRESS or TEMPORAL_CLI_PATH set, the server form of
  * drills 1 and 5 (drills/temporal/) runs after them. Exits 1 when a target is missed, 2 on bad arguments.
  */
 import { formatReport, runAllDrills } from './index';
@@ -23,10 +23,11 @@ function parseArgs(argv: readonly string[]): { trials?: number; quick: boolean; 
       const raw = value();
       if (!raw) problems.push('--only: expected drill numbers, e.g. 1,3');
       else out.only = raw.split(',').map((s) => s.trim());
-    } else problems.push(`unknown argument ${JSON.stringify(arg)}`);
+    } else if (/^[a-z0-9][a-z0-9-]*$/.test(arg)) (out.only ??= []).push(arg);
+    else problems.push(`unknown argument ${JSON.stringify(arg)}`);
   }
   if (problems.length > 0) {
-    process.stderr.write(`${problems.join('\n')}\nusage: npm run drills -- [--trials N] [--quick] [--seed S] [--only 1,3]\n`);
+    process.stderr.write(`${problems.join('\n')}\nusage: npm run drills -- [--trials N] [--quick] [--seed S] [--only 1,3] [drill id ...]\n`);
     process.exit(2);
   }
   return out;

@@ -105,6 +105,7 @@ export const ENV = {
   metricsPort: 'METRICS_PORT',
   metricsAllowedHosts: 'METRICS_ALLOWED_HOSTS',
   logLevel: 'LOG_LEVEL',
+  workerCount: 'WORKER_COUNT',
 } as const;
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -261,6 +262,12 @@ export interface WorkerConfig {
   venue: VenueConfig;
   metrics: MetricsConfig;
   logLevel: LogLevel;
+  /**
+   * How many worker processes trade on this venue account at once (WORKER_COUNT, default 1). Each
+   * worker's client-side venue rate budget is the venue's divided by it (worker/activity-deps.ts
+   * venueRateShare), so that the workers together stay inside the venue's limit (docs/workers.md).
+   */
+  workerCount: number;
 }
 
 export const DEFAULTS = {
@@ -286,7 +293,11 @@ export const DEFAULTS = {
   /** The port Prometheus exporters of Node services commonly use. */
   metricsPort: 9464,
   logLevel: 'info' as LogLevel,
+  workerCount: 1,
 } as const;
+
+/** More workers than this on one account would leave each a share of the venue's budget too small to be useful. */
+export const MAX_WORKER_COUNT = 100;
 
 export const REDACTED = '***';
 
@@ -311,6 +322,7 @@ export const FILE_SHAPE: Readonly<Record<string, readonly string[] | null>> = {
   venue: ['kind', 'kalshiEnvironment', 'kalshiBaseUrl', 'kalshiKeyId', 'kalshiPrivateKeyPath'],
   metrics: ['host', 'port', 'allowedHosts'],
   logLevel: null,
+  workerCount: null,
 };
 
 /** Secrets found in a file are refused, naming the variable that must carry them. */
@@ -818,6 +830,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
   const logLevelRaw = r.raw(ENV.logLevel, 'logLevel');
   let logLevel = (r.text(logLevelRaw)?.toLowerCase() ?? DEFAULTS.logLevel) as LogLevel;
   if (logLevelRaw && !LOG_LEVELS.includes(logLevel)) logLevel = r.bad(logLevelRaw, `must be one of ${LOG_LEVELS.join(', ')}`) ?? DEFAULTS.logLevel;
+  const workerCount = r.integer(r.raw(ENV.workerCount, 'workerCount'), 1, MAX_WORKER_COUNT, ' of worker processes on this venue account') ?? DEFAULTS.workerCount;
 
   if (r.problems.length > 0) throw new InvalidInput(r.problems, ErrorType.InvalidConfig);
   return {
@@ -841,6 +854,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     venue,
     metrics: { host: metricsHost, port: metricsPort, allowedHosts: metricsAllowedHosts },
     logLevel,
+    workerCount,
   };
 }
 

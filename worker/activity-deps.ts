@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { ActivityDeps } from '../activities/index';
 import { createSmtpMailer, smtpSettingsFrom } from '../activities/mailer';
 import { createWebhookSink } from '../activities/webhook';
-import { createKalshiVenue, type KalshiVenueOptions } from '../activities/venue/kalshi/kalshi-venue';
+import { createKalshiVenue, kalshiRateLimit, type KalshiVenueOptions } from '../activities/venue/kalshi/kalshi-venue';
 import { loadKalshiCredentials } from '../activities/venue/kalshi/signing';
-import { createPaperVenue } from '../activities/venue/paper-venue';
+import { createPaperVenue, PAPER_RATE_LIMIT } from '../activities/venue/paper-venue';
+import { validateRateLimitConfig, type RateLimitConfig, type TokenBudget } from '../activities/venue/rate-limiter';
 import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import type { VenueLogger } from '../activities/venue/http';
 import type { OrderIdMap } from '../contracts/venue';
@@ -34,10 +35,34 @@ export interface TradingVenue {
   venueName: string;
 }
 
-/** Kalshi through its public factory, credentials handed over as the adapter reads them. */
-export function openKalshiVenue(kalshi: KalshiConfig, orderIds: OrderIdMap, options: OpenVenueOptions = {}): ResilientVenue {
+/**
+ * One worker's share of the venue's rate budget when `workers` processes trade on the account:
+ * every bucket's capacity (the burst) and refill divided by `workers`, the endpoint weights kept,
+ * so that the workers together never burst past the venue's bucket nor outrun its refill. The
+ * limiter lives in each worker's memory (docs/workers.md); dividing it is what keeps N of them
+ * inside one limit. A share too small for the dearest call is refused naming WORKER_COUNT.
+ */
+export function venueRateShare(budget: RateLimitConfig, workers: number): RateLimitConfig {
+  if (!Number.isSafeInteger(workers) || workers < 1) throw InvalidInput.of(ENV.workerCount, workers, 'must be a whole number of worker processes, at least 1');
+  if (workers === 1) return budget;
+  const share = <B extends TokenBudget>(b: B): B => ({ ...b, capacity: b.capacity / workers, refillPerSecond: b.refillPerSecond / workers });
+  const divided: RateLimitConfig = {
+    ...share(budget),
+    ...(budget.budgets ? { budgets: Object.fromEntries(Object.entries(budget.budgets).map(([name, b]) => [name, share(b)])) } : {}),
+  };
+  try {
+    return validateRateLimitConfig(divided);
+  } catch (e) {
+    if (!(e instanceof InvalidInput)) throw e;
+    throw InvalidInput.of(ENV.workerCount, workers, `divides the venue's rate budget too finely: one worker's share cannot admit a single call (${e.problems.map((p) => `${p.field} ${String(p.value)} ${p.problem}`).join('; ')})`);
+  }
+}
+
+/** Kalshi through its public factory, credentials handed over as the adapter reads them; the rate budget is this worker's share. */
+export function openKalshiVenue(kalshi: KalshiConfig, orderIds: OrderIdMap, options: OpenVenueOptions = {}, workers = 1): ResilientVenue {
   const credentials = loadKalshiCredentials({ KALSHI_API_KEY_ID: kalshi.keyId, KALSHI_PRIVATE_KEY_PEM: kalshi.privateKeyPem.reveal(), KALSHI_BASE_URL: kalshi.baseUrl });
-  return createKalshiVenue(credentials, orderIds, { ...options.kalshi, ...(options.logger ? { logger: options.logger } : {}) });
+  const rateLimit = venueRateShare(options.kalshi?.rateLimit ?? kalshiRateLimit(options.kalshi?.tier), workers);
+  return createKalshiVenue(credentials, orderIds, { ...options.kalshi, rateLimit, ...(options.logger ? { logger: options.logger } : {}) });
 }
 
 /**
@@ -50,18 +75,19 @@ export function openKalshiVenue(kalshi: KalshiConfig, orderIds: OrderIdMap, opti
 export function openTradingVenue(config: WorkerConfig, orderIds: OrderIdMap, options: OpenVenueOptions = {}): TradingVenue {
   if (config.stage === 'LIVE') {
     if (config.venue.kind !== 'kalshi') throw InvalidInput.of(ENV.venue, config.venue.kind, 'must be kalshi when TRADING_STAGE=LIVE: LIVE trades on a real venue');
-    return { venue: openKalshiVenue(config.venue.kalshi, orderIds, options), account: `kalshi-${config.venue.kalshi.environment}`, venueName: 'kalshi' };
+    return { venue: openKalshiVenue(config.venue.kalshi, orderIds, options, config.workerCount), account: `kalshi-${config.venue.kalshi.environment}`, venueName: 'kalshi' };
   }
   const paper = config.paperExchange;
   if (paper === null) {
     throw InvalidInput.of(ENV.paperUrl, null, `is required to trade in ${config.stage}: set ${ENV.paperUrl}, ${ENV.paperKeyId} and ${ENV.paperSecret} (npm run exchange starts a paper exchange)`);
   }
-  return { venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, options.logger ? { logger: options.logger } : {}), account: 'paper', venueName: 'paper' };
+  const rateLimit = venueRateShare(PAPER_RATE_LIMIT, config.workerCount);
+  return { venue: createPaperVenue({ baseUrl: paper.url, keyId: paper.keyId, secret: paper.secret }, { rateLimit, ...(options.logger ? { logger: options.logger } : {}) }), account: 'paper', venueName: 'paper' };
 }
 
 /** SHADOW with VENUE=kalshi: Kalshi for market data only (no order is ever sent to it); otherwise null. */
 export function openMarketDataVenue(config: WorkerConfig, orderIds: OrderIdMap, options: OpenVenueOptions = {}): ResilientVenue | null {
-  return config.stage === 'SHADOW' && config.venue.kind === 'kalshi' ? openKalshiVenue(config.venue.kalshi, orderIds, options) : null;
+  return config.stage === 'SHADOW' && config.venue.kind === 'kalshi' ? openKalshiVenue(config.venue.kalshi, orderIds, options, config.workerCount) : null;
 }
 
 /** The activities' deps with other risk limits (a LIVE ramp step's): the rest is shared. */

@@ -28,6 +28,7 @@ import type { PaperCredentials } from './credentials';
 import { isVenueError } from './errors';
 import { VenueHttpClient, type Signer, type VenueHttpClientOptions } from './http';
 import { ResponseReader } from './parse';
+import type { RateLimitConfig } from './rate-limiter';
 import { ResilientVenue } from './resilient-venue';
 
 const STATUSES: readonly VenueOrderStatus[] = ['OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED'];
@@ -47,11 +48,13 @@ export function paperSigner(keyId: string, secret: { reveal(): string }): Signer
 export type PaperVenueOptions = Omit<VenueHttpClientOptions, 'venue' | 'baseUrl' | 'signer' | 'secrets' | 'rateLimit'> &
   Partial<Pick<VenueHttpClientOptions, 'rateLimit'>> & { name?: string };
 
+/** The client's budget for one paper account: under the exchange's own bucket (200 capacity, 100/s) so the client slows first. */
+export const PAPER_RATE_LIMIT: RateLimitConfig = Object.freeze({ capacity: 100, refillPerSecond: 80, weights: PAPER_ENDPOINT_WEIGHTS });
+
 /** Builds the signed HTTP client for a paper exchange account. */
 export function paperHttpClient(credentials: PaperCredentials, options: PaperVenueOptions = {}): VenueHttpClient {
   return new VenueHttpClient({
-    // Defaults sit under the exchange's own bucket (200 capacity, 100/s) so the client slows first.
-    rateLimit: { capacity: 100, refillPerSecond: 80, weights: PAPER_ENDPOINT_WEIGHTS },
+    rateLimit: PAPER_RATE_LIMIT,
     ...options,
     venue: options.name ?? 'paper',
     baseUrl: credentials.baseUrl,

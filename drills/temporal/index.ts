@@ -3,10 +3,23 @@ import type { DrillResult } from '../types';
 import { serverCrashDrill } from './crash';
 import { serverDailyLossDrill } from './daily-loss';
 import { serverGate } from './gate';
+import { multiWorkerDrill } from './multi-worker';
 import { DrillTemporal } from './server';
 import type { ServerDrill } from './server';
 
 export const SERVER_DRILLS: readonly ServerDrill[] = [serverCrashDrill, serverDailyLossDrill];
+
+/**
+ * Server drills that run only when `--only` names them: the three-worker drill needs a PostgreSQL
+ * server besides Temporal, and its quick form has a test file of its own (test/drills/multi-worker.test.ts).
+ */
+export const NAMED_SERVER_DRILLS: readonly ServerDrill[] = [multiWorkerDrill];
+
+/** The server drills a run takes: every one of SERVER_DRILLS (or those `only` names), and the named-only ones `only` names. */
+export function serverDrillsFor(only?: readonly string[]): ServerDrill[] {
+  const named = (d: ServerDrill) => only?.some((o) => d.id.startsWith(o)) ?? false;
+  return [...SERVER_DRILLS.filter((d) => !only || named(d)), ...NAMED_SERVER_DRILLS.filter(named)];
+}
 
 export interface ServerDrillRun {
   results: DrillResult[];
@@ -30,7 +43,7 @@ export async function runServerDrills(options: ServerDrillOptions = {}): Promise
   const env = options.env ?? process.env;
   const gate = serverGate(env);
   if (!gate.configured) return { results: [], summary: `Temporal: ${gate.reason}.`, skipped: true, error: null };
-  const drills = SERVER_DRILLS.filter((d) => !options.only || options.only.some((o) => d.id.startsWith(o)));
+  const drills = serverDrillsFor(options.only);
   if (drills.length === 0) return { results: [], summary: `Temporal: ${gate.describe} configured; no server-form drill matches --only.`, skipped: true, error: null };
   const log = options.log ?? (() => {});
   const temporal = await DrillTemporal.open(gate, env);

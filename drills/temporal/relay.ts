@@ -44,6 +44,10 @@ export class VenueRelay {
   private readonly parked = new Map<string, Parked>();
   /** Client order IDs whose hold was reached, with the call and where it was held. */
   readonly reached = new Map<string, RelayHold>();
+  /** The venue's answers passed back, by HTTP status (429: the venue's own rate limit refused the call). */
+  readonly answers = new Map<number, number>();
+  /** Answers passed back per wall-clock second (epoch seconds), for the busiest second. */
+  readonly answersPerSecond = new Map<number, number>();
   private readonly sockets = new Set<import('node:net').Socket>();
 
   private constructor(
@@ -162,6 +166,9 @@ export class VenueRelay {
             const payload = Buffer.concat(parts);
             resolve({
               pipeTo: (res) => {
+                const second = Math.floor(Date.now() / 1_000);
+                this.answers.set(answer.statusCode ?? 502, (this.answers.get(answer.statusCode ?? 502) ?? 0) + 1);
+                this.answersPerSecond.set(second, (this.answersPerSecond.get(second) ?? 0) + 1);
                 const { 'transfer-encoding': _te, connection: _c, ...rest } = answer.headers;
                 res.writeHead(answer.statusCode ?? 502, { ...rest, 'content-length': String(payload.length) });
                 res.end(payload);

@@ -72,7 +72,8 @@ export class DrillTemporal {
   private constructor(
     readonly handle: TemporalHandle,
     private readonly dir: string,
-    private readonly bundlePath: string,
+    /** The workflow bundle file the worker children load. */
+    readonly bundlePath: string,
     readonly describe: string,
     /** Unique to this run: part of every workflow ID and strategy key the drills make. */
     readonly tag: string,
