@@ -38,6 +38,11 @@ export const IDLE_IN_TRANSACTION_MS = 30_000;
 export const MAX_RECORDS_CONNECTIONS = 32;
 const DISCOVERY_VERSION = 1;
 
+/** The records cannot be served (another worker serves them, the port is taken). */
+export class RecordsUnavailable extends Error {
+  override name = 'RecordsUnavailable';
+}
+
 /** Where the worker names its records server: beside the PGlite directory, never inside it. */
 export function discoveryFile(pgliteDir: string): string {
   return `${pgliteDir}.socket.json`;
@@ -333,7 +338,7 @@ export interface RecordsServer {
 export async function serveRecords(options: ServeRecordsOptions): Promise<RecordsServer> {
   const before = readDiscovery(options.pgliteDir);
   if (before.status === 'live' && before.info.pid !== process.pid) {
-    throw new Error(`the records at ${options.pgliteDir} are already served by process ${before.info.pid} on ${before.info.host}:${before.info.port} (${before.file}): stop that worker first`);
+    throw new RecordsUnavailable(`the records at ${options.pgliteDir} are already served by process ${before.info.pid} on ${before.info.host}:${before.info.port} (${before.file}): stop that worker first`);
   }
   const database = await openDatabase({ kind: 'pglite', dataDir: options.pgliteDir });
   const pglite = database.pglite!;
@@ -369,7 +374,7 @@ export async function serveRecords(options: ServeRecordsOptions): Promise<Record
     });
   } catch (e) {
     await database.close();
-    throw new Error(`the records could not be served on ${RECORDS_HOST}:${options.port ?? 0}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new RecordsUnavailable(`the records could not be served on ${RECORDS_HOST}:${options.port ?? 0}: ${e instanceof Error ? e.message : String(e)} (RECORDS_SOCKET_PORT names the port; unset, a free one is taken)`, { cause: e });
   }
   const address = server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
