@@ -58,6 +58,15 @@ const TYPE_TERMINATE = 0x58; // 'X'
 /** AuthenticationCleartextPassword: 'R', length 8, code 3. */
 const AUTH_CLEARTEXT = Uint8Array.from([0x52, 0, 0, 0, 8, 0, 0, 0, 3]);
 const SYNC = Uint8Array.from([TYPE_SYNC, 0, 0, 0, 4]);
+/** A simple Query message: 'Q', length, the SQL and its NUL. */
+function simpleQuery(sql: string): Uint8Array {
+  const text = Buffer.from(`${sql}\0`, 'utf8');
+  const head = Buffer.alloc(5);
+  head.writeUInt8(TYPE_QUERY, 0);
+  head.writeInt32BE(4 + text.length, 1);
+  return new Uint8Array(Buffer.concat([head, text]));
+}
+const ROLLBACK = simpleQuery('ROLLBACK');
 
 function errorResponse(code: string, message: string): Uint8Array {
   const fields = Buffer.concat([
@@ -134,12 +143,15 @@ export class SessionGate {
   /** A connection that went away holding the session: end its half-sent query and its transaction, then pass the session on. */
   async clearTransactionIfNeeded(handlerId: number): Promise<void> {
     this.auth.delete(handlerId);
-    if (this.owner !== handlerId) return;
+    if (this.owner !== handlerId || this.db.closed) return;
     try {
-      if (!this.db.closed) {
-        await this.db.runExclusive(() => this.db.execProtocolRaw(SYNC));
-        if (this.db.isInTransaction()) await this.db.exec('ROLLBACK');
-      }
+      // One exclusive step, the owner checked again inside it: a turn of this connection that was
+      // still running may have ended and passed the session on meanwhile.
+      await this.db.runExclusive(async () => {
+        if (this.owner !== handlerId) return;
+        await this.db.execProtocolRaw(SYNC);
+        if (this.db.isInTransaction()) await this.db.execProtocolRaw(ROLLBACK);
+      });
     } finally {
       this.release(handlerId);
     }
@@ -351,7 +363,7 @@ export async function serveRecords(options: ServeRecordsOptions): Promise<Record
   try {
     server = createServer((socket) => {
       if (handlers.size >= maxConnections) {
-        socket.destroy();
+        socket.end(errorResponse('53300', `too many connections to the records (${maxConnections})`));
         return;
       }
       const handler = new PGLiteSocketHandler({ queryQueue: gate as unknown as PGLiteSocketHandlerOptions['queryQueue'], closeOnDetach: true });
