@@ -3,7 +3,8 @@
  * worker/main.ts, no DATABASE_URL) serves its PGlite records on loopback and names the server in
  * <DATA_DIR>/pglite.socket.json; the CLI, in other processes (this test's own, and once the bin
  * in a process of its own), finds it there. Once the worker has recorded its first order, every
- * read command runs beside it (all at once) and must exit 0 showing that order; `halt` journals its row through the worker's server
+ * read command runs beside it (all at once) and must exit 0 showing that order, and a dashboard
+ * started on its own shows it too; `halt` journals its row through the worker's server
  * and the session the worker runs journals the halt it received. Then the job is killed outright
  * (a crash): its discovery file is left behind, stale, and the CLI opens PGlite itself.
  *
@@ -87,7 +88,9 @@ function durableTrader(args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_00
 const cli = temporalCli();
 const dirs: string[] = [];
 let child: ChildProcess | null = null;
+const others: ChildProcess[] = [];
 afterAll(() => {
+  for (const p of others) if (p.exitCode === null) p.kill('SIGKILL');
   if (child?.pid !== undefined) {
     try {
       process.kill(-child.pid, 'SIGKILL');
@@ -104,7 +107,7 @@ describeWhere(cli.missing, 'the CLI beside npm start on the embedded records', (
     async () => {
       const dataDir = mkdtempSync(join(tmpdir(), 'records-shared-'));
       dirs.push(dataDir);
-      const [exchangePort, dashboardPort, metricsPort, temporalPort, temporalUiPort] = await freePorts(5);
+      const [exchangePort, dashboardPort, metricsPort, temporalPort, temporalUiPort, ownDashboardPort] = await freePorts(6);
       const env: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -167,12 +170,39 @@ describeWhere(cli.missing, 'the CLI beside npm start on the embedded records', (
         [['status'], cliEnv, (r) => expect(r.stdout).toMatch(/session/i)],
         [['preflight', '--json'], venueEnv, (r) => expect((JSON.parse(r.stdout) as { checks: unknown[] }).checks.length).toBeGreaterThan(0)],
       ];
+      // A dashboard started on its own (npm run dashboard) beside the worker, on the same records.
+      const dashboard = spawn(process.execPath, ['--import', 'tsx', 'dashboard/main.ts'], { cwd: ROOT, env: { ...cliEnv, DASHBOARD_PORT: String(ownDashboardPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
+      others.push(dashboard);
+      let dashboardOut = '';
+      dashboard.stdout!.on('data', (d: Buffer) => (dashboardOut += d.toString()));
+      dashboard.stderr!.on('data', (d: Buffer) => (dashboardOut += d.toString()));
+      const dashboardOrders = (async () => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          if (dashboard.exitCode !== null) throw new Error(`the dashboard exited ${dashboard.exitCode}:\n${dashboardOut}`);
+          if (Date.now() > deadline) throw new Error(`the dashboard did not answer within 60 s:\n${dashboardOut}`);
+          try {
+            const res = await fetch(`http://127.0.0.1:${ownDashboardPort}/api/orders`, { signal: AbortSignal.timeout(5_000) });
+            if (res.status === 200) return (await res.json()) as { recent?: { clientOrderId: string }[] };
+          } catch {
+            // Not listening yet.
+          }
+          await sleep(500);
+        }
+      })();
       const readsAt = Date.now();
       const results = await Promise.all(reads.map(([args, e]) => operatorCli(args, e)));
       results.forEach((r, i) => {
         expect(r.code, `${r.args.join(' ')} exited ${r.code}:\n${r.stderr}\n${r.stdout}`).toBe(0);
         reads[i]![2](r);
       });
+      try {
+        const body = await dashboardOrders;
+        expect((body.recent ?? []).map((o) => o.clientOrderId), dashboardOut).toContain(orderId);
+        expect(dashboardOut).toMatch(/records from the worker's records \(PGlite served by process \d+/);
+      } finally {
+        dashboard.kill('SIGTERM');
+      }
       const haltAt = Date.now();
 
       // A write: halt journals its row through the worker's server, then the worker's session journals the halt it received.
