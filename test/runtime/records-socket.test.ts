@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidInput } from '../../domain/errors';
+import { loadConfig } from '../../runtime/config';
 import { discoveryFile, locateRecords, readDiscovery, serveRecords, type RecordsServer } from '../../runtime/records-socket';
 
 const root = mkdtempSync(join(tmpdir(), 'records-socket-'));
@@ -193,4 +194,14 @@ describe('closing the server', () => {
     expect(readDiscovery(pgliteDir).status).toBe('absent');
     await expect(sql`SELECT 1`).rejects.toThrow();
   }, 60_000);
+});
+
+describe('RECORDS_SOCKET_PORT', () => {
+  it('is a port from 1 to 65535, unset meaning a free one; anything else is refused naming the variable and the value', () => {
+    expect(loadConfig({}).recordsSocketPort).toBeNull();
+    expect(loadConfig({ RECORDS_SOCKET_PORT: '15432' }).recordsSocketPort).toBe(15_432);
+    for (const bad of ['0', '65536', 'abc', '-1', '1.5']) {
+      expect(() => loadConfig({ RECORDS_SOCKET_PORT: bad }), bad).toThrow(new RegExp(`RECORDS_SOCKET_PORT.*${bad.replace('.', '\\.')}`));
+    }
+  });
 });
