@@ -9,12 +9,13 @@ import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
-import { openDatabase, recordOperatorAction, RecordError, type Database, type Db, type OperatorActionKind } from '../db';
+import { recordOperatorAction, RecordError, type Database, type Db, type OperatorActionKind } from '../db';
 import { InvalidInput } from '../domain/errors';
 import { tradingDayIn } from '../domain/calendar';
 import { cliJournalKey } from '../domain/ids';
 import { MAX_OPERATOR_LENGTH, operatorTextProblem } from '../domain/operator-request';
 import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config';
+import { describeLocation, discoveryFile, locateRecords, openRecords, type RecordsLocation } from '../runtime/records-socket';
 import { CliError, ExitCode, badArguments } from './exit-codes';
 import { printable } from './format';
 
@@ -112,32 +113,47 @@ export class CliContext {
   }
 
   /**
-   * PGlite serves one process: a worker running on the same directory holds it (its
-   * postmaster.pid exists while open), and a second process reading or writing there would see
-   * stale pages or corrupt them. Refused, with what to do instead.
+   * Where the records are: DATABASE_URL, else the worker's records server (its discovery file
+   * names a live process), else PGlite itself (runtime/records-socket.ts locateRecords).
+   */
+  recordsLocation(): RecordsLocation {
+    try {
+      return locateRecords(this.config());
+    } catch (e) {
+      if (!(e instanceof InvalidInput)) throw e;
+      throw new CliError(ExitCode.FAILURE, `the records server's discovery file is unusable: ${e.message}`);
+    }
+  }
+
+  /**
+   * With no worker serving the records, a process that opens PGlite directly (its postmaster.pid
+   * exists while open) holds them: a second process there would see stale pages or corrupt them.
+   * Refused, with what to do instead. A postmaster.pid a crashed worker left (its discovery file
+   * stale and not older) does not count.
    */
   checkPgliteFree(): void {
-    if (this.config().database.url !== null) return;
-    const pid = join(this.pgliteDir(), 'postmaster.pid');
+    const location = this.recordsLocation();
+    if (location.kind !== 'pglite' || location.leftoverPid) return;
+    const pid = join(location.dataDir, 'postmaster.pid');
     if (existsSync(pid)) {
       throw new CliError(
         ExitCode.FAILURE,
-        `the records at ${this.pgliteDir()} (PGlite) are open in another process, most likely the worker (${pid} exists). ` +
-          `PGlite serves one process at a time: set ${ENV.databaseUrl} to a PostgreSQL server (worker and CLI both) to operate while the worker runs, ` +
-          `or stop the worker first. If no process uses them (a worker that crashed), delete ${pid}.`,
+        `the records at ${location.dataDir} (PGlite) are open in another process that does not serve them (${pid} exists, and no live worker is named in ${discoveryFile(location.dataDir)}). ` +
+          `A worker (npm start, npm run worker) serves its records to the CLI while it runs; another CLI or dashboard process opening them directly holds them until it exits. ` +
+          `Wait for it, or set ${ENV.databaseUrl} to a PostgreSQL server for every process. If no process uses them (one that crashed), delete ${pid}.`,
       );
     }
   }
 
   async records(): Promise<Db> {
     if (this.database !== null) return this.database.db;
-    const config = this.config();
     this.checkPgliteFree();
+    const location = this.recordsLocation();
     try {
-      this.database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: this.pgliteDir() });
+      this.database = await openRecords(location);
     } catch (e) {
       if (e instanceof InvalidInput) throw e;
-      const where = config.database.url !== null ? `${ENV.databaseUrl} (PostgreSQL)` : `PGlite at ${this.pgliteDir()} (${ENV.dataDir})`;
+      const where = location.kind === 'pglite' ? `${describeLocation(location)} (${ENV.dataDir})` : describeLocation(location);
       throw new CliError(ExitCode.FAILURE, `the records could not be opened from ${where}: ${errorText(e)}`, { cause: e });
     }
     return this.database.db;

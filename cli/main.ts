@@ -24,8 +24,8 @@ export { ExitCode } from './exit-codes';
 const ABOUT = [
   'Where things are:',
   '  Temporal   TEMPORAL_ADDRESS (default 127.0.0.1:7233, where `npm start` runs its dev server); the CLI never starts a server',
-  '  records    DATABASE_URL (PostgreSQL), else PGlite under DATA_DIR (default ./data/pglite). PGlite serves one process:',
-  '             while the worker runs on it, use DATABASE_URL for both; halt, resume and kill still go out (the session journals them)',
+  '  records    DATABASE_URL (PostgreSQL), else PGlite under DATA_DIR (default ./data/pglite): while the worker runs, through',
+  '             the loopback server it names in DATA_DIR/pglite.socket.json, so every command works beside `npm start`',
   '  who acts   --operator, else OPERATOR, else the OS user name; every command that acts is journaled before it acts',
   '',
   EXIT_CODES_HELP,

@@ -1,20 +1,20 @@
 /**
  * `npm run dashboard`: the operator dashboard on the records the worker writes.
  *
- * Records: PostgreSQL at DATABASE_URL, else PGlite under <DATA_DIR>/pglite (PGlite admits one
- * process at a time: with the embedded store, stop the worker first or point both at PostgreSQL).
+ * Records: PostgreSQL at DATABASE_URL, else the running worker's embedded records through the
+ * server it names in <DATA_DIR>/pglite.socket.json (runtime/records-socket.ts), else PGlite under
+ * <DATA_DIR>/pglite opened here (no worker runs).
  * Live quotes come from the paper exchange when PAPER_EXCHANGE_URL and its key are set. Halt and
  * resume reach the sessions through a Temporal client when TEMPORAL_ADDRESS is set, and need
  * DASHBOARD_TOKEN. Exit codes: 0 stopped, 1 could not start, 2 bad configuration.
  */
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Client, type Connection } from '@temporalio/client';
 import { createPaperVenue } from '../activities/venue/paper-venue';
-import { openDatabase } from '../db';
 import { InvalidInput } from '../domain/errors';
 import type { Money } from '../domain/money';
 import { loadConfig, type Env } from '../runtime/config';
+import { describeLocation, locateRecords, openRecords } from '../runtime/records-socket';
 import { signalHalt, signalKillSwitch, signalResume } from '../runtime/session-control';
 import { decideOrder, listAwaitingApproval } from '../runtime/order-approval';
 import type { DashboardApprovals } from './approvals';
@@ -35,7 +35,15 @@ export async function main(env: Env): Promise<number> {
     return 2;
   }
 
-  const database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') });
+  let database;
+  try {
+    const location = locateRecords(config);
+    database = await openRecords(location);
+    console.log(`Dashboard: records from ${describeLocation(location)}`);
+  } catch (e) {
+    console.error(`Dashboard: the records could not be opened: ${e instanceof Error ? e.message : String(e)}`);
+    return e instanceof InvalidInput ? 2 : 1;
+  }
   let connection: Connection | null = null;
   try {
     let temporal: DashboardTemporal | null = null;

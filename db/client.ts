@@ -28,6 +28,12 @@ export type DatabaseConfig =
       schema?: string;
       /** Pool connections for normal work; migrations always use one connection of their own. */
       poolSize?: number;
+      /**
+       * Named prepared statements (postgres.js default: true). False for the embedded records served
+       * over a socket (runtime/records-socket.ts): every connection there shares PGlite's one session,
+       * where two connections' statement names would collide.
+       */
+      prepare?: boolean;
     }
   | {
       kind: 'pglite';
@@ -39,6 +45,8 @@ export type DatabaseConfig =
 export interface Database {
   db: Db;
   kind: 'postgres' | 'pglite';
+  /** PGlite only: the instance itself, for serving it to other processes (runtime/records-socket.ts). */
+  pglite?: PGlite;
   close(): Promise<void>;
 }
 
@@ -100,6 +108,9 @@ function validateConfig(config: DatabaseConfig): void {
     if (p) problems.push(p);
     if (config.poolSize !== undefined && (!Number.isSafeInteger(config.poolSize) || config.poolSize < 1 || config.poolSize > 100)) {
       problems.push({ field: 'poolSize', value: config.poolSize, problem: 'must be a whole number from 1 to 100' });
+    }
+    if (config.prepare !== undefined && typeof config.prepare !== 'boolean') {
+      problems.push({ field: 'prepare', value: config.prepare, problem: 'must be true or false' });
     }
   } else if (config.kind === 'pglite') {
     if (config.dataDir !== null && (typeof config.dataDir !== 'string' || config.dataDir.length === 0)) {
@@ -166,6 +177,7 @@ function openPostgresPool(config: Extract<DatabaseConfig, { kind: 'postgres' }>,
       max: config.poolSize ?? 10,
       onnotice: () => {},
       connect_timeout: CONNECT_TIMEOUT_S,
+      ...(config.prepare === false ? { prepare: false } : {}),
       ...(config.schema ? { connection: { search_path: config.schema } } : {}),
       onclose: () => {
         if (!closing && current.client === client) replace();
@@ -208,7 +220,7 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
       await client.exec(`CREATE SCHEMA IF NOT EXISTS "${config.schema}"; SET search_path TO "${config.schema}"`);
     }
     if (migrate) await migratePglite(db, config.schema);
-    return { db, kind: 'pglite', close: () => client.close() };
+    return { db, kind: 'pglite', pglite: client, close: () => client.close() };
   } catch (err) {
     await client.close();
     throw err;

@@ -57,6 +57,7 @@ export const ENV = {
   temporalTlsClientKeyData: TEMPORAL_ENV.clientKeyData,
   dataDir: 'DATA_DIR',
   databaseUrl: 'DATABASE_URL',
+  recordsSocketPort: 'RECORDS_SOCKET_PORT',
   paperUrl: PAPER_ENV.url,
   paperKeyId: PAPER_ENV.keyId,
   paperSecret: PAPER_ENV.secret,
@@ -237,6 +238,11 @@ export interface WorkerConfig {
   dataDir: string;
   /** A PostgreSQL URL (may hold a password: log it through describeConfig); null: PGlite under dataDir. */
   database: { url: string | null };
+  /**
+   * Without DATABASE_URL: the loopback port the worker serves its PGlite records on, for the CLI and
+   * the dashboard (runtime/records-socket.ts); null: a free port, named in the discovery file.
+   */
+  recordsSocketPort: number | null;
   /** Null when PAPER_EXCHANGE_URL is not set. */
   paperExchange: PaperExchangeConfig | null;
   /** Null when SMTP_HOST is not set: alerts are recorded, not mailed. */
@@ -653,6 +659,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     }
     if (!ok) databaseUrl = r.bad(dbRaw, 'must be a postgres:// or postgresql:// URL') ?? null;
   }
+  const recordsSocketPort = r.integer(r.raw(ENV.recordsSocketPort, null), 1, 65_535);
 
   // ---- paper exchange: URL set means the key and secret are required ----
   const paperUrlRaw = r.raw(ENV.paperUrl, 'paperExchange.url');
@@ -837,6 +844,7 @@ export function buildConfig(env: Env, file: Record<string, unknown> = {}, fileLa
     temporal: { address, namespace, taskQueue: TASK_QUEUE, cliPath, uiPort, localPort, tls: connection.tls, apiKey: connection.apiKey, grpcMeta: connection.grpcMeta, profile: connection.profile },
     dataDir,
     database: { url: databaseUrl },
+    recordsSocketPort,
     paperExchange,
     smtp,
     alertEmailLevels,

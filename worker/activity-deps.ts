@@ -1,5 +1,4 @@
 /** What the activities need, opened from the config: the records, the stage's venue, SMTP, the alert webhook. */
-import { join } from 'node:path';
 import type { ActivityDeps } from '../activities/index';
 import { createSmtpMailer, smtpSettingsFrom } from '../activities/mailer';
 import { createWebhookSink } from '../activities/webhook';
@@ -10,10 +9,11 @@ import { validateRateLimitConfig, type RateLimitConfig, type TokenBudget } from 
 import type { ResilientVenue } from '../activities/venue/resilient-venue';
 import type { VenueLogger } from '../activities/venue/http';
 import type { OrderIdMap } from '../contracts/venue';
-import { createOrderIdMap, openDatabase } from '../db';
+import { createOrderIdMap, type Database } from '../db';
 import { InvalidInput } from '../domain/errors';
 import type { RiskLimits } from '../domain/risk-limits';
 import { ENV, type KalshiConfig, type WorkerConfig } from '../runtime/config';
+import { locateRecords, openRecords } from '../runtime/records-socket';
 import { observe, type Observability } from './observability';
 
 /** Alert cooldown per level and type (reference: 5 minutes). */
@@ -95,17 +95,21 @@ export function withLimits(deps: ActivityDeps, limits: RiskLimits): ActivityDeps
   return { ...deps, config: { ...deps.config, limits, maxQuoteAgeMs: limits.maxQuoteAgeMs } };
 }
 
-/** Opens what the activities need: the records (PostgreSQL, or PGlite under dataDir), the stage's venue, SMTP. */
+/**
+ * Opens what the activities need: the records (options.database, else where runtime/records-socket.ts
+ * locates them: PostgreSQL, a running worker's served PGlite, or PGlite under dataDir), the stage's
+ * venue, SMTP. Closing closes the records too.
+ */
 export async function openActivityDeps(
   config: WorkerConfig,
   observability?: Pick<Observability, 'log' | 'metrics'>,
-  options: Pick<OpenVenueOptions, 'kalshi'> = {},
+  options: Pick<OpenVenueOptions, 'kalshi'> & { database?: Database } = {},
 ): Promise<{ deps: ActivityDeps; close(): Promise<void> }> {
   const venueLogger = observability ? observability.metrics.venueLogger(observability.log) : undefined;
-  const database = await openDatabase(config.database.url !== null ? { kind: 'postgres', url: config.database.url } : { kind: 'pglite', dataDir: join(config.dataDir, 'pglite') });
+  const database = options.database ?? (await openRecords(locateRecords(config)));
   let trading: TradingVenue;
   try {
-    trading = openTradingVenue(config, createOrderIdMap(database.db), { ...options, ...(venueLogger ? { logger: venueLogger } : {}) });
+    trading = openTradingVenue(config, createOrderIdMap(database.db), { ...(options.kalshi ? { kalshi: options.kalshi } : {}), ...(venueLogger ? { logger: venueLogger } : {}) });
   } catch (e) {
     await database.close();
     throw e;

@@ -2,6 +2,7 @@
  * The Temporal Worker of the trading system: the worker process (`npm run worker`), and serving
  * it beside the day's session, its schedules and the dashboard (the second half of `npm start`).
  */
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundle, type WorkflowBundlePath } from '@temporalio/worker';
@@ -11,6 +12,7 @@ import { ENV, loadConfig, type Env, type WorkerConfig } from '../runtime/config'
 import { ensureSchedules } from './schedules';
 import { prebuiltWorkflowBundle, WORKFLOWS_PATH } from './bundle';
 import { openActivityDeps, withLimits } from './activity-deps';
+import { openRecords, RecordsUnavailable, serveRecords, type RecordsServer } from '../runtime/records-socket';
 import { signalHalt, signalKillSwitch, signalResume, startSession } from '../runtime/session-control';
 import { startShadowSession } from '../runtime/shadow-control';
 import { installDriverCrashGuard } from '../runtime/process-guards';
@@ -164,8 +166,10 @@ export async function serveWorker(options: ServeOptions): Promise<void> {
 
 /**
  * `npm run worker` (and the second half of `npm start`): logs and metrics, the records and the
- * venue, the stage's go/no-go guard, the dashboard on the same records (PGlite admits one
- * process), then Temporal, the schedules, the worker and today's session.
+ * venue, the stage's go/no-go guard, the dashboard on the same records, then Temporal, the
+ * schedules, the worker and today's session. On the embedded default (no DATABASE_URL) the worker
+ * serves its PGlite records on loopback (runtime/records-socket.ts) and goes through that server
+ * itself, so the CLI and a separate dashboard share them while it runs.
  * Exit codes: 0 stopped, 1 could not run (no Temporal server), 2 bad configuration, 3 refused by the stage guard.
  */
 export async function main(env: Env, log: WorkerLog = consoleLog): Promise<number> {
@@ -188,9 +192,17 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
     (message) => observability.log.error({ event: 'process' }, message),
     () => observability.metrics.error('database', 'CLOSED_SOCKET_WRITE'),
   );
-  const opened = await openActivityDeps(config, observability);
+  let served: RecordsServer | null = null;
+  let opened: Awaited<ReturnType<typeof openActivityDeps>> | null = null;
   let dashboard: RunningDashboard | null = null;
   try {
+    if (config.database.url === null) {
+      served = await serveRecords({ pgliteDir: join(config.dataDir, 'pglite'), port: config.recordsSocketPort });
+      log.info(`Records: PGlite at ${join(config.dataDir, 'pglite')}, served on 127.0.0.1:${served.port} to this worker, the CLI and the dashboard (discovery file ${served.file}, mode 0600)`);
+      opened = await openActivityDeps(config, observability, { database: await openRecords({ kind: 'served', url: served.url, pid: process.pid, port: served.port, file: served.file }, { poolSize: 4 }) });
+    } else {
+      opened = await openActivityDeps(config, observability);
+    }
     // Nothing trades before the go/no-go: no worker polls and no session starts until it passes.
     // A LIVE session then runs under the risk limits of its capital ramp step.
     const started = await guardStart(config, preflightWith(opened.deps, config), console.log, config.stage === 'LIVE' ? liveStartChecks(opened.deps, config) : undefined);
@@ -249,14 +261,15 @@ export async function main(env: Env, log: WorkerLog = consoleLog): Promise<numbe
       console.error(e.message);
       return 3;
     }
-    if (e instanceof TemporalUnavailable || e instanceof InvalidInput) {
+    if (e instanceof TemporalUnavailable || e instanceof InvalidInput || e instanceof RecordsUnavailable) {
       console.error(e.message);
       return e instanceof InvalidInput ? 2 : 1;
     }
     throw e;
   } finally {
     await dashboard?.close();
-    await opened.close();
+    await opened?.close();
+    await served?.close();
     await observability.close();
     releaseGuard();
   }

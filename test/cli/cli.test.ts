@@ -5,7 +5,7 @@
  * spawn of bin/durable-trader.mjs to prove the bin works.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import {
 } from '../../db';
 import { PROJECT_ROOT } from '../../runtime/config';
 import { run, type CliIo } from '../../cli/main';
+import { serveRecords } from '../../runtime/records-socket';
 import type { Money, Price, Quantity } from '../../domain/money';
 
 const DAY = '2026-01-15';
@@ -348,13 +349,14 @@ describe('read commands over the records', () => {
     expect(missing.stderr).toContain('no order ema-mr-20990101-000009 in the records');
   });
 
-  it('refuses PGlite records another process holds, exit 1, saying to use DATABASE_URL', async () => {
+  it('refuses PGlite records a process holds without serving them (no live worker named in the discovery file), exit 1, saying what to do', async () => {
     const dir = join(root, 'held');
     mkdirSync(join(dir, 'pglite'), { recursive: true });
     writeFileSync(join(dir, 'pglite', 'postmaster.pid'), '-42\n');
     const r = await cli(['orders'], env(dir));
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/open in another process/);
+    expect(r.stderr).toMatch(/open in another process that does not serve them/);
+    expect(r.stderr).toMatch(/pglite\.socket\.json/);
     expect(r.stderr).toMatch(/DATABASE_URL/);
   });
 });
@@ -388,7 +390,7 @@ describe('acting commands without a Temporal server', () => {
     expect((JSON.parse(journal.stdout) as { reason: string }[]).map((a) => a.reason)).toEqual(['news event']);
   });
 
-  it('halt and resume still go out when the worker holds the PGlite records (with a warning): the session journals them', async () => {
+  it('halt and resume still go out when a process holds the PGlite records without serving them (with a warning): the session journals them', async () => {
     const dir = join(root, 'held-by-worker');
     mkdirSync(join(dir, 'pglite'), { recursive: true });
     writeFileSync(join(dir, 'pglite', 'postmaster.pid'), '-42\n');
@@ -408,4 +410,32 @@ describe('acting commands without a Temporal server', () => {
     expect(r.stdout).toMatch(/Open orders:\s+3/);
     expect(r.stdout).toMatch(/Live:\s+unavailable: No Temporal server/);
   });
+});
+
+describe('the records a running worker serves', () => {
+  it('reads them through the worker\'s server while its PGlite is open, and opens them directly once that worker is gone', async () => {
+    const pgliteDir = join(seeded, 'pglite');
+    const served = await serveRecords({ pgliteDir, port: null });
+    try {
+      expect(existsSync(join(pgliteDir, 'postmaster.pid'))).toBe(true);
+      const r = await cli(['orders', '--json'], env(seeded));
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { clientOrderId: string }[]).map((o) => o.clientOrderId)).toContain(A);
+    } finally {
+      await served.close();
+    }
+    // A worker that crashed: its discovery file names a dead process, and its postmaster.pid is older.
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+    writeFileSync(join(pgliteDir, 'postmaster.pid'), '-42\n');
+    utimesSync(join(pgliteDir, 'postmaster.pid'), new Date(NOW - 60_000), new Date(NOW - 60_000));
+    const file = `${pgliteDir}.socket.json`;
+    writeFileSync(file, JSON.stringify({ version: 1, host: '127.0.0.1', port: 1, pid: Number(dead), password: 'c'.repeat(64), pgliteDir, startedAt: new Date().toISOString() }), { mode: 0o600 });
+    try {
+      const r = await cli(['orders', '--json'], env(seeded));
+      expect(r.code, r.stderr).toBe(0);
+      expect((JSON.parse(r.stdout) as { clientOrderId: string }[]).map((o) => o.clientOrderId)).toContain(A);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  }, 120_000);
 });

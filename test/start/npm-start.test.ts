@@ -12,7 +12,7 @@
  * seed 1) and on how fast the machine starts Temporal.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -194,7 +194,9 @@ describeWhere(cli.missing, 'npm start on a fresh machine', () => {
       expect(output.join('')).toContain('Worker: stopped');
       for (const port of [exchangePort!, dashboardPort!, temporalPort!]) expect(await portOpen(port), `port ${port} still open`).toBe(false);
 
-      // The job's own records hold what the exchange filled (PGlite admits one process: it has stopped).
+      // A clean stop removes the records server's discovery file: nothing names a server that is gone.
+      expect(existsSync(join(dataDir, 'pglite.socket.json')), 'the discovery file after a clean stop').toBe(false);
+      // The job's own records hold what the exchange filled (opened directly: no worker serves them now).
       const database = await openDatabase({ kind: 'pglite', dataDir: join(dataDir, 'pglite') });
       try {
         const [order] = await listOrders(database.db, { state: 'FILLED', limit: 1000 }).then((os) => os.filter((o) => o.clientOrderId === filled.clientOrderId));
