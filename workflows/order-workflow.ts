@@ -26,7 +26,9 @@ import {
   SA_SIDE,
   SA_STRATEGY,
   cancelOrderSignal,
+  cancelOrderUpdate,
   haltOrderSignal,
+  haltOrderUpdate,
   orderFinishedSignal,
   orderStatusQuery,
   type OrderStatus,
@@ -35,7 +37,7 @@ import {
 import { DomainError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
-import { validateOrderWorkflowInput } from './validation';
+import { validateControlRequest, validateOrderWorkflowInput } from './validation';
 import { ORDER_ACTIVITY_OPTIONS } from './activity-options';
 
 const options = ORDER_ACTIVITY_OPTIONS;
@@ -107,6 +109,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     setHandler(cancelOrderSignal, (request) => order.requestCancel(request));
     setHandler(haltOrderSignal, (request) => order.requestHalt(request));
     setHandler(orderStatusQuery, () => order.status());
+    // ---- control updates: a validator refuses a bad payload before it enters the history ----
+    const cancel = (p: unknown) => validateControlRequest(p, 'cancelOrder');
+    const halt = (p: unknown) => validateControlRequest(p, 'haltOrder');
+    setHandler(cancelOrderUpdate, (p) => order.cancelUpdate(cancel(p)), { validator: (p) => void cancel(p) });
+    setHandler(haltOrderUpdate, async (p) => order.haltUpdate(halt(p)), { validator: (p) => void halt(p) });
+    // ---- end of control updates ----
     if (input.searchAttributes) {
       upsertSearchAttributes([
         { key: SA_MARKET, value: input.order.marketId },
