@@ -298,7 +298,7 @@ export class TradingSession {
     const cancelRequest = { operator: req.operator, reason: `halt: ${req.reason}` };
     if (req.cancelOrders === true) this.cancelWorkingOrders(cancelRequest);
     this.journalControl('HALT', req, req.cancelOrders === true ? { cancelOrders: true } : {});
-    const passedOn = await this.passedOn(() => req.cancelOrders !== true || this.cancelWorking !== cancelRequest);
+    const passedOn = await this.passedOn(told > 0 || req.cancelOrders === true, () => req.cancelOrders !== true || this.cancelWorking !== cancelRequest);
     const cancelled = req.cancelOrders === true && this.lastVenueCancel?.request === cancelRequest ? this.lastVenueCancel.canceled : 0;
     const what =
       before === null ? 'halted: no new orders until resumed' : update.tripped.length > 0 ? `was already halted (${before}); the manual halt is added` : `was already halted by an operator (${before}): nothing changed`;
@@ -317,6 +317,7 @@ export class TradingSession {
     this.noteBreakerChange('LIFTED', update, undefined, req.journalKey);
     const after = haltReason(this.breakers);
     this.journalControl('RESUME', req, { stillHalted: after });
+    await this.passedOn(false, () => true);
     const what =
       update.lifted.length === 0
         ? before === null
@@ -339,7 +340,7 @@ export class TradingSession {
     this.noteBreakerChange('TRIPPED', update, { operator: req.operator, reason }, req.journalKey);
     this.noticeOrders({ signal: 'cancel', request: { operator: req.operator, reason } });
     this.journalControl('KILL_SWITCH', req, { flatten: req.flatten ?? false });
-    const passedOn = await this.passedOn(() => this.kill !== kill);
+    const passedOn = await this.passedOn(true, () => this.kill !== kill);
     const cancelled = this.lastVenueCancel?.request === kill ? this.lastVenueCancel.canceled : 0;
     return this.answer('KILL_SWITCH', req, {
       reason: `${before === null ? 'halted' : `was already halted (${before})`}; every open order of the strategy cancelled at the venue${req.flatten === true ? ' and positions flattened' : ''}${this.passOnText(told, passedOn, cancelled)}`,
@@ -359,9 +360,13 @@ export class TradingSession {
     return noticed && this.env.signalOrder !== undefined ? Object.keys(this.reservations).length : 0;
   }
 
-  /** Wakes the session and waits (bounded) until it has told its orders and `done()` holds; false when the wait ran out. */
-  private async passedOn(done: () => boolean): Promise<boolean> {
+  /**
+   * Wakes the session and, when there is something to pass on (`needed`), waits (bounded) until it
+   * has told its orders and `done()` holds; false when the wait ran out.
+   */
+  private async passedOn(needed: boolean, done: () => boolean): Promise<boolean> {
     this.controlsApplied++;
+    if (!needed) return true;
     return this.env.waitFor(() => this.mode === 'ENDED' || (this.orderNotices.length === 0 && done()), CONTROL_ANSWER_WAIT_MS);
   }
 
