@@ -16,7 +16,7 @@ import { ENV } from '../../runtime/config';
 import type { CliContext, JournalEntry } from '../context';
 import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
 import { decimal, fields, isoTime, json, money, table, time } from '../format';
-import { checkDay, checkTarget, checkReason, resolveTarget, withJson, withOperator, withTarget } from './common';
+import { checkDay, checkTarget, checkReason, journalOutcome, resolveTarget, withJson, withOperator, withTarget } from './common';
 
 interface ControlOptions {
   strategy?: string;
@@ -48,17 +48,6 @@ function journalLine(key: string | null, by: string): string {
 }
 
 // ---- control with an answer: halt, resume, kill and order cancel (runtime/desk-control.ts) ----
-
-/** Adds the answer to the row written before acting; a records failure is a warning (the action has happened). */
-async function journalOutcome(ctx: CliContext, key: string | null, outcome: { outcome: string; signalled?: string | null; failed?: string | null }): Promise<void> {
-  if (key === null) return;
-  try {
-    const { recordOperatorActionOutcome } = await import('../../db');
-    await recordOperatorActionOutcome(await ctx.records(), { workflowId: key, sequence: 0 }, outcome);
-  } catch (e) {
-    ctx.note(`warning: the outcome could not be added to journal entry ${key} (${e instanceof Error ? e.message : String(e)})`);
-  }
-}
 
 /** Runs an action journaled under `key`; a failure before any answer is added to the row (refused, or failed) and rethrown. */
 async function answered(ctx: CliContext, key: string | null, act: () => Promise<DeskOutcome>): Promise<DeskOutcome> {
