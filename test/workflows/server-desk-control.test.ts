@@ -6,7 +6,8 @@
  * HTTP server, in-process) act on them over the file's own PostgreSQL database. Each halt answers
  * per target, stops every session and the unsent order (the venue never sees it), and leaves one
  * journal row with its outcome; resume lifts the halts; a cancel of an order that has ended is
- * journaled as refused (exit 3); a bad update payload is refused by the validator and never enters
+ * journaled as refused (exit 3); the kill switch narrowed to one strategy cancels its open orders
+ * at the venue and leaves the other strategy trading; a bad update payload is refused by the validator and never enters
  * the session's history.
  *
  * Needs TEMPORAL_CLI_PATH (or TEMPORAL_ADDRESS) and TEST_DATABASE_URL.
@@ -214,6 +215,19 @@ describeWhere(POSTGRES_URL ? null : 'TEST_DATABASE_URL is not set (the CLI and t
         ['take it off', 'APPLIED'],
         ['twice', 'REFUSED'],
       ]);
+
+      // The kill switch narrowed to one strategy: its session halts and cancels its open order at the venue; the other strategy is untouched.
+      const open = makeClientOrderId('deskb', today, 9);
+      world.seedOpenOrder(open);
+      const kill = await cli(['kill', '--strategy', 'deskb', '--reason', 'runaway strategy', '--operator', 'carol', '--json']);
+      expect(kill.code).toBe(0);
+      const killed = JSON.parse(kill.stdout) as DeskOutcome;
+      expect(killed.scope).toBe('strategy deskb');
+      expect(killed.targets.map((t) => [t.workflowId, t.outcome])).toEqual([[sessionB, 'APPLIED']]);
+      expect(killed.targets[0]).toMatchObject({ sessionsHalted: 1, ordersCancelled: 1 });
+      expect(world.openOrdersOf('deskb')).toEqual([]);
+      expect((await sessionStatus(sessionB)).mode).toBe('HALTED');
+      expect((await sessionStatus(sessionA)).mode).toBe('TRADING');
     }, 60_000);
 
     it('a bad update payload is refused by the validator naming the field, and never enters the history', async () => {
