@@ -13,8 +13,9 @@
  * Visibility is eventually consistent: a session started a moment ago may not be listed yet, so a
  * halt also names the sessions the caller expects by name (today's), and says how each was found.
  *
- * Sessions are reached first (no new orders), then the orders listed after they answered, so an
- * order a session started meanwhile is listed or was told by its session.
+ * Sessions and the orders in flight are reached at once (each answer may take a while: a cancel
+ * waits until it went to the venue), then the orders listed after the sessions answered that were
+ * not listed before, so an order a session started meanwhile is reached too (or was told by its session).
  */
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { InvalidInput } from '../domain/errors';
@@ -277,12 +278,24 @@ export async function controlDesk(client: Client, action: DeskAction, request: D
     if (listed.includes(expected) || sessions.some((s) => s.workflowId === expected) || (strategy !== undefined && parseSessionWorkflowId(expected).strategy !== strategy)) continue;
     if (await isRunning(client, expected)) sessions.push({ workflowId: expected, foundBy: 'name' });
   }
-  const targets = await Promise.all(sessions.map((s) => reach(client, { kind: 'session', action, ...s }, valid, timeoutMs)));
-  if (action !== 'RESUME') {
+  const targets: TargetOutcome[] = [];
+  if (action === 'RESUME') {
+    targets.push(...(await Promise.all(sessions.map((s) => reach(client, { kind: 'session', action, ...s }, valid, timeoutMs)))));
+  } else {
     const orderAction: ControlAction = action === 'KILL_SWITCH' || valid.cancelOrders === true ? 'CANCEL_ORDER' : 'HALT_ORDER';
     const orderRequest: ControlRequest = { operator: valid.operator, reason: action === 'KILL_SWITCH' ? `kill switch: ${valid.reason}` : valid.reason, ...(valid.journalKey !== undefined ? { journalKey: valid.journalKey } : {}) };
-    const orders = (await runningOrders(client, strategy)).filter((id) => one === null || orderSequencesOf(one.strategy, one.tradingDay, [clientOrderIdFromWorkflowId(id)]).length > 0);
-    targets.push(...(await Promise.all(orders.map((workflowId) => reach(client, { kind: 'order', action: orderAction, workflowId, foundBy: 'visibility' }, orderRequest, timeoutMs)))));
+    const ordersInScope = async () => (await runningOrders(client, strategy)).filter((id) => one === null || orderSequencesOf(one.strategy, one.tradingDay, [clientOrderIdFromWorkflowId(id)]).length > 0);
+    // An order that reached a final state before the request (its workflow still finishing) refuses a
+    // cancel for itself; across the desk it simply ended first, which is no refusal of the action.
+    const endedFirst = (t: TargetOutcome): TargetOutcome => (t.outcome === 'REFUSED' && t.stateAfter !== null ? { ...t, outcome: 'ENDED' } : t);
+    const toOrders = async (ids: readonly string[]) =>
+      (await Promise.all(ids.map((workflowId) => reach(client, { kind: 'order', action: orderAction, workflowId, foundBy: 'visibility' }, orderRequest, timeoutMs)))).map(endedFirst);
+    // Sessions and the orders already in flight at once (each may wait for its answer); then the
+    // orders a session started before it took the request, listed once the sessions have answered.
+    const first = await ordersInScope();
+    const [sessionAnswers, orderAnswers] = await Promise.all([Promise.all(sessions.map((s) => reach(client, { kind: 'session', action, ...s }, valid, timeoutMs))), toOrders(first)]);
+    const later = (await ordersInScope()).filter((id) => !first.includes(id));
+    targets.push(...sessionAnswers, ...orderAnswers, ...(await toOrders(later)));
   }
   const totals = totalsOf(targets);
   const what = one !== null ? one.workflowId : strategy === undefined ? 'every strategy' : `strategy ${strategy}`;

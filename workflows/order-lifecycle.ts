@@ -48,7 +48,7 @@ export const RESUBMIT_POLICY = { initialMs: 1_000, factor: 2, maxMs: 30_000 } as
 /** Wait between lookups when the venue cannot answer whether it has the order. */
 export const LOOKUP_RETRY_MS = 60_000;
 /** How long a cancel update waits for the order to reach the point where the cancel is sent (or it is stopped) before it answers. */
-const CONTROL_ANSWER_WAIT_MS = 30_000;
+const CONTROL_ANSWER_WAIT_MS = 20_000;
 
 /**
  * Defaults of OrderFollowLimits. 10 000 events is a fifth of Temporal's hard limit; at the

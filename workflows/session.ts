@@ -115,7 +115,7 @@ const MINUTE = 60_000;
 /** How long a halted session sleeps between checks when nothing happens. */
 const HALTED_CHECK_MS = 5 * MINUTE;
 /** How long a control update waits for the session to pass it on (orders told, venue cancels sent) before it answers. */
-const CONTROL_ANSWER_WAIT_MS = 30_000;
+const CONTROL_ANSWER_WAIT_MS = 20_000;
 
 /**
  * Timeouts of one watch. It lasts its period plus at most one poll (the last sleep is cut to the
