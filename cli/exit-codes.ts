@@ -18,9 +18,9 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODES_HELP = [
   'Exit codes:',
   '  0  done',
-  '  1  operational failure (Temporal or the records unreachable, workflow or record not found)',
+  '  1  operational failure (Temporal or the records unreachable, workflow or record not found; a halt, resume, kill or cancel that some target did not answer)',
   '  2  bad usage (unknown command or option, bad argument or configuration; each is named with its value)',
-  '  3  refused by policy (pre-flight no-go, a reconciliation that halted trading and waits for a decision)',
+  '  3  refused by policy or by the target (pre-flight no-go, a reconciliation that halted trading and waits for a decision; a control request every target refused, or with nothing running to act on)',
 ].join('\n');
 
 /** A failure the CLI reports as one message and an exit code, without a stack trace. */

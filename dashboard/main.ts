@@ -19,6 +19,9 @@ import { signalHalt, signalKillSwitch, signalResume } from '../runtime/session-c
 import { decideOrder, listAwaitingApproval } from '../runtime/order-approval';
 import type { DashboardApprovals } from './approvals';
 import { connectClientConnection } from '../runtime/temporal';
+import { controlDesk } from '../runtime/desk-control';
+import { sessionWorkflowId } from '../domain/ids';
+import { tradingDayIn } from '../domain/calendar';
 import { loadDashboardSettings } from './config';
 import { startDashboard, type DashboardTemporal } from './server';
 import { venueQuotes, type QuoteSource } from './api';
@@ -51,10 +54,14 @@ export async function main(env: Env): Promise<number> {
     if (config.temporal.address !== null) {
       connection = await connectClientConnection(config.temporal);
       const client = new Client({ connection, namespace: config.temporal.namespace });
+      const strategy = config.session.strategy;
+      const timeZone = config.timeZone;
       temporal = {
         signalHalt: (id, req) => signalHalt(client, id, req),
         signalResume: (id, req) => signalResume(client, id, req),
         signalKillSwitch: (id, req) => signalKillSwitch(client, id, req),
+        // Today's session of the configured strategy is also tried by name (visibility may not list it yet).
+        control: (action, req, scope) => controlDesk(client, action, req, { ...scope, expectedSessions: action === 'RESUME' ? [] : [sessionWorkflowId(strategy, tradingDayIn(Date.now(), timeZone))] }),
       };
       approvals = { listAwaiting: () => listAwaitingApproval(client), decide: (kind, coid, req) => decideOrder(client, kind, coid, req) };
     }

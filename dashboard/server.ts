@@ -7,10 +7,13 @@
  *   The body is JSON {operator, reason, sessionId?, requestId?} (the kill switch also takes
  *   flatten?: boolean); every bad field is named. The kill switch halts the session(s) and
  *   cancels every working order, including one whose submission is under way.
- *   Each action is journaled (operator_actions) under `dashboard-<requestId>` before it signals the
- *   session(s) through the injected Temporal functions; what it reached is added to that row. The
- *   same requestId with other content is 409 and signals nothing; an exact replay is 200 with the
- *   first request's outcome and signals nothing again.
+ *   Each action is journaled (operator_actions) under `dashboard-<requestId>` before it acts. With
+ *   the desk control (DashboardTemporal.control) the key travels in the update to every running
+ *   session and order in flight (sessionId narrows to one session), each answers, and the reply is
+ *   the answer: 200 applied, 409 refused, 502 when a target did not answer; without it the sessions
+ *   recorded as running are signalled (202). What it reached is added to the row. The same
+ *   requestId with other content is 409 and acts on nothing; an exact replay answers the first
+ *   request's outcome and acts on nothing again.
  * - Every request whose Host header is not one of the dashboard's names is 421 before anything
  *   is read (runtime/host-check.ts), so a rebinding page cannot read the records.
  * - No browser can send the Authorization header cross-site without a CORS preflight, which this
@@ -28,6 +31,7 @@ import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../
 import type { Money } from '../domain/money';
 import type { RiskLimits } from '../domain/risk-limits';
 import { refuseForeignHost } from '../runtime/host-check';
+import { journalOutcomeOf, type DeskAction, type DeskOutcome, type DeskRequest } from '../runtime/desk-control';
 import { createDashboardApi, type QuoteSource } from './api';
 import { PAGE_HTML, PAGE_SCRIPT, PAGE_STYLE } from './page';
 import { APPROVAL_ACTIONS, approvalsPanel, decideFromDashboard, parseApprovalBody, type DashboardApprovals } from './approvals';
@@ -37,6 +41,11 @@ export interface DashboardTemporal {
   signalHalt(workflowId: string, request: OperatorRequest): Promise<void>;
   signalResume(workflowId: string, request: OperatorRequest): Promise<void>;
   signalKillSwitch(workflowId: string, request: KillSwitchRequest): Promise<void>;
+  /**
+   * The desk-wide control with an answer (runtime/desk-control.ts controlDesk): used when given.
+   * Absent (older wiring): the action is signalled to the sessions recorded as running.
+   */
+  control?(action: DeskAction, request: DeskRequest, scope: { sessionId?: string }): Promise<DeskOutcome>;
 }
 
 export interface DashboardOptions {
@@ -278,10 +287,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       const d = (await loadOperatorAction(options.db, journal))?.details ?? {};
       const list = (v: unknown, separator: string): string[] => (typeof v === 'string' && v !== '' ? v.split(separator) : []);
       return {
-        status: 200,
+        status: typeof d.outcome === 'string' && d.outcome.startsWith('REFUSED') ? 409 : 200,
         body: { action, replayed: true, signalled: list(d.signalled, ','), failed: list(d.failed, '; '), outcome: d.outcome ?? null, journal },
       };
     }
+    if (temporal.control) return controlled(temporal.control, action, request, journal);
     const targets = request.sessionId !== null ? [request.sessionId] : (await listSessions(options.db, { limit: 50 })).filter((s) => s.status === 'RUNNING' || s.status === 'HALTED').map((s) => s.sessionId);
     if (targets.length === 0) {
       await recordOperatorActionOutcome(options.db, journal, { outcome: 'no running session', signalled: null, failed: null });
@@ -326,6 +336,29 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     const approvals = options.approvals ?? null;
     if (approvals === null) throw new HttpError(503, 'TemporalUnavailable', 'no Temporal client: start the dashboard with TEMPORAL_ADDRESS set to reach the orders; nothing was sent');
     return decideFromDashboard(options.db, approvals, kind, request, clock());
+  }
+
+  /**
+   * The action through the desk control, journaled already under `journal`: every target answers,
+   * the answer is added to the row, and the reply is 200 applied, 409 refused (nothing running, or
+   * every target refused), 502 when some target did not answer.
+   */
+  async function controlled(control: NonNullable<DashboardTemporal['control']>, action: Action, request: ActionRequest, journal: { workflowId: string; sequence: number }): Promise<{ status: number; body: unknown }> {
+    let outcome: DeskOutcome;
+    try {
+      outcome = await control(
+        action,
+        { operator: request.operator, reason: request.reason, journalKey: journal.workflowId, ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}) },
+        request.sessionId !== null ? { sessionId: request.sessionId } : {},
+      );
+    } catch (e) {
+      const refused = e instanceof InvalidInput;
+      await recordOperatorActionOutcome(options.db, journal, { outcome: `${refused ? 'REFUSED' : 'FAILED'}: ${e instanceof Error ? e.message : String(e)}`.slice(0, 500) });
+      throw e;
+    }
+    await recordOperatorActionOutcome(options.db, journal, journalOutcomeOf(outcome));
+    const status = outcome.outcome === 'APPLIED' ? 200 : outcome.outcome === 'REFUSED' ? 409 : 502;
+    return { status, body: { ...outcome, journal } };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

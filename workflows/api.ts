@@ -188,6 +188,8 @@ export interface SessionCarry {
   /** Working orders still to be cancelled at the venue (a halt with cancelOrders, a connection outage). */
   cancelWorking?: OperatorRequest | null;
   warmth?: Record<string, MarketWarmth>;
+  /** Control updates applied with a journal key (absent in carries from before them). */
+  appliedControls?: AppliedControl[];
 }
 
 /** Breaker trips and lifts waiting to be written (`at` fixed when queued, so a retried write is the same row). */
@@ -254,6 +256,8 @@ export interface SessionStatus {
   unrecorded: number;
   /** Each market's warm-up against what the strategy needs (strategies with a warm-up; absent in sessions from before it). */
   warmth?: Record<string, MarketWarmth>;
+  /** Control updates applied with a journal key, newest last (at most 20): each links to the surface's journal row. */
+  appliedControls?: AppliedControl[];
 }
 
 export const haltSignal = defineSignal<[HaltRequest]>('halt');
@@ -365,3 +369,70 @@ export interface OrderApprovalAnswer {
 export const approveOrderUpdate = defineUpdate<OrderApprovalAnswer, [OperatorRequest]>('approveOrder');
 /** Reject a semi-automatic order: it ends REJECTED and is never sent. Validator: operator and reason. */
 export const rejectOrderUpdate = defineUpdate<OrderApprovalAnswer, [OperatorRequest]>('rejectOrder');
+
+// ---- operator control with an answer (Workflow Updates; runtime/desk-control.ts sends them) ----
+
+/**
+ * An operator request sent as an update. `journalKey`: the row the surface (CLI, dashboard) wrote
+ * before acting; the workflow links its own record to it instead of journaling a second row.
+ * Absent (older clients, the schedule): the workflow journals the request itself, as for a signal.
+ */
+export interface ControlRequest extends OperatorRequest {
+  journalKey?: string;
+}
+
+export interface SessionHaltRequest extends ControlRequest {
+  /** Also cancel the session's working orders. */
+  cancelOrders?: boolean;
+}
+
+export interface SessionKillRequest extends ControlRequest {
+  /** Also send orders that bring every position to zero. */
+  flatten?: boolean;
+}
+
+export const CONTROL_ACTIONS = ['HALT', 'RESUME', 'KILL_SWITCH', 'CANCEL_ORDER', 'HALT_ORDER'] as const;
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
+
+/**
+ * What one workflow answered to a control update. APPLIED: the request took effect, or was already
+ * in effect (a second halt: `sessionsHalted` 0 and `reason` says so). REFUSED: nothing changed, and
+ * `reason` says why (an order already final cannot be cancelled).
+ */
+export interface ControlOutcome {
+  outcome: 'APPLIED' | 'REFUSED';
+  action: ControlAction;
+  workflowId: string;
+  /** What it did, or why it was refused. */
+  reason: string;
+  journalKey: string | null;
+  /** 1 when this request halted a trading session (0: it was halted already, or this is an order). */
+  sessionsHalted: number;
+  /** 1 when this request lifted a session's halt. */
+  sessionsResumed: number;
+  /** Orders in flight the session passed the halt or cancel on to (their own answers come from their updates). */
+  ordersTold: number;
+  /** 1 when an order that had not reached the venue will now never be sent. */
+  ordersNotSent: number;
+  /** Orders a cancel went to the venue for (the kill switch: every open order of the strategy). */
+  ordersCancelled: number;
+  /** 1 when a halted order was already working at the venue and keeps working (a halt does not cancel). */
+  ordersKeptWorking: number;
+  /** The session's halt after the request (null: trading); the order's state for an order. */
+  stateAfter: string | null;
+}
+
+/** An action applied through an update with a journal key, as the session keeps it (newest last, at most 20). */
+export interface AppliedControl {
+  journalKey: string;
+  action: ControlAction;
+  operator: string;
+  outcome: ControlOutcome['outcome'];
+  reason: string;
+}
+
+export const haltSessionUpdate = defineUpdate<ControlOutcome, [SessionHaltRequest]>('haltSession');
+export const resumeSessionUpdate = defineUpdate<ControlOutcome, [ControlRequest]>('resumeSession');
+export const killSwitchUpdate = defineUpdate<ControlOutcome, [SessionKillRequest]>('killSwitchSession');
+export const cancelOrderUpdate = defineUpdate<ControlOutcome, [ControlRequest]>('cancelOrder');
+export const haltOrderUpdate = defineUpdate<ControlOutcome, [ControlRequest]>('haltOrder');

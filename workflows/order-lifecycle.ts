@@ -14,7 +14,7 @@
  * cancels at the venue before the workflow fails; a long follow continues as new.
  */
 import type { AlertLevel, AssessOrderInput, AssessOrderResult, FillSyncResult, LookupResult, OperatorAction, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
-import type { OperatorRequest, OrderApprovalAnswer, OrderApprovalStatus, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
+import type { ControlOutcome, ControlRequest, OperatorRequest, OrderApprovalAnswer, OrderApprovalStatus, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
 import {
   APPROVAL_JOURNAL_SEQUENCE,
   automationOf,
@@ -24,11 +24,10 @@ import {
   type ApprovalDecisionKind,
   type ApprovalOutcome,
 } from '../domain/automation';
-import { orderWorkflowId } from '../domain/ids';
 import { formatDecimal } from '../domain/money';
 import { DomainError } from '../domain/errors';
 import { executionRecordFromOrder } from '../domain/execution-quality';
-import { AlertKey } from '../domain/ids';
+import { AlertKey, orderWorkflowId } from '../domain/ids';
 import { LOTS_PER_CONTRACT } from '../domain/money';
 import {
   applyOrderEvent,
@@ -58,6 +57,8 @@ export const MAX_SUBMIT_ATTEMPTS = 5;
 export const RESUBMIT_POLICY = { initialMs: 1_000, factor: 2, maxMs: 30_000 } as const;
 /** Wait between lookups when the venue cannot answer whether it has the order. */
 export const LOOKUP_RETRY_MS = 60_000;
+/** How long a cancel update waits for the order to reach the point where the cancel is sent (or it is stopped) before it answers. */
+const CONTROL_ANSWER_WAIT_MS = 20_000;
 
 /**
  * Defaults of OrderFollowLimits. 10 000 events is a fifth of Temporal's hard limit; at the
@@ -215,6 +216,55 @@ export class OrderLifecycle {
     if (valid !== null && this.haltRequest === null) this.haltRequest = valid;
   }
 
+  // ---- control updates (cancelOrder, haltOrder): apply, then answer what became of the order ----
+  // The payload was checked by the update's validator (validateControlRequest).
+
+  /** Cancel with an answer: an order already final is REFUSED; one not yet sent never is; a working one is cancelled at the venue. */
+  async cancelUpdate(req: ControlRequest): Promise<ControlOutcome> {
+    if (isTerminal(this.order)) return this.answer('CANCEL_ORDER', req, 'REFUSED', `the order is already ${this.order.state}: nothing to cancel`, {});
+    this.cancelRequest ??= { operator: req.operator, reason: req.reason };
+    if (!this.submitSent) {
+      await this.env.waitFor(() => isTerminal(this.order) || this.submitSent, CONTROL_ANSWER_WAIT_MS);
+      if (!this.submitSent) return this.answer('CANCEL_ORDER', req, 'APPLIED', 'not yet sent to the venue: it never will be', { ordersNotSent: 1 });
+    }
+    await this.env.waitFor(() => isTerminal(this.order) || this.cancelSent, CONTROL_ANSWER_WAIT_MS);
+    if (this.cancelSent) return this.answer('CANCEL_ORDER', req, 'APPLIED', 'cancel sent to the venue', { ordersCancelled: 1 });
+    if (isTerminal(this.order)) return this.answer('CANCEL_ORDER', req, 'APPLIED', `the order ended ${this.order.state} before the cancel went out`, {});
+    return this.answer('CANCEL_ORDER', req, 'APPLIED', `cancel requested; it goes out once the venue answers the submission (now ${this.order.state})`, {});
+  }
+
+  /** Halt with an answer: an order not yet sent never is; a working one keeps working (a halt stops only what has not left). */
+  haltUpdate(req: ControlRequest): ControlOutcome {
+    if (isTerminal(this.order)) return this.answer('HALT_ORDER', req, 'APPLIED', `already ${this.order.state}: nothing to stop`, {});
+    this.haltRequest ??= { operator: req.operator, reason: req.reason };
+    if (!this.submitSent) return this.answer('HALT_ORDER', req, 'APPLIED', 'not yet sent to the venue: it never will be', { ordersNotSent: 1 });
+    return this.answer('HALT_ORDER', req, 'APPLIED', `already at the venue (${this.order.state}): keeps working; cancel it to take it off`, { ordersKeptWorking: 1 });
+  }
+
+  private answer(
+    action: 'CANCEL_ORDER' | 'HALT_ORDER',
+    req: ControlRequest,
+    outcome: ControlOutcome['outcome'],
+    reason: string,
+    counts: Partial<Pick<ControlOutcome, 'ordersNotSent' | 'ordersCancelled' | 'ordersKeptWorking'>>,
+  ): ControlOutcome {
+    return {
+      outcome,
+      action,
+      workflowId: orderWorkflowId(this.order.clientOrderId),
+      reason,
+      journalKey: req.journalKey ?? null,
+      sessionsHalted: 0,
+      sessionsResumed: 0,
+      ordersTold: 0,
+      ordersNotSent: 0,
+      ordersCancelled: 0,
+      ordersKeptWorking: 0,
+      ...counts,
+      stateAfter: this.order.state,
+    };
+  }
+
   private validRequest(request: unknown, signal: string): OperatorRequest | null {
     try {
       return validateOperatorRequest(request, signal);
@@ -362,7 +412,7 @@ export class OrderLifecycle {
     const valid = validateOperatorRequest(request, kind === 'APPROVE' ? 'approve' : 'reject');
     if (this.approval.phase !== 'AWAITING' || this.pendingDecision !== null) {
       const outcome = this.pendingDecision !== null ? 'ALREADY_DECIDED' : lateDecisionOutcome(this.approval.phase);
-      return Promise.resolve(this.answer(outcome, null));
+      return Promise.resolve(this.approvalAnswer(outcome, null));
     }
     return new Promise((answered) => {
       this.pendingDecision = { kind, ...valid, answered };
@@ -374,14 +424,14 @@ export class OrderLifecycle {
     return automationOf(this.input.automation).level === 'semi-auto' && this.patched(ORDER_PATCHES.approval);
   }
 
-  private answer(outcome: ApprovalOutcome, reason: string | null): OrderApprovalAnswer {
+  private approvalAnswer(outcome: ApprovalOutcome, reason: string | null): OrderApprovalAnswer {
     return { clientOrderId: this.order.clientOrderId, outcome, state: this.order.state, reason };
   }
 
   private answerDecision(outcome: ApprovalOutcome, reason: string | null): void {
     this.approval.outcome = outcome;
     const pending = this.pendingDecision;
-    if (pending !== null) pending.answered(this.answer(outcome, reason));
+    if (pending !== null) pending.answered(this.approvalAnswer(outcome, reason));
   }
 
   /**

@@ -27,7 +27,9 @@ import {
   SA_STRATEGY,
   approveOrderUpdate,
   cancelOrderSignal,
+  cancelOrderUpdate,
   haltOrderSignal,
+  haltOrderUpdate,
   orderFinishedSignal,
   orderStatusQuery,
   rejectOrderUpdate,
@@ -37,7 +39,7 @@ import {
 import { DomainError } from '../domain/errors';
 import type { Order } from '../domain/order';
 import { ORDER_PATCHES, OrderLifecycle } from './order-lifecycle';
-import { validateOperatorRequest, validateOrderWorkflowInput } from './validation';
+import { validateControlRequest, validateOperatorRequest, validateOrderWorkflowInput } from './validation';
 import { ORDER_ACTIVITY_OPTIONS, SESSION_ACTIVITY_OPTIONS } from './activity-options';
 
 const options = ORDER_ACTIVITY_OPTIONS;
@@ -116,6 +118,12 @@ export async function orderWorkflow(input: OrderWorkflowInput): Promise<OrderSta
     // ---- levels of automation: approve / reject a semi-automatic order (a bad payload is refused by the validator, naming the field) ----
     setHandler(approveOrderUpdate, (request) => order.decide('APPROVE', request), { validator: (request) => void validateOperatorRequest(request, 'approve') });
     setHandler(rejectOrderUpdate, (request) => order.decide('REJECT', request), { validator: (request) => void validateOperatorRequest(request, 'reject') });
+    // ---- control updates: a validator refuses a bad payload before it enters the history ----
+    const cancel = (p: unknown) => validateControlRequest(p, 'cancelOrder');
+    const halt = (p: unknown) => validateControlRequest(p, 'haltOrder');
+    setHandler(cancelOrderUpdate, (p) => order.cancelUpdate(cancel(p)), { validator: (p) => void cancel(p) });
+    setHandler(haltOrderUpdate, async (p) => order.haltUpdate(halt(p)), { validator: (p) => void halt(p) });
+    // ---- end of control updates ----
     if (input.searchAttributes) {
       upsertSearchAttributes([
         { key: SA_MARKET, value: input.order.marketId },

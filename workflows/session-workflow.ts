@@ -21,6 +21,9 @@ import type { SessionActivities } from '../contracts/activities';
 import {
   cancelOrderSignal,
   dailyResetSignal,
+  haltSessionUpdate,
+  killSwitchUpdate,
+  resumeSessionUpdate,
   haltOrderSignal,
   haltSignal,
   killSwitchSignal,
@@ -35,7 +38,7 @@ import { orderWorkflow } from './order-workflow';
 import { SessionPatch, TradingSession, watchActivityTimeouts, type RecordFailureKind } from './session';
 import { DomainFailure, RECORD_DATA_BUGS } from './failure-types';
 import { SESSION_ACTIVITY_OPTIONS } from './activity-options';
-import { validateSessionWorkflowInput } from './validation';
+import { validateControlRequest, validateSessionWorkflowInput } from './validation';
 
 /** History length at which the session hands over to a fresh run even if the server has not suggested it (Server 1.19 may not). */
 const CONTINUE_AS_NEW_AT = 8_000;
@@ -160,6 +163,14 @@ export async function sessionWorkflow(input: SessionWorkflowInput): Promise<Sess
     setHandler(dailyResetSignal, (p) => session.onDailyReset(p));
     setHandler(orderFinishedSignal, (p) => session.onOrderFinished(p));
     setHandler(sessionStatusQuery, () => session.status());
+    // ---- control updates: a validator refuses a bad payload before it enters the history ----
+    const halt = (p: unknown) => validateControlRequest(p, 'haltSession', ['cancelOrders']);
+    const resumeRequest = (p: unknown) => validateControlRequest(p, 'resumeSession');
+    const kill = (p: unknown) => validateControlRequest(p, 'killSwitchSession', ['flatten']);
+    setHandler(haltSessionUpdate, (p) => session.haltUpdate(halt(p)), { validator: (p) => void halt(p) });
+    setHandler(resumeSessionUpdate, (p) => session.resumeUpdate(resumeRequest(p)), { validator: (p) => void resumeRequest(p) });
+    setHandler(killSwitchUpdate, (p) => session.killSwitchUpdate(kill(p)), { validator: (p) => void kill(p) });
+    // ---- end of control updates ----
     return await session.run();
   } catch (e) {
     if (e instanceof DomainError) throw ApplicationFailure.nonRetryable(e.message, e.type);

@@ -16,7 +16,10 @@
  */
 import type { AlertLevel, AlertRequest, Carryover, ConnectionOutage, EndedOrder, MarketWarmth, OperatorAction, SessionActivities, WatchInput, WatchResult } from '../contracts/activities';
 import type {
+  AppliedControl,
   ConnectionLostPolicy,
+  ControlOutcome,
+  ControlRequest,
   DailyResetRequest,
   HaltRequest,
   KillSwitchRequest,
@@ -25,6 +28,8 @@ import type {
   OrderWorkflowInput,
   PendingBreakerChange,
   SessionCarry,
+  SessionHaltRequest,
+  SessionKillRequest,
   SessionStatus,
   SessionWorkflowInput,
 } from './api';
@@ -78,6 +83,8 @@ export const SessionPatch = {
    * an order workflow.
    */
   automationLevel: 'session-automation-level',
+  /** A halted session wakes for a control update applied with a journal key (it journals nothing itself then). */
+  controlUpdates: 'session-control-updates',
 } as const;
 
 /**
@@ -114,6 +121,8 @@ const NOTES_KEPT = 20;
 const MINUTE = 60_000;
 /** How long a halted session sleeps between checks when nothing happens. */
 const HALTED_CHECK_MS = 5 * MINUTE;
+/** How long a control update waits for the session to pass it on (orders told, venue cancels sent) before it answers. */
+const CONTROL_ANSWER_WAIT_MS = 20_000;
 
 /**
  * Timeouts of one watch. It lasts its period plus at most one poll (the last sleep is cut to the
@@ -177,6 +186,12 @@ export class TradingSession {
   private outageHandled: number | null;
   /** AUTH refusals seen by this run (names their alerts). */
   private authRefusals = 0;
+  /** Control updates applied with a journal key (links to the surfaces' journal rows), newest last. */
+  private readonly appliedControls: AppliedControl[];
+  /** Control updates applied by this run: a halted session wakes for them (they journal nothing to wake it). */
+  private controlsApplied = 0;
+  /** Open orders the last venue-wide cancel (kill switch, halt with cancelOrders) cancelled, and for which request. */
+  private lastVenueCancel: { request: OperatorRequest; canceled: number } | null = null;
 
   constructor(
     readonly input: SessionWorkflowInput,
@@ -205,6 +220,7 @@ export class TradingSession {
     this.recordFailures = c?.recordFailures ?? [];
     this.cancelWorking = c?.cancelWorking ?? null;
     this.outageHandled = c?.outageHandled ?? null;
+    this.appliedControls = c?.appliedControls ?? [];
     this.mode = c ? 'TRADING' : 'PREFLIGHT';
     this.loaded = c !== undefined;
   }
@@ -275,6 +291,129 @@ export class TradingSession {
     this.journal('KILL_SWITCH', req, { flatten: flatten ?? false });
   }
 
+  // ---- control updates (haltSession, resumeSession, killSwitchSession): apply, pass on, answer ----
+  // The payload was checked by the update's validator (validateControlRequest). With a journal key
+  // the surface's row is the journal entry: the session links its breaker change and its status to
+  // it and journals nothing itself; without one it journals the request as for a signal.
+
+  async haltUpdate(req: SessionHaltRequest): Promise<ControlOutcome> {
+    await this.untilLoaded();
+    const before = haltReason(this.breakers);
+    const update = manualHalt(this.breakers, req.operator, req.reason, this.lastAt);
+    const told = this.ordersToTell(update.tripped.length > 0 || req.cancelOrders === true);
+    this.noteBreakerChange('TRIPPED', update, { operator: req.operator, reason: req.reason }, req.journalKey);
+    const cancelRequest = { operator: req.operator, reason: `halt: ${req.reason}` };
+    if (req.cancelOrders === true) this.cancelWorkingOrders(cancelRequest);
+    this.journalControl('HALT', req, req.cancelOrders === true ? { cancelOrders: true } : {});
+    const passedOn = await this.passedOn(told > 0 || req.cancelOrders === true, () => req.cancelOrders !== true || this.cancelWorking !== cancelRequest);
+    const cancelled = req.cancelOrders === true && this.lastVenueCancel?.request === cancelRequest ? this.lastVenueCancel.canceled : 0;
+    const what =
+      before === null ? 'halted: no new orders until resumed' : update.tripped.length > 0 ? `was already halted (${before}); the manual halt is added` : `was already halted by an operator (${before}): nothing changed`;
+    return this.answer('HALT', req, {
+      reason: `${what}${this.passOnText(told, passedOn, req.cancelOrders === true ? cancelled : null)}`,
+      sessionsHalted: before === null ? 1 : 0,
+      ordersTold: told,
+      ordersCancelled: cancelled,
+    });
+  }
+
+  async resumeUpdate(req: ControlRequest): Promise<ControlOutcome> {
+    await this.untilLoaded();
+    const before = haltReason(this.breakers);
+    const update = resume(this.breakers, req.operator, this.lastAt);
+    this.noteBreakerChange('LIFTED', update, undefined, req.journalKey);
+    const after = haltReason(this.breakers);
+    this.journalControl('RESUME', req, { stillHalted: after });
+    await this.passedOn(false, () => true);
+    const what =
+      update.lifted.length === 0
+        ? before === null
+          ? 'nothing to lift: the session was trading'
+          : `nothing lifted: ${before} (a daily-loss trip waits for the daily reset)`
+        : after === null
+          ? `resumed: lifted ${update.lifted.map((t) => t.kind).join(', ')}; trading`
+          : `lifted ${update.lifted.map((t) => t.kind).join(', ')}; still halted: ${after}`;
+    return this.answer('RESUME', req, { reason: what, sessionsResumed: before !== null && after === null ? 1 : 0 });
+  }
+
+  async killSwitchUpdate(req: SessionKillRequest): Promise<ControlOutcome> {
+    await this.untilLoaded();
+    const before = haltReason(this.breakers);
+    const kill: KillSwitchRequest = { operator: req.operator, reason: req.reason, flatten: req.flatten ?? false };
+    this.kill = kill;
+    const reason = `kill switch: ${req.reason}`;
+    const update = manualHalt(this.breakers, req.operator, reason, this.lastAt);
+    const told = this.ordersToTell(true);
+    this.noteBreakerChange('TRIPPED', update, { operator: req.operator, reason }, req.journalKey);
+    this.noticeOrders({ signal: 'cancel', request: { operator: req.operator, reason } });
+    this.journalControl('KILL_SWITCH', req, { flatten: req.flatten ?? false });
+    const passedOn = await this.passedOn(true, () => this.kill !== kill);
+    const cancelled = this.lastVenueCancel?.request === kill ? this.lastVenueCancel.canceled : 0;
+    return this.answer('KILL_SWITCH', req, {
+      reason: `${before === null ? 'halted' : `was already halted (${before})`}; every open order of the strategy cancelled at the venue${req.flatten === true ? ' and positions flattened' : ''}${this.passOnText(told, passedOn, cancelled)}`,
+      sessionsHalted: before === null ? 1 : 0,
+      ordersTold: told,
+      ordersCancelled: cancelled,
+    });
+  }
+
+  /** Resolves once the carried-over state is loaded (a request before it would be undone by the load). */
+  private async untilLoaded(): Promise<void> {
+    while (!this.loaded && this.patched(SessionPatch.requestsAfterLoad)) await this.env.waitFor(() => this.loaded, CONTROL_ANSWER_WAIT_MS);
+  }
+
+  /** Orders in flight a notice queued now will reach. */
+  private ordersToTell(noticed: boolean): number {
+    return noticed && this.env.signalOrder !== undefined ? Object.keys(this.reservations).length : 0;
+  }
+
+  /**
+   * Wakes the session and, when there is something to pass on (`needed`), waits (bounded) until it
+   * has told its orders and `done()` holds; false when the wait ran out.
+   */
+  private async passedOn(needed: boolean, done: () => boolean): Promise<boolean> {
+    this.controlsApplied++;
+    if (!needed) return true;
+    return this.env.waitFor(() => this.mode === 'ENDED' || (this.orderNotices.length === 0 && done()), CONTROL_ANSWER_WAIT_MS);
+  }
+
+  private passOnText(told: number, passedOn: boolean, cancelled: number | null): string {
+    const parts: string[] = [];
+    if (told > 0) parts.push(`${passedOn ? 'passed on to' : 'being passed on to'} ${told} order${told === 1 ? '' : 's'} in flight`);
+    if (cancelled !== null) parts.push(passedOn ? `${cancelled} open order${cancelled === 1 ? '' : 's'} cancelled at the venue` : 'venue cancels not yet confirmed');
+    return parts.length > 0 ? `; ${parts.join('; ')}` : '';
+  }
+
+  private journalControl(action: 'HALT' | 'RESUME' | 'KILL_SWITCH', req: ControlRequest, details: OperatorAction['details']): void {
+    if (req.journalKey === undefined) this.journal(action, req, details);
+  }
+
+  private answer(
+    action: 'HALT' | 'RESUME' | 'KILL_SWITCH',
+    req: ControlRequest,
+    done: Pick<ControlOutcome, 'reason'> & Partial<Pick<ControlOutcome, 'sessionsHalted' | 'sessionsResumed' | 'ordersTold' | 'ordersCancelled'>>,
+  ): ControlOutcome {
+    const outcome: ControlOutcome = {
+      outcome: 'APPLIED',
+      action,
+      workflowId: sessionWorkflowId(this.input.strategy, this.input.tradingDay),
+      journalKey: req.journalKey ?? null,
+      sessionsHalted: 0,
+      sessionsResumed: 0,
+      ordersTold: 0,
+      ordersNotSent: 0,
+      ordersCancelled: 0,
+      ordersKeptWorking: 0,
+      stateAfter: haltReason(this.breakers),
+      ...done,
+    };
+    if (req.journalKey !== undefined) {
+      this.appliedControls.push({ journalKey: req.journalKey, action, operator: req.operator, outcome: outcome.outcome, reason: outcome.reason });
+      if (this.appliedControls.length > NOTES_KEPT) this.appliedControls.shift();
+    }
+    return outcome;
+  }
+
   onDailyReset(payload: unknown): void {
     if (this.waitForLoad('dailyReset', payload)) return;
     try {
@@ -320,6 +459,7 @@ export class TradingSession {
       recordFailures: this.recordFailures,
       unrecorded: this.pending.length + this.pendingBreakerChanges.length,
       warmth: this.warmth,
+      appliedControls: this.appliedControls,
     };
   }
 
@@ -373,10 +513,11 @@ export class TradingSession {
   }
 
   /** `haltedBy`: who to name to the orders when this trips something (default: the session, with the trips' reasons). */
-  private noteBreakerChange(change: 'TRIPPED' | 'LIFTED', update: BreakerUpdate, haltedBy?: OperatorRequest): void {
+  private noteBreakerChange(change: 'TRIPPED' | 'LIFTED', update: BreakerUpdate, haltedBy?: OperatorRequest, journalKey?: string): void {
     this.breakers = update.state;
     if (update.tripped.length === 0 && update.lifted.length === 0) return;
-    const key = `${this.env.runId ?? 'local'}:${++this.breakerChangesNoted}`;
+    // With the journal key of the surface's row in front, the breaker_events row names the action that caused it.
+    const key = `${journalKey !== undefined ? `${journalKey}:` : ''}${this.env.runId ?? 'local'}:${++this.breakerChangesNoted}`;
     this.pendingBreakerChanges.push({ tripped: update.tripped, lifted: update.lifted, at: this.lastAt, key, trippedRecorded: false, alerted: false });
     if (change === 'TRIPPED' && update.tripped.length > 0) {
       this.noticeOrders({ signal: 'halt', request: haltedBy ?? { operator: 'session', reason: update.tripped.map((t) => t.reason).join('; ') } });
@@ -507,6 +648,7 @@ export class TradingSession {
       ...(this.cancelWorking !== null ? { cancelWorking: this.cancelWorking } : {}),
       ...(this.outageHandled !== null ? { outageHandled: this.outageHandled } : {}),
       warmth: this.warmth,
+      ...(this.appliedControls.length > 0 ? { appliedControls: this.appliedControls } : {}),
     };
   }
 
@@ -559,13 +701,15 @@ export class TradingSession {
       await this.tellOrders();
       if (this.kill) {
         const kill = this.kill;
-        await acts.cancelAllOpenOrders({ strategy: input.strategy, flatten: kill.flatten ?? false, reason: `kill switch by ${kill.operator}: ${kill.reason}` });
+        const killed = await acts.cancelAllOpenOrders({ strategy: input.strategy, flatten: kill.flatten ?? false, reason: `kill switch by ${kill.operator}: ${kill.reason}` });
+        this.lastVenueCancel = { request: kill, canceled: killed?.canceled?.length ?? 0 };
         if (this.kill === kill) this.kill = null;
         continue;
       }
       if (this.cancelWorking !== null && this.patched(SessionPatch.cancelWorking)) {
         const request = this.cancelWorking;
-        await acts.cancelAllOpenOrders({ strategy: input.strategy, flatten: false, reason: `${request.reason} (by ${request.operator})` });
+        const cancelled = await acts.cancelAllOpenOrders({ strategy: input.strategy, flatten: false, reason: `${request.reason} (by ${request.operator})` });
+        this.lastVenueCancel = { request, canceled: cancelled?.canceled?.length ?? 0 };
         if (this.cancelWorking === request) this.cancelWorking = null;
         continue;
       }
@@ -578,7 +722,10 @@ export class TradingSession {
 
       if (!isTradingAllowed(this.breakers)) {
         const journaled = this.actionSequence;
-        const changed = () => this.actionSequence !== journaled || this.kill !== null || this.cancelWorking !== null || isTradingAllowed(this.breakers);
+        const controls = this.controlsApplied;
+        const wakeOnControl = this.patched(SessionPatch.controlUpdates);
+        const changed = () =>
+          this.actionSequence !== journaled || this.kill !== null || this.cancelWorking !== null || isTradingAllowed(this.breakers) || (wakeOnControl && this.controlsApplied !== controls);
         await this.env.waitFor(changed, Math.max(1_000, Math.min(HALTED_CHECK_MS, input.endOfDayAt - this.lastAt)));
         await this.refreshSnapshot();
         continue;

@@ -1,6 +1,6 @@
 /** Validation of payloads that reach workflows from outside (signals, workflow inputs). */
 import type { OrderContext, OrderIntent } from '../contracts/activities';
-import type { OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput, StartDaySessionInput } from './api';
+import type { ControlRequest, OperatorRequest, OrderCarry, OrderFinished, OrderFollowLimits, OrderWorkflowInput, SessionCarry, SessionWorkflowInput, StartDaySessionInput } from './api';
 import { CONNECTION_LOST_POLICIES } from './api';
 import { isValidTimeZone } from '../domain/calendar';
 import { validateAutomationSettings } from '../domain/automation';
@@ -30,6 +30,42 @@ export function validateOperatorRequest(payload: unknown, signal: string): Opera
   const reason = text(problems, `${signal}.reason`, p.reason, MAX_REASON_LENGTH);
   if (problems.length > 0) throw new InvalidInput(problems);
   return { operator, reason };
+}
+
+/** A journal key a surface wrote (`cli:<uuid>`, `dashboard-<request ID>`): what the records' keys allow. */
+export const JOURNAL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9:._-]{0,79}$/;
+
+/**
+ * Checks a control update's payload: an operator request, an optional journal key, and the named
+ * boolean flags; any other field is refused (a misspelt `cancelOrder` must not halt without
+ * cancelling). Reports every bad field, prefixed by the update name. The update's validator: a
+ * refused payload never enters the workflow's history.
+ */
+export function validateControlRequest<F extends string>(payload: unknown, update: string, flags: readonly F[] = []): ControlRequest & Partial<Record<F, boolean>> {
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw InvalidInput.of(update, payload, 'must be an object with operator and reason');
+  }
+  const p = payload as Record<string, unknown>;
+  const problems: FieldProblem[] = [];
+  const operator = text(problems, `${update}.operator`, p.operator, MAX_OPERATOR_LENGTH);
+  const reason = text(problems, `${update}.reason`, p.reason, MAX_REASON_LENGTH);
+  const out: Record<string, unknown> = { operator, reason };
+  if (p.journalKey !== undefined) {
+    if (typeof p.journalKey === 'string' && JOURNAL_KEY_RE.test(p.journalKey)) out.journalKey = p.journalKey;
+    else problems.push({ field: `${update}.journalKey`, value: p.journalKey, problem: 'must be 1-80 letters, digits, ":", ".", "_" or "-" (the key of the journal row written first)' });
+  }
+  for (const flag of flags) {
+    const v = p[flag];
+    if (v === undefined) continue;
+    if (typeof v === 'boolean') out[flag] = v;
+    else problems.push({ field: `${update}.${flag}`, value: v, problem: 'must be true or false' });
+  }
+  const known = new Set<string>(['operator', 'reason', 'journalKey', ...flags]);
+  for (const key of Object.keys(p)) {
+    if (!known.has(key)) problems.push({ field: `${update}.${key}`, value: p[key], problem: `is not a field of ${update} (fields: ${[...known].join(', ')})` });
+  }
+  if (problems.length > 0) throw new InvalidInput(problems);
+  return out as ControlRequest & Partial<Record<F, boolean>>;
 }
 
 const DAY_MS = 86_400_000;

@@ -59,3 +59,14 @@ export function checkTarget(check: ArgumentCheck, opts: { strategy?: string; day
 export function resolveTarget(ctx: CliContext, t: { strategy?: string; day?: string }): { strategy: string; tradingDay: string } {
   return { strategy: t.strategy ?? ctx.config().session.strategy, tradingDay: t.day ?? ctx.today() };
 }
+
+/** Adds the answer to the row written before acting; a records failure is a warning (the action has happened). */
+export async function journalOutcome(ctx: CliContext, key: string | null, outcome: { outcome: string; signalled?: string | null; failed?: string | null }): Promise<void> {
+  if (key === null) return;
+  try {
+    const { recordOperatorActionOutcome } = await import('../../db');
+    await recordOperatorActionOutcome(await ctx.records(), { workflowId: key, sequence: 0 }, outcome);
+  } catch (e) {
+    ctx.note(`warning: the outcome could not be added to journal entry ${key} (${e instanceof Error ? e.message : String(e)})`);
+  }
+}

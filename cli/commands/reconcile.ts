@@ -13,7 +13,7 @@ import type { reconciliationWorkflow } from '../../workflows/operations-workflow
 import type { CliContext } from '../context';
 import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
 import { json } from '../format';
-import { checkChoice, checkReason, checkWhole, withJson, withOperator } from './common';
+import { checkChoice, checkReason, checkWhole, journalOutcome, withJson, withOperator } from './common';
 
 const DECISIONS = ['ADOPT_VENUE', 'STAY_HALTED'] as const;
 const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/;
@@ -124,18 +124,24 @@ async function decide(ctx: CliContext, opts: { run?: string; decision?: string; 
   const before = await poll(ctx, handle);
   // A run still CHECKING keeps a decision and applies it if it halts; one that has ended takes none.
   if (before !== null && before.phase !== 'WAITING_FOR_OPERATOR' && before.phase !== 'CHECKING') {
-    throw new CliError(ExitCode.REFUSED, `reconciliation ${runId} is ${before.phase}: it does not wait for a decision, nothing sent`);
+    const why = `reconciliation ${runId} is ${before.phase}: it does not wait for a decision, nothing sent`;
+    await journalOutcome(ctx, key, { outcome: `REFUSED: ${why}`, signalled: null, failed: runId! });
+    throw new CliError(ExitCode.REFUSED, why);
   }
   // An update, not a signal: the run answers, and a refused decision (invalid, or the run already
   // has one) comes back with its reason instead of being dropped silently.
   try {
     const answer = await handle.executeUpdate(reconciliationDecisionUpdate, { args: [{ operator, reason: reason!, decision: decision! }] });
-    if (!opts.json) ctx.out(`Decision ${answer.decision} accepted by ${runId} (phase ${answer.phase})\n`);
+    // The same outcome shape as halt, resume and kill: the verdict and what it did, added to the row written first.
+    await journalOutcome(ctx, key, { outcome: `APPLIED: Decision ${answer.decision} accepted by ${runId} (phase ${answer.phase})`, signalled: runId!, failed: null });
+    if (!opts.json) ctx.out(`APPLIED: Decision ${answer.decision} accepted by ${runId} (phase ${answer.phase})\n`);
   } catch (e) {
     if (e instanceof WorkflowUpdateFailedError) {
       const why = e.cause instanceof Error ? e.cause.message : e.message;
+      await journalOutcome(ctx, key, { outcome: `REFUSED: ${why}`.slice(0, 500), signalled: null, failed: runId! });
       throw new CliError(ExitCode.REFUSED, `reconciliation ${runId} refused the decision: ${why}`);
     }
+    await journalOutcome(ctx, key, { outcome: `FAILED: ${e instanceof Error ? e.message : String(e)}`.slice(0, 500) });
     throw e;
   }
   const after = await waitForOutcome(ctx, handle, waitSeconds * 1_000, (s) => s.phase === 'DECIDED');

@@ -387,8 +387,12 @@ async function journal(ctx: CliContext, opts: { action?: string; limit?: string;
   }
   ctx.out(
     table(
-      [{ header: 'when' }, { header: 'action' }, { header: 'operator' }, { header: 'reason' }, { header: 'key' }, { header: 'details' }],
-      rows.map((r) => [time(r.occurredAt), r.action, r.operator, r.reason, `${r.workflowId}#${r.sequence}`, JSON.stringify(r.details)]),
+      [{ header: 'when' }, { header: 'action' }, { header: 'operator' }, { header: 'reason' }, { header: 'key' }, { header: 'outcome' }, { header: 'details' }],
+      rows.map((r) => {
+        // The answer a surface added after acting (OPERATOR_OUTCOME_KEYS) has a column of its own; a row without one was written by a workflow or before outcomes existed.
+        const { outcome, ...details } = r.details;
+        return [time(r.occurredAt), r.action, r.operator, r.reason, `${r.workflowId}#${r.sequence}`, outcome === undefined || outcome === null ? '-' : String(outcome), JSON.stringify(details)];
+      }),
     ),
   );
   return ExitCode.OK;

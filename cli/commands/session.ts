@@ -1,16 +1,20 @@
 /**
- * The trading session: start it, halt, resume, kill switch. Every control command is
- * journaled (who, why) before it acts. `status` is in status.ts.
+ * The trading session: start it, halt, resume, kill switch, order cancel. Every control command
+ * is journaled (who, why) before it acts, sends a Workflow Update to every target with the journal
+ * key, prints what each target answered and adds the answer to the journal row. `status` is in
+ * status.ts.
  */
 import type { Command } from 'commander';
 import { ORDER_SEARCH_ATTRIBUTES } from '../../workflows/api';
 import { endOfTradingDay } from '../../domain/calendar';
-import { sessionWorkflowId } from '../../domain/ids';
+import { sessionWorkflowId, validateClientOrderId } from '../../domain/ids';
+import { InvalidInput } from '../../domain/errors';
+import { deskExitCode, journalOutcomeOf, type DeskAction, type DeskOutcome, type TargetOutcome } from '../../runtime/desk-control';
 import { ENV } from '../../runtime/config';
 import type { CliContext, JournalEntry } from '../context';
 import { ArgumentCheck, CliError, ExitCode } from '../exit-codes';
-import { json } from '../format';
-import { checkDay, checkTarget, checkReason, resolveTarget, withJson, withOperator, withTarget } from './common';
+import { json, table } from '../format';
+import { checkDay, checkTarget, checkReason, journalOutcome, resolveTarget, withJson, withOperator, withTarget } from './common';
 
 interface ControlOptions {
   strategy?: string;
@@ -41,37 +45,91 @@ function journalLine(key: string | null, by: string): string {
   return key === null ? `Journal: NOT written by the CLI (see the warning); the workflow journals it when applied` : `Journal: recorded as ${key} (operator ${by}) before sending`;
 }
 
-async function control(ctx: CliContext, kind: 'HALT' | 'RESUME' | 'KILL_SWITCH', opts: ControlOptions & { flatten?: boolean; cancelOrders?: boolean }): Promise<number> {
+// ---- control with an answer: halt, resume, kill and order cancel (runtime/desk-control.ts) ----
+
+/** Runs an action journaled under `key`; a failure before any answer is added to the row (refused, or failed) and rethrown. */
+async function answered(ctx: CliContext, key: string | null, act: () => Promise<DeskOutcome>): Promise<DeskOutcome> {
+  let outcome: DeskOutcome;
+  try {
+    outcome = await act();
+  } catch (e) {
+    const refused = e instanceof InvalidInput || (e instanceof CliError && e.exitCode === ExitCode.REFUSED);
+    await journalOutcome(ctx, key, { outcome: `${refused ? 'REFUSED' : 'FAILED'}: ${e instanceof Error ? e.message : String(e)}`.slice(0, 500) });
+    throw e;
+  }
+  await journalOutcome(ctx, key, journalOutcomeOf(outcome));
+  return outcome;
+}
+
+const countsText = (t: TargetOutcome): string => {
+  const parts: string[] = [];
+  if (t.sessionsHalted > 0) parts.push('halted');
+  if (t.sessionsResumed > 0) parts.push('resumed');
+  if (t.ordersTold > 0) parts.push(`${t.ordersTold} told`);
+  if (t.ordersNotSent > 0) parts.push('not sent');
+  if (t.ordersCancelled > 0) parts.push(`${t.ordersCancelled} cancelled`);
+  if (t.ordersKeptWorking > 0) parts.push('kept working');
+  return parts.join(', ') || '-';
+};
+
+function printOutcome(ctx: CliContext, o: DeskOutcome, journal: { key: string | null; problem: string | null }, operator: string, json_: boolean | undefined): number {
+  if (json_) {
+    ctx.out(json({ ...o, operator, journalKey: journal.key, journalProblem: journal.problem }));
+    return deskExitCode(o);
+  }
+  ctx.out(`${o.action} (${o.scope}) by ${operator}: ${o.summary}\n`);
+  ctx.out(table([{ header: 'workflow' }, { header: 'kind' }, { header: 'found by' }, { header: 'outcome' }, { header: 'did' }, { header: 'what it said' }], o.targets.map((t) => [t.workflowId, t.kind, t.foundBy, t.outcome, countsText(t), t.reason])));
+  ctx.out(`${journalLine(journal.key, operator)}${journal.key !== null ? '; outcome added' : ''}\n`);
+  return deskExitCode(o);
+}
+
+async function control(ctx: CliContext, kind: DeskAction, opts: ControlOptions & { flatten?: boolean; cancelOrders?: boolean }): Promise<number> {
   const check = new ArgumentCheck();
   const target = checkTarget(check, opts);
   const reason = opts.reason === undefined && kind === 'RESUME' ? 'resumed from the CLI (no reason given)' : checkReason(check, '--reason', opts.reason ?? '');
   check.done();
   const operator = ctx.operator(opts.operator);
-  const { strategy, tradingDay } = resolveTarget(ctx, target);
-  const workflowId = sessionWorkflowId(strategy, tradingDay);
+  // --day names one session (of --strategy, else the configured one); otherwise the desk, or --strategy's part of it.
+  const sessionId = target.day !== undefined ? sessionWorkflowId(resolveTarget(ctx, target).strategy, target.day) : undefined;
+  const scope = sessionId ?? (target.strategy !== undefined ? `strategy ${target.strategy}` : 'desk');
   const flatten = opts.flatten === true;
   const cancelOrders = kind === 'HALT' && opts.cancelOrders === true;
   const journal = await journalFirst(
     ctx,
-    { action: kind, operator, reason: reason!, details: { command: kind === 'KILL_SWITCH' ? 'kill' : kind.toLowerCase(), workflowId, ...(kind === 'KILL_SWITCH' ? { flatten } : {}), ...(cancelOrders ? { cancelOrders } : {}) } },
+    { action: kind, operator, reason: reason!, details: { command: kind === 'KILL_SWITCH' ? 'kill' : kind.toLowerCase(), scope, ...(kind === 'KILL_SWITCH' ? { flatten } : {}), ...(cancelOrders ? { cancelOrders } : {}) } },
     true,
   );
-  const { client } = await ctx.temporal();
-  const { signalHalt, signalKillSwitch, signalResume } = await import('../../runtime/session-control');
-  const request = { operator, reason: reason! };
-  if (kind === 'HALT') await signalHalt(client, workflowId, cancelOrders ? { ...request, cancelOrders } : request);
-  else if (kind === 'RESUME') await signalResume(client, workflowId, request);
-  else await signalKillSwitch(client, workflowId, { ...request, flatten });
-
-  if (opts.json) {
-    ctx.out(json({ command: kind, workflowId, operator, reason, ...(kind === 'KILL_SWITCH' ? { flatten } : {}), ...(kind === 'HALT' ? { cancelOrders } : {}), signalled: true, journalKey: journal.key, journalProblem: journal.problem }));
-    return ExitCode.OK;
-  }
-  const what = kind === 'HALT' ? (cancelOrders ? 'Halt (and cancel the working orders)' : 'Halt') : kind === 'RESUME' ? 'Resume' : flatten ? 'Kill switch (cancel all open orders, then flatten every position)' : 'Kill switch (cancel all open orders)';
-  ctx.out(`${what} sent to ${workflowId} by ${operator}: ${reason}\n${journalLine(journal.key, operator)}\n`);
-  if (kind !== 'RESUME') ctx.out(`Check with: durable-trader status --strategy ${strategy} --day ${tradingDay}\n`);
-  return ExitCode.OK;
+  const outcome = await answered(ctx, journal.key, async () => {
+    const { client } = await ctx.temporal();
+    const { controlDesk } = await import('../../runtime/desk-control');
+    // Visibility may not list a session started a moment ago: today's session of the configured strategy (or --strategy) is also tried by name.
+    const expected = kind === 'RESUME' ? [] : [sessionWorkflowId(target.strategy ?? ctx.config().session.strategy, ctx.today())];
+    return controlDesk(
+      client,
+      kind,
+      { operator, reason: reason!, ...(journal.key !== null ? { journalKey: journal.key } : {}), ...(kind === 'KILL_SWITCH' ? { flatten } : {}), ...(cancelOrders ? { cancelOrders } : {}) },
+      { ...(sessionId !== undefined ? { sessionId } : {}), ...(target.strategy !== undefined ? { strategy: target.strategy } : {}), expectedSessions: expected },
+    );
+  });
+  return printOutcome(ctx, outcome, journal, operator, opts.json);
 }
+
+async function cancel(ctx: CliContext, opts: { order?: string; reason?: string; operator?: string; json?: boolean }): Promise<number> {
+  const check = new ArgumentCheck();
+  const clientOrderId = opts.order === undefined ? check.bad('--order', opts.order, 'is required: the client order ID') : check.try('--order', opts.order, () => validateClientOrderId(opts.order, '--order'));
+  const reason = checkReason(check, '--reason', opts.reason ?? '');
+  check.done();
+  const operator = ctx.operator(opts.operator);
+  const journal = await journalFirst(ctx, { action: 'OVERRIDE', operator, reason: reason!, details: { command: 'cancel order', clientOrderId: clientOrderId! } }, false);
+  const outcome = await answered(ctx, journal.key, async () => {
+    const { client } = await ctx.temporal();
+    const { cancelOrder } = await import('../../runtime/desk-control');
+    return cancelOrder(client, clientOrderId!, { operator, reason: reason!, ...(journal.key !== null ? { journalKey: journal.key } : {}) });
+  });
+  return printOutcome(ctx, outcome, journal, operator, opts.json);
+}
+
+// ---- end of control with an answer ----
 
 async function searchAttributesRegistered(ctx: CliContext): Promise<boolean> {
   const { connection } = await ctx.temporal();
@@ -127,19 +185,26 @@ export function registerSessionCommands(program: Command, ctx: CliContext): void
     .action((opts) => ctx.run(() => start(ctx, opts)));
 
   withJson(withOperator(withTarget(program.command('halt'))))
-    .description('halt trading: no new orders until resumed (journaled first)')
+    .description('halt the desk: every running session (no new orders until resumed) and every order not yet sent; --strategy narrows, --day names one session; prints what each answered (journaled first)')
     .requiredOption('--reason <text>', 'why (required; journaled and shown in the status)')
     .option('--cancel-orders', 'also cancel the working orders (the kill switch always does)')
     .action((opts: ControlOptions & { cancelOrders?: boolean }) => ctx.run(() => control(ctx, 'HALT', opts)));
 
   withJson(withOperator(withTarget(program.command('resume'))))
-    .description('lift a manual halt (journaled first; breaker trips other than the manual halt stay)')
+    .description('lift the manual halts of every running session (--strategy narrows, --day names one); a daily-loss trip stays until the daily reset (journaled first)')
     .option('--reason <text>', 'why, for the journal')
     .action((opts: ControlOptions) => ctx.run(() => control(ctx, 'RESUME', opts)));
 
   withJson(withOperator(withTarget(program.command('kill'))))
-    .description('kill switch: halt and cancel every open order; --flatten also closes every position (journaled first)')
+    .description('kill switch for the desk: halt every running session and cancel every open order; --flatten also closes every position; --strategy narrows (journaled first)')
     .requiredOption('--reason <text>', 'why (required; journaled)')
     .option('--flatten', 'also send orders that bring every position to zero')
     .action((opts: ControlOptions & { flatten?: boolean }) => ctx.run(() => control(ctx, 'KILL_SWITCH', opts)));
+
+  withJson(withOperator(program.command('cancel')))
+    .description('cancel one order: never sent if it has not left, cancelled at the venue if it works there; refused (exit 3) if already final (journaled first)')
+    .requiredOption('--order <clientOrderId>', 'client order ID of the order')
+    .requiredOption('--reason <text>', 'why (required; journaled)')
+    .action((opts: { order?: string; reason?: string; operator?: string; json?: boolean }) => ctx.run(() => cancel(ctx, opts)));
+
 }

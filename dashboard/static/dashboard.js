@@ -330,6 +330,10 @@
         if (r.status === 202) {
           result.textContent = verb + ' sent to ' + r.answer.signalled.join(', ') + ' and journaled';
           result.className = 'action-result ok';
+        } else if (r.answer && typeof r.answer.summary === 'string' && Array.isArray(r.answer.targets)) {
+          // The desk control's answer: its summary, then what each session and order said.
+          result.textContent = verb + ': ' + r.answer.summary + ' | ' + r.answer.targets.map(function (t) { return t.workflowId + ' ' + t.outcome + ' (' + t.reason + ')'; }).join('; ');
+          result.className = r.status === 200 ? 'action-result ok' : 'action-result fail';
         } else if (r.status === 200 && r.answer.replayed) {
           result.textContent = verb + ' was already sent under this request (' + (r.answer.outcome || 'journaled') + '); nothing sent again';
           result.className = 'action-result ok';

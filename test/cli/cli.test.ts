@@ -380,8 +380,9 @@ describe('acting commands without a Temporal server', () => {
         ['HALT', 'alice', 'news event', 0],
       ]);
       expect(actions[0]!.workflowId).toMatch(/^cli:[0-9a-f-]{36}$/);
-      expect(actions[0]!.details).toEqual({ command: 'kill', workflowId: `session-ema-mr-${DAY}`, flatten: true });
-      expect(actions[1]!.details).toMatchObject({ command: 'halt', cancelOrders: true });
+      // --day names one session; without it the halt is for the whole desk. The failure is added to the row.
+      expect(actions[0]!.details).toEqual({ command: 'kill', scope: `session-ema-mr-${DAY}`, flatten: true, outcome: expect.stringMatching(/^FAILED: No Temporal server/) });
+      expect(actions[1]!.details).toMatchObject({ command: 'halt', scope: 'desk', cancelOrders: true, outcome: expect.stringMatching(/^FAILED: /) });
     } finally {
       await database.close();
     }

@@ -287,7 +287,7 @@ describeOnServer(found, 'the whole system in real processes', (server: TestServe
         await cli(['halt', '--strategy', strategy, '--reason', haltReason, '--operator', OPERATOR, '--json']);
         const halted = await eventually(() => sessionStatus(session), (s) => s.mode === 'HALTED', 'the halt to reach the session');
         expect(halted.haltReason).toContain(haltReason);
-        await eventually(() => journalOf(world, sessionId), (j) => j.bySession.some((r) => r.action === 'HALT'), 'the session to journal the halt', 60_000);
+        await eventually(() => journalOf(world, sessionId), (j) => j.byCli.some((r) => r.action === 'HALT'), 'the CLI to journal the halt with its answer', 60_000);
 
         await worker.kill();
         expect((await worker.exited).signal).toBe('SIGKILL');
@@ -305,12 +305,13 @@ describeOnServer(found, 'the whole system in real processes', (server: TestServe
         await eventually(() => sessionStatus(session), (s) => s.mode === 'TRADING' && s.ordersStarted > halted.ordersStarted, 'an order after the resume', 90_000).catch(async (e: unknown) => {
           throw new Error(`${e instanceof Error ? e.message : String(e)}\nthe strategy's orders: ${await orderDiagnostics(world, strategy)}`);
         });
-        const journal = await eventually(() => journalOf(world, sessionId), (j) => j.bySession.some((r) => r.action === 'RESUME'), 'the session to journal the resume', 60_000);
+        const journal = await eventually(() => journalOf(world, sessionId), (j) => j.byCli.some((r) => r.action === 'RESUME'), 'the CLI to journal the resume with its answer', 60_000);
 
-        // Each action once per writer: the CLI's request (before it signalled) and the session's record of applying it.
+        // Each action once: the CLI's row, written before it acted, with the session's answer added;
+        // the journal key travelled with the update, so the session wrote no second row.
         for (const [action, reason] of [['HALT', haltReason], ['RESUME', resumeReason]] as const) {
-          expect(journal.byCli.filter((r) => r.action === action).map((r) => ({ operator: r.operator, reason: r.reason }))).toEqual([{ operator: OPERATOR, reason }]);
-          expect(journal.bySession.filter((r) => r.action === action).map((r) => ({ operator: r.operator, reason: r.reason }))).toEqual([{ operator: OPERATOR, reason }]);
+          expect(journal.byCli.filter((r) => r.action === action).map((r) => ({ operator: r.operator, reason: r.reason, outcome: String(r.details.outcome).split(':')[0] }))).toEqual([{ operator: OPERATOR, reason, outcome: 'APPLIED' }]);
+          expect(journal.bySession.filter((r) => r.action === action)).toEqual([]);
         }
       } finally {
         await endSession(world, session, strategy, 30_000);
@@ -331,7 +332,7 @@ describeOnServer(found, 'the whole system in real processes', (server: TestServe
           headers: { authorization: `Bearer ${DASHBOARD_TOKEN}`, 'content-type': 'application/json' },
           body: JSON.stringify({ operator: OPERATOR, reason, sessionId: sessionWorkflowId(strategy, world.tradingDay), requestId: `halt-${strategy}` }),
         });
-        expect(res.status, await res.text()).toBe(202);
+        expect(res.status, await res.text()).toBe(200);
       } finally {
         await dashboard.process.stop();
       }
@@ -346,7 +347,7 @@ describeOnServer(found, 'the whole system in real processes', (server: TestServe
           headers: { authorization: `Bearer ${DASHBOARD_TOKEN}`, 'content-type': 'application/json' },
           body: JSON.stringify({ operator: OPERATOR, reason, sessionId: sessionWorkflowId(strategy, world.tradingDay), requestId: `kill-${strategy}` }),
         });
-        expect(res.status, `POST /api/kill: ${await res.text()}`).toBe(202);
+        expect(res.status, `POST /api/kill: ${await res.text()}`).toBe(200);
       } finally {
         await dashboard.process.stop();
       }
@@ -457,7 +458,9 @@ describeOnServer(found, 'the whole system in real processes', (server: TestServe
         }
         await expectRecordsMatchVenue(strategy, [restingMarket, signalMarket]);
         const journal = await journalOf(world, sessionWorkflowId(strategy, world.tradingDay));
-        expect(journal.bySession.filter((r) => r.action === 'KILL_SWITCH').map((r) => r.operator)).toEqual([OPERATOR]);
+        // One row for the kill switch: the surface's, with its answer (the session, given the key, wrote none).
+        const kills = [...journal.byCli, ...journal.byDashboard, ...journal.bySession].filter((r) => r.action === 'KILL_SWITCH');
+        expect(kills.map((r) => [r.operator, String(r.details.outcome).split(':')[0]])).toEqual([[OPERATOR, 'APPLIED']]);
       }, 240_000);
     }
   });

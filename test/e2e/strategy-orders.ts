@@ -92,12 +92,17 @@ export async function orderDiagnostics(world: E2eWorld, strategy: string): Promi
   return lines.join('\n  ');
 }
 
-/** The operator journal about one session: the rows the session wrote, and those the CLI and the dashboard wrote before signalling it. */
+/**
+ * The operator journal about one session: the rows the session wrote (requests that came without a
+ * journal key: signals, the schedule), and those the CLI and the dashboard wrote before acting, which
+ * name the session among the targets that applied it once the answer is added (`signalled`).
+ */
 export async function journalOf(world: E2eWorld, sessionId: string) {
   const rows = await listOperatorActions(world.db, { limit: 10_000 });
+  const reached = (r: (typeof rows)[number]) => r.details.workflowId === sessionId || String(r.details.signalled ?? '').split(',').includes(sessionId);
   return {
     bySession: rows.filter((r) => r.workflowId === sessionId),
-    byCli: rows.filter((r) => r.workflowId.startsWith('cli:') && r.details.workflowId === sessionId),
+    byCli: rows.filter((r) => r.workflowId.startsWith('cli:') && reached(r)),
     byDashboard: rows.filter((r) => r.workflowId.startsWith('dashboard-') && String(r.details.signalled ?? '').split(',').includes(sessionId)),
   };
 }

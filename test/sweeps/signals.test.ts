@@ -1,8 +1,9 @@
 /**
  * Bad-input sweep of the payloads that reach workflows from outside: the session's halt, resume,
  * kill-switch, daily-reset and orderFinished signals, an order's cancel and halt requests, the
- * reconciliation decision (signal, and the update with its validator), and the order workflow's
- * input. Payloads are anything JSON can carry (Temporal decodes signal
+ * reconciliation decision (signal, and the update with its validator), the control updates
+ * (haltSession, resumeSession, killSwitchSession, cancelOrder, haltOrder: their validators, then
+ * their handlers on what passed), and the order workflow's input. Payloads are anything JSON can carry (Temporal decodes signal
  * arguments from JSON): wrong types, missing fields, oversized and hostile text, deep nesting.
  * A handler never throws; a bad payload is refused with a message naming the field, and the
  * workflow's state (its records until it flushes them) is exactly as before; a good one is taken.
@@ -10,7 +11,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OrderActivities, SessionActivities } from '../../contracts/activities';
-import type { OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
+import type { ControlRequest, OrderWorkflowInput, SessionWorkflowInput } from '../../workflows/api';
 import { CASE_STUDY_BREAKERS, initialBreakerState } from '../../domain/breakers';
 import { InvalidInput } from '../../domain/errors';
 import { ORDER_STATES } from '../../domain/order';
@@ -18,7 +19,7 @@ import { MICROS, type Money, type Price, type Quantity } from '../../domain/mone
 import { OrderLifecycle } from '../../workflows/order-lifecycle';
 import { ReconciliationRun } from '../../workflows/reconciliation';
 import { TradingSession } from '../../workflows/session';
-import { validateOrderWorkflowInput } from '../../workflows/validation';
+import { JOURNAL_KEY_RE, validateControlRequest, validateOrderWorkflowInput } from '../../workflows/validation';
 import { SweepCounter, anyJson, hostileString, runs, wrongTyped } from './support';
 
 const counter = new SweepCounter('signals');
@@ -233,6 +234,99 @@ describe('orderFinished signal', () => {
           expect(session.status().reservations).toEqual(released ? {} : { [RESERVED.marketId]: RESERVED.clientOrderId });
         }
         if (!wellTyped) expect(session.refusedSignals).toHaveLength(1);
+      }),
+      { numRuns: runs(300) },
+    );
+  });
+});
+
+describe('control updates', () => {
+  const JOURNAL_KEYS = ['cli:0b7c3a52-9a4e-4d2b-8f1e-2f6a4c1d9e70', 'dashboard-req-12345678', '', ' cli:x', 'cli:x\n', 'x'.repeat(81), '-leading-dash', 'key with space'];
+  const controlPayload: fc.Arbitrary<unknown> = fc.oneof(
+    operatorPayload,
+    fc.record({ operator: fc.constant('ann'), reason: fc.constant('news pending'), journalKey: fc.oneof(hostileString, wrongTyped, fc.constantFrom(...JOURNAL_KEYS)) }),
+    fc.record({ operator: fc.constant('ann'), reason: fc.constant('news pending'), cancelOrders: fc.oneof(wrongTyped, fc.boolean()), flatten: fc.oneof(wrongTyped, fc.boolean()) }, { requiredKeys: [] }),
+    fc.tuple(fc.constantFrom('cancelOrder', 'flaten', 'sessionId', '__proto__x', 'Operator'), anyJson).map(([k, v]) => ({ operator: 'ann', reason: 'news pending', [k]: v })),
+  );
+
+  /** What validateControlRequest accepts: an operator request, an optional journal key, the update's boolean flags and nothing else. */
+  function isValidControl(p: unknown, flags: readonly string[]): boolean {
+    if (!isValidRequest(p)) return false;
+    const r = p as Record<string, unknown>;
+    if (r.journalKey !== undefined && !(typeof r.journalKey === 'string' && JOURNAL_KEY_RE.test(r.journalKey))) return false;
+    if (flags.some((f) => r[f] !== undefined && typeof r[f] !== 'boolean')) return false;
+    return Object.keys(r).every((k) => ['operator', 'reason', 'journalKey', ...flags].includes(k));
+  }
+
+  const immediately = () => Promise.resolve(true);
+  const sessionFor = () =>
+    new TradingSession({ ...SESSION_INPUT, carry: LOADED }, { acts: unused as SessionActivities, waitFor: immediately, watch: never, startOrder: never, continueAsNewSuggested: () => false, continueAsNew: never });
+  /** Journal entries the session queued itself (a keyed request must queue none: the surface's row is the entry). */
+  const journaled = (s: TradingSession): number => (s as unknown as { pending: unknown[] }).pending.length;
+
+  const sessionUpdates = [
+    ['haltSession', ['cancelOrders'], (s: TradingSession, r: never) => s.haltUpdate(r)],
+    ['resumeSession', [], (s: TradingSession, r: never) => s.resumeUpdate(r)],
+    ['killSwitchSession', ['flatten'], (s: TradingSession, r: never) => s.killSwitchUpdate(r)],
+  ] as const;
+
+  it('session updates: the validator refuses a bad payload naming the field, and the workflow is untouched; a good one is applied and answered', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...sessionUpdates), controlPayload, async ([name, flags, handle], payload) => {
+        counter.tried(`update: ${name}`);
+        const session = sessionFor();
+        if (name === 'resumeSession') await session.haltUpdate({ operator: 'setup', reason: 'halted before the sweep', journalKey: 'setup-1' });
+        const before = sessionState(session);
+        const journaledBefore = journaled(session);
+        let valid: ControlRequest | null = null;
+        try {
+          valid = validateControlRequest(payload, name, flags);
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidInput);
+          expect((e as InvalidInput).problems.every((p) => p.field === name || p.field.startsWith(`${name}.`))).toBe(true);
+        }
+        expect(valid !== null).toBe(isValidControl(payload, flags));
+        if (valid === null) {
+          // Refused by the validator: the handler never runs, nothing is journaled, nothing changes.
+          expect(sessionState(session)).toBe(before);
+          expect(journaled(session)).toBe(journaledBefore);
+          return;
+        }
+        const outcome = await handle(session, valid as never);
+        expect(outcome).toMatchObject({ outcome: 'APPLIED', workflowId: 'session-ema-2026-11-21', journalKey: valid.journalKey ?? null });
+        expect(session.status().mode).toBe(name === 'resumeSession' ? 'TRADING' : 'HALTED');
+        expect(journaled(session)).toBe(journaledBefore + (valid.journalKey === undefined ? 1 : 0));
+        if (valid.journalKey !== undefined) expect(session.status().appliedControls?.at(-1)).toMatchObject({ journalKey: valid.journalKey, outcome: 'APPLIED' });
+      }),
+      { numRuns: runs(600) },
+    );
+  });
+
+  it('order updates: the validator refuses a bad payload naming the field; a good one answers and keeps the order from being sent', async () => {
+    const orderUpdates = [
+      ['cancelOrder', (l: OrderLifecycle, r: never) => l.cancelUpdate(r), 'cancelRequested'],
+      ['haltOrder', (l: OrderLifecycle, r: never) => Promise.resolve(l.haltUpdate(r)), 'haltRequested'],
+    ] as const;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...orderUpdates), controlPayload, async ([name, handle, field], payload) => {
+        counter.tried(`update: ${name}`);
+        const lifecycle = new OrderLifecycle(ORDER_INPUT, { acts: unused as OrderActivities, waitFor: immediately, startTimer: () => {}, failureType: () => null });
+        const before = JSON.stringify(lifecycle.status());
+        let valid: ControlRequest | null = null;
+        try {
+          valid = validateControlRequest(payload, name);
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidInput);
+          expect((e as InvalidInput).problems.every((p) => p.field === name || p.field.startsWith(`${name}.`))).toBe(true);
+        }
+        expect(valid !== null).toBe(isValidControl(payload, []));
+        if (valid === null) {
+          expect(JSON.stringify(lifecycle.status())).toBe(before);
+          return;
+        }
+        const outcome = await handle(lifecycle, valid as never);
+        expect(outcome).toMatchObject({ outcome: 'APPLIED', ordersNotSent: 1, workflowId: 'order-ema-20261121-000001' });
+        expect(lifecycle.status()[field]).toEqual({ operator: valid.operator, reason: valid.reason });
       }),
       { numRuns: runs(300) },
     );
