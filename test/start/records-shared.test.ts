@@ -4,8 +4,8 @@
  * <DATA_DIR>/pglite.socket.json; the CLI, in other processes (this test's own, and once the bin
  * in a process of its own), finds it there. Once the worker has recorded its first order, every
  * read command runs beside it (all at once) and must exit 0 showing that order, and a dashboard
- * started on its own shows it too; `halt` journals its row through the worker's server
- * and the session the worker runs journals the halt it received. Then the job is killed outright
+ * started on its own shows it too; `halt` journals its one row through the worker's server,
+ * the session halts and answers, and the answer is added to that row. Then the job is killed outright
  * (a crash): its discovery file is left behind, stale, and the CLI opens PGlite itself.
  *
  * Needs TEMPORAL_CLI_PATH (npm start's local dev server). Wall time: the first order goes out
@@ -205,19 +205,21 @@ describeWhere(cli.missing, 'the CLI beside npm start on the embedded records', (
       }
       const haltAt = Date.now();
 
-      // A write: halt journals its row through the worker's server, then the worker's session journals the halt it received.
+      // A write: halt journals its row through the worker's server first, sends the update with the
+      // row's key and adds the answer to the row; the session links its halt to the key and writes
+      // no second row (one row per action).
       const halt = await operatorCli(['halt', '--reason', 'records shared test'], cliEnv);
-      expect(halt.code, `halt: ${halt.stderr}`).toBe(0);
-      let journaled: { workflowId: string; action: string; reason: string }[] = [];
-      const journalDeadline = Date.now() + 30_000;
-      while (!journaled.some((a) => a.workflowId.startsWith('session-'))) {
-        if (Date.now() > journalDeadline) throw new Error(`the session did not journal the halt within 30 s: ${JSON.stringify(journaled)}\n${tail()}`);
-        await sleep(1_000);
-        const j = await operatorCli(['journal', '--action', 'HALT', '--json'], cliEnv);
-        expect(j.code, j.stderr).toBe(0);
-        journaled = JSON.parse(j.stdout) as typeof journaled;
-      }
-      expect(journaled.some((a) => a.workflowId.startsWith('cli:') && a.reason === 'records shared test')).toBe(true);
+      expect(halt.code, `halt: ${halt.stdout}\n${halt.stderr}`).toBe(0);
+      expect(halt.stdout).toMatch(/APPLIED/);
+      expect(halt.stdout).toMatch(/Journal: recorded as cli:/);
+      const j = await operatorCli(['journal', '--action', 'HALT', '--json'], cliEnv);
+      expect(j.code, j.stderr).toBe(0);
+      const journaled = JSON.parse(j.stdout) as { workflowId: string; action: string; reason: string; details: Record<string, unknown> }[];
+      const rows = journaled.filter((a) => a.reason === 'records shared test');
+      expect(rows, JSON.stringify(journaled)).toHaveLength(1);
+      expect(rows[0]!.workflowId.startsWith('cli:')).toBe(true);
+      expect(String(rows[0]!.details.outcome)).toMatch(/^APPLIED/);
+      expect(journaled.filter((a) => a.workflowId.startsWith('session-'))).toEqual([]);
 
       const crashAt = Date.now();
       console.log(`records shared: ${reads.length} read commands ${((haltAt - readsAt) / 1000).toFixed(1)} s, halt and its journal rows ${((crashAt - haltAt) / 1000).toFixed(1)} s`);
