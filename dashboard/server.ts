@@ -250,7 +250,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     if (!tokenMatches(token, m[1]!)) throw new HttpError(403, 'Forbidden', 'the token is not the dashboard token');
   }
 
-  async function act(req: IncomingMessage, action: Action): Promise<{ status: number; body: unknown }> {
+  /** An action's body: the token first, then JSON sent as such (400 naming what is wrong otherwise). */
+  async function authorizedJson(req: IncomingMessage): Promise<unknown> {
     authorize(req);
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     const raw = await readBody(req);
@@ -261,6 +262,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     } catch (e) {
       throw new HttpError(400, 'NotJson', `the body is not valid JSON (${(e as Error).message})`);
     }
+    return parsed;
+  }
+
+  async function act(req: IncomingMessage, action: Action): Promise<{ status: number; body: unknown }> {
+    const parsed = await authorizedJson(req);
     const request = parseActionBody(parsed, action);
     const temporal = options.temporal;
     if (temporal === null) {
@@ -322,16 +328,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
 
   // ---- levels of automation: approve / reject a semi-automatic order (token required, journaled under the request ID first) ----
   async function decideOrder(req: IncomingMessage, kind: (typeof APPROVAL_ACTIONS)[keyof typeof APPROVAL_ACTIONS]): Promise<{ status: number; body: unknown }> {
-    authorize(req);
-    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    const raw = await readBody(req);
-    if (type !== 'application/json') throw new HttpError(400, 'NotJson', `the body must be JSON sent as Content-Type: application/json (got ${describeValue(type || null)})`);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(raw);
-    } catch (e) {
-      throw new HttpError(400, 'NotJson', `the body is not valid JSON (${(e as Error).message})`);
-    }
+    const parsed = await authorizedJson(req);
     const request = parseApprovalBody(parsed);
     const approvals = options.approvals ?? null;
     if (approvals === null) throw new HttpError(503, 'TemporalUnavailable', 'no Temporal client: start the dashboard with TEMPORAL_ADDRESS set to reach the orders; nothing was sent');

@@ -422,6 +422,16 @@ export interface ControlOutcome {
   stateAfter: string | null;
 }
 
+/** The counts of a control answer that did nothing (yet): each answer starts from these. */
+export const NO_CONTROL_COUNTS = Object.freeze({
+  sessionsHalted: 0,
+  sessionsResumed: 0,
+  ordersTold: 0,
+  ordersNotSent: 0,
+  ordersCancelled: 0,
+  ordersKeptWorking: 0,
+}) satisfies Partial<ControlOutcome>;
+
 /** An action applied through an update with a journal key, as the session keeps it (newest last, at most 20). */
 export interface AppliedControl {
   journalKey: string;

@@ -14,7 +14,7 @@
  * cancels at the venue before the workflow fails; a long follow continues as new.
  */
 import type { AlertLevel, AssessOrderInput, AssessOrderResult, FillSyncResult, LookupResult, OperatorAction, OrderActivities, OrderProgress, SubmitResult } from '../contracts/activities';
-import type { ControlOutcome, ControlRequest, OperatorRequest, OrderApprovalAnswer, OrderApprovalStatus, OrderCarry, OrderFollowLimits, OrderStatus, OrderWorkflowInput } from './api';
+import { NO_CONTROL_COUNTS, type ControlOutcome, type ControlRequest, type OperatorRequest, type OrderApprovalAnswer, type OrderApprovalStatus, type OrderCarry, type OrderFollowLimits, type OrderStatus, type OrderWorkflowInput } from './api';
 import {
   APPROVAL_JOURNAL_SEQUENCE,
   automationOf,
@@ -254,12 +254,7 @@ export class OrderLifecycle {
       workflowId: orderWorkflowId(this.order.clientOrderId),
       reason,
       journalKey: req.journalKey ?? null,
-      sessionsHalted: 0,
-      sessionsResumed: 0,
-      ordersTold: 0,
-      ordersNotSent: 0,
-      ordersCancelled: 0,
-      ordersKeptWorking: 0,
+      ...NO_CONTROL_COUNTS,
       ...counts,
       stateAfter: this.order.state,
     };

@@ -45,6 +45,7 @@ import {
   type BreakerState,
   type BreakerUpdate,
 } from '../domain/breakers';
+import { NO_CONTROL_COUNTS } from './api';
 import { DomainError, InvalidInput } from '../domain/errors';
 import { AlertKey, makeClientOrderId, orderWorkflowId, sessionWorkflowId, validateTradingDay } from '../domain/ids';
 import { formatDecimal } from '../domain/money';
@@ -398,12 +399,7 @@ export class TradingSession {
       action,
       workflowId: sessionWorkflowId(this.input.strategy, this.input.tradingDay),
       journalKey: req.journalKey ?? null,
-      sessionsHalted: 0,
-      sessionsResumed: 0,
-      ordersTold: 0,
-      ordersNotSent: 0,
-      ordersCancelled: 0,
-      ordersKeptWorking: 0,
+      ...NO_CONTROL_COUNTS,
       stateAfter: haltReason(this.breakers),
       ...done,
     };
