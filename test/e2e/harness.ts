@@ -312,7 +312,7 @@ export class E2eWorld {
   async startDashboard(token: string): Promise<{ url: string; process: ScriptProcess }> {
     const dashboard = new ScriptProcess('dashboard', join(HERE, '..', '..', 'dashboard', 'main.ts'), this.env({ DASHBOARD_TOKEN: token, DASHBOARD_PORT: '0' }));
     this.dashboards.add(dashboard);
-    const line = await dashboard.waitForLine((l) => l.startsWith('Dashboard: '), PROCESS_START_MS);
+    const line = await dashboard.waitForLine((l) => l.startsWith('Dashboard: http') || l.startsWith('Dashboard: the records could not'), PROCESS_START_MS);
     const m = line === null ? null : /^Dashboard: (http:\/\/\S+)/.exec(line);
     if (!m) {
       await dashboard.kill();
