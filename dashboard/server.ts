@@ -4,8 +4,8 @@
  * - Reading needs nothing; it is served on 127.0.0.1 unless told otherwise.
  * - POST /api/halt, /api/resume and /api/kill need `Authorization: Bearer <token>` (no token configured:
  *   actions are off). A missing header is 401, a wrong token 403, compared in constant time.
- *   The body is JSON {operator, reason, sessionId?, requestId?} (the kill switch also takes
- *   flatten?: boolean); every bad field is named. The kill switch halts the session(s) and
+ *   The body is JSON {operator, reason, sessionId?, requestId?} (a halt also takes
+ *   cancelOrders?: boolean, the kill switch flatten?: boolean); every bad field is named. The kill switch halts the session(s) and
  *   cancels every working order, including one whose submission is under way.
  *   Each action is journaled (operator_actions) under `dashboard-<requestId>` before it acts. With
  *   the desk control (DashboardTemporal.control) the key travels in the update to every running
@@ -24,7 +24,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { listSessions, loadOperatorAction, recordOperatorAction, recordOperatorActionOutcome, type Db } from '../db';
 import { RecordConflict } from '../db/errors';
-import type { KillSwitchRequest, OperatorRequest } from '../workflows/api';
+import type { HaltRequest, KillSwitchRequest, OperatorRequest } from '../workflows/api';
 import { describeValue, InvalidInput, type FieldProblem } from '../domain/errors';
 import { dashboardJournalKey, parseSessionWorkflowId } from '../domain/ids';
 import { MAX_OPERATOR_LENGTH, MAX_REASON_LENGTH, operatorTextProblem } from '../domain/operator-request';
@@ -38,7 +38,7 @@ import { APPROVAL_ACTIONS, approvalsPanel, decideFromDashboard, parseApprovalBod
 
 /** How the dashboard reaches running sessions; null when no Temporal client is configured. */
 export interface DashboardTemporal {
-  signalHalt(workflowId: string, request: OperatorRequest): Promise<void>;
+  signalHalt(workflowId: string, request: HaltRequest): Promise<void>;
   signalResume(workflowId: string, request: OperatorRequest): Promise<void>;
   signalKillSwitch(workflowId: string, request: KillSwitchRequest): Promise<void>;
   /**
@@ -93,6 +93,7 @@ const ACTIONS = { '/api/halt': 'HALT', '/api/resume': 'RESUME', '/api/kill': 'KI
 type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
 const BODY_FIELDS = ['operator', 'reason', 'sessionId', 'requestId'] as const;
 const KILL_FIELDS = [...BODY_FIELDS, 'flatten'] as const;
+const HALT_FIELDS = [...BODY_FIELDS, 'cancelOrders'] as const;
 const REQUEST_ID_RE = /^[A-Za-z0-9][A-Za-z0-9-]{7,63}$/;
 
 class HttpError extends Error {
@@ -157,6 +158,8 @@ interface ActionRequest extends OperatorRequest {
   requestId: string;
   /** Kill switch only: also close every position. */
   flatten: boolean;
+  /** Halt only: also cancel the working orders (the kill switch always does). */
+  cancelOrders: boolean;
 }
 
 /** Checks an action body and names every bad field, unknown ones included. */
@@ -166,7 +169,7 @@ export function parseActionBody(value: unknown, action: Action = 'HALT'): Action
   }
   const b = value as Record<string, unknown>;
   const problems: FieldProblem[] = [];
-  const known: readonly string[] = action === 'KILL_SWITCH' ? KILL_FIELDS : BODY_FIELDS;
+  const known: readonly string[] = action === 'KILL_SWITCH' ? KILL_FIELDS : action === 'HALT' ? HALT_FIELDS : BODY_FIELDS;
   for (const k of Object.keys(b)) {
     if (!known.includes(k)) problems.push({ field: k, value: b[k], problem: `is not a known field (known: ${known.join(', ')})` });
   }
@@ -174,6 +177,11 @@ export function parseActionBody(value: unknown, action: Action = 'HALT'): Action
   if (b.flatten !== undefined && known.includes('flatten')) {
     if (typeof b.flatten === 'boolean') flatten = b.flatten;
     else problems.push({ field: 'flatten', value: b.flatten, problem: 'must be true or false' });
+  }
+  let cancelOrders = false;
+  if (b.cancelOrders !== undefined && known.includes('cancelOrders')) {
+    if (typeof b.cancelOrders === 'boolean') cancelOrders = b.cancelOrders;
+    else problems.push({ field: 'cancelOrders', value: b.cancelOrders, problem: 'must be true or false' });
   }
   const text = (field: 'operator' | 'reason', max: number): string => {
     const v = b[field];
@@ -199,7 +207,7 @@ export function parseActionBody(value: unknown, action: Action = 'HALT'): Action
     else problems.push({ field: 'requestId', value: b.requestId, problem: 'must be 8-64 letters, digits or "-" (e.g. a UUID)' });
   }
   if (problems.length > 0) throw new InvalidInput(problems);
-  return { operator, reason, sessionId, requestId, flatten };
+  return { operator, reason, sessionId, requestId, flatten, cancelOrders };
 }
 
 export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
@@ -282,7 +290,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
         operator: request.operator,
         reason: request.reason,
         ...journal,
-        details: { via: 'dashboard', target: request.sessionId ?? 'every running session', ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}) },
+        details: { via: 'dashboard', target: request.sessionId ?? 'every running session', ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}), ...(action === 'HALT' && request.cancelOrders ? { cancelOrders: true } : {}) },
         at: clock(),
       });
     } catch (e) {
@@ -304,7 +312,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
       throw new HttpError(409, 'NoRunningSession', 'no session is recorded as running: name one with sessionId');
     }
     const signal = (workflowId: string, r: OperatorRequest): Promise<void> =>
-      action === 'HALT' ? temporal.signalHalt(workflowId, r) : action === 'RESUME' ? temporal.signalResume(workflowId, r) : temporal.signalKillSwitch(workflowId, { ...r, flatten: request.flatten });
+      action === 'HALT' ? temporal.signalHalt(workflowId, request.cancelOrders ? { ...r, cancelOrders: true } : r) : action === 'RESUME' ? temporal.signalResume(workflowId, r) : temporal.signalKillSwitch(workflowId, { ...r, flatten: request.flatten });
     const outcomes = await Promise.all(
       targets.map(async (workflowId) => {
         try {
@@ -345,7 +353,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
     try {
       outcome = await control(
         action,
-        { operator: request.operator, reason: request.reason, journalKey: journal.workflowId, ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}) },
+        {
+          operator: request.operator,
+          reason: request.reason,
+          journalKey: journal.workflowId,
+          ...(action === 'KILL_SWITCH' ? { flatten: request.flatten } : {}),
+          ...(action === 'HALT' && request.cancelOrders ? { cancelOrders: true } : {}),
+        },
         request.sessionId !== null ? { sessionId: request.sessionId } : {},
       );
     } catch (e) {

@@ -319,6 +319,7 @@
     var headers = { 'Content-Type': 'application/json' };
     if (token) headers.Authorization = 'Bearer ' + token;
     var body = { operator: document.getElementById('operator').value, reason: document.getElementById('reason').value, requestId: newRequestId() };
+    if (path === '/api/halt' && document.getElementById('cancel-orders').checked) body.cancelOrders = true;
     result.textContent = verb + '…';
     result.className = 'action-result';
     return fetch(path, { method: 'POST', headers: headers, body: JSON.stringify(body) })

@@ -344,6 +344,40 @@ describe('actions', () => {
     expect(JSON.stringify(await answerOf(onHalt))).toMatch(/flatten.*is not a known field/);
   });
 
+  it('a halt with cancelOrders: the signal and the desk control both carry it, the journal says so, and a non-boolean is refused naming it', async () => {
+    const d = await dashboard();
+    const res = await post(d, '/api/halt', { operator: 'dan', reason: 'venue quoting nonsense', sessionId: SESSION, cancelOrders: true, requestId: 'halt-cancel-0001' });
+    expect(res.status).toBe(202);
+    expect(signals.at(-1)).toEqual({ kind: 'halt', workflowId: SESSION, request: { operator: 'dan', reason: 'venue quoting nonsense', cancelOrders: true } });
+    const rows = await listOperatorActions(database.db, { action: 'HALT' });
+    expect(rows.find((r) => r.workflowId === 'dashboard-halt-cancel-0001')).toMatchObject({ details: { via: 'dashboard', cancelOrders: true } });
+    const plain = await post(d, '/api/halt', { operator: 'dan', reason: 'plain halt', sessionId: SESSION });
+    expect(plain.status).toBe(202);
+    expect(signals.at(-1)).toEqual({ kind: 'halt', workflowId: SESSION, request: { operator: 'dan', reason: 'plain halt' } });
+    const bad = await post(d, '/api/halt', { operator: 'dan', reason: 'x', cancelOrders: 'yes' });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await answerOf(bad))).toMatch(/cancelOrders.*must be true or false/);
+    const onResume = await post(d, '/api/resume', { operator: 'dan', reason: 'x', cancelOrders: true });
+    expect(onResume.status).toBe(400);
+    expect(JSON.stringify(await answerOf(onResume))).toMatch(/cancelOrders.*is not a known field/);
+
+    // With the desk control the flag travels in the request to every target.
+    const asked: unknown[] = [];
+    const totals = { sessionsReached: 1, sessionsHalted: 1, sessionsResumed: 0, ordersReached: 0, ordersTold: 0, ordersNotSent: 0, ordersCancelled: 0, ordersKeptWorking: 0, refused: 0, unreachable: 0, ended: 0 };
+    const withControl = await dashboard({
+      temporal: {
+        ...temporal,
+        control: async (action, request) => {
+          asked.push({ action, request });
+          return { action, outcome: 'APPLIED', scope: 'desk', journalKey: request.journalKey ?? null, summary: 'APPLIED: 1 session reached, 1 newly halted', targets: [], totals };
+        },
+      },
+    });
+    const desk = await post(withControl, '/api/halt', { operator: 'dan', reason: 'whole desk, orders too', cancelOrders: true, requestId: 'halt-cancel-0002' });
+    expect(desk.status).toBe(200);
+    expect(asked).toEqual([{ action: 'HALT', request: { operator: 'dan', reason: 'whole desk, orders too', journalKey: 'dashboard-halt-cancel-0002', cancelOrders: true } }]);
+  });
+
   it('a signal that fails is 502, and the attempt is journaled with the failure', async () => {
     const d = await dashboard();
     failSignal = true;
