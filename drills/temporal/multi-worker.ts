@@ -61,7 +61,10 @@ const BREAKERS = { ...CASE_STUDY_BREAKERS, maxDailyLoss: DAILY_LOSS, maxOrdersIn
 const MARKETS_PER_SESSION = 3;
 const WORKER_READY_MS = 90_000;
 /** Bound on finding a kill's target (a session activity on a live worker, a held submission). */
-const FIND_MS = 20_000;
+// Longer than the watch's heartbeat timeout (1 min): when kill 1 took the worker every session's
+// watch ran on, those watches stay pending on the dead worker until it expires, and only then run
+// (and can be found) on a live one.
+const FIND_MS = 75_000;
 /** Bound on everything ending after the halt: a killed activity sits out its 30 s timeout, the submission's lookup follows. */
 const COMPLETION_MS = 240_000;
 const OPERATOR = { operator: 'drill-operator', reason: 'multi-worker drill: halt every session' };
