@@ -109,9 +109,18 @@ export function deskExitCode(o: Pick<DeskOutcome, 'outcome'>): 0 | 1 | 3 {
   return o.outcome === 'APPLIED' ? 0 : o.outcome === 'REFUSED' ? 3 : 1;
 }
 
-async function listRunning(client: Client, workflowType: 'sessionWorkflow' | 'orderWorkflow'): Promise<string[]> {
+/**
+ * IDs of the running workflows of a type, through visibility's built-in attributes (no custom
+ * search attribute needed), at most `limit`. The one listing the desk control, the approvals list
+ * and the desk status share.
+ */
+export async function listRunning(client: Client, workflowType: 'sessionWorkflow' | 'orderWorkflow', limit = Number.POSITIVE_INFINITY): Promise<string[]> {
   const ids: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Running'` })) ids.push(w.workflowId);
+  if (limit <= 0) return ids;
+  for await (const w of client.workflow.list({ query: `WorkflowType = '${workflowType}' AND ExecutionStatus = 'Running'` })) {
+    ids.push(w.workflowId);
+    if (ids.length >= limit) break;
+  }
   return ids;
 }
 

@@ -12,6 +12,7 @@ import type { OrderState } from '../domain/order';
 import type { Price, Quantity } from '../domain/money';
 import { approveOrderUpdate, orderStatusQuery, rejectOrderUpdate, type OperatorRequest, type OrderApprovalAnswer, type OrderStatus } from '../workflows/api';
 import { validateOperatorRequest } from '../workflows/validation';
+import { listRunning } from './desk-control';
 
 /** An order waiting for a person's decision. */
 export interface AwaitingOrder {
@@ -35,11 +36,7 @@ const MAX_LISTED = 200;
  * needed), then each one asked by query: the workflow is the truth of whether it still waits.
  */
 export async function listAwaitingApproval(client: Client): Promise<AwaitingOrder[]> {
-  const ids: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'orderWorkflow' AND ExecutionStatus = 'Running'` })) {
-    ids.push(w.workflowId);
-    if (ids.length >= MAX_LISTED) break;
-  }
+  const ids = await listRunning(client, 'orderWorkflow', MAX_LISTED);
   const statuses = await Promise.all(
     ids.map((id) =>
       client.workflow

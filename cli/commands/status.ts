@@ -150,8 +150,6 @@ const SCHEDULES = [
 const MAX_RUNNING_SESSIONS = 200;
 const MAX_OPEN_ORDERS_SHOWN = 50;
 
-export const RUNNING_SESSIONS_QUERY = "WorkflowType='sessionWorkflow' AND ExecutionStatus='Running'";
-
 interface ScheduleView {
   name: (typeof SCHEDULES)[number][0];
   label: string;
@@ -195,14 +193,8 @@ async function deskTemporal(ctx: CliContext, recordsOnly: boolean): Promise<Desk
   if (recordsOnly) return { available: false, reason: 'not asked (--records-only)' };
   try {
     const { client, connection, address } = await ctx.temporal();
-    const running = await connection.withDeadline(answerDeadline(ctx), async () => {
-      const ids: string[] = [];
-      for await (const w of client.workflow.list({ query: RUNNING_SESSIONS_QUERY, pageSize: 100 })) {
-        ids.push(w.workflowId);
-        if (ids.length >= MAX_RUNNING_SESSIONS) break;
-      }
-      return ids;
-    });
+    const { listRunning } = await import('../../runtime/desk-control');
+    const running = await connection.withDeadline(answerDeadline(ctx), () => listRunning(client, 'sessionWorkflow', MAX_RUNNING_SESSIONS));
     return { available: true, address, running, schedules: await describeSchedules(ctx) };
   } catch (e) {
     return { available: false, reason: errorText(e) };
